@@ -1,0 +1,703 @@
+//! Reading pcap and pcapng files, plain or gzip-compressed, in bounded memory.
+//!
+//! Record framing is checked here before `pcap-parser` parses a record, so that
+//! an absurd length is an error naming its offset instead of a huge allocation,
+//! and a short file is a `Truncated` error naming the cut record.
+
+use crate::{CaptureError, Packet, PacketSource, Progress, Warning};
+use otposture_model::Timestamp;
+use pcap_parser::pcapng::{Block, OptionCode};
+use pcap_parser::{PcapError, PcapNGOption};
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// How much is read from disk at a time.
+const READ_CHUNK: usize = 1 << 20;
+/// The largest record or block accepted. libpcap's largest snap length is
+/// 262,144; pcapng blocks also carry options. Anything beyond this is corrupt.
+const MAX_RECORD: usize = 16 << 20;
+/// The largest snap length a real capture uses (libpcap's MAXIMUM_SNAPLEN).
+const MAX_SNAPLEN: u32 = 262_144;
+/// How many packet comments are kept per file (the rest are counted).
+const MAX_COMMENTS: usize = 100_000;
+
+/// The container format of a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileFormat {
+    /// Classic pcap.
+    Pcap {
+        /// Timestamps in nanoseconds (magic a1b23c4d).
+        nanosecond: bool,
+        /// Big-endian headers.
+        big_endian: bool,
+    },
+    /// pcapng.
+    Pcapng,
+}
+
+/// A capture interface (the pcap file's single one, or a pcapng IDB).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interface {
+    /// LINKTYPE_ value.
+    pub linktype: u32,
+    /// Snap length (0: unlimited).
+    pub snaplen: u32,
+    /// Timestamp units per second.
+    pub ts_units_per_sec: u64,
+    /// Seconds added to every timestamp (pcapng if_tsoffset).
+    pub ts_offset_secs: i64,
+    /// Interface name, when the file gives one.
+    pub name: Option<String>,
+}
+
+/// Where the current record lies in the buffer (positions, not borrows, so the
+/// merge can hold many sources' heads at once).
+#[derive(Clone, Copy, Debug)]
+struct Head {
+    ts: Timestamp,
+    data_start: usize,
+    data_len: usize,
+    orig_len: u32,
+    interface: u32,
+    record: u64,
+    offset: u64,
+    comment: Option<(usize, usize)>,
+}
+
+/// Counts the bytes read from the underlying file (compressed bytes for gzip).
+#[derive(Debug)]
+struct Counting<R> {
+    inner: R,
+    count: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// A capture file being read.
+pub struct FileSource {
+    path: PathBuf,
+    index: usize,
+    reader: Box<dyn Read>,
+    disk_read: std::rc::Rc<std::cell::Cell<u64>>,
+    total_bytes: Option<u64>,
+    compressed: bool,
+    format: FileFormat,
+    big_endian: bool,
+    interfaces: Vec<Interface>,
+    buf: Vec<u8>,
+    /// Start of unconsumed bytes in `buf`.
+    pos: usize,
+    /// End of valid bytes in `buf`.
+    end: usize,
+    /// File offset of `buf[0]`.
+    buf_offset: u64,
+    eof: bool,
+    records: u64,
+    head: Option<Head>,
+    /// Bytes of the current head to consume before parsing the next record.
+    pending: usize,
+    /// The head has been handed out; the next peek parses the following record.
+    handed: bool,
+    comment_buf: String,
+    section_comments: Vec<String>,
+    comments_kept: usize,
+    names: Vec<(std::net::IpAddr, String)>,
+    dropped_by_interface: Vec<(u32, u64)>,
+    warnings: Vec<Warning>,
+    done: bool,
+}
+
+impl std::fmt::Debug for FileSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileSource")
+            .field("path", &self.path)
+            .field("format", &self.format)
+            .field("compressed", &self.compressed)
+            .field("records", &self.records)
+            .finish()
+    }
+}
+
+impl FileSource {
+    /// Opens a capture file and reads its header. `index` tags the packets when
+    /// several files are merged.
+    pub fn open(path: &Path, index: usize) -> Result<Self, CaptureError> {
+        let io = |source| CaptureError::Io { path: path.to_path_buf(), source };
+        let file = File::open(path).map_err(io)?;
+        let total_bytes = file.metadata().ok().map(|m| m.len());
+        let disk_read = std::rc::Rc::new(std::cell::Cell::new(0));
+        let mut counted = BufReader::with_capacity(
+            64 << 10,
+            Counting { inner: file, count: disk_read.clone() },
+        );
+        let mut magic = [0u8; 2];
+        let got = read_full(&mut counted, &mut magic).map_err(io)?;
+        let compressed = got == 2 && magic == [0x1f, 0x8b];
+        let head = std::io::Cursor::new(magic[..got].to_vec());
+        let chained = head.chain(counted);
+        let reader: Box<dyn Read> = if compressed {
+            Box::new(flate2::read::MultiGzDecoder::new(chained))
+        } else {
+            Box::new(chained)
+        };
+        Self::from_reader(path.to_path_buf(), index, reader, disk_read, total_bytes, compressed)
+    }
+
+    /// Reads a capture from memory (fuzzing, tests). Gzip is detected as for files.
+    pub fn from_bytes(name: &str, bytes: Vec<u8>) -> Result<Self, CaptureError> {
+        let total = bytes.len() as u64;
+        let compressed = bytes.starts_with(&[0x1f, 0x8b]);
+        let cursor = std::io::Cursor::new(bytes);
+        let reader: Box<dyn Read> = if compressed {
+            Box::new(flate2::read::MultiGzDecoder::new(cursor))
+        } else {
+            Box::new(cursor)
+        };
+        let counter = std::rc::Rc::new(std::cell::Cell::new(0));
+        Self::from_reader(PathBuf::from(name), 0, reader, counter, Some(total), compressed)
+    }
+
+    fn from_reader(
+        path: PathBuf,
+        index: usize,
+        reader: Box<dyn Read>,
+        disk_read: std::rc::Rc<std::cell::Cell<u64>>,
+        total_bytes: Option<u64>,
+        compressed: bool,
+    ) -> Result<Self, CaptureError> {
+        let mut src = FileSource {
+            path,
+            index,
+            reader,
+            disk_read,
+            total_bytes,
+            compressed,
+            format: FileFormat::Pcapng,
+            big_endian: false,
+            interfaces: Vec::new(),
+            buf: Vec::with_capacity(READ_CHUNK * 2),
+            pos: 0,
+            end: 0,
+            buf_offset: 0,
+            eof: false,
+            records: 0,
+            head: None,
+            pending: 0,
+            handed: false,
+            comment_buf: String::new(),
+            section_comments: Vec::new(),
+            comments_kept: 0,
+            names: Vec::new(),
+            dropped_by_interface: Vec::new(),
+            warnings: Vec::new(),
+            done: false,
+        };
+        src.read_header()?;
+        Ok(src)
+    }
+
+    /// The file path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+    /// The container format.
+    pub fn format(&self) -> FileFormat {
+        self.format
+    }
+    /// True for gzip input.
+    pub fn compressed(&self) -> bool {
+        self.compressed
+    }
+    /// Interfaces declared so far (pcapng declares them as it goes).
+    pub fn interfaces(&self) -> &[Interface] {
+        &self.interfaces
+    }
+    /// Section header comments (pcapng `opt_comment` on SHBs).
+    pub fn section_comments(&self) -> &[String] {
+        &self.section_comments
+    }
+    /// Names from pcapng name resolution blocks.
+    pub fn resolved_names(&self) -> &[(std::net::IpAddr, String)] {
+        &self.names
+    }
+    /// Drop counts from pcapng interface statistics blocks (interface, dropped).
+    pub fn interface_drops(&self) -> &[(u32, u64)] {
+        &self.dropped_by_interface
+    }
+
+    /// Timestamp of the next packet without consuming it (parses it if needed).
+    pub fn peek_ts(&mut self) -> Result<Option<Timestamp>, CaptureError> {
+        if (self.head.is_none() || self.handed) && !self.done {
+            self.advance()?;
+        }
+        Ok(self.head.map(|h| h.ts))
+    }
+
+    /// Builds the current head's packet view.
+    fn head_packet(&self) -> Option<Packet<'_>> {
+        let h = self.head?;
+        let data = self.buf.get(h.data_start..h.data_start + h.data_len)?;
+        let comment = h.comment.and_then(|(s, e)| self.comment_buf.get(s..e));
+        let linktype = self.interfaces.get(h.interface as usize).map_or(0, |i| i.linktype);
+        Some(Packet {
+            ts: h.ts,
+            data,
+            orig_len: h.orig_len,
+            linktype,
+            interface: h.interface,
+            source: self.index,
+            record: h.record,
+            offset: h.offset,
+            comment,
+        })
+    }
+
+    fn err_malformed(&self, offset: u64, what: impl Into<String>) -> CaptureError {
+        CaptureError::Malformed { path: self.path.clone(), record: self.records + 1, offset, what: what.into() }
+    }
+
+    fn warn(&mut self, offset: u64, what: String) {
+        // Bounded: a file with a warning on every record reports the first 1,000.
+        if self.warnings.len() < 1_000 {
+            self.warnings.push(Warning { path: self.path.clone(), record: self.records + 1, offset, what });
+        }
+    }
+
+    /// Makes at least `n` unconsumed bytes available; returns how many are
+    /// (fewer only at end of file).
+    fn fill(&mut self, n: usize) -> Result<usize, CaptureError> {
+        while self.end - self.pos < n && !self.eof {
+            if self.pos > 0 && (self.buf.len() - self.end < READ_CHUNK || self.pos == self.end) {
+                // Slide the unconsumed tail to the front; its bytes move, the
+                // file offset bookkeeping follows.
+                self.buf.copy_within(self.pos..self.end, 0);
+                self.buf_offset += self.pos as u64;
+                self.end -= self.pos;
+                self.pos = 0;
+            }
+            let want = (n - (self.end - self.pos)).max(READ_CHUNK);
+            if self.buf.len() < self.end + want {
+                self.buf.resize(self.end + want, 0);
+            }
+            let dst = self.buf.get_mut(self.end..).unwrap_or_default();
+            let got = loop {
+                match self.reader.read(dst) {
+                    Ok(k) => break k,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(source) => return Err(CaptureError::Io { path: self.path.clone(), source }),
+                }
+            };
+            if got == 0 {
+                self.eof = true;
+            }
+            self.end += got;
+        }
+        Ok((self.end - self.pos).min(n.max(self.end - self.pos)))
+    }
+
+    fn offset(&self) -> u64 {
+        self.buf_offset + self.pos as u64
+    }
+
+    fn avail(&self) -> &[u8] {
+        self.buf.get(self.pos..self.end).unwrap_or_default()
+    }
+
+    fn read_header(&mut self) -> Result<(), CaptureError> {
+        let got = self.fill(24)?;
+        if got == 0 {
+            return Err(CaptureError::Empty { path: self.path.clone() });
+        }
+        let first: Vec<u8> = self.avail().iter().take(4).copied().collect();
+        match first.as_slice() {
+            [0x0a, 0x0d, 0x0d, 0x0a] => {
+                self.format = FileFormat::Pcapng;
+                // Blocks, the SHB included, are read by `advance`.
+                Ok(())
+            }
+            [0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0xc3, 0xd4] | [0x4d, 0x3c, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d] => {
+                if got < 24 {
+                    return Err(CaptureError::Truncated {
+                        path: self.path.clone(),
+                        record: 0,
+                        offset: 0,
+                        needed: 24,
+                        available: got as u64,
+                    });
+                }
+                let (_, hdr) = pcap_parser::parse_pcap_header(self.avail())
+                    .map_err(|_| self.err_malformed(0, "invalid pcap file header"))?;
+                if hdr.is_modified_format() {
+                    return Err(self.err_malformed(0, "Kuznetzov's modified pcap format is not supported"));
+                }
+                self.big_endian = hdr.is_bigendian();
+                self.format = FileFormat::Pcap { nanosecond: hdr.is_nanosecond_precision(), big_endian: self.big_endian };
+                let linktype = hdr.network.0 as u32;
+                if !crate::linktype_supported(linktype) {
+                    return Err(CaptureError::UnsupportedLinkType { path: self.path.clone(), linktype });
+                }
+                self.interfaces.push(Interface {
+                    linktype,
+                    snaplen: hdr.snaplen,
+                    ts_units_per_sec: if hdr.is_nanosecond_precision() { 1_000_000_000 } else { 1_000_000 },
+                    ts_offset_secs: 0,
+                    name: None,
+                });
+                self.pos += 24;
+                Ok(())
+            }
+            _ => Err(CaptureError::NotACapture { path: self.path.clone(), magic: first }),
+        }
+    }
+
+    /// Parses the next packet record into `head`, skipping non-packet blocks.
+    fn advance(&mut self) -> Result<(), CaptureError> {
+        self.pos += std::mem::take(&mut self.pending);
+        self.head = None;
+        self.handed = false;
+        if self.done {
+            return Ok(());
+        }
+        let res = match self.format {
+            FileFormat::Pcap { .. } => self.advance_pcap(),
+            FileFormat::Pcapng => self.advance_pcapng(),
+        };
+        if res.is_err() || self.head.is_none() {
+            self.done = true;
+        }
+        res
+    }
+
+    fn truncated(&self, needed: usize, available: usize) -> CaptureError {
+        CaptureError::Truncated {
+            path: self.path.clone(),
+            record: self.records + 1,
+            offset: self.offset(),
+            needed: needed as u64,
+            available: available as u64,
+        }
+    }
+
+    fn advance_pcap(&mut self) -> Result<(), CaptureError> {
+        let got = self.fill(16)?;
+        if got == 0 {
+            return Ok(());
+        }
+        if got < 16 {
+            return Err(self.truncated(16, got));
+        }
+        let hdr: [u8; 16] = self.avail().get(..16).and_then(|h| h.try_into().ok()).unwrap_or([0; 16]);
+        let word = |i: usize| {
+            let b = [hdr[i], hdr[i + 1], hdr[i + 2], hdr[i + 3]];
+            if self.big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) }
+        };
+        let (secs, frac, caplen, origlen) = (word(0), word(4), word(8), word(12));
+        let offset = self.offset();
+        let iface = self.interfaces.first().cloned().unwrap_or(Interface {
+            linktype: 1,
+            snaplen: 0,
+            ts_units_per_sec: 1_000_000,
+            ts_offset_secs: 0,
+            name: None,
+        });
+        let limit = iface.snaplen.max(MAX_SNAPLEN);
+        if caplen > limit {
+            return Err(self.err_malformed(
+                offset,
+                format!("captured length {caplen} exceeds the snap length {} and the {MAX_SNAPLEN}-byte maximum", iface.snaplen),
+            ));
+        }
+        if iface.snaplen > 0 && caplen > iface.snaplen {
+            self.warn(offset, format!("captured length {caplen} exceeds the file's snap length {}", iface.snaplen));
+        }
+        if caplen > origlen {
+            self.warn(offset, format!("captured length {caplen} exceeds the original length {origlen}"));
+        }
+        if u64::from(frac) >= iface.ts_units_per_sec {
+            self.warn(offset, format!("sub-second timestamp field {frac} is out of range"));
+        }
+        let need = 16 + caplen as usize;
+        let got = self.fill(need)?;
+        if got < need {
+            return Err(self.truncated(need, got));
+        }
+        self.records += 1;
+        let nanos = if iface.ts_units_per_sec == 1_000_000 { u64::from(frac) * 1_000 } else { u64::from(frac) };
+        self.head = Some(Head {
+            ts: Timestamp(i64::from(secs) * 1_000_000_000 + nanos as i64),
+            data_start: self.pos + 16,
+            data_len: caplen as usize,
+            orig_len: origlen,
+            interface: 0,
+            record: self.records,
+            offset,
+            comment: None,
+        });
+        self.pending = need;
+        Ok(())
+    }
+
+    fn advance_pcapng(&mut self) -> Result<(), CaptureError> {
+        loop {
+            let got = self.fill(12)?;
+            if got == 0 {
+                return Ok(());
+            }
+            if got < 12 {
+                return Err(self.truncated(12, got));
+            }
+            let offset = self.offset();
+            let a: [u8; 12] = self.avail().get(..12).and_then(|h| h.try_into().ok()).unwrap_or([0; 12]);
+            let raw_type = [a[0], a[1], a[2], a[3]];
+            let is_shb = raw_type == [0x0a, 0x0d, 0x0d, 0x0a];
+            if is_shb {
+                // The byte-order magic decides the endianness of this section.
+                match [a[8], a[9], a[10], a[11]] {
+                    [0x1a, 0x2b, 0x3c, 0x4d] => self.big_endian = true,
+                    [0x4d, 0x3c, 0x2b, 0x1a] => self.big_endian = false,
+                    other => return Err(self.err_malformed(offset, format!("section header byte-order magic {other:02x?} is invalid"))),
+                }
+            } else if self.records == 0 && self.interfaces.is_empty() && offset == 0 {
+                return Err(self.err_malformed(offset, "pcapng file does not start with a section header block"));
+            }
+            let lenb = [a[4], a[5], a[6], a[7]];
+            let block_len = if self.big_endian { u32::from_be_bytes(lenb) } else { u32::from_le_bytes(lenb) } as usize;
+            if block_len < 12 || block_len % 4 != 0 || block_len > MAX_RECORD {
+                return Err(self.err_malformed(offset, format!("block length {block_len} is invalid (must be a multiple of 4 between 12 and {MAX_RECORD})")));
+            }
+            let got = self.fill(block_len)?;
+            if got < block_len {
+                return Err(self.truncated(block_len, got));
+            }
+            // The parsed block borrows the buffer while `on_block` updates the
+            // source: move the buffer out for the duration (no copy).
+            let buf = std::mem::take(&mut self.buf);
+            let block_bytes = buf.get(self.pos..self.pos + block_len).unwrap_or_default();
+            let trailer = block_bytes.get(block_len - 4..).unwrap_or_default();
+            let len2 = if self.big_endian {
+                u32::from_be_bytes(trailer.try_into().unwrap_or([0; 4]))
+            } else {
+                u32::from_le_bytes(trailer.try_into().unwrap_or([0; 4]))
+            } as usize;
+            if len2 != block_len {
+                self.buf = buf;
+                return Err(self.err_malformed(offset, format!("block length {block_len} does not match its trailing copy {len2}")));
+            }
+            let parsed = if self.big_endian {
+                pcap_parser::pcapng::parse_block_be(block_bytes)
+            } else {
+                pcap_parser::pcapng::parse_block_le(block_bytes)
+            };
+            let block = match parsed {
+                Ok((_, b)) => b,
+                Err(e) => {
+                    let why = match e {
+                        pcap_parser::nom::Err::Incomplete(_) => "block content runs past its length".to_string(),
+                        pcap_parser::nom::Err::Error(pe) | pcap_parser::nom::Err::Failure(pe) => describe(&pe),
+                    };
+                    self.buf = buf;
+                    return Err(self.err_malformed(offset, format!("invalid pcapng block type {:02x?}: {why}", raw_type)));
+                }
+            };
+            let outcome = self.on_block(block, buf.as_ptr() as usize, offset);
+            self.buf = buf;
+            match outcome? {
+                Some(head) => {
+                    self.head = Some(head);
+                    self.pending = block_len;
+                    return Ok(());
+                }
+                None => self.pos += block_len,
+            }
+        }
+    }
+
+    /// Handles one pcapng block; returns the packet head for packet blocks.
+    fn on_block(&mut self, block: Block<'_>, base: usize, offset: u64) -> Result<Option<Head>, CaptureError> {
+        // Data slices borrow the (moved-out) buffer starting at `base`; keep positions.
+        let pos_of = |s: &[u8]| (s.as_ptr() as usize).wrapping_sub(base);
+        match block {
+            Block::SectionHeader(shb) => {
+                if shb.major_version != 1 {
+                    return Err(self.err_malformed(offset, format!("pcapng major version {} is not supported", shb.major_version)));
+                }
+                // A new section starts a new interface list.
+                self.interfaces.clear();
+                let comments = option_strings(&shb.options, OptionCode::Comment);
+                self.section_comments.extend(comments);
+                Ok(None)
+            }
+            Block::InterfaceDescription(idb) => {
+                let linktype = idb.linktype.0 as u32;
+                let ts_units_per_sec = match idb.ts_resolution() {
+                    Some(r) if r > 0 => r,
+                    _ => return Err(self.err_malformed(offset, format!("interface timestamp resolution {:#x} is invalid", idb.if_tsresol))),
+                };
+                let name = option_strings(&idb.options, OptionCode::IfName).into_iter().next();
+                if !crate::linktype_supported(linktype) {
+                    self.warn(offset, format!("interface {} has unsupported link type {linktype}; its packets are counted and skipped", self.interfaces.len()));
+                }
+                self.interfaces.push(Interface {
+                    linktype,
+                    snaplen: idb.snaplen,
+                    ts_units_per_sec,
+                    ts_offset_secs: idb.if_tsoffset,
+                    name,
+                });
+                Ok(None)
+            }
+            Block::EnhancedPacket(epb) => {
+                let Some(iface) = self.interfaces.get(epb.if_id as usize).cloned() else {
+                    return Err(self.err_malformed(offset, format!("packet refers to interface {} but only {} are declared", epb.if_id, self.interfaces.len())));
+                };
+                if epb.caplen > epb.origlen {
+                    self.warn(offset, format!("captured length {} exceeds the original length {}", epb.caplen, epb.origlen));
+                }
+                let units = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                let ts = units_to_ts(units, iface.ts_units_per_sec, iface.ts_offset_secs);
+                let comment = match option_strings(&epb.options, OptionCode::Comment).into_iter().next() {
+                    Some(c) if self.comments_kept < MAX_COMMENTS => {
+                        self.comments_kept += 1;
+                        self.comment_buf.clear();
+                        self.comment_buf.push_str(&c);
+                        Some((0, self.comment_buf.len()))
+                    }
+                    _ => None,
+                };
+                let data_start = pos_of(epb.data);
+                self.records += 1;
+                Ok(Some(Head {
+                    ts,
+                    data_start,
+                    // The block's data is padded to 32 bits; the record is `caplen` long.
+                    data_len: epb.data.len().min(epb.caplen as usize),
+                    orig_len: epb.origlen,
+                    interface: epb.if_id,
+                    record: self.records,
+                    offset,
+                    comment,
+                }))
+            }
+            Block::SimplePacket(spb) => {
+                let Some(iface) = self.interfaces.first() else {
+                    return Err(self.err_malformed(offset, "simple packet block before any interface description"));
+                };
+                // SPB has no captured length: it is the block body bounded by snaplen.
+                let snap = if iface.snaplen == 0 { usize::MAX } else { iface.snaplen as usize };
+                let data_len = spb.data.len().min(spb.origlen as usize).min(snap);
+                self.records += 1;
+                Ok(Some(Head {
+                    // SPBs carry no timestamp; keep order by using the previous one.
+                    ts: self.head.map_or(Timestamp(0), |h| h.ts),
+                    data_start: pos_of(spb.data),
+                    data_len,
+                    orig_len: spb.origlen,
+                    interface: 0,
+                    record: self.records,
+                    offset,
+                    comment: None,
+                }))
+            }
+            Block::NameResolution(nrb) => {
+                for rec in &nrb.nr {
+                    let addr = match rec.record_type.0 {
+                        1 => rec.record_value.get(..4).and_then(|a| <[u8; 4]>::try_from(a).ok()).map(std::net::IpAddr::from),
+                        2 => rec.record_value.get(..16).and_then(|a| <[u8; 16]>::try_from(a).ok()).map(std::net::IpAddr::from),
+                        _ => None,
+                    };
+                    let alen = if rec.record_type.0 == 1 { 4 } else { 16 };
+                    if let Some(addr) = addr {
+                        for name in rec.record_value.get(alen..).unwrap_or_default().split(|b| *b == 0).filter(|n| !n.is_empty()) {
+                            if self.names.len() < MAX_COMMENTS {
+                                self.names.push((addr, String::from_utf8_lossy(name).into_owned()));
+                            }
+                        }
+                    }
+                }
+                Ok(None)
+            }
+            Block::InterfaceStatistics(isb) => {
+                for opt in &isb.options {
+                    // isb_ifdrop (5): packets dropped by the interface.
+                    if opt.code.0 == 5 {
+                        let v: Option<[u8; 8]> = opt.value.get(..8).and_then(|v| v.try_into().ok());
+                        if let Some(v) = v {
+                            let n = if self.big_endian { u64::from_be_bytes(v) } else { u64::from_le_bytes(v) };
+                            self.dropped_by_interface.push((isb.if_id, n));
+                        }
+                    }
+                }
+                Ok(None)
+            }
+            // Journal, secrets, process info, custom and unknown blocks carry no packets.
+            _ => Ok(None),
+        }
+    }
+}
+
+fn describe(e: &PcapError<&[u8]>) -> String {
+    match e {
+        PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => format!("parse error ({kind:?})"),
+        other => format!("{other:?}"),
+    }
+}
+
+fn option_strings(opts: &[PcapNGOption<'_>], code: OptionCode) -> Vec<String> {
+    opts.iter()
+        .filter(|o| o.code == code)
+        .map(|o| {
+            let v = o.value.get(..o.len as usize).unwrap_or(&o.value);
+            String::from_utf8_lossy(v).trim_end_matches('\0').to_string()
+        })
+        .collect()
+}
+
+/// Converts pcapng timestamp units to nanoseconds.
+fn units_to_ts(units: u64, per_sec: u64, offset_secs: i64) -> Timestamp {
+    let secs = units / per_sec;
+    let rem = units % per_sec;
+    let nanos = (u128::from(rem) * 1_000_000_000 / u128::from(per_sec)) as i64;
+    Timestamp((secs as i64).saturating_add(offset_secs).saturating_mul(1_000_000_000).saturating_add(nanos))
+}
+
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(buf.get_mut(n..).unwrap_or_default()) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+impl PacketSource for FileSource {
+    fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        self.peek_ts()?;
+        self.handed = self.head.is_some();
+        Ok(self.head_packet())
+    }
+
+    fn progress(&self) -> Progress {
+        let bytes_read = if self.compressed || self.disk_read.get() > 0 {
+            self.disk_read.get()
+        } else {
+            self.offset()
+        };
+        Progress { bytes_read, total_bytes: self.total_bytes, packets: self.records }
+    }
+
+    fn take_warnings(&mut self) -> Vec<Warning> {
+        std::mem::take(&mut self.warnings)
+    }
+}
+

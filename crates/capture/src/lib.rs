@@ -1,0 +1,174 @@
+//! Capture sources: where packets come from.
+//!
+//! Owns reading packets — from pcap files (both byte orders, microsecond and
+//! nanosecond), pcapng files (several interfaces and link types, EPB/SPB/ISB/NRB,
+//! comments kept), gzip-compressed files of either, several files merged in
+//! timestamp order, and live interfaces through libpcap (feature `live`).
+//! It yields raw frames with their link type; it does not decode them
+//! (`otposture-wire` does). Nothing here ever transmits a packet: the live source
+//! opens the interface for receiving only.
+//!
+//! Errors name the file, the record number and the byte offset (in the
+//! decompressed stream for gzip input).
+
+use otposture_model::Timestamp;
+use std::path::PathBuf;
+
+mod file;
+#[cfg(feature = "live")]
+mod live;
+mod merge;
+
+pub use file::{FileFormat, FileSource, Interface};
+#[cfg(feature = "live")]
+pub use live::{LiveOptions, LiveSource};
+pub use merge::MergedSource;
+
+/// One captured frame, borrowed from the source's buffer until the next call.
+#[derive(Clone, Copy, Debug)]
+pub struct Packet<'a> {
+    /// Capture time.
+    pub ts: Timestamp,
+    /// The captured bytes (possibly fewer than were on the wire).
+    pub data: &'a [u8],
+    /// Length of the frame on the wire.
+    pub orig_len: u32,
+    /// LINKTYPE_ value of the interface that captured it.
+    pub linktype: u32,
+    /// Interface index within the source (pcapng IDB number; 0 otherwise).
+    pub interface: u32,
+    /// Which input this came from, when several are merged (0-based).
+    pub source: usize,
+    /// Record number within its file, 1-based (counts packet records only).
+    pub record: u64,
+    /// Byte offset of the record within its (decompressed) file.
+    pub offset: u64,
+    /// The packet's pcapng comment, if any.
+    pub comment: Option<&'a str>,
+}
+
+/// Where a source stands, for progress bars.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Progress {
+    /// Bytes read from disk so far (compressed bytes for gzip input).
+    pub bytes_read: u64,
+    /// Total bytes on disk, when known.
+    pub total_bytes: Option<u64>,
+    /// Packets yielded so far.
+    pub packets: u64,
+}
+
+/// Something a capture contained that is not fatal but worth telling the user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    /// The file.
+    pub path: PathBuf,
+    /// Record number (0 when the warning is about the file header).
+    pub record: u64,
+    /// Byte offset.
+    pub offset: u64,
+    /// What happened.
+    pub what: String,
+}
+
+/// A source of packets.
+pub trait PacketSource {
+    /// The next packet, or `None` at the end. After an error the source is done.
+    fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError>;
+    /// Progress so far.
+    fn progress(&self) -> Progress;
+    /// Takes the non-fatal warnings gathered since the last call.
+    fn take_warnings(&mut self) -> Vec<Warning>;
+}
+
+/// Why a capture could not be read further.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaptureError {
+    /// Opening or reading the file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is empty.
+    #[error("{path}: the file is empty, not a capture")]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file does not start with a pcap or pcapng magic number.
+    #[error("{path}: not a pcap or pcapng capture (first bytes {magic:02x?} at offset 0)")]
+    NotACapture {
+        /// The file.
+        path: PathBuf,
+        /// The first bytes found.
+        magic: Vec<u8>,
+    },
+    /// The file ends in the middle of a record or block.
+    #[error("{path}: truncated: record {record} at byte offset {offset} needs {needed} bytes but the file ends after {available}")]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// Record number that was cut (the next packet record number).
+        record: u64,
+        /// Offset of the record.
+        offset: u64,
+        /// Bytes the record needs.
+        needed: u64,
+        /// Bytes left in the file.
+        available: u64,
+    },
+    /// A record or block is structurally invalid.
+    #[error("{path}: record {record} at byte offset {offset}: {what}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// Record number.
+        record: u64,
+        /// Offset of the record or block.
+        offset: u64,
+        /// What is wrong.
+        what: String,
+    },
+    /// The capture's link type is not one this engine decodes.
+    #[error("{path}: link type {linktype} is not supported (supported: Ethernet, Linux cooked SLL/SLL2, raw IPv4/IPv6, BSD loopback)")]
+    UnsupportedLinkType {
+        /// The file.
+        path: PathBuf,
+        /// The LINKTYPE_ value.
+        linktype: u32,
+    },
+    /// The live capture failed.
+    #[error("live capture on {iface}: {what}")]
+    Live {
+        /// Interface name.
+        iface: String,
+        /// What libpcap said.
+        what: String,
+    },
+}
+
+impl CaptureError {
+    /// The file the error is about, when it is about a file.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            CaptureError::Io { path, .. }
+            | CaptureError::Empty { path }
+            | CaptureError::NotACapture { path, .. }
+            | CaptureError::Truncated { path, .. }
+            | CaptureError::Malformed { path, .. }
+            | CaptureError::UnsupportedLinkType { path, .. } => Some(path),
+            CaptureError::Live { .. } => None,
+        }
+    }
+}
+
+/// True when the LINKTYPE_ value is one the engine decodes (`otposture-wire`
+/// owns that list), so a source can refuse a whole file early.
+pub fn linktype_supported(linktype: u32) -> bool {
+    otposture_wire::LinkType::from_linktype(linktype).is_some()
+}

@@ -1,0 +1,195 @@
+//! The dissector contract, and the dissectors that ship with the engine.
+//!
+//! The engine (crate `otposture-observe`) owns flows and reassembly; it hands
+//! dissectors three kinds of input and nothing else:
+//! - reassembled TCP byte streams, per direction, with gap markers
+//!   ([`StreamDissector`] / [`StreamSession`]),
+//! - UDP payloads, per flow ([`DatagramDissector`] / [`DatagramSession`]),
+//! - layer-2 payloads by EtherType ([`FrameDissector`]).
+//!
+//! A dissector is chosen by a content probe; the port is only a hint that orders
+//! the probes. Dissectors are pure: no I/O, no clocks, no logging. They report what
+//! they learn through [`Emit`], classifying every message with an
+//! [`OperationClass`] so later stages never re-learn each protocol.
+
+use otposture_model::{Direction, Event, FlowId, FlowKey, MacAddr, OperationClass, Timestamp};
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+pub mod arp;
+mod cursor;
+pub mod dhcp;
+
+/// Where a piece of input came from: packet time, record number and addressing.
+#[derive(Clone, Copy, Debug)]
+pub struct PacketCtx<'a> {
+    /// Packet time.
+    pub ts: Timestamp,
+    /// Record number of the packet in its capture (1-based).
+    pub packet: u64,
+    /// The flow, for TCP and UDP input.
+    pub flow: Option<&'a FlowMeta>,
+    /// Direction within the flow.
+    pub direction: Option<Direction>,
+    /// Sender MAC, when the link layer has one.
+    pub src_mac: Option<MacAddr>,
+    /// Receiver MAC, when the link layer has one.
+    pub dst_mac: Option<MacAddr>,
+    /// Innermost VLAN id.
+    pub vlan: Option<u16>,
+    /// Sender IP, for IP input.
+    pub src_ip: Option<IpAddr>,
+    /// Receiver IP, for IP input.
+    pub dst_ip: Option<IpAddr>,
+}
+
+impl PacketCtx<'_> {
+    /// The flow id, when the input belongs to a flow.
+    pub fn flow_id(&self) -> Option<FlowId> {
+        self.flow.map(|f| f.id)
+    }
+
+    /// An event pre-filled with this packet's provenance; callers add attributes.
+    pub fn event(
+        &self,
+        protocol: &'static str,
+        kind: otposture_model::EventKind,
+        name: impl Into<Cow<'static, str>>,
+    ) -> Event {
+        Event {
+            ts: self.ts,
+            packet: self.packet,
+            flow: self.flow_id(),
+            protocol: Cow::Borrowed(protocol),
+            kind,
+            name: name.into(),
+            class: None,
+            src_mac: self.src_mac,
+            src_ip: self.src_ip,
+            dst_ip: self.dst_ip,
+            attributes: Vec::new(),
+        }
+    }
+}
+
+/// What a dissector knows about the flow it is attached to.
+#[derive(Clone, Copy, Debug)]
+pub struct FlowMeta {
+    /// Stable flow id.
+    pub id: FlowId,
+    /// Endpoints, initiator first.
+    pub key: FlowKey,
+}
+
+/// What dissectors report. Implemented by the engine's aggregator.
+pub trait Emit {
+    /// Counts one protocol operation (aggregated per flow, direction and operation).
+    /// Notable classes ([`OperationClass::is_notable`]) are also kept individually by
+    /// the engine; the dissector does not need to emit an event for them.
+    fn message(
+        &mut self,
+        ctx: &PacketCtx<'_>,
+        protocol: &'static str,
+        operation: Cow<'static, str>,
+        class: OperationClass,
+    );
+    /// Keeps a notable event (identity, host name, anomaly) individually.
+    fn event(&mut self, event: Event);
+    /// Counts a malformed message on the flow (truncated PDU, bad length, bad CRC).
+    fn malformed(&mut self, ctx: &PacketCtx<'_>, protocol: &'static str, what: &'static str);
+}
+
+/// The answer of a content probe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Probe {
+    /// The bytes are this protocol.
+    Match,
+    /// The bytes are not this protocol.
+    NoMatch,
+    /// Too few bytes to tell; ask again with more.
+    NeedMore,
+}
+
+/// A dissector for a TCP byte stream.
+pub trait StreamDissector: Send + Sync {
+    /// Protocol name used in records (`modbus`).
+    fn protocol(&self) -> &'static str;
+    /// True when a server port usually carries this protocol (probe order only).
+    fn port_hint(&self, server_port: u16) -> bool;
+    /// Looks at the first bytes of one direction of a stream.
+    fn probe(&self, direction: Direction, data: &[u8]) -> Probe;
+    /// A fresh per-flow session.
+    fn new_session(&self) -> Box<dyn StreamSession>;
+}
+
+/// Per-flow state of a stream dissector.
+pub trait StreamSession: Send {
+    /// In-order bytes of one direction. Chunk boundaries carry no meaning: a
+    /// session buffers partial PDUs itself, within its own cap.
+    fn data(&mut self, ctx: &PacketCtx<'_>, direction: Direction, data: &[u8], emit: &mut dyn Emit);
+    /// `len` bytes of this direction are missing from the capture; the next
+    /// `data` call continues after them. The session must resynchronise.
+    fn gap(&mut self, ctx: &PacketCtx<'_>, direction: Direction, len: u64, emit: &mut dyn Emit);
+    /// The flow ended (FIN, RST, timeout, eviction or end of input).
+    fn close(&mut self, _ctx: &PacketCtx<'_>, _emit: &mut dyn Emit) {}
+}
+
+/// A dissector for UDP payloads.
+pub trait DatagramDissector: Send + Sync {
+    /// Protocol name used in records (`dhcp`).
+    fn protocol(&self) -> &'static str;
+    /// True when one of the ports usually carries this protocol (probe order only).
+    fn port_hint(&self, src_port: u16, dst_port: u16) -> bool;
+    /// Looks at one datagram.
+    fn probe(&self, data: &[u8]) -> Probe;
+    /// A fresh per-flow session.
+    fn new_session(&self) -> Box<dyn DatagramSession>;
+}
+
+/// Per-flow state of a datagram dissector.
+pub trait DatagramSession: Send {
+    /// One datagram's payload.
+    fn datagram(&mut self, ctx: &PacketCtx<'_>, direction: Direction, data: &[u8], emit: &mut dyn Emit);
+}
+
+/// A dissector for layer-2 payloads of one EtherType.
+pub trait FrameDissector: Send + Sync {
+    /// Protocol name used in records (`arp`).
+    fn protocol(&self) -> &'static str;
+    /// The EtherType it handles.
+    fn ethertype(&self) -> u16;
+    /// One frame's payload after the EtherType (and any VLAN tags).
+    fn frame(&self, ctx: &PacketCtx<'_>, data: &[u8], emit: &mut dyn Emit);
+}
+
+/// The dissectors an engine runs.
+#[derive(Default)]
+pub struct Registry {
+    /// TCP stream dissectors.
+    pub streams: Vec<Box<dyn StreamDissector>>,
+    /// UDP datagram dissectors.
+    pub datagrams: Vec<Box<dyn DatagramDissector>>,
+    /// Layer-2 dissectors.
+    pub frames: Vec<Box<dyn FrameDissector>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("streams", &self.streams.iter().map(|d| d.protocol()).collect::<Vec<_>>())
+            .field("datagrams", &self.datagrams.iter().map(|d| d.protocol()).collect::<Vec<_>>())
+            .field("frames", &self.frames.iter().map(|d| d.protocol()).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Registry {
+    /// Every dissector this build ships.
+    pub fn with_defaults() -> Self {
+        Registry {
+            streams: Vec::new(),
+            datagrams: vec![Box::new(dhcp::Dhcp)],
+            frames: vec![Box::new(arp::Arp)],
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! What the engine accumulates between checkpoints: hosts, operation counts and
+//! notable events. Implements the dissectors' [`Emit`].
+
+use foldhash::fast::RandomState;
+use otposture_dissect::{Emit, PacketCtx};
+use otposture_model::{
+    Direction, Event, EventKind, FlowId, HostSighting, HostSource, MacAddr, MessageStat, Observation,
+    OperationClass, Timestamp,
+};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// Events kept between two checkpoints before further ones are only counted.
+const MAX_PENDING_EVENTS: usize = 100_000;
+
+type HostKey = (Option<MacAddr>, Option<IpAddr>, Option<u16>);
+type MessageKey = (Option<FlowId>, &'static str, Cow<'static, str>, Option<Direction>);
+
+#[derive(Debug)]
+struct HostAgg {
+    first: Timestamp,
+    last: Timestamp,
+    source: HostSource,
+    dirty: bool,
+}
+
+#[derive(Debug)]
+struct MessageAgg {
+    class: OperationClass,
+    count: u64,
+    first: Timestamp,
+    last: Timestamp,
+    dirty: bool,
+}
+
+/// Accumulated observations.
+#[derive(Debug, Default)]
+pub(crate) struct Aggregator {
+    hosts: HashMap<HostKey, HostAgg, RandomState>,
+    messages: HashMap<MessageKey, MessageAgg, RandomState>,
+    events: Vec<Event>,
+    /// Malformed messages reported during the current dissector call.
+    pub(crate) malformed_now: u32,
+    /// Events not kept because the pending buffer was full.
+    pub(crate) events_dropped: u64,
+    /// Messages per protocol and operation class, for the run summary.
+    pub(crate) per_protocol: HashMap<(&'static str, OperationClass), u64, RandomState>,
+    /// Memo of the last host key, to skip the hash on runs of one sender.
+    last_host: Option<HostKey>,
+}
+
+impl Aggregator {
+    /// Records a host seen sending.
+    pub(crate) fn host(&mut self, mac: Option<MacAddr>, ip: Option<IpAddr>, vlan: Option<u16>, ts: Timestamp, source: HostSource) {
+        let key = (mac, ip, vlan);
+        if self.last_host == Some(key) {
+            if let Some(h) = self.hosts.get_mut(&key) {
+                if ts > h.last {
+                    h.last = ts;
+                    h.dirty = true;
+                }
+                return;
+            }
+        }
+        self.last_host = Some(key);
+        let h = self.hosts.entry(key).or_insert(HostAgg { first: ts, last: ts, source, dirty: true });
+        if ts < h.first {
+            h.first = ts;
+            h.dirty = true;
+        }
+        if ts > h.last {
+            h.last = ts;
+            h.dirty = true;
+        }
+    }
+
+    /// Hosts known so far.
+    pub(crate) fn host_count(&self) -> usize {
+        self.hosts.len()
+    }
+
+    pub(crate) fn push_event(&mut self, e: Event) {
+        if self.events.len() < MAX_PENDING_EVENTS {
+            self.events.push(e);
+        } else {
+            self.events_dropped += 1;
+        }
+    }
+
+    /// Moves everything changed since the last call to `out`.
+    pub(crate) fn checkpoint(&mut self, out: &mut Vec<Observation>) {
+        for ((mac, ip, vlan), h) in self.hosts.iter_mut().filter(|(_, h)| h.dirty) {
+            h.dirty = false;
+            out.push(Observation::Host(HostSighting {
+                mac: *mac,
+                ip: *ip,
+                vlan: *vlan,
+                first_seen: h.first,
+                last_seen: h.last,
+                source: h.source,
+            }));
+        }
+        for ((flow, protocol, operation, direction), m) in self.messages.iter_mut().filter(|(_, m)| m.dirty) {
+            m.dirty = false;
+            out.push(Observation::Message(MessageStat {
+                flow: *flow,
+                protocol: Cow::Borrowed(protocol),
+                operation: operation.clone(),
+                class: m.class,
+                direction: *direction,
+                count: m.count,
+                first_seen: m.first,
+                last_seen: m.last,
+            }));
+        }
+        out.extend(self.events.drain(..).map(Observation::Event));
+    }
+
+    /// Forgets the operation counts of an ended flow (after a checkpoint wrote them),
+    /// so memory follows the live flows, not the capture.
+    pub(crate) fn forget_flow(&mut self, id: FlowId) {
+        self.messages.retain(|(f, ..), m| *f != Some(id) || m.dirty);
+    }
+}
+
+impl Emit for Aggregator {
+    fn message(&mut self, ctx: &PacketCtx<'_>, protocol: &'static str, operation: Cow<'static, str>, class: OperationClass) {
+        *self.per_protocol.entry((protocol, class)).or_insert(0) += 1;
+        if class.is_notable() {
+            let mut e = ctx.event(protocol, EventKind::Operation, operation.clone());
+            e.class = Some(class);
+            self.push_event(e);
+        }
+        let key = (ctx.flow_id(), protocol, operation, ctx.direction);
+        let m = self.messages.entry(key).or_insert(MessageAgg { class, count: 0, first: ctx.ts, last: ctx.ts, dirty: true });
+        m.count += 1;
+        m.first = m.first.min(ctx.ts);
+        m.last = m.last.max(ctx.ts);
+        m.dirty = true;
+    }
+
+    fn event(&mut self, event: Event) {
+        self.push_event(event);
+    }
+
+    fn malformed(&mut self, ctx: &PacketCtx<'_>, protocol: &'static str, what: &'static str) {
+        self.malformed_now += 1;
+        let mut e = ctx.event(protocol, EventKind::Anomaly, "malformed");
+        e.attributes.push((Cow::Borrowed("what"), what.to_string()));
+        self.push_event(e);
+    }
+}

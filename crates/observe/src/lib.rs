@@ -1,0 +1,715 @@
+//! The engine: one packet at a time, from raw frame to observations.
+//!
+//! Owns the packet path after capture: decode (`otposture-wire`), host
+//! sightings, IP defragmentation, the flow table and TCP reassembly
+//! (`otposture-flow`), and the hand-off to dissectors (`otposture-dissect`),
+//! chosen per flow by content probe with the port as a hint. It emits
+//! [`Observation`]s — aggregates and notable events, never one row per packet —
+//! at checkpoints the caller asks for, so a store can commit them in batches.
+//!
+//! It does no I/O and reads no clock: time is the packets' time.
+
+mod aggregate;
+mod stats;
+
+use aggregate::Aggregator;
+use otposture_dissect::{DatagramSession, Emit, FlowMeta, PacketCtx, Probe, Registry, StreamSession};
+use otposture_flow::{Chunk, DefragLimits, Defragmenter, Flow, FlowLimits, FlowTable, FlowTuple, FragKey};
+use otposture_model::{
+    Direction, EventKind, FlowEnd, FlowKey, FlowRecord, HostSource, InitiatorBasis, Observation, TcpState, Timestamp,
+    Transport,
+};
+use otposture_wire::{tcp_flags, Frame, IpPacket, LinkType, Net, L4};
+use std::borrow::Cow;
+
+pub use stats::EngineStats;
+
+/// Engine settings.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EngineConfig {
+    /// Flow table limits.
+    pub flows: FlowLimits,
+    /// Fragment reassembly limits.
+    pub defrag: DefragLimits,
+}
+
+/// Bytes of a stream direction kept while probing for its protocol.
+const PROBE_BYTES: usize = 512;
+/// Datagrams of a flow offered to the probes before giving up.
+const PROBE_DATAGRAMS: u8 = 4;
+
+/// What dissects a TCP flow.
+enum StreamDissection {
+    /// Waiting for enough bytes to choose; bytes seen so far per direction.
+    Probing([Vec<u8>; 2]),
+    /// Chosen.
+    Active(Box<dyn StreamSession>),
+    /// No dissector wants it.
+    None,
+}
+
+/// What dissects a UDP flow.
+enum DatagramDissection {
+    Probing(u8),
+    Active(Box<dyn DatagramSession>),
+    None,
+}
+
+/// The engine's state per flow.
+pub struct FlowExt {
+    stream: StreamDissection,
+    datagram: DatagramDissection,
+}
+
+impl std::fmt::Debug for FlowExt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = match self.stream {
+            StreamDissection::Probing(_) => "probing",
+            StreamDissection::Active(_) => "active",
+            StreamDissection::None => "none",
+        };
+        f.debug_struct("FlowExt").field("stream", &s).finish()
+    }
+}
+
+/// The packet engine.
+pub struct Engine {
+    registry: Registry,
+    table: FlowTable<FlowExt>,
+    defrag: Defragmenter,
+    agg: Aggregator,
+    out: Vec<Observation>,
+    /// Flows ended since the last checkpoint, whose operation counts can then be forgotten.
+    ended_ids: Vec<otposture_model::FlowId>,
+    stats: EngineStats,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("registry", &self.registry).field("flows", &self.table.len()).finish()
+    }
+}
+
+/// A packet as the engine receives it.
+#[derive(Clone, Copy, Debug)]
+pub struct RawPacket<'a> {
+    /// Capture time.
+    pub ts: Timestamp,
+    /// LINKTYPE_ value.
+    pub linktype: u32,
+    /// Captured bytes.
+    pub data: &'a [u8],
+    /// Length on the wire.
+    pub orig_len: u32,
+    /// Record number in its capture, for provenance.
+    pub record: u64,
+}
+
+/// Per-packet addressing shared by the layers below.
+#[derive(Clone, Copy)]
+struct Addr {
+    ts: Timestamp,
+    record: u64,
+    wire_len: u32,
+    src_mac: Option<otposture_model::MacAddr>,
+    dst_mac: Option<otposture_model::MacAddr>,
+    vlan: Option<u16>,
+}
+
+impl Engine {
+    /// An engine with these settings and dissectors.
+    pub fn new(config: EngineConfig, registry: Registry) -> Self {
+        Engine {
+            registry,
+            table: FlowTable::new(config.flows),
+            defrag: Defragmenter::new(config.defrag),
+            agg: Aggregator::default(),
+            out: Vec::new(),
+            ended_ids: Vec::new(),
+            stats: EngineStats::default(),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> EngineStats {
+        let mut s = self.stats.clone();
+        s.flow_table = self.table.stats;
+        s.defrag = self.defrag.stats;
+        s.hosts = self.agg.host_count() as u64;
+        s.flows_open = self.table.len() as u64;
+        s.events_dropped = self.agg.events_dropped;
+        s.messages = self.agg.per_protocol.iter().map(|((p, c), n)| (p.to_string(), c.name().to_string(), *n)).collect();
+        s.messages.sort();
+        s.memory_bytes = (self.table.memory() + self.defrag.held_bytes()) as u64;
+        s
+    }
+
+    /// Processes one packet.
+    pub fn packet(&mut self, p: &RawPacket<'_>) {
+        self.stats.packets += 1;
+        self.stats.bytes += p.data.len() as u64;
+        self.stats.wire_bytes += u64::from(p.orig_len.max(p.data.len() as u32));
+        if self.stats.first_ts.is_none() {
+            self.stats.first_ts = Some(p.ts);
+        }
+        self.stats.last_ts = Some(p.ts.max(self.stats.last_ts.unwrap_or(p.ts)));
+        let Some(link) = LinkType::from_linktype(p.linktype) else {
+            *self.stats.unsupported_link_types.entry(p.linktype).or_insert(0) += 1;
+            return;
+        };
+        let frame = match otposture_wire::decode(link, p.data) {
+            Ok(f) => f,
+            Err(e) => {
+                self.stats.count_error(e.kind());
+                return;
+            }
+        };
+        let mut ended = Vec::new();
+        self.table.maybe_sweep(p.ts, &mut |f, why| ended.push((f, why)));
+        for (f, why) in ended {
+            self.end_flow(f, why, p.ts);
+        }
+        if (p.data.len() as u32) < p.orig_len {
+            self.stats.snapped += 1;
+        }
+        self.frame(p, frame);
+    }
+
+    fn frame(&mut self, p: &RawPacket<'_>, frame: Frame<'_>) {
+        let addr = Addr {
+            ts: p.ts,
+            record: p.record,
+            wire_len: p.orig_len.max(p.data.len() as u32),
+            src_mac: frame.src_mac.filter(|m| !m.is_group()),
+            dst_mac: frame.dst_mac,
+            vlan: frame.vlan,
+        };
+        match frame.net {
+            Net::Ip(ip) => self.ip(addr, ip),
+            Net::L2 { ethertype, payload } => {
+                self.stats.l2_frames += 1;
+                let ctx = PacketCtx {
+                    ts: p.ts,
+                    packet: p.record,
+                    flow: None,
+                    direction: None,
+                    src_mac: addr.src_mac,
+                    dst_mac: addr.dst_mac,
+                    vlan: addr.vlan,
+                    src_ip: None,
+                    dst_ip: None,
+                };
+                let mut handled = false;
+                for d in self.registry.frames.iter().filter(|d| d.ethertype() == ethertype) {
+                    handled = true;
+                    d.frame(&ctx, payload, &mut self.agg);
+                }
+                if ethertype == otposture_wire::ETHERTYPE_ARP {
+                    // The ARP dissector's sender identity names the host; record it
+                    // here from the same bytes so hosts exist without a dissector too.
+                    if let Some((mac, ip)) = arp_sender(payload) {
+                        self.agg.host(Some(mac), Some(ip), addr.vlan, p.ts, HostSource::Arp);
+                    }
+                } else if let Some(mac) = addr.src_mac {
+                    self.agg.host(Some(mac), None, addr.vlan, p.ts, HostSource::L2);
+                }
+                if !handled {
+                    *self.stats.ethertypes.entry(ethertype).or_insert(0) += 1;
+                }
+            }
+            Net::None => self.stats.l2_frames += 1,
+        }
+    }
+
+    fn ip(&mut self, addr: Addr, ip: IpPacket<'_>) {
+        if is_host_address(ip.src) {
+            self.agg.host(addr.src_mac, Some(ip.src), addr.vlan, addr.ts, HostSource::Ip);
+        }
+        if ip.truncated {
+            self.stats.truncated_ip += 1;
+        }
+        if let Some(frag) = ip.fragment {
+            let key = FragKey { src: ip.src, dst: ip.dst, id: frag.id, proto: ip.proto, vlan: addr.vlan };
+            let whole = self.defrag.add(key, addr.ts, frag.offset, frag.more, ip.payload);
+            if let Some(whole) = whole {
+                let l4 = otposture_wire::parse_transport(ip.proto, &whole);
+                self.transport(addr, &ip, l4);
+            }
+            return;
+        }
+        let l4 = ip.l4.clone();
+        self.transport(addr, &ip, l4);
+    }
+
+    fn transport(&mut self, addr: Addr, ip: &IpPacket<'_>, l4: L4<'_>) {
+        match l4 {
+            L4::Tcp(seg) => {
+                self.stats.tcp += 1;
+                self.tcp(addr, ip, seg);
+            }
+            L4::Udp(d) => {
+                self.stats.udp += 1;
+                self.udp(addr, ip, d);
+            }
+            L4::Icmp { .. } => {
+                self.stats.icmp += 1;
+                self.portless(addr, ip);
+            }
+            L4::Other => {
+                self.stats.other_ip += 1;
+                self.portless(addr, ip);
+            }
+            L4::Malformed(what) => self.stats.count_error(match what {
+                "tcp" => "tcp_invalid",
+                "udp" => "udp_invalid",
+                _ => "transport_invalid",
+            }),
+        }
+    }
+
+    /// Looks up or creates the flow of a packet; ends a flow the packet starts anew.
+    fn flow_for(
+        &mut self,
+        addr: &Addr,
+        ip: &IpPacket<'_>,
+        proto: u8,
+        sport: u16,
+        dport: u16,
+        orient: impl FnOnce() -> (bool, InitiatorBasis, Option<TcpState>),
+        restart: impl FnOnce(&Flow<FlowExt>) -> bool,
+    ) -> (FlowTuple, bool) {
+        let (tuple, src_first) = FlowTuple::of_packet(addr.vlan, proto, ip.src, sport, ip.dst, dport);
+        let mut end: Option<FlowEnd> = None;
+        let max_age = self.table.limits().max_age_ns;
+        match self.table.get_mut(&tuple) {
+            Some(f) if restart(f) => end = Some(FlowEnd::Closed),
+            Some(f) => {
+                if addr.ts.0.saturating_sub(f.first_seen.0) > max_age {
+                    let rec = record(f, FlowEnd::MaxAge);
+                    self.out.push(Observation::Flow(rec));
+                    self.stats.max_age_rotations += 1;
+                    f.rotate(addr.ts);
+                }
+                return (tuple, src_first);
+            }
+            None => {}
+        }
+        if let (Some(why), Some(old)) = (end, self.table.remove(&tuple)) {
+            self.end_flow(old, why, addr.ts);
+        }
+        let (src_is_client, basis, tcp_state) = orient();
+        let client_first = src_is_client == src_first;
+        let (ci, cp, si, sp) = if src_is_client { (ip.src, sport, ip.dst, dport) } else { (ip.dst, dport, ip.src, sport) };
+        let key = FlowKey {
+            vlan: addr.vlan,
+            transport: Transport::from_ip_proto(proto),
+            client_ip: ci,
+            client_port: cp,
+            server_ip: si,
+            server_port: sp,
+        };
+        let ext = FlowExt {
+            stream: if proto == 6 && !self.registry.streams.is_empty() {
+                StreamDissection::Probing([Vec::new(), Vec::new()])
+            } else {
+                StreamDissection::None
+            },
+            datagram: if proto == 17 && !self.registry.datagrams.is_empty() {
+                DatagramDissection::Probing(0)
+            } else {
+                DatagramDissection::None
+            },
+        };
+        let mut flow = Flow::new(key, client_first, basis, addr.ts, ext);
+        if let (Some(t), Some(state)) = (flow.tcp.as_mut(), tcp_state) {
+            t.state = state;
+        }
+        let mut evicted = Vec::new();
+        self.table.insert(tuple, flow, &mut |f, why| evicted.push((f, why)));
+        for (f, why) in evicted {
+            self.end_flow(f, why, addr.ts);
+        }
+        (tuple, src_first)
+    }
+
+    fn count(f: &mut Flow<FlowExt>, dir: Direction, addr: &Addr, payload: usize) {
+        let i = dir.index();
+        if let (Some(p), Some(b), Some(pl)) = (f.packets.get_mut(i), f.bytes.get_mut(i), f.payload.get_mut(i)) {
+            *p += 1;
+            *b += u64::from(addr.wire_len);
+            *pl += payload as u64;
+        }
+        f.last_seen = f.last_seen.max(addr.ts);
+        f.dirty = true;
+    }
+
+    fn tcp(&mut self, addr: Addr, ip: &IpPacket<'_>, seg: otposture_wire::TcpSegment<'_>) {
+        let syn_only = seg.has(tcp_flags::SYN) && !seg.has(tcp_flags::ACK);
+        let syn_ack = seg.has(tcp_flags::SYN | tcp_flags::ACK);
+        let (sport, dport) = (seg.src_port, seg.dst_port);
+        let (tuple, src_first) = self.flow_for(
+            &addr,
+            ip,
+            6,
+            sport,
+            dport,
+            || {
+                if syn_only {
+                    (true, InitiatorBasis::Handshake, Some(TcpState::SynSent))
+                } else if syn_ack {
+                    (false, InitiatorBasis::Handshake, Some(TcpState::SynReceived))
+                } else {
+                    (src_is_client_by_port(sport, dport), InitiatorBasis::PortHeuristic, Some(TcpState::Midstream))
+                }
+            },
+            |f| {
+                // A new SYN on a finished connection, or with a different initial
+                // sequence number, is a new connection reusing the ports.
+                syn_only
+                    && f.tcp.as_ref().is_some_and(|t| {
+                        matches!(t.state, TcpState::Closed | TcpState::Reset | TcpState::Closing)
+                            || t.client_isn.is_some_and(|isn| isn != seg.seq)
+                    })
+            },
+        );
+        let cap = self.table.limits().stream_buffer;
+        let Some(flow) = self.table.get_mut(&tuple) else { return };
+        let dir = flow.direction(src_first);
+        Self::count(flow, dir, &addr, seg.payload.len());
+        let meta = FlowMeta { id: flow.id, key: flow.key };
+        let (src_ip, dst_ip) = (ip.src, ip.dst);
+        let ctx = PacketCtx {
+            ts: addr.ts,
+            packet: addr.record,
+            flow: Some(&meta),
+            direction: Some(dir),
+            src_mac: addr.src_mac,
+            dst_mac: addr.dst_mac,
+            vlan: addr.vlan,
+            src_ip: Some(src_ip),
+            dst_ip: Some(dst_ip),
+        };
+        let Flow { tcp, ext, anomalies, app_protocol, .. } = flow;
+        let Some(t) = tcp.as_mut() else { return };
+        let di = dir.index();
+        let before = t.streams[0].buffered() + t.streams[1].buffered();
+        // Connection state (RFC 793 §3.4), as far as a passive observer can tell.
+        if syn_only {
+            t.state = TcpState::SynSent;
+            t.client_isn = Some(seg.seq);
+        } else if syn_ack {
+            if matches!(t.state, TcpState::SynSent | TcpState::Midstream) {
+                t.state = TcpState::SynReceived;
+            }
+        } else if t.state == TcpState::SynReceived && dir == Direction::ToServer && seg.has(tcp_flags::ACK) {
+            t.state = TcpState::Established;
+        }
+        if seg.has(tcp_flags::SYN) {
+            if let Some(s) = t.streams.get_mut(di) {
+                s.syn(seg.seq);
+            }
+        }
+        let registry = &self.registry;
+        let agg = &mut self.agg;
+        let mut deliver = |chunk: Chunk<'_>, dir: Direction| {
+            feed_stream(registry, ext, app_protocol, agg, &ctx, dir, chunk);
+        };
+        let fin = seg.has(tcp_flags::FIN);
+        if !seg.has(tcp_flags::RST) && (!seg.payload.is_empty() || fin) {
+            let data_seq = if seg.has(tcp_flags::SYN) { seg.seq.wrapping_add(1) } else { seg.seq };
+            if let Some(s) = t.streams.get_mut(di) {
+                s.segment(data_seq, seg.payload, fin, cap, anomalies, &mut |c| deliver(c, dir));
+            }
+        }
+        if seg.has(tcp_flags::ACK) && !seg.has(tcp_flags::SYN) {
+            let other = dir.reverse();
+            if let Some(s) = t.streams.get_mut(other.index()) {
+                s.peer_ack(seg.ack, anomalies, &mut |c| deliver(c, other));
+            }
+        }
+        if fin {
+            if let Some(f) = t.fin.get_mut(di) {
+                *f = true;
+            }
+            t.state = if t.fin == [true, true] { TcpState::Closed } else { TcpState::Closing };
+        }
+        if seg.has(tcp_flags::RST) {
+            t.state = TcpState::Reset;
+        }
+        if !seg.payload.is_empty() && matches!(t.state, TcpState::SynReceived | TcpState::SynSent) {
+            t.state = TcpState::Established;
+        }
+        let after = t.streams[0].buffered() + t.streams[1].buffered();
+        anomalies.malformed += std::mem::take(&mut agg.malformed_now);
+        self.table.account_buffered(before, after);
+    }
+
+    fn udp(&mut self, addr: Addr, ip: &IpPacket<'_>, d: otposture_wire::UdpDatagram<'_>) {
+        let (sport, dport) = (d.src_port, d.dst_port);
+        let (tuple, src_first) = self.flow_for(
+            &addr,
+            ip,
+            17,
+            sport,
+            dport,
+            || (src_is_client_by_port(sport, dport), InitiatorBasis::FirstPacket, None),
+            |_| false,
+        );
+        let Some(flow) = self.table.get_mut(&tuple) else { return };
+        let dir = flow.direction(src_first);
+        Self::count(flow, dir, &addr, d.payload.len());
+        let meta = FlowMeta { id: flow.id, key: flow.key };
+        let ctx = PacketCtx {
+            ts: addr.ts,
+            packet: addr.record,
+            flow: Some(&meta),
+            direction: Some(dir),
+            src_mac: addr.src_mac,
+            dst_mac: addr.dst_mac,
+            vlan: addr.vlan,
+            src_ip: Some(ip.src),
+            dst_ip: Some(ip.dst),
+        };
+        let agg = &mut self.agg;
+        match &mut flow.ext.datagram {
+            DatagramDissection::Active(s) => s.datagram(&ctx, dir, d.payload, agg),
+            DatagramDissection::Probing(tries) => {
+                *tries += 1;
+                let give_up = *tries >= PROBE_DATAGRAMS;
+                let hinted = self.registry.datagrams.iter().filter(|x| x.port_hint(sport, dport));
+                let others = self.registry.datagrams.iter().filter(|x| !x.port_hint(sport, dport));
+                let chosen = hinted.chain(others).find(|x| x.probe(d.payload) == Probe::Match);
+                if let Some(x) = chosen {
+                    let mut s = x.new_session();
+                    s.datagram(&ctx, dir, d.payload, agg);
+                    flow.app_protocol = Some(x.protocol());
+                    flow.ext.datagram = DatagramDissection::Active(s);
+                } else if give_up {
+                    flow.ext.datagram = DatagramDissection::None;
+                }
+            }
+            DatagramDissection::None => {}
+        }
+        flow.anomalies.malformed += std::mem::take(&mut agg.malformed_now);
+    }
+
+    fn portless(&mut self, addr: Addr, ip: &IpPacket<'_>) {
+        let (tuple, src_first) =
+            self.flow_for(&addr, ip, ip.proto, 0, 0, || (true, InitiatorBasis::FirstPacket, None), |_| false);
+        if let Some(flow) = self.table.get_mut(&tuple) {
+            let dir = flow.direction(src_first);
+            Self::count(flow, dir, &addr, ip.payload.len());
+        }
+    }
+
+    /// Ends a flow: flushes its streams, closes its dissector, records it.
+    fn end_flow(&mut self, mut f: Flow<FlowExt>, why: FlowEnd, now: Timestamp) {
+        let meta = FlowMeta { id: f.id, key: f.key };
+        let ctx = PacketCtx {
+            ts: now.max(f.last_seen),
+            packet: 0,
+            flow: Some(&meta),
+            direction: None,
+            src_mac: None,
+            dst_mac: None,
+            vlan: f.key.vlan,
+            src_ip: None,
+            dst_ip: None,
+        };
+        let Flow { tcp, ext, anomalies, app_protocol, .. } = &mut f;
+        if let Some(t) = tcp.as_mut() {
+            for dir in [Direction::ToServer, Direction::ToClient] {
+                if let Some(s) = t.streams.get_mut(dir.index()) {
+                    let registry = &self.registry;
+                    let agg = &mut self.agg;
+                    s.flush(anomalies, &mut |c| feed_stream(registry, ext, app_protocol, agg, &ctx, dir, c));
+                }
+            }
+        }
+        if let StreamDissection::Active(s) = &mut ext.stream {
+            s.close(&ctx, &mut self.agg);
+        }
+        f.anomalies.malformed += std::mem::take(&mut self.agg.malformed_now);
+        let end = if why == FlowEnd::Open
+            && f.tcp.as_ref().is_some_and(|t| matches!(t.state, TcpState::Closed | TcpState::Reset))
+        {
+            FlowEnd::Closed
+        } else {
+            why
+        };
+        self.stats.add_anomalies(&f.anomalies);
+        *self.stats.flow_ends.entry(end.name()).or_insert(0) += 1;
+        self.stats.flows += 1;
+        self.out.push(Observation::Flow(record(&f, end)));
+        self.ended_ids.push(f.id);
+    }
+
+    /// Moves everything observed since the last checkpoint to `out`: ended flows,
+    /// open flows that changed (as `open` records with cumulative counts),
+    /// hosts, operation counts and events.
+    pub fn checkpoint(&mut self, out: &mut Vec<Observation>) {
+        out.append(&mut self.out);
+        self.table.for_each_mut(|f| {
+            if f.dirty {
+                f.dirty = false;
+                out.push(Observation::Flow(record(f, FlowEnd::Open)));
+            }
+        });
+        self.agg.checkpoint(out);
+        for id in self.ended_ids.drain(..) {
+            self.agg.forget_flow(id);
+        }
+    }
+
+    /// Ends every flow (end of input) and moves all observations to `out`.
+    pub fn finish(&mut self, out: &mut Vec<Observation>) {
+        let mut all = Vec::new();
+        self.table.drain(&mut |f, why| all.push((f, why)));
+        let now = self.stats.last_ts.unwrap_or_default();
+        for (f, why) in all {
+            self.end_flow(f, why, now);
+        }
+        self.defrag.expire(Timestamp(i64::MAX));
+        self.checkpoint(out);
+    }
+
+    /// Records a note from the capture file (a pcapng comment) with its packet.
+    pub fn annotate(&mut self, ts: Timestamp, record: u64, text: &str) {
+        let ctx = PacketCtx {
+            ts,
+            packet: record,
+            flow: None,
+            direction: None,
+            src_mac: None,
+            dst_mac: None,
+            vlan: None,
+            src_ip: None,
+            dst_ip: None,
+        };
+        let mut e = ctx.event("pcapng", EventKind::Annotation, "comment");
+        e.attributes.push((Cow::Borrowed("text"), text.chars().take(4096).collect()));
+        self.agg.event(e);
+    }
+}
+
+/// Hands a reassembled chunk to the flow's stream dissector, probing first.
+fn feed_stream(
+    registry: &Registry,
+    ext: &mut FlowExt,
+    app_protocol: &mut Option<&'static str>,
+    agg: &mut Aggregator,
+    ctx: &PacketCtx<'_>,
+    dir: Direction,
+    chunk: Chunk<'_>,
+) {
+    match (&mut ext.stream, chunk) {
+        (StreamDissection::Active(s), Chunk::Data(d)) => s.data(ctx, dir, d, agg),
+        (StreamDissection::Active(s), Chunk::Gap(n)) => s.gap(ctx, dir, n, agg),
+        (StreamDissection::Probing(bufs), Chunk::Gap(_)) => {
+            // Bytes before a hole cannot be continued: probe afresh after it.
+            if let Some(b) = bufs.get_mut(dir.index()) {
+                b.clear();
+            }
+        }
+        (StreamDissection::Probing(bufs), Chunk::Data(d)) => {
+            let Some(buf) = bufs.get_mut(dir.index()) else { return };
+            // Probe on this chunk alone, or on what earlier chunks left plus as
+            // much of this one as fits the probe window.
+            let mut copied = 0;
+            if !buf.is_empty() {
+                copied = PROBE_BYTES.saturating_sub(buf.len()).min(d.len());
+                buf.extend_from_slice(d.get(..copied).unwrap_or_default());
+            }
+            let probe_on: &[u8] = if buf.is_empty() { d } else { buf };
+            let port = ctx.flow.map_or(0, |f| f.key.server_port);
+            let mut need_more = false;
+            let mut chosen = None;
+            let hinted = registry.streams.iter().filter(|x| x.port_hint(port));
+            let others = registry.streams.iter().filter(|x| !x.port_hint(port));
+            for x in hinted.chain(others) {
+                match x.probe(dir, probe_on) {
+                    Probe::Match => {
+                        chosen = Some(x);
+                        break;
+                    }
+                    Probe::NeedMore => need_more = true,
+                    Probe::NoMatch => {}
+                }
+            }
+            if let Some(x) = chosen {
+                let mut s = x.new_session();
+                *app_protocol = Some(x.protocol());
+                if buf.is_empty() {
+                    s.data(ctx, dir, d, agg);
+                } else {
+                    // What the probe held, then the rest of this chunk.
+                    let held = std::mem::take(buf);
+                    s.data(ctx, dir, &held, agg);
+                    if let Some(rest) = d.get(copied..).filter(|r| !r.is_empty()) {
+                        s.data(ctx, dir, rest, agg);
+                    }
+                }
+                ext.stream = StreamDissection::Active(s);
+            } else if need_more && probe_on.len() < PROBE_BYTES {
+                if buf.is_empty() {
+                    buf.extend_from_slice(d);
+                }
+            } else {
+                ext.stream = StreamDissection::None;
+            }
+        }
+        (StreamDissection::None, _) => {}
+    }
+}
+
+/// The side that is the server when a TCP flow is picked up mid-stream or a
+/// datagram flow starts: the one on a well-known port, else the lower port.
+fn src_is_client_by_port(sport: u16, dport: u16) -> bool {
+    let well_known = |p: u16| p < 1024 || matches!(p, 1089..=1091 | 2222 | 2404 | 4840 | 20000 | 44818 | 47808 | 34962..=34964);
+    match (well_known(sport), well_known(dport)) {
+        (false, true) => true,
+        (true, false) => false,
+        _ => sport >= dport,
+    }
+}
+
+/// A unicast address that can name a host (not 0.0.0.0, multicast or broadcast).
+fn is_host_address(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => !(v4.is_unspecified() || v4.is_multicast() || v4.is_broadcast()),
+        std::net::IpAddr::V6(v6) => !(v6.is_unspecified() || v6.is_multicast()),
+    }
+}
+
+/// The sender of an Ethernet/IPv4 ARP packet (RFC 826), when it names a host.
+fn arp_sender(p: &[u8]) -> Option<(otposture_model::MacAddr, std::net::IpAddr)> {
+    // htype 1, ptype 0x0800, hlen 6, plen 4; sender MAC at 8, sender IP at 14.
+    if p.get(..6)? != [0, 1, 8, 0, 6, 4] {
+        return None;
+    }
+    let mac: [u8; 6] = p.get(8..14)?.try_into().ok()?;
+    let ip: [u8; 4] = p.get(14..18)?.try_into().ok()?;
+    let ip = std::net::IpAddr::from(ip);
+    let mac = otposture_model::MacAddr(mac);
+    (is_host_address(ip) && !mac.is_group()).then_some((mac, ip))
+}
+
+fn record(f: &Flow<FlowExt>, end: FlowEnd) -> FlowRecord {
+    FlowRecord {
+        id: f.id,
+        key: f.key,
+        initiator: f.initiator,
+        first_seen: f.first_seen,
+        last_seen: f.last_seen,
+        packets_to_server: f.packets[0],
+        bytes_to_server: f.bytes[0],
+        packets_to_client: f.packets[1],
+        bytes_to_client: f.bytes[1],
+        payload_to_server: f.payload[0],
+        payload_to_client: f.payload[1],
+        tcp_state: f.tcp.as_ref().map(|t| t.state),
+        app_protocol: f.app_protocol.map(str::to_string),
+        anomalies: f.anomalies,
+        end,
+    }
+}

@@ -1,0 +1,402 @@
+//! `otposture analyze`: captures (or an interface) -> engine -> store, with
+//! progress on a terminal and a summary at the end.
+
+use crate::exit;
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use otposture_capture::{CaptureError, FileSource, MergedSource, PacketSource};
+use otposture_dissect::Registry;
+use otposture_model::Observation;
+use otposture_observe::{Engine, EngineConfig, EngineStats, RawPacket};
+use otposture_store::{CaptureId, CaptureStats, RunStatus, Store};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Packets between two store checkpoints: bounds the memory of a batch and what
+/// an interrupted run can lose.
+const CHECKPOINT_PACKETS: u64 = 1 << 18;
+
+#[derive(Args, Debug)]
+pub(crate) struct AnalyzeArgs {
+    /// Capture files (pcap, pcapng, optionally gzip-compressed); several are merged in timestamp order.
+    #[arg(value_name = "CAPTURE", required_unless_present = "iface", conflicts_with = "iface")]
+    captures: Vec<PathBuf>,
+    /// Capture live from this interface instead (receive only; needs CAP_NET_RAW).
+    #[arg(long, value_name = "IF")]
+    iface: Option<String>,
+    /// BPF capture filter for --iface, as for tcpdump (e.g. "tcp port 502").
+    #[arg(long, value_name = "BPF", requires = "iface")]
+    filter: Option<String>,
+    /// Stop a live capture after this many seconds.
+    #[arg(long, value_name = "S", requires = "iface")]
+    duration: Option<u64>,
+    /// Stop a live capture after this many packets.
+    #[arg(long, value_name = "N", requires = "iface")]
+    count: Option<u64>,
+    /// Treat capture warnings (captured length beyond snap length, bad timestamps) as failure (exit 4).
+    #[arg(long)]
+    strict: bool,
+    /// Memory the flow table may use, in MiB; beyond it the least recently seen flows are evicted (counted).
+    #[arg(long, value_name = "MIB", default_value_t = 512)]
+    flow_memory: usize,
+    /// Idle timeout of TCP flows, seconds.
+    #[arg(long, value_name = "S", default_value_t = 600)]
+    tcp_idle: i64,
+    /// Idle timeout of UDP and other flows, seconds.
+    #[arg(long, value_name = "S", default_value_t = 120)]
+    udp_idle: i64,
+    /// Summary format printed at the end.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    summary: SummaryFormat,
+    /// No progress bar, even on a terminal.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum SummaryFormat {
+    Text,
+    Json,
+}
+
+pub(crate) fn engine_config(flow_memory_mib: usize, tcp_idle: i64, udp_idle: i64) -> EngineConfig {
+    let mut c = EngineConfig::default();
+    c.flows.max_memory = flow_memory_mib << 20;
+    c.flows.tcp_idle_ns = tcp_idle.saturating_mul(1_000_000_000);
+    c.flows.udp_idle_ns = udp_idle.saturating_mul(1_000_000_000);
+    c
+}
+
+/// A quick identity for a capture file: its size and hashes of its first and
+/// last 64 KiB. Re-analysing the same file finds its row again.
+pub(crate) fn fingerprint(path: &Path) -> std::io::Result<(String, u64)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    let size = f.metadata()?.len();
+    let mut head = vec![0u8; 65_536.min(size as usize)];
+    f.read_exact(&mut head)?;
+    let tail_len = 65_536.min(size) as usize;
+    let mut tail = vec![0u8; tail_len];
+    f.seek(SeekFrom::Start(size - tail_len as u64))?;
+    f.read_exact(&mut tail)?;
+    let h = xxhash_rust::xxh3::xxh3_128(&[head, tail].concat());
+    Ok((format!("{size:x}-{h:032x}"), size))
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
+    let db = crate::require_db(db)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        // A second Ctrl-C falls through to the default (immediate exit); the
+        // database stays consistent either way (every batch is one transaction).
+        let _ = ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                std::process::exit(i32::from(exit::INTERRUPTED));
+            }
+        });
+    }
+    let mut store = Store::open(&db).with_context(|| format!("opening database {}", db.display()))?;
+    let started = now_secs();
+    let run_id = store.begin_run(started)?;
+    let config = engine_config(args.flow_memory, args.tcp_idle, args.udp_idle);
+    let mut engine = Engine::new(config, Registry::with_defaults());
+
+    let mut source: Box<dyn PacketSource>;
+    let mut capture_ids: Vec<CaptureId> = Vec::new();
+    let mut inputs: Vec<String> = Vec::new();
+    if let Some(iface) = &args.iface {
+        #[cfg(feature = "live")]
+        {
+            let opts = otposture_capture::LiveOptions {
+                iface: iface.clone(),
+                filter: args.filter.clone(),
+                duration: args.duration.map(Duration::from_secs),
+                max_packets: args.count,
+                snaplen: 262_144,
+                promiscuous: true,
+                stop: stop.clone(),
+            };
+            let live = otposture_capture::LiveSource::open(&opts)?;
+            let fp = format!("live:{iface}:{started}");
+            let id = store.begin_capture(&fp, Path::new(&format!("iface:{iface}")), 0, started)?;
+            store.add_run_capture(run_id, id)?;
+            capture_ids.push(id);
+            inputs.push(format!("interface {iface}"));
+            source = Box::new(live);
+        }
+        #[cfg(not(feature = "live"))]
+        {
+            let _ = iface;
+            anyhow::bail!("this build has no live capture (built without the `live` feature)");
+        }
+    } else {
+        let mut files = Vec::new();
+        for (i, path) in args.captures.iter().enumerate() {
+            let file = match FileSource::open(path, i) {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    store.finish_run(run_id, RunStatus::Failed, now_secs(), &serde_json::json!({ "error": e.to_string() }))?;
+                    return Ok(exit::BAD_INPUT);
+                }
+            };
+            let (fp, size) = fingerprint(path).with_context(|| format!("reading {}", path.display()))?;
+            let id = store.begin_capture(&fp, path, size, started)?;
+            store.add_run_capture(run_id, id)?;
+            capture_ids.push(id);
+            inputs.push(path.display().to_string());
+            files.push(file);
+        }
+        source = Box::new(MergedSource::new(files));
+    }
+
+    let bar = progress_bar(args.quiet, source.progress().total_bytes);
+    let t0 = Instant::now();
+    let mut per_capture: Vec<CaptureStats> = vec![CaptureStats::default(); capture_ids.len()];
+    let mut batch: Vec<Observation> = Vec::new();
+    let mut current = 0usize;
+    let mut since_checkpoint = 0u64;
+    let mut failure: Option<CaptureError> = None;
+    let mut warnings = Vec::new();
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let p = match source.next_packet() {
+            Ok(Some(p)) => p,
+            Ok(None) => break,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        };
+        current = p.source;
+        if let Some(cs) = per_capture.get_mut(p.source) {
+            cs.packets += 1;
+            cs.bytes += p.data.len() as u64;
+            cs.first_ts = Some(cs.first_ts.map_or(p.ts, |t| t.min(p.ts)));
+            cs.last_ts = Some(cs.last_ts.map_or(p.ts, |t| t.max(p.ts)));
+            let lt = link_name(p.linktype);
+            if !cs.link_types.iter().any(|l| l == &lt) {
+                cs.link_types.push(lt);
+            }
+        }
+        engine.packet(&RawPacket { ts: p.ts, linktype: p.linktype, data: p.data, orig_len: p.orig_len, record: p.record });
+        if let Some(c) = p.comment {
+            engine.annotate(p.ts, p.record, c);
+        }
+        since_checkpoint += 1;
+        if since_checkpoint >= CHECKPOINT_PACKETS {
+            since_checkpoint = 0;
+            warnings.extend(source.take_warnings());
+            checkpoint(&mut engine, &mut store, &mut batch, &capture_ids, current, &per_capture)?;
+            let pr = source.progress();
+            bar.set_position(pr.bytes_read);
+            bar.set_message(format!("{} packets", pr.packets));
+        }
+    }
+    warnings.extend(source.take_warnings());
+    let interrupted = stop.load(Ordering::Relaxed);
+    let mut out = Vec::new();
+    engine.finish(&mut out);
+    write(&mut store, capture_ids.get(current).copied(), &out)?;
+    bar.finish_and_clear();
+    let elapsed = t0.elapsed();
+
+    let status = if failure.is_some() {
+        RunStatus::Failed
+    } else if interrupted {
+        RunStatus::Interrupted
+    } else {
+        RunStatus::Complete
+    };
+    let failed_source = failure.as_ref().and_then(|e| e.path().map(Path::to_path_buf));
+    for (i, id) in capture_ids.iter().enumerate() {
+        let stats = per_capture.get(i).cloned().unwrap_or_default();
+        let this_failed = failed_source.as_deref().is_some_and(|f| inputs.get(i).is_some_and(|p| Path::new(p) == f));
+        let (st, err) = if this_failed {
+            (RunStatus::Failed, failure.as_ref().map(|e| e.to_string()))
+        } else if interrupted {
+            (RunStatus::Interrupted, None)
+        } else {
+            (RunStatus::Complete, None)
+        };
+        store.finish_capture(*id, st, err.as_deref(), &stats, now_secs())?;
+    }
+    let stats = engine.stats();
+    let summary = summary_json(&stats, &inputs, elapsed, &warnings, failure.as_ref());
+    store.finish_run(run_id, status, now_secs(), &summary)?;
+
+    match args.summary {
+        SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
+        SummaryFormat::Text => print_summary(&stats, &inputs, elapsed, &warnings, &db),
+    }
+    for w in warnings.iter().take(20) {
+        eprintln!("warning: {}: record {} at byte offset {}: {}", w.path.display(), w.record, w.offset, w.what);
+    }
+    if warnings.len() > 20 {
+        eprintln!("warning: ... and {} more warnings", warnings.len() - 20);
+    }
+    if let Some(e) = &failure {
+        eprintln!("error: {e}");
+        eprintln!("note: everything decoded before the error is stored in {}", db.display());
+        return Ok(exit::BAD_INPUT);
+    }
+    if interrupted {
+        eprintln!("interrupted: everything decoded so far is stored in {}", db.display());
+        return Ok(exit::INTERRUPTED);
+    }
+    if args.strict && !warnings.is_empty() {
+        return Ok(exit::WARNINGS);
+    }
+    Ok(exit::OK)
+}
+
+fn checkpoint(
+    engine: &mut Engine,
+    store: &mut Store,
+    batch: &mut Vec<Observation>,
+    capture_ids: &[CaptureId],
+    current: usize,
+    per_capture: &[CaptureStats],
+) -> anyhow::Result<()> {
+    batch.clear();
+    engine.checkpoint(batch);
+    write(store, capture_ids.get(current).copied(), batch)?;
+    if let (Some(id), Some(stats)) = (capture_ids.get(current), per_capture.get(current)) {
+        store.update_capture_progress(*id, stats)?;
+    }
+    Ok(())
+}
+
+fn write(store: &mut Store, capture: Option<CaptureId>, obs: &[Observation]) -> anyhow::Result<()> {
+    if let Some(id) = capture {
+        if !obs.is_empty() {
+            store.write_batch(id, obs)?;
+        }
+    }
+    Ok(())
+}
+
+fn link_name(linktype: u32) -> String {
+    otposture_wire_name(linktype).map_or_else(|| format!("linktype-{linktype}"), str::to_string)
+}
+
+fn otposture_wire_name(linktype: u32) -> Option<&'static str> {
+    otposture_wire::LinkType::from_linktype(linktype).map(|l| l.name())
+}
+
+fn progress_bar(quiet: bool, total: Option<u64>) -> ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = match total {
+        Some(t) => ProgressBar::new(t).with_style(
+            ProgressStyle::with_template(
+                "{spinner} {elapsed_precise} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        ),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} {elapsed_precise} {bytes} {bytes_per_sec} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
+    };
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+fn summary_json(
+    s: &EngineStats,
+    inputs: &[String],
+    elapsed: Duration,
+    warnings: &[otposture_capture::Warning],
+    failure: Option<&CaptureError>,
+) -> serde_json::Value {
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    serde_json::json!({
+        "schema": "otposture.analyze.summary/1",
+        "inputs": inputs,
+        "packets": s.packets,
+        "bytes": s.bytes,
+        "elapsed_seconds": elapsed.as_secs_f64(),
+        "megabytes_per_second": s.bytes as f64 / 1e6 / secs,
+        "first_seen": s.first_ts.map(|t| t.to_rfc3339()),
+        "last_seen": s.last_ts.map(|t| t.to_rfc3339()),
+        "hosts": s.hosts,
+        "flows": s.flows,
+        "transport": { "tcp": s.tcp, "udp": s.udp, "icmp": s.icmp, "other_ip": s.other_ip, "non_ip": s.l2_frames },
+        "protocols": s.messages.iter().map(|(p, c, n)| serde_json::json!({"protocol": p, "class": c, "messages": n})).collect::<Vec<_>>(),
+        "flow_ends": s.flow_ends,
+        "anomalies": {
+            "decode_errors": s.decode_errors,
+            "unsupported_link_types": s.unsupported_link_types.iter().map(|(k, v)| (k.to_string(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
+            "snapped_packets": s.snapped,
+            "tcp_gaps": s.anomalies.gaps,
+            "tcp_gap_bytes": s.anomalies.gap_bytes,
+            "tcp_retransmissions": s.anomalies.retransmissions,
+            "tcp_overlaps": s.anomalies.overlaps,
+            "tcp_conflicting_overlaps": s.anomalies.conflicting_overlaps,
+            "tcp_out_of_order": s.anomalies.out_of_order,
+            "malformed_messages": s.anomalies.malformed,
+            "capture_warnings": warnings.len(),
+        },
+        "caps": {
+            "flow_table_cap_hits": s.flow_table.cap_hits,
+            "flow_table_cap_evictions": s.flow_table.cap_evictions,
+            "stream_buffer_cap_hits": s.anomalies.buffer_cap_hits,
+            "fragment_cap_drops": s.defrag.cap_drops,
+            "fragment_timeouts": s.defrag.timed_out,
+            "events_dropped": s.events_dropped,
+            "peak_flows": s.flow_table.peak_flows,
+        },
+        "fragments": { "received": s.defrag.fragments, "reassembled": s.defrag.reassembled, "overlaps": s.defrag.overlaps, "invalid": s.defrag.invalid },
+        "error": failure.map(|e| e.to_string()),
+    })
+}
+
+fn print_summary(
+    s: &EngineStats,
+    inputs: &[String],
+    elapsed: Duration,
+    warnings: &[otposture_capture::Warning],
+    db: &Path,
+) {
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    println!("Analysed {} ({} packets, {:.1} MB in {:.2} s, {:.0} MB/s)", inputs.join(", "), s.packets, s.bytes as f64 / 1e6, secs, s.bytes as f64 / 1e6 / secs);
+    if let (Some(a), Some(b)) = (s.first_ts, s.last_ts) {
+        println!("  time span     {a} .. {b}");
+    }
+    println!("  hosts         {}", s.hosts);
+    println!("  flows         {} (tcp {} / udp {} / icmp {} / other {} packets; {} non-IP frames)", s.flows, s.tcp, s.udp, s.icmp, s.other_ip, s.l2_frames);
+    if !s.messages.is_empty() {
+        let mut line = String::new();
+        for (p, c, n) in &s.messages {
+            line.push_str(&format!("{p}/{c} {n}  "));
+        }
+        println!("  protocols     {}", line.trim_end());
+    }
+    let a = &s.anomalies;
+    println!(
+        "  anomalies     decode errors {}, snapped {}, tcp gaps {} ({} bytes), retransmissions {}, overlaps {} ({} conflicting), malformed {}, capture warnings {}",
+        s.decode_errors.values().sum::<u64>(), s.snapped, a.gaps, a.gap_bytes, a.retransmissions, a.overlaps, a.conflicting_overlaps, a.malformed, warnings.len()
+    );
+    if !s.unsupported_link_types.is_empty() {
+        println!("  unsupported   link types {:?} (packets counted, not decoded)", s.unsupported_link_types);
+    }
+    println!(
+        "  caps hit      flow table {} (evicted {}), stream buffers {}, fragments {}, events {}",
+        s.flow_table.cap_hits, s.flow_table.cap_evictions, a.buffer_cap_hits, s.defrag.cap_drops, s.events_dropped
+    );
+    println!("  stored in     {}", db.display());
+}

@@ -1,0 +1,98 @@
+//! `otposture`: the command-line front of the OT security posture platform.
+//!
+//! A thin binary: argument parsing, progress, output formats and exit codes.
+//! The work happens in the library crates (capture -> observe -> store).
+
+mod analyze;
+mod bench;
+mod output;
+mod query;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit codes (documented in docs/cli.md).
+pub(crate) mod exit {
+    /// Success.
+    pub(crate) const OK: u8 = 0;
+    /// Failure before or outside analysis (database, file system).
+    pub(crate) const FAILURE: u8 = 1;
+    /// Bad command-line usage (clap's own code).
+    pub(crate) const USAGE: u8 = 2;
+    /// A capture was unreadable or corrupt; everything decoded before the error is stored.
+    pub(crate) const BAD_INPUT: u8 = 3;
+    /// `--strict`: the capture had warnings (everything decoded is stored).
+    pub(crate) const WARNINGS: u8 = 4;
+    /// Interrupted (Ctrl-C); everything decoded so far is stored.
+    pub(crate) const INTERRUPTED: u8 = 130;
+}
+
+/// Passive OT network discovery: read captures or an interface, follow every
+/// conversation, and keep hosts, flows and protocol observations in a local database.
+#[derive(Parser, Debug)]
+#[command(name = "otposture", version, propagate_version = true, after_help = EXIT_HELP)]
+struct Cli {
+    /// Database file [default: $OTPOSTURE_DB, else <data dir>/otposture/otposture.db]
+    #[arg(long, global = true, value_name = "PATH")]
+    db: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+const EXIT_HELP: &str = "Exit codes: 0 success; 1 failure (database, files); 2 usage error; \
+3 unreadable or corrupt capture (what was decoded before the error is stored); \
+4 --strict and the capture had warnings; 130 interrupted (what was decoded is stored).";
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Analyse capture files (pcap, pcapng, gzip) or a live interface, and store what is seen.
+    Analyze(analyze::AnalyzeArgs),
+    /// List hosts seen (MAC, IP, VLAN, names, first/last seen, traffic).
+    Hosts(query::HostsArgs),
+    /// List flows (endpoints, ports, transport, packets and bytes each way, TCP state).
+    Flows(query::FlowsArgs),
+    /// List notable events: identities, write/program/control operations, anomalies, capture comments.
+    Events(query::EventsArgs),
+    /// List the captures analysed into the database and their status.
+    Captures(query::CapturesArgs),
+    /// Measure the capture -> flows -> reassembly stage: MB/s, packets/s, peak memory.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::OK });
+        }
+    };
+    let db = cli.db.clone().or_else(|| std::env::var_os("OTPOSTURE_DB").map(PathBuf::from)).or_else(default_db);
+    let result = match cli.command {
+        Command::Analyze(a) => analyze::run(a, db),
+        Command::Hosts(a) => query::hosts(a, db),
+        Command::Flows(a) => query::flows(a, db),
+        Command::Events(a) => query::events(a, db),
+        Command::Captures(a) => query::captures(a, db),
+        Command::Bench(a) => bench::run(a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::FAILURE)
+        }
+    }
+}
+
+/// `<data dir>/otposture/otposture.db` (e.g. ~/.local/share/otposture/otposture.db).
+fn default_db() -> Option<PathBuf> {
+    dirs::data_dir().map(|d| d.join("otposture").join("otposture.db"))
+}
+
+/// The database path, or an error telling the user how to give one.
+pub(crate) fn require_db(db: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    db.ok_or_else(|| anyhow::anyhow!("no data directory is known on this system: pass --db PATH or set OTPOSTURE_DB"))
+}

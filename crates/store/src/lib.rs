@@ -1,0 +1,120 @@
+//! The embedded store: one SQLite file holding what analyses observed.
+//!
+//! Owns the database schema and its migrations ([`Store::open`]), the idempotent
+//! write path for [`Observation`](otposture_model::Observation) batches
+//! ([`Store::write_batch`]), the bookkeeping of captures and analysis runs, and the
+//! read queries the CLI and server print ([`Store::hosts`], [`Store::flows`], ...).
+//!
+//! The one rule everything here serves: **writing the same observations twice
+//! changes nothing.** Flow records and message counts are cumulative and are merged
+//! by maximum, host sightings by time span, events are de-duplicated by identity;
+//! so re-analysing a capture, or resuming one after a crash, never double counts.
+//! Each batch is one transaction: an error or a killed process loses at most the
+//! batch in flight, never what was stored before (WAL journal, `synchronous=NORMAL`).
+//!
+//! It deliberately does not read captures, dissect, or judge posture, and it keeps
+//! no state between calls besides the SQLite connection: a `Store` is a handle, one
+//! per thread. Concurrent processes may share a file (SQLite locking, with a busy
+//! timeout); writers take turns. See `docs/store.md` for tables and policies.
+
+mod codes;
+mod error;
+mod ipnet;
+mod migrate;
+mod query;
+mod rows;
+mod write;
+
+pub use error::StoreError;
+pub use ipnet::{IpNet, IpNetParseError};
+pub use query::{EventFilter, FlowFilter, HostFilter, MessageFilter};
+pub use rows::{
+    Attributes, CaptureId, CaptureRow, CaptureStats, Counts, EventRow, FlowRow, HostRow, MessageRow,
+    OperationCount, ProtocolSummary, RunId, RunRow, RunStatus,
+};
+
+use error::sql;
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a statement waits for another process's lock before failing with "database is locked".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Page cache per connection, in KiB (SQLite's negative `cache_size`). The default
+/// 2 MiB makes inserts into the flow indices re-read pages from the file once a
+/// capture has some 10^4 flows; 64 MiB keeps a few million index entries hot.
+const CACHE_KIB: i64 = 64 * 1024;
+
+/// Prepared statements kept per connection; the write path uses about ten.
+const STATEMENT_CACHE: usize = 64;
+
+/// The schema version this build writes (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// A handle on one otposture database.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and migrates it to the
+    /// current schema. Creates missing parent directories. Refuses files from a
+    /// newer otposture and SQLite files that belong to another program.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: path.to_path_buf(),
+                dir: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path).map_err(sql(path, "opening the database"))?;
+        Store::init(conn, path.to_path_buf())
+    }
+
+    /// A private database in memory, for tests and dry runs.
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        let path = PathBuf::from(":memory:");
+        let conn = Connection::open_in_memory().map_err(sql(&path, "opening the database"))?;
+        Store::init(conn, path)
+    }
+
+    fn init(mut conn: Connection, path: PathBuf) -> Result<Store, StoreError> {
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql(&path, "setting the busy timeout"))?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        // WAL: readers never block the writer, and a killed writer leaves only an
+        // uncommitted tail that the next open discards. NORMAL is durable against
+        // process crashes; a power cut may lose the last committed batches, never
+        // consistency. An in-memory database answers "memory" and stays so.
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
+            .map_err(sql(&path, "switching to WAL journal mode"))?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql(&path, "setting synchronous=NORMAL"))?;
+        conn.pragma_update(None, "cache_size", -CACHE_KIB).map_err(sql(&path, "setting the page cache size"))?;
+        conn.pragma_update(None, "foreign_keys", true).map_err(sql(&path, "enabling foreign keys"))?;
+        migrate::migrate(&mut conn, &path, migrate::MIGRATIONS)?;
+        Ok(Store { conn, path })
+    }
+
+    /// The database file (`:memory:` for an in-memory store).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the open database (equal to [`SCHEMA_VERSION`] once open).
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        migrate::user_version(&self.conn, &self.path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_public_schema_version_is_the_last_migration() {
+        assert_eq!(SCHEMA_VERSION, migrate::latest(migrate::MIGRATIONS));
+    }
+}

@@ -1,0 +1,165 @@
+//! Versioned schema migrations.
+//!
+//! The schema version is SQLite's `PRAGMA user_version`: 0 for a new file, N after
+//! migration N. Migrations are an ordered list of SQL scripts compiled into the
+//! binary; each pending one runs in its own `BEGIN IMMEDIATE` transaction together
+//! with the version bump, so a crash or an error leaves the database at the last
+//! complete version. Applied migrations are never edited: a schema change is a new
+//! script at the end of the list. A file whose version is newer than the list is
+//! refused rather than guessed at. The file is marked with `PRAGMA application_id`
+//! so that another program's SQLite file is refused instead of written into.
+
+use crate::error::{sql, StoreError};
+use rusqlite::{Connection, TransactionBehavior};
+use std::path::Path;
+
+/// One schema step.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Migration {
+    /// The `user_version` after this migration; the list is 1, 2, 3, ...
+    pub(crate) version: i64,
+    /// Short name, as in the file name.
+    pub(crate) name: &'static str,
+    /// The script.
+    pub(crate) sql: &'static str,
+}
+
+/// Every migration this build knows, in order.
+pub(crate) const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "initial", sql: include_str!("migrations/0001_initial.sql") }];
+
+/// `PRAGMA application_id` of otposture databases: "OTPS".
+pub(crate) const APPLICATION_ID: i64 = 0x4F54_5053;
+
+/// The newest schema version in `migrations`.
+pub(crate) fn latest(migrations: &[Migration]) -> i64 {
+    migrations.last().map_or(0, |m| m.version)
+}
+
+/// Brings the database up to the newest version in `migrations`.
+pub(crate) fn migrate(conn: &mut Connection, path: &Path, migrations: &[Migration]) -> Result<(), StoreError> {
+    let known = latest(migrations);
+    check_ownership(conn, path, known)?;
+    for migration in migrations {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql(path, "starting a migration transaction"))?;
+        // Read the version under the write lock: another process may have migrated meanwhile.
+        let current = user_version(&tx, path)?;
+        if current > known {
+            return Err(StoreError::TooNew { path: path.to_path_buf(), found: current, known });
+        }
+        if current >= migration.version {
+            continue;
+        }
+        let failed = |source| StoreError::Migration {
+            path: path.to_path_buf(),
+            version: migration.version,
+            name: migration.name,
+            source,
+        };
+        tx.execute_batch(migration.sql).map_err(failed)?;
+        tx.pragma_update(None, "user_version", migration.version).map_err(failed)?;
+        tx.commit().map_err(failed)?;
+    }
+    Ok(())
+}
+
+/// Reads `PRAGMA user_version`.
+pub(crate) fn user_version(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
+    conn.pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(sql(path, "reading the schema version"))
+}
+
+/// Refuses files written by something else or by a newer otposture.
+fn check_ownership(conn: &Connection, path: &Path, known: i64) -> Result<(), StoreError> {
+    let version = user_version(conn, path)?;
+    let app_id: i64 = conn
+        .pragma_query_value(None, "application_id", |row| row.get(0))
+        .map_err(sql(path, "reading the application id"))?;
+    if app_id != 0 && app_id != APPLICATION_ID {
+        return Err(StoreError::Foreign {
+            path: path.to_path_buf(),
+            reason: format!("its application id is {app_id:#x}, not otposture's {APPLICATION_ID:#x}"),
+        });
+    }
+    if version > known {
+        return Err(StoreError::TooNew { path: path.to_path_buf(), found: version, known });
+    }
+    if version == 0 && app_id == 0 {
+        let objects: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))
+            .map_err(sql(path, "reading the schema"))?;
+        if objects > 0 {
+            return Err(StoreError::Foreign {
+                path: path.to_path_buf(),
+                reason: format!("it already holds {objects} tables or indices but no otposture schema version"),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    const PATH: &str = ":memory:";
+
+    fn table_exists(conn: &Connection, name: &str) -> bool {
+        conn.query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1", [name], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap()
+            == 1
+    }
+
+    #[test]
+    fn the_shipped_list_is_numbered_one_by_one() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i64::try_from(i).unwrap() + 1, "migration {} is out of order", m.name);
+        }
+    }
+
+    #[test]
+    fn applies_pending_migrations_in_order_and_skips_applied_ones() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let first = [Migration { version: 1, name: "a", sql: "CREATE TABLE a (x INTEGER);" }];
+        migrate(&mut conn, Path::new(PATH), &first).unwrap();
+        assert_eq!(user_version(&conn, Path::new(PATH)).unwrap(), 1);
+
+        // Re-running the first script would fail ("table a already exists"): it must be skipped.
+        let both = [first[0], Migration { version: 2, name: "b", sql: "CREATE TABLE b (y INTEGER);" }];
+        migrate(&mut conn, Path::new(PATH), &both).unwrap();
+        assert_eq!(user_version(&conn, Path::new(PATH)).unwrap(), 2);
+        assert!(table_exists(&conn, "a") && table_exists(&conn, "b"));
+    }
+
+    #[test]
+    fn a_failing_migration_rolls_back_and_keeps_the_previous_version() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let list = [
+            Migration { version: 1, name: "a", sql: "CREATE TABLE a (x INTEGER);" },
+            Migration { version: 2, name: "broken", sql: "CREATE TABLE half (y INTEGER); SELECT * FROM nowhere;" },
+        ];
+        let err = migrate(&mut conn, Path::new(PATH), &list).expect_err("the second script is broken");
+        assert!(matches!(err, StoreError::Migration { version: 2, name: "broken", .. }), "{err:?}");
+        assert_eq!(user_version(&conn, Path::new(PATH)).unwrap(), 1);
+        assert!(table_exists(&conn, "a"));
+        assert!(!table_exists(&conn, "half"), "the failed script's first statement was rolled back");
+    }
+
+    #[test]
+    fn refuses_an_sqlite_file_that_belongs_to_something_else() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE theirs (x INTEGER);").unwrap();
+        let err = migrate(&mut conn, Path::new(PATH), MIGRATIONS).expect_err("foreign tables");
+        assert!(matches!(err, StoreError::Foreign { .. }), "{err:?}");
+
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "application_id", 42).unwrap();
+        let err = migrate(&mut conn, Path::new(PATH), MIGRATIONS).expect_err("foreign application id");
+        assert!(err.to_string().contains("0x2a"), "{err}");
+    }
+}

@@ -1,0 +1,610 @@
+//! Read queries: filters in, serialisable rows out.
+//!
+//! Time filters select rows whose span overlaps the window: `since` keeps rows last
+//! seen at or after it, `until` rows first seen at or before it. Address filters
+//! take an [`IpNet`] (a CIDR block or one address) and run as index range scans over
+//! the stored address keys. A `limit` of `None` returns every row.
+
+use crate::codes::{self, uint};
+use crate::error::{sql, StoreError};
+use crate::ipnet::{IpKey, IpNet};
+use crate::rows::{
+    Attributes, CaptureId, CaptureRow, Counts, EventRow, FlowRow, HostRow, MessageRow, OperationCount,
+    ProtocolSummary, RunId, RunRow, RunStatus,
+};
+use crate::Store;
+use otposture_model::{EventKind, FlowId, MacAddr, OperationClass, Timestamp, Transport};
+use rusqlite::types::{Type, Value};
+use rusqlite::{params_from_iter, Row};
+use std::fmt;
+use std::net::IpAddr;
+use std::path::Path;
+
+/// Which hosts to list. Empty (the default) lists all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostFilter {
+    /// Hosts whose IP is in this block.
+    pub ip: Option<IpNet>,
+    /// Hosts with this MAC.
+    pub mac: Option<MacAddr>,
+    /// Hosts on this VLAN.
+    pub vlan: Option<u16>,
+    /// Hosts last seen at or after this time.
+    pub since: Option<Timestamp>,
+    /// Hosts first seen at or before this time.
+    pub until: Option<Timestamp>,
+    /// At most this many rows.
+    pub limit: Option<u32>,
+}
+
+/// Which flows to list. Empty (the default) lists all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FlowFilter {
+    /// Flows with either endpoint in this block.
+    pub ip: Option<IpNet>,
+    /// Flows with this port at either end.
+    pub port: Option<u16>,
+    /// Flows of this transport.
+    pub transport: Option<Transport>,
+    /// Flows recognised as this application protocol (`modbus`).
+    pub app_protocol: Option<String>,
+    /// Flows on this VLAN.
+    pub vlan: Option<u16>,
+    /// Flows last seen at or after this time.
+    pub since: Option<Timestamp>,
+    /// Flows first seen at or before this time.
+    pub until: Option<Timestamp>,
+    /// At most this many rows.
+    pub limit: Option<u32>,
+}
+
+/// Which events to list. Empty (the default) lists all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Events whose sender or receiver IP is in this block.
+    pub ip: Option<IpNet>,
+    /// Events sent by this MAC.
+    pub mac: Option<MacAddr>,
+    /// Events of this flow.
+    pub flow: Option<FlowId>,
+    /// Events of this protocol.
+    pub protocol: Option<String>,
+    /// Events of this kind.
+    pub kind: Option<EventKind>,
+    /// Events with this name (`dhcp.request`).
+    pub name: Option<String>,
+    /// Events of this operation class.
+    pub class: Option<OperationClass>,
+    /// Events at or after this time.
+    pub since: Option<Timestamp>,
+    /// Events at or before this time.
+    pub until: Option<Timestamp>,
+    /// At most this many rows.
+    pub limit: Option<u32>,
+}
+
+/// Which message counts to list. Empty (the default) lists all. The flow and
+/// address filters match only messages that travelled in a flow.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MessageFilter {
+    /// Messages of this flow.
+    pub flow: Option<FlowId>,
+    /// Messages in flows with either endpoint in this block.
+    pub ip: Option<IpNet>,
+    /// Messages of this protocol.
+    pub protocol: Option<String>,
+    /// Messages of this operation class.
+    pub class: Option<OperationClass>,
+    /// Messages last seen at or after this time.
+    pub since: Option<Timestamp>,
+    /// Messages first seen at or before this time.
+    pub until: Option<Timestamp>,
+    /// At most this many rows.
+    pub limit: Option<u32>,
+}
+
+/// A WHERE clause under construction, with its positional parameters in order.
+#[derive(Debug, Default)]
+struct Where {
+    clauses: Vec<String>,
+    params: Vec<Value>,
+}
+
+impl Where {
+    fn add(&mut self, clause: impl Into<String>, params: impl IntoIterator<Item = Value>) {
+        self.clauses.push(clause.into());
+        self.params.extend(params);
+    }
+
+    /// `col BETWEEN lo AND hi` over each of `cols` (OR-ed) for the block.
+    fn ip(&mut self, net: Option<&IpNet>, cols: &[&str]) {
+        let Some(net) = net else { return };
+        let (lo, hi) = net.key_range();
+        let clause = cols.iter().map(|c| format!("{c} BETWEEN ? AND ?")).collect::<Vec<_>>().join(" OR ");
+        self.add(
+            format!("({clause})"),
+            cols.iter().flat_map(|_| [blob(lo), blob(hi)]).collect::<Vec<_>>(),
+        );
+    }
+
+    fn eq(&mut self, col: &str, value: Option<Value>) {
+        if let Some(value) = value {
+            self.add(format!("{col} = ?"), [value]);
+        }
+    }
+
+    /// Rows whose `[first, last]` span overlaps `[since, until]`.
+    fn window(&mut self, first: &str, last: &str, since: Option<Timestamp>, until: Option<Timestamp>) {
+        if let Some(since) = since {
+            self.add(format!("{last} >= ?"), [Value::Integer(since.0)]);
+        }
+        if let Some(until) = until {
+            self.add(format!("{first} <= ?"), [Value::Integer(until.0)]);
+        }
+    }
+
+    fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.clauses.join(" AND "))
+        }
+    }
+}
+
+fn blob(key: IpKey) -> Value {
+    Value::Blob(key.as_bytes().to_vec())
+}
+
+fn text(s: Option<&str>) -> Option<Value> {
+    s.map(|s| Value::Text(s.to_owned()))
+}
+
+fn limit(limit: Option<u32>) -> Value {
+    Value::Integer(limit.map_or(-1, i64::from))
+}
+
+/// A stored text this build cannot parse; carried through rusqlite's row mapping
+/// and turned into [`StoreError::BadValue`].
+#[derive(Debug)]
+struct BadText {
+    table: &'static str,
+    column: &'static str,
+    value: String,
+}
+
+impl fmt::Display for BadText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unreadable value {:?} in {}.{}", self.value, self.table, self.column)
+    }
+}
+
+impl std::error::Error for BadText {}
+
+/// Reads a text column through `parse`.
+fn parsed<T>(
+    row: &Row<'_>,
+    idx: usize,
+    (table, column): (&'static str, &'static str),
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> rusqlite::Result<T> {
+    let value: String = row.get(idx)?;
+    parse(&value).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(BadText { table, column, value }))
+    })
+}
+
+/// Reads a nullable text column through `parse`; NULL and `''` are `None`.
+fn parsed_opt<T>(
+    row: &Row<'_>,
+    idx: usize,
+    at: (&'static str, &'static str),
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> rusqlite::Result<Option<T>> {
+    let value: Option<String> = row.get(idx)?;
+    match value.as_deref() {
+        None | Some("") => Ok(None),
+        Some(_) => parsed(row, idx, at, parse).map(Some),
+    }
+}
+
+fn ip(s: &str) -> Option<IpAddr> {
+    s.parse().ok()
+}
+
+fn mac(s: &str) -> Option<MacAddr> {
+    s.parse().ok()
+}
+
+fn rfc3339(ns: i64) -> String {
+    Timestamp(ns).to_rfc3339()
+}
+
+fn wall_clock(secs: i64) -> String {
+    Timestamp::from_parts(secs, 0).to_rfc3339()
+}
+
+/// Maps a query error, recognising unreadable stored values.
+fn read_err<'a>(path: &'a Path, op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError + 'a {
+    move |err| match err {
+        rusqlite::Error::FromSqlConversionFailure(idx, ty, source) => match source.downcast::<BadText>() {
+            Ok(bad) => StoreError::BadValue {
+                path: path.to_path_buf(),
+                table: bad.table,
+                column: bad.column,
+                value: bad.value,
+            },
+            Err(source) => sql(path, op)(rusqlite::Error::FromSqlConversionFailure(idx, ty, source)),
+        },
+        other => sql(path, op)(other),
+    }
+}
+
+const FLOW_COLUMNS: &str = "flow_id, capture_id, vlan, transport, client_ip, client_port, server_ip, server_port,
+    initiator, first_seen, last_seen, packets_to_server, bytes_to_server, packets_to_client, bytes_to_client,
+    payload_to_server, payload_to_client, tcp_state, app_protocol, gap_bytes, gaps, retransmissions, overlaps,
+    conflicting_overlaps, out_of_order, buffer_cap_hits, malformed, end_reason";
+
+fn flow_row(row: &Row<'_>) -> rusqlite::Result<FlowRow> {
+    let n = |i: usize| row.get::<_, i64>(i).map(uint);
+    let first_seen: i64 = row.get(9)?;
+    let last_seen: i64 = row.get(10)?;
+    Ok(FlowRow {
+        flow_id: FlowId(row.get(0)?),
+        capture_id: CaptureId(row.get(1)?),
+        vlan: row.get(2)?,
+        transport: row.get(3)?,
+        client_ip: parsed(row, 4, ("flows", "client_ip"), ip)?,
+        client_port: row.get(5)?,
+        server_ip: parsed(row, 6, ("flows", "server_ip"), ip)?,
+        server_port: row.get(7)?,
+        initiator: parsed(row, 8, ("flows", "initiator"), codes::parse_initiator)?,
+        first_seen: rfc3339(first_seen),
+        first_seen_ns: first_seen,
+        last_seen: rfc3339(last_seen),
+        last_seen_ns: last_seen,
+        packets_to_server: n(11)?,
+        bytes_to_server: n(12)?,
+        packets_to_client: n(13)?,
+        bytes_to_client: n(14)?,
+        payload_to_server: n(15)?,
+        payload_to_client: n(16)?,
+        tcp_state: parsed_opt(row, 17, ("flows", "tcp_state"), codes::parse_tcp_state)?,
+        app_protocol: row.get(18)?,
+        gap_bytes: n(19)?,
+        gaps: n(20)?,
+        retransmissions: n(21)?,
+        overlaps: n(22)?,
+        conflicting_overlaps: n(23)?,
+        out_of_order: n(24)?,
+        buffer_cap_hits: n(25)?,
+        malformed: n(26)?,
+        end_reason: parsed(row, 27, ("flows", "end_reason"), codes::parse_flow_end)?,
+    })
+}
+
+impl Store {
+    fn select<T>(
+        &self,
+        op: &'static str,
+        text: &str,
+        params: Vec<Value>,
+        map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(text).map_err(read_err(&self.path, op))?;
+        let rows = stmt.query_map(params_from_iter(params), map).map_err(read_err(&self.path, op))?;
+        rows.collect::<rusqlite::Result<Vec<T>>>().map_err(read_err(&self.path, op))
+    }
+
+    /// Hosts matching `filter`, ordered by IP (IPv4 numerically, then IPv6, then
+    /// hosts without IP), then MAC and VLAN. Traffic totals come from the flows
+    /// whose client or server is the host's IP on the host's VLAN (flows carry no
+    /// MAC), over all time: two rows with one IP and VLAN show the same totals.
+    pub fn hosts(&self, filter: &HostFilter) -> Result<Vec<HostRow>, StoreError> {
+        let vlan = filter.vlan.map(|v| Value::Integer(i64::from(v)));
+        // The IP and VLAN filters also narrow the flows aggregated, which is exact
+        // (a host only joins flows with its own IP and VLAN) and keeps lookups cheap.
+        let mut client = Where::default();
+        client.ip(filter.ip.as_ref(), &["client_ip_key"]);
+        client.eq("vlan", vlan.clone());
+        let mut server = Where::default();
+        server.ip(filter.ip.as_ref(), &["server_ip_key"]);
+        server.eq("vlan", vlan.clone());
+        let mut hosts = Where::default();
+        hosts.ip(filter.ip.as_ref(), &["h.ip_key"]);
+        hosts.eq("h.mac", filter.mac.map(|m| Value::Text(m.to_string())));
+        hosts.eq("h.vlan", vlan);
+        hosts.window("h.first_seen", "h.last_seen", filter.since, filter.until);
+        let query = format!(
+            "WITH c AS (
+                SELECT client_ip_key AS k, IFNULL(vlan, -1) AS v, count(*) AS n,
+                       sum(packets_to_server) AS ps, sum(bytes_to_server) AS bs,
+                       sum(packets_to_client) AS pr, sum(bytes_to_client) AS br
+                FROM flows{} GROUP BY k, v),
+             s AS (
+                SELECT server_ip_key AS k, IFNULL(vlan, -1) AS v, count(*) AS n,
+                       sum(packets_to_client) AS ps, sum(bytes_to_client) AS bs,
+                       sum(packets_to_server) AS pr, sum(bytes_to_server) AS br
+                FROM flows{} GROUP BY k, v)
+             SELECT h.id, h.mac, h.ip, h.vlan, h.first_seen, h.last_seen, h.source, h.host_name, h.vendor_class,
+                    IFNULL(c.n, 0), IFNULL(s.n, 0),
+                    IFNULL(c.ps, 0) + IFNULL(s.ps, 0), IFNULL(c.bs, 0) + IFNULL(s.bs, 0),
+                    IFNULL(c.pr, 0) + IFNULL(s.pr, 0), IFNULL(c.br, 0) + IFNULL(s.br, 0)
+             FROM hosts AS h
+             LEFT JOIN c ON c.k = h.ip_key AND c.v = h.vlan
+             LEFT JOIN s ON s.k = h.ip_key AND s.v = h.vlan{}
+             ORDER BY h.ip_key IS NULL, h.ip_key, h.mac, h.vlan
+             LIMIT ?",
+            client.sql(),
+            server.sql(),
+            hosts.sql()
+        );
+        let mut params = client.params;
+        params.extend(server.params);
+        params.extend(hosts.params);
+        params.push(limit(filter.limit));
+        self.select("listing hosts", &query, params, |row| {
+            let n = |i: usize| row.get::<_, i64>(i).map(uint);
+            let first_seen: i64 = row.get(4)?;
+            let last_seen: i64 = row.get(5)?;
+            let vlan: i64 = row.get(3)?;
+            Ok(HostRow {
+                id: row.get(0)?,
+                mac: parsed_opt(row, 1, ("hosts", "mac"), mac)?,
+                ip: parsed_opt(row, 2, ("hosts", "ip"), ip)?,
+                vlan: u16::try_from(vlan).ok(),
+                first_seen: rfc3339(first_seen),
+                first_seen_ns: first_seen,
+                last_seen: rfc3339(last_seen),
+                last_seen_ns: last_seen,
+                source: parsed(row, 6, ("hosts", "source"), codes::parse_host_source)?,
+                host_name: row.get(7)?,
+                vendor_class: row.get(8)?,
+                flows_as_client: n(9)?,
+                flows_as_server: n(10)?,
+                packets_sent: n(11)?,
+                bytes_sent: n(12)?,
+                packets_received: n(13)?,
+                bytes_received: n(14)?,
+            })
+        })
+    }
+
+    /// Flows matching `filter`, ordered by first packet.
+    pub fn flows(&self, filter: &FlowFilter) -> Result<Vec<FlowRow>, StoreError> {
+        let mut w = Where::default();
+        w.ip(filter.ip.as_ref(), &["client_ip_key", "server_ip_key"]);
+        if let Some(port) = filter.port {
+            w.add("(client_port = ? OR server_port = ?)", [Value::Integer(port.into()), Value::Integer(port.into())]);
+        }
+        w.eq("transport", filter.transport.map(|t| Value::Text(t.name().into_owned())));
+        w.eq("app_protocol", text(filter.app_protocol.as_deref()));
+        w.eq("vlan", filter.vlan.map(|v| Value::Integer(v.into())));
+        w.window("first_seen", "last_seen", filter.since, filter.until);
+        let query = format!("SELECT {FLOW_COLUMNS} FROM flows{} ORDER BY first_seen, flow_id LIMIT ?", w.sql());
+        let mut params = w.params;
+        params.push(limit(filter.limit));
+        self.select("listing flows", &query, params, flow_row)
+    }
+
+    /// One flow by id.
+    pub fn flow(&self, id: FlowId) -> Result<Option<FlowRow>, StoreError> {
+        let query = format!("SELECT {FLOW_COLUMNS} FROM flows WHERE flow_id = ?");
+        Ok(self.select("reading a flow", &query, vec![Value::Integer(id.0)], flow_row)?.pop())
+    }
+
+    /// Events matching `filter`, ordered by time.
+    pub fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>, StoreError> {
+        let mut w = Where::default();
+        w.ip(filter.ip.as_ref(), &["src_ip_key", "dst_ip_key"]);
+        w.eq("src_mac", filter.mac.map(|m| Value::Text(m.to_string())));
+        w.eq("flow_id", filter.flow.map(|f| Value::Integer(f.0)));
+        w.eq("protocol", text(filter.protocol.as_deref()));
+        w.eq("kind", filter.kind.map(|k| Value::Text(codes::event_kind(k).to_owned())));
+        w.eq("name", text(filter.name.as_deref()));
+        w.eq("class", filter.class.map(|c| Value::Text(c.name().to_owned())));
+        w.window("ts", "ts", filter.since, filter.until);
+        let query = format!(
+            "SELECT id, capture_id, ts, packet, flow_id, protocol, kind, name, class, src_mac, src_ip, dst_ip,
+                    attributes
+             FROM events{} ORDER BY ts, id LIMIT ?",
+            w.sql()
+        );
+        let mut params = w.params;
+        params.push(limit(filter.limit));
+        self.select("listing events", &query, params, |row| {
+            let ts: i64 = row.get(2)?;
+            Ok(EventRow {
+                id: row.get(0)?,
+                capture_id: CaptureId(row.get(1)?),
+                ts: rfc3339(ts),
+                ts_ns: ts,
+                packet: uint(row.get(3)?),
+                flow_id: row.get::<_, Option<i64>>(4)?.map(FlowId),
+                protocol: row.get(5)?,
+                kind: parsed(row, 6, ("events", "kind"), codes::parse_event_kind)?,
+                name: row.get(7)?,
+                class: parsed_opt(row, 8, ("events", "class"), codes::parse_class)?,
+                src_mac: parsed_opt(row, 9, ("events", "src_mac"), mac)?,
+                src_ip: parsed_opt(row, 10, ("events", "src_ip"), ip)?,
+                dst_ip: parsed_opt(row, 11, ("events", "dst_ip"), ip)?,
+                attributes: parsed(row, 12, ("events", "attributes"), |s| {
+                    serde_json::from_str::<Attributes>(s).ok()
+                })?,
+            })
+        })
+    }
+
+    /// Message counts matching `filter`, summed over captures, ordered by first occurrence.
+    pub fn messages(&self, filter: &MessageFilter) -> Result<Vec<MessageRow>, StoreError> {
+        let mut w = Where::default();
+        let join = if filter.ip.is_some() { " JOIN flows AS f ON f.flow_id = m.flow_id" } else { "" };
+        w.ip(filter.ip.as_ref(), &["f.client_ip_key", "f.server_ip_key"]);
+        w.eq("m.flow_id", filter.flow.map(|f| Value::Integer(f.0)));
+        w.eq("m.protocol", text(filter.protocol.as_deref()));
+        w.eq("m.class", filter.class.map(|c| Value::Text(c.name().to_owned())));
+        w.window("m.first_seen", "m.last_seen", filter.since, filter.until);
+        let query = format!(
+            "SELECT m.flow_id, m.protocol, m.operation, max(m.class), m.direction, sum(m.count),
+                    min(m.first_seen), max(m.last_seen)
+             FROM messages AS m{join}{}
+             GROUP BY m.flow_id, m.protocol, m.operation, m.direction
+             ORDER BY min(m.first_seen), m.flow_id, m.protocol, m.operation, m.direction
+             LIMIT ?",
+            w.sql()
+        );
+        let mut params = w.params;
+        params.push(limit(filter.limit));
+        self.select("listing message counts", &query, params, |row| {
+            let flow: i64 = row.get(0)?;
+            let first_seen: i64 = row.get(6)?;
+            let last_seen: i64 = row.get(7)?;
+            Ok(MessageRow {
+                flow_id: (flow >= 0).then_some(FlowId(flow)),
+                protocol: row.get(1)?,
+                operation: row.get(2)?,
+                class: parsed(row, 3, ("messages", "class"), codes::parse_class)?,
+                direction: parsed_opt(row, 4, ("messages", "direction"), codes::parse_direction)?,
+                count: uint(row.get(5)?),
+                first_seen: rfc3339(first_seen),
+                first_seen_ns: first_seen,
+                last_seen: rfc3339(last_seen),
+                last_seen_ns: last_seen,
+            })
+        })
+    }
+
+    /// Every capture, oldest row first.
+    pub fn captures(&self) -> Result<Vec<CaptureRow>, StoreError> {
+        self.select(
+            "listing captures",
+            "SELECT id, fingerprint, path, size_bytes, link_types, first_ts, last_ts, packets, bytes, status, error,
+                    started_at, finished_at
+             FROM captures ORDER BY id",
+            Vec::new(),
+            |row| {
+                let link_types: String = row.get(4)?;
+                let first_ts: Option<i64> = row.get(5)?;
+                let last_ts: Option<i64> = row.get(6)?;
+                let started_at: i64 = row.get(11)?;
+                let finished_at: Option<i64> = row.get(12)?;
+                Ok(CaptureRow {
+                    id: CaptureId(row.get(0)?),
+                    fingerprint: row.get(1)?,
+                    path: row.get(2)?,
+                    size_bytes: uint(row.get(3)?),
+                    link_types: link_types.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                    first_ts: first_ts.map(rfc3339),
+                    first_ts_ns: first_ts,
+                    last_ts: last_ts.map(rfc3339),
+                    last_ts_ns: last_ts,
+                    packets: uint(row.get(7)?),
+                    bytes: uint(row.get(8)?),
+                    status: parsed(row, 9, ("captures", "status"), RunStatus::parse)?,
+                    error: row.get(10)?,
+                    started_at: wall_clock(started_at),
+                    started_at_secs: started_at,
+                    finished_at: finished_at.map(wall_clock),
+                    finished_at_secs: finished_at,
+                })
+            },
+        )
+    }
+
+    /// Every analysis run, oldest first, with the captures it covered.
+    pub fn runs(&self) -> Result<Vec<RunRow>, StoreError> {
+        self.select(
+            "listing analysis runs",
+            "SELECT r.id, r.started_at, r.finished_at, r.status, r.summary,
+                    (SELECT group_concat(capture_id) FROM
+                        (SELECT capture_id FROM run_captures WHERE run_id = r.id ORDER BY capture_id))
+             FROM analysis_runs AS r ORDER BY r.id",
+            Vec::new(),
+            |row| {
+                let started_at: i64 = row.get(1)?;
+                let finished_at: Option<i64> = row.get(2)?;
+                let captures: Option<String> = row.get(5)?;
+                Ok(RunRow {
+                    id: RunId(row.get(0)?),
+                    started_at: wall_clock(started_at),
+                    started_at_secs: started_at,
+                    finished_at: finished_at.map(wall_clock),
+                    finished_at_secs: finished_at,
+                    status: parsed(row, 3, ("analysis_runs", "status"), RunStatus::parse)?,
+                    captures: captures
+                        .unwrap_or_default()
+                        .split(',')
+                        .filter_map(|id| id.parse().ok().map(CaptureId))
+                        .collect(),
+                    summary: parsed_opt(row, 4, ("analysis_runs", "summary"), |s| serde_json::from_str(s).ok())?,
+                })
+            },
+        )
+    }
+
+    /// Per protocol: messages, flows and events, and counts per operation; by protocol name.
+    pub fn protocol_counts(&self) -> Result<Vec<ProtocolSummary>, StoreError> {
+        let operations = self.select(
+            "summarising protocols",
+            "SELECT protocol, operation, max(class), sum(count), count(DISTINCT NULLIF(flow_id, -1))
+             FROM messages GROUP BY protocol, operation ORDER BY protocol, operation",
+            Vec::new(),
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    OperationCount {
+                        operation: row.get(1)?,
+                        class: parsed(row, 2, ("messages", "class"), codes::parse_class)?,
+                        count: uint(row.get(3)?),
+                        flows: uint(row.get(4)?),
+                    },
+                ))
+            },
+        )?;
+        let totals = self.select(
+            "summarising protocols",
+            "SELECT protocol, sum(messages), sum(flows), sum(events) FROM (
+                SELECT protocol, sum(count) AS messages, count(DISTINCT NULLIF(flow_id, -1)) AS flows, 0 AS events
+                FROM messages GROUP BY protocol
+                UNION ALL
+                SELECT protocol, 0, 0, count(*) FROM events GROUP BY protocol)
+             GROUP BY protocol ORDER BY protocol",
+            Vec::new(),
+            |row| {
+                Ok(ProtocolSummary {
+                    protocol: row.get(0)?,
+                    messages: uint(row.get(1)?),
+                    flows: uint(row.get(2)?),
+                    events: uint(row.get(3)?),
+                    operations: Vec::new(),
+                })
+            },
+        )?;
+        // Both lists are ordered by protocol: merge them in one pass.
+        let mut operations = operations.into_iter().peekable();
+        Ok(totals
+            .into_iter()
+            .map(|mut summary| {
+                while let Some((_, op)) = operations.next_if(|(p, _)| *p <= summary.protocol) {
+                    summary.operations.push(op);
+                }
+                summary
+            })
+            .collect())
+    }
+
+    /// Row totals.
+    pub fn counts(&self) -> Result<Counts, StoreError> {
+        let mut rows = self.select(
+            "counting rows",
+            "SELECT (SELECT count(*) FROM captures), (SELECT count(*) FROM hosts), (SELECT count(*) FROM flows),
+                    (SELECT IFNULL(sum(count), 0) FROM messages), (SELECT count(*) FROM events)",
+            Vec::new(),
+            |row| {
+                let n = |i: usize| row.get::<_, i64>(i).map(uint);
+                Ok(Counts { captures: n(0)?, hosts: n(1)?, flows: n(2)?, messages: n(3)?, events: n(4)? })
+            },
+        )?;
+        Ok(rows.pop().unwrap_or_default())
+    }
+}

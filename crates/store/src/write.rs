@@ -1,0 +1,495 @@
+//! The write path: observation batches, and the bookkeeping of captures and runs.
+//!
+//! Every write is an upsert whose merge rule makes it idempotent and, as far as the
+//! data allows, independent of order (see `docs/store.md`):
+//! - flows: largest of every counter, earliest `first_seen`, latest `last_seen`;
+//!   state (`tcp_state`, `app_protocol`, `initiator`) from the record that saw the
+//!   most of the flow; an ending other than `open` is never replaced by `open`;
+//! - messages: largest cumulative count per (flow, protocol, operation, direction);
+//! - hosts: widest time span, `source` of the earliest sighting;
+//! - events: `INSERT OR IGNORE` on the event's identity.
+//!
+//! A batch is one `BEGIN IMMEDIATE` transaction using cached prepared statements;
+//! if any statement fails the whole batch rolls back and earlier batches stay.
+
+use crate::codes::{self, int};
+use crate::error::{sql, StoreError};
+use crate::ipnet::IpKey;
+use crate::rows::{AttributesRef, CaptureId, CaptureStats, RunId, RunStatus};
+use crate::Store;
+use otposture_model::{Event, EventKind, FlowRecord, HostSighting, HostSource, MacAddr, MessageStat, Observation};
+use rusqlite::{params, CachedStatement, Connection, OptionalExtension, TransactionBehavior};
+use std::net::IpAddr;
+use std::path::Path;
+
+/// "The incoming record has seen at least as much of the flow as the stored one":
+/// a later last packet, or the same last packet and at least as many packets.
+/// Decides whose state (TCP state, app protocol, initiator, ending) is kept.
+macro_rules! newer_flow {
+    () => {
+        "(excluded.last_seen > flows.last_seen OR (excluded.last_seen = flows.last_seen AND \
+         excluded.packets_to_server + excluded.packets_to_client >= \
+         flows.packets_to_server + flows.packets_to_client))"
+    };
+}
+
+const UPSERT_FLOW: &str = concat!(
+    "INSERT INTO flows (flow_id, capture_id, vlan, transport, client_ip, client_ip_key, client_port,
+        server_ip, server_ip_key, server_port, initiator, first_seen, last_seen,
+        packets_to_server, bytes_to_server, packets_to_client, bytes_to_client,
+        payload_to_server, payload_to_client, tcp_state, app_protocol,
+        gap_bytes, gaps, retransmissions, overlaps, conflicting_overlaps, out_of_order,
+        buffer_cap_hits, malformed, end_reason)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+        ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)
+     ON CONFLICT (flow_id) DO UPDATE SET
+        initiator = CASE WHEN ",
+    newer_flow!(),
+    " THEN excluded.initiator ELSE flows.initiator END,
+        tcp_state = CASE WHEN excluded.tcp_state IS NOT NULL AND (flows.tcp_state IS NULL OR ",
+    newer_flow!(),
+    ") THEN excluded.tcp_state ELSE flows.tcp_state END,
+        app_protocol = CASE WHEN excluded.app_protocol IS NOT NULL AND (flows.app_protocol IS NULL OR ",
+    newer_flow!(),
+    ") THEN excluded.app_protocol ELSE flows.app_protocol END,
+        end_reason = CASE
+            WHEN excluded.end_reason = 'open' THEN flows.end_reason
+            WHEN flows.end_reason = 'open' THEN excluded.end_reason
+            WHEN ",
+    newer_flow!(),
+    " THEN excluded.end_reason
+            ELSE flows.end_reason END,
+        first_seen = MIN(flows.first_seen, excluded.first_seen),
+        last_seen = MAX(flows.last_seen, excluded.last_seen),
+        packets_to_server = MAX(flows.packets_to_server, excluded.packets_to_server),
+        bytes_to_server = MAX(flows.bytes_to_server, excluded.bytes_to_server),
+        packets_to_client = MAX(flows.packets_to_client, excluded.packets_to_client),
+        bytes_to_client = MAX(flows.bytes_to_client, excluded.bytes_to_client),
+        payload_to_server = MAX(flows.payload_to_server, excluded.payload_to_server),
+        payload_to_client = MAX(flows.payload_to_client, excluded.payload_to_client),
+        gap_bytes = MAX(flows.gap_bytes, excluded.gap_bytes),
+        gaps = MAX(flows.gaps, excluded.gaps),
+        retransmissions = MAX(flows.retransmissions, excluded.retransmissions),
+        overlaps = MAX(flows.overlaps, excluded.overlaps),
+        conflicting_overlaps = MAX(flows.conflicting_overlaps, excluded.conflicting_overlaps),
+        out_of_order = MAX(flows.out_of_order, excluded.out_of_order),
+        buffer_cap_hits = MAX(flows.buffer_cap_hits, excluded.buffer_cap_hits),
+        malformed = MAX(flows.malformed, excluded.malformed)"
+);
+
+// A new host row takes any names already learned for its MAC.
+const UPSERT_HOST: &str = "INSERT INTO hosts (mac, ip, ip_key, vlan, first_seen, last_seen, source, host_name, vendor_class)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
+        (SELECT host_name FROM host_names WHERE mac = ?1 AND ?1 <> ''),
+        (SELECT vendor_class FROM host_names WHERE mac = ?1 AND ?1 <> ''))
+     ON CONFLICT (mac, ip, vlan) DO UPDATE SET
+        source = CASE WHEN excluded.first_seen < hosts.first_seen THEN excluded.source ELSE hosts.source END,
+        first_seen = MIN(hosts.first_seen, excluded.first_seen),
+        last_seen = MAX(hosts.last_seen, excluded.last_seen)";
+
+const UPSERT_MESSAGE: &str = "INSERT INTO messages (flow_id, capture_scope, protocol, operation, direction, class, count,
+        first_seen, last_seen)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+     ON CONFLICT (flow_id, capture_scope, protocol, operation, direction) DO UPDATE SET
+        class = excluded.class,
+        count = MAX(messages.count, excluded.count),
+        first_seen = MIN(messages.first_seen, excluded.first_seen),
+        last_seen = MAX(messages.last_seen, excluded.last_seen)";
+
+const INSERT_EVENT: &str = "INSERT OR IGNORE INTO events (capture_id, ts, packet, flow_id, protocol, kind, name, class,
+        src_mac, src_ip, src_ip_key, dst_ip, dst_ip_key, attributes)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+
+// Per field, the newest identity event's non-null value wins; an older event only
+// fills a gap. That keeps the result independent of the order events are written.
+const UPSERT_HOST_NAMES: &str = "INSERT INTO host_names (mac, host_name, vendor_class, seen) VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (mac) DO UPDATE SET
+        host_name = CASE WHEN excluded.seen >= host_names.seen
+            THEN COALESCE(excluded.host_name, host_names.host_name)
+            ELSE COALESCE(host_names.host_name, excluded.host_name) END,
+        vendor_class = CASE WHEN excluded.seen >= host_names.seen
+            THEN COALESCE(excluded.vendor_class, host_names.vendor_class)
+            ELSE COALESCE(host_names.vendor_class, excluded.vendor_class) END,
+        seen = MAX(host_names.seen, excluded.seen)";
+
+const COPY_HOST_NAMES: &str = "UPDATE hosts SET host_name = n.host_name, vendor_class = n.vendor_class
+     FROM host_names AS n WHERE n.mac = ?1 AND hosts.mac = ?1";
+
+// Events carry no VLAN: take it from a row already known for the MAC (the one with
+// the assigned address, else the most recently seen), else untagged.
+const DHCP_HOST_VLAN: &str = "SELECT vlan FROM hosts WHERE mac = ?1 ORDER BY ip = ?2 DESC, last_seen DESC LIMIT 1";
+
+/// Names and address a DHCP identity event teaches about a MAC.
+#[derive(Debug)]
+struct DhcpIdentity<'a> {
+    mac: MacAddr,
+    host_name: Option<&'a str>,
+    vendor_class: Option<&'a str>,
+    assigned_ip: Option<IpAddr>,
+    ts: i64,
+}
+
+impl<'a> DhcpIdentity<'a> {
+    /// Reads a `dhcp` identity event: `client_mac` is required; `host_name`,
+    /// `vendor_class` and `assigned_ip` are optional. Unparseable values are skipped
+    /// (the event itself is still stored as given).
+    fn from_event(event: &'a Event) -> Option<Self> {
+        if event.protocol != "dhcp" || event.kind != EventKind::Identity {
+            return None;
+        }
+        let attr = |name: &str| event.attributes.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let non_empty = |name: &str| attr(name).map(str::trim).filter(|v| !v.is_empty());
+        Some(DhcpIdentity {
+            mac: attr("client_mac")?.trim().parse().ok()?,
+            host_name: non_empty("host_name"),
+            vendor_class: non_empty("vendor_class"),
+            assigned_ip: attr("assigned_ip")
+                .and_then(|v| v.trim().parse::<IpAddr>().ok())
+                .filter(|ip| !ip.is_unspecified()),
+            ts: event.ts.0,
+        })
+    }
+}
+
+/// The statements of one batch, prepared (from the cache) once per batch.
+struct BatchWriter<'t> {
+    path: &'t Path,
+    capture: i64,
+    host: CachedStatement<'t>,
+    flow: CachedStatement<'t>,
+    message: CachedStatement<'t>,
+    event: CachedStatement<'t>,
+}
+
+impl<'t> BatchWriter<'t> {
+    fn new(conn: &'t Connection, path: &'t Path, capture: i64) -> Result<Self, StoreError> {
+        let prepare = |text| conn.prepare_cached(text).map_err(sql(path, "preparing the write statements"));
+        Ok(BatchWriter {
+            path,
+            capture,
+            host: prepare(UPSERT_HOST)?,
+            flow: prepare(UPSERT_FLOW)?,
+            message: prepare(UPSERT_MESSAGE)?,
+            event: prepare(INSERT_EVENT)?,
+        })
+    }
+
+    fn host(&mut self, h: &HostSighting) -> Result<(), StoreError> {
+        upsert_host(&mut self.host, h.mac, h.ip, h.vlan, h.first_seen.0, h.last_seen.0, h.source)
+            .map_err(sql(self.path, "writing a host sighting"))
+    }
+
+    fn flow(&mut self, f: &FlowRecord) -> Result<(), StoreError> {
+        let k = &f.key;
+        let a = &f.anomalies;
+        self.flow
+            .execute(params![
+                f.id.0,
+                self.capture,
+                k.vlan,
+                k.transport.name(),
+                k.client_ip.to_string(),
+                IpKey::new(k.client_ip),
+                k.client_port,
+                k.server_ip.to_string(),
+                IpKey::new(k.server_ip),
+                k.server_port,
+                codes::initiator(f.initiator),
+                f.first_seen.0,
+                f.last_seen.0,
+                int(f.packets_to_server),
+                int(f.bytes_to_server),
+                int(f.packets_to_client),
+                int(f.bytes_to_client),
+                int(f.payload_to_server),
+                int(f.payload_to_client),
+                f.tcp_state.map(|t| t.name()),
+                f.app_protocol.as_deref(),
+                int(a.gap_bytes),
+                a.gaps,
+                a.retransmissions,
+                a.overlaps,
+                a.conflicting_overlaps,
+                a.out_of_order,
+                a.buffer_cap_hits,
+                a.malformed,
+                f.end.name(),
+            ])
+            .map(drop)
+            .map_err(sql(self.path, "writing a flow record"))
+    }
+
+    fn message(&mut self, m: &MessageStat) -> Result<(), StoreError> {
+        // Counts are cumulative per key. A flow id already names one stretch of traffic;
+        // messages outside flows are scoped by capture so two captures' counts add up.
+        let (flow_id, scope) = match m.flow {
+            Some(id) => (id.0, 0),
+            None => (-1, self.capture),
+        };
+        self.message
+            .execute(params![
+                flow_id,
+                scope,
+                m.protocol.as_ref(),
+                m.operation.as_ref(),
+                m.direction.map_or("", codes::direction),
+                m.class.name(),
+                int(m.count),
+                m.first_seen.0,
+                m.last_seen.0,
+            ])
+            .map(drop)
+            .map_err(sql(self.path, "writing a message count"))
+    }
+
+    fn event(&mut self, e: &Event) -> Result<(), StoreError> {
+        let attributes = serde_json::to_string(&AttributesRef(&e.attributes))
+            .unwrap_or_else(|_| String::from("{}"));
+        self.event
+            .execute(params![
+                self.capture,
+                e.ts.0,
+                int(e.packet),
+                e.flow.map(|f| f.0),
+                e.protocol.as_ref(),
+                codes::event_kind(e.kind),
+                e.name.as_ref(),
+                e.class.map(|c| c.name()),
+                e.src_mac.map(|m| m.to_string()),
+                e.src_ip.map(|ip| ip.to_string()),
+                e.src_ip.map(IpKey::new),
+                e.dst_ip.map(|ip| ip.to_string()),
+                e.dst_ip.map(IpKey::new),
+                attributes,
+            ])
+            .map(drop)
+            .map_err(sql(self.path, "writing an event"))
+    }
+}
+
+fn upsert_host(
+    stmt: &mut CachedStatement<'_>,
+    mac: Option<MacAddr>,
+    ip: Option<IpAddr>,
+    vlan: Option<u16>,
+    first_seen: i64,
+    last_seen: i64,
+    source: HostSource,
+) -> rusqlite::Result<()> {
+    stmt.execute(params![
+        mac.map(|m| m.to_string()).unwrap_or_default(),
+        ip.map(|ip| ip.to_string()).unwrap_or_default(),
+        ip.map(IpKey::new),
+        vlan.map_or(-1, i64::from),
+        first_seen,
+        last_seen,
+        codes::host_source(source),
+    ])
+    .map(drop)
+}
+
+/// Applies what DHCP identity events teach: names by MAC onto every host row with
+/// that MAC, and a host row for the assigned address. Runs after the rest of the
+/// batch so that sightings in the same batch supply the VLAN.
+fn apply_dhcp_identity(tx: &Connection, path: &Path, id: &DhcpIdentity<'_>) -> Result<(), StoreError> {
+    let fail = sql(path, "applying a DHCP identity to hosts");
+    let mac = id.mac.to_string();
+    let inner = || -> rusqlite::Result<()> {
+        if id.host_name.is_some() || id.vendor_class.is_some() {
+            tx.prepare_cached(UPSERT_HOST_NAMES)?.execute(params![mac, id.host_name, id.vendor_class, id.ts])?;
+        }
+        if let Some(ip) = id.assigned_ip {
+            let vlan: Option<i64> = tx
+                .prepare_cached(DHCP_HOST_VLAN)?
+                .query_row(params![mac, ip.to_string()], |row| row.get(0))
+                .optional()?;
+            let vlan = vlan.and_then(|v| u16::try_from(v).ok());
+            upsert_host(&mut tx.prepare_cached(UPSERT_HOST)?, Some(id.mac), Some(ip), vlan, id.ts, id.ts, HostSource::Dhcp)?;
+        }
+        tx.prepare_cached(COPY_HOST_NAMES)?.execute(params![mac])?;
+        Ok(())
+    };
+    inner().map_err(fail)
+}
+
+impl Store {
+    /// Writes a batch of observations for `capture` in one transaction.
+    ///
+    /// Idempotent: writing the same observations again (a re-analysis, a resumed run,
+    /// a checkpoint followed by the final record) leaves the same data. On error the
+    /// whole batch is rolled back and earlier batches are untouched.
+    pub fn write_batch(&mut self, capture: CaptureId, observations: &[Observation]) -> Result<(), StoreError> {
+        let path = self.path.as_path();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql(path, "starting a write transaction"))?;
+        ensure_capture(&tx, path, capture)?;
+        let mut identities = Vec::new();
+        {
+            let mut w = BatchWriter::new(&tx, path, capture.0)?;
+            for observation in observations {
+                match observation {
+                    Observation::Host(h) => w.host(h)?,
+                    Observation::Flow(f) => w.flow(f)?,
+                    Observation::Message(m) => w.message(m)?,
+                    Observation::Event(e) => {
+                        w.event(e)?;
+                        identities.extend(DhcpIdentity::from_event(e));
+                    }
+                }
+            }
+        }
+        for identity in &identities {
+            apply_dhcp_identity(&tx, path, identity)?;
+        }
+        tx.commit().map_err(sql(path, "committing a batch"))
+    }
+
+    /// Records the start of a capture's analysis and returns its id. A capture with
+    /// the same `fingerprint` keeps its row (and so its data): the row is reset to
+    /// `running` with the new path, size and start time, and its stats cleared.
+    pub fn begin_capture(
+        &mut self,
+        fingerprint: &str,
+        path: &Path,
+        size_bytes: u64,
+        started_at: i64,
+    ) -> Result<CaptureId, StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO captures (fingerprint, path, size_bytes, status, started_at)
+                 VALUES (?1, ?2, ?3, 'running', ?4)
+                 ON CONFLICT (fingerprint) DO UPDATE SET
+                    path = excluded.path, size_bytes = excluded.size_bytes, status = 'running',
+                    error = NULL, started_at = excluded.started_at, finished_at = NULL,
+                    link_types = '', first_ts = NULL, last_ts = NULL, packets = 0, bytes = 0
+                 RETURNING id",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row(params![fingerprint, path.to_string_lossy(), int(size_bytes), started_at], |row| {
+                    row.get(0)
+                })
+            })
+            .map(CaptureId)
+            .map_err(sql(&self.path, "recording the start of a capture"))
+    }
+
+    /// Records how far the analysis of a capture has got.
+    pub fn update_capture_progress(&mut self, capture: CaptureId, stats: &CaptureStats) -> Result<(), StoreError> {
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE captures SET link_types = ?2, first_ts = ?3, last_ts = ?4, packets = ?5, bytes = ?6
+                 WHERE id = ?1",
+            )
+            .and_then(|mut stmt| stmt.execute(stats_params(capture, stats)))
+            .map_err(sql(&self.path, "recording capture progress"))?;
+        self.known_capture(capture, changed)
+    }
+
+    /// Records the end of a capture's analysis: its final status, the error that
+    /// stopped it (if any), its stats, and the wall-clock end time (Unix seconds).
+    pub fn finish_capture(
+        &mut self,
+        capture: CaptureId,
+        status: RunStatus,
+        error: Option<&str>,
+        stats: &CaptureStats,
+        finished_at: i64,
+    ) -> Result<(), StoreError> {
+        let [id, link_types, first_ts, last_ts, packets, bytes] = stats_params(capture, stats);
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE captures SET link_types = ?2, first_ts = ?3, last_ts = ?4, packets = ?5, bytes = ?6,
+                    status = ?7, error = ?8, finished_at = ?9
+                 WHERE id = ?1",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![id, link_types, first_ts, last_ts, packets, bytes, status.name(), error, finished_at])
+            })
+            .map_err(sql(&self.path, "recording the end of a capture"))?;
+        self.known_capture(capture, changed)
+    }
+
+    /// Records the start of an analysis run (wall clock, Unix seconds).
+    pub fn begin_run(&mut self, started_at: i64) -> Result<RunId, StoreError> {
+        self.conn
+            .query_row(
+                "INSERT INTO analysis_runs (started_at, status) VALUES (?1, 'running') RETURNING id",
+                [started_at],
+                |row| row.get(0),
+            )
+            .map(RunId)
+            .map_err(sql(&self.path, "recording the start of an analysis run"))
+    }
+
+    /// Links a capture to the run that analysed it (again: linking twice is a no-op).
+    pub fn add_run_capture(&mut self, run: RunId, capture: CaptureId) -> Result<(), StoreError> {
+        self.ensure_run(run)?;
+        ensure_capture(&self.conn, &self.path, capture)?;
+        self.conn
+            .execute("INSERT OR IGNORE INTO run_captures (run_id, capture_id) VALUES (?1, ?2)", [run.0, capture.0])
+            .map(drop)
+            .map_err(sql(&self.path, "linking a capture to an analysis run"))
+    }
+
+    /// Records the end of a run with the caller's summary (any JSON value).
+    pub fn finish_run(
+        &mut self,
+        run: RunId,
+        status: RunStatus,
+        finished_at: i64,
+        summary: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE analysis_runs SET status = ?2, finished_at = ?3, summary = ?4 WHERE id = ?1",
+                params![run.0, status.name(), finished_at, summary.to_string()],
+            )
+            .map_err(sql(&self.path, "recording the end of an analysis run"))?;
+        if changed == 0 {
+            return Err(StoreError::UnknownRun { path: self.path.clone(), id: run.0 });
+        }
+        Ok(())
+    }
+
+    fn ensure_run(&self, run: RunId) -> Result<(), StoreError> {
+        let found = self
+            .conn
+            .query_row("SELECT 1 FROM analysis_runs WHERE id = ?1", [run.0], |_| Ok(()))
+            .optional()
+            .map_err(sql(&self.path, "looking up an analysis run"))?;
+        found.ok_or_else(|| StoreError::UnknownRun { path: self.path.clone(), id: run.0 })
+    }
+
+    fn known_capture(&self, capture: CaptureId, changed: usize) -> Result<(), StoreError> {
+        if changed == 0 {
+            return Err(StoreError::UnknownCapture { path: self.path.clone(), id: capture.0 });
+        }
+        Ok(())
+    }
+}
+
+fn stats_params(capture: CaptureId, stats: &CaptureStats) -> [rusqlite::types::Value; 6] {
+    use rusqlite::types::Value;
+    let ts = |t: Option<otposture_model::Timestamp>| t.map_or(Value::Null, |t| Value::Integer(t.0));
+    [
+        Value::Integer(capture.0),
+        Value::Text(stats.link_types.join(",")),
+        ts(stats.first_ts),
+        ts(stats.last_ts),
+        Value::Integer(int(stats.packets)),
+        Value::Integer(int(stats.bytes)),
+    ]
+}
+
+fn ensure_capture(conn: &Connection, path: &Path, capture: CaptureId) -> Result<(), StoreError> {
+    let found = conn
+        .prepare_cached("SELECT 1 FROM captures WHERE id = ?1")
+        .and_then(|mut stmt| stmt.query_row([capture.0], |_| Ok(())).optional())
+        .map_err(sql(path, "looking up a capture"))?;
+    found.ok_or_else(|| StoreError::UnknownCapture { path: path.to_path_buf(), id: capture.0 })
+}

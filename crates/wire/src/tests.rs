@@ -1,0 +1,161 @@
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
+use super::*;
+use etherparse::PacketBuilder;
+use proptest::prelude::*;
+
+const A: [u8; 6] = [0x00, 0x1b, 0x1b, 0x01, 0x02, 0x03];
+const B: [u8; 6] = [0x00, 0x0c, 0x29, 0x0a, 0x0b, 0x0c];
+
+fn tcp_frame(payload: &[u8]) -> Vec<u8> {
+    let b = PacketBuilder::ethernet2(A, B)
+        .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+        .tcp(50000, 502, 1000, 8192)
+        .ack(77)
+        .psh();
+    let mut out = Vec::new();
+    b.write(&mut out, payload).unwrap();
+    out
+}
+
+#[test]
+fn decodes_ethernet_ipv4_tcp() {
+    let frame = tcp_frame(b"hello");
+    let f = decode(LinkType::Ethernet, &frame).unwrap();
+    assert_eq!(f.src_mac, Some(MacAddr(A)));
+    assert_eq!(f.dst_mac, Some(MacAddr(B)));
+    let Net::Ip(ip) = f.net else { panic!("not ip") };
+    assert_eq!(ip.src, "10.0.0.1".parse::<IpAddr>().unwrap());
+    let L4::Tcp(t) = ip.l4 else { panic!("not tcp") };
+    assert_eq!((t.src_port, t.dst_port, t.seq, t.ack), (50000, 502, 1000, 77));
+    assert!(t.has(tcp_flags::ACK | tcp_flags::PSH));
+    assert!(!t.has(tcp_flags::SYN));
+    assert_eq!(t.payload, b"hello");
+}
+
+#[test]
+fn keeps_headers_of_a_snapped_frame() {
+    let full = tcp_frame(&[0u8; 100]);
+    let f = decode(LinkType::Ethernet, &full[..60]).unwrap();
+    let Net::Ip(ip) = f.net else { panic!("not ip") };
+    assert!(ip.truncated);
+    let L4::Tcp(t) = ip.l4 else { panic!("not tcp: {:?}", ip.l4) };
+    assert_eq!(t.dst_port, 502);
+    assert_eq!(t.payload.len(), 60 - 14 - 20 - 20);
+}
+
+#[test]
+fn reads_the_innermost_of_two_vlan_tags() {
+    let b = PacketBuilder::ethernet2(A, B)
+        .double_vlan(100.try_into().unwrap(), 20.try_into().unwrap())
+        .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+        .udp(5000, 20000);
+    let mut out = Vec::new();
+    b.write(&mut out, b"x").unwrap();
+    let f = decode(LinkType::Ethernet, &out).unwrap();
+    assert_eq!(f.vlan, Some(20));
+    let Net::Ip(ip) = f.net else { panic!() };
+    assert!(matches!(ip.l4, L4::Udp(UdpDatagram { src_port: 5000, dst_port: 20000, .. })));
+}
+
+#[test]
+fn decodes_linux_cooked_v1_and_v2() {
+    let eth = tcp_frame(b"abc");
+    let ip = &eth[14..];
+    // SLL: packet type 0 (to us), ARPHRD_ETHER 1, addr len 6, addr + 2 pad, proto 0x0800.
+    let mut sll = vec![0, 0, 0, 1, 0, 6];
+    sll.extend_from_slice(&A);
+    sll.extend_from_slice(&[0, 0, 0x08, 0x00]);
+    sll.extend_from_slice(ip);
+    let f = decode(LinkType::LinuxSll, &sll).unwrap();
+    assert_eq!(f.src_mac, Some(MacAddr(A)));
+    assert!(matches!(f.net, Net::Ip(IpPacket { l4: L4::Tcp(_), .. })));
+    // SLL2: proto 0x0800, reserved, ifindex 3, ARPHRD 1, packet type 4 (outgoing), addr len 6, addr + pad.
+    let mut sll2 = vec![0x08, 0x00, 0, 0, 0, 0, 0, 3, 0, 1, 4, 6];
+    sll2.extend_from_slice(&A);
+    sll2.extend_from_slice(&[0, 0]);
+    sll2.extend_from_slice(ip);
+    let f = decode(LinkType::LinuxSll2, &sll2).unwrap();
+    assert_eq!(f.src_mac, Some(MacAddr(A)));
+    assert!(matches!(f.net, Net::Ip(IpPacket { l4: L4::Tcp(_), .. })));
+}
+
+#[test]
+fn decodes_bsd_loopback_in_either_byte_order() {
+    let eth = tcp_frame(b"abc");
+    for hdr in [[2u8, 0, 0, 0], [0, 0, 0, 2]] {
+        let mut f = hdr.to_vec();
+        f.extend_from_slice(&eth[14..]);
+        assert!(matches!(decode(LinkType::Null, &f).unwrap().net, Net::Ip(_)));
+    }
+    let mut bad = vec![7, 0, 0, 0];
+    bad.extend_from_slice(&eth[14..]);
+    assert_eq!(decode(LinkType::Null, &bad).unwrap_err(), DecodeError::UnknownFamily(7));
+}
+
+#[test]
+fn decodes_raw_ipv6_with_udp() {
+    let b = PacketBuilder::ipv6([0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 1)
+        .udp(546, 547);
+    let mut out = Vec::new();
+    b.write(&mut out, b"dhcpv6").unwrap();
+    let f = decode(LinkType::RawIp, &out).unwrap();
+    let Net::Ip(ip) = f.net else { panic!() };
+    assert!(ip.src.is_ipv6());
+    assert!(matches!(ip.l4, L4::Udp(UdpDatagram { dst_port: 547, payload: b"dhcpv6", .. })));
+}
+
+#[test]
+fn reports_ipv4_fragments_without_a_transport_view() {
+    let mut frame = tcp_frame(&[0u8; 40]);
+    // Set MF (flags byte at IP offset 6) on the first fragment.
+    frame[14 + 6] = 0x20;
+    let f = decode(LinkType::Ethernet, &frame).unwrap();
+    let Net::Ip(ip) = f.net else { panic!() };
+    assert_eq!(ip.fragment, Some(Fragment { id: 0, offset: 0, more: true, ipv6: false }));
+    assert!(matches!(ip.l4, L4::Other));
+    assert_eq!(ip.payload.len(), 60);
+}
+
+#[test]
+fn hands_arp_and_other_ethertypes_to_layer_two() {
+    let mut f = A.to_vec();
+    f.extend_from_slice(&B);
+    f.extend_from_slice(&[0x88, 0x92, 0xfe, 0xfe]); // Profinet DCP
+    let d = decode(LinkType::Ethernet, &f).unwrap();
+    assert!(matches!(d.net, Net::L2 { ethertype: 0x8892, payload: [0xfe, 0xfe] }));
+}
+
+#[test]
+fn rejects_frames_shorter_than_their_link_header() {
+    assert!(matches!(decode(LinkType::Ethernet, &[0; 13]), Err(DecodeError::LinkTruncated { .. })));
+    assert!(matches!(decode(LinkType::LinuxSll, &[0; 15]), Err(DecodeError::LinkTruncated { .. })));
+    assert!(matches!(decode(LinkType::LinuxSll2, &[0; 19]), Err(DecodeError::LinkTruncated { .. })));
+    assert!(matches!(decode(LinkType::Null, &[0; 3]), Err(DecodeError::LinkTruncated { .. })));
+    assert!(decode(LinkType::RawIp, &[0x45]).is_err());
+}
+
+#[test]
+fn maps_link_type_numbers() {
+    assert_eq!(LinkType::from_linktype(1), Some(LinkType::Ethernet));
+    assert_eq!(LinkType::from_linktype(276), Some(LinkType::LinuxSll2));
+    assert_eq!(LinkType::from_linktype(147), None);
+}
+
+proptest! {
+    #[test]
+    fn never_panics_on_arbitrary_frames(data in proptest::collection::vec(any::<u8>(), 0..200), lt in 0usize..8) {
+        let link = [LinkType::Null, LinkType::Ethernet, LinkType::RawIp, LinkType::Loop,
+            LinkType::LinuxSll, LinkType::RawIpv4, LinkType::RawIpv6, LinkType::LinuxSll2][lt];
+        let _ = decode(link, &data);
+    }
+
+    #[test]
+    fn never_panics_on_mutated_tcp_frames(pos in 0usize..80, val in any::<u8>(), cut in 0usize..80) {
+        let mut f = tcp_frame(b"0123456789abcdef");
+        let p = pos % f.len();
+        f[p] = val;
+        f.truncate(f.len() - cut.min(f.len()));
+        let _ = decode(LinkType::Ethernet, &f);
+    }
+}
