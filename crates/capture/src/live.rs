@@ -111,7 +111,8 @@ impl PacketSource for LiveSource {
                     self.bytes += u64::from(p.header.caplen);
                     self.last.clear();
                     self.last.extend_from_slice(p.data);
-                    let ts = Timestamp::from_parts(p.header.ts.tv_sec, (p.header.ts.tv_usec as u32).saturating_mul(1_000));
+                    let ts =
+                        Timestamp::from_parts(p.header.ts.tv_sec, (p.header.ts.tv_usec as u32).saturating_mul(1_000));
                     break (ts, p.header.len);
                 }
                 Err(pcap::Error::TimeoutExpired) => continue,

@@ -120,22 +120,13 @@ impl fmt::Display for ArpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             ArpError::Truncated { needed, available } => {
-                write!(
-                    f,
-                    "ARP packet needs {needed} bytes, only {available} present"
-                )
+                write!(f, "ARP packet needs {needed} bytes, only {available} present")
             }
             ArpError::BadAddressLength { hlen, plen } => {
-                write!(
-                    f,
-                    "Ethernet/IPv4 ARP with address lengths {hlen}/{plen}, expected 6/4"
-                )
+                write!(f, "Ethernet/IPv4 ARP with address lengths {hlen}/{plen}, expected 6/4")
             }
             ArpError::Unsupported { htype, ptype } => {
-                write!(
-                    f,
-                    "ARP for hardware type {htype}, protocol type {ptype:#06x} is not read"
-                )
+                write!(f, "ARP for hardware type {htype}, protocol type {ptype:#06x} is not read")
             }
         }
     }
@@ -147,10 +138,7 @@ impl std::error::Error for ArpError {}
 /// (Ethernet padding) are ignored.
 pub fn parse(data: &[u8]) -> Result<ArpPacket, ArpError> {
     let mut c = Cursor::new(data);
-    let truncated = |needed| ArpError::Truncated {
-        needed,
-        available: data.len(),
-    };
+    let truncated = |needed| ArpError::Truncated { needed, available: data.len() };
     let (Some(htype), Some(ptype), Some(hlen), Some(plen), Some(oper)) =
         (c.be_u16(), c.be_u16(), c.u8(), c.u8(), c.be_u16())
     else {
@@ -167,12 +155,7 @@ pub fn parse(data: &[u8]) -> Result<ArpPacket, ArpError> {
     if hlen != 6 || plen != 4 {
         return Err(ArpError::BadAddressLength { hlen, plen });
     }
-    match (
-        c.array::<6>(),
-        c.array::<4>(),
-        c.array::<6>(),
-        c.array::<4>(),
-    ) {
+    match (c.array::<6>(), c.array::<4>(), c.array::<6>(), c.array::<4>()) {
         (Some(sha), Some(spa), Some(tha), Some(tpa)) => Ok(ArpPacket {
             operation: Operation(oper),
             sender_mac: MacAddr(sha),
@@ -203,12 +186,7 @@ impl FrameDissector for Arp {
             Ok(arp) => arp,
             // Valid ARP we do not read: counted, not an error.
             Err(ArpError::Unsupported { .. }) => {
-                emit.message(
-                    ctx,
-                    PROTOCOL,
-                    Cow::Borrowed("unsupported"),
-                    OperationClass::Unknown,
-                );
+                emit.message(ctx, PROTOCOL, Cow::Borrowed("unsupported"), OperationClass::Unknown);
                 return;
             }
             Err(e) => {
@@ -216,24 +194,17 @@ impl FrameDissector for Arp {
                 return;
             }
         };
-        let operation = if arp.is_probe() {
-            Cow::Borrowed("probe")
-        } else {
-            arp.operation.name()
-        };
+        let operation = if arp.is_probe() { Cow::Borrowed("probe") } else { arp.operation.name() };
         emit.message(ctx, PROTOCOL, operation, OperationClass::Discovery);
 
         // A probe's sender has no address yet, and other operations do not claim one.
         let claims_address = matches!(arp.operation, Operation::REQUEST | Operation::REPLY);
         if claims_address && !arp.sender_ip.is_unspecified() {
             let mut ev = ctx.event(PROTOCOL, EventKind::Identity, "arp.sender");
-            ev.attributes
-                .push((Cow::Borrowed("mac"), arp.sender_mac.to_string()));
-            ev.attributes
-                .push((Cow::Borrowed("ip"), arp.sender_ip.to_string()));
+            ev.attributes.push((Cow::Borrowed("mac"), arp.sender_mac.to_string()));
+            ev.attributes.push((Cow::Borrowed("ip"), arp.sender_ip.to_string()));
             if arp.is_gratuitous() {
-                ev.attributes
-                    .push((Cow::Borrowed("gratuitous"), "true".to_owned()));
+                ev.attributes.push((Cow::Borrowed("gratuitous"), "true".to_owned()));
             }
             emit.event(ev);
         }
@@ -241,12 +212,7 @@ impl FrameDissector for Arp {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
     use otposture_model::{Event, Timestamp};
@@ -261,13 +227,7 @@ mod tests {
     }
 
     impl Emit for Recorder {
-        fn message(
-            &mut self,
-            _: &PacketCtx<'_>,
-            p: &'static str,
-            op: Cow<'static, str>,
-            class: OperationClass,
-        ) {
+        fn message(&mut self, _: &PacketCtx<'_>, p: &'static str, op: Cow<'static, str>, class: OperationClass) {
             self.messages.push((p, op.into_owned(), class));
         }
         fn event(&mut self, event: Event) {
@@ -299,10 +259,7 @@ mod tests {
     }
 
     fn attrs(ev: &Event) -> Vec<(&str, &str)> {
-        ev.attributes
-            .iter()
-            .map(|(k, v)| (k.as_ref(), v.as_str()))
-            .collect()
+        ev.attributes.iter().map(|(k, v)| (k.as_ref(), v.as_str())).collect()
     }
 
     /// Who has 192.168.10.20? Tell 192.168.10.30 (as the sample's HMI asks).
@@ -321,10 +278,7 @@ mod tests {
     #[test]
     fn reports_a_request_and_its_sender() {
         let r = run(&REQUEST);
-        assert_eq!(
-            r.messages,
-            [("arp", "request".to_owned(), OperationClass::Discovery)]
-        );
+        assert_eq!(r.messages, [("arp", "request".to_owned(), OperationClass::Discovery)]);
         assert!(r.malformed.is_empty());
         assert_eq!(r.events.len(), 1);
         let ev = &r.events[0];
@@ -332,10 +286,7 @@ mod tests {
         assert_eq!(ev.name, "arp.sender");
         assert_eq!(ev.protocol, "arp");
         assert_eq!(ev.packet, 7);
-        assert_eq!(
-            attrs(ev),
-            [("mac", "00:d0:c9:0a:00:1e"), ("ip", "192.168.10.30")]
-        );
+        assert_eq!(attrs(ev), [("mac", "00:d0:c9:0a:00:1e"), ("ip", "192.168.10.30")]);
     }
 
     #[test]
@@ -353,10 +304,7 @@ mod tests {
         frame.extend_from_slice(&[0; 18]); // padding to the 46-byte Ethernet minimum
         let r = run(&frame);
         assert_eq!(r.messages[0].1, "reply");
-        assert_eq!(
-            attrs(&r.events[0]),
-            [("mac", "00:1b:1b:0a:00:14"), ("ip", "192.168.10.20")]
-        );
+        assert_eq!(attrs(&r.events[0]), [("mac", "00:1b:1b:0a:00:14"), ("ip", "192.168.10.20")]);
     }
 
     #[test]
@@ -370,10 +318,7 @@ mod tests {
             192, 168, 10, 50, // the address being probed
         ];
         let r = run(&probe);
-        assert_eq!(
-            r.messages,
-            [("arp", "probe".to_owned(), OperationClass::Discovery)]
-        );
+        assert_eq!(r.messages, [("arp", "probe".to_owned(), OperationClass::Discovery)]);
         assert!(r.events.is_empty());
     }
 
@@ -389,14 +334,7 @@ mod tests {
         ];
         let r = run(&announcement);
         assert_eq!(r.messages[0].1, "request");
-        assert_eq!(
-            attrs(&r.events[0]),
-            [
-                ("mac", "00:80:63:0a:00:01"),
-                ("ip", "192.168.10.1"),
-                ("gratuitous", "true")
-            ]
-        );
+        assert_eq!(attrs(&r.events[0]), [("mac", "00:80:63:0a:00:01"), ("ip", "192.168.10.1"), ("gratuitous", "true")]);
     }
 
     #[test]
@@ -404,10 +342,7 @@ mod tests {
         let mut inarp = REQUEST;
         inarp[7] = 8; // oper: 8, InARP request (RFC 2390)
         let r = run(&inarp);
-        assert_eq!(
-            r.messages,
-            [("arp", "opcode_8".to_owned(), OperationClass::Discovery)]
-        );
+        assert_eq!(r.messages, [("arp", "opcode_8".to_owned(), OperationClass::Discovery)]);
         assert!(r.events.is_empty());
     }
 
@@ -418,20 +353,8 @@ mod tests {
             assert_eq!(r.malformed, [("arp", "truncated")], "length {len}");
             assert!(r.messages.is_empty() && r.events.is_empty());
         }
-        assert_eq!(
-            parse(&REQUEST[..20]),
-            Err(ArpError::Truncated {
-                needed: 28,
-                available: 20
-            })
-        );
-        assert_eq!(
-            parse(&REQUEST[..5]),
-            Err(ArpError::Truncated {
-                needed: 8,
-                available: 5
-            })
-        );
+        assert_eq!(parse(&REQUEST[..20]), Err(ArpError::Truncated { needed: 28, available: 20 }));
+        assert_eq!(parse(&REQUEST[..5]), Err(ArpError::Truncated { needed: 8, available: 5 }));
     }
 
     #[test]
@@ -443,10 +366,7 @@ mod tests {
             1, 2, 3, 4, 10, 0, 0, 1, // sender
             0, 0, 0, 0, 10, 0, 0, 2, // target
         ];
-        assert_eq!(
-            parse(&bad),
-            Err(ArpError::BadAddressLength { hlen: 4, plen: 4 })
-        );
+        assert_eq!(parse(&bad), Err(ArpError::BadAddressLength { hlen: 4, plen: 4 }));
         assert_eq!(run(&bad).malformed, [("arp", "bad_address_length")]);
     }
 
@@ -462,18 +382,9 @@ mod tests {
             v.extend_from_slice(&[0; 2 * (6 + 16)]);
             v
         };
-        assert_eq!(
-            parse(&ieee802_ipv6),
-            Err(ArpError::Unsupported {
-                htype: 6,
-                ptype: 0x86dd
-            })
-        );
+        assert_eq!(parse(&ieee802_ipv6), Err(ArpError::Unsupported { htype: 6, ptype: 0x86dd }));
         let r = run(&ieee802_ipv6);
-        assert_eq!(
-            r.messages,
-            [("arp", "unsupported".to_owned(), OperationClass::Unknown)]
-        );
+        assert_eq!(r.messages, [("arp", "unsupported".to_owned(), OperationClass::Unknown)]);
         assert!(r.malformed.is_empty() && r.events.is_empty());
     }
 
@@ -484,11 +395,7 @@ mod tests {
             "Ethernet/IPv4 ARP with address lengths 4/4, expected 6/4"
         );
         assert_eq!(
-            ArpError::Truncated {
-                needed: 28,
-                available: 3
-            }
-            .to_string(),
+            ArpError::Truncated { needed: 28, available: 3 }.to_string(),
             "ARP packet needs 28 bytes, only 3 present"
         );
     }

@@ -154,16 +154,10 @@ impl fmt::Display for DhcpError {
             DhcpError::BadCookie(c) => {
                 write!(f, "magic cookie {c:#010x}, expected {MAGIC_COOKIE:#010x}")
             }
-            DhcpError::OptionOverrun {
-                code,
-                len: Some(len),
-                available,
-            } => {
+            DhcpError::OptionOverrun { code, len: Some(len), available } => {
                 write!(f, "option {code} claims {len} bytes, only {available} left")
             }
-            DhcpError::OptionOverrun {
-                code, len: None, ..
-            } => write!(f, "option {code} has no length byte"),
+            DhcpError::OptionOverrun { code, len: None, .. } => write!(f, "option {code} has no length byte"),
             DhcpError::BadMessageTypeLength(n) => {
                 write!(f, "message type option of length {n}, expected 1")
             }
@@ -207,17 +201,12 @@ pub struct DhcpMessage<'a> {
 impl<'a> DhcpMessage<'a> {
     /// The client hardware address: the first `hlen` bytes of chaddr.
     pub fn client_hw_addr(&self) -> &'a [u8] {
-        self.chaddr
-            .get(..usize::from(self.hlen))
-            .unwrap_or(self.chaddr)
+        self.chaddr.get(..usize::from(self.hlen)).unwrap_or(self.chaddr)
     }
 
     /// The options, parsed as iterated.
     pub fn option_iter(&self) -> Options<'a> {
-        Options {
-            cursor: Cursor::new(self.options),
-            done: false,
-        }
+        Options { cursor: Cursor::new(self.options), done: false }
     }
 }
 
@@ -242,14 +231,12 @@ pub fn parse(data: &[u8]) -> Result<DhcpMessage<'_>, DhcpError> {
     let (Some(xid), Some(secs), Some(flags)) = (c.be_u32(), c.be_u16(), c.be_u16()) else {
         return Err(truncated);
     };
-    let (Some(ciaddr), Some(yiaddr), Some(siaddr), Some(giaddr)) =
-        (ip(&mut c), ip(&mut c), ip(&mut c), ip(&mut c))
+    let (Some(ciaddr), Some(yiaddr), Some(siaddr), Some(giaddr)) = (ip(&mut c), ip(&mut c), ip(&mut c), ip(&mut c))
     else {
         return Err(truncated);
     };
     // chaddr (16), then sname (64) and file (128), which are not read (see module docs).
-    let (Some(chaddr), Some(_sname), Some(_file), Some(cookie)) =
-        (c.take(16), c.take(64), c.take(128), c.be_u32())
+    let (Some(chaddr), Some(_sname), Some(_file), Some(cookie)) = (c.take(16), c.take(64), c.take(128), c.be_u32())
     else {
         return Err(truncated);
     };
@@ -314,22 +301,14 @@ impl<'a> Iterator for Options<'a> {
             }
             let Some(len) = self.cursor.u8() else {
                 self.done = true;
-                return Some(Err(DhcpError::OptionOverrun {
-                    code,
-                    len: None,
-                    available: 0,
-                }));
+                return Some(Err(DhcpError::OptionOverrun { code, len: None, available: 0 }));
             };
             let available = self.cursor.remaining();
             return match self.cursor.take(usize::from(len)) {
                 Some(value) => Some(Ok(DhcpOption { code, value })),
                 None => {
                     self.done = true;
-                    Some(Err(DhcpError::OptionOverrun {
-                        code,
-                        len: Some(len),
-                        available,
-                    }))
+                    Some(Err(DhcpError::OptionOverrun { code, len: Some(len), available }))
                 }
             };
         }
@@ -359,9 +338,7 @@ impl<'a> Identity<'a> {
                 code::MESSAGE_TYPE => {
                     if id.message_type.is_none() {
                         let [t] = value else {
-                            return Err(DhcpError::BadMessageTypeLength(
-                                u8::try_from(value.len()).unwrap_or(u8::MAX),
-                            ));
+                            return Err(DhcpError::BadMessageTypeLength(u8::try_from(value.len()).unwrap_or(u8::MAX)));
                         };
                         id.message_type = Some(MessageType(*t));
                     }
@@ -425,10 +402,7 @@ impl<'a> Identity<'a> {
             put("requested_ip", v);
         }
         // yiaddr means "your address" only in offers and acks (RFC 2131 §4.3.1, §4.3.2).
-        let assigns = matches!(
-            self.message_type,
-            Some(MessageType::OFFER | MessageType::ACK)
-        );
+        let assigns = matches!(self.message_type, Some(MessageType::OFFER | MessageType::ACK));
         if assigns && !msg.yiaddr.is_unspecified() {
             put("assigned_ip", msg.yiaddr.to_string());
         }
@@ -454,9 +428,7 @@ impl<'a> Identity<'a> {
 /// Raw text as sent: at most [`MAX_TEXT`] bytes, lossy UTF-8, NULs trimmed.
 fn text(bytes: &[u8]) -> String {
     let bounded = bytes.get(..MAX_TEXT).unwrap_or(bytes);
-    String::from_utf8_lossy(bounded)
-        .trim_matches('\0')
-        .to_owned()
+    String::from_utf8_lossy(bounded).trim_matches('\0').to_owned()
 }
 
 /// Lower-case hex of at most [`MAX_TEXT`] bytes.
@@ -509,9 +481,7 @@ impl DatagramDissector for Dhcp {
     }
 
     fn port_hint(&self, src_port: u16, dst_port: u16) -> bool {
-        [src_port, dst_port]
-            .iter()
-            .any(|p| *p == SERVER_PORT || *p == CLIENT_PORT)
+        [src_port, dst_port].iter().any(|p| *p == SERVER_PORT || *p == CLIENT_PORT)
     }
 
     /// A datagram is DHCP when its fixed header is sane and the cookie is in
@@ -533,13 +503,7 @@ impl DatagramDissector for Dhcp {
 struct DhcpSession;
 
 impl DatagramSession for DhcpSession {
-    fn datagram(
-        &mut self,
-        ctx: &PacketCtx<'_>,
-        _direction: Direction,
-        data: &[u8],
-        emit: &mut dyn Emit,
-    ) {
+    fn datagram(&mut self, ctx: &PacketCtx<'_>, _direction: Direction, data: &[u8], emit: &mut dyn Emit) {
         let identity = parse(data).and_then(|msg| Identity::collect(&msg).map(|id| (msg, id)));
         let (msg, id) = match identity {
             Ok(v) => v,
@@ -549,9 +513,7 @@ impl DatagramSession for DhcpSession {
             }
         };
         // Without option 53 the message is plain BOOTP.
-        let operation = id
-            .message_type
-            .map_or(Cow::Borrowed("bootp"), MessageType::name);
+        let operation = id.message_type.map_or(Cow::Borrowed("bootp"), MessageType::name);
         let mut ev = ctx.event(PROTOCOL, EventKind::Identity, format!("dhcp.{operation}"));
         ev.attributes = id.attributes(&msg);
         emit.message(ctx, PROTOCOL, operation, OperationClass::Discovery);
@@ -560,12 +522,7 @@ impl DatagramSession for DhcpSession {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
     use otposture_model::{Event, Timestamp};
@@ -580,13 +537,7 @@ mod tests {
     }
 
     impl Emit for Recorder {
-        fn message(
-            &mut self,
-            _: &PacketCtx<'_>,
-            p: &'static str,
-            op: Cow<'static, str>,
-            class: OperationClass,
-        ) {
+        fn message(&mut self, _: &PacketCtx<'_>, p: &'static str, op: Cow<'static, str>, class: OperationClass) {
             self.messages.push((p, op.into_owned(), class));
         }
         fn event(&mut self, event: Event) {
@@ -613,16 +564,12 @@ mod tests {
 
     fn run(data: &[u8]) -> Recorder {
         let mut r = Recorder::default();
-        Dhcp.new_session()
-            .datagram(&ctx(), Direction::ToServer, data, &mut r);
+        Dhcp.new_session().datagram(&ctx(), Direction::ToServer, data, &mut r);
         r
     }
 
     fn attrs(ev: &Event) -> Vec<(&str, &str)> {
-        ev.attributes
-            .iter()
-            .map(|(k, v)| (k.as_ref(), v.as_str()))
-            .collect()
+        ev.attributes.iter().map(|(k, v)| (k.as_ref(), v.as_str())).collect()
     }
 
     /// The fixed header: op, Ethernet, the given addresses, chaddr, empty sname
@@ -653,17 +600,10 @@ mod tests {
     /// The DHCPDISCOVER of Wireshark's sample capture `dhcp.pcap` (frame 1):
     /// client 00:0b:82:01:fc:42, xid 0x00003d1d, 272-byte UDP payload.
     fn wireshark_discover() -> Vec<u8> {
-        let mut b = header(
-            1,
-            0x0000_3d1d,
-            [0; 4],
-            [0; 4],
-            [0x00, 0x0b, 0x82, 0x01, 0xfc, 0x42],
-        );
+        let mut b = header(1, 0x0000_3d1d, [0; 4], [0; 4], [0x00, 0x0b, 0x82, 0x01, 0xfc, 0x42]);
         b.extend_from_slice(&[
             0x35, 0x01, 0x01, // 53 message type: DISCOVER
-            0x3d, 0x07, 0x01, 0x00, 0x0b, 0x82, 0x01, 0xfc,
-            0x42, // 61 client id: type 1 + MAC
+            0x3d, 0x07, 0x01, 0x00, 0x0b, 0x82, 0x01, 0xfc, 0x42, // 61 client id: type 1 + MAC
             0x32, 0x04, 0x00, 0x00, 0x00, 0x00, // 50 requested IP: 0.0.0.0
             0x37, 0x04, 0x01, 0x03, 0x06, 0x2a, // 55 parameters: mask, router, DNS, NTP
             0xff, // end
@@ -675,21 +615,14 @@ mod tests {
 
     /// A Windows DHCPREQUEST in the SELECTING state, options in Windows' order.
     fn windows_request() -> Vec<u8> {
-        let mut b = header(
-            1,
-            0x3903_f326,
-            [0; 4],
-            [0; 4],
-            [0x3c, 0x52, 0x82, 0x0a, 0x00, 0x32],
-        );
+        let mut b = header(1, 0x3903_f326, [0; 4], [0; 4], [0x3c, 0x52, 0x82, 0x0a, 0x00, 0x32]);
         b.extend_from_slice(&[
             53, 1, 3, // message type: REQUEST
             61, 7, 0x01, 0x3c, 0x52, 0x82, 0x0a, 0x00, 0x32, // client id: type 1 + MAC
             50, 4, 192, 168, 10, 50, // requested IP
             54, 4, 192, 168, 10, 1, // server id
             12, 6, b'E', b'W', b'S', b'-', b'0', b'1', // host name
-            81, 9, 0x00, 0x00, 0x00, b'E', b'W', b'S', b'-', b'0',
-            b'1', // FQDN: flags 0 (ASCII), rcodes, name
+            81, 9, 0x00, 0x00, 0x00, b'E', b'W', b'S', b'-', b'0', b'1', // FQDN: flags 0 (ASCII), rcodes, name
             60, 8, b'M', b'S', b'F', b'T', b' ', b'5', b'.', b'0', // vendor class
             55, 4, 1, 3, 6, 15,  // parameters: mask, router, DNS, domain name
             255, // end
@@ -705,16 +638,10 @@ mod tests {
         assert_eq!((msg.op, msg.htype, msg.hlen, msg.xid), (1, 1, 6, 0x3d1d));
         assert_eq!(msg.client_hw_addr(), &[0x00, 0x0b, 0x82, 0x01, 0xfc, 0x42]);
         let r = run(&data);
-        assert_eq!(
-            r.messages,
-            [("dhcp", "discover".to_owned(), OperationClass::Discovery)]
-        );
+        assert_eq!(r.messages, [("dhcp", "discover".to_owned(), OperationClass::Discovery)]);
         assert!(r.malformed.is_empty());
         let ev = &r.events[0];
-        assert_eq!(
-            (ev.kind, ev.name.as_ref(), ev.packet),
-            (EventKind::Identity, "dhcp.discover", 4)
-        );
+        assert_eq!((ev.kind, ev.name.as_ref(), ev.packet), (EventKind::Identity, "dhcp.discover", 4));
         assert_eq!(
             attrs(ev),
             [
@@ -748,13 +675,7 @@ mod tests {
 
     #[test]
     fn reports_the_assigned_address_of_an_ack_and_the_domain() {
-        let mut b = header(
-            2,
-            7,
-            [0; 4],
-            [192, 168, 10, 50],
-            [0x3c, 0x52, 0x82, 0x0a, 0x00, 0x32],
-        );
+        let mut b = header(2, 7, [0; 4], [192, 168, 10, 50], [0x3c, 0x52, 0x82, 0x0a, 0x00, 0x32]);
         b.extend_from_slice(&[
             53, 1, 5, // message type: ACK
             54, 4, 192, 168, 10, 1, // server id
@@ -777,36 +698,22 @@ mod tests {
 
     #[test]
     fn reports_the_client_ip_of_a_renewing_client_but_no_assignment_for_requests() {
-        let mut b = header(
-            1,
-            9,
-            [192, 168, 10, 50],
-            [192, 168, 10, 99],
-            [0x3c, 0x52, 0x82, 0x0a, 0x00, 0x32],
-        );
+        let mut b = header(1, 9, [192, 168, 10, 50], [192, 168, 10, 99], [0x3c, 0x52, 0x82, 0x0a, 0x00, 0x32]);
         b.extend_from_slice(&[
             53, 1, 3,   // message type: REQUEST
             255, // end
         ]);
-        let a = attrs(&run(&b).events[0])
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect::<Vec<_>>();
+        let a = attrs(&run(&b).events[0]).into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect::<Vec<_>>();
         assert!(a.contains(&("client_ip".into(), "192.168.10.50".into())));
         assert!(!a.iter().any(|(k, _)| k == "assigned_ip")); // yiaddr is only meaningful in offers and acks
     }
 
     #[test]
     fn names_every_message_type() {
-        let names: Vec<_> = (1..=10)
-            .map(|t| MessageType(t).name().into_owned())
-            .collect();
+        let names: Vec<_> = (1..=10).map(|t| MessageType(t).name().into_owned()).collect();
         assert_eq!(
             names,
-            [
-                "discover", "offer", "request", "decline", "ack", "nak", "release", "inform",
-                "type_9", "type_10"
-            ]
+            ["discover", "offer", "request", "decline", "ack", "nak", "release", "inform", "type_9", "type_10"]
         );
     }
 
@@ -824,16 +731,13 @@ mod tests {
         let mut b = header(1, 1, [0; 4], [0; 4], [2, 0, 0, 0, 0, 1]);
         b.extend_from_slice(&[
             53, 1, 1, // DISCOVER
-            12, 8, b'P', b'L', b'C', 0xff, b' ', b'1', 0x00,
-            0x00, // host name: invalid UTF-8, trailing NULs
+            12, 8, b'P', b'L', b'C', 0xff, b' ', b'1', 0x00, 0x00, // host name: invalid UTF-8, trailing NULs
             60, 0, // vendor class: empty, not reported
             255,
         ]);
         let r = run(&b);
         assert_eq!(attrs(&r.events[0])[1], ("host_name", "PLC\u{fffd} 1"));
-        assert!(!attrs(&r.events[0])
-            .iter()
-            .any(|(k, _)| *k == "vendor_class"));
+        assert!(!attrs(&r.events[0]).iter().any(|(k, _)| *k == "vendor_class"));
         assert_eq!(text(&[b'a'; 300]).len(), MAX_TEXT);
         assert_eq!(hex(&[0xab; 300], "").len(), 2 * MAX_TEXT);
     }
@@ -863,10 +767,7 @@ mod tests {
         ]);
         let r = run(&b);
         assert!(r.malformed.is_empty());
-        assert_eq!(
-            attrs(&r.events[0]).last(),
-            Some(&("anomalies", "bad_length_50"))
-        );
+        assert_eq!(attrs(&r.events[0]).last(), Some(&("anomalies", "bad_length_50")));
     }
 
     #[test]
@@ -907,14 +808,7 @@ mod tests {
         ]);
         let msg = parse(&b).unwrap();
         let opts: Vec<_> = msg.option_iter().collect();
-        assert_eq!(
-            opts[1],
-            Err(DhcpError::OptionOverrun {
-                code: 12,
-                len: Some(10),
-                available: 3
-            })
-        );
+        assert_eq!(opts[1], Err(DhcpError::OptionOverrun { code: 12, len: Some(10), available: 3 }));
         assert_eq!(opts.len(), 2);
         let r = run(&b);
         assert_eq!(r.malformed, [("dhcp", "option_overrun")]);
@@ -957,14 +851,8 @@ mod tests {
     fn reports_non_ethernet_hardware_addresses_in_hex() {
         let mut b = wireshark_discover();
         b[2] = 8; // hlen 8 (e.g. an EUI-64)
-        let a = attrs(&run(&b).events[0])
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect::<Vec<_>>();
-        assert_eq!(
-            a[0],
-            ("client_hw_addr".into(), "00:0b:82:01:fc:42:00:00".into())
-        );
+        let a = attrs(&run(&b).events[0]).into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect::<Vec<_>>();
+        assert_eq!(a[0], ("client_hw_addr".into(), "00:0b:82:01:fc:42:00:00".into()));
     }
 
     #[test]
@@ -978,18 +866,10 @@ mod tests {
     #[test]
     fn says_what_was_wrong_with_the_offending_values() {
         assert_eq!(
-            DhcpError::OptionOverrun {
-                code: 12,
-                len: Some(10),
-                available: 3
-            }
-            .to_string(),
+            DhcpError::OptionOverrun { code: 12, len: Some(10), available: 3 }.to_string(),
             "option 12 claims 10 bytes, only 3 left"
         );
-        assert_eq!(
-            DhcpError::BadCookie(1).to_string(),
-            "magic cookie 0x00000001, expected 0x63825363"
-        );
+        assert_eq!(DhcpError::BadCookie(1).to_string(), "magic cookie 0x00000001, expected 0x63825363");
     }
 
     proptest! {

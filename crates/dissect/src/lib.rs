@@ -186,10 +186,6 @@ impl std::fmt::Debug for Registry {
 impl Registry {
     /// Every dissector this build ships.
     pub fn with_defaults() -> Self {
-        Registry {
-            streams: Vec::new(),
-            datagrams: vec![Box::new(dhcp::Dhcp)],
-            frames: vec![Box::new(arp::Arp)],
-        }
+        Registry { streams: Vec::new(), datagrams: vec![Box::new(dhcp::Dhcp)], frames: vec![Box::new(arp::Arp)] }
     }
 }

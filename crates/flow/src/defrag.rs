@@ -112,7 +112,12 @@ impl Defragmenter {
             self.stats.cap_drops += 1;
             return None;
         }
-        let p = self.partial.entry(key).or_insert_with(|| Partial { first_seen: ts, data: Vec::new(), have: Vec::new(), total: None });
+        let p = self.partial.entry(key).or_insert_with(|| Partial {
+            first_seen: ts,
+            data: Vec::new(),
+            have: Vec::new(),
+            total: None,
+        });
         if !more {
             if p.total.is_some_and(|t| t != end) || p.have.last().is_some_and(|&(_, e)| e > end) {
                 self.stats.invalid += 1;
@@ -208,11 +213,8 @@ mod tests {
     #[test]
     fn reassembles_fragments_in_any_order() {
         let payload: Vec<u8> = (0..=255).cycle().take(3000).collect();
-        let frags: Vec<(u32, bool, &[u8])> = payload
-            .chunks(1000)
-            .enumerate()
-            .map(|(i, c)| ((i * 1000) as u32, i < 2, c))
-            .collect();
+        let frags: Vec<(u32, bool, &[u8])> =
+            payload.chunks(1000).enumerate().map(|(i, c)| ((i * 1000) as u32, i < 2, c)).collect();
         for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0]] {
             let mut d = Defragmenter::new(DefragLimits::default());
             let mut out = None;

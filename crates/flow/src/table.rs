@@ -14,32 +14,43 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// The table key: the endpoint pair in a canonical order (lower endpoint first),
-/// so both directions of a conversation find the same entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// so both directions of a conversation find the same entry. Addresses are held
+/// as 128-bit integers (IPv4 mapped into IPv6) and ports, VLAN and protocol
+/// packed in one word, so comparing and hashing a key is a few integer operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FlowTuple {
-    vlan: u16,
-    proto: u8,
-    a_ip: [u8; 16],
-    a_port: u16,
-    b_ip: [u8; 16],
-    b_port: u16,
+    a_ip: u128,
+    b_ip: u128,
+    /// a_port << 48 | b_port << 32 | vlan << 16 | proto.
+    meta: u64,
 }
 
-fn ip16(ip: IpAddr) -> [u8; 16] {
+impl std::hash::Hash for FlowTuple {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.a_ip as u64 ^ (self.a_ip >> 64) as u64);
+        state.write_u64(self.b_ip as u64 ^ (self.b_ip >> 64) as u64);
+        state.write_u64(self.meta);
+    }
+}
+
+fn ip128(ip: IpAddr) -> u128 {
     match ip {
-        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
-        IpAddr::V6(v6) => v6.octets(),
+        IpAddr::V4(v4) => 0xffff_0000_0000 | u128::from(u32::from(v4)),
+        IpAddr::V6(v6) => u128::from(v6),
     }
 }
 
 impl FlowTuple {
     /// The key of a packet, and whether its source is the canonical first endpoint.
+    #[inline]
     pub fn of_packet(vlan: Option<u16>, proto: u8, src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> (Self, bool) {
-        let (s, d) = (ip16(src), ip16(dst));
+        let (s, d) = (ip128(src), ip128(dst));
         let src_first = (s, sport) <= (d, dport);
         let (a_ip, a_port, b_ip, b_port) = if src_first { (s, sport, d, dport) } else { (d, dport, s, sport) };
         // VLAN ids are 12 bits: 0xffff cannot collide with a real one.
-        (FlowTuple { vlan: vlan.unwrap_or(u16::MAX), proto, a_ip, a_port, b_ip, b_port }, src_first)
+        let vlan = u64::from(vlan.unwrap_or(u16::MAX));
+        let meta = u64::from(a_port) << 48 | u64::from(b_port) << 32 | vlan << 16 | u64::from(proto);
+        (FlowTuple { a_ip, b_ip, meta }, src_first)
     }
 }
 
@@ -279,6 +290,51 @@ impl<E> FlowTable<E> {
         }
     }
 
+    /// The flow for `tuple` — the one held, unless `replace` says this packet
+    /// starts a new connection on the same tuple — or a new one from `make`.
+    /// One hash lookup on the common path. Flows that end here (replaced, or
+    /// evicted by the memory cap) go to `ended`.
+    #[inline]
+    pub fn lookup_or_insert(
+        &mut self,
+        tuple: FlowTuple,
+        now: Timestamp,
+        make: impl FnOnce() -> Flow<E>,
+        replace: impl FnOnce(&Flow<E>) -> bool,
+        ended: &mut dyn FnMut(Flow<E>, FlowEnd),
+    ) -> &mut Flow<E> {
+        let entry = std::mem::size_of::<(FlowTuple, Flow<E>)>() + 1;
+        if (self.map.len() + 1) * entry + self.buffered > self.limits.max_memory && !self.map.contains_key(&tuple) {
+            self.stats.cap_hits += 1;
+            self.sweep(now, ended);
+            if (self.map.len() + 1) * entry + self.buffered > self.limits.max_memory {
+                self.evict_oldest(ended);
+            }
+        }
+        let held = self.map.len() as u64;
+        match self.map.entry(tuple) {
+            std::collections::hash_map::Entry::Occupied(o) => {
+                let f = o.into_mut();
+                if replace(f) {
+                    self.stats.created += 1;
+                    self.stats.closed += 1;
+                    let old = std::mem::replace(f, make());
+                    if let Some(t) = &old.tcp {
+                        let b = t.streams[0].buffered() + t.streams[1].buffered();
+                        self.buffered = self.buffered.saturating_sub(b);
+                    }
+                    ended(old, FlowEnd::Closed);
+                }
+                f
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                self.stats.created += 1;
+                self.stats.peak_flows = self.stats.peak_flows.max(held + 1);
+                v.insert(make())
+            }
+        }
+    }
+
     /// Evicts the least recently seen eighth of the table.
     fn evict_oldest(&mut self, ended: &mut dyn FnMut(Flow<E>, FlowEnd)) {
         let mut seen: Vec<i64> = self.map.values().map(|f| f.last_seen.0).collect();
@@ -364,7 +420,17 @@ mod tests {
         let c: IpAddr = "10.0.0.1".parse().unwrap();
         let s: IpAddr = "10.0.0.2".parse().unwrap();
         let (t, _) = FlowTuple::of_packet(None, 17, c, port, s, 53);
-        (t, FlowKey { vlan: None, transport: Transport::Udp, client_ip: c, client_port: port, server_ip: s, server_port: 53 })
+        (
+            t,
+            FlowKey {
+                vlan: None,
+                transport: Transport::Udp,
+                client_ip: c,
+                client_port: port,
+                server_ip: s,
+                server_port: 53,
+            },
+        )
     }
 
     #[test]
@@ -399,9 +465,11 @@ mod tests {
         let mut evicted = Vec::new();
         for port in 0..100u16 {
             let (t, k) = key(port);
-            table.insert(t, Flow::new(k, true, InitiatorBasis::FirstPacket, Timestamp(i64::from(port)), ()), &mut |f, why| {
-                evicted.push((f.key.client_port, why))
-            });
+            table.insert(
+                t,
+                Flow::new(k, true, InitiatorBasis::FirstPacket, Timestamp(i64::from(port)), ()),
+                &mut |f, why| evicted.push((f.key.client_port, why)),
+            );
             assert!(table.len() <= 16);
         }
         assert!(table.stats.cap_hits > 0);

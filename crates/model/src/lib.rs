@@ -32,12 +32,7 @@ impl Timestamp {
         let days = secs.div_euclid(86_400);
         let sod = secs.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
-        format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-            sod / 3600,
-            (sod % 3600) / 60,
-            sod % 60
-        )
+        format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z", sod / 3600, (sod % 3600) / 60, sod % 60)
     }
 }
 
@@ -569,10 +564,7 @@ mod tests {
     #[test]
     fn formats_timestamps_as_utc() {
         assert_eq!(Timestamp(0).to_rfc3339(), "1970-01-01T00:00:00.000000Z");
-        assert_eq!(
-            Timestamp::from_parts(1_445_506_153, 123_456_789).to_rfc3339(),
-            "2015-10-22T09:29:13.123456Z"
-        );
+        assert_eq!(Timestamp::from_parts(1_445_506_153, 123_456_789).to_rfc3339(), "2015-10-22T09:29:13.123456Z");
         assert_eq!(Timestamp::from_parts(951_782_400, 0).to_rfc3339(), "2000-02-29T00:00:00.000000Z");
     }
 

@@ -4,8 +4,8 @@
 use foldhash::fast::RandomState;
 use otposture_dissect::{Emit, PacketCtx};
 use otposture_model::{
-    Direction, Event, EventKind, FlowId, HostSighting, HostSource, MacAddr, MessageStat, Observation,
-    OperationClass, Timestamp,
+    Direction, Event, EventKind, FlowId, HostSighting, HostSource, MacAddr, MessageStat, Observation, OperationClass,
+    Timestamp,
 };
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -52,7 +52,14 @@ pub(crate) struct Aggregator {
 
 impl Aggregator {
     /// Records a host seen sending.
-    pub(crate) fn host(&mut self, mac: Option<MacAddr>, ip: Option<IpAddr>, vlan: Option<u16>, ts: Timestamp, source: HostSource) {
+    pub(crate) fn host(
+        &mut self,
+        mac: Option<MacAddr>,
+        ip: Option<IpAddr>,
+        vlan: Option<u16>,
+        ts: Timestamp,
+        source: HostSource,
+    ) {
         let key = (mac, ip, vlan);
         if self.last_host == Some(key) {
             if let Some(h) = self.hosts.get_mut(&key) {
@@ -71,6 +78,27 @@ impl Aggregator {
         }
         if ts > h.last {
             h.last = ts;
+            h.dirty = true;
+        }
+    }
+
+    /// Records a host seen sending between `first` and `last` (flushed from a flow).
+    pub(crate) fn host_span(
+        &mut self,
+        mac: Option<MacAddr>,
+        ip: Option<IpAddr>,
+        vlan: Option<u16>,
+        first: Timestamp,
+        last: Timestamp,
+        source: HostSource,
+    ) {
+        let h = self.hosts.entry((mac, ip, vlan)).or_insert(HostAgg { first, last, source, dirty: true });
+        if first < h.first {
+            h.first = first;
+            h.dirty = true;
+        }
+        if last > h.last {
+            h.last = last;
             h.dirty = true;
         }
     }
@@ -125,7 +153,13 @@ impl Aggregator {
 }
 
 impl Emit for Aggregator {
-    fn message(&mut self, ctx: &PacketCtx<'_>, protocol: &'static str, operation: Cow<'static, str>, class: OperationClass) {
+    fn message(
+        &mut self,
+        ctx: &PacketCtx<'_>,
+        protocol: &'static str,
+        operation: Cow<'static, str>,
+        class: OperationClass,
+    ) {
         *self.per_protocol.entry((protocol, class)).or_insert(0) += 1;
         if class.is_notable() {
             let mut e = ctx.event(protocol, EventKind::Operation, operation.clone());
@@ -133,7 +167,13 @@ impl Emit for Aggregator {
             self.push_event(e);
         }
         let key = (ctx.flow_id(), protocol, operation, ctx.direction);
-        let m = self.messages.entry(key).or_insert(MessageAgg { class, count: 0, first: ctx.ts, last: ctx.ts, dirty: true });
+        let m = self.messages.entry(key).or_insert(MessageAgg {
+            class,
+            count: 0,
+            first: ctx.ts,
+            last: ctx.ts,
+            dirty: true,
+        });
         m.count += 1;
         m.first = m.first.min(ctx.ts);
         m.last = m.last.max(ctx.ts);

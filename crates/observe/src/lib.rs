@@ -55,10 +55,22 @@ enum DatagramDissection {
     None,
 }
 
+/// The sender of one direction of a flow, tracked on the flow so that the
+/// per-packet path needs no host-table lookup; flushed to the host table at
+/// checkpoints and when the flow ends.
+#[derive(Clone, Copy, Debug, Default)]
+struct Sender {
+    seen: bool,
+    mac: Option<otposture_model::MacAddr>,
+    first: Timestamp,
+    last: Timestamp,
+}
+
 /// The engine's state per flow.
 pub struct FlowExt {
     stream: StreamDissection,
     datagram: DatagramDissection,
+    senders: [Sender; 2],
 }
 
 impl std::fmt::Debug for FlowExt {
@@ -74,9 +86,15 @@ impl std::fmt::Debug for FlowExt {
 
 /// The packet engine.
 pub struct Engine {
-    registry: Registry,
     table: FlowTable<FlowExt>,
     defrag: Defragmenter,
+    core: Core,
+}
+
+/// Everything but the flow table, so a flow borrowed from the table and the
+/// rest of the engine can be used together.
+struct Core {
+    registry: Registry,
     agg: Aggregator,
     out: Vec<Observation>,
     /// Flows ended since the last checkpoint, whose operation counts can then be forgotten.
@@ -86,7 +104,7 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("registry", &self.registry).field("flows", &self.table.len()).finish()
+        f.debug_struct("Engine").field("registry", &self.core.registry).field("flows", &self.table.len()).finish()
     }
 }
 
@@ -120,25 +138,28 @@ impl Engine {
     /// An engine with these settings and dissectors.
     pub fn new(config: EngineConfig, registry: Registry) -> Self {
         Engine {
-            registry,
             table: FlowTable::new(config.flows),
             defrag: Defragmenter::new(config.defrag),
-            agg: Aggregator::default(),
-            out: Vec::new(),
-            ended_ids: Vec::new(),
-            stats: EngineStats::default(),
+            core: Core {
+                registry,
+                agg: Aggregator::default(),
+                out: Vec::new(),
+                ended_ids: Vec::new(),
+                stats: EngineStats::default(),
+            },
         }
     }
 
     /// Counters so far.
     pub fn stats(&self) -> EngineStats {
-        let mut s = self.stats.clone();
+        let mut s = self.core.stats.clone();
         s.flow_table = self.table.stats;
         s.defrag = self.defrag.stats;
-        s.hosts = self.agg.host_count() as u64;
+        s.hosts = self.core.agg.host_count() as u64;
         s.flows_open = self.table.len() as u64;
-        s.events_dropped = self.agg.events_dropped;
-        s.messages = self.agg.per_protocol.iter().map(|((p, c), n)| (p.to_string(), c.name().to_string(), *n)).collect();
+        s.events_dropped = self.core.agg.events_dropped;
+        s.messages =
+            self.core.agg.per_protocol.iter().map(|((p, c), n)| (p.to_string(), c.name().to_string(), *n)).collect();
         s.messages.sort();
         s.memory_bytes = (self.table.memory() + self.defrag.held_bytes()) as u64;
         s
@@ -146,31 +167,31 @@ impl Engine {
 
     /// Processes one packet.
     pub fn packet(&mut self, p: &RawPacket<'_>) {
-        self.stats.packets += 1;
-        self.stats.bytes += p.data.len() as u64;
-        self.stats.wire_bytes += u64::from(p.orig_len.max(p.data.len() as u32));
-        if self.stats.first_ts.is_none() {
-            self.stats.first_ts = Some(p.ts);
+        self.core.stats.packets += 1;
+        self.core.stats.bytes += p.data.len() as u64;
+        self.core.stats.wire_bytes += u64::from(p.orig_len.max(p.data.len() as u32));
+        if self.core.stats.first_ts.is_none() {
+            self.core.stats.first_ts = Some(p.ts);
         }
-        self.stats.last_ts = Some(p.ts.max(self.stats.last_ts.unwrap_or(p.ts)));
+        self.core.stats.last_ts = Some(p.ts.max(self.core.stats.last_ts.unwrap_or(p.ts)));
         let Some(link) = LinkType::from_linktype(p.linktype) else {
-            *self.stats.unsupported_link_types.entry(p.linktype).or_insert(0) += 1;
+            *self.core.stats.unsupported_link_types.entry(p.linktype).or_insert(0) += 1;
             return;
         };
         let frame = match otposture_wire::decode(link, p.data) {
             Ok(f) => f,
             Err(e) => {
-                self.stats.count_error(e.kind());
+                self.core.stats.count_error(e.kind());
                 return;
             }
         };
         let mut ended = Vec::new();
         self.table.maybe_sweep(p.ts, &mut |f, why| ended.push((f, why)));
         for (f, why) in ended {
-            self.end_flow(f, why, p.ts);
+            self.core.end_flow(f, why, p.ts);
         }
         if (p.data.len() as u32) < p.orig_len {
-            self.stats.snapped += 1;
+            self.core.stats.snapped += 1;
         }
         self.frame(p, frame);
     }
@@ -187,7 +208,7 @@ impl Engine {
         match frame.net {
             Net::Ip(ip) => self.ip(addr, ip),
             Net::L2 { ethertype, payload } => {
-                self.stats.l2_frames += 1;
+                self.core.stats.l2_frames += 1;
                 let ctx = PacketCtx {
                     ts: p.ts,
                     packet: p.record,
@@ -200,33 +221,35 @@ impl Engine {
                     dst_ip: None,
                 };
                 let mut handled = false;
-                for d in self.registry.frames.iter().filter(|d| d.ethertype() == ethertype) {
+                for d in self.core.registry.frames.iter().filter(|d| d.ethertype() == ethertype) {
                     handled = true;
-                    d.frame(&ctx, payload, &mut self.agg);
+                    d.frame(&ctx, payload, &mut self.core.agg);
                 }
                 if ethertype == otposture_wire::ETHERTYPE_ARP {
                     // The ARP dissector's sender identity names the host; record it
                     // here from the same bytes so hosts exist without a dissector too.
                     if let Some((mac, ip)) = arp_sender(payload) {
-                        self.agg.host(Some(mac), Some(ip), addr.vlan, p.ts, HostSource::Arp);
+                        self.core.agg.host(Some(mac), Some(ip), addr.vlan, p.ts, HostSource::Arp);
                     }
                 } else if let Some(mac) = addr.src_mac {
-                    self.agg.host(Some(mac), None, addr.vlan, p.ts, HostSource::L2);
+                    self.core.agg.host(Some(mac), None, addr.vlan, p.ts, HostSource::L2);
                 }
                 if !handled {
-                    *self.stats.ethertypes.entry(ethertype).or_insert(0) += 1;
+                    *self.core.stats.ethertypes.entry(ethertype).or_insert(0) += 1;
                 }
             }
-            Net::None => self.stats.l2_frames += 1,
+            Net::None => self.core.stats.l2_frames += 1,
         }
     }
 
     fn ip(&mut self, addr: Addr, ip: IpPacket<'_>) {
-        if is_host_address(ip.src) {
-            self.agg.host(addr.src_mac, Some(ip.src), addr.vlan, addr.ts, HostSource::Ip);
+        // Senders of packets that reach a flow are recorded through the flow;
+        // fragments and undecodable transports are recorded here.
+        if is_host_address(ip.src) && (ip.fragment.is_some() || matches!(ip.l4, L4::Malformed(_))) {
+            self.core.agg.host(addr.src_mac, Some(ip.src), addr.vlan, addr.ts, HostSource::Ip);
         }
         if ip.truncated {
-            self.stats.truncated_ip += 1;
+            self.core.stats.truncated_ip += 1;
         }
         if let Some(frag) = ip.fragment {
             let key = FragKey { src: ip.src, dst: ip.dst, id: frag.id, proto: ip.proto, vlan: addr.vlan };
@@ -244,22 +267,22 @@ impl Engine {
     fn transport(&mut self, addr: Addr, ip: &IpPacket<'_>, l4: L4<'_>) {
         match l4 {
             L4::Tcp(seg) => {
-                self.stats.tcp += 1;
+                self.core.stats.tcp += 1;
                 self.tcp(addr, ip, seg);
             }
             L4::Udp(d) => {
-                self.stats.udp += 1;
+                self.core.stats.udp += 1;
                 self.udp(addr, ip, d);
             }
             L4::Icmp { .. } => {
-                self.stats.icmp += 1;
+                self.core.stats.icmp += 1;
                 self.portless(addr, ip);
             }
             L4::Other => {
-                self.stats.other_ip += 1;
+                self.core.stats.other_ip += 1;
                 self.portless(addr, ip);
             }
-            L4::Malformed(what) => self.stats.count_error(match what {
+            L4::Malformed(what) => self.core.stats.count_error(match what {
                 "tcp" => "tcp_invalid",
                 "udp" => "udp_invalid",
                 _ => "transport_invalid",
@@ -267,87 +290,14 @@ impl Engine {
         }
     }
 
-    /// Looks up or creates the flow of a packet; ends a flow the packet starts anew.
-    fn flow_for(
-        &mut self,
-        addr: &Addr,
-        ip: &IpPacket<'_>,
-        proto: u8,
-        sport: u16,
-        dport: u16,
-        orient: impl FnOnce() -> (bool, InitiatorBasis, Option<TcpState>),
-        restart: impl FnOnce(&Flow<FlowExt>) -> bool,
-    ) -> (FlowTuple, bool) {
-        let (tuple, src_first) = FlowTuple::of_packet(addr.vlan, proto, ip.src, sport, ip.dst, dport);
-        let mut end: Option<FlowEnd> = None;
-        let max_age = self.table.limits().max_age_ns;
-        match self.table.get_mut(&tuple) {
-            Some(f) if restart(f) => end = Some(FlowEnd::Closed),
-            Some(f) => {
-                if addr.ts.0.saturating_sub(f.first_seen.0) > max_age {
-                    let rec = record(f, FlowEnd::MaxAge);
-                    self.out.push(Observation::Flow(rec));
-                    self.stats.max_age_rotations += 1;
-                    f.rotate(addr.ts);
-                }
-                return (tuple, src_first);
-            }
-            None => {}
-        }
-        if let (Some(why), Some(old)) = (end, self.table.remove(&tuple)) {
-            self.end_flow(old, why, addr.ts);
-        }
-        let (src_is_client, basis, tcp_state) = orient();
-        let client_first = src_is_client == src_first;
-        let (ci, cp, si, sp) = if src_is_client { (ip.src, sport, ip.dst, dport) } else { (ip.dst, dport, ip.src, sport) };
-        let key = FlowKey {
-            vlan: addr.vlan,
-            transport: Transport::from_ip_proto(proto),
-            client_ip: ci,
-            client_port: cp,
-            server_ip: si,
-            server_port: sp,
-        };
-        let ext = FlowExt {
-            stream: if proto == 6 && !self.registry.streams.is_empty() {
-                StreamDissection::Probing([Vec::new(), Vec::new()])
-            } else {
-                StreamDissection::None
-            },
-            datagram: if proto == 17 && !self.registry.datagrams.is_empty() {
-                DatagramDissection::Probing(0)
-            } else {
-                DatagramDissection::None
-            },
-        };
-        let mut flow = Flow::new(key, client_first, basis, addr.ts, ext);
-        if let (Some(t), Some(state)) = (flow.tcp.as_mut(), tcp_state) {
-            t.state = state;
-        }
-        let mut evicted = Vec::new();
-        self.table.insert(tuple, flow, &mut |f, why| evicted.push((f, why)));
-        for (f, why) in evicted {
-            self.end_flow(f, why, addr.ts);
-        }
-        (tuple, src_first)
-    }
-
-    fn count(f: &mut Flow<FlowExt>, dir: Direction, addr: &Addr, payload: usize) {
-        let i = dir.index();
-        if let (Some(p), Some(b), Some(pl)) = (f.packets.get_mut(i), f.bytes.get_mut(i), f.payload.get_mut(i)) {
-            *p += 1;
-            *b += u64::from(addr.wire_len);
-            *pl += payload as u64;
-        }
-        f.last_seen = f.last_seen.max(addr.ts);
-        f.dirty = true;
-    }
-
     fn tcp(&mut self, addr: Addr, ip: &IpPacket<'_>, seg: otposture_wire::TcpSegment<'_>) {
         let syn_only = seg.has(tcp_flags::SYN) && !seg.has(tcp_flags::ACK);
         let syn_ack = seg.has(tcp_flags::SYN | tcp_flags::ACK);
         let (sport, dport) = (seg.src_port, seg.dst_port);
-        let (tuple, src_first) = self.flow_for(
+        let cap = self.table.limits().stream_buffer;
+        let (flow, src_first) = flow_for(
+            &mut self.table,
+            &mut self.core,
             &addr,
             ip,
             6,
@@ -372,12 +322,10 @@ impl Engine {
                     })
             },
         );
-        let cap = self.table.limits().stream_buffer;
-        let Some(flow) = self.table.get_mut(&tuple) else { return };
+        let core = &mut self.core;
         let dir = flow.direction(src_first);
-        Self::count(flow, dir, &addr, seg.payload.len());
+        count(flow, dir, &addr, seg.payload.len(), &mut core.agg);
         let meta = FlowMeta { id: flow.id, key: flow.key };
-        let (src_ip, dst_ip) = (ip.src, ip.dst);
         let ctx = PacketCtx {
             ts: addr.ts,
             packet: addr.record,
@@ -386,8 +334,8 @@ impl Engine {
             src_mac: addr.src_mac,
             dst_mac: addr.dst_mac,
             vlan: addr.vlan,
-            src_ip: Some(src_ip),
-            dst_ip: Some(dst_ip),
+            src_ip: Some(ip.src),
+            dst_ip: Some(ip.dst),
         };
         let Flow { tcp, ext, anomalies, app_protocol, .. } = flow;
         let Some(t) = tcp.as_mut() else { return };
@@ -409,8 +357,8 @@ impl Engine {
                 s.syn(seg.seq);
             }
         }
-        let registry = &self.registry;
-        let agg = &mut self.agg;
+        let registry = &core.registry;
+        let agg = &mut core.agg;
         let mut deliver = |chunk: Chunk<'_>, dir: Direction| {
             feed_stream(registry, ext, app_protocol, agg, &ctx, dir, chunk);
         };
@@ -440,13 +388,15 @@ impl Engine {
             t.state = TcpState::Established;
         }
         let after = t.streams[0].buffered() + t.streams[1].buffered();
-        anomalies.malformed += std::mem::take(&mut agg.malformed_now);
+        anomalies.malformed += std::mem::take(&mut core.agg.malformed_now);
         self.table.account_buffered(before, after);
     }
 
     fn udp(&mut self, addr: Addr, ip: &IpPacket<'_>, d: otposture_wire::UdpDatagram<'_>) {
         let (sport, dport) = (d.src_port, d.dst_port);
-        let (tuple, src_first) = self.flow_for(
+        let (flow, src_first) = flow_for(
+            &mut self.table,
+            &mut self.core,
             &addr,
             ip,
             17,
@@ -455,9 +405,9 @@ impl Engine {
             || (src_is_client_by_port(sport, dport), InitiatorBasis::FirstPacket, None),
             |_| false,
         );
-        let Some(flow) = self.table.get_mut(&tuple) else { return };
+        let core = &mut self.core;
         let dir = flow.direction(src_first);
-        Self::count(flow, dir, &addr, d.payload.len());
+        count(flow, dir, &addr, d.payload.len(), &mut core.agg);
         let meta = FlowMeta { id: flow.id, key: flow.key };
         let ctx = PacketCtx {
             ts: addr.ts,
@@ -470,14 +420,14 @@ impl Engine {
             src_ip: Some(ip.src),
             dst_ip: Some(ip.dst),
         };
-        let agg = &mut self.agg;
+        let agg = &mut core.agg;
         match &mut flow.ext.datagram {
             DatagramDissection::Active(s) => s.datagram(&ctx, dir, d.payload, agg),
             DatagramDissection::Probing(tries) => {
                 *tries += 1;
                 let give_up = *tries >= PROBE_DATAGRAMS;
-                let hinted = self.registry.datagrams.iter().filter(|x| x.port_hint(sport, dport));
-                let others = self.registry.datagrams.iter().filter(|x| !x.port_hint(sport, dport));
+                let hinted = core.registry.datagrams.iter().filter(|x| x.port_hint(sport, dport));
+                let others = core.registry.datagrams.iter().filter(|x| !x.port_hint(sport, dport));
                 let chosen = hinted.chain(others).find(|x| x.probe(d.payload) == Probe::Match);
                 if let Some(x) = chosen {
                     let mut s = x.new_session();
@@ -494,14 +444,152 @@ impl Engine {
     }
 
     fn portless(&mut self, addr: Addr, ip: &IpPacket<'_>) {
-        let (tuple, src_first) =
-            self.flow_for(&addr, ip, ip.proto, 0, 0, || (true, InitiatorBasis::FirstPacket, None), |_| false);
-        if let Some(flow) = self.table.get_mut(&tuple) {
-            let dir = flow.direction(src_first);
-            Self::count(flow, dir, &addr, ip.payload.len());
+        let (flow, src_first) = flow_for(
+            &mut self.table,
+            &mut self.core,
+            &addr,
+            ip,
+            ip.proto,
+            0,
+            0,
+            || (true, InitiatorBasis::FirstPacket, None),
+            |_| false,
+        );
+        let dir = flow.direction(src_first);
+        count(flow, dir, &addr, ip.payload.len(), &mut self.core.agg);
+    }
+
+    /// Moves everything observed since the last checkpoint to `out`: ended flows,
+    /// open flows that changed (as `open` records with cumulative counts),
+    /// hosts, operation counts and events.
+    pub fn checkpoint(&mut self, out: &mut Vec<Observation>) {
+        out.append(&mut self.core.out);
+        let agg = &mut self.core.agg;
+        self.table.for_each_mut(|f| {
+            if f.dirty {
+                f.dirty = false;
+                out.push(Observation::Flow(record(f, FlowEnd::Open)));
+                flush_senders(f, agg);
+            }
+        });
+        self.core.agg.checkpoint(out);
+        for id in self.core.ended_ids.drain(..) {
+            self.core.agg.forget_flow(id);
         }
     }
 
+    /// Ends every flow (end of input) and moves all observations to `out`.
+    pub fn finish(&mut self, out: &mut Vec<Observation>) {
+        let mut all = Vec::new();
+        self.table.drain(&mut |f, why| all.push((f, why)));
+        let now = self.core.stats.last_ts.unwrap_or_default();
+        for (f, why) in all {
+            self.core.end_flow(f, why, now);
+        }
+        self.defrag.expire(Timestamp(i64::MAX));
+        self.checkpoint(out);
+    }
+
+    /// Records a note from the capture file (a pcapng comment) with its packet.
+    pub fn annotate(&mut self, ts: Timestamp, record: u64, text: &str) {
+        let ctx = PacketCtx {
+            ts,
+            packet: record,
+            flow: None,
+            direction: None,
+            src_mac: None,
+            dst_mac: None,
+            vlan: None,
+            src_ip: None,
+            dst_ip: None,
+        };
+        let mut e = ctx.event("pcapng", EventKind::Annotation, "comment");
+        e.attributes.push((Cow::Borrowed("text"), text.chars().take(4096).collect()));
+        self.core.agg.event(e);
+    }
+}
+
+/// The flow of a packet: looked up once, created when new, replaced when the
+/// packet starts a new connection on the same tuple, rotated at maximum age.
+#[allow(clippy::too_many_arguments)]
+fn flow_for<'t>(
+    table: &'t mut FlowTable<FlowExt>,
+    core: &mut Core,
+    addr: &Addr,
+    ip: &IpPacket<'_>,
+    proto: u8,
+    sport: u16,
+    dport: u16,
+    orient: impl FnOnce() -> (bool, InitiatorBasis, Option<TcpState>),
+    restart: impl FnOnce(&Flow<FlowExt>) -> bool,
+) -> (&'t mut Flow<FlowExt>, bool) {
+    let (tuple, src_first) = FlowTuple::of_packet(addr.vlan, proto, ip.src, sport, ip.dst, dport);
+    let max_age = table.limits().max_age_ns;
+    let streams = proto == 6 && !core.registry.streams.is_empty();
+    let datagrams = proto == 17 && !core.registry.datagrams.is_empty();
+    let make = || {
+        let (src_is_client, basis, tcp_state) = orient();
+        let client_first = src_is_client == src_first;
+        let (ci, cp, si, sp) =
+            if src_is_client { (ip.src, sport, ip.dst, dport) } else { (ip.dst, dport, ip.src, sport) };
+        let key = FlowKey {
+            vlan: addr.vlan,
+            transport: Transport::from_ip_proto(proto),
+            client_ip: ci,
+            client_port: cp,
+            server_ip: si,
+            server_port: sp,
+        };
+        let ext = FlowExt {
+            stream: if streams { StreamDissection::Probing([Vec::new(), Vec::new()]) } else { StreamDissection::None },
+            datagram: if datagrams { DatagramDissection::Probing(0) } else { DatagramDissection::None },
+            senders: [Sender::default(); 2],
+        };
+        let mut flow = Flow::new(key, client_first, basis, addr.ts, ext);
+        if let (Some(t), Some(state)) = (flow.tcp.as_mut(), tcp_state) {
+            t.state = state;
+        }
+        flow
+    };
+    let now = addr.ts;
+    let flow = table.lookup_or_insert(tuple, now, make, restart, &mut |f, why| core.end_flow(f, why, now));
+    if now.0.saturating_sub(flow.first_seen.0) > max_age {
+        core.out.push(Observation::Flow(record(flow, FlowEnd::MaxAge)));
+        flush_senders(flow, &mut core.agg);
+        flow.ext.senders = [Sender::default(); 2];
+        core.stats.max_age_rotations += 1;
+        flow.rotate(now);
+    }
+    (flow, src_first)
+}
+
+/// Counts a packet on its flow and notes its sender.
+fn count(f: &mut Flow<FlowExt>, dir: Direction, addr: &Addr, payload: usize, agg: &mut Aggregator) {
+    let i = dir.index();
+    if let Some(s) = f.ext.senders.get_mut(i) {
+        if !s.seen {
+            *s = Sender { seen: true, mac: addr.src_mac, first: addr.ts, last: addr.ts };
+        } else if s.mac == addr.src_mac {
+            s.last = s.last.max(addr.ts);
+        } else {
+            // The sender's MAC changed mid-flow (redundant gateways, spoofing):
+            // record that pairing directly.
+            let ip = if dir == Direction::ToServer { f.key.client_ip } else { f.key.server_ip };
+            if is_host_address(ip) {
+                agg.host(addr.src_mac, Some(ip), addr.vlan, addr.ts, HostSource::Ip);
+            }
+        }
+    }
+    if let (Some(p), Some(b), Some(pl)) = (f.packets.get_mut(i), f.bytes.get_mut(i), f.payload.get_mut(i)) {
+        *p += 1;
+        *b += u64::from(addr.wire_len);
+        *pl += payload as u64;
+    }
+    f.last_seen = f.last_seen.max(addr.ts);
+    f.dirty = true;
+}
+
+impl Core {
     /// Ends a flow: flushes its streams, closes its dissector, records it.
     fn end_flow(&mut self, mut f: Flow<FlowExt>, why: FlowEnd, now: Timestamp) {
         let meta = FlowMeta { id: f.id, key: f.key };
@@ -537,58 +625,12 @@ impl Engine {
         } else {
             why
         };
+        flush_senders(&f, &mut self.agg);
         self.stats.add_anomalies(&f.anomalies);
         *self.stats.flow_ends.entry(end.name()).or_insert(0) += 1;
         self.stats.flows += 1;
         self.out.push(Observation::Flow(record(&f, end)));
         self.ended_ids.push(f.id);
-    }
-
-    /// Moves everything observed since the last checkpoint to `out`: ended flows,
-    /// open flows that changed (as `open` records with cumulative counts),
-    /// hosts, operation counts and events.
-    pub fn checkpoint(&mut self, out: &mut Vec<Observation>) {
-        out.append(&mut self.out);
-        self.table.for_each_mut(|f| {
-            if f.dirty {
-                f.dirty = false;
-                out.push(Observation::Flow(record(f, FlowEnd::Open)));
-            }
-        });
-        self.agg.checkpoint(out);
-        for id in self.ended_ids.drain(..) {
-            self.agg.forget_flow(id);
-        }
-    }
-
-    /// Ends every flow (end of input) and moves all observations to `out`.
-    pub fn finish(&mut self, out: &mut Vec<Observation>) {
-        let mut all = Vec::new();
-        self.table.drain(&mut |f, why| all.push((f, why)));
-        let now = self.stats.last_ts.unwrap_or_default();
-        for (f, why) in all {
-            self.end_flow(f, why, now);
-        }
-        self.defrag.expire(Timestamp(i64::MAX));
-        self.checkpoint(out);
-    }
-
-    /// Records a note from the capture file (a pcapng comment) with its packet.
-    pub fn annotate(&mut self, ts: Timestamp, record: u64, text: &str) {
-        let ctx = PacketCtx {
-            ts,
-            packet: record,
-            flow: None,
-            direction: None,
-            src_mac: None,
-            dst_mac: None,
-            vlan: None,
-            src_ip: None,
-            dst_ip: None,
-        };
-        let mut e = ctx.event("pcapng", EventKind::Annotation, "comment");
-        e.attributes.push((Cow::Borrowed("text"), text.chars().take(4096).collect()));
-        self.agg.event(e);
     }
 }
 
@@ -665,7 +707,8 @@ fn feed_stream(
 /// The side that is the server when a TCP flow is picked up mid-stream or a
 /// datagram flow starts: the one on a well-known port, else the lower port.
 fn src_is_client_by_port(sport: u16, dport: u16) -> bool {
-    let well_known = |p: u16| p < 1024 || matches!(p, 1089..=1091 | 2222 | 2404 | 4840 | 20000 | 44818 | 47808 | 34962..=34964);
+    let well_known =
+        |p: u16| p < 1024 || matches!(p, 1089..=1091 | 2222 | 2404 | 4840 | 20000 | 44818 | 47808 | 34962..=34964);
     match (well_known(sport), well_known(dport)) {
         (false, true) => true,
         (true, false) => false,
@@ -692,6 +735,15 @@ fn arp_sender(p: &[u8]) -> Option<(otposture_model::MacAddr, std::net::IpAddr)> 
     let ip = std::net::IpAddr::from(ip);
     let mac = otposture_model::MacAddr(mac);
     (is_host_address(ip) && !mac.is_group()).then_some((mac, ip))
+}
+
+/// Moves a flow's two senders into the host table.
+fn flush_senders(f: &Flow<FlowExt>, agg: &mut Aggregator) {
+    for (s, ip) in f.ext.senders.iter().zip([f.key.client_ip, f.key.server_ip]) {
+        if s.seen && is_host_address(ip) {
+            agg.host_span(s.mac, Some(ip), f.key.vlan, s.first, s.last, HostSource::Ip);
+        }
+    }
 }
 
 fn record(f: &Flow<FlowExt>, end: FlowEnd) -> FlowRecord {

@@ -144,7 +144,12 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
                 Ok(f) => f,
                 Err(e) => {
                     eprintln!("error: {e}");
-                    store.finish_run(run_id, RunStatus::Failed, now_secs(), &serde_json::json!({ "error": e.to_string() }))?;
+                    store.finish_run(
+                        run_id,
+                        RunStatus::Failed,
+                        now_secs(),
+                        &serde_json::json!({ "error": e.to_string() }),
+                    )?;
                     return Ok(exit::BAD_INPUT);
                 }
             };
@@ -189,7 +194,13 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
                 cs.link_types.push(lt);
             }
         }
-        engine.packet(&RawPacket { ts: p.ts, linktype: p.linktype, data: p.data, orig_len: p.orig_len, record: p.record });
+        engine.packet(&RawPacket {
+            ts: p.ts,
+            linktype: p.linktype,
+            data: p.data,
+            orig_len: p.orig_len,
+            record: p.record,
+        });
         if let Some(c) = p.comment {
             engine.annotate(p.ts, p.record, c);
         }
@@ -373,12 +384,22 @@ fn print_summary(
     db: &Path,
 ) {
     let secs = elapsed.as_secs_f64().max(1e-9);
-    println!("Analysed {} ({} packets, {:.1} MB in {:.2} s, {:.0} MB/s)", inputs.join(", "), s.packets, s.bytes as f64 / 1e6, secs, s.bytes as f64 / 1e6 / secs);
+    println!(
+        "Analysed {} ({} packets, {:.1} MB in {:.2} s, {:.0} MB/s)",
+        inputs.join(", "),
+        s.packets,
+        s.bytes as f64 / 1e6,
+        secs,
+        s.bytes as f64 / 1e6 / secs
+    );
     if let (Some(a), Some(b)) = (s.first_ts, s.last_ts) {
         println!("  time span     {a} .. {b}");
     }
     println!("  hosts         {}", s.hosts);
-    println!("  flows         {} (tcp {} / udp {} / icmp {} / other {} packets; {} non-IP frames)", s.flows, s.tcp, s.udp, s.icmp, s.other_ip, s.l2_frames);
+    println!(
+        "  flows         {} (tcp {} / udp {} / icmp {} / other {} packets; {} non-IP frames)",
+        s.flows, s.tcp, s.udp, s.icmp, s.other_ip, s.l2_frames
+    );
     if !s.messages.is_empty() {
         let mut line = String::new();
         for (p, c, n) in &s.messages {

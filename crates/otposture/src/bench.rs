@@ -47,12 +47,8 @@ fn peak_rss() -> Option<u64> {
 pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
     let mut best: Option<(f64, u64, u64, u64, u64)> = None;
     for pass in 0..a.passes.max(1) {
-        let files = a
-            .captures
-            .iter()
-            .enumerate()
-            .map(|(i, p)| FileSource::open(p, i))
-            .collect::<Result<Vec<_>, _>>()?;
+        let files =
+            a.captures.iter().enumerate().map(|(i, p)| FileSource::open(p, i)).collect::<Result<Vec<_>, _>>()?;
         let mut src = MergedSource::new(files);
         let mut engine = Engine::new(engine_config(a.flow_memory, 600, 120), Registry::with_defaults());
         let (mut packets, mut bytes) = (0u64, 0u64);
@@ -61,7 +57,13 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
             packets += 1;
             bytes += p.data.len() as u64 + 16;
             if a.stage == Stage::Flows {
-                engine.packet(&RawPacket { ts: p.ts, linktype: p.linktype, data: p.data, orig_len: p.orig_len, record: p.record });
+                engine.packet(&RawPacket {
+                    ts: p.ts,
+                    linktype: p.linktype,
+                    data: p.data,
+                    orig_len: p.orig_len,
+                    record: p.record,
+                });
             }
         }
         let mut out = Vec::new();

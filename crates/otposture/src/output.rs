@@ -60,10 +60,8 @@ pub(crate) fn print<T: Serialize>(
         }
         Format::Table => {
             let values: Vec<Value> = rows.iter().map(serde_json::to_value).collect::<Result<_, _>>()?;
-            let grid: Vec<Vec<String>> = values
-                .iter()
-                .map(|v| table_columns.iter().map(|(field, _)| cell(v.get(*field))).collect())
-                .collect();
+            let grid: Vec<Vec<String>> =
+                values.iter().map(|v| table_columns.iter().map(|(field, _)| cell(v.get(*field))).collect()).collect();
             let mut widths: Vec<usize> = table_columns.iter().map(|(_, title)| title.len()).collect();
             for row in &grid {
                 for (w, c) in widths.iter_mut().zip(row) {
@@ -71,7 +69,13 @@ pub(crate) fn print<T: Serialize>(
                 }
             }
             let line = |cells: &mut dyn Iterator<Item = String>| -> String {
-                cells.zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect::<Vec<_>>().join("  ").trim_end().to_string()
+                cells
+                    .zip(&widths)
+                    .map(|(c, w)| format!("{c:<w$}"))
+                    .collect::<Vec<_>>()
+                    .join("  ")
+                    .trim_end()
+                    .to_string()
             };
             writeln!(out, "{}", line(&mut table_columns.iter().map(|(_, t)| t.to_string())))?;
             for row in grid {

@@ -79,7 +79,14 @@ pub(crate) struct HostsArgs {
 
 pub(crate) fn hosts(a: HostsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
     let store = open(db)?;
-    let rows = store.hosts(&HostFilter { ip: a.ip, mac: a.mac, vlan: a.vlan, since: a.since, until: a.until, limit: a.limit })?;
+    let rows = store.hosts(&HostFilter {
+        ip: a.ip,
+        mac: a.mac,
+        vlan: a.vlan,
+        since: a.since,
+        until: a.until,
+        limit: a.limit,
+    })?;
     print(
         &rows,
         "hosts",

@@ -4,6 +4,7 @@
 //! host sightings, events) in batches to a temporary database file, then writes
 //! it all again (the re-analysis case: every row conflicts and merges), and
 //! prints observations per second for both passes. No assertion on timing.
+//! `OTPOSTURE_BENCH_OBSERVATIONS=4000000` runs a larger capture.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
 
@@ -15,7 +16,7 @@ use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
-const OBSERVATIONS: u64 = 200_000;
+const DEFAULT_OBSERVATIONS: u64 = 200_000;
 const BATCH: usize = 10_000;
 
 fn observation(i: u64) -> Observation {
@@ -84,10 +85,10 @@ fn observation(i: u64) -> Observation {
 }
 
 fn main() {
-    let only: Option<u64> = std::env::var("ONLY").ok().map(|s| s.parse().unwrap());
-    let observations: Vec<Observation> = (0..OBSERVATIONS).filter(|i| only.map_or(true, |o| i % 10 == o)).map(observation).collect();
+    let total = std::env::var("OTPOSTURE_BENCH_OBSERVATIONS").map_or(DEFAULT_OBSERVATIONS, |s| s.parse().unwrap());
+    let observations: Vec<Observation> = (0..total).map(observation).collect();
     let dir = tempfile::tempdir().unwrap();
-    let mut store = if std::env::var_os("MEM").is_some() { otposture_store::Store::open_in_memory().unwrap() } else { otposture_store::Store::open(&dir.path().join("bench.db")).unwrap() };
+    let mut store = otposture_store::Store::open(&dir.path().join("bench.db")).unwrap();
     let capture = store.begin_capture("bench", dir.path(), 0, 0).unwrap();
     for pass in ["first write", "rewrite (all merges)"] {
         let start = Instant::now();
@@ -96,8 +97,8 @@ fn main() {
         }
         let secs = start.elapsed().as_secs_f64();
         println!(
-            "write_batch {pass}: {OBSERVATIONS} observations in {secs:.2} s = {:.0} observations/s (batches of {BATCH})",
-            observations.len() as f64 / secs
+            "write_batch {pass}: {total} observations in {secs:.2} s = {:.0} observations/s (batches of {BATCH})",
+            total as f64 / secs
         );
     }
     println!("{:?}", store.counts().unwrap());

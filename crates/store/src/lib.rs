@@ -29,8 +29,8 @@ pub use error::StoreError;
 pub use ipnet::{IpNet, IpNetParseError};
 pub use query::{EventFilter, FlowFilter, HostFilter, MessageFilter};
 pub use rows::{
-    Attributes, CaptureId, CaptureRow, CaptureStats, Counts, EventRow, FlowRow, HostRow, MessageRow,
-    OperationCount, ProtocolSummary, RunId, RunRow, RunStatus,
+    Attributes, CaptureId, CaptureRow, CaptureStats, Counts, EventRow, FlowRow, HostRow, MessageRow, OperationCount,
+    ProtocolSummary, RunId, RunRow, RunStatus,
 };
 
 use error::sql;

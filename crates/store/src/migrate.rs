@@ -67,8 +67,7 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path, migrations: &[Migratio
 
 /// Reads `PRAGMA user_version`.
 pub(crate) fn user_version(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
-    conn.pragma_query_value(None, "user_version", |row| row.get(0))
-        .map_err(sql(path, "reading the schema version"))
+    conn.pragma_query_value(None, "user_version", |row| row.get(0)).map_err(sql(path, "reading the schema version"))
 }
 
 /// Refuses files written by something else or by a newer otposture.

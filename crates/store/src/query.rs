@@ -9,8 +9,8 @@ use crate::codes::{self, uint};
 use crate::error::{sql, StoreError};
 use crate::ipnet::{IpKey, IpNet};
 use crate::rows::{
-    Attributes, CaptureId, CaptureRow, Counts, EventRow, FlowRow, HostRow, MessageRow, OperationCount,
-    ProtocolSummary, RunId, RunRow, RunStatus,
+    Attributes, CaptureId, CaptureRow, Counts, EventRow, FlowRow, HostRow, MessageRow, OperationCount, ProtocolSummary,
+    RunId, RunRow, RunStatus,
 };
 use crate::Store;
 use otposture_model::{EventKind, FlowId, MacAddr, OperationClass, Timestamp, Transport};
@@ -121,10 +121,7 @@ impl Where {
         let Some(net) = net else { return };
         let (lo, hi) = net.key_range();
         let clause = cols.iter().map(|c| format!("{c} BETWEEN ? AND ?")).collect::<Vec<_>>().join(" OR ");
-        self.add(
-            format!("({clause})"),
-            cols.iter().flat_map(|_| [blob(lo), blob(hi)]).collect::<Vec<_>>(),
-        );
+        self.add(format!("({clause})"), cols.iter().flat_map(|_| [blob(lo), blob(hi)]).collect::<Vec<_>>());
     }
 
     fn eq(&mut self, col: &str, value: Option<Value>) {
@@ -428,9 +425,7 @@ impl Store {
                 src_mac: parsed_opt(row, 9, ("events", "src_mac"), mac)?,
                 src_ip: parsed_opt(row, 10, ("events", "src_ip"), ip)?,
                 dst_ip: parsed_opt(row, 11, ("events", "dst_ip"), ip)?,
-                attributes: parsed(row, 12, ("events", "attributes"), |s| {
-                    serde_json::from_str::<Attributes>(s).ok()
-                })?,
+                attributes: parsed(row, 12, ("events", "attributes"), |s| serde_json::from_str::<Attributes>(s).ok())?,
             })
         })
     }

@@ -78,7 +78,8 @@ const UPSERT_FLOW: &str = concat!(
 );
 
 // A new host row takes any names already learned for its MAC.
-const UPSERT_HOST: &str = "INSERT INTO hosts (mac, ip, ip_key, vlan, first_seen, last_seen, source, host_name, vendor_class)
+const UPSERT_HOST: &str =
+    "INSERT INTO hosts (mac, ip, ip_key, vlan, first_seen, last_seen, source, host_name, vendor_class)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
         (SELECT host_name FROM host_names WHERE mac = ?1 AND ?1 <> ''),
         (SELECT vendor_class FROM host_names WHERE mac = ?1 AND ?1 <> ''))
@@ -87,7 +88,8 @@ const UPSERT_HOST: &str = "INSERT INTO hosts (mac, ip, ip_key, vlan, first_seen,
         first_seen = MIN(hosts.first_seen, excluded.first_seen),
         last_seen = MAX(hosts.last_seen, excluded.last_seen)";
 
-const UPSERT_MESSAGE: &str = "INSERT INTO messages (flow_id, capture_scope, protocol, operation, direction, class, count,
+const UPSERT_MESSAGE: &str =
+    "INSERT INTO messages (flow_id, capture_scope, protocol, operation, direction, class, count,
         first_seen, last_seen)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
      ON CONFLICT (flow_id, capture_scope, protocol, operation, direction) DO UPDATE SET
@@ -132,7 +134,8 @@ struct DhcpIdentity<'a> {
 impl<'a> DhcpIdentity<'a> {
     /// Reads a `dhcp` identity event: `client_mac` is required; `host_name`,
     /// `vendor_class` and `assigned_ip` are optional. Unparseable values are skipped
-    /// (the event itself is still stored as given).
+    /// (the event itself is still stored as given). The address in a `dhcp.offer`
+    /// is only offered (the client may take another server's), so it makes no host.
     fn from_event(event: &'a Event) -> Option<Self> {
         if event.protocol != "dhcp" || event.kind != EventKind::Identity {
             return None;
@@ -144,6 +147,7 @@ impl<'a> DhcpIdentity<'a> {
             host_name: non_empty("host_name"),
             vendor_class: non_empty("vendor_class"),
             assigned_ip: attr("assigned_ip")
+                .filter(|_| event.name != "dhcp.offer")
                 .and_then(|v| v.trim().parse::<IpAddr>().ok())
                 .filter(|ip| !ip.is_unspecified()),
             ts: event.ts.0,
@@ -243,8 +247,7 @@ impl<'t> BatchWriter<'t> {
     }
 
     fn event(&mut self, e: &Event) -> Result<(), StoreError> {
-        let attributes = serde_json::to_string(&AttributesRef(&e.attributes))
-            .unwrap_or_else(|_| String::from("{}"));
+        let attributes = serde_json::to_string(&AttributesRef(&e.attributes)).unwrap_or_else(|_| String::from("{}"));
         self.event
             .execute(params![
                 self.capture,
@@ -304,7 +307,15 @@ fn apply_dhcp_identity(tx: &Connection, path: &Path, id: &DhcpIdentity<'_>) -> R
                 .query_row(params![mac, ip.to_string()], |row| row.get(0))
                 .optional()?;
             let vlan = vlan.and_then(|v| u16::try_from(v).ok());
-            upsert_host(&mut tx.prepare_cached(UPSERT_HOST)?, Some(id.mac), Some(ip), vlan, id.ts, id.ts, HostSource::Dhcp)?;
+            upsert_host(
+                &mut tx.prepare_cached(UPSERT_HOST)?,
+                Some(id.mac),
+                Some(ip),
+                vlan,
+                id.ts,
+                id.ts,
+                HostSource::Dhcp,
+            )?;
         }
         tx.prepare_cached(COPY_HOST_NAMES)?.execute(params![mac])?;
         Ok(())
@@ -407,7 +418,17 @@ impl Store {
                  WHERE id = ?1",
             )
             .and_then(|mut stmt| {
-                stmt.execute(params![id, link_types, first_ts, last_ts, packets, bytes, status.name(), error, finished_at])
+                stmt.execute(params![
+                    id,
+                    link_types,
+                    first_ts,
+                    last_ts,
+                    packets,
+                    bytes,
+                    status.name(),
+                    error,
+                    finished_at
+                ])
             })
             .map_err(sql(&self.path, "recording the end of a capture"))?;
         self.known_capture(capture, changed)

@@ -90,7 +90,14 @@ fn message(flow: Option<FlowId>, operation: &'static str, class: OperationClass,
     })
 }
 
-fn event(ts: i64, packet: u64, protocol: &'static str, kind: EventKind, name: &'static str, attrs: &[(&'static str, &str)]) -> Event {
+fn event(
+    ts: i64,
+    packet: u64,
+    protocol: &'static str,
+    kind: EventKind,
+    name: &'static str,
+    attrs: &[(&'static str, &str)],
+) -> Event {
     Event {
         ts: Timestamp(ts),
         packet,
@@ -115,11 +122,14 @@ fn plant_batch() -> (Vec<Observation>, FlowId) {
     let k = key("10.0.0.10", 50_000, "10.0.0.20", 502);
     let f = flow(k, T0, T0 + 10 * SEC, 40, FlowEnd::Closed, TcpState::Closed);
     let id = f.id;
-    let mut write = event(T0 + 5 * SEC, 7, "modbus", EventKind::Operation, "modbus.write_single_register", &[
-        ("unit", "1"),
-        ("address", "40001"),
-        ("value", "7"),
-    ]);
+    let mut write = event(
+        T0 + 5 * SEC,
+        7,
+        "modbus",
+        EventKind::Operation,
+        "modbus.write_single_register",
+        &[("unit", "1"), ("address", "40001"), ("value", "7")],
+    );
     write.flow = Some(id);
     write.class = Some(OperationClass::Write);
     write.src_ip = Some(ip("10.0.0.10"));
@@ -260,7 +270,9 @@ fn message_counts_are_cumulative_and_keep_the_largest() {
     let capture = begin(&mut store, "sha256:messages");
     let id = FlowId(42);
     for count in [5, 9, 7] {
-        store.write_batch(capture, &[message(Some(id), "read_coils", OperationClass::Read, count, T0 + count as i64)]).unwrap();
+        store
+            .write_batch(capture, &[message(Some(id), "read_coils", OperationClass::Read, count, T0 + count as i64)])
+            .unwrap();
     }
     let rows = store.messages(&MessageFilter { flow: Some(id), ..Default::default() }).unwrap();
     assert_eq!(rows.len(), 1);
@@ -299,7 +311,9 @@ fn a_database_from_a_newer_otposture_is_refused_clearly() {
     rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", SCHEMA_VERSION + 98).unwrap();
 
     let err = Store::open(&path).expect_err("a newer schema must be refused");
-    assert!(matches!(err, StoreError::TooNew { found, known, .. } if found == SCHEMA_VERSION + 98 && known == SCHEMA_VERSION));
+    assert!(
+        matches!(err, StoreError::TooNew { found, known, .. } if found == SCHEMA_VERSION + 98 && known == SCHEMA_VERSION)
+    );
     let message = err.to_string();
     assert!(message.contains(&path.display().to_string()), "{message}");
     assert!(message.contains(&format!("schema version {}", SCHEMA_VERSION + 98)), "{message}");
@@ -320,57 +334,50 @@ fn hosts_filter_by_cidr_mac_vlan_and_time() {
     let mut store = Store::open_in_memory().unwrap();
     let capture = begin(&mut store, "sha256:hosts");
     store
-        .write_batch(capture, &[
-            host(Some("00:00:00:00:00:02"), Some("10.0.0.2"), None, T0, T0 + SEC),
-            host(Some("00:00:00:00:00:10"), Some("10.0.0.10"), None, T0 + 5 * SEC, T0 + 6 * SEC),
-            host(Some("00:00:00:00:00:11"), Some("10.1.2.3"), Some(20), T0, T0 + SEC),
-            host(Some("00:00:00:00:00:12"), Some("192.168.1.5"), None, T0, T0 + SEC),
-            host(Some("00:00:00:00:00:13"), Some("fe80::1"), None, T0, T0 + SEC),
-            host(Some("00:00:00:00:00:14"), Some("2001:db8::1"), None, T0, T0 + SEC),
-            host(Some("00:00:00:00:00:15"), None, None, T0, T0 + SEC),
-            // The same MAC and IP on two VLANs are two hosts.
-            host(Some("00:00:00:00:00:11"), Some("10.1.2.3"), Some(30), T0, T0 + SEC),
-        ])
+        .write_batch(
+            capture,
+            &[
+                host(Some("00:00:00:00:00:02"), Some("10.0.0.2"), None, T0, T0 + SEC),
+                host(Some("00:00:00:00:00:10"), Some("10.0.0.10"), None, T0 + 5 * SEC, T0 + 6 * SEC),
+                host(Some("00:00:00:00:00:11"), Some("10.1.2.3"), Some(20), T0, T0 + SEC),
+                host(Some("00:00:00:00:00:12"), Some("192.168.1.5"), None, T0, T0 + SEC),
+                host(Some("00:00:00:00:00:13"), Some("fe80::1"), None, T0, T0 + SEC),
+                host(Some("00:00:00:00:00:14"), Some("2001:db8::1"), None, T0, T0 + SEC),
+                host(Some("00:00:00:00:00:15"), None, None, T0, T0 + SEC),
+                // The same MAC and IP on two VLANs are two hosts.
+                host(Some("00:00:00:00:00:11"), Some("10.1.2.3"), Some(30), T0, T0 + SEC),
+            ],
+        )
         .unwrap();
     let ips = |filter: HostFilter| -> Vec<String> {
-        store
-            .hosts(&filter)
-            .unwrap()
-            .iter()
-            .map(|h| h.ip.map_or_else(|| "-".to_owned(), |ip| ip.to_string()))
-            .collect()
+        store.hosts(&filter).unwrap().iter().map(|h| h.ip.map_or_else(|| "-".to_owned(), |ip| ip.to_string())).collect()
     };
     // Order: IPv4 numerically (10.0.0.2 before 10.0.0.10), then IPv6, then no IP.
-    assert_eq!(ips(HostFilter::default()), [
-        "10.0.0.2",
-        "10.0.0.10",
-        "10.1.2.3",
-        "10.1.2.3",
-        "192.168.1.5",
-        "2001:db8::1",
-        "fe80::1",
-        "-"
-    ]);
+    assert_eq!(
+        ips(HostFilter::default()),
+        ["10.0.0.2", "10.0.0.10", "10.1.2.3", "10.1.2.3", "192.168.1.5", "2001:db8::1", "fe80::1", "-"]
+    );
     let net = |s: &str| Some(s.parse().unwrap());
-    assert_eq!(ips(HostFilter { ip: net("10.0.0.0/8"), ..Default::default() }), [
-        "10.0.0.2", "10.0.0.10", "10.1.2.3", "10.1.2.3"
-    ]);
+    assert_eq!(
+        ips(HostFilter { ip: net("10.0.0.0/8"), ..Default::default() }),
+        ["10.0.0.2", "10.0.0.10", "10.1.2.3", "10.1.2.3"]
+    );
     assert_eq!(ips(HostFilter { ip: net("10.0.0.0/24"), ..Default::default() }), ["10.0.0.2", "10.0.0.10"]);
     assert_eq!(ips(HostFilter { ip: net("10.0.0.10"), ..Default::default() }), ["10.0.0.10"]);
     assert_eq!(ips(HostFilter { ip: net("fe80::/64"), ..Default::default() }), ["fe80::1"]);
     assert_eq!(ips(HostFilter { ip: net("::/0"), ..Default::default() }), ["2001:db8::1", "fe80::1"]);
-    assert_eq!(ips(HostFilter { ip: net("0.0.0.0/0"), limit: Some(2), ..Default::default() }), [
-        "10.0.0.2", "10.0.0.10"
-    ]);
-    assert_eq!(ips(HostFilter { mac: Some(mac("00:00:00:00:00:11")), ..Default::default() }), [
-        "10.1.2.3", "10.1.2.3"
-    ]);
+    assert_eq!(
+        ips(HostFilter { ip: net("0.0.0.0/0"), limit: Some(2), ..Default::default() }),
+        ["10.0.0.2", "10.0.0.10"]
+    );
+    assert_eq!(ips(HostFilter { mac: Some(mac("00:00:00:00:00:11")), ..Default::default() }), ["10.1.2.3", "10.1.2.3"]);
     let on_30 = store.hosts(&HostFilter { vlan: Some(30), ..Default::default() }).unwrap();
     assert_eq!((on_30.len(), on_30[0].vlan), (1, Some(30)));
     assert_eq!(ips(HostFilter { since: Some(Timestamp(T0 + 2 * SEC)), ..Default::default() }), ["10.0.0.10"]);
-    assert_eq!(ips(HostFilter { until: Some(Timestamp(T0 + 2 * SEC)), ip: net("10.0.0.0/24"), ..Default::default() }), [
-        "10.0.0.2"
-    ]);
+    assert_eq!(
+        ips(HostFilter { until: Some(Timestamp(T0 + 2 * SEC)), ip: net("10.0.0.0/24"), ..Default::default() }),
+        ["10.0.0.2"]
+    );
 }
 
 #[test]
@@ -401,15 +408,22 @@ fn a_dhcp_identity_names_the_hosts_with_its_mac() {
     let plc = "00:1d:9c:00:00:01";
     // The client's DISCOVER (no IP yet) on VLAN 10, then the ACK naming it, in one batch.
     store
-        .write_batch(capture, &[
-            dhcp_identity(T0 + SEC, 2, &[
-                ("client_mac", plc),
-                ("host_name", "plc-line-1"),
-                ("vendor_class", "Rockwell"),
-                ("assigned_ip", "10.0.10.50"),
-            ]),
-            host(Some(plc), None, Some(10), T0, T0),
-        ])
+        .write_batch(
+            capture,
+            &[
+                dhcp_identity(
+                    T0 + SEC,
+                    2,
+                    &[
+                        ("client_mac", plc),
+                        ("host_name", "plc-line-1"),
+                        ("vendor_class", "Rockwell"),
+                        ("assigned_ip", "10.0.10.50"),
+                    ],
+                ),
+                host(Some(plc), None, Some(10), T0, T0),
+            ],
+        )
         .unwrap();
     let rows = store.hosts(&HostFilter { mac: Some(mac(plc)), ..Default::default() }).unwrap();
     assert_eq!(rows.len(), 2, "the DISCOVER sighting and the assigned address: {rows:?}");
@@ -436,7 +450,9 @@ fn a_dhcp_identity_names_the_hosts_with_its_mac() {
 
     // A newer identity renames; an older one, written afterwards, does not undo it,
     // but fills a field the newer one lacked.
-    store.write_batch(capture, &[dhcp_identity(T0 + 100 * SEC, 9, &[("client_mac", plc), ("host_name", "plc-renamed")])]).unwrap();
+    store
+        .write_batch(capture, &[dhcp_identity(T0 + 100 * SEC, 9, &[("client_mac", plc), ("host_name", "plc-renamed")])])
+        .unwrap();
     store
         .write_batch(capture, &[dhcp_identity(T0 + 50 * SEC, 5, &[("client_mac", plc), ("host_name", "plc-old")])])
         .unwrap();
@@ -459,17 +475,29 @@ fn a_dhcp_identity_without_sightings_uses_an_untagged_row() {
     let mut store = Store::open_in_memory().unwrap();
     let capture = begin(&mut store, "sha256:dhcp-alone");
     store
-        .write_batch(capture, &[
-            dhcp_identity(T0, 1, &[("client_mac", "00:00:00:00:00:aa"), ("assigned_ip", "10.9.9.9")]),
-            // Garbage is stored as an event but teaches nothing.
-            dhcp_identity(T0, 2, &[("client_mac", "not-a-mac"), ("host_name", "x")]),
-            dhcp_identity(T0, 3, &[("client_mac", "00:00:00:00:00:bb"), ("assigned_ip", "0.0.0.0")]),
-        ])
+        .write_batch(
+            capture,
+            &[
+                dhcp_identity(T0, 1, &[("client_mac", "00:00:00:00:00:aa"), ("assigned_ip", "10.9.9.9")]),
+                // Garbage is stored as an event but teaches nothing.
+                dhcp_identity(T0, 2, &[("client_mac", "not-a-mac"), ("host_name", "x")]),
+                dhcp_identity(T0, 3, &[("client_mac", "00:00:00:00:00:bb"), ("assigned_ip", "0.0.0.0")]),
+                // An offer is not an assignment.
+                Observation::Event(event(
+                    T0,
+                    4,
+                    "dhcp",
+                    EventKind::Identity,
+                    "dhcp.offer",
+                    &[("client_mac", "00:00:00:00:00:cc"), ("assigned_ip", "10.9.9.10")],
+                )),
+            ],
+        )
         .unwrap();
     let rows = store.hosts(&HostFilter::default()).unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!((rows[0].ip, rows[0].vlan, rows[0].host_name.as_deref()), (Some(ip("10.9.9.9")), None, None));
-    assert_eq!(store.counts().unwrap().events, 3);
+    assert_eq!(store.counts().unwrap().events, 4);
 }
 
 #[test]
@@ -506,13 +534,27 @@ fn flows_filter_by_endpoint_port_transport_protocol_vlan_and_time() {
     let mut store = Store::open_in_memory().unwrap();
     let capture = begin(&mut store, "sha256:flows");
     let modbus = flow(key("10.0.0.10", 50_000, "10.0.0.20", 502), T0, T0 + SEC, 4, FlowEnd::Closed, TcpState::Closed);
-    let mut dns = flow(key("10.0.0.10", 53_000, "8.8.8.8", 53), T0 + 2 * SEC, T0 + 3 * SEC, 1, FlowEnd::IdleTimeout, TcpState::Closed);
+    let mut dns = flow(
+        key("10.0.0.10", 53_000, "8.8.8.8", 53),
+        T0 + 2 * SEC,
+        T0 + 3 * SEC,
+        1,
+        FlowEnd::IdleTimeout,
+        TcpState::Closed,
+    );
     dns.key.transport = Transport::Udp;
     dns.key.vlan = Some(5);
     dns.tcp_state = None;
     dns.app_protocol = Some("dns".into());
     dns.id = FlowId::derive(&dns.key, dns.first_seen);
-    let v6 = flow(key("fe80::1", 40_000, "fe80::2", 20_000), T0 + 4 * SEC, T0 + 5 * SEC, 2, FlowEnd::Open, TcpState::Established);
+    let v6 = flow(
+        key("fe80::1", 40_000, "fe80::2", 20_000),
+        T0 + 4 * SEC,
+        T0 + 5 * SEC,
+        2,
+        FlowEnd::Open,
+        TcpState::Established,
+    );
     store.write_batch(capture, &[modbus.clone(), dns.clone(), v6.clone()].map(Observation::Flow)).unwrap();
 
     let ids = |filter: FlowFilter| -> Vec<FlowId> { store.flows(&filter).unwrap().iter().map(|f| f.flow_id).collect() };
@@ -526,7 +568,11 @@ fn flows_filter_by_endpoint_port_transport_protocol_vlan_and_time() {
     assert_eq!(ids(FlowFilter { app_protocol: Some("modbus".into()), ..Default::default() }), [modbus.id, v6.id]);
     assert_eq!(ids(FlowFilter { vlan: Some(5), ..Default::default() }), [dns.id]);
     assert_eq!(
-        ids(FlowFilter { since: Some(Timestamp(T0 + 2 * SEC)), until: Some(Timestamp(T0 + 3 * SEC)), ..Default::default() }),
+        ids(FlowFilter {
+            since: Some(Timestamp(T0 + 2 * SEC)),
+            until: Some(Timestamp(T0 + 3 * SEC)),
+            ..Default::default()
+        }),
         [dns.id]
     );
     assert_eq!(ids(FlowFilter { limit: Some(1), ..Default::default() }), [modbus.id]);
@@ -538,11 +584,14 @@ fn flows_filter_by_endpoint_port_transport_protocol_vlan_and_time() {
 
     // Messages can be narrowed by their flow's endpoints.
     store
-        .write_batch(capture, &[
-            message(Some(modbus.id), "read_coils", OperationClass::Read, 2, T0 + SEC),
-            message(Some(v6.id), "read_coils", OperationClass::Read, 1, T0 + 5 * SEC),
-            message(None, "broadcast", OperationClass::Discovery, 1, T0),
-        ])
+        .write_batch(
+            capture,
+            &[
+                message(Some(modbus.id), "read_coils", OperationClass::Read, 2, T0 + SEC),
+                message(Some(v6.id), "read_coils", OperationClass::Read, 1, T0 + 5 * SEC),
+                message(None, "broadcast", OperationClass::Discovery, 1, T0),
+            ],
+        )
         .unwrap();
     let msgs = store.messages(&MessageFilter { ip: Some("10.0.0.20".parse().unwrap()), ..Default::default() }).unwrap();
     assert_eq!(msgs.len(), 1);
@@ -656,11 +705,28 @@ fn rows_print_as_the_documented_json_schema() {
     };
 
     let host = serde_json::to_value(&store.hosts(&HostFilter::default()).unwrap()[0]).unwrap();
-    assert_eq!(keys(host.clone()), sorted(vec![
-        "id", "mac", "ip", "vlan", "first_seen", "first_seen_ns", "last_seen", "last_seen_ns", "source",
-        "host_name", "vendor_class", "flows_as_client", "flows_as_server", "packets_sent", "bytes_sent",
-        "packets_received", "bytes_received",
-    ]));
+    assert_eq!(
+        keys(host.clone()),
+        sorted(vec![
+            "id",
+            "mac",
+            "ip",
+            "vlan",
+            "first_seen",
+            "first_seen_ns",
+            "last_seen",
+            "last_seen_ns",
+            "source",
+            "host_name",
+            "vendor_class",
+            "flows_as_client",
+            "flows_as_server",
+            "packets_sent",
+            "bytes_sent",
+            "packets_received",
+            "bytes_received",
+        ])
+    );
     assert_eq!(host["mac"], "00:00:bc:00:00:0a");
     assert_eq!(host["ip"], "10.0.0.10");
     assert_eq!(host["first_seen"], "2023-11-14T22:13:20.000000Z");
@@ -682,8 +748,19 @@ fn rows_print_as_the_documented_json_schema() {
     assert_eq!(event["ts_ns"], T0 + 5 * SEC);
 
     let message = serde_json::to_value(&store.messages(&MessageFilter::default()).unwrap()[0]).unwrap();
-    assert_eq!(keys(message), sorted(vec![
-        "flow_id", "protocol", "operation", "class", "direction", "count", "first_seen", "first_seen_ns",
-        "last_seen", "last_seen_ns",
-    ]));
+    assert_eq!(
+        keys(message),
+        sorted(vec![
+            "flow_id",
+            "protocol",
+            "operation",
+            "class",
+            "direction",
+            "count",
+            "first_seen",
+            "first_seen_ns",
+            "last_seen",
+            "last_seen_ns",
+        ])
+    );
 }

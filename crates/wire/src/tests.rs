@@ -8,11 +8,8 @@ const A: [u8; 6] = [0x00, 0x1b, 0x1b, 0x01, 0x02, 0x03];
 const B: [u8; 6] = [0x00, 0x0c, 0x29, 0x0a, 0x0b, 0x0c];
 
 fn tcp_frame(payload: &[u8]) -> Vec<u8> {
-    let b = PacketBuilder::ethernet2(A, B)
-        .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
-        .tcp(50000, 502, 1000, 8192)
-        .ack(77)
-        .psh();
+    let b =
+        PacketBuilder::ethernet2(A, B).ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).tcp(50000, 502, 1000, 8192).ack(77).psh();
     let mut out = Vec::new();
     b.write(&mut out, payload).unwrap();
     out
@@ -95,8 +92,12 @@ fn decodes_bsd_loopback_in_either_byte_order() {
 
 #[test]
 fn decodes_raw_ipv6_with_udp() {
-    let b = PacketBuilder::ipv6([0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 1)
-        .udp(546, 547);
+    let b = PacketBuilder::ipv6(
+        [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+        [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+        1,
+    )
+    .udp(546, 547);
     let mut out = Vec::new();
     b.write(&mut out, b"dhcpv6").unwrap();
     let f = decode(LinkType::RawIp, &out).unwrap();
@@ -157,5 +158,91 @@ proptest! {
         f[p] = val;
         f.truncate(f.len() - cut.min(f.len()));
         let _ = decode(LinkType::Ethernet, &f);
+    }
+}
+
+/// The fields both decode paths must agree on.
+fn summary(f: &Frame<'_>) -> String {
+    let net = match &f.net {
+        Net::Ip(ip) => {
+            let l4 = match &ip.l4 {
+                L4::Tcp(t) => {
+                    format!("tcp {} {} {} {} {:#x} {:?}", t.src_port, t.dst_port, t.seq, t.ack, t.flags, t.payload)
+                }
+                L4::Udp(u) => format!("udp {} {} {:?}", u.src_port, u.dst_port, u.payload),
+                other => format!("{other:?}"),
+            };
+            format!(
+                "{} > {} p{} {:?} {:?} trunc={} {}",
+                ip.src, ip.dst, ip.proto, ip.fragment, ip.payload, ip.truncated, l4
+            )
+        }
+        other => format!("{other:?}"),
+    };
+    format!("{:?} {:?} {:?} {}", f.src_mac, f.dst_mac, f.vlan, net)
+}
+
+fn assert_paths_agree(frame: &[u8]) -> Result<(), TestCaseError> {
+    if let Some(fast) = fast::ethernet(frame) {
+        let slow = decode_ethernet_slow(frame);
+        prop_assert!(slow.is_ok(), "slow path failed where fast succeeded: {:02x?}", frame);
+        if let Ok(slow) = slow {
+            prop_assert_eq!(summary(&fast), summary(&slow), "frame {:02x?}", frame);
+        }
+    }
+    Ok(())
+}
+
+fn base_frames() -> Vec<Vec<u8>> {
+    let mut out = vec![tcp_frame(b"0123456789abcdef")];
+    let mut v = Vec::new();
+    PacketBuilder::ethernet2(A, B)
+        .single_vlan(7.try_into().unwrap())
+        .ipv4([192, 168, 1, 1], [192, 168, 1, 2], 9)
+        .udp(20000, 20000)
+        .write(&mut v, b"dnp3-ish payload")
+        .unwrap();
+    out.push(v);
+    let mut v = Vec::new();
+    PacketBuilder::ethernet2(A, B)
+        .ipv6([1; 16], [2; 16], 4)
+        .tcp(44818, 50000, 7, 100)
+        .syn()
+        .write(&mut v, b"")
+        .unwrap();
+    out.push(v);
+    let mut v = Vec::new();
+    PacketBuilder::ethernet2(A, B)
+        .ipv4([10, 1, 1, 1], [10, 1, 1, 2], 1)
+        .icmpv4_echo_request(1, 2)
+        .write(&mut v, b"ping")
+        .unwrap();
+    out.push(v);
+    out
+}
+
+proptest! {
+    #[test]
+    fn the_direct_and_etherparse_paths_agree_on_mutated_frames(
+        which in 0usize..4,
+        edits in proptest::collection::vec((0usize..80, any::<u8>()), 0..4),
+        cut in 0usize..40,
+        pad in 0usize..8,
+    ) {
+        let mut f = base_frames()[which].clone();
+        for (pos, val) in edits {
+            let n = f.len();
+            f[pos % n] = val;
+        }
+        f.extend(std::iter::repeat_n(0u8, pad));
+        f.truncate(f.len().saturating_sub(cut));
+        assert_paths_agree(&f)?;
+    }
+}
+
+#[test]
+fn the_direct_path_takes_the_common_frames() {
+    for f in base_frames() {
+        assert!(fast::ethernet(&f).is_some());
     }
 }

@@ -60,8 +60,12 @@ CREATE TABLE host_names (
 
 -- One row per flow; records written at checkpoints and at the end are merged
 -- (largest counters, widest time span), see docs/store.md.
+-- FlowIds are hashes: as the rowid they would scatter every insert across the
+-- whole table (measured 3x slower at 400k flows); rows are kept in arrival order
+-- instead and found through the narrow unique index on flow_id.
 CREATE TABLE flows (
-    flow_id              INTEGER PRIMARY KEY,   -- model FlowId
+    id                   INTEGER PRIMARY KEY,
+    flow_id              INTEGER NOT NULL UNIQUE,  -- model FlowId
     capture_id           INTEGER NOT NULL REFERENCES captures (id),  -- first capture to write it
     vlan                 INTEGER,               -- NULL when untagged
     transport            TEXT    NOT NULL,      -- tcp, udp, icmp, icmpv6, ip-N
@@ -98,7 +102,6 @@ CREATE INDEX flows_by_server_ip ON flows (server_ip_key);
 CREATE INDEX flows_by_client_port ON flows (client_port);
 CREATE INDEX flows_by_server_port ON flows (server_port);
 CREATE INDEX flows_by_app_protocol ON flows (app_protocol);
-CREATE INDEX flows_by_capture ON flows (capture_id);
 
 -- Cumulative counts of one protocol operation per flow and direction.
 CREATE TABLE messages (
@@ -136,15 +139,14 @@ CREATE TABLE events (
 ) STRICT;
 -- The same event written twice (re-analysis, overlapping batches) is ignored.
 -- The attributes tell apart two events of one name in one packet (two PDUs in a segment).
+-- Led by ts, it also serves time filters and ordering.
 CREATE UNIQUE INDEX events_identity ON events (
     ts, packet, protocol, kind, name, IFNULL(flow_id, -1), IFNULL(src_ip, ''), IFNULL(dst_ip, ''), attributes
 );
-CREATE INDEX events_by_ts ON events (ts);
 CREATE INDEX events_by_flow ON events (flow_id);
 CREATE INDEX events_by_protocol ON events (protocol, name);
 CREATE INDEX events_by_src_ip ON events (src_ip_key);
 CREATE INDEX events_by_dst_ip ON events (dst_ip_key);
-CREATE INDEX events_by_capture ON events (capture_id);
 
 -- One invocation of the analyser over one or more captures.
 CREATE TABLE analysis_runs (

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Builds seed corpora for the fuzz targets from the real captures in ../shared/pcaps
+and the project's sample capture.
+
+capture_file: whole small capture files (and a gzip of one).
+packet_decode: one seed per capture: a link-type selector byte, then up to 64
+frames joined by the 0xA5 separator the target splits on.
+"""
+import gzip, os, struct, sys
+
+here = os.path.dirname(os.path.abspath(__file__))
+root = os.path.dirname(here)
+shared = os.path.join(root, "..", "shared", "pcaps")
+out = os.path.join(root, "fuzz", "corpus")
+LINKS = [1, 0, 101, 108, 113, 228, 229, 276]
+
+
+def frames_of_pcap(data):
+    """Frames of a classic pcap (either byte order); pcapng files are skipped."""
+    if len(data) < 24:
+        return None, []
+    magic = data[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+        e = "<"
+    elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        e = ">"
+    else:
+        return None, []
+    link = struct.unpack(e + "I", data[20:24])[0]
+    off, frames = 24, []
+    while off + 16 <= len(data) and len(frames) < 64:
+        caplen = struct.unpack(e + "I", data[off + 8:off + 12])[0]
+        frames.append(data[off + 16:off + 16 + caplen])
+        off += 16 + caplen
+    return link, frames
+
+
+def main():
+    files = []
+    for d, _, names in os.walk(shared):
+        files += [os.path.join(d, n) for n in names if n.endswith((".pcap", ".pcapng"))]
+    files.append(os.path.join(root, "samples", "plant-cell.pcap"))
+    os.makedirs(os.path.join(out, "capture_file"), exist_ok=True)
+    os.makedirs(os.path.join(out, "packet_decode"), exist_ok=True)
+    n_cap = n_pkt = 0
+    for f in sorted(files):
+        data = open(f, "rb").read()
+        name = os.path.basename(f)
+        if len(data) <= 256 * 1024:
+            open(os.path.join(out, "capture_file", name), "wb").write(data)
+            n_cap += 1
+        link, frames = frames_of_pcap(data)
+        if link in LINKS and frames:
+            seed = bytes([LINKS.index(link) | 8]) + b"\xa5".join(frames)
+            open(os.path.join(out, "packet_decode", name + ".seed"), "wb").write(seed)
+            n_pkt += 1
+    sample = open(os.path.join(root, "samples", "plant-cell.pcap"), "rb").read()
+    open(os.path.join(out, "capture_file", "plant-cell.pcap.gz"), "wb").write(gzip.compress(sample))
+    print(f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

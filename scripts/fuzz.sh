@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for SECONDS each (default 600) on seed corpora built
+# from ../shared/pcaps. Needs: cargo install cargo-fuzz (stable toolchain with
+# RUSTC_BOOTSTRAP=1, as below). Crashes land in fuzz/artifacts/<target>/.
+#   scripts/fuzz.sh [SECONDS] [TARGET...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-600}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(capture_file packet_decode)
+python3 scripts/fuzz-seeds.py
+for t in "${targets[@]}"; do
+  echo "== $t for ${secs}s" >&2
+  RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir fuzz "$t" "fuzz/corpus/$t" -- \
+    -max_total_time="$secs" -rss_limit_mb=2048 -max_len=1048576 -print_final_stats=1 2>&1 | tail -n 25
+done
