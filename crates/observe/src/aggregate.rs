@@ -73,7 +73,9 @@ impl Aggregator {
         self.last_host = Some(key);
         let h = self.hosts.entry(key).or_insert(HostAgg { first: ts, last: ts, source, dirty: true });
         if ts < h.first {
+            // The source names the earliest evidence in packet time.
             h.first = ts;
+            h.source = source;
             h.dirty = true;
         }
         if ts > h.last {
@@ -95,6 +97,7 @@ impl Aggregator {
         let h = self.hosts.entry((mac, ip, vlan)).or_insert(HostAgg { first, last, source, dirty: true });
         if first < h.first {
             h.first = first;
+            h.source = source;
             h.dirty = true;
         }
         if last > h.last {

@@ -1,0 +1,347 @@
+//! The engine end to end on captures the fixtures build: what reaches the
+//! dissectors, and what the observations say about hosts and flows.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use otposture_dissect::{
+    DatagramDissector, DatagramSession, Emit, PacketCtx, Probe, Registry, StreamDissector, StreamSession,
+};
+use otposture_fixtures::{
+    packet::{eth_ipv4_udp, ipv4_udp_fragments},
+    Endpoint, Eth, Frame, Side, TcpConversation, Vlan,
+};
+use otposture_model::{Direction, FlowEnd, FlowRecord, HostSource, InitiatorBasis, Observation, TcpState, Timestamp};
+use otposture_observe::{Engine, EngineConfig, RawPacket};
+use std::sync::{Arc, Mutex};
+
+const PLC: [u8; 6] = [0x00, 0x1b, 0x1b, 0, 0, 0x14];
+const HMI: [u8; 6] = [0x00, 0xd0, 0xc9, 0, 0, 0x1e];
+const T0: Timestamp = Timestamp(1_709_280_000_000_000_000);
+
+/// What the recording dissector saw, per direction: bytes, with gaps as `[gap N]`.
+type Seen = Arc<Mutex<[Vec<u8>; 2]>>;
+
+/// A stream dissector for tests: claims streams whose first bytes are "REC" and
+/// records everything it is given.
+struct Recorder(Seen);
+struct RecorderSession(Seen);
+
+impl StreamDissector for Recorder {
+    fn protocol(&self) -> &'static str {
+        "rec"
+    }
+    fn port_hint(&self, port: u16) -> bool {
+        port == 9999
+    }
+    fn probe(&self, _d: Direction, data: &[u8]) -> Probe {
+        match data.len() {
+            0..=2 if b"REC".starts_with(data) => Probe::NeedMore,
+            _ if data.starts_with(b"REC") => Probe::Match,
+            _ => Probe::NoMatch,
+        }
+    }
+    fn new_session(&self) -> Box<dyn StreamSession> {
+        Box::new(RecorderSession(self.0.clone()))
+    }
+}
+
+impl StreamSession for RecorderSession {
+    fn data(&mut self, _c: &PacketCtx<'_>, d: Direction, data: &[u8], _e: &mut dyn Emit) {
+        self.0.lock().unwrap()[d.index()].extend_from_slice(data);
+    }
+    fn gap(&mut self, _c: &PacketCtx<'_>, d: Direction, len: u64, _e: &mut dyn Emit) {
+        self.0.lock().unwrap()[d.index()].extend_from_slice(format!("[gap {len}]").as_bytes());
+    }
+}
+
+/// A datagram dissector for tests: records every payload of UDP port 7777.
+struct Datagrams(Arc<Mutex<Vec<Vec<u8>>>>);
+struct DatagramsSession(Arc<Mutex<Vec<Vec<u8>>>>);
+
+impl DatagramDissector for Datagrams {
+    fn protocol(&self) -> &'static str {
+        "dgram"
+    }
+    fn port_hint(&self, s: u16, d: u16) -> bool {
+        s == 7777 || d == 7777
+    }
+    fn probe(&self, data: &[u8]) -> Probe {
+        if data.starts_with(b"DG") {
+            Probe::Match
+        } else {
+            Probe::NoMatch
+        }
+    }
+    fn new_session(&self) -> Box<dyn DatagramSession> {
+        Box::new(DatagramsSession(self.0.clone()))
+    }
+}
+
+impl DatagramSession for DatagramsSession {
+    fn datagram(&mut self, _c: &PacketCtx<'_>, _d: Direction, data: &[u8], _e: &mut dyn Emit) {
+        self.0.lock().unwrap().push(data.to_vec());
+    }
+}
+
+fn engine_with(config: EngineConfig) -> (Engine, Seen, Arc<Mutex<Vec<Vec<u8>>>>) {
+    let seen: Seen = Arc::default();
+    let dgrams = Arc::default();
+    let mut reg = Registry::with_defaults();
+    reg.streams.push(Box::new(Recorder(seen.clone())));
+    reg.datagrams.push(Box::new(Datagrams(Arc::clone(&dgrams))));
+    (Engine::new(config, reg), seen, dgrams)
+}
+
+fn run(engine: &mut Engine, frames: &[Frame]) -> Vec<Observation> {
+    for (i, f) in frames.iter().enumerate() {
+        engine.packet(&RawPacket {
+            ts: f.ts,
+            linktype: 1,
+            data: &f.data,
+            orig_len: f.data.len() as u32,
+            record: i as u64 + 1,
+        });
+    }
+    let mut out = Vec::new();
+    engine.finish(&mut out);
+    out
+}
+
+fn flows(obs: &[Observation]) -> Vec<FlowRecord> {
+    obs.iter().filter_map(|o| if let Observation::Flow(f) = o { Some(f.clone()) } else { None }).collect()
+}
+
+fn conversation() -> TcpConversation {
+    TcpConversation::new(
+        Endpoint::new(HMI, [192, 168, 10, 30], 50123),
+        Endpoint::new(PLC, [192, 168, 10, 20], 9999),
+        T0,
+    )
+}
+
+const REQUEST: &[u8] = b"REC request: read holding registers 0..10";
+const RESPONSE: &[u8] = b"REC response: 0001 0002 0003 0004 0005 0006 0007";
+
+#[test]
+fn delivers_the_same_streams_whatever_the_segment_size() {
+    for size in 1..=REQUEST.len() {
+        let mut c = conversation().with_segment_size(size);
+        c.handshake().client_sends(REQUEST).server_sends(RESPONSE).close();
+        let (mut e, seen, _) = engine_with(EngineConfig::default());
+        let obs = run(&mut e, c.frames());
+        let s = seen.lock().unwrap();
+        assert_eq!(s[0], REQUEST, "segment size {size}");
+        assert_eq!(s[1], RESPONSE, "segment size {size}");
+        let f = flows(&obs);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].app_protocol.as_deref(), Some("rec"));
+        assert_eq!(f[0].tcp_state, Some(TcpState::Closed));
+        assert_eq!(f[0].end, FlowEnd::Closed);
+    }
+}
+
+#[test]
+fn delivers_reordered_and_retransmitted_segments_once_and_in_order() {
+    let mut c = conversation().with_segment_size(8);
+    c.handshake().send_reordered(Side::Client, REQUEST).retransmit_last().server_sends(RESPONSE).close();
+    let (mut e, seen, _) = engine_with(EngineConfig::default());
+    let f = flows(&run(&mut e, c.frames()));
+    assert_eq!(seen.lock().unwrap()[0], REQUEST);
+    assert_eq!(f[0].anomalies.out_of_order, 1);
+    assert_eq!(f[0].anomalies.retransmissions, 1);
+    assert_eq!(f[0].anomalies.gaps, 0);
+}
+
+#[test]
+fn reports_a_missing_segment_as_a_gap_and_resumes_after_it() {
+    let mut c = conversation().with_segment_size(10);
+    c.handshake().client_sends(REQUEST).server_sends(RESPONSE).close();
+    let mut frames = c.into_frames();
+    // Drop the client's second data segment (frames: SYN, SYN-ACK, ACK, data...).
+    let dropped = frames.remove(4);
+    assert_eq!(dropped.data.len(), 14 + 20 + 20 + 10);
+    let (mut e, seen, _) = engine_with(EngineConfig::default());
+    let f = flows(&run(&mut e, &frames));
+    let mut expected = REQUEST[..10].to_vec();
+    expected.extend_from_slice(b"[gap 10]");
+    expected.extend_from_slice(&REQUEST[20..]);
+    assert_eq!(String::from_utf8_lossy(&seen.lock().unwrap()[0]), String::from_utf8_lossy(&expected));
+    assert_eq!(seen.lock().unwrap()[1], RESPONSE, "the other direction is untouched");
+    assert_eq!((f[0].anomalies.gaps, f[0].anomalies.gap_bytes), (1, 10));
+}
+
+#[test]
+fn counts_packets_and_bytes_each_way_and_knows_the_initiator() {
+    let mut c = conversation();
+    c.handshake().client_sends(REQUEST).server_sends(RESPONSE).close();
+    let frames = c.into_frames();
+    let (mut e, _, _) = engine_with(EngineConfig::default());
+    let f = flows(&run(&mut e, &frames));
+    assert_eq!(f.len(), 1);
+    let f = &f[0];
+    assert_eq!(f.initiator, InitiatorBasis::Handshake);
+    assert_eq!(f.key.client_port, 50123);
+    assert_eq!(f.key.server_port, 9999);
+    let client_ip = [192, 168, 10, 30];
+    let (mut to_s, mut to_c, mut b_s, mut b_c) = (0, 0, 0, 0);
+    for fr in &frames {
+        if fr.data[26..30] == client_ip {
+            to_s += 1;
+            b_s += fr.data.len() as u64;
+        } else {
+            to_c += 1;
+            b_c += fr.data.len() as u64;
+        }
+    }
+    assert_eq!((f.packets_to_server, f.packets_to_client), (to_s, to_c));
+    assert_eq!((f.bytes_to_server, f.bytes_to_client), (b_s, b_c));
+    assert_eq!((f.payload_to_server, f.payload_to_client), (REQUEST.len() as u64, RESPONSE.len() as u64));
+    assert_eq!(f.first_seen, frames[0].ts);
+    assert_eq!(f.last_seen, frames.last().unwrap().ts);
+}
+
+#[test]
+fn picks_up_a_connection_mid_stream_and_names_the_server_by_its_port() {
+    let mut c = conversation();
+    c.server_sends(RESPONSE).client_sends(REQUEST);
+    let (mut e, seen, _) = engine_with(EngineConfig::default());
+    let f = flows(&run(&mut e, c.frames()));
+    assert_eq!(f[0].initiator, InitiatorBasis::PortHeuristic);
+    assert_eq!(f[0].key.server_port, 9999);
+    assert_eq!(f[0].tcp_state, Some(TcpState::Midstream));
+    assert_eq!(seen.lock().unwrap()[1], RESPONSE);
+}
+
+#[test]
+fn starts_a_new_flow_when_a_closed_connection_reuses_its_ports() {
+    let mut c = conversation();
+    c.handshake().client_sends(REQUEST).close();
+    let mut frames = c.into_frames();
+    let mut again = conversation().with_isn(5_000, 9_000);
+    again.wait_until(Timestamp(frames.last().unwrap().ts.0 + 1_000_000)).handshake().client_sends(REQUEST).close();
+    frames.extend(again.into_frames());
+    let (mut e, seen, _) = engine_with(EngineConfig::default());
+    let f = flows(&run(&mut e, &frames));
+    assert_eq!(f.len(), 2);
+    assert_ne!(f[0].id, f[1].id);
+    assert_eq!(seen.lock().unwrap()[0], [REQUEST, REQUEST].concat());
+}
+
+#[test]
+fn keeps_the_same_tuple_on_two_vlans_apart() {
+    let mut frames = Vec::new();
+    for vlan in [10, 20] {
+        let mut c = conversation().with_vlan(Vlan::Single(vlan));
+        c.handshake().client_sends(REQUEST).close();
+        frames.extend(c.into_frames());
+    }
+    frames.sort_by_key(|f| f.ts);
+    let (mut e, _, _) = engine_with(EngineConfig::default());
+    let f = flows(&run(&mut e, &frames));
+    let mut vlans: Vec<_> = f.iter().map(|f| f.key.vlan).collect();
+    vlans.sort();
+    assert_eq!(vlans, vec![Some(10), Some(20)]);
+}
+
+#[test]
+fn reassembles_ip_fragments_before_the_datagram_dissector() {
+    let payload: Vec<u8> = b"DG".iter().copied().chain((0..3000u32).map(|i| i as u8)).collect();
+    let eth = Eth::new(HMI, PLC);
+    let frames: Vec<Frame> = ipv4_udp_fragments([10, 0, 0, 1], [10, 0, 0, 2], 40000, 7777, &payload, 77, 1400)
+        .into_iter()
+        .enumerate()
+        .map(|(i, ip)| Frame::new(Timestamp(T0.0 + i as i64), eth.ip(&ip)))
+        .collect();
+    assert!(frames.len() >= 3);
+    let (mut e, _, dgrams) = engine_with(EngineConfig::default());
+    let f = flows(&run(&mut e, &frames));
+    assert_eq!(*dgrams.lock().unwrap(), vec![payload]);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].packets_to_server, 1, "one datagram, counted on the frame that completed it");
+    assert_eq!(e.stats().defrag.reassembled, 1);
+}
+
+#[test]
+fn ends_idle_flows_and_counts_every_packet_once() {
+    let eth = Eth::new(HMI, PLC);
+    let mut frames = Vec::new();
+    for i in 0..4i64 {
+        // Two bursts 10 minutes apart: the UDP idle timeout (120 s) splits them.
+        let ts = Timestamp(T0.0 + i * 300_000_000_000);
+        frames.push(Frame::new(ts, eth_ipv4_udp(&eth, [10, 0, 0, 1], [10, 0, 0, 2], 40000, 7777, b"DG x")));
+    }
+    let (mut e, _, _) = engine_with(EngineConfig::default());
+    let f = flows(&run(&mut e, &frames));
+    assert_eq!(f.len(), 4);
+    assert_eq!(f.iter().map(|f| f.packets_to_server).sum::<u64>(), 4);
+    assert_eq!(f.iter().filter(|f| f.end == FlowEnd::IdleTimeout).count(), 3);
+}
+
+#[test]
+fn evicts_under_the_memory_cap_without_losing_counts() {
+    let mut config = EngineConfig::default();
+    config.flows.max_memory = 64 << 10;
+    let eth = Eth::new(HMI, PLC);
+    let frames: Vec<Frame> = (0..2_000u16)
+        .map(|i| {
+            Frame::new(
+                Timestamp(T0.0 + i64::from(i)),
+                eth_ipv4_udp(&eth, [10, 0, 0, 1], [10, 0, 0, 2], 10_000 + i, 7777, b"DG"),
+            )
+        })
+        .collect();
+    let (mut e, _, _) = engine_with(config);
+    let f = flows(&run(&mut e, &frames));
+    let s = e.stats();
+    assert!(s.flow_table.cap_hits > 0);
+    assert!(s.flow_table.cap_evictions > 0);
+    assert!(s.flow_table.peak_flows < 2_000);
+    assert_eq!(f.len(), 2_000, "every flow is recorded, evicted or not");
+    assert_eq!(f.iter().filter(|f| f.end == FlowEnd::Evicted).count() as u64, s.flow_table.cap_evictions);
+}
+
+#[test]
+fn names_hosts_from_ip_arp_and_dhcp() {
+    let (mut e, _, _) = engine_with(EngineConfig::default());
+    let obs = run(&mut e, &otposture_fixtures::sample_frames());
+    let hosts: Vec<_> =
+        obs.iter().filter_map(|o| if let Observation::Host(h) = o { Some(h.clone()) } else { None }).collect();
+    let plc: std::net::IpAddr = "192.168.10.20".parse().unwrap();
+    assert!(hosts.iter().any(|h| h.ip == Some(plc) && h.source == HostSource::Arp));
+    // The PLC talks Modbus on VLAN 10 and ARPs untagged: two sightings, kept apart.
+    assert!(hosts.iter().any(|h| h.ip == Some(plc) && h.vlan == Some(10)));
+    assert!(hosts.iter().all(|h| h.mac.is_none_or(|m| !m.is_group())));
+    let dhcp_names: Vec<_> = obs
+        .iter()
+        .filter_map(|o| match o {
+            Observation::Event(ev) if ev.protocol == "dhcp" => {
+                ev.attributes.iter().find(|(k, _)| k == "host_name").map(|(_, v)| v.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(dhcp_names.iter().any(|n| n == "EWS-01"), "{dhcp_names:?}");
+}
+
+#[test]
+fn checkpoints_repeat_cumulative_counts_that_the_final_record_supersedes() {
+    let mut c = conversation();
+    c.handshake().client_sends(REQUEST).server_sends(RESPONSE).close();
+    let frames = c.into_frames();
+    let (mut e, _, _) = engine_with(EngineConfig::default());
+    let mut all = Vec::new();
+    for (i, f) in frames.iter().enumerate() {
+        e.packet(&RawPacket {
+            ts: f.ts,
+            linktype: 1,
+            data: &f.data,
+            orig_len: f.data.len() as u32,
+            record: i as u64 + 1,
+        });
+        e.checkpoint(&mut all);
+    }
+    e.finish(&mut all);
+    let recs = flows(&all);
+    assert!(recs.len() > 2);
+    assert!(recs.windows(2).all(|w| w[0].id == w[1].id && w[0].packets_to_server <= w[1].packets_to_server));
+    assert_eq!(recs.last().unwrap().packets_to_server + recs.last().unwrap().packets_to_client, frames.len() as u64);
+}

@@ -1,0 +1,422 @@
+//! `otposture` as a user runs it: commands, formats, exit codes and bad input,
+//! each in a temporary directory with its own database.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use otposture_fixtures::{
+    pcap_bytes, sample_capture, sample_frames, ByteOrder, LinkType, PcapOptions, PcapWriter, PcapngWriter, TsResolution,
+};
+use otposture_model::Timestamp;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        Env { dir: tempfile::tempdir().unwrap() }
+    }
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("otposture.db")
+    }
+    fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_otposture")).arg("--db").arg(self.db()).args(args).output().unwrap()
+    }
+    fn analyze(&self, files: &[&Path], extra: &[&str]) -> Output {
+        let mut args: Vec<String> = vec!["analyze".into(), "--quiet".into()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(files.iter().map(|p| p.display().to_string()));
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.run(&a)
+    }
+    fn json(&self, args: &[&str]) -> Value {
+        let mut a = args.to_vec();
+        a.extend(["--format", "json"]);
+        let out = self.run(&a);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn analyzes_the_sample_and_lists_hosts_flows_and_events() {
+    let env = Env::new();
+    let sample = env.file("plant.pcap", &sample_capture());
+    let out = env.analyze(&[&sample], &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("hosts") && text.contains("flows") && text.contains("caps hit"), "{text}");
+
+    let hosts = env.json(&["hosts"]);
+    assert_eq!(hosts["schema"], "otposture.hosts/1");
+    let hosts = hosts["hosts"].as_array().unwrap();
+    assert!(hosts.iter().any(|h| h["ip"] == "192.168.10.20" && h["vlan"] == 10));
+    assert!(hosts.iter().any(|h| h["host_name"] == "EWS-01" && h["vendor_class"] == "MSFT 5.0"));
+
+    let flows = env.json(&["flows", "--port", "502"]);
+    assert_eq!(flows["schema"], "otposture.flows/1");
+    let flows = flows["flows"].as_array().unwrap();
+    assert!(!flows.is_empty());
+    assert!(flows.iter().all(|f| f["server_port"] == 502 || f["client_port"] == 502));
+
+    let csv = env.run(&["flows", "--format", "csv", "--transport", "udp"]);
+    let csv = String::from_utf8_lossy(&csv.stdout);
+    assert!(csv.starts_with("flow_id,"), "{csv}");
+    assert!(csv.lines().skip(1).all(|l| l.contains(",udp,")), "{csv}");
+
+    let events = env.json(&["events", "--kind", "identity", "--protocol", "dhcp"]);
+    assert!(events["events"].as_array().unwrap().iter().any(|e| e["attributes"]["host_name"] == "EWS-01"));
+
+    let table = env.run(&["hosts", "--ip", "192.168.10.0/24"]);
+    assert!(String::from_utf8_lossy(&table.stdout).contains("192.168.10.20"));
+}
+
+#[test]
+fn analyzing_the_same_capture_twice_doubles_nothing() {
+    let env = Env::new();
+    let sample = env.file("plant.pcap", &sample_capture());
+    assert_eq!(code(&env.analyze(&[&sample], &[])), 0);
+    let (h1, f1, e1) = (env.json(&["hosts"]), env.json(&["flows"]), env.json(&["events"]));
+    assert_eq!(code(&env.analyze(&[&sample], &[])), 0);
+    assert_eq!(env.json(&["hosts"]), h1);
+    assert_eq!(env.json(&["flows"]), f1);
+    assert_eq!(env.json(&["events"]), e1);
+    assert_eq!(env.json(&["captures"])["captures"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_truncated_capture_fails_with_file_record_and_offset_and_keeps_what_was_decoded() {
+    let env = Env::new();
+    let full = sample_capture();
+    // Cut 10 bytes into the last record: every earlier record is whole.
+    let cut = &full[..full.len() - 30];
+    let path = env.file("cut.pcap", cut);
+    let out = env.analyze(&[&path], &[]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("cut.pcap")
+            && err.contains("truncated")
+            && err.contains("record 332")
+            && err.contains("byte offset"),
+        "{err}"
+    );
+    let flows = env.json(&["flows"]);
+    assert!(flows["flows"].as_array().unwrap().len() >= 5, "what was decoded before the cut is stored");
+    let caps = env.json(&["captures"]);
+    assert_eq!(caps["captures"][0]["status"], "failed");
+    assert_eq!(caps["captures"][0]["packets"], 331);
+}
+
+#[test]
+fn rejects_files_that_are_not_captures() {
+    let env = Env::new();
+    let empty = env.file("empty.pcap", b"");
+    let out = env.analyze(&[&empty], &[]);
+    assert_eq!(code(&out), 3);
+    assert!(stderr(&out).contains("empty.pcap") && stderr(&out).contains("empty"), "{}", stderr(&out));
+
+    let text = env.file("notes.txt", b"this is not a capture at all");
+    let out = env.analyze(&[&text], &[]);
+    assert_eq!(code(&out), 3);
+    assert!(stderr(&out).contains("not a pcap or pcapng"), "{}", stderr(&out));
+
+    let missing = env.dir.path().join("missing.pcap");
+    let out = env.analyze(&[&missing], &[]);
+    assert_eq!(code(&out), 3);
+    assert!(stderr(&out).contains("missing.pcap"));
+}
+
+#[test]
+fn reports_an_unsupported_link_type_instead_of_guessing() {
+    let env = Env::new();
+    // LINKTYPE_USER0 (147).
+    let bytes = pcap_bytes(LinkType(147), &sample_frames()[..3]);
+    let p = env.file("user0.pcap", &bytes);
+    let out = env.analyze(&[&p], &[]);
+    assert_eq!(code(&out), 3);
+    assert!(stderr(&out).contains("link type 147 is not supported"), "{}", stderr(&out));
+}
+
+#[test]
+fn rejects_an_absurd_record_length_with_its_offset() {
+    let env = Env::new();
+    let mut bytes = pcap_bytes(LinkType::ETHERNET, &sample_frames()[..3]);
+    // First record header starts at 24; caplen is at +8.
+    bytes[32..36].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    let p = env.file("absurd.pcap", &bytes);
+    let out = env.analyze(&[&p], &[]);
+    assert_eq!(code(&out), 3);
+    let err = stderr(&out);
+    assert!(err.contains("record 1 at byte offset 24") && err.contains("captured length 2147483647"), "{err}");
+}
+
+#[test]
+fn rejects_a_pcapng_block_with_a_bad_length() {
+    let env = Env::new();
+    let mut w = PcapngWriter::new(Vec::new()).unwrap();
+    let i = w.add_interface(LinkType::ETHERNET, 65535, None).unwrap();
+    for f in &sample_frames()[..4] {
+        w.write_packet(i, f.ts, &f.data).unwrap();
+    }
+    let mut bytes = w.into_inner().unwrap();
+    let shb_len = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
+    let idb_len = u32::from_le_bytes(bytes[shb_len + 4..shb_len + 8].try_into().unwrap()) as usize;
+    let first_epb = shb_len + idb_len;
+    let epb_len = u32::from_le_bytes(bytes[first_epb + 4..first_epb + 8].try_into().unwrap()) as usize;
+    let third = first_epb
+        + epb_len
+        + u32::from_le_bytes(bytes[first_epb + epb_len + 4..first_epb + epb_len + 8].try_into().unwrap()) as usize;
+    bytes[third + 4..third + 8].copy_from_slice(&13u32.to_le_bytes());
+    let p = env.file("badblock.pcapng", &bytes);
+    let out = env.analyze(&[&p], &[]);
+    assert_eq!(code(&out), 3);
+    let err = stderr(&out);
+    assert!(err.contains(&format!("record 3 at byte offset {third}")) && err.contains("block length 13"), "{err}");
+    assert_eq!(env.json(&["captures"])["captures"][0]["packets"], 2);
+}
+
+#[test]
+fn strict_mode_turns_capture_warnings_into_a_failure() {
+    let env = Env::new();
+    let mut w = PcapWriter::with_options(Vec::new(), PcapOptions { snaplen: 64, ..PcapOptions::default() }).unwrap();
+    for f in &sample_frames()[..10] {
+        w.write_packet(f.ts, &f.data).unwrap();
+    }
+    let mut bytes = w.into_inner().unwrap();
+    // Lower the header's snap length below records already written at 64 bytes.
+    bytes[16..20].copy_from_slice(&60u32.to_le_bytes());
+    let p = env.file("snap.pcap", &bytes);
+    let lenient = env.analyze(&[&p], &[]);
+    assert_eq!(code(&lenient), 0, "{}", stderr(&lenient));
+    assert!(stderr(&lenient).contains("exceeds the file's snap length 60"));
+    let strict = env.analyze(&[&p], &["--strict"]);
+    assert_eq!(code(&strict), 4);
+}
+
+#[test]
+fn reads_gzip_pcapng_nanosecond_and_big_endian_captures_alike() {
+    use std::io::Write;
+    let frames = sample_frames();
+    let plain = sample_capture();
+    let mut gz = flate2_gz(&plain);
+    let big = {
+        let mut w = PcapWriter::with_options(
+            Vec::new(),
+            PcapOptions { byte_order: ByteOrder::Big, resolution: TsResolution::Nano, ..PcapOptions::default() },
+        )
+        .unwrap();
+        w.write_frames(&frames).unwrap();
+        w.into_inner().unwrap()
+    };
+    let ng = {
+        let mut w = PcapngWriter::with_options(Vec::new(), ByteOrder::Little, Some("plant cell sample")).unwrap();
+        let i = w.add_interface(LinkType::ETHERNET, 0, Some(9)).unwrap();
+        for f in &frames {
+            w.write_packet(i, f.ts, &f.data).unwrap();
+        }
+        w.into_inner().unwrap()
+    };
+    let mut reference: Option<Value> = None;
+    for (name, bytes) in
+        [("plain.pcap", plain.clone()), ("gz.pcap.gz", std::mem::take(&mut gz)), ("big.pcap", big), ("ng.pcapng", ng)]
+    {
+        let env = Env::new();
+        let p = env.file(name, &bytes);
+        let out = env.analyze(&[&p], &[]);
+        assert_eq!(code(&out), 0, "{name}: {}", stderr(&out));
+        let flows = env.json(&["flows"])["flows"].clone();
+        let stripped: Vec<Value> = flows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let mut f = f.clone();
+                f.as_object_mut().unwrap().remove("capture_id");
+                f
+            })
+            .collect();
+        match &reference {
+            None => reference = Some(Value::Array(stripped)),
+            Some(r) => assert_eq!(&Value::Array(stripped), r, "{name} differs from the plain pcap"),
+        }
+    }
+    let _ = std::io::sink().write(&[]);
+}
+
+fn flate2_gz(bytes: &[u8]) -> Vec<u8> {
+    let mut child = Command::new("gzip")
+        .arg("-c")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    child.wait_with_output().unwrap().stdout
+}
+
+#[test]
+fn merges_several_files_in_timestamp_order() {
+    let frames = sample_frames();
+    let (even, odd): (Vec<_>, Vec<_>) = frames.iter().cloned().enumerate().partition(|(i, _)| i % 2 == 0);
+    let strip = |v: Vec<(usize, otposture_fixtures::Frame)>| v.into_iter().map(|(_, f)| f).collect::<Vec<_>>();
+    let env = Env::new();
+    let a = env.file("a.pcap", &pcap_bytes(LinkType::ETHERNET, &strip(even)));
+    let b = env.file("b.pcap", &pcap_bytes(LinkType::ETHERNET, &strip(odd)));
+    assert_eq!(code(&env.analyze(&[&b, &a], &[])), 0);
+    let whole = Env::new();
+    let w = whole.file("whole.pcap", &sample_capture());
+    assert_eq!(code(&whole.analyze(&[&w], &[])), 0);
+    let key = |v: Value| -> Vec<(Value, Value, Value, Value)> {
+        v["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["flow_id"].clone(),
+                    f["packets_to_server"].clone(),
+                    f["packets_to_client"].clone(),
+                    f["tcp_state"].clone(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(key(env.json(&["flows"])), key(whole.json(&["flows"])));
+}
+
+#[test]
+fn keeps_pcapng_packet_comments_as_annotations() {
+    let env = Env::new();
+    let mut w = PcapngWriter::new(Vec::new()).unwrap();
+    let i = w.add_interface(LinkType::ETHERNET, 0, None).unwrap();
+    let frames = sample_frames();
+    w.write_packet(i, frames[0].ts, &frames[0].data).unwrap();
+    w.write_packet_with(
+        i,
+        frames[1].ts,
+        &frames[1].data,
+        frames[1].data.len() as u32,
+        Some("operator: HMI restarted here"),
+    )
+    .unwrap();
+    let p = env.file("commented.pcapng", &w.into_inner().unwrap());
+    assert_eq!(code(&env.analyze(&[&p], &[])), 0);
+    let ev = env.json(&["events", "--kind", "annotation"]);
+    let ev = ev["events"].as_array().unwrap();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0]["attributes"]["text"], "operator: HMI restarted here");
+    assert_eq!(ev[0]["packet"], 2);
+}
+
+#[test]
+fn decodes_linux_cooked_and_loopback_link_types() {
+    use otposture_fixtures::packet::{ipv4_udp, linux_sll2, null_loopback};
+    let ip = ipv4_udp([10, 9, 0, 1], [10, 9, 0, 2], 40000, 20000, b"payload");
+    for (lt, frame) in [
+        (LinkType::LINUX_SLL2, linux_sll2(0, 2, [2, 0, 0, 0, 0, 1], 0x0800, &ip)),
+        (LinkType::NULL, null_loopback(2, ByteOrder::Little, &ip)),
+        (LinkType::RAW, ip.clone()),
+    ] {
+        let env = Env::new();
+        let p = env.file("l.pcap", &pcap_bytes(lt, &[otposture_fixtures::Frame::new(Timestamp(1_000_000_000), frame)]));
+        assert_eq!(code(&env.analyze(&[&p], &[])), 0);
+        let flows = env.json(&["flows"]);
+        assert_eq!(flows["flows"][0]["server_port"], 20000, "link type {lt:?}");
+    }
+}
+
+#[test]
+fn a_killed_analysis_leaves_a_consistent_database() {
+    // A capture large enough that the analysis is still running when killed.
+    let env = Env::new();
+    let frames = sample_frames();
+    let mut w = PcapWriter::new(Vec::new(), LinkType::ETHERNET).unwrap();
+    for round in 0..2_500i64 {
+        for f in &frames {
+            w.write_packet(Timestamp(f.ts.0 + round * 600_000_000_000), &f.data).unwrap();
+        }
+    }
+    let p = env.file("big.pcap", &w.into_inner().unwrap());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_otposture"))
+        .arg("--db")
+        .arg(env.db())
+        .args(["analyze", "--quiet"])
+        .arg(&p)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until some batches are committed, then SIGKILL.
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let wal = env.db().with_extension("db-wal");
+        if wal.exists() && std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) > 200_000 {
+            break;
+        }
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the analysis finished before it could be killed: make the capture larger"
+    );
+    child.kill().unwrap();
+    let _ = child.wait();
+    let out = env.run(&["hosts", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let caps = env.json(&["captures"]);
+    let status = caps["captures"][0]["status"].as_str().unwrap().to_string();
+    assert_eq!(status, "running", "killed mid-run, the capture row says so");
+    let flows_after_kill = env.json(&["flows"])["flows"].as_array().unwrap().len();
+    assert!(flows_after_kill > 0, "committed batches survive the kill");
+    let check = Command::new("sqlite3").arg(env.db()).arg("PRAGMA integrity_check;").output();
+    if let Ok(o) = check {
+        if o.status.success() {
+            assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "ok");
+        }
+    }
+    // And the next run over the same capture completes and doubles nothing.
+    assert_eq!(code(&env.analyze(&[&p], &[])), 0);
+    let again = env.json(&["captures"]);
+    assert_eq!(again["captures"].as_array().unwrap().len(), 1);
+    assert_eq!(again["captures"][0]["status"], "complete");
+}
+
+#[test]
+fn every_command_has_help() {
+    let env = Env::new();
+    for cmd in [
+        vec!["--help"],
+        vec!["analyze", "--help"],
+        vec!["hosts", "--help"],
+        vec!["flows", "--help"],
+        vec!["events", "--help"],
+        vec!["captures", "--help"],
+        vec!["bench", "--help"],
+    ] {
+        let out = env.run(&cmd);
+        assert_eq!(code(&out), 0, "{cmd:?}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"), "{cmd:?}");
+    }
+    let bad = env.run(&["flows", "--transport", "carrier-pigeon"]);
+    assert_eq!(code(&bad), 2);
+    let none = env.run(&["hosts"]);
+    assert_eq!(code(&none), 1);
+    assert!(stderr(&none).contains("does not exist yet"));
+}
