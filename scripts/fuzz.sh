@@ -13,5 +13,5 @@ python3 scripts/fuzz-seeds.py
 for t in "${targets[@]}"; do
   echo "== $t for ${secs}s" >&2
   RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir fuzz "$t" "fuzz/corpus/$t" -- \
-    -max_total_time="$secs" -rss_limit_mb=2048 -max_len=1048576 -print_final_stats=1 2>&1 | tail -n 25
+    -max_total_time="$secs" -rss_limit_mb=2048 -max_len=1048576 -print_final_stats=1 2>&1 | grep -vE "^#[0-9]+.*(NEW|REDUCE|pulse)" | tail -n 60
 done

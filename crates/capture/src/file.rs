@@ -406,7 +406,10 @@ impl FileSource {
             ts_offset_secs: 0,
             name: None,
         });
-        let limit = iface.snaplen.max(MAX_SNAPLEN);
+        // A header may claim any snap length; records beyond 16 MiB are corrupt
+        // whatever it says (found by fuzzing: a 4 GB snap length let one record
+        // ask for a 2 GB buffer).
+        let limit = iface.snaplen.max(MAX_SNAPLEN).min(MAX_RECORD as u32);
         if caplen > limit {
             return Err(self.err_malformed(
                 offset,
