@@ -59,11 +59,12 @@ impl LiveSource {
             .map_err(|e| live(e.to_string()))?
             .promisc(opts.promiscuous)
             .snaplen(opts.snaplen)
-            .timeout(200)
             .immediate_mode(true)
             .open()
             .map_err(|e| live(format!("cannot open (are you root or do you have CAP_NET_RAW?): {e}")))?;
-        let mut cap = cap;
+        // Non-blocking: in immediate mode libpcap ignores the read timeout and a
+        // silent network would block forever, past Ctrl-C and --duration.
+        let mut cap = cap.setnonblock().map_err(|e| live(format!("cannot switch to non-blocking reads: {e}")))?;
         if let Some(f) = &opts.filter {
             cap.filter(f, true).map_err(|e| live(format!("invalid capture filter {f:?}: {e}")))?;
         }
@@ -115,7 +116,9 @@ impl PacketSource for LiveSource {
                         Timestamp::from_parts(p.header.ts.tv_sec, (p.header.ts.tv_usec as u32).saturating_mul(1_000));
                     break (ts, p.header.len);
                 }
-                Err(pcap::Error::TimeoutExpired) => continue,
+                // Nothing queued: wait a little. Packets keep arriving in the
+                // kernel's ring meanwhile, so none is lost to the pause.
+                Err(pcap::Error::TimeoutExpired) => std::thread::sleep(Duration::from_millis(5)),
                 Err(e) => return Err(CaptureError::Live { iface: self.iface.clone(), what: e.to_string() }),
             }
         };
