@@ -137,7 +137,7 @@ impl FileSource {
         let mut magic = [0u8; 2];
         let got = read_full(&mut counted, &mut magic).map_err(io)?;
         let compressed = got == 2 && magic == [0x1f, 0x8b];
-        let head = std::io::Cursor::new(magic[..got].to_vec());
+        let head = std::io::Cursor::new(magic.get(..got).unwrap_or_default().to_vec());
         let chained = head.chain(counted);
         let reader: Box<dyn Read> =
             if compressed { Box::new(flate2::read::MultiGzDecoder::new(chained)) } else { Box::new(chained) };
@@ -390,7 +390,7 @@ impl FileSource {
         }
         let hdr: [u8; 16] = self.avail().get(..16).and_then(|h| h.try_into().ok()).unwrap_or([0; 16]);
         let word = |i: usize| {
-            let b = [hdr[i], hdr[i + 1], hdr[i + 2], hdr[i + 3]];
+            let b: [u8; 4] = hdr.get(i..i + 4).and_then(|w| w.try_into().ok()).unwrap_or([0; 4]);
             if self.big_endian {
                 u32::from_be_bytes(b)
             } else {
@@ -757,15 +757,14 @@ fn option_strings(opts: &[PcapNGOption<'_>], code: OptionCode) -> Vec<String> {
 
 /// Converts pcapng timestamp units to nanoseconds.
 fn units_to_ts(units: u64, per_sec: u64, offset_secs: i64) -> Timestamp {
-    let secs = units / per_sec;
-    let rem = units % per_sec;
-    // Microseconds and nanoseconds are nearly every file; skip the 128-bit division.
-    let nanos = match per_sec {
-        1_000_000 => (rem * 1_000) as i64,
-        1_000_000_000 => rem as i64,
-        _ => (u128::from(rem) * 1_000_000_000 / u128::from(per_sec)) as i64,
+    // Microseconds and nanoseconds are nearly every file: constant divisors
+    // compile to multiplications, and the 128-bit division is skipped.
+    let (secs, nanos) = match per_sec {
+        1_000_000 => (units / 1_000_000, (units % 1_000_000) * 1_000),
+        1_000_000_000 => (units / 1_000_000_000, units % 1_000_000_000),
+        _ => (units / per_sec, (u128::from(units % per_sec) * 1_000_000_000 / u128::from(per_sec)) as u64),
     };
-    Timestamp((secs as i64).saturating_add(offset_secs).saturating_mul(1_000_000_000).saturating_add(nanos))
+    Timestamp((secs as i64).saturating_add(offset_secs).saturating_mul(1_000_000_000).saturating_add(nanos as i64))
 }
 
 fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
