@@ -53,7 +53,7 @@ fn ordered(t: Transport, x: (IpAddr, u16), y: (IpAddr, u16)) -> (Pair, bool) {
     }
 }
 
-fn ours(path: &Path) -> BTreeMap<Pair, Counts> {
+fn ours(path: &Path) -> (BTreeMap<Pair, Counts>, std::collections::BTreeSet<IpAddr>) {
     let mut src = FileSource::open(path, 0).unwrap();
     let mut engine = Engine::new(EngineConfig::default(), Registry::with_defaults());
     let mut out = Vec::new();
@@ -68,7 +68,11 @@ fn ours(path: &Path) -> BTreeMap<Pair, Counts> {
     }
     engine.finish(&mut out);
     let mut map: BTreeMap<Pair, Counts> = BTreeMap::new();
+    let mut hosts = std::collections::BTreeSet::new();
     for o in out {
+        if let Observation::Host(h) = &o {
+            hosts.extend(h.ip);
+        }
         let Observation::Flow(f) = o else { continue };
         if !matches!(f.key.transport, Transport::Tcp | Transport::Udp) {
             continue;
@@ -90,7 +94,33 @@ fn ours(path: &Path) -> BTreeMap<Pair, Counts> {
             e.bytes_ba += bb;
         }
     }
-    map
+    (map, hosts)
+}
+
+/// Addresses tshark saw sending IP packets (`-z endpoints,ip`, `endpoints,ipv6`),
+/// less those that cannot name a host (unspecified, multicast, broadcast).
+fn their_senders(text: &str) -> std::collections::BTreeSet<IpAddr> {
+    let mut set = std::collections::BTreeSet::new();
+    let mut in_endpoints = false;
+    for line in text.lines() {
+        if line.contains("Endpoints") || line.contains("Conversations") {
+            in_endpoints = line.contains("Endpoints");
+        }
+        if !in_endpoints {
+            continue;
+        }
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let Some(ip) = f.first().and_then(|a| a.parse::<IpAddr>().ok()) else { continue };
+        let tx: u64 = f.get(3).and_then(|t| t.replace(',', "").parse().ok()).unwrap_or(0);
+        let host = match ip {
+            IpAddr::V4(v4) => !(v4.is_unspecified() || v4.is_multicast() || v4.is_broadcast()),
+            IpAddr::V6(v6) => !(v6.is_unspecified() || v6.is_multicast()),
+        };
+        if tx > 0 && host {
+            set.insert(ip);
+        }
+    }
+    set
 }
 
 /// A byte count as tshark prints it, with the slack its rounding leaves.
@@ -110,10 +140,17 @@ fn endpoint(s: &str) -> (IpAddr, u16) {
 }
 
 /// tshark's conversations with the slack of each byte count.
-fn theirs(path: &Path) -> BTreeMap<Pair, (Counts, u64, u64)> {
-    let out =
-        Command::new("tshark").args(["-n", "-q", "-z", "conv,tcp", "-z", "conv,udp", "-r"]).arg(path).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+/// One tshark run for both statistics.
+fn tshark_stats(path: &Path) -> String {
+    let out = Command::new("tshark")
+        .args(["-n", "-q", "-z", "conv,tcp", "-z", "conv,udp", "-z", "endpoints,ip", "-z", "endpoints,ipv6", "-r"])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn theirs(text: &str) -> BTreeMap<Pair, (Counts, u64, u64)> {
     let mut map: BTreeMap<Pair, (Counts, u64, u64)> = BTreeMap::new();
     let mut transport = Transport::Tcp;
     for line in text.lines() {
@@ -152,7 +189,7 @@ fn theirs(path: &Path) -> BTreeMap<Pair, (Counts, u64, u64)> {
 }
 
 #[test]
-fn flows_match_tshark_conversations_on_every_shared_capture() {
+fn flows_and_hosts_match_tshark_on_every_shared_capture() {
     let Some(dir) = shared_pcaps() else { return };
     if !tshark_available() {
         eprintln!("skipping: tshark not installed (scripts/setup.sh installs it)");
@@ -161,11 +198,18 @@ fn flows_match_tshark_conversations_on_every_shared_capture() {
     let index = std::fs::read_to_string(dir.join("INDEX.tsv")).unwrap();
     let (mut total, mut agree) = (0usize, 0usize);
     let mut disagreements = Vec::new();
+    let mut host_misses = Vec::new();
+    let mut hosts_checked = 0;
     for line in index.lines().skip(1) {
         let dest = line.split('\t').next().unwrap();
         let path = dir.join(dest);
-        let mine = ours(&path);
-        let reference = theirs(&path);
+        let (mine, hosts) = ours(&path);
+        let stats = tshark_stats(&path);
+        let reference = theirs(&stats);
+        for ip in their_senders(&stats).difference(&hosts) {
+            host_misses.push(format!("{dest}: tshark saw {ip} sending; otposture has no host for it"));
+        }
+        hosts_checked += hosts.len();
         for (pair, (t, slack_ab, slack_ba)) in &reference {
             total += 1;
             let m = mine.get(pair).copied().unwrap_or_default();
@@ -188,7 +232,14 @@ fn flows_match_tshark_conversations_on_every_shared_capture() {
     for d in &disagreements {
         eprintln!("disagreement: {d}");
     }
-    eprintln!("{agree} of {total} conversations agree with tshark");
+    for m in &host_misses {
+        eprintln!("host missing: {m}");
+    }
+    eprintln!(
+        "{agree} of {total} conversations agree with tshark; {hosts_checked} host addresses, {} missed",
+        host_misses.len()
+    );
+    assert!(host_misses.is_empty(), "{} sending addresses missing from hosts (listed above)", host_misses.len());
     assert!(total > 500, "too few conversations compared: {total}");
     assert!(disagreements.is_empty(), "{} disagreements (listed above)", disagreements.len());
 }

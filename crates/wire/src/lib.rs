@@ -260,10 +260,11 @@ pub fn decode(link: LinkType, data: &[u8]) -> Result<Frame<'_>, DecodeError> {
         },
         LinkType::LinuxSll => {
             // SLL v1: packet type(2) ARPHRD(2) addr len(2) addr(8) protocol(2).
-            let hdr: [u8; 16] = data
-                .get(..16)
-                .and_then(|h| h.try_into().ok())
-                .ok_or(DecodeError::LinkTruncated { link: "linux-sll", need: 16, len: data.len() })?;
+            let hdr: [u8; 16] = data.get(..16).and_then(|h| h.try_into().ok()).ok_or(DecodeError::LinkTruncated {
+                link: "linux-sll",
+                need: 16,
+                len: data.len(),
+            })?;
             let addr_len = u16::from_be_bytes([hdr[4], hdr[5]]);
             let src_mac = sll_mac(addr_len, hdr.get(6..12));
             let proto = u16::from_be_bytes([hdr[14], hdr[15]]);
@@ -272,10 +273,11 @@ pub fn decode(link: LinkType, data: &[u8]) -> Result<Frame<'_>, DecodeError> {
         LinkType::LinuxSll2 => {
             // SLL v2: protocol(2) reserved(2) ifindex(4) ARPHRD(2) packet type(1)
             // addr len(1) addr(8).
-            let hdr: [u8; 20] = data
-                .get(..20)
-                .and_then(|h| h.try_into().ok())
-                .ok_or(DecodeError::LinkTruncated { link: "linux-sll2", need: 20, len: data.len() })?;
+            let hdr: [u8; 20] = data.get(..20).and_then(|h| h.try_into().ok()).ok_or(DecodeError::LinkTruncated {
+                link: "linux-sll2",
+                need: 20,
+                len: data.len(),
+            })?;
             let proto = u16::from_be_bytes([hdr[0], hdr[1]]);
             let src_mac = sll_mac(u16::from(hdr[11]), hdr.get(12..18));
             Ok(from_ethertype(proto, data.get(20..).unwrap_or_default(), src_mac))
