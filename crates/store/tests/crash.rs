@@ -1,9 +1,9 @@
 //! A writer killed with SIGKILL mid-batch leaves a consistent database holding
 //! exactly the batches it committed: WAL plus one transaction per batch.
 //!
-//! The test re-runs its own test binary as the writer (the ignored test below,
-//! activated by an environment variable), kills it once a few batches are in, and
-//! reopens the file.
+//! The test re-runs itself as the writer (an environment variable tells the
+//! child which role it plays), kills it once a few batches are in, and reopens
+//! the file.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -39,10 +39,7 @@ fn batch(n: u64) -> Vec<Observation> {
 }
 
 /// The writer process: writes batches until killed, reporting each commit.
-#[test]
-#[ignore = "runs only as the child of kill_9_mid_write_leaves_only_whole_batches"]
-fn crash_child_writer() {
-    let Some(path) = std::env::var_os(CHILD_DB) else { return };
+fn crash_child_writer(path: &std::ffi::OsStr) {
     let mut store = Store::open(Path::new(&path)).unwrap();
     let capture = store.begin_capture("crash", Path::new("crash.pcap"), 0, 0).unwrap();
     for n in 0.. {
@@ -53,10 +50,14 @@ fn crash_child_writer() {
 
 #[test]
 fn kill_9_mid_write_leaves_only_whole_batches() {
+    if let Some(path) = std::env::var_os(CHILD_DB) {
+        crash_child_writer(&path);
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crash.db");
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["crash_child_writer", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args(["kill_9_mid_write_leaves_only_whole_batches", "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_DB, &path)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
