@@ -241,6 +241,20 @@ impl<E> FlowTable<E> {
         self.map.capacity() * (std::mem::size_of::<(FlowTuple, Flow<E>)>() + 1) + self.buffered
     }
 
+    /// True when one more flow would take the table past its memory cap. The
+    /// hash table allocates buckets in powers of two (7/8 usable) and, when it
+    /// grows, holds the old and the new allocation at once: both count, so the
+    /// process never holds more than the cap for flows, even mid-resize.
+    fn would_exceed_cap(&self) -> bool {
+        let entry = std::mem::size_of::<(FlowTuple, Flow<E>)>() + 1;
+        let buckets = |cap: usize| if cap < 8 { cap + 1 } else { (cap * 8 / 7).next_power_of_two() };
+        let held = buckets(self.map.capacity()) * entry + self.buffered;
+        if self.map.len() < self.map.capacity() {
+            return held > self.limits.max_memory;
+        }
+        held + buckets((self.map.capacity() * 2).max(4)) * entry > self.limits.max_memory
+    }
+
     /// Tells the table that reassembly buffers grew or shrank.
     pub fn account_buffered(&mut self, before: usize, after: usize) {
         self.buffered = (self.buffered + after).saturating_sub(before);
@@ -268,11 +282,10 @@ impl<E> FlowTable<E> {
     /// Inserts a new flow. If the table is at its memory cap, the least recently
     /// seen flows are evicted first and handed to `ended`.
     pub fn insert(&mut self, tuple: FlowTuple, flow: Flow<E>, ended: &mut dyn FnMut(Flow<E>, FlowEnd)) -> &mut Flow<E> {
-        let entry = std::mem::size_of::<(FlowTuple, Flow<E>)>() + 1;
-        if (self.map.len() + 1) * entry + self.buffered > self.limits.max_memory {
+        if self.would_exceed_cap() {
             self.stats.cap_hits += 1;
             self.sweep(flow.last_seen, ended);
-            if (self.map.len() + 1) * entry + self.buffered > self.limits.max_memory {
+            if self.would_exceed_cap() {
                 self.evict_oldest(ended);
             }
         }
@@ -303,11 +316,10 @@ impl<E> FlowTable<E> {
         replace: impl FnOnce(&Flow<E>) -> bool,
         ended: &mut dyn FnMut(Flow<E>, FlowEnd),
     ) -> &mut Flow<E> {
-        let entry = std::mem::size_of::<(FlowTuple, Flow<E>)>() + 1;
-        if (self.map.len() + 1) * entry + self.buffered > self.limits.max_memory && !self.map.contains_key(&tuple) {
+        if self.would_exceed_cap() && !self.map.contains_key(&tuple) {
             self.stats.cap_hits += 1;
             self.sweep(now, ended);
-            if (self.map.len() + 1) * entry + self.buffered > self.limits.max_memory {
+            if self.would_exceed_cap() {
                 self.evict_oldest(ended);
             }
         }

@@ -148,10 +148,14 @@ impl Aggregator {
         out.extend(self.events.drain(..).map(Observation::Event));
     }
 
-    /// Forgets the operation counts of an ended flow (after a checkpoint wrote them),
+    /// Forgets the operation counts of ended flows (after a checkpoint wrote them),
     /// so memory follows the live flows, not the capture.
-    pub(crate) fn forget_flow(&mut self, id: FlowId) {
-        self.messages.retain(|(f, ..), m| *f != Some(id) || m.dirty);
+    pub(crate) fn forget_flows(&mut self, ended: &[FlowId]) {
+        if ended.is_empty() || self.messages.is_empty() {
+            return;
+        }
+        let ended: std::collections::HashSet<FlowId, RandomState> = ended.iter().copied().collect();
+        self.messages.retain(|(f, ..), m| m.dirty || f.is_none_or(|f| !ended.contains(&f)));
     }
 }
 

@@ -459,6 +459,12 @@ impl Engine {
         count(flow, dir, &addr, ip.payload.len(), &mut self.core.agg);
     }
 
+    /// Observations waiting for the next checkpoint (ended flows). Callers
+    /// checkpoint when this grows, so a flood of short flows stays bounded.
+    pub fn pending(&self) -> usize {
+        self.core.out.len()
+    }
+
     /// Moves everything observed since the last checkpoint to `out`: ended flows,
     /// open flows that changed (as `open` records with cumulative counts),
     /// hosts, operation counts and events.
@@ -473,9 +479,8 @@ impl Engine {
             }
         });
         self.core.agg.checkpoint(out);
-        for id in self.core.ended_ids.drain(..) {
-            self.core.agg.forget_flow(id);
-        }
+        self.core.agg.forget_flows(&self.core.ended_ids);
+        self.core.ended_ids.clear();
     }
 
     /// Ends every flow (end of input) and moves all observations to `out`.

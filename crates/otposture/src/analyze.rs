@@ -17,7 +17,10 @@ use std::time::{Duration, Instant};
 
 /// Packets between two store checkpoints: bounds the memory of a batch and what
 /// an interrupted run can lose.
-const CHECKPOINT_PACKETS: u64 = 1 << 18;
+pub(crate) const CHECKPOINT_PACKETS: u64 = 1 << 18;
+/// Ended flows waiting for the store that force an early checkpoint (a flood
+/// of one-packet flows ends a flow per packet).
+pub(crate) const CHECKPOINT_PENDING: usize = 1 << 14;
 
 #[derive(Args, Debug)]
 pub(crate) struct AnalyzeArgs {
@@ -205,7 +208,7 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
             engine.annotate(p.ts, p.record, c);
         }
         since_checkpoint += 1;
-        if since_checkpoint >= CHECKPOINT_PACKETS {
+        if since_checkpoint >= CHECKPOINT_PACKETS || engine.pending() >= CHECKPOINT_PENDING {
             since_checkpoint = 0;
             warnings.extend(source.take_warnings());
             checkpoint(&mut engine, &mut store, &mut batch, &capture_ids, current, &per_capture)?;
