@@ -193,10 +193,10 @@ impl Engine {
         if (p.data.len() as u32) < p.orig_len {
             self.core.stats.snapped += 1;
         }
-        self.frame(p, frame);
+        self.frame(p, &frame);
     }
 
-    fn frame(&mut self, p: &RawPacket<'_>, frame: Frame<'_>) {
+    fn frame(&mut self, p: &RawPacket<'_>, frame: &Frame<'_>) {
         let addr = Addr {
             ts: p.ts,
             record: p.record,
@@ -205,9 +205,9 @@ impl Engine {
             dst_mac: frame.dst_mac,
             vlan: frame.vlan,
         };
-        match frame.net {
+        match &frame.net {
             Net::Ip(ip) => self.ip(addr, ip),
-            Net::L2 { ethertype, payload } => {
+            &Net::L2 { ethertype, payload } => {
                 self.core.stats.l2_frames += 1;
                 let ctx = PacketCtx {
                     ts: p.ts,
@@ -242,7 +242,7 @@ impl Engine {
         }
     }
 
-    fn ip(&mut self, addr: Addr, ip: IpPacket<'_>) {
+    fn ip(&mut self, addr: Addr, ip: &IpPacket<'_>) {
         // Senders of packets that reach a flow are recorded through the flow;
         // fragments and undecodable transports are recorded here.
         if is_host_address(ip.src) && (ip.fragment.is_some() || matches!(ip.l4, L4::Malformed(_))) {
@@ -256,16 +256,15 @@ impl Engine {
             let whole = self.defrag.add(key, addr.ts, frag.offset, frag.more, ip.payload);
             if let Some(whole) = whole {
                 let l4 = otposture_wire::parse_transport(ip.proto, &whole);
-                self.transport(addr, &ip, l4);
+                self.transport(addr, ip, &l4);
             }
             return;
         }
-        let l4 = ip.l4.clone();
-        self.transport(addr, &ip, l4);
+        self.transport(addr, ip, &ip.l4);
     }
 
-    fn transport(&mut self, addr: Addr, ip: &IpPacket<'_>, l4: L4<'_>) {
-        match l4 {
+    fn transport(&mut self, addr: Addr, ip: &IpPacket<'_>, l4: &L4<'_>) {
+        match *l4 {
             L4::Tcp(seg) => {
                 self.core.stats.tcp += 1;
                 self.tcp(addr, ip, seg);

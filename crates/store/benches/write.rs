@@ -85,7 +85,11 @@ fn observation(i: u64) -> Observation {
 }
 
 fn main() {
-    let total = std::env::var("OTPOSTURE_BENCH_OBSERVATIONS").map_or(DEFAULT_OBSERVATIONS, |s| s.parse().unwrap());
+    // `cargo test --all-targets` runs this binary without `--bench`: then it is a
+    // smoke run of the same code on a small load, not a measurement.
+    let measuring = std::env::args().any(|a| a == "--bench");
+    let default = if measuring { DEFAULT_OBSERVATIONS } else { 2_000 };
+    let total = std::env::var("OTPOSTURE_BENCH_OBSERVATIONS").map_or(default, |s| s.parse().unwrap());
     let observations: Vec<Observation> = (0..total).map(observation).collect();
     let dir = tempfile::tempdir().unwrap();
     let mut store = otposture_store::Store::open(&dir.path().join("bench.db")).unwrap();
