@@ -17,12 +17,13 @@ fuzz_target!(|data: &[u8]| {
             Ok(Some(p)) => {
                 engine.packet(&RawPacket { ts: p.ts, linktype: p.linktype, data: p.data, orig_len: p.orig_len, record: p.record });
                 if let Some(c) = p.comment {
-                    engine.annotate(p.ts, p.record, c);
+                    engine.annotate(p.ts, p.record, "comment", vec![("text".into(), c.to_string())]);
                 }
             }
             Ok(None) | Err(_) => break,
         }
     }
     let _ = src.take_warnings();
+    let _ = src.take_notes();
     engine.finish(&mut out);
 });

@@ -4,7 +4,7 @@
 //! an absurd length is an error naming its offset instead of a huge allocation,
 //! and a short file is a `Truncated` error naming the cut record.
 
-use crate::{CaptureError, Packet, PacketSource, Progress, Warning};
+use crate::{CaptureError, Note, NoteKind, Packet, PacketSource, Progress, Warning};
 use otposture_model::Timestamp;
 use pcap_parser::pcapng::{Block, OptionCode};
 use pcap_parser::{PcapError, PcapNGOption};
@@ -106,10 +106,9 @@ pub struct FileSource {
     /// The head has been handed out; the next peek parses the following record.
     handed: bool,
     comment_buf: String,
-    section_comments: Vec<String>,
     comments_kept: usize,
-    names: Vec<(std::net::IpAddr, String)>,
-    dropped_by_interface: Vec<(u32, u64)>,
+    notes: Vec<Note>,
+    notes_kept: usize,
     warnings: Vec<Warning>,
     done: bool,
 }
@@ -183,10 +182,9 @@ impl FileSource {
             pending: 0,
             handed: false,
             comment_buf: String::new(),
-            section_comments: Vec::new(),
             comments_kept: 0,
-            names: Vec::new(),
-            dropped_by_interface: Vec::new(),
+            notes: Vec::new(),
+            notes_kept: 0,
             warnings: Vec::new(),
             done: false,
         };
@@ -210,19 +208,6 @@ impl FileSource {
     pub fn interfaces(&self) -> &[Interface] {
         &self.interfaces
     }
-    /// Section header comments (pcapng `opt_comment` on SHBs).
-    pub fn section_comments(&self) -> &[String] {
-        &self.section_comments
-    }
-    /// Names from pcapng name resolution blocks.
-    pub fn resolved_names(&self) -> &[(std::net::IpAddr, String)] {
-        &self.names
-    }
-    /// Drop counts from pcapng interface statistics blocks (interface, dropped).
-    pub fn interface_drops(&self) -> &[(u32, u64)] {
-        &self.dropped_by_interface
-    }
-
     /// Timestamp of the next packet without consuming it (parses it if needed).
     pub fn peek_ts(&mut self) -> Result<Option<Timestamp>, CaptureError> {
         if (self.head.is_none() || self.handed) && !self.done {
@@ -252,6 +237,14 @@ impl FileSource {
 
     fn err_malformed(&self, offset: u64, what: impl Into<String>) -> CaptureError {
         CaptureError::Malformed { path: self.path.clone(), record: self.records + 1, offset, what: what.into() }
+    }
+
+    /// Keeps a note, up to a bound per file (the rest are not kept).
+    fn note(&mut self, offset: u64, kind: NoteKind) {
+        if self.notes_kept < MAX_COMMENTS {
+            self.notes_kept += 1;
+            self.notes.push(Note { source: self.index, after_record: self.records, offset, kind });
+        }
     }
 
     fn warn(&mut self, offset: u64, what: String) {
@@ -591,8 +584,9 @@ impl FileSource {
                 }
                 // A new section starts a new interface list.
                 self.interfaces.clear();
-                let comments = option_strings(&shb.options, OptionCode::Comment);
-                self.section_comments.extend(comments);
+                for c in option_strings(&shb.options, OptionCode::Comment) {
+                    self.note(offset, NoteKind::SectionComment(c));
+                }
                 Ok(None)
             }
             Block::InterfaceDescription(idb) => {
@@ -711,9 +705,8 @@ impl FileSource {
                             .split(|b| *b == 0)
                             .filter(|n| !n.is_empty())
                         {
-                            if self.names.len() < MAX_COMMENTS {
-                                self.names.push((addr, String::from_utf8_lossy(name).into_owned()));
-                            }
+                            let name = String::from_utf8_lossy(name).into_owned();
+                            self.note(offset, NoteKind::ResolvedName { ip: addr, name });
                         }
                     }
                 }
@@ -726,7 +719,7 @@ impl FileSource {
                         let v: Option<[u8; 8]> = opt.value.get(..8).and_then(|v| v.try_into().ok());
                         if let Some(v) = v {
                             let n = if self.big_endian { u64::from_be_bytes(v) } else { u64::from_le_bytes(v) };
-                            self.dropped_by_interface.push((isb.if_id, n));
+                            self.note(offset, NoteKind::InterfaceDrops { interface: isb.if_id, dropped: n });
                         }
                     }
                 }
@@ -794,5 +787,9 @@ impl PacketSource for FileSource {
 
     fn take_warnings(&mut self) -> Vec<Warning> {
         std::mem::take(&mut self.warnings)
+    }
+
+    fn take_notes(&mut self) -> Vec<Note> {
+        std::mem::take(&mut self.notes)
     }
 }

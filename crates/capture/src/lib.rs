@@ -71,6 +71,41 @@ pub struct Warning {
     pub what: String,
 }
 
+/// Something a capture file says besides its packets, kept for the record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    /// Which input (index in a merge).
+    pub source: usize,
+    /// Packet records read before it (the note sits between packets).
+    pub after_record: u64,
+    /// Byte offset of the block that carried it.
+    pub offset: u64,
+    /// What it says.
+    pub kind: NoteKind,
+}
+
+/// The kinds of [`Note`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NoteKind {
+    /// A pcapng section header comment (`opt_comment`).
+    SectionComment(String),
+    /// A pcapng name resolution record: an address and a name for it.
+    ResolvedName {
+        /// The address.
+        ip: std::net::IpAddr,
+        /// The name the capturing host had for it.
+        name: String,
+    },
+    /// A pcapng interface statistics block's drop counter: packets the capture lost.
+    InterfaceDrops {
+        /// Interface index.
+        interface: u32,
+        /// Packets dropped by the interface (isb_ifdrop).
+        dropped: u64,
+    },
+}
+
 /// A source of packets.
 pub trait PacketSource {
     /// The next packet, or `None` at the end. After an error the source is done.
@@ -79,6 +114,10 @@ pub trait PacketSource {
     fn progress(&self) -> Progress;
     /// Takes the non-fatal warnings gathered since the last call.
     fn take_warnings(&mut self) -> Vec<Warning>;
+    /// Takes the notes (comments, names, drop counts) read since the last call.
+    fn take_notes(&mut self) -> Vec<Note> {
+        Vec::new()
+    }
 }
 
 /// Why a capture could not be read further.

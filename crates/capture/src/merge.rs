@@ -61,4 +61,8 @@ impl PacketSource for MergedSource {
     fn take_warnings(&mut self) -> Vec<Warning> {
         self.files.iter_mut().flat_map(|f| f.take_warnings()).collect()
     }
+
+    fn take_notes(&mut self) -> Vec<crate::Note> {
+        self.files.iter_mut().flat_map(|f| f.take_notes()).collect()
+    }
 }

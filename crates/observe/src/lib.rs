@@ -494,8 +494,15 @@ impl Engine {
         self.checkpoint(out);
     }
 
-    /// Records a note from the capture file (a pcapng comment) with its packet.
-    pub fn annotate(&mut self, ts: Timestamp, record: u64, text: &str) {
+    /// Records a note from the capture file itself (a pcapng comment, a name
+    /// resolution record, a drop count) as an annotation event.
+    pub fn annotate(
+        &mut self,
+        ts: Timestamp,
+        record: u64,
+        name: &'static str,
+        attributes: Vec<(Cow<'static, str>, String)>,
+    ) {
         let ctx = PacketCtx {
             ts,
             packet: record,
@@ -507,8 +514,8 @@ impl Engine {
             src_ip: None,
             dst_ip: None,
         };
-        let mut e = ctx.event("pcapng", EventKind::Annotation, "comment");
-        e.attributes.push((Cow::Borrowed("text"), text.chars().take(4096).collect()));
+        let mut e = ctx.event("pcapng", EventKind::Annotation, name);
+        e.attributes = attributes.into_iter().map(|(k, v)| (k, v.chars().take(4096).collect())).collect();
         self.core.agg.event(e);
     }
 }

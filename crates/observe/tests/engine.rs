@@ -345,3 +345,26 @@ fn checkpoints_repeat_cumulative_counts_that_the_final_record_supersedes() {
     assert!(recs.windows(2).all(|w| w[0].id == w[1].id && w[0].packets_to_server <= w[1].packets_to_server));
     assert_eq!(recs.last().unwrap().packets_to_server + recs.last().unwrap().packets_to_client, frames.len() as u64);
 }
+
+#[test]
+fn follows_ipv6_flows_behind_extension_headers() {
+    use otposture_fixtures::packet::ipv6_udp;
+    use otposture_fixtures::Ipv6Ext;
+    let eth = Eth::new(HMI, PLC);
+    let a = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    let b = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
+    let frames = vec![
+        Frame::new(T0, eth.ip(&ipv6_udp(a, b, 40000, 7777, b"DG hop", Some(Ipv6Ext::HopByHop)))),
+        Frame::new(
+            Timestamp(T0.0 + 1),
+            eth.ip(&ipv6_udp(a, b, 40000, 7777, b"DG dst", Some(Ipv6Ext::DestinationOptions))),
+        ),
+        Frame::new(Timestamp(T0.0 + 2), eth.reply().ip(&ipv6_udp(b, a, 7777, 40000, b"DG plain", None))),
+    ];
+    let (mut e, _, dgrams) = engine_with(EngineConfig::default());
+    let f = flows(&run(&mut e, &frames));
+    assert_eq!(f.len(), 1);
+    assert_eq!((f[0].key.client_port, f[0].key.server_port), (40000, 7777));
+    assert_eq!((f[0].packets_to_server, f[0].packets_to_client), (2, 1));
+    assert_eq!(dgrams.lock().unwrap().len(), 3);
+}

@@ -174,6 +174,7 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
     let mut since_checkpoint = 0u64;
     let mut failure: Option<CaptureError> = None;
     let mut warnings = Vec::new();
+    let mut last_ts = otposture_model::Timestamp::default();
     loop {
         if stop.load(Ordering::Relaxed) {
             break;
@@ -205,12 +206,14 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
             record: p.record,
         });
         if let Some(c) = p.comment {
-            engine.annotate(p.ts, p.record, c);
+            engine.annotate(p.ts, p.record, "comment", vec![("text".into(), c.to_string())]);
         }
+        last_ts = p.ts;
         since_checkpoint += 1;
         if since_checkpoint >= CHECKPOINT_PACKETS || engine.pending() >= CHECKPOINT_PENDING {
             since_checkpoint = 0;
             warnings.extend(source.take_warnings());
+            annotate_notes(&mut engine, source.take_notes(), last_ts);
             checkpoint(&mut engine, &mut store, &mut batch, &capture_ids, current, &per_capture)?;
             let pr = source.progress();
             bar.set_position(pr.bytes_read);
@@ -218,6 +221,7 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
         }
     }
     warnings.extend(source.take_warnings());
+    annotate_notes(&mut engine, source.take_notes(), last_ts);
     let interrupted = stop.load(Ordering::Relaxed);
     let mut out = Vec::new();
     engine.finish(&mut out);
@@ -272,6 +276,26 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
         return Ok(exit::WARNINGS);
     }
     Ok(exit::OK)
+}
+
+/// What the capture files say besides packets becomes annotation events, so a
+/// section comment, a name table or a drop count survives into the database.
+fn annotate_notes(engine: &mut Engine, notes: Vec<otposture_capture::Note>, ts: otposture_model::Timestamp) {
+    use otposture_capture::NoteKind;
+    for n in notes {
+        let (name, attrs): (&'static str, Vec<(std::borrow::Cow<'static, str>, String)>) = match n.kind {
+            NoteKind::SectionComment(text) => ("section_comment", vec![("text".into(), text)]),
+            NoteKind::ResolvedName { ip, name } => {
+                ("resolved_name", vec![("ip".into(), ip.to_string()), ("name".into(), name)])
+            }
+            NoteKind::InterfaceDrops { interface, dropped } => (
+                "interface_drops",
+                vec![("interface".into(), interface.to_string()), ("dropped".into(), dropped.to_string())],
+            ),
+            _ => continue,
+        };
+        engine.annotate(ts, n.after_record, name, attrs);
+    }
 }
 
 fn checkpoint(

@@ -467,3 +467,72 @@ fn captures_live_from_the_loopback_interface() {
     let caps = env.json(&["captures"]);
     assert_eq!(caps["captures"][0]["path"], "iface:lo");
 }
+
+#[test]
+fn keeps_what_pcapng_blocks_say_besides_packets() {
+    let env = Env::new();
+    let frames = sample_frames();
+    let mut w =
+        PcapngWriter::with_options(Vec::new(), ByteOrder::Little, Some("capture at cell 3 switch SPAN")).unwrap();
+    let i = w.add_interface(LinkType::ETHERNET, 0, None).unwrap();
+    w.write_packet(i, frames[0].ts, &frames[0].data).unwrap();
+    w.write_name_resolution_ipv4([192, 168, 10, 20], &["plc-cell3"]).unwrap();
+    // A simple packet block: no timestamp, no interface id.
+    w.write_simple_packet(&frames[1].data, frames[1].data.len() as u32).unwrap();
+    w.write_interface_stats(i, frames[1].ts, 2, 17).unwrap();
+    let p = env.file("blocks.pcapng", &w.into_inner().unwrap());
+    let out = env.analyze(&[&p], &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(env.json(&["captures"])["captures"][0]["packets"], 2, "the SPB counts as a packet");
+    let ev = env.json(&["events", "--kind", "annotation"]);
+    let ev = ev["events"].as_array().unwrap();
+    let by_name = |n: &str| ev.iter().find(|e| e["name"] == n).unwrap_or_else(|| panic!("no {n} in {ev:?}")).clone();
+    assert_eq!(by_name("section_comment")["attributes"]["text"], "capture at cell 3 switch SPAN");
+    let name = by_name("resolved_name");
+    assert_eq!(
+        (name["attributes"]["ip"].as_str(), name["attributes"]["name"].as_str()),
+        (Some("192.168.10.20"), Some("plc-cell3"))
+    );
+    assert_eq!(name["packet"], 1, "the name table sits after the first packet");
+    assert_eq!(by_name("interface_drops")["attributes"]["dropped"], "17");
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_and_keeps_what_was_decoded() {
+    let env = Env::new();
+    let frames = sample_frames();
+    let mut w = PcapWriter::new(Vec::new(), LinkType::ETHERNET).unwrap();
+    for round in 0..2_500i64 {
+        for f in &frames {
+            w.write_packet(Timestamp(f.ts.0 + round * 600_000_000_000), &f.data).unwrap();
+        }
+    }
+    let p = env.file("big.pcap", &w.into_inner().unwrap());
+    let child = Command::new(env!("CARGO_BIN_EXE_otposture"))
+        .arg("--db")
+        .arg(env.db())
+        .args(["analyze", "--quiet"])
+        .arg(&p)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let wal = env.db().with_extension("db-wal");
+        if std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) > 100_000 {
+            break;
+        }
+    }
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 130, "{}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    let caps = env.json(&["captures"]);
+    assert_eq!(caps["captures"][0]["status"], "interrupted");
+    let packets = caps["captures"][0]["packets"].as_u64().unwrap();
+    assert!(packets > 0 && packets < 2_500 * frames.len() as u64, "{packets}");
+    assert!(!env.json(&["flows"])["flows"].as_array().unwrap().is_empty());
+}
