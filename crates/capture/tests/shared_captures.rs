@@ -3,23 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use otposture_capture::{FileSource, PacketSource};
-use std::path::PathBuf;
-
-fn shared_pcaps() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/pcaps");
-    if dir.join("INDEX.tsv").exists() {
-        return Some(dir);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("../shared/pcaps is missing and CI=true: the shared captures are required in CI");
-    }
-    eprintln!("skipping: ../shared/pcaps not found (set CI=true to make this a failure)");
-    None
-}
 
 #[test]
 fn reads_every_shared_capture_with_the_indexed_packet_count() {
-    let Some(dir) = shared_pcaps() else { return };
+    let Some(dir) = otposture_fixtures::shared_pcaps() else { return };
     let index = std::fs::read_to_string(dir.join("INDEX.tsv")).unwrap();
     let mut checked = 0;
     let mut failures = Vec::new();

@@ -134,6 +134,23 @@ struct Addr {
     vlan: Option<u16>,
 }
 
+impl Addr {
+    /// The dissector context of a packet that belongs to a flow.
+    fn flow_ctx<'a>(&self, ip: &IpPacket<'_>, meta: &'a FlowMeta, dir: Direction) -> PacketCtx<'a> {
+        PacketCtx {
+            ts: self.ts,
+            packet: self.record,
+            flow: Some(meta),
+            direction: Some(dir),
+            src_mac: self.src_mac,
+            dst_mac: self.dst_mac,
+            vlan: self.vlan,
+            src_ip: Some(ip.src),
+            dst_ip: Some(ip.dst),
+        }
+    }
+}
+
 impl Engine {
     /// An engine with these settings and dissectors.
     pub fn new(config: EngineConfig, registry: Registry) -> Self {
@@ -325,17 +342,7 @@ impl Engine {
         let dir = flow.direction(src_first);
         count(flow, dir, &addr, seg.payload.len(), &mut core.agg);
         let meta = FlowMeta { id: flow.id, key: flow.key };
-        let ctx = PacketCtx {
-            ts: addr.ts,
-            packet: addr.record,
-            flow: Some(&meta),
-            direction: Some(dir),
-            src_mac: addr.src_mac,
-            dst_mac: addr.dst_mac,
-            vlan: addr.vlan,
-            src_ip: Some(ip.src),
-            dst_ip: Some(ip.dst),
-        };
+        let ctx = addr.flow_ctx(ip, &meta, dir);
         let Flow { tcp, ext, anomalies, app_protocol, .. } = flow;
         let Some(t) = tcp.as_mut() else { return };
         let di = dir.index();
@@ -408,17 +415,7 @@ impl Engine {
         let dir = flow.direction(src_first);
         count(flow, dir, &addr, d.payload.len(), &mut core.agg);
         let meta = FlowMeta { id: flow.id, key: flow.key };
-        let ctx = PacketCtx {
-            ts: addr.ts,
-            packet: addr.record,
-            flow: Some(&meta),
-            direction: Some(dir),
-            src_mac: addr.src_mac,
-            dst_mac: addr.dst_mac,
-            vlan: addr.vlan,
-            src_ip: Some(ip.src),
-            dst_ip: Some(ip.dst),
-        };
+        let ctx = addr.flow_ctx(ip, &meta, dir);
         let agg = &mut core.agg;
         match &mut flow.ext.datagram {
             DatagramDissection::Active(s) => s.datagram(&ctx, dir, d.payload, agg),

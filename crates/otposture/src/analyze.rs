@@ -89,6 +89,11 @@ pub(crate) fn fingerprint(path: &Path) -> std::io::Result<(String, u64)> {
     Ok((format!("{size:x}-{h:032x}"), size))
 }
 
+/// The engine's view of a captured packet.
+pub(crate) fn raw<'a>(p: &otposture_capture::Packet<'a>) -> RawPacket<'a> {
+    RawPacket { ts: p.ts, linktype: p.linktype, data: p.data, orig_len: p.orig_len, record: p.record }
+}
+
 fn now_secs() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
@@ -198,13 +203,7 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
                 cs.link_types.push(lt);
             }
         }
-        engine.packet(&RawPacket {
-            ts: p.ts,
-            linktype: p.linktype,
-            data: p.data,
-            orig_len: p.orig_len,
-            record: p.record,
-        });
+        engine.packet(&raw(&p));
         if let Some(c) = p.comment {
             engine.annotate(p.ts, p.record, "comment", vec![("text".into(), c.to_string())]);
         }

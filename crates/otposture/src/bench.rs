@@ -1,11 +1,11 @@
 //! `otposture bench`: throughput and memory of the packet path, measured on real
 //! files, single-threaded, without the store. Long runs belong here, not in tests.
 
-use crate::analyze::{engine_config, CHECKPOINT_PACKETS, CHECKPOINT_PENDING};
+use crate::analyze::{engine_config, raw, CHECKPOINT_PACKETS, CHECKPOINT_PENDING};
 use clap::Args;
 use otposture_capture::{FileSource, MergedSource, PacketSource};
 use otposture_dissect::Registry;
-use otposture_observe::{Engine, RawPacket};
+use otposture_observe::Engine;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -58,13 +58,7 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
             packets += 1;
             bytes += p.data.len() as u64 + 16;
             if a.stage == Stage::Flows {
-                engine.packet(&RawPacket {
-                    ts: p.ts,
-                    linktype: p.linktype,
-                    data: p.data,
-                    orig_len: p.orig_len,
-                    record: p.record,
-                });
+                engine.packet(&raw(&p));
                 // Checkpoint as `analyze` does, so ended-flow records do not pile up.
                 if packets % CHECKPOINT_PACKETS == 0 || engine.pending() >= CHECKPOINT_PENDING {
                     out.clear();

@@ -11,20 +11,8 @@ use otposture_model::{Observation, Transport};
 use otposture_observe::{Engine, EngineConfig, RawPacket};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn shared_pcaps() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/pcaps");
-    if dir.join("INDEX.tsv").exists() {
-        return Some(dir);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("../shared/pcaps is missing and CI=true: the shared captures are required in CI");
-    }
-    eprintln!("skipping: ../shared/pcaps not found (set CI=true to make this a failure)");
-    None
-}
 
 fn tshark_available() -> bool {
     let ok = Command::new("tshark").arg("-v").output().is_ok_and(|o| o.status.success());
@@ -190,7 +178,7 @@ fn theirs(text: &str) -> BTreeMap<Pair, (Counts, u64, u64)> {
 
 #[test]
 fn flows_and_hosts_match_tshark_on_every_shared_capture() {
-    let Some(dir) = shared_pcaps() else { return };
+    let Some(dir) = otposture_fixtures::shared_pcaps() else { return };
     if !tshark_available() {
         eprintln!("skipping: tshark not installed (scripts/setup.sh installs it)");
         return;
