@@ -214,6 +214,8 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
             warnings.extend(source.take_warnings());
             annotate_notes(&mut engine, source.take_notes(), last_ts);
             checkpoint(&mut engine, &mut store, &mut batch, &capture_ids, current, &per_capture)?;
+        }
+        if since_checkpoint % 16_384 == 0 {
             let pr = source.progress();
             bar.set_position(pr.bytes_read);
             bar.set_message(format!("{} packets", pr.packets));
