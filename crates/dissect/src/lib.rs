@@ -19,6 +19,7 @@ use std::net::IpAddr;
 pub mod arp;
 mod cursor;
 pub mod dhcp;
+pub mod modbus;
 
 /// Where a piece of input came from: packet time, record number and addressing.
 #[derive(Clone, Copy, Debug)]
@@ -93,6 +94,22 @@ pub trait Emit {
         operation: Cow<'static, str>,
         class: OperationClass,
     );
+    /// Counts one protocol operation exactly like [`Emit::message`], and gives the
+    /// attributes (unit, address, quantity...) that the engine's individual record
+    /// of a notable class should carry. A dissector calls either this or
+    /// `message` for a message, never both, so the record is not duplicated. The
+    /// default drops the attributes.
+    fn operation(
+        &mut self,
+        ctx: &PacketCtx<'_>,
+        protocol: &'static str,
+        operation: Cow<'static, str>,
+        class: OperationClass,
+        attributes: Vec<(Cow<'static, str>, String)>,
+    ) {
+        let _ = attributes;
+        self.message(ctx, protocol, operation, class);
+    }
     /// Keeps a notable event (identity, host name, anomaly) individually.
     fn event(&mut self, event: Event);
     /// Counts a malformed message on the flow (truncated PDU, bad length, bad CRC).
@@ -186,6 +203,10 @@ impl std::fmt::Debug for Registry {
 impl Registry {
     /// Every dissector this build ships.
     pub fn with_defaults() -> Self {
-        Registry { streams: Vec::new(), datagrams: vec![Box::new(dhcp::Dhcp)], frames: vec![Box::new(arp::Arp)] }
+        Registry {
+            streams: vec![Box::new(modbus::Modbus)],
+            datagrams: vec![Box::new(dhcp::Dhcp)],
+            frames: vec![Box::new(arp::Arp)],
+        }
     }
 }

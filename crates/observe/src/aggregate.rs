@@ -159,18 +159,22 @@ impl Aggregator {
     }
 }
 
-impl Emit for Aggregator {
-    fn message(
+impl Aggregator {
+    /// Counts one operation; notable classes are also kept as an event carrying
+    /// `attributes`.
+    fn count(
         &mut self,
         ctx: &PacketCtx<'_>,
         protocol: &'static str,
         operation: Cow<'static, str>,
         class: OperationClass,
+        attributes: Vec<(Cow<'static, str>, String)>,
     ) {
         *self.per_protocol.entry((protocol, class)).or_insert(0) += 1;
         if class.is_notable() {
             let mut e = ctx.event(protocol, EventKind::Operation, operation.clone());
             e.class = Some(class);
+            e.attributes = attributes;
             self.push_event(e);
         }
         let key = (ctx.flow_id(), protocol, operation, ctx.direction);
@@ -185,6 +189,29 @@ impl Emit for Aggregator {
         m.first = m.first.min(ctx.ts);
         m.last = m.last.max(ctx.ts);
         m.dirty = true;
+    }
+}
+
+impl Emit for Aggregator {
+    fn message(
+        &mut self,
+        ctx: &PacketCtx<'_>,
+        protocol: &'static str,
+        operation: Cow<'static, str>,
+        class: OperationClass,
+    ) {
+        self.count(ctx, protocol, operation, class, Vec::new());
+    }
+
+    fn operation(
+        &mut self,
+        ctx: &PacketCtx<'_>,
+        protocol: &'static str,
+        operation: Cow<'static, str>,
+        class: OperationClass,
+        attributes: Vec<(Cow<'static, str>, String)>,
+    ) {
+        self.count(ctx, protocol, operation, class, attributes);
     }
 
     fn event(&mut self, event: Event) {

@@ -363,12 +363,17 @@ fn a_killed_analysis_leaves_a_consistent_database() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Wait until some batches are committed, then SIGKILL.
+    // Wait until a batch is committed (the capture row's progress is written
+    // after each one), then SIGKILL.
     let t0 = std::time::Instant::now();
     while t0.elapsed() < std::time::Duration::from_secs(20) {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        let wal = env.db().with_extension("db-wal");
-        if wal.exists() && std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) > 200_000 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let out = env.run(&["captures", "--format", "json"]);
+        let progressed = serde_json::from_slice::<Value>(&out.stdout)
+            .ok()
+            .and_then(|v| v["captures"][0]["packets"].as_u64())
+            .is_some_and(|n| n > 0);
+        if progressed {
             break;
         }
     }
