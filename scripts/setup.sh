@@ -14,3 +14,7 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# Real protocol peers for the loopback tests (tests/peers/).
+if ! python3 -c "import pymodbus" >/dev/null 2>&1; then
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check "pymodbus==3.16.1"
+fi

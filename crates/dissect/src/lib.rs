@@ -19,6 +19,7 @@ use std::net::IpAddr;
 pub mod arp;
 mod cursor;
 pub mod dhcp;
+pub mod dnp3;
 pub mod modbus;
 
 /// Where a piece of input came from: packet time, record number and addressing.
@@ -204,8 +205,8 @@ impl Registry {
     /// Every dissector this build ships.
     pub fn with_defaults() -> Self {
         Registry {
-            streams: vec![Box::new(modbus::Modbus)],
-            datagrams: vec![Box::new(dhcp::Dhcp)],
+            streams: vec![Box::new(modbus::Modbus), Box::new(dnp3::Dnp3)],
+            datagrams: vec![Box::new(dhcp::Dhcp), Box::new(dnp3::Dnp3Udp)],
             frames: vec![Box::new(arp::Arp)],
         }
     }
