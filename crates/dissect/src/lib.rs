@@ -21,6 +21,7 @@ mod cursor;
 pub mod dhcp;
 pub mod dnp3;
 pub mod modbus;
+pub mod s7comm;
 
 /// Where a piece of input came from: packet time, record number and addressing.
 #[derive(Clone, Copy, Debug)]
@@ -205,7 +206,7 @@ impl Registry {
     /// Every dissector this build ships.
     pub fn with_defaults() -> Self {
         Registry {
-            streams: vec![Box::new(modbus::Modbus), Box::new(dnp3::Dnp3)],
+            streams: vec![Box::new(modbus::Modbus), Box::new(dnp3::Dnp3), Box::new(s7comm::S7comm)],
             datagrams: vec![Box::new(dhcp::Dhcp), Box::new(dnp3::Dnp3Udp)],
             frames: vec![Box::new(arp::Arp)],
         }

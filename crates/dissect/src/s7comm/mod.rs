@@ -1,0 +1,104 @@
+//! S7comm ("S7 communication", protocol id 0x32), Siemens' protocol of S7-300,
+//! S7-400 and, in put/get mode, S7-1200/1500 PLCs, carried in ISO 8073 COTP
+//! class 0 over TCP as RFC 1006 (TPKT) says; and detection of its successor
+//! S7comm-plus (protocol id 0x72).
+//!
+//! Layers, one module each:
+//! - [`tpkt`]: the RFC 1006 header and the framer that cuts a stream into TPKT
+//!   packets, resynchronising after bad headers and gaps;
+//! - [`cotp`]: TPDUs (CR, CC, DR, DT, ER), CR/CC parameters (TSAPs) and the
+//!   reassembly of DT TPDUs up to the one with EOT;
+//! - [`pdu`]: the S7comm header, job/ack_data functions, userdata groups and
+//!   subfunctions, the class of each operation, and the S7comm-plus header;
+//! - [`szl`]: SZL records of module identification (0x0011), component
+//!   identification (0x001C) and CPU state (0x0424);
+//! - `session`: per-flow layering, SZL answers split over data units, reporting.
+//!
+//! Reporting: every S7comm PDU is counted once with `emit.message` (or
+//! [`Emit::operation`](crate::Emit::operation) for notable classes, with
+//! `pdu_ref`, `function`, `item_count`, `block`, `pi_service` and `error`).
+//! Operation names are the function's snake_case name (`read_var`,
+//! `plc_stop`), the userdata service (`szl_read`, `set_clock`,
+//! `plc_password`) or `userdata_g<group>_s<subfunction>`. Ack_data carries the
+//! job's name and class. COTP connection and disconnection TPDUs are counted
+//! as `cotp_<tpdu>` (class Session), and a CR or CC also becomes an annotation
+//! event with its TSAPs and the rack and slot they name. SZL answers of module
+//! and component identification become `s7comm.szl_identity` events, CPU
+//! state answers `s7comm.szl_cpu_mode` events, and mode-transition pushes
+//! (userdata group 0, counted as `mode_transition`) `s7comm.cpu_mode` events.
+//! S7comm-plus PDUs are counted under protocol `s7comm-plus` as
+//! `s7comm_plus_<function>` (or `_<opcode>`).
+//!
+//! The probe accepts any port: TPKT version 3 followed by a COTP CR with a
+//! TSAP parameter (RDP sends CRs without TSAPs) or a DT carrying protocol id
+//! 0x32 or 0x72, or a CC in the server's direction. Port 102 only orders it.
+//!
+//! Not done: variable item addresses and values, block contents, alarm and
+//! cyclic data contents, S7comm-plus beyond its opcode and function (its
+//! objects, session keys and integrity digests).
+
+pub mod cotp;
+pub mod pdu;
+mod session;
+pub mod szl;
+pub mod tpkt;
+
+use crate::{Probe, StreamDissector, StreamSession};
+use otposture_model::Direction;
+
+/// Protocol name in records.
+pub(crate) const PROTOCOL: &str = "s7comm";
+/// Protocol name of S7comm-plus messages in records.
+pub(crate) const PROTOCOL_PLUS: &str = "s7comm-plus";
+/// The ISO-TSAP port (RFC 1006 §3).
+pub const PORT: u16 = 102;
+
+/// The S7comm stream dissector.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct S7comm;
+
+impl StreamDissector for S7comm {
+    fn protocol(&self) -> &'static str {
+        PROTOCOL
+    }
+
+    fn port_hint(&self, server_port: u16) -> bool {
+        server_port == PORT
+    }
+
+    fn probe(&self, direction: Direction, data: &[u8]) -> Probe {
+        match tpkt::plausible(data) {
+            tpkt::Plausible::No => return Probe::NoMatch,
+            tpkt::Plausible::NeedMore => return Probe::NeedMore,
+            tpkt::Plausible::Yes => {}
+        }
+        let Ok(Some(h)) = tpkt::parse_header(data) else { return Probe::NoMatch };
+        // Judge on the whole first packet.
+        let Some(packet) = data.get(tpkt::HEADER_LEN..h.packet_len()) else { return Probe::NeedMore };
+        let Ok(t) = cotp::parse(packet) else { return Probe::NoMatch };
+        match t.code {
+            cotp::TpduCode::CR | cotp::TpduCode::CC => {
+                let tsap = t.param(cotp::PARAM_SRC_TSAP).is_some() || t.param(cotp::PARAM_DST_TSAP).is_some();
+                let side = t.code == cotp::TpduCode::CR || direction == Direction::ToClient;
+                if tsap && side {
+                    Probe::Match
+                } else {
+                    Probe::NoMatch
+                }
+            }
+            cotp::TpduCode::DT => match t.data.first() {
+                Some(&pdu::PROTOCOL_ID_S7COMM | &pdu::PROTOCOL_ID_S7COMM_PLUS) => Probe::Match,
+                // A DT continuing a TSDU (no EOT) starts with the PDU too.
+                _ => Probe::NoMatch,
+            },
+            _ => Probe::NoMatch,
+        }
+    }
+
+    fn new_session(&self) -> Box<dyn StreamSession> {
+        Box::new(session::Session::new())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,317 @@
+//! Per-flow S7comm state: per direction a TPKT [`Framer`], a COTP
+//! [`Reassembler`] and the SZL response being joined from several userdata
+//! data units; and the counters of what did not parse, reported at close.
+//!
+//! Requests and responses carry their own function codes (ack_data repeats the
+//! job's function, userdata responses their group and subfunction), so no
+//! request table is kept. An SZL answer split over data units (userdata
+//! "last data unit: no") is joined within [`MAX_SZL`] bytes before its records
+//! are read; anything past the cap is dropped and counted.
+
+use super::cotp::{self, Reassembled, Reassembler, TpduCode, TpduKind};
+use super::pdu::{self, Pdu};
+use super::tpkt::{Framed, Framer};
+use super::{szl, PROTOCOL, PROTOCOL_PLUS};
+use crate::{Emit, PacketCtx, StreamSession};
+use otposture_model::{Direction, EventKind};
+use std::borrow::Cow;
+
+/// Most bytes of one SZL answer joined from several data units.
+pub(crate) const MAX_SZL: usize = 16 * 1024;
+
+/// What did not parse, reported when the flow closes.
+#[derive(Clone, Copy, Debug, Default)]
+struct Counters {
+    trailing_bytes: u64,
+    szl_overflows: u64,
+    unknown_protocol_ids: u64,
+}
+
+/// An SZL answer waiting for its next data unit.
+#[derive(Debug)]
+struct PendingSzl {
+    data_unit_ref: u8,
+    bytes: Vec<u8>,
+}
+
+/// One direction's layers.
+#[derive(Debug, Default)]
+struct Layers {
+    framer: Framer,
+    cotp: Reassembler,
+    szl: Option<PendingSzl>,
+}
+
+/// The per-flow session.
+#[derive(Debug, Default)]
+pub(crate) struct Session {
+    dirs: [Layers; 2],
+    counters: Counters,
+}
+
+impl Session {
+    pub(crate) fn new() -> Self {
+        Session::default()
+    }
+}
+
+impl StreamSession for Session {
+    fn data(&mut self, ctx: &PacketCtx<'_>, direction: Direction, data: &[u8], emit: &mut dyn Emit) {
+        let Session { dirs, counters } = self;
+        let Some(Layers { framer, cotp, szl }) = dirs.get_mut(direction.index()) else { return };
+        framer.push(data, &mut |f| match f {
+            Framed::Packet(_, tpdu) => self::tpdu(ctx, tpdu, cotp, szl, counters, emit),
+            Framed::Malformed(e) => emit.malformed(ctx, PROTOCOL, e.what()),
+        });
+    }
+
+    fn gap(&mut self, _ctx: &PacketCtx<'_>, direction: Direction, len: u64, _emit: &mut dyn Emit) {
+        if let Some(l) = self.dirs.get_mut(direction.index()) {
+            l.framer.gap(len);
+            l.cotp.reset();
+            l.szl = None;
+        }
+    }
+
+    fn close(&mut self, ctx: &PacketCtx<'_>, emit: &mut dyn Emit) {
+        let c = self.counters;
+        let skipped: u64 = self.dirs.iter().map(|l| l.framer.stats.skipped_bytes).sum();
+        let overflows: u64 = self.dirs.iter().map(|l| l.cotp.overflows).sum();
+        let counts = [
+            ("resync_skipped_bytes", skipped),
+            ("cotp_overflows", overflows),
+            ("szl_overflows", c.szl_overflows),
+            ("trailing_bytes", c.trailing_bytes),
+            ("unknown_protocol_ids", c.unknown_protocol_ids),
+        ];
+        if counts.iter().all(|(_, n)| *n == 0) {
+            return;
+        }
+        let mut e = ctx.event(PROTOCOL, EventKind::Anomaly, "s7comm.session_anomalies");
+        for (k, n) in counts.into_iter().filter(|(_, n)| *n > 0) {
+            e.attributes.push((Cow::Borrowed(k), n.to_string()));
+        }
+        emit.event(e);
+    }
+}
+
+type Attributes = Vec<(Cow<'static, str>, String)>;
+
+/// One TPKT payload: a COTP TPDU.
+fn tpdu(
+    ctx: &PacketCtx<'_>,
+    bytes: &[u8],
+    reassembler: &mut Reassembler,
+    pending: &mut Option<PendingSzl>,
+    counters: &mut Counters,
+    emit: &mut dyn Emit,
+) {
+    let t = match cotp::parse(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            emit.malformed(ctx, PROTOCOL, e.what());
+            return;
+        }
+    };
+    match t.kind {
+        TpduKind::Data { eot, .. } => reassembler.push(t.data, eot, |r| match r {
+            Reassembled::Held => {}
+            Reassembled::Overflow => emit.malformed(ctx, PROTOCOL, "cotp_tsdu_too_long"),
+            Reassembled::Complete(tsdu) => self::tsdu(ctx, tsdu, pending, counters, emit),
+        }),
+        TpduKind::Connect { .. } => {
+            emit.message(
+                ctx,
+                PROTOCOL,
+                Cow::Owned(format!("cotp_{}", t.code.name())),
+                otposture_model::OperationClass::Session,
+            );
+            if t.code == TpduCode::CR || t.code == TpduCode::CC {
+                connect_event(ctx, &t, emit);
+            }
+        }
+        _ => emit.message(
+            ctx,
+            PROTOCOL,
+            Cow::Owned(format!("cotp_{}", t.code.name())),
+            otposture_model::OperationClass::Session,
+        ),
+    }
+}
+
+/// The TSAPs of a connection request or confirm, as an annotation: the
+/// destination TSAP names the rack and slot of the CPU addressed.
+fn connect_event(ctx: &PacketCtx<'_>, t: &cotp::Tpdu<'_>, emit: &mut dyn Emit) {
+    let mut e = ctx.event(PROTOCOL, EventKind::Annotation, "s7comm.cotp_connect");
+    e.attributes.push((Cow::Borrowed("tpdu"), t.code.name().into_owned()));
+    if let Some(v) = t.param(cotp::PARAM_SRC_TSAP) {
+        e.attributes.push((Cow::Borrowed("src_tsap"), cotp::tsap_text(v)));
+    }
+    if let Some(v) = t.param(cotp::PARAM_DST_TSAP) {
+        e.attributes.push((Cow::Borrowed("dst_tsap"), cotp::tsap_text(v)));
+        if let Some((rack, slot)) = cotp::rack_slot(v) {
+            e.attributes.push((Cow::Borrowed("rack"), rack.to_string()));
+            e.attributes.push((Cow::Borrowed("slot"), slot.to_string()));
+        }
+    }
+    if let Some(&[size]) = t.param(cotp::PARAM_TPDU_SIZE) {
+        if let Some(n) = 1u32.checked_shl(u32::from(size)) {
+            e.attributes.push((Cow::Borrowed("tpdu_size"), n.to_string()));
+        }
+    }
+    emit.event(e);
+}
+
+/// One whole TSDU: S7comm, S7comm-plus, or something else.
+fn tsdu(
+    ctx: &PacketCtx<'_>,
+    tsdu: &[u8],
+    pending: &mut Option<PendingSzl>,
+    counters: &mut Counters,
+    emit: &mut dyn Emit,
+) {
+    match tsdu.first() {
+        Some(&pdu::PROTOCOL_ID_S7COMM) => {}
+        Some(&pdu::PROTOCOL_ID_S7COMM_PLUS) => {
+            if let Some(h) = pdu::parse_plus(tsdu) {
+                let (op, class) = h.operation();
+                if class.is_notable() {
+                    let mut a: Attributes = vec![(Cow::Borrowed("version"), h.version.to_string())];
+                    if let Some(o) = h.opcode {
+                        a.push((Cow::Borrowed("opcode"), format!("{o:#04x}")));
+                    }
+                    if let Some(f) = h.function {
+                        a.push((Cow::Borrowed("function"), format!("{f:#06x}")));
+                    }
+                    emit.operation(ctx, PROTOCOL_PLUS, op, class, a);
+                } else {
+                    emit.message(ctx, PROTOCOL_PLUS, op, class);
+                }
+            } else {
+                emit.malformed(ctx, PROTOCOL_PLUS, "s7comm_plus_short_header");
+            }
+            return;
+        }
+        // An empty TSDU (a bare DT) carries nothing.
+        None => return,
+        Some(_) => {
+            counters.unknown_protocol_ids += 1;
+            emit.malformed(ctx, PROTOCOL, "unknown_protocol_id");
+            return;
+        }
+    }
+    let p = match pdu::parse(tsdu) {
+        Ok(p) => p,
+        Err(e) => {
+            emit.malformed(ctx, PROTOCOL, e.what());
+            return;
+        }
+    };
+    counters.trailing_bytes += p.trailing as u64;
+    let (op, class) = p.operation();
+    if class.is_notable() {
+        emit.operation(ctx, PROTOCOL, op, class, attributes(&p));
+    } else {
+        emit.message(ctx, PROTOCOL, op, class);
+    }
+    if let Some(u) = p.userdata() {
+        if u.group == pdu::FunctionGroup::CPU && u.subfunction == 1 && !u.is_request() {
+            szl_response(ctx, &u, pending, counters, emit);
+        }
+        if u.group == pdu::FunctionGroup::MODE_TRANSITION {
+            let mut e = ctx.event(PROTOCOL, EventKind::Identity, "s7comm.cpu_mode");
+            e.attributes.push((Cow::Borrowed("cpu_mode"), pdu::transition_mode(u.subfunction).to_string()));
+            emit.event(e);
+        }
+    }
+}
+
+/// The attributes of a notable operation's record.
+fn attributes(p: &Pdu<'_>) -> Attributes {
+    let mut a: Attributes = Vec::with_capacity(8);
+    a.push((Cow::Borrowed("message"), p.rosctr.name().into_owned()));
+    a.push((Cow::Borrowed("pdu_ref"), p.pdu_ref.to_string()));
+    if let Some(f) = p.function() {
+        a.push((Cow::Borrowed("function"), format!("{:#04x}", f.0)));
+    }
+    let f = p.fields();
+    if let Some(n) = f.item_count {
+        a.push((Cow::Borrowed("item_count"), n.to_string()));
+    }
+    if let Some(name) = f.filename {
+        a.push((Cow::Borrowed("filename"), szl::text(name)));
+    }
+    if let Some(b) = f.block {
+        a.push((Cow::Borrowed("block"), b.text()));
+    }
+    if let Some(s) = f.pi_service {
+        a.push((Cow::Borrowed("pi_service"), szl::text(s)));
+    }
+    if let Some(u) = p.userdata() {
+        a.push((Cow::Borrowed("function_group"), u.group.0.to_string()));
+        a.push((Cow::Borrowed("subfunction"), u.subfunction.to_string()));
+        if let Some(e) = u.error.filter(|&e| e != 0) {
+            a.push((Cow::Borrowed("error"), format!("{e:#06x}")));
+        }
+    }
+    if let Some((class, code)) = p.error.filter(|&(c, e)| c != 0 || e != 0) {
+        a.push((Cow::Borrowed("error"), format!("{:#06x}", u16::from_be_bytes([class, code]))));
+    }
+    a
+}
+
+/// A read-SZL response data unit: joined with the earlier ones of its answer,
+/// then read when the last arrives.
+fn szl_response(
+    ctx: &PacketCtx<'_>,
+    u: &pdu::Userdata<'_>,
+    pending: &mut Option<PendingSzl>,
+    counters: &mut Counters,
+    emit: &mut dyn Emit,
+) {
+    let dur = u.data_unit_ref.unwrap_or(0);
+    let continues = pending.as_ref().is_some_and(|p| p.data_unit_ref == dur && dur != 0);
+    if continues {
+        let Some(p) = pending.as_mut() else { return };
+        if p.bytes.len().saturating_add(u.payload.len()) > MAX_SZL {
+            counters.szl_overflows += 1;
+            *pending = None;
+            return;
+        }
+        p.bytes.extend_from_slice(u.payload);
+        if !u.more {
+            if let Some(p) = pending.take() {
+                szl_records(ctx, &p.bytes, emit);
+            }
+        }
+        return;
+    }
+    if u.more {
+        let bytes = u.payload.get(..MAX_SZL.min(u.payload.len())).unwrap_or_default().to_vec();
+        *pending = Some(PendingSzl { data_unit_ref: dur, bytes });
+    } else {
+        *pending = None;
+        szl_records(ctx, u.payload, emit);
+    }
+}
+
+/// Identity and CPU mode from a whole SZL answer.
+fn szl_records(ctx: &PacketCtx<'_>, payload: &[u8], emit: &mut dyn Emit) {
+    let Some(h) = szl::parse(payload) else { return };
+    let szl_id = format!("{:#06x}", h.id);
+    let attrs = szl::identity(&h);
+    if !attrs.is_empty() {
+        let mut e = ctx.event(PROTOCOL, EventKind::Identity, "s7comm.szl_identity");
+        e.attributes.push((Cow::Borrowed("szl_id"), szl_id.clone()));
+        for (k, v) in attrs {
+            e.attributes.push((Cow::Borrowed(k), v));
+        }
+        emit.event(e);
+    }
+    if let Some(mode) = szl::cpu_mode(&h) {
+        let mut e = ctx.event(PROTOCOL, EventKind::Identity, "s7comm.szl_cpu_mode");
+        e.attributes.push((Cow::Borrowed("szl_id"), szl_id));
+        e.attributes.push((Cow::Borrowed("cpu_mode"), mode.to_string()));
+        emit.event(e);
+    }
+}
