@@ -169,6 +169,9 @@ pub trait DatagramDissector: Send + Sync {
 pub trait DatagramSession: Send {
     /// One datagram's payload.
     fn datagram(&mut self, ctx: &PacketCtx<'_>, direction: Direction, data: &[u8], emit: &mut dyn Emit);
+    /// The flow ended (idle timeout, eviction or end of input): report what is
+    /// only known at the end, such as per-flow anomaly counts.
+    fn close(&mut self, _ctx: &PacketCtx<'_>, _emit: &mut dyn Emit) {}
 }
 
 /// A dissector for layer-2 payloads of one EtherType.

@@ -625,6 +625,9 @@ impl Core {
         if let StreamDissection::Active(s) = &mut ext.stream {
             s.close(&ctx, &mut self.agg);
         }
+        if let DatagramDissection::Active(s) = &mut ext.datagram {
+            s.close(&ctx, &mut self.agg);
+        }
         f.anomalies.malformed += std::mem::take(&mut self.agg.malformed_now);
         let end = if why == FlowEnd::Open
             && f.tcp.as_ref().is_some_and(|t| matches!(t.state, TcpState::Closed | TcpState::Reset))

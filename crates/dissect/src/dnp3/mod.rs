@@ -120,15 +120,18 @@ impl StreamSession for StreamState {
     }
 }
 
-/// A UDP flow's session. UDP flows have no close, so anomaly counters of a
-/// UDP flow are only reported if the engine drops the session; each datagram
-/// is framed on its own.
+/// A UDP flow's session: each datagram is framed on its own; anomaly counters
+/// are reported when the engine ends the flow.
 #[derive(Debug)]
 struct DatagramState(session::Session);
 
 impl DatagramSession for DatagramState {
     fn datagram(&mut self, ctx: &PacketCtx<'_>, direction: Direction, data: &[u8], emit: &mut dyn Emit) {
         self.0.datagram(ctx, direction, data, emit);
+    }
+
+    fn close(&mut self, ctx: &PacketCtx<'_>, emit: &mut dyn Emit) {
+        self.0.close(ctx, emit);
     }
 }
 

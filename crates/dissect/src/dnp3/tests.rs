@@ -498,3 +498,19 @@ proptest! {
         prop_assert_eq!(run(&chunks).messages, whole.messages);
     }
 }
+
+#[test]
+fn a_udp_session_reports_its_anomalies_when_the_flow_ends() {
+    use crate::DatagramDissector;
+    let mut s = Dnp3Udp.new_session();
+    let mut r = Recorder::default();
+    // Three stray bytes, then a read request: the framer skips the strays.
+    let mut datagram = vec![0x01, 0x02, 0x03];
+    datagram.extend(request(&READ_CLASSES));
+    s.datagram(&ctx(C2S), C2S, &datagram, &mut r);
+    assert_eq!(r.ops(), vec![("read", OperationClass::Read)]);
+    assert!(r.events.iter().all(|e| e.name != "dnp3.session_anomalies"), "reported only at the end");
+    s.close(&ctx(C2S), &mut r);
+    let e = r.events.iter().find(|e| e.name == "dnp3.session_anomalies").expect("the engine's close reports them");
+    assert_eq!(event_attr(e, "resync_skipped_bytes"), Some("3"));
+}
