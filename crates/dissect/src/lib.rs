@@ -22,6 +22,8 @@ pub mod dhcp;
 pub mod dnp3;
 pub mod modbus;
 pub mod s7comm;
+#[cfg(test)]
+mod test_support;
 
 /// Where a piece of input came from: packet time, record number and addressing.
 #[derive(Clone, Copy, Debug)]

@@ -2,73 +2,22 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use super::*;
-use crate::{Emit, PacketCtx};
-use otposture_model::{Event, EventKind, OperationClass, Timestamp};
+use crate::test_support::{ctx, event_attr, Recorder};
+use otposture_model::{EventKind, OperationClass};
 use proptest::prelude::*;
-use std::borrow::Cow;
 
-/// One counted message: direction, operation, class, attributes given through `operation`.
-type Message = (Direction, String, OperationClass, Vec<(String, String)>);
-
-/// Records what a session emits.
-#[derive(Default, Debug)]
-struct Recorder {
-    messages: Vec<Message>,
-    events: Vec<Event>,
-    malformed: Vec<&'static str>,
+/// This module's views of what was recorded.
+trait View {
+    fn ops(&self) -> Vec<(&str, OperationClass)>;
+    fn attr<'a>(&'a self, message: usize, k: &str) -> Option<&'a str>;
 }
 
-impl Emit for Recorder {
-    fn message(&mut self, ctx: &PacketCtx<'_>, p: &'static str, op: Cow<'static, str>, class: OperationClass) {
-        assert_eq!(p, "dnp3");
-        self.messages.push((ctx.direction.unwrap(), op.into_owned(), class, Vec::new()));
-    }
-    fn operation(
-        &mut self,
-        ctx: &PacketCtx<'_>,
-        p: &'static str,
-        op: Cow<'static, str>,
-        class: OperationClass,
-        attributes: Vec<(Cow<'static, str>, String)>,
-    ) {
-        assert_eq!(p, "dnp3");
-        assert!(class.is_notable(), "operation() is for notable classes only");
-        let a = attributes.into_iter().map(|(k, v)| (k.into_owned(), v)).collect();
-        self.messages.push((ctx.direction.unwrap(), op.into_owned(), class, a));
-    }
-    fn event(&mut self, event: Event) {
-        self.events.push(event);
-    }
-    fn malformed(&mut self, _: &PacketCtx<'_>, p: &'static str, what: &'static str) {
-        assert_eq!(p, "dnp3");
-        self.malformed.push(what);
-    }
-}
-
-impl Recorder {
+impl View for Recorder {
     fn ops(&self) -> Vec<(&str, OperationClass)> {
-        self.messages.iter().map(|(_, o, c, _)| (o.as_str(), *c)).collect()
+        self.messages.iter().map(|(_, _, o, c, _)| (o.as_str(), *c)).collect()
     }
     fn attr<'a>(&'a self, message: usize, k: &str) -> Option<&'a str> {
-        self.messages[message].3.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
-    }
-}
-
-fn event_attr<'a>(e: &'a Event, k: &str) -> Option<&'a str> {
-    e.attributes.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
-}
-
-fn ctx(direction: Direction) -> PacketCtx<'static> {
-    PacketCtx {
-        ts: Timestamp::from_parts(1_445_506_153, 0),
-        packet: 7,
-        flow: None,
-        direction: Some(direction),
-        src_mac: None,
-        dst_mac: None,
-        vlan: None,
-        src_ip: None,
-        dst_ip: None,
+        self.messages[message].4.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
     }
 }
 

@@ -2,69 +2,23 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use super::*;
-use crate::{Emit, PacketCtx};
-use otposture_model::{Event, EventKind, OperationClass, Timestamp};
+use crate::test_support::{ctx, Recorder};
+use otposture_model::{EventKind, OperationClass};
 use proptest::prelude::*;
 use std::borrow::Cow;
 
-/// One counted message: direction, operation, class, attributes given through `operation`.
-type Message = (Direction, String, OperationClass, Vec<(String, String)>);
-
-/// Records what a session emits.
-#[derive(Default, Debug)]
-struct Recorder {
-    messages: Vec<Message>,
-    events: Vec<Event>,
-    malformed: Vec<&'static str>,
+/// This module's views of what was recorded.
+trait View {
+    fn ops(&self) -> Vec<(&str, OperationClass)>;
+    fn attr<'a>(attrs: &'a [(Cow<'static, str>, String)], k: &str) -> Option<&'a str>;
 }
 
-impl Emit for Recorder {
-    fn message(&mut self, ctx: &PacketCtx<'_>, p: &'static str, op: Cow<'static, str>, class: OperationClass) {
-        assert_eq!(p, "modbus");
-        self.messages.push((ctx.direction.unwrap(), op.into_owned(), class, Vec::new()));
-    }
-    fn operation(
-        &mut self,
-        ctx: &PacketCtx<'_>,
-        p: &'static str,
-        op: Cow<'static, str>,
-        class: OperationClass,
-        attributes: Vec<(Cow<'static, str>, String)>,
-    ) {
-        assert_eq!(p, "modbus");
-        assert!(class.is_notable(), "operation() is for notable classes only");
-        let a = attributes.into_iter().map(|(k, v)| (k.into_owned(), v)).collect();
-        self.messages.push((ctx.direction.unwrap(), op.into_owned(), class, a));
-    }
-    fn event(&mut self, event: Event) {
-        self.events.push(event);
-    }
-    fn malformed(&mut self, _: &PacketCtx<'_>, p: &'static str, what: &'static str) {
-        assert_eq!(p, "modbus");
-        self.malformed.push(what);
-    }
-}
-
-impl Recorder {
+impl View for Recorder {
     fn ops(&self) -> Vec<(&str, OperationClass)> {
-        self.messages.iter().map(|(_, o, c, _)| (o.as_str(), *c)).collect()
+        self.messages.iter().map(|(_, _, o, c, _)| (o.as_str(), *c)).collect()
     }
     fn attr<'a>(attrs: &'a [(Cow<'static, str>, String)], k: &str) -> Option<&'a str> {
         attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
-    }
-}
-
-fn ctx(direction: Direction) -> PacketCtx<'static> {
-    PacketCtx {
-        ts: Timestamp::from_parts(1_445_506_153, 0),
-        packet: 7,
-        flow: None,
-        direction: Some(direction),
-        src_mac: None,
-        dst_mac: None,
-        vlan: None,
-        src_ip: None,
-        dst_ip: None,
     }
 }
 
@@ -179,14 +133,14 @@ fn gives_notable_operations_their_unit_address_and_quantity() {
         &[0x10, 0x00, 0x01, 0x00, 0x02, 0x04, 0x00, 0x0a, 0x01, 0x02], // fc 16, start 1, 2 regs, 4 bytes
         &[0x10, 0x00, 0x01, 0x00, 0x02],                               // fc 16, start 1, 2 regs
     );
-    let (_, op, class, attrs) = &r.messages[0];
+    let (_, _, op, class, attrs) = &r.messages[0];
     assert_eq!((op.as_str(), *class), ("write_multiple_registers", OperationClass::Write));
     let get = |k: &str| attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     assert_eq!(get("unit_id"), Some("17"));
     assert_eq!(get("address"), Some("1"));
     assert_eq!(get("quantity"), Some("2"));
     assert_eq!(get("message"), Some("request"));
-    assert_eq!(r.messages[1].3.iter().find(|(n, _)| n == "message").unwrap().1, "response");
+    assert_eq!(r.messages[1].4.iter().find(|(n, _)| n == "message").unwrap().1, "response");
 }
 
 #[test]
@@ -203,7 +157,7 @@ fn reports_exceptions_as_the_function_with_an_exception_suffix() {
             ("write_single_register_exception", OperationClass::Write)
         ]
     );
-    let (_, _, _, attrs) = &r.messages[1];
+    let (_, _, _, _, attrs) = &r.messages[1];
     assert!(attrs.contains(&("exception".to_string(), "illegal_data_address".to_string())));
     // A read exception is counted under the read's class.
     let r = exchange(1, &[0x03, 0x00, 0x00, 0x00, 0x01], &[0x83, 0x04]);
@@ -336,7 +290,7 @@ fn names_umas_requests_and_their_responses_by_umas_code() {
             ("umas_read_id", OperationClass::Discovery),
         ]
     );
-    let stop_resp = &r.messages[3].3;
+    let stop_resp = &r.messages[3].4;
     let get = |k: &str| stop_resp.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     assert_eq!(get("umas_status"), Some("ok"));
     assert_eq!(get("umas_session"), Some("79"));

@@ -2,50 +2,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use super::*;
-use crate::{Emit, PacketCtx};
-use otposture_model::{Event, EventKind, OperationClass, Timestamp};
+use crate::test_support::{ctx, event_attr, Recorder};
+use otposture_model::{Event, EventKind, OperationClass};
 use proptest::prelude::*;
-use std::borrow::Cow;
 
-/// One counted message: protocol, direction, operation, class, attributes given through `operation`.
-type Message = (&'static str, Direction, String, OperationClass, Vec<(String, String)>);
-
-/// Records what a session emits.
-#[derive(Default, Debug)]
-struct Recorder {
-    messages: Vec<Message>,
-    events: Vec<Event>,
-    malformed: Vec<&'static str>,
+/// This module's views of what was recorded.
+trait View {
+    fn ops(&self) -> Vec<(&str, OperationClass)>;
+    fn attr(&self, i: usize, k: &str) -> Option<&str>;
+    fn event(&self, name: &str) -> &Event;
 }
 
-impl Emit for Recorder {
-    fn message(&mut self, ctx: &PacketCtx<'_>, p: &'static str, op: Cow<'static, str>, class: OperationClass) {
-        assert!(p == "s7comm" || p == "s7comm-plus");
-        self.messages.push((p, ctx.direction.unwrap(), op.into_owned(), class, Vec::new()));
-    }
-    fn operation(
-        &mut self,
-        ctx: &PacketCtx<'_>,
-        p: &'static str,
-        op: Cow<'static, str>,
-        class: OperationClass,
-        attributes: Vec<(Cow<'static, str>, String)>,
-    ) {
-        assert!(p == "s7comm" || p == "s7comm-plus");
-        assert!(class.is_notable(), "operation() is for notable classes only");
-        let a = attributes.into_iter().map(|(k, v)| (k.into_owned(), v)).collect();
-        self.messages.push((p, ctx.direction.unwrap(), op.into_owned(), class, a));
-    }
-    fn event(&mut self, event: Event) {
-        self.events.push(event);
-    }
-    fn malformed(&mut self, _: &PacketCtx<'_>, p: &'static str, what: &'static str) {
-        assert!(p == "s7comm" || p == "s7comm-plus");
-        self.malformed.push(what);
-    }
-}
-
-impl Recorder {
+impl View for Recorder {
     /// The S7comm operations, COTP ones left out.
     fn ops(&self) -> Vec<(&str, OperationClass)> {
         self.messages.iter().filter(|m| !m.2.starts_with("cotp_")).map(|(_, _, o, c, _)| (o.as_str(), *c)).collect()
@@ -56,24 +24,6 @@ impl Recorder {
     }
     fn event(&self, name: &str) -> &Event {
         self.events.iter().find(|e| e.name == name).unwrap_or_else(|| panic!("no {name} event in {:?}", self.events))
-    }
-}
-
-fn event_attr<'a>(e: &'a Event, k: &str) -> Option<&'a str> {
-    e.attributes.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
-}
-
-fn ctx(direction: Direction) -> PacketCtx<'static> {
-    PacketCtx {
-        ts: Timestamp::from_parts(1_445_506_153, 0),
-        packet: 7,
-        flow: None,
-        direction: Some(direction),
-        src_mac: None,
-        dst_mac: None,
-        vlan: None,
-        src_ip: None,
-        dst_ip: None,
     }
 }
 
