@@ -46,17 +46,7 @@ fn framed(user: &[u8], master: bool) -> Vec<u8> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let ctx = |direction| PacketCtx {
-        ts: Timestamp(0),
-        packet: 1,
-        flow: None,
-        direction: Some(direction),
-        src_mac: None,
-        dst_mac: None,
-        vlan: None,
-        src_ip: None,
-        dst_ip: None,
-    };
+    let ctx = |direction| PacketCtx { direction: Some(direction), ..PacketCtx::at(Timestamp(0), 1) };
     let mut sink = Sink(0);
     let mut stream = Dnp3.new_session();
     let mut udp = Dnp3Udp.new_session();

@@ -26,17 +26,7 @@ impl Emit for Sink {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let ctx = |direction| PacketCtx {
-        ts: Timestamp(0),
-        packet: 1,
-        flow: None,
-        direction: Some(direction),
-        src_mac: None,
-        dst_mac: None,
-        vlan: None,
-        src_ip: None,
-        dst_ip: None,
-    };
+    let ctx = |direction| PacketCtx { direction: Some(direction), ..PacketCtx::at(Timestamp(0), 1) };
     let mut sink = Sink(0);
     let mut session = S7comm.new_session();
     // Each control byte picks a direction (bit 7), whether a gap comes first

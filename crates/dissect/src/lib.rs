@@ -48,7 +48,23 @@ pub struct PacketCtx<'a> {
     pub dst_ip: Option<IpAddr>,
 }
 
-impl PacketCtx<'_> {
+impl<'a> PacketCtx<'a> {
+    /// A context with time and record number only: addressing, flow and
+    /// direction are added with struct update syntax where known.
+    pub fn at(ts: Timestamp, packet: u64) -> Self {
+        PacketCtx {
+            ts,
+            packet,
+            flow: None,
+            direction: None,
+            src_mac: None,
+            dst_mac: None,
+            vlan: None,
+            src_ip: None,
+            dst_ip: None,
+        }
+    }
+
     /// The flow id, when the input belongs to a flow.
     pub fn flow_id(&self) -> Option<FlowId> {
         self.flow.map(|f| f.id)

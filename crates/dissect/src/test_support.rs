@@ -44,17 +44,7 @@ impl Emit for Recorder {
 
 /// A context for a packet of a flow-less test stream, in `direction`.
 pub(crate) fn ctx(direction: Direction) -> PacketCtx<'static> {
-    PacketCtx {
-        ts: Timestamp::from_parts(1_445_506_153, 0),
-        packet: 7,
-        flow: None,
-        direction: Some(direction),
-        src_mac: None,
-        dst_mac: None,
-        vlan: None,
-        src_ip: None,
-        dst_ip: None,
-    }
+    PacketCtx { direction: Some(direction), ..PacketCtx::at(Timestamp::from_parts(1_445_506_153, 0), 7) }
 }
 
 /// An event attribute by name.

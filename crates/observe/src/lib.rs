@@ -227,15 +227,10 @@ impl Engine {
             &Net::L2 { ethertype, payload } => {
                 self.core.stats.l2_frames += 1;
                 let ctx = PacketCtx {
-                    ts: p.ts,
-                    packet: p.record,
-                    flow: None,
-                    direction: None,
                     src_mac: addr.src_mac,
                     dst_mac: addr.dst_mac,
                     vlan: addr.vlan,
-                    src_ip: None,
-                    dst_ip: None,
+                    ..PacketCtx::at(p.ts, p.record)
                 };
                 let mut handled = false;
                 for d in self.core.registry.frames.iter().filter(|d| d.ethertype() == ethertype) {
@@ -500,17 +495,7 @@ impl Engine {
         name: &'static str,
         attributes: Vec<(Cow<'static, str>, String)>,
     ) {
-        let ctx = PacketCtx {
-            ts,
-            packet: record,
-            flow: None,
-            direction: None,
-            src_mac: None,
-            dst_mac: None,
-            vlan: None,
-            src_ip: None,
-            dst_ip: None,
-        };
+        let ctx = PacketCtx::at(ts, record);
         let mut e = ctx.event("pcapng", EventKind::Annotation, name);
         e.attributes = attributes.into_iter().map(|(k, v)| (k, v.chars().take(4096).collect())).collect();
         self.core.agg.event(e);
@@ -601,17 +586,7 @@ impl Core {
     /// Ends a flow: flushes its streams, closes its dissector, records it.
     fn end_flow(&mut self, mut f: Flow<FlowExt>, why: FlowEnd, now: Timestamp) {
         let meta = FlowMeta { id: f.id, key: f.key };
-        let ctx = PacketCtx {
-            ts: now.max(f.last_seen),
-            packet: 0,
-            flow: Some(&meta),
-            direction: None,
-            src_mac: None,
-            dst_mac: None,
-            vlan: f.key.vlan,
-            src_ip: None,
-            dst_ip: None,
-        };
+        let ctx = PacketCtx { flow: Some(&meta), vlan: f.key.vlan, ..PacketCtx::at(now.max(f.last_seen), 0) };
         let Flow { tcp, ext, anomalies, app_protocol, .. } = &mut f;
         if let Some(t) = tcp.as_mut() {
             for dir in [Direction::ToServer, Direction::ToClient] {
