@@ -46,8 +46,6 @@ pub(crate) struct Aggregator {
     pub(crate) events_dropped: u64,
     /// Messages per protocol and operation class, for the run summary.
     pub(crate) per_protocol: HashMap<(&'static str, OperationClass), u64, RandomState>,
-    /// Memo of the last host key, to skip the hash on runs of one sender.
-    last_host: Option<HostKey>,
 }
 
 impl Aggregator {
@@ -60,28 +58,7 @@ impl Aggregator {
         ts: Timestamp,
         source: HostSource,
     ) {
-        let key = (mac, ip, vlan);
-        if self.last_host == Some(key) {
-            if let Some(h) = self.hosts.get_mut(&key) {
-                if ts > h.last {
-                    h.last = ts;
-                    h.dirty = true;
-                }
-                return;
-            }
-        }
-        self.last_host = Some(key);
-        let h = self.hosts.entry(key).or_insert(HostAgg { first: ts, last: ts, source, dirty: true });
-        if ts < h.first {
-            // The source names the earliest evidence in packet time.
-            h.first = ts;
-            h.source = source;
-            h.dirty = true;
-        }
-        if ts > h.last {
-            h.last = ts;
-            h.dirty = true;
-        }
+        self.host_span(mac, ip, vlan, ts, ts, source);
     }
 
     /// Records a host seen sending between `first` and `last` (flushed from a flow).

@@ -342,18 +342,27 @@ fn decodes_linux_cooked_and_loopback_link_types() {
     }
 }
 
-#[test]
-fn a_killed_analysis_leaves_a_consistent_database() {
-    // A capture large enough that the analysis is still running when killed.
-    let env = Env::new();
+/// Rounds of the sample in [`big_capture`].
+const BIG_ROUNDS: i64 = 2_500;
+
+/// The sample repeated, ten minutes apart: large enough (830k packets) that an
+/// analysis is still running when a test interrupts it.
+fn big_capture() -> Vec<u8> {
     let frames = sample_frames();
     let mut w = PcapWriter::new(Vec::new(), LinkType::ETHERNET).unwrap();
-    for round in 0..2_500i64 {
+    for round in 0..BIG_ROUNDS {
         for f in &frames {
             w.write_packet(Timestamp(f.ts.0 + round * 600_000_000_000), &f.data).unwrap();
         }
     }
-    let p = env.file("big.pcap", &w.into_inner().unwrap());
+    w.into_inner().unwrap()
+}
+
+#[test]
+fn a_killed_analysis_leaves_a_consistent_database() {
+    // A capture large enough that the analysis is still running when killed.
+    let env = Env::new();
+    let p = env.file("big.pcap", &big_capture());
     let mut child = Command::new(env!("CARGO_BIN_EXE_otposture"))
         .arg("--db")
         .arg(env.db())
@@ -505,14 +514,7 @@ fn keeps_what_pcapng_blocks_say_besides_packets() {
 #[test]
 fn ctrl_c_stops_cleanly_and_keeps_what_was_decoded() {
     let env = Env::new();
-    let frames = sample_frames();
-    let mut w = PcapWriter::new(Vec::new(), LinkType::ETHERNET).unwrap();
-    for round in 0..2_500i64 {
-        for f in &frames {
-            w.write_packet(Timestamp(f.ts.0 + round * 600_000_000_000), &f.data).unwrap();
-        }
-    }
-    let p = env.file("big.pcap", &w.into_inner().unwrap());
+    let p = env.file("big.pcap", &big_capture());
     let child = Command::new(env!("CARGO_BIN_EXE_otposture"))
         .arg("--db")
         .arg(env.db())
@@ -538,6 +540,6 @@ fn ctrl_c_stops_cleanly_and_keeps_what_was_decoded() {
     let caps = env.json(&["captures"]);
     assert_eq!(caps["captures"][0]["status"], "interrupted");
     let packets = caps["captures"][0]["packets"].as_u64().unwrap();
-    assert!(packets > 0 && packets < 2_500 * frames.len() as u64, "{packets}");
+    assert!(packets > 0 && packets < BIG_ROUNDS as u64 * sample_frames().len() as u64, "{packets}");
     assert!(!env.json(&["flows"])["flows"].as_array().unwrap().is_empty());
 }

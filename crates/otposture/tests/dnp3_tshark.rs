@@ -33,7 +33,8 @@
 //! 20000, so INDEX lists no `dnp3` for it; our probe finds it on any port.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use otposture_capture::{FileSource, PacketSource};
+mod support;
+
 use otposture_dissect::dnp3::link::{self, Framed, Framer};
 use otposture_dissect::dnp3::transport::{Reassembler, Segment};
 use otposture_dissect::dnp3::{Dnp3, Dnp3Udp};
@@ -41,9 +42,8 @@ use otposture_dissect::{
     DatagramDissector, DatagramSession, Emit, PacketCtx, Probe, Registry, StreamDissector, StreamSession,
 };
 use otposture_model::Direction;
-use otposture_observe::{Engine, EngineConfig, RawPacket};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
@@ -55,26 +55,6 @@ enum Key {
 }
 type PerPacket = BTreeMap<u64, Vec<Key>>;
 type Sink = Arc<Mutex<PerPacket>>;
-
-fn shared_pcaps() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/pcaps");
-    if dir.join("INDEX.tsv").exists() {
-        return Some(dir);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("../shared/pcaps is missing and CI=true: the shared captures are required in CI");
-    }
-    eprintln!("skipping: ../shared/pcaps not found (set CI=true to make this a failure)");
-    None
-}
-
-fn tshark_available() -> bool {
-    let ok = Command::new("tshark").arg("-v").output().is_ok_and(|o| o.status.success());
-    if !ok && std::env::var("CI").as_deref() == Ok("true") {
-        panic!("tshark is missing and CI=true: .ci/run installs it");
-    }
-    ok
-}
 
 /// A framer and reassembler per direction that record what they find.
 #[derive(Default)]
@@ -184,20 +164,7 @@ fn ours(path: &Path) -> PerPacket {
     registry.streams.push(Box::new(RecordingStream(sink.clone())));
     registry.datagrams.retain(|d| d.protocol() != "dnp3");
     registry.datagrams.push(Box::new(RecordingDatagrams(sink.clone())));
-    let mut src = FileSource::open(path, 0).unwrap();
-    let mut engine = Engine::new(EngineConfig::default(), registry);
-    let mut out = Vec::new();
-    while let Ok(Some(p)) = src.next_packet() {
-        engine.packet(&RawPacket {
-            ts: p.ts,
-            linktype: p.linktype,
-            data: p.data,
-            orig_len: p.orig_len,
-            record: p.record,
-        });
-    }
-    engine.finish(&mut out);
-    drop(engine);
+    support::run_engine(path, registry);
     let map = sink.lock().unwrap().clone();
     map
 }
@@ -231,52 +198,19 @@ fn theirs(path: &Path) -> PerPacket {
 
 #[test]
 fn dnp3_frames_and_fragments_match_tshark_per_packet_on_every_shared_capture() {
-    let Some(dir) = shared_pcaps() else { return };
-    if !tshark_available() {
-        eprintln!("skipping: tshark not installed (scripts/setup.sh installs it)");
+    let Some(dir) = support::shared_pcaps() else { return };
+    if !support::tshark_available() {
         return;
     }
-    let index = std::fs::read_to_string(dir.join("INDEX.tsv")).unwrap();
-    let mut lines = index.lines();
-    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
-    let col = header.iter().position(|h| *h == "protocols").expect("INDEX.tsv has a protocols column");
     let (mut matched_all, mut union_all, mut files) = (0usize, 0usize, 0usize);
-    for line in lines {
-        let f: Vec<&str> = line.split('\t').collect();
-        if !f.get(col).is_some_and(|p| p.split_whitespace().any(|x| x.starts_with("dnp3"))) {
-            continue;
-        }
-        let dest = f[0];
-        let path = dir.join(dest);
-        let (a, b) = (ours(&path), theirs(&path));
-        let (mut matched, mut union) = (0usize, 0usize);
-        let frames: std::collections::BTreeSet<u64> = a.keys().chain(b.keys()).copied().collect();
-        for frame in frames {
-            let mut x = a.get(&frame).cloned().unwrap_or_default();
-            let mut y = b.get(&frame).cloned().unwrap_or_default();
-            x.sort_unstable();
-            y.sort_unstable();
-            let mut common = 0;
-            let mut yi = y.clone();
-            for k in &x {
-                if let Some(i) = yi.iter().position(|v| v == k) {
-                    yi.remove(i);
-                    common += 1;
-                }
-            }
-            matched += common;
-            union += x.len() + y.len() - common;
-            if x != y {
-                println!("{dest} frame {frame}: ours {x:?} tshark {y:?}");
-            }
-        }
-        let pct = if union == 0 { 100.0 } else { 100.0 * matched as f64 / union as f64 };
-        println!("{dest}: {matched}/{union} keys agree ({pct:.2}%)");
+    for c in support::captures_with(&dir, "dnp3") {
+        let (matched, union) = support::compare(&c.dest, &ours(&c.path), &theirs(&c.path));
+        println!("{}: {matched}/{union} keys agree ({:.2}%)", c.dest, support::percent(matched, union));
         matched_all += matched;
         union_all += union;
         files += 1;
     }
-    let pct = if union_all == 0 { 100.0 } else { 100.0 * matched_all as f64 / union_all as f64 };
+    let pct = support::percent(matched_all, union_all);
     println!("dnp3: {matched_all}/{union_all} keys agree over {files} captures ({pct:.2}%)");
     assert!(files > 0, "INDEX.tsv lists no dnp3 capture");
     assert!(pct >= 99.0, "agreement with tshark {pct:.2}% is below 99%");

@@ -37,16 +37,16 @@
 //!   flow's end flush (packet 0). The difference is TCP reassembly, not S7.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use otposture_capture::{FileSource, PacketSource};
+mod support;
+
 use otposture_dissect::s7comm::cotp::{self, Reassembled, Reassembler, TpduKind};
 use otposture_dissect::s7comm::pdu;
 use otposture_dissect::s7comm::tpkt::{Framed, Framer};
 use otposture_dissect::s7comm::S7comm;
 use otposture_dissect::{Emit, PacketCtx, Probe, Registry, StreamDissector, StreamSession};
 use otposture_model::{Direction, Event, EventKind, OperationClass};
-use otposture_observe::{Engine, EngineConfig, RawPacket};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
@@ -57,26 +57,6 @@ type PerPacket = BTreeMap<u64, Vec<Key>>;
 /// Frames a PDU may reach the dissector after tshark shows it, when the
 /// capture lacks a segment before it (see the comparison).
 const MAX_DELAY: u64 = 3;
-
-fn shared_pcaps() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/pcaps");
-    if dir.join("INDEX.tsv").exists() {
-        return Some(dir);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("../shared/pcaps is missing and CI=true: the shared captures are required in CI");
-    }
-    eprintln!("skipping: ../shared/pcaps not found (set CI=true to make this a failure)");
-    None
-}
-
-fn tshark_available() -> bool {
-    let ok = Command::new("tshark").arg("-v").output().is_ok_and(|o| o.status.success());
-    if !ok && std::env::var("CI").as_deref() == Ok("true") {
-        panic!("tshark is missing and CI=true: .ci/run installs it");
-    }
-    ok
-}
 
 /// The real dissector, with a recorder on the side.
 struct Recording {
@@ -162,21 +142,7 @@ fn ours(path: &Path) -> (PerPacket, BTreeSet<String>) {
     let ids = Arc::new(Mutex::new(BTreeSet::new()));
     let mut registry = Registry::with_defaults();
     registry.streams = vec![Box::new(Recording { sink: sink.clone(), ids: ids.clone() })];
-    let mut src = FileSource::open(path, 0).unwrap();
-    let mut engine = Engine::new(EngineConfig::default(), registry);
-    let mut out = Vec::new();
-    while let Ok(Some(p)) = src.next_packet() {
-        engine.packet(&RawPacket {
-            ts: p.ts,
-            linktype: p.linktype,
-            data: p.data,
-            orig_len: p.orig_len,
-            record: p.record,
-        });
-    }
-    engine.finish(&mut out);
-    drop(engine);
-    let _ = out;
+    support::run_engine(path, registry);
     let identity = ids.lock().unwrap().clone();
     let map = sink.lock().unwrap().clone();
     (map, identity)
@@ -299,26 +265,15 @@ fn tshark_identity(path: &Path) -> BTreeSet<String> {
 
 #[test]
 fn s7comm_pdus_match_tshark_per_packet_on_every_shared_capture() {
-    let Some(dir) = shared_pcaps() else { return };
-    if !tshark_available() {
-        eprintln!("skipping: tshark not installed (scripts/setup.sh installs it)");
+    let Some(dir) = support::shared_pcaps() else { return };
+    if !support::tshark_available() {
         return;
     }
-    let index = std::fs::read_to_string(dir.join("INDEX.tsv")).unwrap();
-    let mut lines = index.lines();
-    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
-    let col = header.iter().position(|h| *h == "protocols").expect("INDEX.tsv has a protocols column");
-    let feat = header.iter().position(|h| *h == "features").expect("INDEX.tsv has a features column");
     let (mut matched_all, mut union_all, mut files) = (0usize, 0usize, 0usize);
     let (mut ids_found, mut ids_total, mut delayed_all) = (0usize, 0usize, 0usize);
-    for line in lines {
-        let f: Vec<&str> = line.split('\t').collect();
-        if !f.get(col).is_some_and(|p| p.split_whitespace().any(|x| x.starts_with("s7comm"))) {
-            continue;
-        }
-        let dest = f[0];
-        let path = dir.join(dest);
-        let ((a, identity), b) = (ours(&path), theirs(&path));
+    for c in support::captures_with(&dir, "s7comm") {
+        let (dest, path) = (c.dest.as_str(), &c.path);
+        let ((a, identity), b) = (ours(path), theirs(path));
         let (mut matched, mut union) = (0usize, 0usize);
         let frames: BTreeSet<u64> = a.keys().chain(b.keys()).copied().collect();
         // What one side has in a frame and the other not.
@@ -369,9 +324,9 @@ fn s7comm_pdus_match_tshark_per_packet_on_every_shared_capture() {
         union_all += union;
         files += 1;
 
-        let features = f.get(feat).copied().unwrap_or_default().to_ascii_lowercase();
+        let features = c.features.to_ascii_lowercase();
         if features.contains("s7 szl") && (features.contains("0x0011") || features.contains("0x001c")) {
-            let want = tshark_identity(&path);
+            let want = tshark_identity(path);
             for v in &want {
                 if !identity.contains(v) {
                     println!("{dest}: identity value {v:?} shown by tshark is missing from ours {identity:?}");

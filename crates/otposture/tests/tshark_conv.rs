@@ -5,22 +5,14 @@
 //! its rounding where it prints kB or MB).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use otposture_capture::{FileSource, PacketSource};
+mod support;
+
 use otposture_dissect::Registry;
 use otposture_model::{Observation, Transport};
-use otposture_observe::{Engine, EngineConfig, RawPacket};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 use std::process::Command;
-
-fn tshark_available() -> bool {
-    let ok = Command::new("tshark").arg("-v").output().is_ok_and(|o| o.status.success());
-    if !ok && std::env::var("CI").as_deref() == Ok("true") {
-        panic!("tshark is missing and CI=true: .ci/run installs it");
-    }
-    ok
-}
 
 type Pair = (Transport, (IpAddr, u16), (IpAddr, u16));
 
@@ -42,19 +34,7 @@ fn ordered(t: Transport, x: (IpAddr, u16), y: (IpAddr, u16)) -> (Pair, bool) {
 }
 
 fn ours(path: &Path) -> (BTreeMap<Pair, Counts>, std::collections::BTreeSet<IpAddr>) {
-    let mut src = FileSource::open(path, 0).unwrap();
-    let mut engine = Engine::new(EngineConfig::default(), Registry::with_defaults());
-    let mut out = Vec::new();
-    while let Ok(Some(p)) = src.next_packet() {
-        engine.packet(&RawPacket {
-            ts: p.ts,
-            linktype: p.linktype,
-            data: p.data,
-            orig_len: p.orig_len,
-            record: p.record,
-        });
-    }
-    engine.finish(&mut out);
+    let out = support::run_engine(path, Registry::with_defaults());
     let mut map: BTreeMap<Pair, Counts> = BTreeMap::new();
     let mut hosts = std::collections::BTreeSet::new();
     for o in out {
@@ -178,9 +158,8 @@ fn theirs(text: &str) -> BTreeMap<Pair, (Counts, u64, u64)> {
 
 #[test]
 fn flows_and_hosts_match_tshark_on_every_shared_capture() {
-    let Some(dir) = otposture_fixtures::shared_pcaps() else { return };
-    if !tshark_available() {
-        eprintln!("skipping: tshark not installed (scripts/setup.sh installs it)");
+    let Some(dir) = support::shared_pcaps() else { return };
+    if !support::tshark_available() {
         return;
     }
     let index = std::fs::read_to_string(dir.join("INDEX.tsv")).unwrap();

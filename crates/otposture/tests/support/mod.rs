@@ -1,0 +1,114 @@
+//! What the tshark cross-check tests share: finding the shared captures of a
+//! protocol, running the engine over one, and comparing per-packet keys.
+// Each test crate uses part of this module.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use otposture_capture::{FileSource, PacketSource};
+use otposture_dissect::Registry;
+use otposture_model::Observation;
+use otposture_observe::{Engine, EngineConfig, RawPacket};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Debug;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub use otposture_fixtures::shared_pcaps;
+
+/// True when tshark runs; without it the test skips with one line, unless CI=true.
+pub fn tshark_available() -> bool {
+    let ok = Command::new("tshark").arg("-v").output().is_ok_and(|o| o.status.success());
+    if !ok {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("tshark is missing and CI=true: .ci/run installs it");
+        }
+        eprintln!("skipping: tshark not installed (scripts/setup.sh installs it)");
+    }
+    ok
+}
+
+/// A capture listed in `INDEX.tsv`.
+#[derive(Debug)]
+pub struct Capture {
+    /// Its path inside `../shared/pcaps`.
+    pub dest: String,
+    /// Its full path.
+    pub path: PathBuf,
+    /// The index's `features` column (identity messages found).
+    pub features: String,
+}
+
+/// Every capture whose tshark protocol summary names a protocol starting with `tag`.
+pub fn captures_with(dir: &Path, tag: &str) -> Vec<Capture> {
+    let index = std::fs::read_to_string(dir.join("INDEX.tsv")).unwrap();
+    let mut lines = index.lines();
+    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("INDEX.tsv has no {name}"));
+    let (protocols, features) = (col("protocols"), col("features"));
+    lines
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+        .filter(|f| f.get(protocols).is_some_and(|p| p.split_whitespace().any(|x| x.starts_with(tag))))
+        .map(|f| Capture {
+            dest: f[0].to_string(),
+            path: dir.join(f[0]),
+            features: f.get(features).unwrap_or(&"").to_string(),
+        })
+        .collect()
+}
+
+/// Runs the engine with `registry` over a capture to its end.
+pub fn run_engine(path: &Path, registry: Registry) -> Vec<Observation> {
+    let mut src = FileSource::open(path, 0).unwrap();
+    let mut engine = Engine::new(EngineConfig::default(), registry);
+    let mut out = Vec::new();
+    while let Ok(Some(p)) = src.next_packet() {
+        engine.packet(&RawPacket {
+            ts: p.ts,
+            linktype: p.linktype,
+            data: p.data,
+            orig_len: p.orig_len,
+            record: p.record,
+        });
+    }
+    engine.finish(&mut out);
+    out
+}
+
+/// Compares the keys each side found per packet: returns (keys on both sides,
+/// keys on either side) and prints every packet where they differ.
+pub fn compare<K: Ord + Clone + Debug>(
+    dest: &str,
+    ours: &BTreeMap<u64, Vec<K>>,
+    theirs: &BTreeMap<u64, Vec<K>>,
+) -> (usize, usize) {
+    let (mut matched, mut union) = (0usize, 0usize);
+    let frames: BTreeSet<u64> = ours.keys().chain(theirs.keys()).copied().collect();
+    for frame in frames {
+        let mut x = ours.get(&frame).cloned().unwrap_or_default();
+        let mut y = theirs.get(&frame).cloned().unwrap_or_default();
+        x.sort_unstable();
+        y.sort_unstable();
+        let mut rest = y.clone();
+        let mut common = 0;
+        for k in &x {
+            if let Some(i) = rest.iter().position(|v| v == k) {
+                rest.remove(i);
+                common += 1;
+            }
+        }
+        matched += common;
+        union += x.len() + y.len() - common;
+        if x != y {
+            println!("{dest} frame {frame}: ours {x:?} tshark {y:?}");
+        }
+    }
+    (matched, union)
+}
+
+/// Percentage of agreeing keys (100 when there are none).
+pub fn percent(matched: usize, union: usize) -> f64 {
+    if union == 0 {
+        100.0
+    } else {
+        100.0 * matched as f64 / union as f64
+    }
+}
