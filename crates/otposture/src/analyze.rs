@@ -2,6 +2,7 @@
 //! progress on a terminal and a summary at the end.
 
 use crate::exit;
+use crate::writer::Writer;
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -171,10 +172,10 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
         source = Box::new(MergedSource::new(files));
     }
 
+    let mut writer = Writer::spawn(store)?;
     let bar = progress_bar(args.quiet, source.progress().total_bytes);
     let t0 = Instant::now();
     let mut per_capture: Vec<CaptureStats> = vec![CaptureStats::default(); capture_ids.len()];
-    let mut batch: Vec<Observation> = Vec::new();
     let mut current = 0usize;
     let mut since_checkpoint = 0u64;
     let mut failure: Option<CaptureError> = None;
@@ -213,7 +214,7 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
             since_checkpoint = 0;
             warnings.extend(source.take_warnings());
             annotate_notes(&mut engine, source.take_notes(), last_ts);
-            checkpoint(&mut engine, &mut store, &mut batch, &capture_ids, current, &per_capture)?;
+            checkpoint(&mut engine, &mut writer, &capture_ids, current, &per_capture)?;
         }
         if since_checkpoint % 16_384 == 0 {
             let pr = source.progress();
@@ -226,7 +227,10 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
     let interrupted = stop.load(Ordering::Relaxed);
     let mut out = Vec::new();
     engine.finish(&mut out);
-    write(&mut store, capture_ids.get(current).copied(), &out)?;
+    if let Some(id) = capture_ids.get(current) {
+        writer.write(*id, out)?;
+    }
+    let mut store = writer.finish()?;
     bar.finish_and_clear();
     let elapsed = t0.elapsed();
 
@@ -299,28 +303,19 @@ fn annotate_notes(engine: &mut Engine, notes: Vec<otposture_capture::Note>, ts: 
     }
 }
 
+/// Hands what the engine has ready to the writer, with the capture's progress.
 fn checkpoint(
     engine: &mut Engine,
-    store: &mut Store,
-    batch: &mut Vec<Observation>,
+    writer: &mut Writer,
     capture_ids: &[CaptureId],
     current: usize,
     per_capture: &[CaptureStats],
 ) -> anyhow::Result<()> {
-    batch.clear();
-    engine.checkpoint(batch);
-    write(store, capture_ids.get(current).copied(), batch)?;
+    let mut batch: Vec<Observation> = Vec::new();
+    engine.checkpoint(&mut batch);
     if let (Some(id), Some(stats)) = (capture_ids.get(current), per_capture.get(current)) {
-        store.update_capture_progress(*id, stats)?;
-    }
-    Ok(())
-}
-
-fn write(store: &mut Store, capture: Option<CaptureId>, obs: &[Observation]) -> anyhow::Result<()> {
-    if let Some(id) = capture {
-        if !obs.is_empty() {
-            store.write_batch(id, obs)?;
-        }
+        writer.write(*id, batch)?;
+        writer.progress(*id, stats.clone())?;
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ mod analyze;
 mod bench;
 mod output;
 mod query;
+mod writer;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -25,8 +25,10 @@ pub(crate) struct Migration {
 }
 
 /// Every migration this build knows, in order.
-pub(crate) const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "initial", sql: include_str!("migrations/0001_initial.sql") }];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "initial", sql: include_str!("migrations/0001_initial.sql") },
+    Migration { version: 2, name: "event_digest", sql: include_str!("migrations/0002_event_digest.sql") },
+];
 
 /// `PRAGMA application_id` of otposture databases: "OTPS".
 pub(crate) const APPLICATION_ID: i64 = 0x4F54_5053;

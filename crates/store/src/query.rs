@@ -393,7 +393,17 @@ impl Store {
     /// Events matching `filter`, ordered by time.
     pub fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>, StoreError> {
         let mut w = Where::default();
-        w.ip(filter.ip.as_ref(), &["src_ip_key", "dst_ip_key"]);
+        if let Some(net) = filter.ip.as_ref() {
+            // Events in a flow carry its endpoints: found through the flows' indices
+            // (events are indexed by address only outside flows, see migration 2).
+            let (lo, hi) = net.key_range();
+            w.add(
+                "((flow_id IS NULL AND (src_ip_key BETWEEN ? AND ? OR dst_ip_key BETWEEN ? AND ?))
+                  OR flow_id IN (SELECT flow_id FROM flows
+                                 WHERE client_ip_key BETWEEN ? AND ? OR server_ip_key BETWEEN ? AND ?))",
+                [lo, hi, lo, hi, lo, hi, lo, hi].map(blob),
+            );
+        }
         w.eq("src_mac", filter.mac.map(|m| Value::Text(m.to_string())));
         w.eq("flow_id", filter.flow.map(|f| Value::Integer(f.0)));
         w.eq("protocol", text(filter.protocol.as_deref()));

@@ -13,6 +13,7 @@
 //! if any statement fails the whole batch rolls back and earlier batches stay.
 
 use crate::codes::{self, int};
+use crate::digest::EventKey;
 use crate::error::{sql, StoreError};
 use crate::ipnet::IpKey;
 use crate::rows::{AttributesRef, CaptureId, CaptureStats, RunId, RunStatus};
@@ -99,8 +100,8 @@ const UPSERT_MESSAGE: &str =
         last_seen = MAX(messages.last_seen, excluded.last_seen)";
 
 const INSERT_EVENT: &str = "INSERT OR IGNORE INTO events (capture_id, ts, packet, flow_id, protocol, kind, name, class,
-        src_mac, src_ip, src_ip_key, dst_ip, dst_ip_key, attributes)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+        src_mac, src_ip, src_ip_key, dst_ip, dst_ip_key, attributes, digest)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
 
 // Per field, the newest identity event's non-null value wins; an older event only
 // fills a gap. That keeps the result independent of the order events are written.
@@ -248,22 +249,34 @@ impl<'t> BatchWriter<'t> {
 
     fn event(&mut self, e: &Event) -> Result<(), StoreError> {
         let attributes = serde_json::to_string(&AttributesRef(&e.attributes)).unwrap_or_else(|_| String::from("{}"));
+        let src_ip = e.src_ip.map(|ip| ip.to_string());
+        let dst_ip = e.dst_ip.map(|ip| ip.to_string());
+        let key = EventKey {
+            protocol: e.protocol.as_ref(),
+            kind: codes::event_kind(e.kind),
+            name: e.name.as_ref(),
+            flow_id: e.flow.map(|f| f.0),
+            src_ip: src_ip.as_deref(),
+            dst_ip: dst_ip.as_deref(),
+            attributes: &attributes,
+        };
         self.event
             .execute(params![
                 self.capture,
                 e.ts.0,
                 int(e.packet),
-                e.flow.map(|f| f.0),
-                e.protocol.as_ref(),
-                codes::event_kind(e.kind),
-                e.name.as_ref(),
+                key.flow_id,
+                key.protocol,
+                key.kind,
+                key.name,
                 e.class.map(|c| c.name()),
                 e.src_mac.map(|m| m.to_string()),
-                e.src_ip.map(|ip| ip.to_string()),
+                key.src_ip,
                 e.src_ip.map(IpKey::new),
-                e.dst_ip.map(|ip| ip.to_string()),
+                key.dst_ip,
                 e.dst_ip.map(IpKey::new),
-                attributes,
+                key.attributes,
+                key.digest(),
             ])
             .map(drop)
             .map_err(sql(self.path, "writing an event"))
@@ -513,4 +526,62 @@ fn ensure_capture(conn: &Connection, path: &Path, capture: CaptureId) -> Result<
         .and_then(|mut stmt| stmt.query_row([capture.0], |_| Ok(())).optional())
         .map_err(sql(path, "looking up a capture"))?;
     found.ok_or_else(|| StoreError::UnknownCapture { path: path.to_path_buf(), id: capture.0 })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::migrate::{migrate, MIGRATIONS};
+    use otposture_model::{FlowId, Timestamp};
+    use std::borrow::Cow;
+
+    fn event(address: &str) -> Event {
+        Event {
+            ts: Timestamp(1_700_000_000_000_000_000),
+            packet: 10,
+            flow: Some(FlowId(7)),
+            protocol: "modbus".into(),
+            kind: EventKind::Operation,
+            name: "write_single_register".into(),
+            class: Some(otposture_model::OperationClass::Write),
+            src_mac: None,
+            src_ip: Some("10.0.0.1".parse().unwrap()),
+            dst_ip: Some("10.0.0.2".parse().unwrap()),
+            attributes: vec![(Cow::Borrowed("address"), address.to_string())],
+        }
+    }
+
+    /// A schema 1 file with an event, as schema 1 stored it, migrates to the
+    /// digest index; writing the same event again then changes nothing.
+    #[test]
+    fn events_stored_before_the_digest_are_still_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrate(&mut conn, &path, MIGRATIONS.get(..1).unwrap()).unwrap();
+            conn.execute(
+                "INSERT INTO captures (id, fingerprint, path, size_bytes, status, started_at)
+                 VALUES (1, 'f', 'p', 0, 'complete', 0)",
+                [],
+            )
+            .unwrap();
+            let e = event("1");
+            conn.execute(
+                "INSERT INTO events (capture_id, ts, packet, flow_id, protocol, kind, name, class, src_ip, dst_ip,
+                    attributes)
+                 VALUES (1, ?1, ?2, 7, 'modbus', 'operation', 'write_single_register', 'write', '10.0.0.1', '10.0.0.2',
+                    ?3)",
+                params![e.ts.0, 10, serde_json::to_string(&AttributesRef(&e.attributes)).unwrap()],
+            )
+            .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 2);
+        let batch = [Observation::Event(event("1")), Observation::Event(event("2"))];
+        store.write_batch(CaptureId(1), &batch).unwrap();
+        store.write_batch(CaptureId(1), &batch).unwrap();
+        assert_eq!(store.counts().unwrap().events, 2, "the migrated event and one new one");
+    }
 }

@@ -507,21 +507,33 @@ fn events_are_kept_once_and_told_apart_by_attributes() {
     let a = event(T0, 10, "modbus", EventKind::Operation, "modbus.write", &[("address", "1")]);
     // Two PDUs in one segment: same packet and name, different attributes.
     let b = event(T0, 10, "modbus", EventKind::Operation, "modbus.write", &[("address", "2")]);
+    // An event in a flow has the flow's endpoints; the address filter finds it
+    // through the flow.
+    let mut gap_flow =
+        flow(key("10.0.0.1", 40000, "192.168.0.1", 502), T0, T0 + SEC, 2, FlowEnd::Open, TcpState::Established);
+    gap_flow.id = FlowId(7);
     let mut gap = event(T0 + SEC, 11, "tcp", EventKind::Anomaly, "tcp.gap", &[]);
     gap.flow = Some(FlowId(7));
     gap.src_ip = Some(ip("10.0.0.1"));
     gap.dst_ip = Some(ip("192.168.0.1"));
-    let batch: Vec<Observation> = [a, b, gap].into_iter().map(Observation::Event).collect();
+    // Outside any flow, the event's own addresses are indexed.
+    let mut arp = event(T0 + 2 * SEC, 12, "arp", EventKind::Identity, "arp.sender", &[]);
+    arp.src_ip = Some(ip("192.168.7.7"));
+    let batch: Vec<Observation> =
+        [a, b, gap, arp].into_iter().map(Observation::Event).chain([Observation::Flow(gap_flow)]).collect();
     store.write_batch(capture, &batch).unwrap();
     store.write_batch(capture, &batch).unwrap();
-    assert_eq!(store.counts().unwrap().events, 3);
+    assert_eq!(store.counts().unwrap().events, 4);
 
     let by = |filter: EventFilter| store.events(&filter).unwrap().len();
-    assert_eq!(by(EventFilter { ip: Some("192.168.0.0/16".parse().unwrap()), ..Default::default() }), 1);
+    assert_eq!(by(EventFilter { ip: Some("192.168.0.0/16".parse().unwrap()), ..Default::default() }), 2);
+    assert_eq!(by(EventFilter { ip: Some("192.168.0.1/32".parse().unwrap()), ..Default::default() }), 1);
+    assert_eq!(by(EventFilter { ip: Some("10.0.0.1/32".parse().unwrap()), ..Default::default() }), 1);
+    assert_eq!(by(EventFilter { ip: Some("192.168.7.0/24".parse().unwrap()), ..Default::default() }), 1);
     assert_eq!(by(EventFilter { flow: Some(FlowId(7)), ..Default::default() }), 1);
     assert_eq!(by(EventFilter { kind: Some(EventKind::Operation), ..Default::default() }), 2);
     assert_eq!(by(EventFilter { name: Some("tcp.gap".into()), ..Default::default() }), 1);
-    assert_eq!(by(EventFilter { since: Some(Timestamp(T0 + 1)), ..Default::default() }), 1);
+    assert_eq!(by(EventFilter { since: Some(Timestamp(T0 + 1)), ..Default::default() }), 2);
     assert_eq!(by(EventFilter { limit: Some(1), ..Default::default() }), 1);
     let gap_row = &store.events(&EventFilter { protocol: Some("tcp".into()), ..Default::default() }).unwrap()[0];
     assert_eq!(gap_row.attributes.0, Vec::<(String, String)>::new());
