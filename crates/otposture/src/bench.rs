@@ -43,6 +43,18 @@ pub(crate) struct BenchArgs {
     json: bool,
 }
 
+/// What one pass measured.
+#[derive(Default)]
+struct Pass {
+    secs: f64,
+    packets: u64,
+    bytes: u64,
+    flows: u64,
+    peak_flows: u64,
+    evictions: u64,
+    cpu: Option<f64>,
+}
+
 /// CPU time (user and system, all threads) this process has used, in seconds,
 /// where Linux tells it (`/proc/self/stat`, in clock ticks of 1/100 s).
 fn cpu_seconds() -> Option<f64> {
@@ -62,7 +74,7 @@ fn peak_rss() -> Option<u64> {
 }
 
 pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
-    let mut best: Option<(f64, u64, u64, u64, u64, u64, Option<f64>)> = None;
+    let mut best: Option<Pass> = None;
     let scratch = tempfile::tempdir().context("creating a directory for the benchmark database")?;
     for pass in 0..a.passes.max(1) {
         let files =
@@ -118,11 +130,12 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
         if !a.json {
             eprintln!("pass {}: {:.3} s, {:.0} MB/s", pass + 1, secs, file_bytes as f64 / 1e6 / secs);
         }
-        if best.is_none_or(|b| secs < b.0) {
-            best = Some((secs, packets, file_bytes.max(bytes), flows, peak_flows, evictions, cpu));
+        if best.as_ref().is_none_or(|b| secs < b.secs) {
+            let bytes = file_bytes.max(bytes);
+            best = Some(Pass { secs, packets, bytes, flows, peak_flows, evictions, cpu });
         }
     }
-    let (secs, packets, bytes, flows, peak_flows, evictions, cpu) = best.unwrap_or_default();
+    let Pass { secs, packets, bytes, flows, peak_flows, evictions, cpu } = best.unwrap_or_default();
     let peak = peak_rss();
     let result = serde_json::json!({
         "stage": format!("{:?}", a.stage).to_lowercase(),
