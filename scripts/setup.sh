@@ -14,7 +14,11 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-# Real protocol peers for the loopback tests (tests/peers/).
+# Real protocol peers for the loopback tests (tests/peers/). python-snap7 2.x
+# ships the C++ libsnap7 in its manylinux wheel (3.x is a pure-Python rewrite).
 if ! python3 -c "import pymodbus" >/dev/null 2>&1; then
   PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check "pymodbus==3.16.1"
+fi
+if ! python3 -c "import importlib.metadata as m; assert m.version('python-snap7') == '2.1.0'" >/dev/null 2>&1; then
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check --only-binary=:all: "python-snap7==2.1.0"
 fi

@@ -20,8 +20,10 @@
 //! Operation names are the function's snake_case name (`read_var`,
 //! `plc_stop`), the userdata service (`szl_read`, `set_clock`,
 //! `plc_password`) or `userdata_g<group>_s<subfunction>`. Ack_data carries the
-//! job's name and class. COTP connection and disconnection TPDUs are counted
-//! as `cotp_<tpdu>` (class Session), and a CR or CC also becomes an annotation
+//! job's name and class, and so does a bare ack (no parameter: how a CPU
+//! refuses a job) whose PDU reference is the last job's, with its error. COTP
+//! connection and disconnection TPDUs are counted as `cotp_<tpdu>` (class
+//! Session), and a CR or CC also becomes an annotation
 //! event with its TSAPs and the rack and slot they name. SZL answers of module
 //! and component identification become `s7comm.szl_identity` events, CPU
 //! state answers `s7comm.szl_cpu_mode` events, and mode-transition pushes

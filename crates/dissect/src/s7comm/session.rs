@@ -4,16 +4,18 @@
 //!
 //! Requests and responses carry their own function codes (ack_data repeats the
 //! job's function, userdata responses their group and subfunction), so no
-//! request table is kept. An SZL answer split over data units (userdata
-//! "last data unit: no") is joined within [`MAX_SZL`] bytes before its records
-//! are read; anything past the cap is dropped and counted.
+//! request table is kept; only the last job is remembered, because a bare
+//! ack (the answer to a refused job) carries no function. An SZL answer split
+//! over data units (userdata "last data unit: no") is joined within
+//! [`MAX_SZL`] bytes before its records are read; anything past the cap is
+//! dropped and counted.
 
 use super::cotp::{self, Reassembled, Reassembler, TpduCode, TpduKind};
 use super::pdu::{self, Pdu};
 use super::tpkt::{Framed, Framer};
 use super::{szl, PROTOCOL, PROTOCOL_PLUS};
 use crate::{Emit, PacketCtx, StreamSession};
-use otposture_model::{Direction, EventKind};
+use otposture_model::{Direction, EventKind, OperationClass};
 use std::borrow::Cow;
 
 /// Most bytes of one SZL answer joined from several data units.
@@ -34,6 +36,14 @@ struct PendingSzl {
     bytes: Vec<u8>,
 }
 
+/// The last job seen, to name a bare ack that answers it.
+#[derive(Clone, Debug)]
+struct Job {
+    pdu_ref: u16,
+    name: Cow<'static, str>,
+    class: OperationClass,
+}
+
 /// One direction's layers.
 #[derive(Debug, Default)]
 struct Layers {
@@ -47,6 +57,7 @@ struct Layers {
 pub(crate) struct Session {
     dirs: [Layers; 2],
     counters: Counters,
+    last_job: Option<Job>,
 }
 
 impl Session {
@@ -57,10 +68,10 @@ impl Session {
 
 impl StreamSession for Session {
     fn data(&mut self, ctx: &PacketCtx<'_>, direction: Direction, data: &[u8], emit: &mut dyn Emit) {
-        let Session { dirs, counters } = self;
+        let Session { dirs, counters, last_job } = self;
         let Some(Layers { framer, cotp, szl }) = dirs.get_mut(direction.index()) else { return };
         framer.push(data, &mut |f| match f {
-            Framed::Packet(_, tpdu) => self::tpdu(ctx, tpdu, cotp, szl, counters, emit),
+            Framed::Packet(_, tpdu) => self::tpdu(ctx, tpdu, cotp, szl, last_job, counters, emit),
             Framed::Malformed(e) => emit.malformed(ctx, PROTOCOL, e.what()),
         });
     }
@@ -71,6 +82,7 @@ impl StreamSession for Session {
             l.cotp.reset();
             l.szl = None;
         }
+        self.last_job = None;
     }
 
     fn close(&mut self, ctx: &PacketCtx<'_>, emit: &mut dyn Emit) {
@@ -103,6 +115,7 @@ fn tpdu(
     bytes: &[u8],
     reassembler: &mut Reassembler,
     pending: &mut Option<PendingSzl>,
+    last_job: &mut Option<Job>,
     counters: &mut Counters,
     emit: &mut dyn Emit,
 ) {
@@ -117,7 +130,7 @@ fn tpdu(
         TpduKind::Data { eot, .. } => reassembler.push(t.data, eot, |r| match r {
             Reassembled::Held => {}
             Reassembled::Overflow => emit.malformed(ctx, PROTOCOL, "cotp_tsdu_too_long"),
-            Reassembled::Complete(tsdu) => self::tsdu(ctx, tsdu, pending, counters, emit),
+            Reassembled::Complete(tsdu) => self::tsdu(ctx, tsdu, pending, last_job, counters, emit),
         }),
         TpduKind::Connect { .. } => {
             emit.message(
@@ -167,6 +180,7 @@ fn tsdu(
     ctx: &PacketCtx<'_>,
     tsdu: &[u8],
     pending: &mut Option<PendingSzl>,
+    last_job: &mut Option<Job>,
     counters: &mut Counters,
     emit: &mut dyn Emit,
 ) {
@@ -208,7 +222,17 @@ fn tsdu(
         }
     };
     counters.trailing_bytes += p.trailing as u64;
-    let (op, class) = p.operation();
+    let (mut op, mut class) = p.operation();
+    if p.rosctr == pdu::Rosctr::JOB {
+        *last_job = Some(Job { pdu_ref: p.pdu_ref, name: op.clone(), class });
+    } else if p.rosctr == pdu::Rosctr::ACK && p.function().is_none() {
+        // A bare ack answers a job the CPU refused (snap7's server answers a
+        // start_upload it does not allow this way, error 0xd241): it takes
+        // the job's name and class, so the refusal is kept with its error.
+        if let Some(job) = last_job.take_if(|j| j.pdu_ref == p.pdu_ref) {
+            (op, class) = (job.name, job.class);
+        }
+    }
     if class.is_notable() {
         emit.operation(ctx, PROTOCOL, op, class, attributes(&p));
     } else {

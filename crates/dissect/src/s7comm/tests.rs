@@ -237,6 +237,34 @@ fn names_the_block_of_a_download_sequence() {
     assert!(r.malformed.is_empty());
 }
 
+#[test]
+fn names_a_bare_ack_refusing_a_job_after_the_job() {
+    // What snap7's server (libsnap7) answers to a start_upload it does not
+    // allow: an ack without parameter or data, error 0xd241 ("function not
+    // authorized for current protection level").
+    let refusal = [
+        0x32, // protocol id
+        0x02, // ROSCTR: ack
+        0x00, 0x00, // redundancy
+        0x03, 0x00, // PDU ref 0x0300, the job's
+        0x00, 0x00, // parameter length 0
+        0x00, 0x00, // data length 0
+        0xd2, 0x41, // error class 0xd2, code 0x41
+    ];
+    let unrelated = [0x32, 0x02, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]; // ack, PDU ref 0x0700
+    let r = run(&[
+        (C2S, dt(&s7(1, 0x0300, &block_job(0x1d), &[]), true)),
+        (S2C, dt(&refusal, true)),
+        (S2C, dt(&unrelated, true)),
+    ]);
+    use OperationClass::{Program, Session};
+    assert_eq!(r.ops(), vec![("start_upload", Program), ("start_upload", Program), ("ack", Session)]);
+    assert_eq!(r.attr(1, "message"), Some("ack"));
+    assert_eq!(r.attr(1, "pdu_ref"), Some("768"));
+    assert_eq!(r.attr(1, "error"), Some("0xd241"));
+    assert!(r.malformed.is_empty());
+}
+
 /// A userdata PDU: 8- or 12-byte parameter and the data header.
 fn userdata(response: bool, group: u8, sub: u8, dur: u8, more: bool, payload: &[u8]) -> Vec<u8> {
     let mut param = vec![0x00, 0x01, 0x12]; // parameter head

@@ -1,0 +1,200 @@
+//! DNP3 from a real, independent implementation: stepfunc's `dnp3` crate runs
+//! an outstation and a master on loopback (`crates/peer-dnp3`), tcpdump
+//! captures it, and `otposture analyze` must see the addresses, the reads,
+//! every control as its own event, the restart, the time synchronisation and
+//! the device attributes, with nothing malformed.
+//! Needs tcpdump (scripts/setup.sh installs it); without it the test skips
+//! with one line, unless CI=true.
+//!
+//! The peer is its own workspace crate, so its dependencies (dnp3, tokio)
+//! stay out of the product's build graph. `CARGO_BIN_EXE_*` names only the
+//! binaries of this package, so the test asks cargo for the peer: `$CARGO
+//! build -p otposture-peer-dnp3 --message-format json` (cargo sets `CARGO` for
+//! the tests it runs and releases its build lock before running them) and
+//! takes the executable path from the artifact message. That respects
+//! `CARGO_TARGET_DIR` and profiles, and is a no-op when the peer is current.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn available() -> bool {
+    let td = Command::new("tcpdump").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !td {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("tcpdump is required in CI (scripts/setup.sh installs it)");
+        }
+        eprintln!("skipping: needs tcpdump (scripts/setup.sh)");
+    }
+    td
+}
+
+/// Builds the peer (a no-op when it is current) and returns its executable.
+fn peer_binary() -> PathBuf {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
+    let out = Command::new(cargo)
+        .args(["build", "--quiet", "--message-format", "json", "-p", "otposture-peer-dnp3", "--manifest-path"])
+        .arg(&manifest)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "building otposture-peer-dnp3 failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "otposture-peer-dnp3")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .expect("cargo named no otposture-peer-dnp3 executable")
+}
+
+fn otposture(db: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_otposture")).arg("--db").arg(db).args(args).output().unwrap()
+}
+
+#[test]
+fn sees_every_control_and_the_device_attributes_of_a_stepfunc_outstation() {
+    if !available() {
+        return;
+    }
+    let peer = peer_binary();
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("peer.pcap");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut dump = Command::new("tcpdump")
+        // Immediate mode and a large buffer: without them tcpdump can lose the
+        // tail of a short exchange when it is stopped.
+        .args(["-i", "lo", "--immediate-mode", "-B", "8192", "-Z", "root", "-U", "-s", "0", "-w"])
+        .arg(&pcap)
+        .args(["tcp", "port", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let run = Command::new(&peer).arg(port.to_string()).output().unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    Command::new("kill").args(["-INT", &dump.id().to_string()]).status().unwrap();
+    dump.wait().unwrap();
+    assert!(run.status.success(), "peer failed: {}", String::from_utf8_lossy(&run.stderr));
+    let done: Value = serde_json::from_slice(&run.stdout).unwrap();
+
+    let db = dir.path().join("peer.db");
+    let out = otposture(&db, &["analyze", "--quiet", "--summary", "json", pcap.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json = |args: &[&str]| -> Value {
+        let mut a = args.to_vec();
+        a.extend(["--format", "json"]);
+        serde_json::from_slice(&otposture(&db, &a).stdout).unwrap()
+    };
+
+    // One TCP flow, identified as DNP3 by content on a random port, whole.
+    let flows = json(&["flows", "--port", &port.to_string()]);
+    let flows = flows["flows"].as_array().unwrap();
+    assert_eq!(flows.len(), 1, "{flows:?}");
+    let f = &flows[0];
+    assert_eq!((f["app_protocol"].as_str(), f["initiator"].as_str()), (Some("dnp3"), Some("handshake")), "{f}");
+    assert_eq!((f["malformed"].as_u64(), f["gaps"].as_u64()), (Some(0), Some(0)), "{f}");
+    assert_eq!(summary["anomalies"]["malformed_messages"], 0, "{summary}");
+    let anomalies = json(&["events", "--kind", "anomaly", "--protocol", "dnp3"]);
+    assert_eq!(anomalies["events"].as_array().unwrap().len(), 0, "no CRC, framing or IIN error: {anomalies}");
+
+    // Reads are counted, not kept: the integrity poll (request and response)
+    // as read, the attribute read (g0) as discovery.
+    let messages = |class: &str| {
+        summary["protocols"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["protocol"] == "dnp3" && p["class"] == class)
+            .map_or(0, |p| p["messages"].as_u64().unwrap())
+    };
+    assert!(messages("read") >= 2 * done["integrity_polls"].as_u64().unwrap(), "{summary}");
+    assert_eq!(messages("discovery"), 2 * done["attribute_reads"].as_u64().unwrap(), "{summary}");
+
+    let ops = json(&["events", "--kind", "operation", "--protocol", "dnp3"]);
+    let ops = ops["events"].as_array().unwrap();
+    let (master, outstation) = (done["master"].to_string(), done["outstation"].to_string());
+    for e in ops {
+        let a = &e["attributes"];
+        assert_eq!((a["master"].as_str(), a["outstation"].as_str()), (Some(&*master), Some(&*outstation)), "{e}");
+    }
+    let requests = |name: &str| -> Vec<&Value> {
+        ops.iter().filter(|e| e["name"] == name && e["attributes"]["message"] == "request").collect()
+    };
+    // Each request is answered: a response with its sequence number names it
+    // and takes its class.
+    let answered = |req: &Value| {
+        let seq = &req["attributes"]["seq"];
+        assert!(
+            ops.iter().any(|e| e["attributes"]["message"] == "response"
+                && e["attributes"]["seq"] == *seq
+                && e["attributes"]["request_function"] == req["name"]
+                && e["class"] == req["class"]),
+            "no response to {req}"
+        );
+    };
+    // Every control, individually, with its object group: CROB select and
+    // operate, CROB and analog output direct operate. DNP3 controls set
+    // outputs: class write.
+    for (name, key) in [("select", "selects"), ("operate", "operates"), ("direct_operate", "direct_operates")] {
+        let got = requests(name);
+        let want = done[key].as_array().unwrap();
+        assert_eq!(got.len(), want.len(), "{name}: {got:?}");
+        for (e, w) in got.iter().zip(want) {
+            assert_eq!(e["class"], "write", "{e}");
+            let objects = e["attributes"]["objects"].as_str().unwrap();
+            assert!(objects.starts_with(&format!("g{}v", w["group"])), "{name} {w}: {objects}");
+            answered(e);
+        }
+    }
+    // The restart is a control operation; its response carries the delay.
+    let restarts = requests("cold_restart");
+    assert_eq!(restarts.len() as u64, done["cold_restarts"].as_u64().unwrap(), "{ops:?}");
+    assert_eq!(restarts[0]["class"], "control");
+    answered(restarts[0]);
+    // LAN time synchronisation: record current time, then a write of g50v3.
+    assert_eq!(done["time_syncs"][0], "lan");
+    let record = requests("record_current_time");
+    assert_eq!(record.len(), 1, "{ops:?}");
+    assert_eq!(record[0]["class"], "configuration");
+    answered(record[0]);
+    let time_writes: Vec<_> = requests("write")
+        .into_iter()
+        .filter(|e| e["attributes"]["objects"].as_str().is_some_and(|o| o.starts_with("g50v3")))
+        .collect();
+    assert_eq!(time_writes.len(), 1, "{ops:?}");
+    assert_eq!(time_writes[0]["class"], "configuration");
+    answered(time_writes[0]);
+
+    // The group 0 attributes the master received, as one identity event of
+    // the outstation, each under the name of its group 0 variation.
+    let ids = json(&["events", "--kind", "identity", "--protocol", "dnp3"]);
+    let ids = ids["events"].as_array().unwrap();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let id = &ids[0];
+    assert_eq!(id["name"], "dnp3.device_attributes");
+    assert_eq!(id["src_ip"], "127.0.0.1");
+    assert_eq!(
+        (id["attributes"]["outstation"].as_str(), id["attributes"]["master"].as_str()),
+        (Some(&*outstation), Some(&*master))
+    );
+    let received = done["attributes"].as_array().unwrap();
+    assert!(!received.is_empty());
+    for a in received {
+        let name = match a["variation"].as_u64().unwrap() {
+            242 => "software_version",
+            245 => "location",
+            248 => "serial",
+            250 => "model",
+            252 => "manufacturer",
+            v => panic!("the peer publishes no variation {v}"),
+        };
+        assert_eq!(id["attributes"][name], a["value"], "{name}: {id}");
+    }
+    eprintln!("dnp3 peer: captured and checked in {:.1} s", started.elapsed().as_secs_f64());
+}

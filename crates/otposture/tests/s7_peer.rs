@@ -1,0 +1,196 @@
+//! S7comm from a real, independent implementation: snap7's server and client
+//! (libsnap7, bundled by python-snap7) talk on loopback
+//! (tests/peers/s7_peer.py), tcpdump captures it, and `otposture analyze` must
+//! name the CPU as the client saw it, see every write and every stop and
+//! start, and find nothing malformed.
+//! Needs python3 with python-snap7 and tcpdump (scripts/setup.sh installs
+//! both); without them the test skips with one line, unless CI=true.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn available() -> bool {
+    // python-snap7 2.x: the bundled C++ libsnap7 (3.x is a pure-Python rewrite).
+    let snap7 = "import importlib.metadata as m, snap7.server; assert m.version('python-snap7').startswith('2.')";
+    let py = Command::new("python3").args(["-c", snap7]).output().is_ok_and(|o| o.status.success());
+    let td = Command::new("tcpdump").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !(py && td) {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("python3 with python-snap7 2.x and tcpdump are required in CI (scripts/setup.sh installs them)");
+        }
+        eprintln!("skipping: needs python3 with python-snap7 2.x and tcpdump (scripts/setup.sh)");
+    }
+    py && td
+}
+
+fn otposture(db: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_otposture")).arg("--db").arg(db).args(args).output().unwrap()
+}
+
+/// The CPU mode SZL 0x0424 reports, as snap7's client names it.
+fn snap7_mode(mode: &str) -> &str {
+    match mode {
+        "run" => "S7CpuStatusRun",
+        "stop" => "S7CpuStatusStop",
+        other => other,
+    }
+}
+
+#[test]
+fn names_a_snap7_cpu_and_sees_every_write_stop_and_start() {
+    if !available() {
+        return;
+    }
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("peer.pcap");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut dump = Command::new("tcpdump")
+        // Immediate mode and a large buffer: without them tcpdump can lose the
+        // tail of a short exchange when it is stopped.
+        .args(["-i", "lo", "--immediate-mode", "-B", "8192", "-Z", "root", "-U", "-s", "0", "-w"])
+        .arg(&pcap)
+        .args(["tcp", "port", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let peer = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/s7_peer.py");
+    let run = Command::new("python3").arg(&peer).arg(port.to_string()).output().unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    Command::new("kill").args(["-INT", &dump.id().to_string()]).status().unwrap();
+    dump.wait().unwrap();
+    assert!(run.status.success(), "peer failed: {}", String::from_utf8_lossy(&run.stderr));
+    let done: Value = serde_json::from_slice(&run.stdout).unwrap();
+
+    let db = dir.path().join("peer.db");
+    let out = otposture(&db, &["analyze", "--quiet", "--summary", "json", pcap.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json = |args: &[&str]| -> Value {
+        let mut a = args.to_vec();
+        a.extend(["--format", "json"]);
+        serde_json::from_slice(&otposture(&db, &a).stdout).unwrap()
+    };
+
+    // One TCP flow, identified as S7comm by content on a random port, whole.
+    let flows = json(&["flows", "--port", &port.to_string()]);
+    let flows = flows["flows"].as_array().unwrap();
+    assert_eq!(flows.len(), 1, "{flows:?}");
+    let f = &flows[0];
+    assert_eq!((f["app_protocol"].as_str(), f["initiator"].as_str()), (Some("s7comm"), Some("handshake")), "{f}");
+    assert_eq!((f["malformed"].as_u64(), f["gaps"].as_u64()), (Some(0), Some(0)), "{f}");
+    assert_eq!(summary["anomalies"]["malformed_messages"], 0, "{summary}");
+    let anomalies = json(&["events", "--kind", "anomaly", "--protocol", "s7comm"]);
+    assert_eq!(anomalies["events"].as_array().unwrap().len(), 0, "{anomalies}");
+
+    // Reads are counted, not kept: each read_var job and its ack_data.
+    let messages = |class: &str| {
+        summary["protocols"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["protocol"] == "s7comm" && p["class"] == class)
+            .map_or(0, |p| p["messages"].as_u64().unwrap())
+    };
+    assert_eq!(messages("read"), 2 * done["reads"].as_u64().unwrap(), "{summary}");
+
+    // The COTP connection names rack 0, slot 1, as the client asked.
+    let notes = json(&["events", "--kind", "annotation", "--protocol", "s7comm"]);
+    let cr = notes["events"].as_array().unwrap().iter().find(|e| e["attributes"]["tpdu"] == "connection_request");
+    let cr = cr.unwrap_or_else(|| panic!("{notes}"));
+    assert_eq!((cr["attributes"]["rack"].as_str(), cr["attributes"]["slot"].as_str()), (Some("0"), Some("1")));
+
+    // Identity: what the client got from get_cpu_info (SZL 0x001C) and the
+    // module identification records it read (SZL 0x0011).
+    let ids = json(&["events", "--kind", "identity", "--protocol", "s7comm"]);
+    let ids = ids["events"].as_array().unwrap();
+    let szl = |id: &str| -> Vec<&Value> {
+        ids.iter().filter(|e| e["name"] == "s7comm.szl_identity" && e["attributes"]["szl_id"] == id).collect()
+    };
+    let components = szl("0x001c");
+    assert_eq!(components.len(), 1, "{ids:?}");
+    let c = &components[0]["attributes"];
+    for (k, v) in done["cpu_info"].as_object().unwrap() {
+        assert_eq!(&c[k], v, "SZL 0x001C {k}: {c}");
+    }
+    assert_eq!(components[0]["src_ip"], "127.0.0.1");
+    let modules = szl("0x0011");
+    assert!(!modules.is_empty(), "{ids:?}");
+    for m in &modules {
+        let m = &m["attributes"];
+        assert_eq!(m["order_number"], done["order_code"], "{m}");
+        for r in done["szl_0011"].as_array().unwrap() {
+            let (g, e) = (&r["ausbg"], &r["ausbe"]);
+            match r["index"].as_u64().unwrap() {
+                1 => assert_eq!(m["order_number"], r["mlfb"], "{m}"),
+                6 => assert_eq!(m["hardware_order_number"], r["mlfb"], "{m}"),
+                7 if g[0] == u64::from(b'V') => {
+                    assert_eq!(m["firmware_version"], format!("V{}.{}.{}", g[1], e[0], e[1]), "{m}");
+                }
+                _ => {}
+            }
+        }
+    }
+    // Every CPU state the client read (SZL 0x0424), in order.
+    let modes: Vec<&str> = ids
+        .iter()
+        .filter(|e| e["name"] == "s7comm.szl_cpu_mode")
+        .map(|e| snap7_mode(e["attributes"]["cpu_mode"].as_str().unwrap()))
+        .collect();
+    let states: Vec<&str> = done["cpu_states"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert_eq!(modes, states);
+
+    let ops = json(&["events", "--kind", "operation", "--protocol", "s7comm"]);
+    let ops = ops["events"].as_array().unwrap();
+    let named = |name: &str, message: &str| -> Vec<&Value> {
+        ops.iter().filter(|e| e["name"] == name && e["attributes"]["message"] == message).collect()
+    };
+    // Every write, individually, answered by an ack_data with its PDU ref.
+    let writes = named("write_var", "job");
+    assert_eq!(writes.len(), done["writes"].as_array().unwrap().len(), "{ops:?}");
+    for w in &writes {
+        assert_eq!((w["class"].as_str(), w["attributes"]["item_count"].as_str()), (Some("write"), Some("1")), "{w}");
+        let acked = named("write_var", "ack_data")
+            .into_iter()
+            .any(|a| a["attributes"]["pdu_ref"] == w["attributes"]["pdu_ref"]);
+        assert!(acked, "no ack_data for {w}");
+    }
+    // Stop, hot start and cold start: control operations (a start is PLC
+    // control with PI service P_PROGRAM), each acknowledged.
+    let stops = named("plc_stop", "job");
+    assert_eq!(stops.len() as u64, done["stops"].as_u64().unwrap(), "{ops:?}");
+    let starts = named("plc_control", "job");
+    let want = done["hot_starts"].as_u64().unwrap() + done["cold_starts"].as_u64().unwrap();
+    assert_eq!(starts.len() as u64, want, "{ops:?}");
+    for j in stops.iter().chain(&starts) {
+        assert_eq!((j["class"].as_str(), j["attributes"]["pi_service"].as_str()), (Some("control"), Some("P_PROGRAM")));
+        let acked = ops.iter().any(|a| {
+            a["name"] == j["name"]
+                && a["attributes"]["message"] == "ack_data"
+                && a["attributes"]["pdu_ref"] == j["attributes"]["pdu_ref"]
+        });
+        assert!(acked, "no ack_data for {j}");
+    }
+    // Setting the clock is configuration.
+    assert_eq!(named("set_clock", "userdata").len() as u64, 2 * done["clock_sets"].as_u64().unwrap(), "{ops:?}");
+    // The upload snap7's server refuses: the job (a program transfer) and the
+    // bare ack that refuses it, under the job's name with its error.
+    let uploads = named("start_upload", "job");
+    assert_eq!(uploads.len(), 1, "{ops:?}");
+    assert_eq!(
+        (uploads[0]["class"].as_str(), uploads[0]["attributes"]["block"].as_str()),
+        (Some("program"), Some("DB1"))
+    );
+    if done["uploads"] == 0 {
+        let refused = named("start_upload", "ack");
+        assert_eq!(refused.len(), 1, "{ops:?}");
+        assert_eq!(refused[0]["attributes"]["pdu_ref"], uploads[0]["attributes"]["pdu_ref"]);
+        assert!(refused[0]["attributes"]["error"].is_string(), "{}", refused[0]);
+    }
+    eprintln!("s7 peer: captured and checked in {:.1} s", started.elapsed().as_secs_f64());
+}
