@@ -15,21 +15,13 @@
 //! `CARGO_TARGET_DIR` and profiles, and is a no-op when the peer is current.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod loopback;
+
+use loopback::{analyze, capture};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-fn available() -> bool {
-    let td = Command::new("tcpdump").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !td {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("tcpdump is required in CI (scripts/setup.sh installs it)");
-        }
-        eprintln!("skipping: needs tcpdump (scripts/setup.sh)");
-    }
-    td
-}
+use std::time::Instant;
 
 /// Builds the peer (a no-op when it is current) and returns its executable.
 fn peer_binary() -> PathBuf {
@@ -50,47 +42,19 @@ fn peer_binary() -> PathBuf {
         .expect("cargo named no otposture-peer-dnp3 executable")
 }
 
-fn otposture(db: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_otposture")).arg("--db").arg(db).args(args).output().unwrap()
-}
-
 #[test]
 fn sees_every_control_and_the_device_attributes_of_a_stepfunc_outstation() {
-    if !available() {
+    if !loopback::available(&[], "tcpdump") {
         return;
     }
     let peer = peer_binary();
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let pcap = dir.path().join("peer.pcap");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut dump = Command::new("tcpdump")
-        // Immediate mode and a large buffer: without them tcpdump can lose the
-        // tail of a short exchange when it is stopped.
-        .args(["-i", "lo", "--immediate-mode", "-B", "8192", "-Z", "root", "-U", "-s", "0", "-w"])
-        .arg(&pcap)
-        .args(["tcp", "port", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    let run = Command::new(&peer).arg(port.to_string()).output().unwrap();
-    std::thread::sleep(Duration::from_millis(1000));
-    Command::new("kill").args(["-INT", &dump.id().to_string()]).status().unwrap();
-    dump.wait().unwrap();
-    assert!(run.status.success(), "peer failed: {}", String::from_utf8_lossy(&run.stderr));
-    let done: Value = serde_json::from_slice(&run.stdout).unwrap();
-
-    let db = dir.path().join("peer.db");
-    let out = otposture(&db, &["analyze", "--quiet", "--summary", "json", pcap.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let json = |args: &[&str]| -> Value {
-        let mut a = args.to_vec();
-        a.extend(["--format", "json"]);
-        serde_json::from_slice(&otposture(&db, &a).stdout).unwrap()
-    };
+    let run = capture(dir.path(), |port| Command::new(&peer).arg(port.to_string()).output().unwrap());
+    let done: Value = serde_json::from_slice(&run.peer.stdout).unwrap();
+    let (port, db) = (run.port, dir.path().join("peer.db"));
+    let summary = analyze(&db, &run.pcap);
+    let json = |args: &[&str]| loopback::json(&db, args);
 
     // One TCP flow, identified as DNP3 by content on a random port, whole.
     let flows = json(&["flows", "--port", &port.to_string()]);
@@ -105,14 +69,7 @@ fn sees_every_control_and_the_device_attributes_of_a_stepfunc_outstation() {
 
     // Reads are counted, not kept: the integrity poll (request and response)
     // as read, the attribute read (g0) as discovery.
-    let messages = |class: &str| {
-        summary["protocols"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["protocol"] == "dnp3" && p["class"] == class)
-            .map_or(0, |p| p["messages"].as_u64().unwrap())
-    };
+    let messages = |class: &str| loopback::messages(&summary, "dnp3", class);
     assert!(messages("read") >= 2 * done["integrity_polls"].as_u64().unwrap(), "{summary}");
     assert_eq!(messages("discovery"), 2 * done["attribute_reads"].as_u64().unwrap(), "{summary}");
 

@@ -5,61 +5,20 @@
 //! without them the test skips with one line, unless CI=true.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use serde_json::Value;
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+mod loopback;
 
-fn available() -> bool {
-    let py = Command::new("python3").args(["-c", "import pymodbus"]).output().is_ok_and(|o| o.status.success());
-    let td = Command::new("tcpdump").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !(py && td) {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("python3 with pymodbus and tcpdump are required in CI (scripts/setup.sh installs them)");
-        }
-        eprintln!("skipping: needs python3 with pymodbus and tcpdump (scripts/setup.sh)");
-    }
-    py && td
-}
-
-fn otposture(db: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_otposture")).arg("--db").arg(db).args(args).output().unwrap()
-}
+use loopback::{analyze, capture, python_peer};
 
 #[test]
 fn names_a_pymodbus_server_and_sees_every_write() {
-    if !available() {
+    if !loopback::available(&["import pymodbus"], "python3 with pymodbus and tcpdump") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let pcap = dir.path().join("peer.pcap");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut dump = Command::new("tcpdump")
-        // Immediate mode and a large buffer: without them tcpdump can lose the
-        // tail of a short exchange when it is stopped.
-        .args(["-i", "lo", "--immediate-mode", "-B", "8192", "-Z", "root", "-U", "-s", "0", "-w"])
-        .arg(&pcap)
-        .args(["tcp", "port", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    let peer = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/modbus_peer.py");
-    let run = Command::new("python3").arg(&peer).arg(port.to_string()).output().unwrap();
-    std::thread::sleep(Duration::from_millis(1000));
-    Command::new("kill").args(["-INT", &dump.id().to_string()]).status().unwrap();
-    dump.wait().unwrap();
-    assert!(run.status.success(), "peer failed: {}", String::from_utf8_lossy(&run.stderr));
-
-    let db = dir.path().join("peer.db");
-    let out = otposture(&db, &["analyze", "--quiet", pcap.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let json = |args: &[&str]| -> Value {
-        let mut a = args.to_vec();
-        a.extend(["--format", "json"]);
-        serde_json::from_slice(&otposture(&db, &a).stdout).unwrap()
-    };
+    let run = capture(dir.path(), |port| python_peer("modbus_peer.py", port));
+    let (port, db) = (run.port, dir.path().join("peer.db"));
+    analyze(&db, &run.pcap);
+    let json = |args: &[&str]| loopback::json(&db, args);
 
     let flows = json(&["flows", "--port", &port.to_string()]);
     let flows = flows["flows"].as_array().unwrap();

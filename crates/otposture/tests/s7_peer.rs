@@ -7,28 +7,11 @@
 //! both); without them the test skips with one line, unless CI=true.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod loopback;
+
+use loopback::{analyze, capture, python_peer};
 use serde_json::Value;
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-fn available() -> bool {
-    // python-snap7 2.x: the bundled C++ libsnap7 (3.x is a pure-Python rewrite).
-    let snap7 = "import importlib.metadata as m, snap7.server; assert m.version('python-snap7').startswith('2.')";
-    let py = Command::new("python3").args(["-c", snap7]).output().is_ok_and(|o| o.status.success());
-    let td = Command::new("tcpdump").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !(py && td) {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("python3 with python-snap7 2.x and tcpdump are required in CI (scripts/setup.sh installs them)");
-        }
-        eprintln!("skipping: needs python3 with python-snap7 2.x and tcpdump (scripts/setup.sh)");
-    }
-    py && td
-}
-
-fn otposture(db: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_otposture")).arg("--db").arg(db).args(args).output().unwrap()
-}
+use std::time::Instant;
 
 /// The CPU mode SZL 0x0424 reports, as snap7's client names it.
 fn snap7_mode(mode: &str) -> &str {
@@ -41,41 +24,18 @@ fn snap7_mode(mode: &str) -> &str {
 
 #[test]
 fn names_a_snap7_cpu_and_sees_every_write_stop_and_start() {
-    if !available() {
+    // python-snap7 2.x: the bundled C++ libsnap7 (3.x is a pure-Python rewrite).
+    let snap7 = "import importlib.metadata as m, snap7.server; assert m.version('python-snap7').startswith('2.')";
+    if !loopback::available(&[snap7], "python3 with python-snap7 2.x and tcpdump") {
         return;
     }
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let pcap = dir.path().join("peer.pcap");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut dump = Command::new("tcpdump")
-        // Immediate mode and a large buffer: without them tcpdump can lose the
-        // tail of a short exchange when it is stopped.
-        .args(["-i", "lo", "--immediate-mode", "-B", "8192", "-Z", "root", "-U", "-s", "0", "-w"])
-        .arg(&pcap)
-        .args(["tcp", "port", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    let peer = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/s7_peer.py");
-    let run = Command::new("python3").arg(&peer).arg(port.to_string()).output().unwrap();
-    std::thread::sleep(Duration::from_millis(1000));
-    Command::new("kill").args(["-INT", &dump.id().to_string()]).status().unwrap();
-    dump.wait().unwrap();
-    assert!(run.status.success(), "peer failed: {}", String::from_utf8_lossy(&run.stderr));
-    let done: Value = serde_json::from_slice(&run.stdout).unwrap();
-
-    let db = dir.path().join("peer.db");
-    let out = otposture(&db, &["analyze", "--quiet", "--summary", "json", pcap.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let json = |args: &[&str]| -> Value {
-        let mut a = args.to_vec();
-        a.extend(["--format", "json"]);
-        serde_json::from_slice(&otposture(&db, &a).stdout).unwrap()
-    };
+    let run = capture(dir.path(), |port| python_peer("s7_peer.py", port));
+    let done: Value = serde_json::from_slice(&run.peer.stdout).unwrap();
+    let (port, db) = (run.port, dir.path().join("peer.db"));
+    let summary = analyze(&db, &run.pcap);
+    let json = |args: &[&str]| loopback::json(&db, args);
 
     // One TCP flow, identified as S7comm by content on a random port, whole.
     let flows = json(&["flows", "--port", &port.to_string()]);
@@ -89,14 +49,7 @@ fn names_a_snap7_cpu_and_sees_every_write_stop_and_start() {
     assert_eq!(anomalies["events"].as_array().unwrap().len(), 0, "{anomalies}");
 
     // Reads are counted, not kept: each read_var job and its ack_data.
-    let messages = |class: &str| {
-        summary["protocols"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["protocol"] == "s7comm" && p["class"] == class)
-            .map_or(0, |p| p["messages"].as_u64().unwrap())
-    };
+    let messages = |class: &str| loopback::messages(&summary, "s7comm", class);
     assert_eq!(messages("read"), 2 * done["reads"].as_u64().unwrap(), "{summary}");
 
     // The COTP connection names rack 0, slot 1, as the client asked.

@@ -1,0 +1,100 @@
+//! What every real-peer test does around its peer: check the tools are there
+//! (skip with one line, or fail under CI=true), capture a loopback exchange with
+//! tcpdump, analyse the capture with the built binary and read its JSON.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+/// True when tcpdump runs and every Python check passes (`python3 -c CHECK`).
+/// Otherwise prints one line and returns false, or panics when CI=true:
+/// CI must run every peer.
+pub(crate) fn available(python_checks: &[&str], needs: &str) -> bool {
+    let tcpdump = Command::new("tcpdump").arg("--version").output().is_ok_and(|o| o.status.success());
+    let python = python_checks
+        .iter()
+        .all(|check| Command::new("python3").args(["-c", check]).output().is_ok_and(|o| o.status.success()));
+    if tcpdump && python {
+        return true;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{needs} required in CI (scripts/setup.sh installs them)");
+    }
+    eprintln!("skipping: needs {needs} (scripts/setup.sh)");
+    false
+}
+
+/// A loopback exchange captured by tcpdump.
+pub(crate) struct Captured {
+    /// The pcap file.
+    pub(crate) pcap: PathBuf,
+    /// The TCP port the peers used.
+    pub(crate) port: u16,
+    /// The peer's exit, stdout and stderr.
+    pub(crate) peer: Output,
+}
+
+/// Picks a free TCP port, starts tcpdump on it, runs `peer` with the port,
+/// stops tcpdump and returns the capture (in `dir`) and what the peer printed.
+/// Panics, with the peer's stderr, when the peer fails.
+pub(crate) fn capture(dir: &Path, peer: impl FnOnce(u16) -> Output) -> Captured {
+    let pcap = dir.join("peer.pcap");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut dump = Command::new("tcpdump")
+        // Immediate mode and a large buffer: without them tcpdump can lose the
+        // tail of a short exchange when it is stopped.
+        .args(["-i", "lo", "--immediate-mode", "-B", "8192", "-Z", "root", "-U", "-s", "0", "-w"])
+        .arg(&pcap)
+        .args(["tcp", "port", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // tcpdump prints nothing reliable when it is ready; give it time to open the interface.
+    std::thread::sleep(Duration::from_millis(1500));
+    let out = peer(port);
+    std::thread::sleep(Duration::from_millis(1000));
+    Command::new("kill").args(["-INT", &dump.id().to_string()]).status().unwrap();
+    dump.wait().unwrap();
+    assert!(out.status.success(), "peer failed: {}", String::from_utf8_lossy(&out.stderr));
+    Captured { pcap, port, peer: out }
+}
+
+/// Runs a Python peer script from tests/peers with the port as its argument.
+pub(crate) fn python_peer(script: &str, port: u16) -> Output {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers").join(script);
+    Command::new("python3").arg(&path).arg(port.to_string()).output().unwrap()
+}
+
+/// Runs the built `otposture` on database `db`.
+pub(crate) fn otposture(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_otposture")).arg("--db").arg(db).args(args).output().unwrap()
+}
+
+/// `otposture analyze --summary json` of `pcap` into `db`: the summary.
+pub(crate) fn analyze(db: &Path, pcap: &Path) -> Value {
+    let out = otposture(db, &["analyze", "--quiet", "--summary", "json", pcap.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A query command's JSON (`--format json` is added).
+pub(crate) fn json(db: &Path, args: &[&str]) -> Value {
+    let mut a = args.to_vec();
+    a.extend(["--format", "json"]);
+    let out = otposture(db, &a);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Messages the summary counts for `protocol` in operation class `class`.
+pub(crate) fn messages(summary: &Value, protocol: &str, class: &str) -> u64 {
+    summary["protocols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["protocol"] == protocol && p["class"] == class)
+        .map_or(0, |p| p["messages"].as_u64().unwrap())
+}
