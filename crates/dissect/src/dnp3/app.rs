@@ -6,11 +6,11 @@
 //! walking its object headers with [`Objects`]. Object values are not decoded,
 //! except group 0 device attributes ([`Attribute`]), which carry the
 //! outstation's identity. To walk past fixed-size objects the walker needs
-//! their size: [`object_size`] knows the common groups (binary, counter,
-//! analog, time, class data, octet strings); objects with a size prefix or in
-//! free format need no table. When a size is unknown the walk stops there and
-//! says so ([`ObjectError::UnknownSize`]): guessing would misread everything
-//! after it.
+//! their size: [`object_size`] gives it for every fixed-size object of
+//! IEEE 1815 Annex A, from the generated table in [`objects`](super::objects);
+//! objects with a size prefix or in free format need no table. When a size is
+//! unknown the walk stops there and says so ([`ObjectError::UnknownSize`]):
+//! guessing would misread everything after it.
 //!
 //! Three outcomes stay apart: a fragment too short for its header is an
 //! [`AppError`]; object headers that cannot be walked end the walk with an
@@ -18,6 +18,7 @@
 //! anomalous); the rest is valid. Function codes, groups and variations the
 //! tables do not list are reported by number, never rejected.
 
+use super::objects;
 use crate::cursor::Cursor;
 use otposture_model::OperationClass;
 use std::borrow::Cow;
@@ -341,75 +342,21 @@ pub enum ObjectSize {
     Attribute,
 }
 
-/// The size of one object, for the groups and variations this dissector
-/// knows (IEEE 1815-2012 Annex A); `None` when it does not.
+/// The size of one object (IEEE 1815-2012 Annex A); `None` when it is not
+/// fixed or not known.
+///
+/// Three rules come first: every group 0 variation is a device attribute;
+/// class data objects (group 60) carry no values; octet strings and virtual
+/// terminal blocks (groups 110 to 113) are as long as their variation. The
+/// rest comes from the generated table in [`objects`](super::objects), packed
+/// binaries as [`ObjectSize::Bits`].
 pub fn object_size(group: u8, variation: u8) -> Option<ObjectSize> {
-    use ObjectSize::{Attribute, Bits, Octets};
-    Some(match (group, variation) {
-        (0, _) => Attribute,
-        // Binary input, double-bit input, binary output: packed or with flags.
-        (1 | 10, 1) => Bits(1),
-        (3, 1) => Bits(2),
-        (1 | 3 | 10, 2) => Octets(1),
-        // Their events: flags, flags + 48-bit time, flags + 16-bit relative time.
-        (2 | 4 | 11 | 13, 1) => Octets(1),
-        (2 | 4 | 11 | 13, 2) => Octets(7),
-        (2 | 4, 3) => Octets(3),
-        // CROB and pattern control block; pattern mask.
-        (12, 1 | 2) => Octets(11),
-        (12, 3) => Bits(1),
-        // Counters and frozen counters (with flag, 32/16 bit, with time).
-        (20..=23, 1 | 3) => Octets(5),
-        (20..=23, 2 | 4) => Octets(3),
-        (21..=23, 5 | 7) => Octets(11),
-        (21..=23, 6 | 8) => Octets(9),
-        (20, 5 | 7) | (21, 9 | 11) => Octets(4),
-        (20, 6 | 8) | (21, 10 | 12) => Octets(2),
-        // Analog input, frozen analog input, their events.
-        (30, 1) => Octets(5),
-        (30, 2) => Octets(3),
-        (30, 3) => Octets(4),
-        (30, 4) => Octets(2),
-        (30, 5) => Octets(5),
-        (30, 6) => Octets(9),
-        (31, 1 | 7) => Octets(5),
-        (31, 2) => Octets(3),
-        (31, 3) => Octets(11),
-        (31, 4) => Octets(9),
-        (31, 5) => Octets(4),
-        (31, 6) => Octets(2),
-        (31, 8) => Octets(9),
-        (32 | 33 | 42 | 43, 1 | 5) => Octets(5),
-        (32 | 33 | 42 | 43, 2) => Octets(3),
-        (32 | 33 | 42 | 43, 3 | 7) => Octets(11),
-        (32 | 33 | 42 | 43, 4) => Octets(9),
-        (32 | 33 | 42 | 43, 6) => Octets(9),
-        (32 | 33 | 42 | 43, 8) => Octets(15),
-        // Analog input deadband.
-        (34, 1) => Octets(2),
-        (34, 2 | 3) => Octets(4),
-        // Analog output status and analog output block: value + status/flags.
-        (40 | 41, 1 | 3) => Octets(5),
-        (40 | 41, 2) => Octets(3),
-        (40 | 41, 4) => Octets(9),
-        // Time and date, CTO, time delay.
-        (50, 1 | 3) => Octets(6),
-        (50, 2) => Octets(10),
-        (50, 4) => Octets(11),
-        (51, 1 | 2) => Octets(6),
-        (52, 1 | 2) => Octets(2),
-        // Class data: no values.
-        (60, 1..=4) => Octets(0),
-        // Internal indications.
-        (80, 1) => Bits(1),
-        // Secure authentication: aggressive mode request (sequence, user),
-        // session key status request (user).
-        (120, 3) => Octets(6),
-        (120, 4) => Octets(2),
-        // Octet strings and virtual terminal: the variation is the length.
-        (110..=113, v) => Octets(usize::from(v)),
-        _ => return None,
-    })
+    match (group, variation) {
+        (0, _) => Some(ObjectSize::Attribute),
+        (60, 1..=4) => Some(ObjectSize::Octets(0)),
+        (110..=113, v) => Some(ObjectSize::Octets(usize::from(v))),
+        _ => objects::fixed_size(group, variation),
+    }
 }
 
 /// One object header and the octets of its objects.
@@ -684,6 +631,124 @@ mod tests {
 
     fn headers(fragment: &[u8]) -> Vec<Result<ObjectHeader<'_>, ObjectError>> {
         parse_fragment(fragment).unwrap().objects().collect()
+    }
+
+    /// The hand-typed table [`object_size`] had before the generated one,
+    /// kept as the expected values: every size it knew must be unchanged.
+    fn old_object_size(group: u8, variation: u8) -> Option<ObjectSize> {
+        use ObjectSize::{Attribute, Bits, Octets};
+        Some(match (group, variation) {
+            (0, _) => Attribute,
+            // Binary input, double-bit input, binary output: packed or with flags.
+            (1 | 10, 1) => Bits(1),
+            (3, 1) => Bits(2),
+            (1 | 3 | 10, 2) => Octets(1),
+            // Their events: flags, flags + 48-bit time, flags + 16-bit relative time.
+            (2 | 4 | 11 | 13, 1) => Octets(1),
+            (2 | 4 | 11 | 13, 2) => Octets(7),
+            (2 | 4, 3) => Octets(3),
+            // CROB and pattern control block; pattern mask.
+            (12, 1 | 2) => Octets(11),
+            (12, 3) => Bits(1),
+            // Counters and frozen counters (with flag, 32/16 bit, with time).
+            (20..=23, 1 | 3) => Octets(5),
+            (20..=23, 2 | 4) => Octets(3),
+            (21..=23, 5 | 7) => Octets(11),
+            (21..=23, 6 | 8) => Octets(9),
+            (20, 5 | 7) | (21, 9 | 11) => Octets(4),
+            (20, 6 | 8) | (21, 10 | 12) => Octets(2),
+            // Analog input, frozen analog input, their events.
+            (30, 1) => Octets(5),
+            (30, 2) => Octets(3),
+            (30, 3) => Octets(4),
+            (30, 4) => Octets(2),
+            (30, 5) => Octets(5),
+            (30, 6) => Octets(9),
+            (31, 1 | 7) => Octets(5),
+            (31, 2) => Octets(3),
+            (31, 3) => Octets(11),
+            (31, 4) => Octets(9),
+            (31, 5) => Octets(4),
+            (31, 6) => Octets(2),
+            (31, 8) => Octets(9),
+            (32 | 33 | 42 | 43, 1 | 5) => Octets(5),
+            (32 | 33 | 42 | 43, 2) => Octets(3),
+            (32 | 33 | 42 | 43, 3 | 7) => Octets(11),
+            (32 | 33 | 42 | 43, 4) => Octets(9),
+            (32 | 33 | 42 | 43, 6) => Octets(9),
+            (32 | 33 | 42 | 43, 8) => Octets(15),
+            // Analog input deadband.
+            (34, 1) => Octets(2),
+            (34, 2 | 3) => Octets(4),
+            // Analog output status and analog output block: value + status/flags.
+            (40 | 41, 1 | 3) => Octets(5),
+            (40 | 41, 2) => Octets(3),
+            (40 | 41, 4) => Octets(9),
+            // Time and date, CTO, time delay.
+            (50, 1 | 3) => Octets(6),
+            (50, 2) => Octets(10),
+            (50, 4) => Octets(11),
+            (51, 1 | 2) => Octets(6),
+            (52, 1 | 2) => Octets(2),
+            // Class data: no values.
+            (60, 1..=4) => Octets(0),
+            // Internal indications.
+            (80, 1) => Bits(1),
+            // Secure authentication: aggressive mode request (sequence, user),
+            // session key status request (user).
+            (120, 3) => Octets(6),
+            (120, 4) => Octets(2),
+            // Octet strings and virtual terminal: the variation is the length.
+            (110..=113, v) => Octets(usize::from(v)),
+            _ => return None,
+        })
+    }
+
+    #[test]
+    fn generated_sizes_agree_with_the_old_hand_typed_table() {
+        let mut known = 0;
+        for group in 0..=u8::MAX {
+            for variation in 0..=u8::MAX {
+                if let Some(old) = old_object_size(group, variation) {
+                    known += 1;
+                    assert_eq!(object_size(group, variation), Some(old), "g{group}v{variation}");
+                }
+            }
+        }
+        // Group 0's 256 attributes, groups 110-113's 4 x 256 lengths, 127 others.
+        assert_eq!(known, 256 + 4 * 256 + 127);
+    }
+
+    #[test]
+    fn generated_table_is_sorted_named_and_complete() {
+        let t = objects::OBJECTS;
+        assert!(t.windows(2).all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)));
+        assert!(t.iter().all(|&(_, _, _, name)| !name.is_empty()));
+        assert!(t.len() >= 248, "{} rows", t.len());
+        let fixed = t.iter().filter(|r| matches!(r.2, Some(ObjectSize::Octets(_) | ObjectSize::Bits(_)))).count();
+        assert!(fixed >= 129, "{fixed} of fixed size");
+        for &(g, v, size, name) in t {
+            assert_eq!(objects::name(g, v), Some(name));
+            assert_eq!(objects::fixed_size(g, v), size);
+        }
+    }
+
+    #[test]
+    fn sizes_and_names_beyond_the_common_groups() {
+        use ObjectSize::{Bits, Octets};
+        assert_eq!(object_size(31, 3), Some(Octets(11))); // frozen analog, flag + time of freeze
+        assert_eq!(object_size(81, 1), Some(Octets(3))); // storage object
+        assert_eq!(object_size(102, 1), Some(Octets(1))); // unsigned 8-bit integer
+        assert_eq!(object_size(121, 1), Some(Octets(7))); // security statistic
+        assert_eq!(object_size(122, 2), Some(Octets(13))); // ... event with time
+        assert_eq!(object_size(80, 1), Some(Bits(1))); // IIN, packed
+        assert_eq!(object_size(120, 1), None); // authentication challenge: size-prefixed
+        assert_eq!(object_size(1, 0), None); // any variation: no values
+        assert_eq!(object_size(111, 9), Some(Octets(9))); // octet string event, 9 octets
+        assert_eq!(objects::name(30, 1), Some("Analog Input - 32-bit With Flag"));
+        assert_eq!(objects::name(0, 252), Some("Device Attributes - Device Manufacturers Name"));
+        assert_eq!(objects::name(90, 2), None);
+        assert_eq!(objects::fixed_size(255, 255), None);
     }
 
     #[test]
