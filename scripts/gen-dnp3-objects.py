@@ -36,10 +36,9 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from codegen import formatted, rust_str, tshark_values, write_or_check
 OUTPUT = "crates/dissect/src/dnp3/objects.rs"
 OPENDNP3_SA_TAG = "2.3.3"
 SURICATA_YAML = "scripts/dnp3-gen/dnp3-objects.yaml"
@@ -116,17 +115,11 @@ def suricata_objects(repo):
 
 
 def tshark_names():
-    out = subprocess.run(["tshark", "-G", "values"], capture_output=True, text=True, check=True).stdout
-    version = subprocess.run(["tshark", "--version"], capture_output=True, text=True, check=True).stdout
+    values, version = tshark_values({"dnp3.al.obj"})
     names = {}
-    for line in out.splitlines():
-        parts = line.split("\t")
-        if len(parts) == 4 and parts[0] == "V" and parts[1] == "dnp3.al.obj":
-            value = int(parts[2], 0)
-            name = re.sub(r"\s*\(Obj[^)]*\)\s*$", "", parts[3]).strip()
-            names[(value >> 8, value & 0xFF)] = name
-    first = version.splitlines()[0]  # "TShark (Wireshark) 4.0.17 (Git ...)"
-    return names, " ".join(first.split(" ")[:3])
+    for value, name in values.get("dnp3.al.obj", {}).items():
+        names[(value >> 8, value & 0xFF)] = re.sub(r"\s*\(Obj[^)]*\)\s*$", "", name).strip()
+    return names, version
 
 
 def described(fields):
@@ -193,10 +186,6 @@ def merge(odnp, odnp_sa, suri, tshark):
     return rows
 
 
-def rust_str(s):
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def rust_size(size):
     if size is None:
         return "None"
@@ -249,17 +238,6 @@ def render(rows, odnp, sa, suri_commit, tversion):
     return "\n".join(out)
 
 
-def formatted(text):
-    """The text as rustfmt leaves it, so --check compares like with like."""
-    with tempfile.NamedTemporaryFile("w+", suffix=".rs") as f:
-        f.write(text)
-        f.flush()
-        subprocess.run(
-            ["rustfmt", "--edition", "2021", "--config-path", str(ROOT / "rustfmt.toml"), f.name], check=True
-        )
-        return Path(f.name).read_text()
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--opendnp3", default=os.environ.get("OPENDNP3_SRC"), help="opendnp3 clone")
@@ -286,14 +264,7 @@ def main():
     names, tversion = tshark_names()
     rows = merge(odnp[0], sa[0], suri, names)
     text = formatted(render(rows, odnp, sa, suri_commit, tversion))
-    target = ROOT / OUTPUT
-    if a.check:
-        if not target.exists() or target.read_text() != text:
-            sys.exit(f"out of date (run scripts/gen-dnp3-objects.py): {OUTPUT}")
-        print(f"{OUTPUT} is up to date ({len(rows)} rows)")
-    else:
-        target.write_text(text)
-        print(f"wrote {OUTPUT} ({len(rows)} rows)")
+    write_or_check(OUTPUT, text, a.check, "scripts/gen-dnp3-objects.py", f" ({len(rows)} rows)")
 
 
 if __name__ == "__main__":
