@@ -25,7 +25,7 @@ pub(crate) const CHECKPOINT_PENDING: usize = 1 << 14;
 
 #[derive(Args, Debug)]
 pub(crate) struct AnalyzeArgs {
-    /// Capture files (pcap, pcapng, optionally gzip-compressed); several are merged in timestamp order.
+    /// Capture files (pcap, pcapng, optionally gzip-compressed; a pipe, or `-` for standard input); several are merged in timestamp order.
     #[arg(value_name = "CAPTURE", required_unless_present = "iface", conflicts_with = "iface")]
     captures: Vec<PathBuf>,
     /// Capture live from this interface instead (receive only; needs CAP_NET_RAW).
@@ -75,9 +75,15 @@ pub(crate) fn engine_config(flow_memory_mib: usize, tcp_idle: i64, udp_idle: i64
 }
 
 /// A quick identity for a capture file: its size and hashes of its first and
-/// last 64 KiB. Re-analysing the same file finds its row again.
+/// last 64 KiB. Re-analysing the same file finds its row again. A pipe (or
+/// standard input) cannot be read twice: it is named by its path and the time
+/// it was opened, so each run over it is a capture of its own.
 pub(crate) fn fingerprint(path: &Path) -> std::io::Result<(String, u64)> {
     use std::io::{Read, Seek, SeekFrom};
+    if !std::fs::metadata(path)?.is_file() {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        return Ok((format!("stream:{}:{}", path.display(), now.as_nanos()), 0));
+    }
     let mut f = std::fs::File::open(path)?;
     let size = f.metadata()?.len();
     let mut head = vec![0u8; 65_536.min(size as usize)];
@@ -149,6 +155,8 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
     } else {
         let mut files = Vec::new();
         for (i, path) in args.captures.iter().enumerate() {
+            // `-` is standard input, e.g. `tcpdump -w - | otposture analyze -`.
+            let path = if path.as_os_str() == "-" { Path::new("/dev/stdin") } else { path.as_path() };
             let file = match FileSource::open(path, i) {
                 Ok(f) => f,
                 Err(e) => {

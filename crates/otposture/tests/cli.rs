@@ -87,6 +87,30 @@ fn analyzes_the_sample_and_lists_hosts_flows_and_events() {
 }
 
 #[test]
+fn reads_a_capture_from_standard_input() {
+    let env = Env::new();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_otposture"))
+        .arg("--db")
+        .arg(env.db())
+        .args(["analyze", "--quiet", "--summary", "json", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, &sample_capture()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let hosts = env.json(&["hosts"]);
+    assert!(hosts["hosts"].as_array().unwrap().iter().any(|h| h["host_name"] == "EWS-01"), "{hosts}");
+    let caps = env.json(&["captures"]);
+    let cap = &caps["captures"][0];
+    assert_eq!((cap["status"].as_str(), cap["path"].as_str()), (Some("complete"), Some("/dev/stdin")), "{cap}");
+}
+
+#[test]
 fn analyzing_the_same_capture_twice_doubles_nothing() {
     let env = Env::new();
     let sample = env.file("plant.pcap", &sample_capture());
@@ -360,38 +384,41 @@ fn big_capture() -> Vec<u8> {
 
 #[test]
 fn a_killed_analysis_leaves_a_consistent_database() {
-    // A capture large enough that the analysis is still running when killed.
+    // The capture arrives through a pipe: the first half, then nothing more, so
+    // the analysis is certainly still running (waiting for packets) when it is
+    // killed, however fast it is.
     let env = Env::new();
-    let p = env.file("big.pcap", &big_capture());
+    let bytes = big_capture();
+    let fifo = env.dir.path().join("live.pcap");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     let mut child = Command::new(env!("CARGO_BIN_EXE_otposture"))
         .arg("--db")
         .arg(env.db())
         .args(["analyze", "--quiet"])
-        .arg(&p)
+        .arg(&fifo)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    let mut pipe = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    std::io::Write::write_all(&mut pipe, &bytes[..bytes.len() / 2]).unwrap();
     // Wait until a batch is committed (the capture row's progress is written
     // after each one), then SIGKILL.
     let t0 = std::time::Instant::now();
-    while t0.elapsed() < std::time::Duration::from_secs(20) {
+    let mut progressed = false;
+    while !progressed && t0.elapsed() < std::time::Duration::from_secs(60) {
         std::thread::sleep(std::time::Duration::from_millis(20));
         let out = env.run(&["captures", "--format", "json"]);
-        let progressed = serde_json::from_slice::<Value>(&out.stdout)
+        progressed = serde_json::from_slice::<Value>(&out.stdout)
             .ok()
             .and_then(|v| v["captures"][0]["packets"].as_u64())
             .is_some_and(|n| n > 0);
-        if progressed {
-            break;
-        }
     }
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the analysis finished before it could be killed: make the capture larger"
-    );
+    assert!(progressed, "no batch was committed from half the capture");
+    assert!(child.try_wait().unwrap().is_none(), "the analysis ended with its input still open");
     child.kill().unwrap();
     let _ = child.wait();
+    drop(pipe);
     let out = env.run(&["hosts", "--format", "json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let caps = env.json(&["captures"]);
@@ -405,11 +432,19 @@ fn a_killed_analysis_leaves_a_consistent_database() {
             assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "ok");
         }
     }
-    // And the next run over the same capture completes and doubles nothing.
+    // The next run over the whole capture completes, and the flows the killed
+    // run stored merge with it: as many as a clean run finds.
+    let p = env.file("big.pcap", &bytes);
     assert_eq!(code(&env.analyze(&[&p], &[])), 0);
-    let again = env.json(&["captures"]);
-    assert_eq!(again["captures"].as_array().unwrap().len(), 1);
-    assert_eq!(again["captures"][0]["status"], "complete");
+    let caps = env.json(&["captures"]);
+    let statuses: Vec<&str> =
+        caps["captures"].as_array().unwrap().iter().map(|c| c["status"].as_str().unwrap()).collect();
+    assert!(statuses.contains(&"complete"), "{statuses:?}");
+    let merged = env.json(&["flows", "--limit", "1000000"])["flows"].as_array().unwrap().len();
+    let clean = Env::new();
+    let p = clean.file("big.pcap", &bytes);
+    assert_eq!(code(&clean.analyze(&[&p], &[])), 0);
+    assert_eq!(merged, clean.json(&["flows", "--limit", "1000000"])["flows"].as_array().unwrap().len());
 }
 
 #[test]
