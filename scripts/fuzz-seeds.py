@@ -5,6 +5,9 @@ and the project's sample capture.
 capture_file: whole small capture files (and a gzip of one).
 packet_decode: one seed per capture: a link-type selector byte, then up to 64
 frames joined by the 0xA5 separator the target splits on.
+enip: one seed per capture with EtherNet/IP over TCP (port 44818): up to 64
+payloads in the target's chunk format (a control byte, bit 7 = to client, low
+6 bits = length, then up to 63 bytes).
 """
 import gzip, os, struct, sys
 
@@ -35,6 +38,55 @@ def frames_of_pcap(data):
     return link, frames
 
 
+def tcp_payloads(link, frames, port):
+    """(to_client, payload) of Ethernet/IPv4/TCP frames to or from `port`."""
+    out = []
+    for f in frames if link == 1 else []:
+        off = 12
+        ethertype = struct.unpack(">H", f[off:off + 2])[0] if len(f) >= 14 else 0
+        while ethertype == 0x8100 and len(f) >= off + 6:
+            off += 4
+            ethertype = struct.unpack(">H", f[off:off + 2])[0]
+        ip = f[off + 2:]
+        if ethertype != 0x0800 or len(ip) < 20 or ip[9] != 6:
+            continue
+        tcp = ip[(ip[0] & 0x0F) * 4:struct.unpack(">H", ip[2:4])[0]]
+        if len(tcp) < 20:
+            continue
+        sport, dport = struct.unpack(">HH", tcp[0:4])
+        payload = tcp[(tcp[12] >> 4) * 4:]
+        if payload and port in (sport, dport):
+            out.append((sport == port, payload))
+    return out
+
+
+def enip_seed(payloads):
+    seed = bytearray()
+    for to_client, p in payloads[:64]:
+        for i in range(0, len(p), 63):
+            chunk = p[i:i + 63]
+            seed.append((0x80 if to_client else 0) | len(chunk))
+            seed += chunk
+    return bytes(seed)
+
+
+def frames_of_pcap_all(data, limit=2000):
+    """Like frames_of_pcap, but further into the capture (EtherNet/IP sessions
+    start well after its first frames)."""
+    if len(data) < 24:
+        return []
+    magic = data[:4]
+    e = "<" if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">" if magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d") else None
+    if e is None:
+        return []
+    off, frames = 24, []
+    while off + 16 <= len(data) and len(frames) < limit:
+        caplen = struct.unpack(e + "I", data[off + 8:off + 12])[0]
+        frames.append(data[off + 16:off + 16 + caplen])
+        off += 16 + caplen
+    return frames
+
+
 def main():
     files = []
     for d, _, names in os.walk(shared):
@@ -42,7 +94,8 @@ def main():
     files.append(os.path.join(root, "samples", "plant-cell.pcap"))
     os.makedirs(os.path.join(out, "capture_file"), exist_ok=True)
     os.makedirs(os.path.join(out, "packet_decode"), exist_ok=True)
-    n_cap = n_pkt = 0
+    os.makedirs(os.path.join(out, "enip"), exist_ok=True)
+    n_cap = n_pkt = n_enip = 0
     for f in sorted(files):
         data = open(f, "rb").read()
         name = os.path.basename(f)
@@ -54,9 +107,13 @@ def main():
             seed = bytes([LINKS.index(link) | 8]) + b"\xa5".join(frames)
             open(os.path.join(out, "packet_decode", name + ".seed"), "wb").write(seed)
             n_pkt += 1
+        payloads = tcp_payloads(link, frames_of_pcap_all(data), 44818)
+        if payloads:
+            open(os.path.join(out, "enip", name + ".seed"), "wb").write(enip_seed(payloads))
+            n_enip += 1
     sample = open(os.path.join(root, "samples", "plant-cell.pcap"), "rb").read()
     open(os.path.join(out, "capture_file", "plant-cell.pcap.gz"), "wb").write(gzip.compress(sample))
-    print(f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds", file=sys.stderr)
+    print(f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds", file=sys.stderr)
 
 
 if __name__ == "__main__":

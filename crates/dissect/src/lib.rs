@@ -20,6 +20,7 @@ pub mod arp;
 mod cursor;
 pub mod dhcp;
 pub mod dnp3;
+pub mod enip;
 pub mod modbus;
 pub mod s7comm;
 #[cfg(test)]
@@ -227,8 +228,13 @@ impl Registry {
     /// Every dissector this build ships.
     pub fn with_defaults() -> Self {
         Registry {
-            streams: vec![Box::new(modbus::Modbus), Box::new(dnp3::Dnp3), Box::new(s7comm::S7comm)],
-            datagrams: vec![Box::new(dhcp::Dhcp), Box::new(dnp3::Dnp3Udp)],
+            streams: vec![
+                Box::new(modbus::Modbus),
+                Box::new(dnp3::Dnp3),
+                Box::new(s7comm::S7comm),
+                Box::new(enip::Enip),
+            ],
+            datagrams: vec![Box::new(dhcp::Dhcp), Box::new(dnp3::Dnp3Udp), Box::new(enip::EnipUdp)],
             frames: vec![Box::new(arp::Arp)],
         }
     }
