@@ -8,11 +8,16 @@ use otposture_model::{
     Timestamp,
 };
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
 
 /// Events kept between two checkpoints before further ones are only counted.
 const MAX_PENDING_EVENTS: usize = 100_000;
+
+/// Identities remembered for de-duplication; past it the memory is cleared
+/// (a repeat is then kept once more), so a host flood cannot grow it.
+const MAX_REMEMBERED_IDENTITIES: usize = 1 << 16;
 
 type HostKey = (Option<MacAddr>, Option<IpAddr>, Option<u16>);
 type MessageKey = (Option<FlowId>, &'static str, Cow<'static, str>, Option<Direction>);
@@ -46,6 +51,11 @@ pub(crate) struct Aggregator {
     pub(crate) events_dropped: u64,
     /// Messages per protocol and operation class, for the run summary.
     pub(crate) per_protocol: HashMap<(&'static str, OperationClass), u64, RandomState>,
+    /// The last identity each source reported on each flow: (flow, digest of
+    /// protocol, name and sender) -> digest of the attributes.
+    identities: HashMap<(Option<FlowId>, u64), u64, RandomState>,
+    /// Identity events not kept because the same flow already said the same.
+    pub(crate) identities_repeated: u64,
 }
 
 impl Aggregator {
@@ -128,11 +138,33 @@ impl Aggregator {
     /// Forgets the operation counts of ended flows (after a checkpoint wrote them),
     /// so memory follows the live flows, not the capture.
     pub(crate) fn forget_flows(&mut self, ended: &[FlowId]) {
-        if ended.is_empty() || self.messages.is_empty() {
+        if ended.is_empty() || (self.messages.is_empty() && self.identities.is_empty()) {
             return;
         }
-        let ended: std::collections::HashSet<FlowId, RandomState> = ended.iter().copied().collect();
+        let ended: HashSet<FlowId, RandomState> = ended.iter().copied().collect();
         self.messages.retain(|(f, ..), m| m.dirty || f.is_none_or(|f| !ended.contains(&f)));
+        self.identities.retain(|(f, _), _| f.is_none_or(|f| !ended.contains(&f)));
+    }
+
+    /// Events waiting for the next checkpoint.
+    pub(crate) fn pending_events(&self) -> usize {
+        self.events.len()
+    }
+
+    /// True when the same sender's last identity event of this name on this
+    /// flow said exactly the same; remembers this one otherwise. A PLC answering
+    /// the same Identity poll every second is one identity, not thousands, while
+    /// a change (a CPU going from run to stop and back) is kept each time.
+    fn repeated_identity(&mut self, e: &Event) -> bool {
+        let hasher = self.identities.hasher();
+        let mut source = hasher.build_hasher();
+        (e.protocol.as_ref(), e.name.as_ref(), e.src_ip, e.src_mac).hash(&mut source);
+        let mut said = hasher.build_hasher();
+        e.attributes.hash(&mut said);
+        if self.identities.len() >= MAX_REMEMBERED_IDENTITIES {
+            self.identities.clear();
+        }
+        self.identities.insert((e.flow, source.finish()), said.finish()) == Some(said.finish())
     }
 }
 
@@ -192,6 +224,10 @@ impl Emit for Aggregator {
     }
 
     fn event(&mut self, event: Event) {
+        if event.kind == EventKind::Identity && self.repeated_identity(&event) {
+            self.identities_repeated += 1;
+            return;
+        }
         self.push_event(event);
     }
 

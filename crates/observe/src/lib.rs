@@ -175,6 +175,7 @@ impl Engine {
         s.hosts = self.core.agg.host_count() as u64;
         s.flows_open = self.table.len() as u64;
         s.events_dropped = self.core.agg.events_dropped;
+        s.identities_repeated = self.core.agg.identities_repeated;
         s.messages =
             self.core.agg.per_protocol.iter().map(|((p, c), n)| (p.to_string(), c.name().to_string(), *n)).collect();
         s.messages.sort();
@@ -450,10 +451,11 @@ impl Engine {
         count(flow, dir, &addr, ip.payload.len(), &mut self.core.agg);
     }
 
-    /// Observations waiting for the next checkpoint (ended flows). Callers
-    /// checkpoint when this grows, so a flood of short flows stays bounded.
+    /// Observations waiting for the next checkpoint (ended flows and events).
+    /// Callers checkpoint when this grows, so a flood of short flows, or a
+    /// stretch dense in kept operations, stays bounded and loses nothing.
     pub fn pending(&self) -> usize {
-        self.core.out.len()
+        self.core.out.len() + self.core.agg.pending_events()
     }
 
     /// Moves everything observed since the last checkpoint to `out`: ended flows,

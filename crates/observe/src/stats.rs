@@ -55,6 +55,10 @@ pub struct EngineStats {
     pub defrag: DefragStats,
     /// Events not kept because too many arrived between two checkpoints.
     pub events_dropped: u64,
+    /// Identity events not kept because they repeated, unchanged, the last one
+    /// of the same name from the same sender on the same flow (the message is
+    /// still counted).
+    pub identities_repeated: u64,
     /// Messages per (protocol, operation class).
     pub messages: Vec<(String, String, u64)>,
     /// Approximate memory held by flows, buffers and fragments.

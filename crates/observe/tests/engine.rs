@@ -9,7 +9,9 @@ use otposture_fixtures::{
     packet::{eth_ipv4_udp, ipv4_udp_fragments},
     Endpoint, Eth, Frame, Side, TcpConversation, Vlan,
 };
-use otposture_model::{Direction, FlowEnd, FlowRecord, HostSource, InitiatorBasis, Observation, TcpState, Timestamp};
+use otposture_model::{
+    Direction, EventKind, FlowEnd, FlowRecord, HostSource, InitiatorBasis, Observation, TcpState, Timestamp,
+};
 use otposture_observe::{Engine, EngineConfig, RawPacket};
 use std::sync::{Arc, Mutex};
 
@@ -77,8 +79,14 @@ impl DatagramDissector for Datagrams {
 }
 
 impl DatagramSession for DatagramsSession {
-    fn datagram(&mut self, _c: &PacketCtx<'_>, _d: Direction, data: &[u8], _e: &mut dyn Emit) {
+    fn datagram(&mut self, c: &PacketCtx<'_>, _d: Direction, data: &[u8], e: &mut dyn Emit) {
         self.0.lock().unwrap().push(data.to_vec());
+        // "DG id=X" reports an identity X.
+        if let Some(id) = data.strip_prefix(b"DG id=") {
+            let mut event = c.event("dgram", EventKind::Identity, "dgram.identity");
+            event.attributes.push(("id".into(), String::from_utf8_lossy(id).into_owned()));
+            e.event(event);
+        }
     }
 }
 
@@ -367,4 +375,40 @@ fn follows_ipv6_flows_behind_extension_headers() {
     assert_eq!((f[0].key.client_port, f[0].key.server_port), (40000, 7777));
     assert_eq!((f[0].packets_to_server, f[0].packets_to_client), (2, 1));
     assert_eq!(dgrams.lock().unwrap().len(), 3);
+}
+
+#[test]
+fn a_flow_repeating_an_unchanged_identity_keeps_it_once_and_every_change() {
+    let eth = Eth::new(HMI, PLC);
+    let at = |i: i64, port: u16, id: &str| {
+        let payload = format!("DG id={id}");
+        Frame::new(
+            Timestamp(T0.0 + i),
+            eth_ipv4_udp(&eth, [10, 0, 0, 1], [10, 0, 0, 2], port, 7777, payload.as_bytes()),
+        )
+    };
+    // One flow says A, A, B, A, A; another flow says A. Kept: each change, and
+    // the first on each flow.
+    let frames = [
+        at(0, 40000, "A"),
+        at(1, 40000, "A"),
+        at(2, 40000, "B"),
+        at(3, 40000, "A"),
+        at(4, 40000, "A"),
+        at(5, 40001, "A"),
+    ];
+    let (mut e, _, _) = engine_with(EngineConfig::default());
+    let obs = run(&mut e, &frames);
+    let ids: Vec<(u64, String)> = obs
+        .iter()
+        .filter_map(|o| match o {
+            Observation::Event(ev) if ev.kind == EventKind::Identity && ev.protocol == "dgram" => {
+                Some((ev.packet, ev.attributes[0].1.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    let kept = [(1, "A"), (3, "B"), (4, "A"), (6, "A")].map(|(p, id)| (p, id.to_string()));
+    assert_eq!(ids, kept);
+    assert_eq!(e.stats().identities_repeated, 2);
 }

@@ -380,6 +380,7 @@ fn summary_json(
         "transport": { "tcp": s.tcp, "udp": s.udp, "icmp": s.icmp, "other_ip": s.other_ip, "non_ip": s.l2_frames },
         "protocols": s.messages.iter().map(|(p, c, n)| serde_json::json!({"protocol": p, "class": c, "messages": n})).collect::<Vec<_>>(),
         "flow_ends": s.flow_ends,
+        "identities_repeated": s.identities_repeated,
         "anomalies": {
             "decode_errors": s.decode_errors,
             "unsupported_link_types": s.unsupported_link_types.iter().map(|(k, v)| (k.to_string(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
