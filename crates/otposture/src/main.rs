@@ -56,6 +56,8 @@ enum Command {
     Flows(query::FlowsArgs),
     /// List notable events: identities, write/program/control operations, anomalies, capture comments.
     Events(query::EventsArgs),
+    /// Count protocol operations (every read, write, control, ...) per protocol and operation.
+    Operations(query::OperationsArgs),
     /// List the captures analysed into the database and their status.
     Captures(query::CapturesArgs),
     /// Measure the capture -> flows -> reassembly stage: MB/s, packets/s, peak memory.
@@ -76,6 +78,7 @@ fn main() -> ExitCode {
         Command::Hosts(a) => query::hosts(a, db),
         Command::Flows(a) => query::flows(a, db),
         Command::Events(a) => query::events(a, db),
+        Command::Operations(a) => query::operations(a, db),
         Command::Captures(a) => query::captures(a, db),
         Command::Bench(a) => bench::run(a),
     };

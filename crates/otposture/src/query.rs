@@ -3,8 +3,8 @@
 use crate::output::{print, Format};
 use anyhow::Context;
 use clap::Args;
-use otposture_model::{EventKind, MacAddr, OperationClass, Timestamp, Transport};
-use otposture_store::{EventFilter, FlowFilter, HostFilter, IpNet, Store};
+use otposture_model::{EventKind, FlowId, MacAddr, OperationClass, Timestamp, Transport};
+use otposture_store::{EventFilter, FlowFilter, HostFilter, IpNet, MessageFilter, Store};
 use std::path::PathBuf;
 
 /// JSON schema versions of the listings (docs/json-schema.md).
@@ -12,6 +12,7 @@ const HOSTS_SCHEMA: u32 = 1;
 const FLOWS_SCHEMA: u32 = 1;
 const EVENTS_SCHEMA: u32 = 1;
 const CAPTURES_SCHEMA: u32 = 1;
+const OPERATIONS_SCHEMA: u32 = 1;
 
 fn open(db: Option<PathBuf>) -> anyhow::Result<Store> {
     let db = crate::require_db(db)?;
@@ -233,6 +234,67 @@ pub(crate) fn events(a: EventsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
             ("dst_ip", "DESTINATION"),
             ("packet", "PACKET"),
             ("attributes", "ATTRIBUTES"),
+        ],
+    )?;
+    Ok(crate::exit::OK)
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct OperationsArgs {
+    /// Only operations in flows from or to this address or CIDR block.
+    #[arg(long, value_parser = parse_net)]
+    ip: Option<IpNet>,
+    /// Only operations in this flow (its flow_id).
+    #[arg(long)]
+    flow: Option<i64>,
+    /// Only operations of this protocol (modbus, dnp3, s7comm, enip, cip, ...).
+    #[arg(long)]
+    protocol: Option<String>,
+    /// Only operations of this class: read, write, program, firmware, control, configuration, ...
+    #[arg(long, value_parser = |s: &str| OperationClass::parse(s).ok_or_else(|| format!("{s:?} is not an operation class")))]
+    class: Option<OperationClass>,
+    /// Only counts last seen at or after this time (Unix seconds or RFC 3339 UTC).
+    #[arg(long, value_parser = parse_time)]
+    since: Option<Timestamp>,
+    /// Only counts first seen at or before this time.
+    #[arg(long, value_parser = parse_time)]
+    until: Option<Timestamp>,
+    /// At most this many rows.
+    #[arg(long)]
+    limit: Option<u32>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+/// Every protocol operation seen, counted: reads and polls as well as the
+/// writes and controls that `events` keeps one by one.
+pub(crate) fn operations(a: OperationsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
+    let store = open(db)?;
+    let rows = store.operations(&MessageFilter {
+        flow: a.flow.map(FlowId),
+        ip: a.ip,
+        protocol: a.protocol,
+        class: a.class,
+        since: a.since,
+        until: a.until,
+        limit: a.limit,
+    })?;
+    print(
+        &rows,
+        "operations",
+        OPERATIONS_SCHEMA,
+        a.format,
+        &[
+            ("protocol", "PROTO"),
+            ("operation", "OPERATION"),
+            ("class", "CLASS"),
+            ("messages", "MESSAGES"),
+            ("to_server", "TO SERVER"),
+            ("to_client", "TO CLIENT"),
+            ("flows", "FLOWS"),
+            ("first_seen", "FIRST SEEN"),
+            ("last_seen", "LAST SEEN"),
         ],
     )?;
     Ok(crate::exit::OK)

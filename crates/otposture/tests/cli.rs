@@ -87,6 +87,41 @@ fn analyzes_the_sample_and_lists_hosts_flows_and_events() {
 }
 
 #[test]
+fn counts_every_operation_per_protocol_with_directions_and_filters() {
+    let env = Env::new();
+    let sample = env.file("plant.pcap", &sample_capture());
+    assert_eq!(code(&env.analyze(&[&sample], &[])), 0);
+    let all = env.json(&["operations"]);
+    assert_eq!(all["schema"], "otposture.operations/1");
+    let ops = all["operations"].as_array().unwrap();
+    let find = |protocol: &str, operation: &str| {
+        ops.iter().find(|o| o["protocol"] == protocol && o["operation"] == operation).cloned().unwrap_or_default()
+    };
+    // The sample polls holding registers on three flows and writes one register once.
+    let reads = find("modbus", "read_holding_registers");
+    assert_eq!(reads["class"], "read");
+    assert_eq!((reads["to_server"].as_u64(), reads["flows"].as_u64()), (Some(96), Some(3)), "{reads}");
+    assert_eq!(reads["messages"], reads["to_server"].as_u64().unwrap() + reads["to_client"].as_u64().unwrap());
+    let write = find("modbus", "write_single_register");
+    assert_eq!((write["class"].as_str(), write["to_server"].as_u64()), (Some("write"), Some(1)), "{write}");
+    // Flowless ARP counts have no direction.
+    assert_eq!(find("arp", "request")["to_server"], 0);
+
+    let writes = env.json(&["operations", "--class", "write"]);
+    let writes = writes["operations"].as_array().unwrap();
+    assert!(!writes.is_empty() && writes.iter().all(|o| o["class"] == "write"), "{writes:?}");
+    let modbus = env.json(&["operations", "--protocol", "modbus", "--ip", "192.168.10.20/32"]);
+    let modbus = modbus["operations"].as_array().unwrap();
+    assert!(!modbus.is_empty() && modbus.iter().all(|o| o["protocol"] == "modbus"), "{modbus:?}");
+    let elsewhere = env.json(&["operations", "--protocol", "modbus", "--ip", "10.99.0.0/16"]);
+    assert_eq!(elsewhere["operations"].as_array().unwrap().len(), 0, "{elsewhere}");
+    let csv = env.run(&["operations", "--format", "csv", "--limit", "2"]);
+    let csv = String::from_utf8_lossy(&csv.stdout);
+    assert!(csv.starts_with("protocol,operation,class,messages,"), "{csv}");
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+}
+
+#[test]
 fn reads_a_capture_from_standard_input() {
     let env = Env::new();
     let mut child = Command::new(env!("CARGO_BIN_EXE_otposture"))
@@ -456,6 +491,7 @@ fn every_command_has_help() {
         vec!["hosts", "--help"],
         vec!["flows", "--help"],
         vec!["events", "--help"],
+        vec!["operations", "--help"],
         vec!["captures", "--help"],
         vec!["bench", "--help"],
     ] {

@@ -31,7 +31,7 @@ pub use ipnet::{IpNet, IpNetParseError};
 pub use query::{EventFilter, FlowFilter, HostFilter, MessageFilter};
 pub use rows::{
     Attributes, CaptureId, CaptureRow, CaptureStats, Counts, EventRow, FlowRow, HostRow, MessageRow, OperationCount,
-    ProtocolSummary, RunId, RunRow, RunStatus,
+    OperationTotal, ProtocolSummary, RunId, RunRow, RunStatus,
 };
 
 use error::sql;

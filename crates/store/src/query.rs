@@ -9,8 +9,8 @@ use crate::codes::{self, uint};
 use crate::error::{sql, StoreError};
 use crate::ipnet::{IpKey, IpNet};
 use crate::rows::{
-    Attributes, CaptureId, CaptureRow, Counts, EventRow, FlowRow, HostRow, MessageRow, OperationCount, ProtocolSummary,
-    RunId, RunRow, RunStatus,
+    Attributes, CaptureId, CaptureRow, Counts, EventRow, FlowRow, HostRow, MessageRow, OperationCount, OperationTotal,
+    ProtocolSummary, RunId, RunRow, RunStatus,
 };
 use crate::Store;
 use otposture_model::{EventKind, FlowId, MacAddr, OperationClass, Timestamp, Transport};
@@ -471,6 +471,48 @@ impl Store {
                 class: parsed(row, 3, ("messages", "class"), codes::parse_class)?,
                 direction: parsed_opt(row, 4, ("messages", "direction"), codes::parse_direction)?,
                 count: uint(row.get(5)?),
+                first_seen: rfc3339(first_seen),
+                first_seen_ns: first_seen,
+                last_seen: rfc3339(last_seen),
+                last_seen_ns: last_seen,
+            })
+        })
+    }
+
+    /// Totals per protocol and operation over the messages `filter` selects,
+    /// ordered by protocol, then most messages first.
+    pub fn operations(&self, filter: &MessageFilter) -> Result<Vec<OperationTotal>, StoreError> {
+        let mut w = Where::default();
+        let join = if filter.ip.is_some() { " JOIN flows AS f ON f.flow_id = m.flow_id" } else { "" };
+        w.ip(filter.ip.as_ref(), &["f.client_ip_key", "f.server_ip_key"]);
+        w.eq("m.flow_id", filter.flow.map(|f| Value::Integer(f.0)));
+        w.eq("m.protocol", text(filter.protocol.as_deref()));
+        w.eq("m.class", filter.class.map(|c| Value::Text(c.name().to_owned())));
+        w.window("m.first_seen", "m.last_seen", filter.since, filter.until);
+        let query = format!(
+            "SELECT m.protocol, m.operation, max(m.class), sum(m.count),
+                    sum(CASE WHEN m.direction = 'to_server' THEN m.count ELSE 0 END),
+                    sum(CASE WHEN m.direction = 'to_client' THEN m.count ELSE 0 END),
+                    count(DISTINCT NULLIF(m.flow_id, -1)), min(m.first_seen), max(m.last_seen)
+             FROM messages AS m{join}{}
+             GROUP BY m.protocol, m.operation
+             ORDER BY m.protocol, sum(m.count) DESC, m.operation
+             LIMIT ?",
+            w.sql()
+        );
+        let mut params = w.params;
+        params.push(limit(filter.limit));
+        self.select("totalling operations", &query, params, |row| {
+            let first_seen: i64 = row.get(7)?;
+            let last_seen: i64 = row.get(8)?;
+            Ok(OperationTotal {
+                protocol: row.get(0)?,
+                operation: row.get(1)?,
+                class: parsed(row, 2, ("messages", "class"), codes::parse_class)?,
+                messages: uint(row.get(3)?),
+                to_server: uint(row.get(4)?),
+                to_client: uint(row.get(5)?),
+                flows: uint(row.get(6)?),
                 first_seen: rfc3339(first_seen),
                 first_seen_ns: first_seen,
                 last_seen: rfc3339(last_seen),

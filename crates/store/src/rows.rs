@@ -262,6 +262,33 @@ pub struct MessageRow {
     pub last_seen_ns: i64,
 }
 
+/// One protocol operation's totals over the flows a filter selects.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperationTotal {
+    /// Protocol name.
+    pub protocol: String,
+    /// Operation name.
+    pub operation: String,
+    /// What the operation does to the device.
+    pub class: OperationClass,
+    /// Messages counted, both directions.
+    pub messages: u64,
+    /// Of which sent to the server (requests, commands).
+    pub to_server: u64,
+    /// Of which sent to the client (responses).
+    pub to_client: u64,
+    /// Distinct flows it was seen in.
+    pub flows: u64,
+    /// First occurrence, RFC 3339.
+    pub first_seen: String,
+    /// First occurrence, ns since the epoch.
+    pub first_seen_ns: i64,
+    /// Last occurrence, RFC 3339.
+    pub last_seen: String,
+    /// Last occurrence, ns since the epoch.
+    pub last_seen_ns: i64,
+}
+
 /// A notable event with its provenance.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventRow {
