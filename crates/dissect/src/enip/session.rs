@@ -259,6 +259,13 @@ impl State {
 
     /// SendRRData / SendUnitData: the CPF items, then the CIP message.
     fn send_data(&mut self, ctx: &PacketCtx<'_>, h: &Header, body: &[u8], out: &mut Out<'_>) {
+        // A reply with a nonzero status says the command failed and need carry
+        // no command-specific data (Vol. 2 §2-3.3): cpppo answers a request it
+        // cannot parse so, and tshark reads it as a whole message.
+        if body.is_empty() && h.status != 0 {
+            out.emit.message(ctx, PROTOCOL_ENIP, h.command.name(), OperationClass::Session);
+            return;
+        }
         let items = match encap::rr_items(body) {
             Ok((_interface, items)) => items,
             Err(e) => {

@@ -458,6 +458,20 @@ fn reports_bad_lengths_as_malformed_without_panicking() {
 }
 
 #[test]
+fn takes_an_error_reply_without_data_as_a_failed_command_not_malformed() {
+    // cpppo refuses a request it cannot parse (here a Reset in
+    // Unconnected_Send) with SendRRData, status 0x08 and no data.
+    let mut refused = encap(0x6f, 6, &[]);
+    refused[8] = 0x08; // status 0x00000008
+    let r = run(&[(C2S, rr(6, &unconnected_send(&req(0x05, &IDENTITY_PATH, &[0x00])))), (S2C, refused)]);
+    assert!(r.malformed.is_empty(), "{:?}", r.malformed);
+    assert_eq!(r.ops(), vec![("cip", "reset", Control), ("enip", "send_rr_data", Session)]);
+    // The same reply with status 0 is truncated.
+    let r = run(&[(S2C, encap(0x6f, 6, &[]))]);
+    assert_eq!(r.malformed, vec!["cpf_truncated"]);
+}
+
+#[test]
 fn resynchronises_after_a_gap_and_forgets_waiting_requests() {
     let mut s = Enip.new_session();
     let mut r = Recorder::default();
