@@ -11,24 +11,9 @@
 use libfuzzer_sys::fuzz_target;
 use otposture_dissect::dnp3::link::{crc, BLOCK_LEN, MAX_USER_DATA};
 use otposture_dissect::dnp3::{Dnp3, Dnp3Udp};
-use otposture_dissect::{DatagramDissector, Emit, PacketCtx, StreamDissector};
-use otposture_model::{Direction, Event, OperationClass, Timestamp};
-use std::borrow::Cow;
-
-/// Discards everything; touches what it is given so nothing is optimised away.
-struct Sink(usize);
-
-impl Emit for Sink {
-    fn message(&mut self, _: &PacketCtx<'_>, _: &'static str, op: Cow<'static, str>, _: OperationClass) {
-        self.0 = self.0.wrapping_add(op.len());
-    }
-    fn event(&mut self, e: Event) {
-        self.0 = self.0.wrapping_add(e.attributes.len());
-    }
-    fn malformed(&mut self, _: &PacketCtx<'_>, _: &'static str, what: &'static str) {
-        self.0 = self.0.wrapping_add(what.len());
-    }
-}
+use otposture_dissect::{DatagramDissector, StreamDissector};
+use otposture_fuzz::{chunks, ctx, Layout, Sink};
+use otposture_model::Direction;
 
 /// `user` as the user data of a frame with good CRCs (control: unconfirmed
 /// user data, from the master when `master`).
@@ -46,25 +31,20 @@ fn framed(user: &[u8], master: bool) -> Vec<u8> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let ctx = |direction| PacketCtx { direction: Some(direction), ..PacketCtx::at(Timestamp(0), 1) };
-    let mut sink = Sink(0);
+    let mut sink = Sink::default();
     let mut stream = Dnp3.new_session();
     let mut udp = Dnp3Udp.new_session();
-    // Each control byte picks a direction (bit 7), whether a gap comes first
-    // (bit 6), whether the chunk is wrapped in a good frame (bit 5) and the
-    // chunk length (low 5 bits, times 8); the chunk follows it.
-    let mut rest = data;
-    while let Some((&control, tail)) = rest.split_first() {
-        let direction = if control & 0x80 == 0 { Direction::ToServer } else { Direction::ToClient };
-        if control & 0x40 != 0 {
-            stream.gap(&ctx(direction), direction, u64::from(control & 0x1f), &mut sink);
+    // Chunks of up to 248 bytes; bit 5 of the control byte wraps the chunk in
+    // a good frame.
+    for c in chunks(data, Layout::WIDE) {
+        let direction = c.direction;
+        if let Some(len) = c.gap {
+            stream.gap(&ctx(direction), direction, len, &mut sink);
         }
-        let n = (usize::from(control & 0x1f) * 8).min(tail.len());
-        let (chunk, after) = tail.split_at(n);
-        let bytes = if control & 0x20 != 0 { framed(chunk, direction == Direction::ToServer) } else { chunk.to_vec() };
+        let bytes =
+            if c.control & 0x20 != 0 { framed(c.bytes, direction == Direction::ToServer) } else { c.bytes.to_vec() };
         stream.data(&ctx(direction), direction, &bytes, &mut sink);
         udp.datagram(&ctx(direction), direction, &bytes, &mut sink);
-        rest = after;
     }
     stream.close(&ctx(Direction::ToServer), &mut sink);
 });

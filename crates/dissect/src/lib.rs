@@ -21,6 +21,7 @@ mod cursor;
 pub mod dhcp;
 pub mod dnp3;
 pub mod enip;
+pub mod framing;
 pub mod modbus;
 pub mod s7comm;
 #[cfg(test)]

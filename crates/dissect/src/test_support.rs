@@ -1,8 +1,8 @@
 //! What the dissectors' session tests share: an [`Emit`] that records everything,
-//! and a packet context. Test-only.
+//! a packet context, and feeding a stream session whole or cut. Test-only.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use crate::{Emit, PacketCtx};
+use crate::{Emit, PacketCtx, StreamDissector};
 use otposture_model::{Direction, Event, OperationClass, Timestamp};
 use std::borrow::Cow;
 
@@ -50,4 +50,52 @@ pub(crate) fn ctx(direction: Direction) -> PacketCtx<'static> {
 /// An event attribute by name.
 pub(crate) fn event_attr<'a>(e: &'a Event, k: &str) -> Option<&'a str> {
     e.attributes.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+}
+
+/// Feeds (direction, bytes) in order to a fresh session of `dissector`, then
+/// closes it.
+pub(crate) fn run(dissector: &dyn StreamDissector, input: &[(Direction, Vec<u8>)]) -> Recorder {
+    let mut r = Recorder::default();
+    let mut s = dissector.new_session();
+    for (d, b) in input {
+        s.data(&ctx(*d), *d, b, &mut r);
+    }
+    s.close(&ctx(Direction::ToServer), &mut r);
+    r
+}
+
+/// Checks that cutting a client stream `c` and a server stream `s` at every
+/// offset (both at the same one), and byte by byte, yields the messages and
+/// events of the whole streams and nothing malformed; returns what the whole
+/// streams yield.
+pub(crate) fn splits_at_every_offset(dissector: &dyn StreamDissector, c: &[u8], s: &[u8]) -> Recorder {
+    use Direction::{ToClient as S2C, ToServer as C2S};
+    let whole = run(dissector, &[(C2S, c.to_vec()), (S2C, s.to_vec())]);
+    assert!(whole.malformed.is_empty(), "{:?}", whole.malformed);
+    for cut in 0..=c.len().max(s.len()) {
+        let (c1, c2) = c.split_at(cut.min(c.len()));
+        let (s1, s2) = s.split_at(cut.min(s.len()));
+        let split = run(dissector, &[(C2S, c1.to_vec()), (C2S, c2.to_vec()), (S2C, s1.to_vec()), (S2C, s2.to_vec())]);
+        assert_eq!(split.messages, whole.messages, "cut at {cut}");
+        assert_eq!(split.events, whole.events, "cut at {cut}");
+        assert!(split.malformed.is_empty(), "cut at {cut}");
+    }
+    let mut bytes: Vec<_> = c.iter().map(|b| (C2S, vec![*b])).collect();
+    bytes.extend(s.iter().map(|b| (S2C, vec![*b])));
+    assert_eq!(run(dissector, &bytes).messages, whole.messages, "byte by byte");
+    whole
+}
+
+/// `bytes` cut at `cuts` (in any order, each taken modulo the length + 1), the
+/// pieces in order as `direction` chunks.
+pub(crate) fn cut_at(direction: Direction, bytes: &[u8], cuts: Vec<usize>) -> Vec<(Direction, Vec<u8>)> {
+    let mut cuts: Vec<usize> = cuts.into_iter().map(|x| x % (bytes.len() + 1)).collect();
+    cuts.sort_unstable();
+    let mut chunks = Vec::new();
+    let mut last = 0;
+    for cut in cuts.into_iter().chain([bytes.len()]) {
+        chunks.push((direction, bytes[last..cut].to_vec()));
+        last = cut;
+    }
+    chunks
 }

@@ -9,7 +9,7 @@ use otposture_model::{
 };
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 
 /// Events kept between two checkpoints before further ones are only counted.
@@ -157,14 +157,12 @@ impl Aggregator {
     /// a change (a CPU going from run to stop and back) is kept each time.
     fn repeated_identity(&mut self, e: &Event) -> bool {
         let hasher = self.identities.hasher();
-        let mut source = hasher.build_hasher();
-        (e.protocol.as_ref(), e.name.as_ref(), e.src_ip, e.src_mac).hash(&mut source);
-        let mut said = hasher.build_hasher();
-        e.attributes.hash(&mut said);
+        let source = hasher.hash_one((e.protocol.as_ref(), e.name.as_ref(), e.src_ip, e.src_mac));
+        let said = hasher.hash_one(&e.attributes);
         if self.identities.len() >= MAX_REMEMBERED_IDENTITIES {
             self.identities.clear();
         }
-        self.identities.insert((e.flow, source.finish()), said.finish()) == Some(said.finish())
+        self.identities.insert((e.flow, source), said) == Some(said)
     }
 }
 

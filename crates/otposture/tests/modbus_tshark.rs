@@ -75,9 +75,9 @@ impl StreamSession for RecordingSession {
         self.inner.data(ctx, direction, data, emit);
         let mut sink = self.sink.lock().unwrap();
         self.framers[direction.index()].push(data, &mut |f| {
-            if let Framed::Adu(a) = f {
-                let fc = a.pdu.first().copied().unwrap_or(0) & 0x7f;
-                sink.entry(ctx.packet).or_default().push((a.header.transaction_id, a.header.unit_id, fc));
+            if let Framed::Frame(header, pdu) = f {
+                let fc = pdu.first().copied().unwrap_or(0) & 0x7f;
+                sink.entry(ctx.packet).or_default().push((header.transaction_id, header.unit_id, fc));
             }
         });
     }

@@ -111,7 +111,7 @@ impl StreamSession for RecordingSession {
         let mut sink = self.sink.lock().unwrap();
         let (framer, reassembler) = &mut self.layers[direction.index()];
         framer.push(data, &mut |f| {
-            let Framed::Packet(_, tpdu) = f else { return };
+            let Framed::Frame(_, tpdu) = f else { return };
             let Ok(t) = cotp::parse(tpdu) else { return };
             let TpduKind::Data { eot, .. } = t.kind else { return };
             reassembler.push(t.data, eot, |r| {

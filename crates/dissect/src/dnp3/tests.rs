@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use super::*;
-use crate::test_support::{ctx, event_attr, Recorder};
+use crate::test_support::{self, ctx, cut_at, event_attr, Recorder};
 use otposture_model::{EventKind, OperationClass};
 use proptest::prelude::*;
 
@@ -62,13 +62,7 @@ fn response(app: &[u8]) -> Vec<u8> {
 
 /// Feeds (direction, bytes) in order to a fresh TCP session and closes it.
 fn run(input: &[(Direction, Vec<u8>)]) -> Recorder {
-    let mut r = Recorder::default();
-    let mut s = Dnp3.new_session();
-    for (d, b) in input {
-        s.data(&ctx(*d), *d, b, &mut r);
-    }
-    s.close(&ctx(C2S), &mut r);
-    r
+    test_support::run(&Dnp3, input)
 }
 
 /// Read class 1, 2, 3 and 0 data, application seq 5.
@@ -341,20 +335,8 @@ fn two_streams() -> (Vec<u8>, Vec<u8>) {
 #[test]
 fn splitting_the_streams_at_every_offset_yields_the_same_messages() {
     let (c, s) = two_streams();
-    let whole = run(&[(C2S, c.clone()), (S2C, s.clone())]);
+    let whole = test_support::splits_at_every_offset(&Dnp3, &c, &s);
     assert_eq!(whole.messages.len(), 4 + 3);
-    assert!(whole.malformed.is_empty());
-    for cut in 0..=c.len().max(s.len()) {
-        let (c1, c2) = c.split_at(cut.min(c.len()));
-        let (s1, s2) = s.split_at(cut.min(s.len()));
-        let split = run(&[(C2S, c1.to_vec()), (C2S, c2.to_vec()), (S2C, s1.to_vec()), (S2C, s2.to_vec())]);
-        assert_eq!(split.messages, whole.messages, "cut at {cut}");
-        assert_eq!(split.events, whole.events, "cut at {cut}");
-        assert!(split.malformed.is_empty(), "cut at {cut}");
-    }
-    let mut bytes: Vec<_> = c.iter().map(|b| (C2S, vec![*b])).collect();
-    bytes.extend(s.iter().map(|b| (S2C, vec![*b])));
-    assert_eq!(run(&bytes).messages, whole.messages);
 }
 
 #[test]
@@ -436,15 +418,7 @@ proptest! {
     ) {
         let (_, s) = two_streams();
         let whole = run(&[(S2C, s.clone())]);
-        let mut cuts: Vec<usize> = cuts.into_iter().map(|x| x % (s.len() + 1)).collect();
-        cuts.sort_unstable();
-        let mut chunks = Vec::new();
-        let mut last = 0;
-        for cut in cuts.into_iter().chain([s.len()]) {
-            chunks.push((S2C, s[last..cut].to_vec()));
-            last = cut;
-        }
-        prop_assert_eq!(run(&chunks).messages, whole.messages);
+        prop_assert_eq!(run(&cut_at(S2C, &s, cuts)).messages, whole.messages);
     }
 }
 

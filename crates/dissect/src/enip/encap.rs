@@ -4,18 +4,21 @@
 //! [`Framer`] that cuts one direction of a TCP stream into messages.
 //!
 //! Every field is little-endian (Vol. 2 §2-3), except the socket address
-//! items, which keep network order (§2-6.3.3). Complete messages are handed
-//! out borrowed from the caller's chunk; only a message split across chunks is
-//! copied, into a buffer that never exceeds [`MAX_MESSAGE`] bytes. After a bad
-//! header or a gap the framer scans for the next plausible header instead of
-//! trusting the byte that follows.
+//! items, which keep network order (§2-6.3.3). The [`Framer`] is the shared
+//! length-prefixed one ([`crate::framing`]) over the [`Encapsulation`] format:
+//! it hands out complete messages borrowed from the caller's chunk, buffers at
+//! most [`MAX_MESSAGE`] bytes of a split one, and after a bad header or a gap
+//! scans for the next plausible header.
 //!
 //! Not here: what the CPF data items carry (CIP, see [`super::cip`]; the
 //! ListIdentity item, see [`super::identity`]).
 
 use crate::cursor::Cursor;
+use crate::framing::{self, FrameFormat};
 use std::borrow::Cow;
 use std::fmt;
+
+pub use crate::framing::{FramerStats, Plausible};
 
 /// Length of the encapsulation header.
 pub const HEADER_LEN: usize = 24;
@@ -131,18 +134,6 @@ pub fn parse_header(data: &[u8]) -> Option<Header> {
     })
 }
 
-/// What the first bytes of `data` say about a message starting there.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Plausible {
-    /// An assigned command, options 0, a known status and a data length that
-    /// fits the command.
-    Yes,
-    /// Not a message start.
-    No,
-    /// Consistent so far; more bytes needed to tell.
-    NeedMore,
-}
-
 /// True when `length` is a data length `command` can have: the session
 /// commands have fixed lengths (Vol. 2 §2-4), NOP and the List* requests none
 /// or little.
@@ -201,188 +192,42 @@ impl fmt::Display for EncapError {
 
 impl std::error::Error for EncapError {}
 
-/// What the framer found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Framed<'a> {
-    /// A whole message: its header and command-specific data.
-    Message(Header, &'a [u8]),
-    /// A bad header where one was expected; the framer now resynchronises.
-    Malformed(EncapError),
+/// The encapsulation as a [`FrameFormat`]: a frame is a message, its body the
+/// command-specific data.
+#[derive(Clone, Copy, Debug)]
+pub struct Encapsulation;
+
+impl FrameFormat for Encapsulation {
+    const HEADER_LEN: usize = HEADER_LEN;
+    const PLAUSIBLE_LEN: usize = HEADER_LEN;
+    const MAX_FRAME: usize = MAX_MESSAGE;
+    type Header = Header;
+    type Error = EncapError;
+    fn header(data: &[u8]) -> Result<Option<Header>, EncapError> {
+        let Some(h) = parse_header(data) else { return Ok(None) };
+        // An unassigned command is reported as such; with options set as well
+        // (Vol. 2 §2-3.1 requires 0) the bytes are not a header and its length
+        // cannot be trusted.
+        if !h.command.is_known() && h.options != 0 {
+            return Err(EncapError::BadHeader(h.command.0));
+        }
+        Ok(Some(h))
+    }
+    fn frame_len(header: &Header) -> usize {
+        header.message_len()
+    }
+    fn plausible(data: &[u8]) -> Plausible {
+        plausible(data)
+    }
 }
 
-/// Where the framer stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
-    /// The next byte starts a header.
-    Synced,
-    /// The next bytes belong to a message lost in a gap: skip them, then synced.
-    Skip(usize),
-    /// Alignment unknown: look for a plausible header.
-    Hunting,
-}
-
-/// Counters kept by a framer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FramerStats {
-    /// Bytes dropped while hunting for a header.
-    pub skipped_bytes: u64,
-    /// Times the framer lost alignment (bad header or gap).
-    pub resyncs: u64,
-}
+/// What the framer found: a message (header and command-specific data) or a
+/// bad header.
+pub type Framed<'a> = framing::Framed<'a, Header, EncapError>;
 
 /// Cuts one direction of a stream into encapsulation messages, whatever the
 /// chunking.
-#[derive(Clone, Debug)]
-pub struct Framer {
-    /// A partial message (or, while hunting, a candidate header) carried
-    /// between chunks; never longer than [`MAX_MESSAGE`].
-    buf: Vec<u8>,
-    state: State,
-    /// Counters.
-    pub stats: FramerStats,
-}
-
-impl Default for Framer {
-    fn default() -> Self {
-        Framer::new()
-    }
-}
-
-impl Framer {
-    /// A framer expecting a header first.
-    pub fn new() -> Self {
-        Framer { buf: Vec::new(), state: State::Synced, stats: FramerStats::default() }
-    }
-
-    /// Bytes held between chunks.
-    pub fn buffered(&self) -> usize {
-        self.buf.len()
-    }
-
-    /// Forgets any partial message and expects a header next (a datagram
-    /// boundary).
-    pub fn reset(&mut self) {
-        self.buf.clear();
-        self.state = State::Synced;
-    }
-
-    /// `len` bytes of the stream are missing. When the gap falls inside a
-    /// buffered message of known length, the framer skips the rest of that
-    /// message exactly; otherwise it hunts for the next plausible header.
-    pub fn gap(&mut self, len: u64) {
-        let known = parse_header(&self.buf).map(|h| h.message_len());
-        let missing = known.and_then(|n| n.checked_sub(self.buf.len()));
-        self.buf.clear();
-        self.stats.resyncs += 1;
-        self.state = match (self.state, missing) {
-            (State::Synced, Some(missing)) => match usize::try_from(len).ok().and_then(|l| missing.checked_sub(l)) {
-                Some(0) => State::Synced,
-                Some(rest) => State::Skip(rest),
-                None => State::Hunting,
-            },
-            _ => State::Hunting,
-        };
-    }
-
-    /// Feeds in-order bytes; calls `out` for every message completed and every
-    /// bad header met, in stream order.
-    pub fn push(&mut self, data: &[u8], out: &mut dyn FnMut(Framed<'_>)) {
-        let mut data = data;
-        while !self.buf.is_empty() && !data.is_empty() {
-            data = self.top_up(data, out);
-        }
-        if self.buf.is_empty() {
-            self.run(data, out);
-        }
-    }
-
-    /// Completes the buffered partial message (or hunting candidate) from
-    /// `data`; returns what is left of `data`.
-    fn top_up<'d>(&mut self, data: &'d [u8], out: &mut dyn FnMut(Framed<'_>)) -> &'d [u8] {
-        let want = match (self.state, parse_header(&self.buf)) {
-            (State::Synced, Some(h)) => h.message_len(),
-            (State::Synced | State::Hunting, None) => HEADER_LEN,
-            (State::Hunting, Some(_)) => HEADER_LEN,
-            (State::Skip(_), _) => {
-                self.buf.clear();
-                return data;
-            }
-        };
-        let n = want.saturating_sub(self.buf.len()).min(data.len());
-        let (head, rest) = data.split_at_checked(n).unwrap_or((data, &[]));
-        self.buf.extend_from_slice(head);
-        if self.buf.len() < want {
-            return rest;
-        }
-        let held = std::mem::take(&mut self.buf);
-        self.run(&held, out);
-        rest
-    }
-
-    /// Frames `data` from the current state; a trailing partial message is
-    /// buffered.
-    fn run(&mut self, data: &[u8], out: &mut dyn FnMut(Framed<'_>)) {
-        let mut rest = data;
-        loop {
-            match self.state {
-                State::Skip(n) => {
-                    let k = n.min(rest.len());
-                    rest = rest.get(k..).unwrap_or_default();
-                    self.state = if k == n { State::Synced } else { State::Skip(n - k) };
-                    if rest.is_empty() {
-                        return;
-                    }
-                }
-                State::Hunting => {
-                    let mut i = 0;
-                    let found = loop {
-                        let Some(tail) = rest.get(i..).filter(|t| !t.is_empty()) else { break None };
-                        match plausible(tail) {
-                            Plausible::Yes => break Some(true),
-                            Plausible::NeedMore => break Some(false),
-                            Plausible::No => i += 1,
-                        }
-                    };
-                    self.stats.skipped_bytes += i as u64;
-                    rest = rest.get(i..).unwrap_or_default();
-                    match found {
-                        Some(true) => self.state = State::Synced,
-                        Some(false) => {
-                            self.buf.extend_from_slice(rest);
-                            return;
-                        }
-                        None => return,
-                    }
-                }
-                State::Synced => {
-                    let Some(h) = parse_header(rest) else {
-                        self.buf.extend_from_slice(rest);
-                        return;
-                    };
-                    // An unassigned command is reported as such; with options
-                    // set as well (Vol. 2 §2-3.1 requires 0) the bytes are not
-                    // a header and its length cannot be trusted.
-                    if !h.command.is_known() && h.options != 0 {
-                        out(Framed::Malformed(EncapError::BadHeader(h.command.0)));
-                        self.stats.resyncs += 1;
-                        self.state = State::Hunting;
-                        rest = rest.get(1..).unwrap_or_default();
-                        continue;
-                    }
-                    let Some((message, tail)) = rest.split_at_checked(h.message_len()) else {
-                        self.buf.extend_from_slice(rest);
-                        return;
-                    };
-                    out(Framed::Message(h, message.get(HEADER_LEN..).unwrap_or_default()));
-                    rest = tail;
-                    if rest.is_empty() {
-                        return;
-                    }
-                }
-            }
-        }
-    }
-}
+pub type Framer = framing::Framer<Encapsulation>;
 
 /// A common packet format item type (Vol. 2 Table 2-6.3); open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -493,18 +338,8 @@ pub fn rr_items(data: &[u8]) -> Result<(u32, Items<'_>), CpfError> {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
-
-    /// Everything a framer yields, owned.
-    fn frame_all(framer: &mut Framer, chunks: &[&[u8]]) -> Vec<Result<(Header, Vec<u8>), EncapError>> {
-        let mut got = Vec::new();
-        for c in chunks {
-            framer.push(c, &mut |f| match f {
-                Framed::Message(h, p) => got.push(Ok((h, p.to_vec()))),
-                Framed::Malformed(e) => got.push(Err(e)),
-            });
-        }
-        got
-    }
+    use crate::framing::tests::{frame_all, splits_at_every_pair_of_offsets, stays_bounded};
+    use proptest::prelude::*;
 
     const REGISTER: [u8; 28] = [
         0x65, 0x00, // command: RegisterSession
@@ -544,17 +379,7 @@ mod tests {
 
     #[test]
     fn splitting_the_stream_at_every_offset_yields_the_same_messages() {
-        let mut stream = REGISTER.to_vec();
-        stream.extend_from_slice(&REGISTER);
-        stream.extend_from_slice(&REGISTER);
-        let whole = frame_all(&mut Framer::new(), &[&stream]);
-        assert_eq!(whole.len(), 3);
-        for i in 0..=stream.len() {
-            for j in i..=stream.len() {
-                let got = frame_all(&mut Framer::new(), &[&stream[..i], &stream[i..j], &stream[j..]]);
-                assert_eq!(got, whole, "split at {i} and {j}");
-            }
-        }
+        splits_at_every_pair_of_offsets::<Encapsulation>(&[REGISTER, REGISTER, REGISTER].concat(), 3);
     }
 
     #[test]
@@ -617,5 +442,14 @@ mod tests {
         let short = [0x01, 0x00, 0xb2, 0x00, 0x09, 0x00, 0x01];
         let got: Vec<_> = Items::parse(&short).unwrap().collect();
         assert_eq!(got, vec![Err(CpfError::ItemTooLong(0xb2, 9, 1))]);
+    }
+
+    proptest! {
+        #[test]
+        fn never_buffers_more_than_a_message(input in proptest::collection::vec(
+            (proptest::collection::vec(any::<u8>(), 0..600), proptest::option::of(any::<u16>())), 0..8)
+        ) {
+            stays_bounded::<Encapsulation>(&input)?;
+        }
     }
 }

@@ -181,7 +181,7 @@ impl Session {
         let Some(framer) = framers.get_mut(direction.index()) else { return };
         let mut out = Out { emit, tap: tap.as_deref_mut() };
         framer.push(data, &mut |f| match f {
-            Framed::Message(h, body) => state.message(ctx, &h, body, &mut out),
+            Framed::Frame(h, body) => state.message(ctx, &h, body, &mut out),
             Framed::Malformed(e) => out.emit.malformed(ctx, PROTOCOL_ENIP, e.what()),
         });
     }

@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use super::*;
-use crate::test_support::{ctx, event_attr, Recorder};
+use crate::test_support::{self, ctx, event_attr, Recorder};
 use otposture_model::{Event, OperationClass};
 use proptest::prelude::*;
 use std::sync::{Arc, Mutex};
@@ -92,13 +92,7 @@ fn resp(service: u8, status: u8, data: &[u8]) -> Vec<u8> {
 
 /// Feeds (direction, bytes) in order to a fresh TCP session and closes it.
 fn run(input: &[(Direction, Vec<u8>)]) -> Recorder {
-    let mut r = Recorder::default();
-    let mut s = Enip.new_session();
-    for (d, b) in input {
-        s.data(&ctx(*d), *d, b, &mut r);
-    }
-    s.close(&ctx(C2S), &mut r);
-    r
+    test_support::run(&Enip, input)
 }
 
 const IDENTITY_PATH: [u8; 4] = [0x20, 0x01, 0x24, 0x01]; // class 0x01, instance 1

@@ -2,18 +2,20 @@
 //! cutting one direction of a TCP stream into ADUs.
 //!
 //! Owns the 7-byte MBAP header — transaction id, protocol id (0 = Modbus),
-//! length (unit id + PDU) and unit id — and the [`Framer`], which turns
-//! arbitrarily chunked in-order bytes into whole ADUs. It does not look inside
-//! the PDU beyond the function code byte that makes a header plausible when
-//! resynchronising.
+//! length (unit id + PDU) and unit id — and what makes a position a plausible
+//! ADU start when resynchronising (the function code byte after the header).
+//! It does not look further inside the PDU.
 //!
-//! Complete ADUs are handed out borrowed from the caller's chunk; only an ADU
-//! split across chunks is copied, into a buffer that never exceeds
-//! [`MAX_ADU`] bytes. After a bad header or a gap the framer scans for the next
-//! plausible header instead of trusting the byte that follows.
+//! The [`Framer`] is the shared length-prefixed one ([`crate::framing`]) over
+//! the [`Mbap`] format: it hands out complete ADUs borrowed from the caller's
+//! chunk, buffers at most [`MAX_ADU`] bytes of a split one, and after a bad
+//! header or a gap scans for the next plausible header.
 
 use crate::cursor::Cursor;
+use crate::framing::{self, FrameFormat};
 use std::fmt;
+
+pub use crate::framing::{FramerStats, Plausible};
 
 /// Length of the MBAP header, unit id included.
 pub const HEADER_LEN: usize = 7;
@@ -116,17 +118,6 @@ pub fn plausible_function(code: u8) -> bool {
     code & 0x7f != 0
 }
 
-/// What the first bytes of `data` say about an ADU starting there.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Plausible {
-    /// A good header and function code.
-    Yes,
-    /// Not an ADU start.
-    No,
-    /// Consistent so far; more bytes needed to tell.
-    NeedMore,
-}
-
 /// Judges whether `data` starts with a plausible ADU: protocol id 0, a length
 /// in range and a valid function code.
 pub fn plausible(data: &[u8]) -> Plausible {
@@ -157,205 +148,39 @@ pub struct Adu<'a> {
     pub pdu: &'a [u8],
 }
 
-/// What the framer found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Framed<'a> {
-    /// A whole ADU.
-    Adu(Adu<'a>),
-    /// A bad header where one was expected; the framer now resynchronises.
-    Malformed(MbapError),
+/// MBAP as a [`FrameFormat`]: a frame is an ADU, its body the PDU.
+#[derive(Clone, Copy, Debug)]
+pub struct Mbap;
+
+impl FrameFormat for Mbap {
+    const HEADER_LEN: usize = HEADER_LEN;
+    const PLAUSIBLE_LEN: usize = PLAUSIBLE_LEN;
+    const MAX_FRAME: usize = MAX_ADU;
+    type Header = Header;
+    type Error = MbapError;
+    fn header(data: &[u8]) -> Result<Option<Header>, MbapError> {
+        parse_header(data)
+    }
+    fn frame_len(header: &Header) -> usize {
+        header.adu_len()
+    }
+    fn plausible(data: &[u8]) -> Plausible {
+        plausible(data)
+    }
 }
 
-/// Where the framer stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
-    /// The next byte starts a header.
-    Synced,
-    /// The next bytes belong to an ADU lost in a gap: skip them, then synced.
-    Skip(usize),
-    /// Alignment unknown: look for a plausible header.
-    Hunting,
-}
-
-/// Counters kept by a framer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FramerStats {
-    /// Bytes dropped while hunting for a header.
-    pub skipped_bytes: u64,
-    /// Times the framer lost alignment (bad header or gap).
-    pub resyncs: u64,
-}
+/// What the framer found: an ADU (header and PDU) or a bad header.
+pub type Framed<'a> = framing::Framed<'a, Header, MbapError>;
 
 /// Cuts one direction of a stream into ADUs, whatever the chunking.
-#[derive(Clone, Debug)]
-pub struct Framer {
-    /// A partial ADU (or, while hunting, a candidate start) carried between
-    /// chunks; never longer than [`MAX_ADU`].
-    buf: Vec<u8>,
-    state: State,
-    /// Counters.
-    pub stats: FramerStats,
-}
-
-impl Default for Framer {
-    fn default() -> Self {
-        Framer::new()
-    }
-}
-
-impl Framer {
-    /// A framer expecting a header first.
-    pub fn new() -> Self {
-        Framer { buf: Vec::new(), state: State::Synced, stats: FramerStats::default() }
-    }
-
-    /// Bytes held between chunks.
-    pub fn buffered(&self) -> usize {
-        self.buf.len()
-    }
-
-    /// `len` bytes of the stream are missing. When the gap falls inside a
-    /// buffered ADU of known length, the framer skips the rest of that ADU
-    /// exactly; otherwise it hunts for the next plausible header.
-    pub fn gap(&mut self, len: u64) {
-        let known = parse_header(&self.buf).ok().flatten().map(|h| h.adu_len());
-        let missing = known.and_then(|n| n.checked_sub(self.buf.len()));
-        self.buf.clear();
-        self.stats.resyncs += 1;
-        self.state = match (self.state, missing) {
-            (State::Synced, Some(missing)) => match usize::try_from(len).ok().and_then(|l| missing.checked_sub(l)) {
-                Some(0) => State::Synced,
-                Some(rest) => State::Skip(rest),
-                None => State::Hunting,
-            },
-            _ => State::Hunting,
-        };
-    }
-
-    /// Feeds in-order bytes; calls `out` for every ADU completed and every bad
-    /// header met, in stream order.
-    pub fn push(&mut self, data: &[u8], out: &mut dyn FnMut(Framed<'_>)) {
-        let mut data = data;
-        // First finish what earlier chunks left.
-        while !self.buf.is_empty() && !data.is_empty() {
-            data = self.top_up(data, out);
-        }
-        if self.buf.is_empty() {
-            self.run(data, out);
-        }
-    }
-
-    /// Completes the buffered partial ADU (or hunting candidate) from `data`;
-    /// returns what is left of `data`.
-    fn top_up<'d>(&mut self, data: &'d [u8], out: &mut dyn FnMut(Framed<'_>)) -> &'d [u8] {
-        let want = match (self.state, parse_header(&self.buf)) {
-            (State::Synced, Ok(Some(h))) => h.adu_len(),
-            // A bad header cannot be buffered (fewer than 7 bytes never fail), but
-            // if it were, running it reports it.
-            (State::Synced, Ok(None) | Err(_)) => HEADER_LEN,
-            (State::Hunting, _) => PLAUSIBLE_LEN,
-            // A bad header or a skip never stays in the buffer.
-            _ => {
-                self.buf.clear();
-                return data;
-            }
-        };
-        let n = want.saturating_sub(self.buf.len()).min(data.len());
-        let (head, rest) = data.split_at_checked(n).unwrap_or((data, &[]));
-        self.buf.extend_from_slice(head);
-        if self.buf.len() < want {
-            return rest;
-        }
-        // The buffer now holds a whole ADU, a whole header, or a candidate start:
-        // run it through the same path as unbuffered bytes.
-        let held = std::mem::take(&mut self.buf);
-        // `run` may keep a tail of `held` (a header still waiting for its PDU, or
-        // a hunting candidate); the caller then tops it up from `rest`.
-        self.run(&held, out);
-        rest
-    }
-
-    /// Frames `data` from the current state; a trailing partial ADU is buffered.
-    fn run(&mut self, data: &[u8], out: &mut dyn FnMut(Framed<'_>)) {
-        let mut rest = data;
-        loop {
-            match self.state {
-                State::Skip(n) => {
-                    let k = n.min(rest.len());
-                    rest = rest.get(k..).unwrap_or_default();
-                    self.state = if k == n { State::Synced } else { State::Skip(n - k) };
-                    if rest.is_empty() {
-                        return;
-                    }
-                }
-                State::Hunting => {
-                    // Drop bytes until one could start an ADU.
-                    let mut i = 0;
-                    let found = loop {
-                        let Some(tail) = rest.get(i..).filter(|t| !t.is_empty()) else { break None };
-                        match plausible(tail) {
-                            Plausible::Yes => break Some(true),
-                            Plausible::NeedMore => break Some(false),
-                            Plausible::No => i += 1,
-                        }
-                    };
-                    self.stats.skipped_bytes += i as u64;
-                    rest = rest.get(i..).unwrap_or_default();
-                    match found {
-                        Some(true) => self.state = State::Synced,
-                        Some(false) => {
-                            self.buf.extend_from_slice(rest);
-                            return;
-                        }
-                        None => return,
-                    }
-                }
-                State::Synced => match parse_header(rest) {
-                    Ok(None) => {
-                        self.buf.extend_from_slice(rest);
-                        return;
-                    }
-                    Err(e) => {
-                        out(Framed::Malformed(e));
-                        self.stats.resyncs += 1;
-                        self.state = State::Hunting;
-                        // The bad header's first byte cannot start an ADU.
-                        rest = rest.get(1..).unwrap_or_default();
-                    }
-                    Ok(Some(h)) => {
-                        let Some((adu, tail)) = rest.split_at_checked(h.adu_len()) else {
-                            self.buf.extend_from_slice(rest);
-                            return;
-                        };
-                        let pdu = adu.get(HEADER_LEN..).unwrap_or_default();
-                        out(Framed::Adu(Adu { header: h, pdu }));
-                        rest = tail;
-                        if rest.is_empty() {
-                            return;
-                        }
-                    }
-                },
-            }
-        }
-    }
-}
+pub type Framer = framing::Framer<Mbap>;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
-
-    /// Everything a framer yields, owned.
-    fn frame_all(framer: &mut Framer, chunks: &[&[u8]]) -> Vec<Result<(Header, Vec<u8>), MbapError>> {
-        let mut got = Vec::new();
-        for c in chunks {
-            framer.push(c, &mut |f| match f {
-                Framed::Adu(a) => got.push(Ok((a.header, a.pdu.to_vec()))),
-                Framed::Malformed(e) => got.push(Err(e)),
-            });
-        }
-        got
-    }
+    use crate::framing::tests::{frame_all, splits_at_every_pair_of_offsets, stays_bounded};
+    use proptest::prelude::*;
 
     const READ_REQ: [u8; 12] = [
         0x00, 0x01, // transaction id 1
@@ -416,6 +241,11 @@ mod tests {
     }
 
     #[test]
+    fn splitting_the_stream_at_every_offset_yields_the_same_adus() {
+        splits_at_every_pair_of_offsets::<Mbap>(&[READ_REQ, READ_REQ, READ_REQ].concat(), 3);
+    }
+
+    #[test]
     fn resynchronises_after_a_bad_header() {
         let mut stream = vec![0xde, 0xad, 0xbe, 0xef, 0x00, 0x00, 0x00];
         stream.extend_from_slice(&READ_REQ);
@@ -448,5 +278,14 @@ mod tests {
         let got = frame_all(&mut f, &[&rest[..4], &rest[4..9], &rest[9..]]);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].as_ref().unwrap().0.transaction_id, 1);
+    }
+
+    proptest! {
+        #[test]
+        fn never_buffers_more_than_an_adu(input in proptest::collection::vec(
+            (proptest::collection::vec(any::<u8>(), 0..600), proptest::option::of(any::<u16>())), 0..8)
+        ) {
+            stays_bounded::<Mbap>(&input)?;
+        }
     }
 }

@@ -74,7 +74,7 @@ impl StreamSession for Session {
         let Session { framers, pairing } = self;
         let Some(framer) = framers.get_mut(direction.index()) else { return };
         framer.push(data, &mut |f| match f {
-            Framed::Adu(adu) => pairing.adu(ctx, direction, adu, emit),
+            Framed::Frame(header, pdu) => pairing.adu(ctx, direction, Adu { header, pdu }, emit),
             Framed::Malformed(e) => emit.malformed(ctx, PROTOCOL, e.what()),
         });
     }

@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use super::*;
-use crate::test_support::{ctx, Recorder};
+use crate::test_support::{self, ctx, cut_at, Recorder};
 use otposture_model::{EventKind, OperationClass};
 use proptest::prelude::*;
 use std::borrow::Cow;
@@ -37,13 +37,7 @@ const S2C: Direction = Direction::ToClient;
 
 /// Feeds (direction, bytes) in order to a fresh session and closes it.
 fn run(input: &[(Direction, Vec<u8>)]) -> Recorder {
-    let mut r = Recorder::default();
-    let mut s = Modbus.new_session();
-    for (d, b) in input {
-        s.data(&ctx(*d), *d, b, &mut r);
-    }
-    s.close(&ctx(C2S), &mut r);
-    r
+    test_support::run(&Modbus, input)
 }
 
 /// One request and its response, each in its own ADU with transaction id 1.
@@ -397,20 +391,8 @@ fn two_streams() -> (Vec<u8>, Vec<u8>) {
 #[test]
 fn splitting_the_streams_at_every_offset_yields_the_same_messages() {
     let (c, s) = two_streams();
-    let whole = run(&[(C2S, c.clone()), (S2C, s.clone())]);
+    let whole = test_support::splits_at_every_offset(&Modbus, &c, &s);
     assert_eq!(whole.messages.len(), 2 * every_public_function().len());
-    for cut in 0..=c.len().max(s.len()) {
-        let (c1, c2) = c.split_at(cut.min(c.len()));
-        let (s1, s2) = s.split_at(cut.min(s.len()));
-        let split = run(&[(C2S, c1.to_vec()), (C2S, c2.to_vec()), (S2C, s1.to_vec()), (S2C, s2.to_vec())]);
-        assert_eq!(split.messages, whole.messages, "cut at {cut}");
-        assert_eq!(split.events, whole.events, "cut at {cut}");
-        assert!(split.malformed.is_empty(), "cut at {cut}");
-    }
-    // And byte by byte.
-    let mut bytes: Vec<_> = c.iter().map(|b| (C2S, vec![*b])).collect();
-    bytes.extend(s.iter().map(|b| (S2C, vec![*b])));
-    assert_eq!(run(&bytes).messages, whole.messages);
 }
 
 #[test]
@@ -484,14 +466,6 @@ proptest! {
     ) {
         let (c, _) = two_streams();
         let whole = run(&[(C2S, c.clone())]);
-        let mut cuts: Vec<usize> = cuts.into_iter().map(|x| x % (c.len() + 1)).collect();
-        cuts.sort_unstable();
-        let mut chunks = Vec::new();
-        let mut last = 0;
-        for cut in cuts.into_iter().chain([c.len()]) {
-            chunks.push((C2S, c[last..cut].to_vec()));
-            last = cut;
-        }
-        prop_assert_eq!(run(&chunks).messages, whole.messages);
+        prop_assert_eq!(run(&cut_at(C2S, &c, cuts)).messages, whole.messages);
     }
 }

@@ -71,7 +71,7 @@ impl StreamSession for Session {
         let Session { dirs, counters, last_job } = self;
         let Some(Layers { framer, cotp, szl }) = dirs.get_mut(direction.index()) else { return };
         framer.push(data, &mut |f| match f {
-            Framed::Packet(_, tpdu) => self::tpdu(ctx, tpdu, cotp, szl, last_job, counters, emit),
+            Framed::Frame(_, tpdu) => self::tpdu(ctx, tpdu, cotp, szl, last_job, counters, emit),
             Framed::Malformed(e) => emit.malformed(ctx, PROTOCOL, e.what()),
         });
     }

@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use super::*;
-use crate::test_support::{ctx, event_attr, Recorder};
+use crate::test_support::{self, ctx, event_attr, Recorder};
 use otposture_model::{Event, EventKind, OperationClass};
 use proptest::prelude::*;
 
@@ -58,13 +58,7 @@ fn s7(rosctr: u8, pdu_ref: u16, param: &[u8], data: &[u8]) -> Vec<u8> {
 
 /// Feeds (direction, bytes) in order to a fresh session and closes it.
 fn run(input: &[(Direction, Vec<u8>)]) -> Recorder {
-    let mut r = Recorder::default();
-    let mut s = S7comm.new_session();
-    for (d, b) in input {
-        s.data(&ctx(*d), *d, b, &mut r);
-    }
-    s.close(&ctx(C2S), &mut r);
-    r
+    test_support::run(&S7comm, input)
 }
 
 /// One job and its ack_data, each in one DT.

@@ -2,19 +2,21 @@
 //! TPKT packets.
 //!
 //! Owns the 4-byte TPKT header — version (3), reserved, length (header
-//! included) — and the [`Framer`], which turns arbitrarily chunked in-order
-//! bytes into whole packets. It looks at the COTP length indicator and TPDU code
-//! only to judge whether a position plausibly starts a packet when
-//! resynchronising; the COTP layer itself is [`super::cotp`].
+//! included) — and what makes a position a plausible packet start when
+//! resynchronising, for which it looks at the COTP length indicator and TPDU
+//! code; the COTP layer itself is [`super::cotp`].
 //!
-//! Complete packets are handed out borrowed from the caller's chunk; only a
-//! packet split across chunks is copied, into a buffer that never exceeds
-//! [`MAX_PACKET`] bytes. After a bad header or a gap the framer scans for the
-//! next plausible header instead of trusting the byte that follows.
+//! The [`Framer`] is the shared length-prefixed one ([`crate::framing`]) over
+//! the [`Tpkt`] format: it hands out complete packets borrowed from the
+//! caller's chunk, buffers at most [`MAX_PACKET`] bytes of a split one, and
+//! after a bad header or a gap scans for the next plausible header.
 
 use super::cotp;
 use crate::cursor::Cursor;
+use crate::framing::{self, FrameFormat};
 use std::fmt;
+
+pub use crate::framing::{FramerStats, Plausible};
 
 /// Length of the TPKT header.
 pub const HEADER_LEN: usize = 4;
@@ -101,18 +103,6 @@ pub fn parse_header(data: &[u8]) -> Result<Option<Header>, TpktError> {
     Ok(Some(Header { version, reserved, length }))
 }
 
-/// What the first bytes of `data` say about a packet starting there.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Plausible {
-    /// A good header, reserved byte 0, and a COTP length indicator and TPDU code
-    /// that fit.
-    Yes,
-    /// Not a packet start.
-    No,
-    /// Consistent so far; more bytes needed to tell.
-    NeedMore,
-}
-
 /// Judges whether `data` starts with a plausible packet: version 3, reserved 0,
 /// a length of at least 7, a COTP length indicator inside the packet and a
 /// known TPDU code.
@@ -140,196 +130,39 @@ pub fn plausible(data: &[u8]) -> Plausible {
     }
 }
 
-/// What the framer found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Framed<'a> {
-    /// A whole packet's payload (the COTP TPDU), header stripped.
-    Packet(Header, &'a [u8]),
-    /// A bad header where one was expected; the framer now resynchronises.
-    Malformed(TpktError),
+/// TPKT as a [`FrameFormat`]: a frame is a packet, its body the COTP TPDU.
+#[derive(Clone, Copy, Debug)]
+pub struct Tpkt;
+
+impl FrameFormat for Tpkt {
+    const HEADER_LEN: usize = HEADER_LEN;
+    const PLAUSIBLE_LEN: usize = PLAUSIBLE_LEN;
+    const MAX_FRAME: usize = MAX_PACKET;
+    type Header = Header;
+    type Error = TpktError;
+    fn header(data: &[u8]) -> Result<Option<Header>, TpktError> {
+        parse_header(data)
+    }
+    fn frame_len(header: &Header) -> usize {
+        header.packet_len()
+    }
+    fn plausible(data: &[u8]) -> Plausible {
+        plausible(data)
+    }
 }
 
-/// Where the framer stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
-    /// The next byte starts a header.
-    Synced,
-    /// The next bytes belong to a packet lost in a gap: skip them, then synced.
-    Skip(usize),
-    /// Alignment unknown: look for a plausible header.
-    Hunting,
-}
-
-/// Counters kept by a framer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FramerStats {
-    /// Bytes dropped while hunting for a header.
-    pub skipped_bytes: u64,
-    /// Times the framer lost alignment (bad header or gap).
-    pub resyncs: u64,
-}
+/// What the framer found: a packet (header and COTP TPDU) or a bad header.
+pub type Framed<'a> = framing::Framed<'a, Header, TpktError>;
 
 /// Cuts one direction of a stream into TPKT packets, whatever the chunking.
-#[derive(Clone, Debug)]
-pub struct Framer {
-    /// A partial packet (or, while hunting, a candidate start) carried between
-    /// chunks; never longer than [`MAX_PACKET`].
-    buf: Vec<u8>,
-    state: State,
-    /// Counters.
-    pub stats: FramerStats,
-}
-
-impl Default for Framer {
-    fn default() -> Self {
-        Framer::new()
-    }
-}
-
-impl Framer {
-    /// A framer expecting a header first.
-    pub fn new() -> Self {
-        Framer { buf: Vec::new(), state: State::Synced, stats: FramerStats::default() }
-    }
-
-    /// Bytes held between chunks.
-    pub fn buffered(&self) -> usize {
-        self.buf.len()
-    }
-
-    /// `len` bytes of the stream are missing. When the gap falls inside a
-    /// buffered packet of known length, the framer skips the rest of that
-    /// packet exactly; otherwise it hunts for the next plausible header.
-    pub fn gap(&mut self, len: u64) {
-        let known = parse_header(&self.buf).ok().flatten().map(|h| h.packet_len());
-        let missing = known.and_then(|n| n.checked_sub(self.buf.len()));
-        self.buf.clear();
-        self.stats.resyncs += 1;
-        self.state = match (self.state, missing) {
-            (State::Synced, Some(missing)) => match usize::try_from(len).ok().and_then(|l| missing.checked_sub(l)) {
-                Some(0) => State::Synced,
-                Some(rest) => State::Skip(rest),
-                None => State::Hunting,
-            },
-            _ => State::Hunting,
-        };
-    }
-
-    /// Feeds in-order bytes; calls `out` for every packet completed and every
-    /// bad header met, in stream order.
-    pub fn push(&mut self, data: &[u8], out: &mut dyn FnMut(Framed<'_>)) {
-        let mut data = data;
-        while !self.buf.is_empty() && !data.is_empty() {
-            data = self.top_up(data, out);
-        }
-        if self.buf.is_empty() {
-            self.run(data, out);
-        }
-    }
-
-    /// Completes the buffered partial packet (or hunting candidate) from
-    /// `data`; returns what is left of `data`.
-    fn top_up<'d>(&mut self, data: &'d [u8], out: &mut dyn FnMut(Framed<'_>)) -> &'d [u8] {
-        let want = match (self.state, parse_header(&self.buf)) {
-            (State::Synced, Ok(Some(h))) => h.packet_len(),
-            (State::Synced, Ok(None) | Err(_)) => HEADER_LEN,
-            (State::Hunting, _) => PLAUSIBLE_LEN,
-            _ => {
-                self.buf.clear();
-                return data;
-            }
-        };
-        let n = want.saturating_sub(self.buf.len()).min(data.len());
-        let (head, rest) = data.split_at_checked(n).unwrap_or((data, &[]));
-        self.buf.extend_from_slice(head);
-        if self.buf.len() < want {
-            return rest;
-        }
-        let held = std::mem::take(&mut self.buf);
-        self.run(&held, out);
-        rest
-    }
-
-    /// Frames `data` from the current state; a trailing partial packet is
-    /// buffered.
-    fn run(&mut self, data: &[u8], out: &mut dyn FnMut(Framed<'_>)) {
-        let mut rest = data;
-        loop {
-            match self.state {
-                State::Skip(n) => {
-                    let k = n.min(rest.len());
-                    rest = rest.get(k..).unwrap_or_default();
-                    self.state = if k == n { State::Synced } else { State::Skip(n - k) };
-                    if rest.is_empty() {
-                        return;
-                    }
-                }
-                State::Hunting => {
-                    let mut i = 0;
-                    let found = loop {
-                        let Some(tail) = rest.get(i..).filter(|t| !t.is_empty()) else { break None };
-                        match plausible(tail) {
-                            Plausible::Yes => break Some(true),
-                            Plausible::NeedMore => break Some(false),
-                            Plausible::No => i += 1,
-                        }
-                    };
-                    self.stats.skipped_bytes += i as u64;
-                    rest = rest.get(i..).unwrap_or_default();
-                    match found {
-                        Some(true) => self.state = State::Synced,
-                        Some(false) => {
-                            self.buf.extend_from_slice(rest);
-                            return;
-                        }
-                        None => return,
-                    }
-                }
-                State::Synced => match parse_header(rest) {
-                    Ok(None) => {
-                        self.buf.extend_from_slice(rest);
-                        return;
-                    }
-                    Err(e) => {
-                        out(Framed::Malformed(e));
-                        self.stats.resyncs += 1;
-                        self.state = State::Hunting;
-                        // The bad header's first byte cannot start a packet.
-                        rest = rest.get(1..).unwrap_or_default();
-                    }
-                    Ok(Some(h)) => {
-                        let Some((packet, tail)) = rest.split_at_checked(h.packet_len()) else {
-                            self.buf.extend_from_slice(rest);
-                            return;
-                        };
-                        out(Framed::Packet(h, packet.get(HEADER_LEN..).unwrap_or_default()));
-                        rest = tail;
-                        if rest.is_empty() {
-                            return;
-                        }
-                    }
-                },
-            }
-        }
-    }
-}
+pub type Framer = framing::Framer<Tpkt>;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
-
-    /// Everything a framer yields, owned.
-    fn frame_all(framer: &mut Framer, chunks: &[&[u8]]) -> Vec<Result<(Header, Vec<u8>), TpktError>> {
-        let mut got = Vec::new();
-        for c in chunks {
-            framer.push(c, &mut |f| match f {
-                Framed::Packet(h, p) => got.push(Ok((h, p.to_vec()))),
-                Framed::Malformed(e) => got.push(Err(e)),
-            });
-        }
-        got
-    }
+    use crate::framing::tests::{frame_all, splits_at_every_pair_of_offsets, stays_bounded};
+    use proptest::prelude::*;
 
     const DT: [u8; 10] = [
         0x03, // TPKT version 3
@@ -372,17 +205,7 @@ mod tests {
 
     #[test]
     fn splitting_the_stream_at_every_offset_yields_the_same_packets() {
-        let mut stream = DT.to_vec();
-        stream.extend_from_slice(&DT);
-        stream.extend_from_slice(&DT);
-        let whole = frame_all(&mut Framer::new(), &[&stream]);
-        assert_eq!(whole.len(), 3);
-        for i in 0..=stream.len() {
-            for j in i..=stream.len() {
-                let got = frame_all(&mut Framer::new(), &[&stream[..i], &stream[i..j], &stream[j..]]);
-                assert_eq!(got, whole, "split at {i} and {j}");
-            }
-        }
+        splits_at_every_pair_of_offsets::<Tpkt>(&[DT, DT, DT].concat(), 3);
     }
 
     #[test]
@@ -418,5 +241,14 @@ mod tests {
         let got = frame_all(&mut f, &[&rest[..4], &rest[4..6], &rest[6..]]);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].as_ref().unwrap().1, DT[4..].to_vec());
+    }
+
+    proptest! {
+        #[test]
+        fn never_buffers_more_than_a_packet(input in proptest::collection::vec(
+            (proptest::collection::vec(any::<u8>(), 0..600), proptest::option::of(any::<u16>())), 0..8)
+        ) {
+            stays_bounded::<Tpkt>(&input)?;
+        }
     }
 }
