@@ -14,6 +14,27 @@ const EVENTS_SCHEMA: u32 = 1;
 const CAPTURES_SCHEMA: u32 = 1;
 const OPERATIONS_SCHEMA: u32 = 1;
 
+/// What every listing takes: a time window, a row limit and an output format.
+#[derive(Args, Debug)]
+pub(crate) struct Listing {
+    /// Only rows seen at or after this time (Unix seconds or RFC 3339 UTC).
+    #[arg(long, value_parser = parse_time)]
+    since: Option<Timestamp>,
+    /// Only rows seen at or before this time.
+    #[arg(long, value_parser = parse_time)]
+    until: Option<Timestamp>,
+    /// At most this many rows.
+    #[arg(long)]
+    limit: Option<u32>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+fn parse_class(s: &str) -> Result<OperationClass, String> {
+    OperationClass::parse(s).ok_or_else(|| format!("{s:?} is not an operation class"))
+}
+
 fn open(db: Option<PathBuf>) -> anyhow::Result<Store> {
     let db = crate::require_db(db)?;
     if !db.exists() {
@@ -64,18 +85,8 @@ pub(crate) struct HostsArgs {
     /// Only hosts on this VLAN.
     #[arg(long)]
     vlan: Option<u16>,
-    /// Only hosts seen at or after this time (Unix seconds or RFC 3339 UTC).
-    #[arg(long, value_parser = parse_time)]
-    since: Option<Timestamp>,
-    /// Only hosts seen at or before this time.
-    #[arg(long, value_parser = parse_time)]
-    until: Option<Timestamp>,
-    /// At most this many rows.
-    #[arg(long)]
-    limit: Option<u32>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[command(flatten)]
+    listing: Listing,
 }
 
 pub(crate) fn hosts(a: HostsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
@@ -84,15 +95,15 @@ pub(crate) fn hosts(a: HostsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
         ip: a.ip,
         mac: a.mac,
         vlan: a.vlan,
-        since: a.since,
-        until: a.until,
-        limit: a.limit,
+        since: a.listing.since,
+        until: a.listing.until,
+        limit: a.listing.limit,
     })?;
     print(
         &rows,
         "hosts",
         HOSTS_SCHEMA,
-        a.format,
+        a.listing.format,
         &[
             ("ip", "IP"),
             ("mac", "MAC"),
@@ -127,18 +138,8 @@ pub(crate) struct FlowsArgs {
     /// Only flows on this VLAN.
     #[arg(long)]
     vlan: Option<u16>,
-    /// Only flows active at or after this time (Unix seconds or RFC 3339 UTC).
-    #[arg(long, value_parser = parse_time)]
-    since: Option<Timestamp>,
-    /// Only flows active at or before this time.
-    #[arg(long, value_parser = parse_time)]
-    until: Option<Timestamp>,
-    /// At most this many rows.
-    #[arg(long)]
-    limit: Option<u32>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[command(flatten)]
+    listing: Listing,
 }
 
 pub(crate) fn flows(a: FlowsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
@@ -149,15 +150,15 @@ pub(crate) fn flows(a: FlowsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
         transport: a.transport,
         app_protocol: a.protocol,
         vlan: a.vlan,
-        since: a.since,
-        until: a.until,
-        limit: a.limit,
+        since: a.listing.since,
+        until: a.listing.until,
+        limit: a.listing.limit,
     })?;
     print(
         &rows,
         "flows",
         FLOWS_SCHEMA,
-        a.format,
+        a.listing.format,
         &[
             ("transport", "PROTO"),
             ("client_ip", "CLIENT"),
@@ -190,20 +191,10 @@ pub(crate) struct EventsArgs {
     #[arg(long, value_parser = |s: &str| serde_json::from_value::<EventKind>(serde_json::Value::String(s.to_string())).map_err(|_| format!("{s:?} is not an event kind: identity, operation, anomaly, annotation")))]
     kind: Option<EventKind>,
     /// Only operations of this class: read, write, program, firmware, control, configuration, ...
-    #[arg(long, value_parser = |s: &str| OperationClass::parse(s).ok_or_else(|| format!("{s:?} is not an operation class")))]
+    #[arg(long, value_parser = parse_class)]
     class: Option<OperationClass>,
-    /// Only events at or after this time (Unix seconds or RFC 3339 UTC).
-    #[arg(long, value_parser = parse_time)]
-    since: Option<Timestamp>,
-    /// Only events at or before this time.
-    #[arg(long, value_parser = parse_time)]
-    until: Option<Timestamp>,
-    /// At most this many rows.
-    #[arg(long)]
-    limit: Option<u32>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[command(flatten)]
+    listing: Listing,
 }
 
 pub(crate) fn events(a: EventsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
@@ -213,16 +204,16 @@ pub(crate) fn events(a: EventsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
         protocol: a.protocol,
         kind: a.kind,
         class: a.class,
-        since: a.since,
-        until: a.until,
-        limit: a.limit,
+        since: a.listing.since,
+        until: a.listing.until,
+        limit: a.listing.limit,
         ..EventFilter::default()
     })?;
     print(
         &rows,
         "events",
         EVENTS_SCHEMA,
-        a.format,
+        a.listing.format,
         &[
             ("ts", "TIME"),
             ("protocol", "PROTO"),
@@ -251,20 +242,10 @@ pub(crate) struct OperationsArgs {
     #[arg(long)]
     protocol: Option<String>,
     /// Only operations of this class: read, write, program, firmware, control, configuration, ...
-    #[arg(long, value_parser = |s: &str| OperationClass::parse(s).ok_or_else(|| format!("{s:?} is not an operation class")))]
+    #[arg(long, value_parser = parse_class)]
     class: Option<OperationClass>,
-    /// Only counts last seen at or after this time (Unix seconds or RFC 3339 UTC).
-    #[arg(long, value_parser = parse_time)]
-    since: Option<Timestamp>,
-    /// Only counts first seen at or before this time.
-    #[arg(long, value_parser = parse_time)]
-    until: Option<Timestamp>,
-    /// At most this many rows.
-    #[arg(long)]
-    limit: Option<u32>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[command(flatten)]
+    listing: Listing,
 }
 
 /// Every protocol operation seen, counted: reads and polls as well as the
@@ -276,15 +257,15 @@ pub(crate) fn operations(a: OperationsArgs, db: Option<PathBuf>) -> anyhow::Resu
         ip: a.ip,
         protocol: a.protocol,
         class: a.class,
-        since: a.since,
-        until: a.until,
-        limit: a.limit,
+        since: a.listing.since,
+        until: a.listing.until,
+        limit: a.listing.limit,
     })?;
     print(
         &rows,
         "operations",
         OPERATIONS_SCHEMA,
-        a.format,
+        a.listing.format,
         &[
             ("protocol", "PROTO"),
             ("operation", "OPERATION"),
