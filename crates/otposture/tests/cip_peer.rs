@@ -42,17 +42,7 @@ fn names_a_cpppo_controller_as_pycomm3_saw_it_and_keeps_every_write() {
     let json = |args: &[&str]| loopback::json(&db, args);
 
     // One TCP flow, identified as EtherNet/IP by content on a random port, whole.
-    let flows = json(&["flows", "--port", &port.to_string()]);
-    let flows = flows["flows"].as_array().unwrap();
-    assert_eq!(flows.len(), 1, "{flows:?}");
-    let f = &flows[0];
-    assert_eq!((f["app_protocol"].as_str(), f["initiator"].as_str()), (Some("enip"), Some("handshake")), "{f}");
-    assert_eq!((f["malformed"].as_u64(), f["gaps"].as_u64()), (Some(0), Some(0)), "{f}");
-    assert_eq!(summary["anomalies"]["malformed_messages"], 0, "{summary}");
-    for protocol in ["enip", "cip"] {
-        let anomalies = json(&["events", "--kind", "anomaly", "--protocol", protocol]);
-        assert_eq!(anomalies["events"].as_array().unwrap().len(), 0, "{anomalies}");
-    }
+    loopback::assert_one_clean_flow(&db, &summary, port, "enip", &["enip", "cip"]);
 
     // ListIdentity over TCP: every request and reply counted, the reply's
     // identity as pycomm3 decoded it.

@@ -314,39 +314,26 @@ fn enip_and_cip_match_tshark_per_packet_on_every_shared_capture() {
             .filter(|(_, v): &(u64, Vec<Key>)| !v.is_empty())
             .collect()
     };
-    let mut totals = [(0usize, 0usize); 2];
-    let (mut ids_found, mut ids_total, mut files) = (0usize, 0usize, 0usize);
+    let mut totals = [support::Agreement::default(); 2];
+    let (mut ids_found, mut ids_total) = (0usize, 0usize);
     for c in &captures {
         let (dest, path) = (c.dest.as_str(), &c.path);
         let ((a, identity), b) = (ours(path), theirs(path));
         for (i, (name, enip)) in [("enip", true), ("cip", false)].into_iter().enumerate() {
             let (m, u) = support::compare(dest, &split(&a, enip), &split(&b, enip));
             println!("{dest}: {name} {m}/{u} keys agree ({:.2}%)", support::percent(m, u));
-            totals[i].0 += m;
-            totals[i].1 += u;
+            totals[i].add((m, u));
         }
-        files += 1;
         let features = c.features.to_ascii_lowercase();
         if features.contains("listidentity") || features.contains("cip identity") {
-            let want = tshark_identity(path);
-            for v in want.iter().filter(|v| !identity.contains(*v)) {
-                println!("{dest}: identity value {v:?} shown by tshark is missing from ours {identity:?}");
-            }
-            let found = want.iter().filter(|v| identity.contains(*v)).count();
-            println!("{dest}: {found}/{} identity values recovered", want.len());
+            let (found, shown) = support::identity_recovered(dest, &tshark_identity(path), &identity);
             ids_found += found;
-            ids_total += want.len();
+            ids_total += shown;
         }
     }
-    for (i, name) in ["enip", "cip"].into_iter().enumerate() {
-        let (m, u) = totals[i];
-        println!("{name}: {m}/{u} keys agree over {files} captures ({:.2}%)", support::percent(m, u));
-    }
     println!("identity: {ids_found}/{ids_total} values recovered");
-    assert!(files > 0, "INDEX.tsv lists no enip or cip capture");
     for (i, name) in ["enip", "cip"].into_iter().enumerate() {
-        let pct = support::percent(totals[i].0, totals[i].1);
-        assert!(pct >= 99.0, "{name}: agreement with tshark {pct:.2}% is below 99%");
+        totals[i].check(name, "keys");
     }
     assert!(ids_total > 0, "no capture with ListIdentity or CIP Identity replies");
     assert_eq!(ids_found, ids_total, "identity values tshark shows are missing from ours");

@@ -202,16 +202,11 @@ fn dnp3_frames_and_fragments_match_tshark_per_packet_on_every_shared_capture() {
     if !support::tshark_available() {
         return;
     }
-    let (mut matched_all, mut union_all, mut files) = (0usize, 0usize, 0usize);
+    let mut total = support::Agreement::default();
     for c in support::captures_with(&dir, "dnp3") {
         let (matched, union) = support::compare(&c.dest, &ours(&c.path), &theirs(&c.path));
         println!("{}: {matched}/{union} keys agree ({:.2}%)", c.dest, support::percent(matched, union));
-        matched_all += matched;
-        union_all += union;
-        files += 1;
+        total.add((matched, union));
     }
-    let pct = support::percent(matched_all, union_all);
-    println!("dnp3: {matched_all}/{union_all} keys agree over {files} captures ({pct:.2}%)");
-    assert!(files > 0, "INDEX.tsv lists no dnp3 capture");
-    assert!(pct >= 99.0, "agreement with tshark {pct:.2}% is below 99%");
+    total.check("dnp3", "keys");
 }

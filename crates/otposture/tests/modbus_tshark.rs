@@ -131,16 +131,11 @@ fn modbus_adus_match_tshark_per_packet_on_every_shared_capture() {
     if !support::tshark_available() {
         return;
     }
-    let (mut matched_all, mut union_all, mut files) = (0usize, 0usize, 0usize);
+    let mut total = support::Agreement::default();
     for c in support::captures_with(&dir, "mbtcp") {
         let (matched, union) = support::compare(&c.dest, &ours(&c.path), &theirs(&c.path));
         println!("{}: {matched}/{union} ADUs agree ({:.2}%)", c.dest, support::percent(matched, union));
-        matched_all += matched;
-        union_all += union;
-        files += 1;
+        total.add((matched, union));
     }
-    let pct = support::percent(matched_all, union_all);
-    println!("modbus: {matched_all}/{union_all} ADUs agree over {files} captures ({pct:.2}%)");
-    assert!(files > 0, "INDEX.tsv lists no mbtcp capture");
-    assert!(pct >= 99.0, "agreement with tshark {pct:.2}% is below 99%");
+    total.check("modbus", "ADUs");
 }

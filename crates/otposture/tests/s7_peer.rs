@@ -38,15 +38,7 @@ fn names_a_snap7_cpu_and_sees_every_write_stop_and_start() {
     let json = |args: &[&str]| loopback::json(&db, args);
 
     // One TCP flow, identified as S7comm by content on a random port, whole.
-    let flows = json(&["flows", "--port", &port.to_string()]);
-    let flows = flows["flows"].as_array().unwrap();
-    assert_eq!(flows.len(), 1, "{flows:?}");
-    let f = &flows[0];
-    assert_eq!((f["app_protocol"].as_str(), f["initiator"].as_str()), (Some("s7comm"), Some("handshake")), "{f}");
-    assert_eq!((f["malformed"].as_u64(), f["gaps"].as_u64()), (Some(0), Some(0)), "{f}");
-    assert_eq!(summary["anomalies"]["malformed_messages"], 0, "{summary}");
-    let anomalies = json(&["events", "--kind", "anomaly", "--protocol", "s7comm"]);
-    assert_eq!(anomalies["events"].as_array().unwrap().len(), 0, "{anomalies}");
+    loopback::assert_one_clean_flow(&db, &summary, port, "s7comm", &["s7comm"]);
 
     // Reads are counted, not kept: each read_var job and its ack_data.
     let messages = |class: &str| loopback::messages(&summary, "s7comm", class);

@@ -269,7 +269,7 @@ fn s7comm_pdus_match_tshark_per_packet_on_every_shared_capture() {
     if !support::tshark_available() {
         return;
     }
-    let (mut matched_all, mut union_all, mut files) = (0usize, 0usize, 0usize);
+    let mut total = support::Agreement::default();
     let (mut ids_found, mut ids_total, mut delayed_all) = (0usize, 0usize, 0usize);
     for c in support::captures_with(&dir, "s7comm") {
         let (dest, path) = (c.dest.as_str(), &c.path);
@@ -316,35 +316,22 @@ fn s7comm_pdus_match_tshark_per_packet_on_every_shared_capture() {
             println!("{dest} frame {frame}: tshark {k:?}, not in ours");
         }
         delayed_all += delayed;
-        let pct = if union == 0 { 100.0 } else { 100.0 * matched as f64 / union as f64 };
+        let pct = support::percent(matched, union);
         println!(
             "{dest}: {matched}/{union} PDUs agree ({pct:.2}%), {delayed} of them delivered late after a capture hole"
         );
-        matched_all += matched;
-        union_all += union;
-        files += 1;
+        total.add((matched, union));
 
         let features = c.features.to_ascii_lowercase();
         if features.contains("s7 szl") && (features.contains("0x0011") || features.contains("0x001c")) {
-            let want = tshark_identity(path);
-            for v in &want {
-                if !identity.contains(v) {
-                    println!("{dest}: identity value {v:?} shown by tshark is missing from ours {identity:?}");
-                }
-            }
-            let found = want.iter().filter(|v| identity.contains(*v)).count();
-            println!("{dest}: {found}/{} identity values recovered", want.len());
+            let (found, shown) = support::identity_recovered(dest, &tshark_identity(path), &identity);
             ids_found += found;
-            ids_total += want.len();
+            ids_total += shown;
         }
     }
-    let pct = if union_all == 0 { 100.0 } else { 100.0 * matched_all as f64 / union_all as f64 };
-    println!(
-        "s7comm: {matched_all}/{union_all} PDUs agree over {files} captures ({pct:.2}%), {delayed_all} delivered late after a capture hole"
-    );
+    println!("s7comm: {delayed_all} PDUs delivered late after a capture hole");
     println!("s7comm: {ids_found}/{ids_total} identity values recovered");
-    assert!(files > 0, "INDEX.tsv lists no s7comm capture");
-    assert!(pct >= 99.0, "agreement with tshark {pct:.2}% is below 99%");
+    total.check("s7comm", "PDUs");
     assert!(ids_total > 0, "no capture with SZL identity lists");
     assert_eq!(ids_found, ids_total, "identity values tshark shows are missing from ours");
 }

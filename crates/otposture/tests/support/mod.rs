@@ -112,3 +112,44 @@ pub fn percent(matched: usize, union: usize) -> f64 {
         100.0 * matched as f64 / union as f64
     }
 }
+
+/// Keys agreeing with tshark over keys compared, summed over captures.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Agreement {
+    pub matched: usize,
+    pub union: usize,
+    pub files: usize,
+}
+
+impl Agreement {
+    /// Adds one capture's comparison.
+    pub fn add(&mut self, (matched, union): (usize, usize)) {
+        self.matched += matched;
+        self.union += union;
+        self.files += 1;
+    }
+
+    pub fn percent(&self) -> f64 {
+        percent(self.matched, self.union)
+    }
+
+    /// Prints the total and fails when no capture was compared or fewer than
+    /// 99% of the keys agree.
+    pub fn check(&self, name: &str, unit: &str) {
+        let pct = self.percent();
+        println!("{name}: {}/{} {unit} agree over {} captures ({pct:.2}%)", self.matched, self.union, self.files);
+        assert!(self.files > 0, "INDEX.tsv lists no {name} capture");
+        assert!(pct >= 99.0, "{name}: agreement with tshark {pct:.2}% is below 99%");
+    }
+}
+
+/// Identity values tshark shows in a capture that ours lack are printed;
+/// returns (recovered, shown).
+pub fn identity_recovered<T: Ord + Debug>(dest: &str, tshark: &BTreeSet<T>, ours: &BTreeSet<T>) -> (usize, usize) {
+    for v in tshark.iter().filter(|v| !ours.contains(*v)) {
+        println!("{dest}: identity value {v:?} shown by tshark is missing from ours {ours:?}");
+    }
+    let found = tshark.iter().filter(|v| ours.contains(*v)).count();
+    println!("{dest}: {found}/{} identity values recovered", tshark.len());
+    (found, tshark.len())
+}
