@@ -103,6 +103,19 @@ pub struct MessageFilter {
     pub limit: Option<u32>,
 }
 
+/// The join and WHERE clause that select the message counts `filter` asks
+/// for, over `messages AS m` (joined to `flows AS f` for an address filter).
+fn message_where(filter: &MessageFilter) -> (&'static str, Where) {
+    let mut w = Where::default();
+    let join = if filter.ip.is_some() { " JOIN flows AS f ON f.flow_id = m.flow_id" } else { "" };
+    w.ip(filter.ip.as_ref(), &["f.client_ip_key", "f.server_ip_key"]);
+    w.eq("m.flow_id", filter.flow.map(|f| Value::Integer(f.0)));
+    w.eq("m.protocol", text(filter.protocol.as_deref()));
+    w.eq("m.class", filter.class.map(|c| Value::Text(c.name().to_owned())));
+    w.window("m.first_seen", "m.last_seen", filter.since, filter.until);
+    (join, w)
+}
+
 /// A WHERE clause under construction, with its positional parameters in order.
 #[derive(Debug, Default)]
 struct Where {
@@ -442,13 +455,7 @@ impl Store {
 
     /// Message counts matching `filter`, summed over captures, ordered by first occurrence.
     pub fn messages(&self, filter: &MessageFilter) -> Result<Vec<MessageRow>, StoreError> {
-        let mut w = Where::default();
-        let join = if filter.ip.is_some() { " JOIN flows AS f ON f.flow_id = m.flow_id" } else { "" };
-        w.ip(filter.ip.as_ref(), &["f.client_ip_key", "f.server_ip_key"]);
-        w.eq("m.flow_id", filter.flow.map(|f| Value::Integer(f.0)));
-        w.eq("m.protocol", text(filter.protocol.as_deref()));
-        w.eq("m.class", filter.class.map(|c| Value::Text(c.name().to_owned())));
-        w.window("m.first_seen", "m.last_seen", filter.since, filter.until);
+        let (join, w) = message_where(filter);
         let query = format!(
             "SELECT m.flow_id, m.protocol, m.operation, max(m.class), m.direction, sum(m.count),
                     min(m.first_seen), max(m.last_seen)
@@ -482,13 +489,7 @@ impl Store {
     /// Totals per protocol and operation over the messages `filter` selects,
     /// ordered by protocol, then most messages first.
     pub fn operations(&self, filter: &MessageFilter) -> Result<Vec<OperationTotal>, StoreError> {
-        let mut w = Where::default();
-        let join = if filter.ip.is_some() { " JOIN flows AS f ON f.flow_id = m.flow_id" } else { "" };
-        w.ip(filter.ip.as_ref(), &["f.client_ip_key", "f.server_ip_key"]);
-        w.eq("m.flow_id", filter.flow.map(|f| Value::Integer(f.0)));
-        w.eq("m.protocol", text(filter.protocol.as_deref()));
-        w.eq("m.class", filter.class.map(|c| Value::Text(c.name().to_owned())));
-        w.window("m.first_seen", "m.last_seen", filter.since, filter.until);
+        let (join, w) = message_where(filter);
         let query = format!(
             "SELECT m.protocol, m.operation, max(m.class), sum(m.count),
                     sum(CASE WHEN m.direction = 'to_server' THEN m.count ELSE 0 END),
