@@ -57,7 +57,7 @@ const WAL_CHECKPOINT_PAGES: i64 = 16_384;
 const STATEMENT_CACHE: usize = 64;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// A handle on one otposture database.
 #[derive(Debug)]

@@ -578,10 +578,18 @@ mod tests {
             .unwrap();
         }
         let mut store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 2);
+        assert_eq!(store.schema_version().unwrap(), crate::SCHEMA_VERSION);
         let batch = [Observation::Event(event("1")), Observation::Event(event("2"))];
         store.write_batch(CaptureId(1), &batch).unwrap();
         store.write_batch(CaptureId(1), &batch).unwrap();
         assert_eq!(store.counts().unwrap().events, 2, "the migrated event and one new one");
+        // The rebuilt table (schema 3) keeps its rows, ids and the check on `kind`.
+        let first: i64 = store.conn.query_row("SELECT min(id) FROM events", [], |r| r.get(0)).unwrap();
+        assert_eq!(first, 1, "the migrated row keeps its id");
+        let bad = store.conn.execute(
+            "INSERT INTO events (capture_id, ts, packet, protocol, kind, name) VALUES (1, 0, 1, 'x', 'rumour', 'y')",
+            [],
+        );
+        assert!(bad.is_err(), "an unknown kind is refused");
     }
 }
