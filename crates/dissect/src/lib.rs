@@ -22,6 +22,7 @@ pub mod dhcp;
 pub mod dnp3;
 pub mod enip;
 pub mod framing;
+mod intern;
 pub mod modbus;
 pub mod s7comm;
 #[cfg(test)]

@@ -532,11 +532,14 @@ pub fn classify(service: Service, target: &Target<'_>) -> (Cow<'static, str>, Op
     if let Some((name, class)) = common(service, target).or_else(|| specific(service, target)) {
         return (Cow::Borrowed(name), class);
     }
+    let s = service.0;
     let name = match target.class {
-        Some(class) => format!("class_{class:#04x}_service_{:#04x}", service.0),
-        None => format!("service_{:#04x}", service.0),
+        Some(class) => crate::intern::name("cip_class_service", (u64::from(class) << 8) | u64::from(s), || {
+            format!("class_{class:#04x}_service_{s:#04x}")
+        }),
+        None => crate::intern::name("cip_service", u64::from(s), || format!("service_{s:#04x}")),
     };
-    (Cow::Owned(name), OperationClass::Unknown)
+    (name, OperationClass::Unknown)
 }
 
 /// A symbol name as text, capped, non-printable bytes replaced.
@@ -611,7 +614,7 @@ mod tests {
         let vendor = Target::of(&[0x20, 0x8e, 0x24, 0x01]);
         assert_eq!(
             classify(Service(0x4c), &vendor),
-            (Cow::Owned("class_0x8e_service_0x4c".into()), OperationClass::Unknown)
+            (Cow::Borrowed("class_0x8e_service_0x4c"), OperationClass::Unknown)
         );
     }
 

@@ -133,10 +133,12 @@ pub fn classify(cmd: u8, fnc: Option<u8>) -> (Cow<'static, str>, OperationClass)
         Some((name, class)) => (Cow::Borrowed(name), class),
         None => {
             let name = match fnc {
-                Some(f) => format!("pccc_cmd_{cmd:#04x}_fnc_{f:#04x}"),
-                None => format!("pccc_cmd_{cmd:#04x}"),
+                Some(f) => crate::intern::name("pccc_function", (u64::from(cmd) << 8) | u64::from(f), || {
+                    format!("pccc_cmd_{cmd:#04x}_fnc_{f:#04x}")
+                }),
+                None => crate::intern::name("pccc_command", u64::from(cmd), || format!("pccc_cmd_{cmd:#04x}")),
             };
-            (Cow::Owned(name), Unknown)
+            (name, Unknown)
         }
     }
 }
@@ -187,7 +189,7 @@ mod tests {
     fn classifies_mode_changes_as_control_and_unknown_functions_by_number() {
         assert_eq!(classify(0x0f, Some(0x80)).1, OperationClass::Control);
         assert_eq!(classify(0x07, Some(0x04)).1, OperationClass::Program);
-        assert_eq!(classify(0x0f, Some(0xee)), (Cow::Owned("pccc_cmd_0x0f_fnc_0xee".into()), OperationClass::Unknown));
+        assert_eq!(classify(0x0f, Some(0xee)), (Cow::Borrowed("pccc_cmd_0x0f_fnc_0xee"), OperationClass::Unknown));
         let p = Pccc { cmd: 0x0f, sts: 0, tns: 1, fnc: Some(0x80), data: &[0x01] };
         assert_eq!(cpu_mode(&p), Some("remote_program"));
     }
