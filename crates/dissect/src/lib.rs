@@ -133,6 +133,21 @@ pub trait Emit {
         let _ = attributes;
         self.message(ctx, protocol, operation, class);
     }
+    /// Counts a successful answer to a notable request exactly like
+    /// [`Emit::message`], but keeps no individual record of it: the request's
+    /// record stands for the operation (a write acknowledged is one write, not
+    /// two). Answers that refuse or fail (an exception, an error status) and
+    /// answers whose request was not seen go through `operation` and are kept.
+    /// The default counts through `message`.
+    fn answer(
+        &mut self,
+        ctx: &PacketCtx<'_>,
+        protocol: &'static str,
+        operation: Cow<'static, str>,
+        class: OperationClass,
+    ) {
+        self.message(ctx, protocol, operation, class);
+    }
     /// Keeps a notable event (identity, host name, anomaly) individually.
     fn event(&mut self, event: Event);
     /// Counts a malformed message on the flow (truncated PDU, bad length, bad CRC).

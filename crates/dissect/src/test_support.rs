@@ -16,6 +16,9 @@ pub(crate) struct Recorder {
     pub(crate) messages: Vec<Message>,
     pub(crate) events: Vec<Event>,
     pub(crate) malformed: Vec<&'static str>,
+    /// Indices in `messages` of answers folded into their request's record
+    /// ([`Emit::answer`]).
+    pub(crate) folded: Vec<usize>,
 }
 
 impl Emit for Recorder {
@@ -33,6 +36,10 @@ impl Emit for Recorder {
         assert!(class.is_notable(), "operation() is for notable classes only");
         let a = attributes.into_iter().map(|(k, v)| (k.into_owned(), v)).collect();
         self.messages.push((p, ctx.direction.unwrap(), op.into_owned(), class, a));
+    }
+    fn answer(&mut self, ctx: &PacketCtx<'_>, p: &'static str, op: Cow<'static, str>, class: OperationClass) {
+        self.folded.push(self.messages.len());
+        self.message(ctx, p, op, class);
     }
     fn event(&mut self, event: Event) {
         self.events.push(event);

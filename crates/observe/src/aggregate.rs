@@ -168,17 +168,18 @@ impl Aggregator {
 
 impl Aggregator {
     /// Counts one operation; notable classes are also kept as an event carrying
-    /// `attributes`.
+    /// `attributes`, unless there are none to keep (an answer folded into its
+    /// request's record).
     fn count(
         &mut self,
         ctx: &PacketCtx<'_>,
         protocol: &'static str,
         operation: Cow<'static, str>,
         class: OperationClass,
-        attributes: Vec<(Cow<'static, str>, String)>,
+        attributes: Option<Vec<(Cow<'static, str>, String)>>,
     ) {
         *self.per_protocol.entry((protocol, class)).or_insert(0) += 1;
-        if class.is_notable() {
+        if let Some(attributes) = attributes.filter(|_| class.is_notable()) {
             let mut e = ctx.event(protocol, EventKind::Operation, operation.clone());
             e.class = Some(class);
             e.attributes = attributes;
@@ -207,7 +208,7 @@ impl Emit for Aggregator {
         operation: Cow<'static, str>,
         class: OperationClass,
     ) {
-        self.count(ctx, protocol, operation, class, Vec::new());
+        self.count(ctx, protocol, operation, class, Some(Vec::new()));
     }
 
     fn operation(
@@ -218,7 +219,17 @@ impl Emit for Aggregator {
         class: OperationClass,
         attributes: Vec<(Cow<'static, str>, String)>,
     ) {
-        self.count(ctx, protocol, operation, class, attributes);
+        self.count(ctx, protocol, operation, class, Some(attributes));
+    }
+
+    fn answer(
+        &mut self,
+        ctx: &PacketCtx<'_>,
+        protocol: &'static str,
+        operation: Cow<'static, str>,
+        class: OperationClass,
+    ) {
+        self.count(ctx, protocol, operation, class, None);
     }
 
     fn event(&mut self, event: Event) {

@@ -111,6 +111,9 @@ impl Emit for Tee<'_> {
     ) {
         self.inner.operation(ctx, p, op, c, a);
     }
+    fn answer(&mut self, ctx: &PacketCtx<'_>, p: &'static str, op: Cow<'static, str>, c: OperationClass) {
+        self.inner.answer(ctx, p, op, c);
+    }
     fn event(&mut self, e: Event) {
         if e.kind == EventKind::Identity {
             self.ids.lock().unwrap().extend(e.attributes.iter().map(|(k, v)| (k.to_string(), v.clone())));

@@ -168,6 +168,9 @@ impl Emit for Tee<'_> {
     ) {
         self.inner.operation(ctx, p, op, c, a);
     }
+    fn answer(&mut self, ctx: &PacketCtx<'_>, p: &'static str, op: std::borrow::Cow<'static, str>, c: OperationClass) {
+        self.inner.answer(ctx, p, op, c);
+    }
     fn event(&mut self, e: Event) {
         if e.kind == EventKind::Identity && e.name == "s7comm.szl_identity" {
             self.ids.lock().unwrap().extend(e.attributes.iter().map(|(_, v)| v.clone()));

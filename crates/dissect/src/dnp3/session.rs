@@ -163,6 +163,7 @@ impl State {
         let mut summary = Vec::new();
         let mut identity: Vec<(Cow<'static, str>, String)> = Vec::new();
         let mut stopped = None;
+        let mut control_refused = false;
         for o in f.objects() {
             let o = match o {
                 Ok(o) => o,
@@ -174,6 +175,7 @@ impl State {
             if !groups.contains(&o.group) {
                 groups.push(o.group);
             }
+            control_refused |= f.function.is_response() && refuses_control(&o);
             if summary.len() < MAX_SUMMARY_HEADERS {
                 summary.push(o.summary());
             }
@@ -196,7 +198,11 @@ impl State {
         let secure_authentication = groups.contains(&120) || matches!(f.function.0, 32 | 33 | 131);
         let (class, request) = self.pair(&f, &groups);
         let name = f.function.name();
-        if class.is_notable() {
+        let refused = control_refused || f.iin.is_some_and(|iin| iin.0 & Iin::ERRORS.0 != 0);
+        if request.is_some() && !refused {
+            // The request's record stands for the operation; a refusal is kept.
+            emit.answer(ctx, PROTOCOL, name, class);
+        } else if class.is_notable() {
             let attrs = attributes(h, &f, request, &summary, secure_authentication);
             emit.operation(ctx, PROTOCOL, name, class, attrs);
         } else {
@@ -235,6 +241,24 @@ impl State {
             }
         }
     }
+}
+
+/// True when an echoed control (CROB, group 12 variation 1) or analog output
+/// (group 41) reports a status other than success (IEEE 1815-2012 §11.9.2: the
+/// status is each object's last octet).
+fn refuses_control(o: &app::ObjectHeader<'_>) -> bool {
+    let Some(app::ObjectSize::Octets(size)) = app::object_size(o.group, o.variation) else { return false };
+    if !matches!((o.group, o.variation), (12, 1) | (41, 1..=4)) {
+        return false;
+    }
+    let prefix = match o.qualifier.prefix() {
+        0 => 0,
+        1 => 1,
+        2 => 2,
+        3 => 4,
+        _ => return false,
+    };
+    o.data.chunks_exact(prefix + size).any(|point| point.last().is_some_and(|&status| status != 0))
 }
 
 /// The attributes of a notable operation's record.

@@ -124,10 +124,24 @@ fn gives_a_crob_select_and_operate_their_addresses_and_objects() {
     assert_eq!(r.attr(0, "outstation"), Some("4"));
     assert_eq!(r.attr(0, "objects"), Some("g12v1 q0x28 count 1"));
     assert_eq!(r.attr(0, "message"), Some("request"));
-    assert_eq!(r.attr(1, "master"), Some("3"), "the outstation's frame names the same master");
-    assert_eq!(r.attr(1, "request_function"), Some("select"));
-    assert_eq!(r.attr(3, "request_function"), Some("operate"));
+    assert_eq!(r.folded, vec![1, 3], "echoes with status success are folded into the requests' records");
     assert!(r.malformed.is_empty());
+}
+
+#[test]
+fn keeps_the_answer_to_a_refused_control() {
+    let mut refused = CROB;
+    *refused.last_mut().unwrap() = 0x04; // status: not supported
+    let r = run(&[
+        (C2S, request(&with_header(0xc2, 0x04, &CROB))), // operate, seq 2
+        (S2C, response(&with_header(0xc2, 0x81, &[&[0x00, 0x00][..], &refused].concat()))),
+        (C2S, request(&with_header(0xc3, 0x04, &CROB))), // operate, seq 3
+        (S2C, response(&with_header(0xc3, 0x81, &[&[0x00, 0x04][..], &CROB].concat()))), // IIN2.2: parameter error
+    ]);
+    assert!(r.folded.is_empty());
+    assert_eq!(r.attr(1, "master"), Some("3"), "the outstation's frame names the same master");
+    assert_eq!(r.attr(1, "request_function"), Some("operate"));
+    assert_eq!(r.attr(3, "iin"), Some("parameter_error"));
 }
 
 #[test]
@@ -153,7 +167,7 @@ fn classifies_restarts_as_control_and_its_response_too() {
     ]);
     use OperationClass::Control;
     assert_eq!(r.ops(), vec![("cold_restart", Control), ("response", Control), ("warm_restart", Control)]);
-    assert_eq!(r.attr(1, "objects"), Some("g52v2 q0x07 count 1"));
+    assert_eq!(r.folded, vec![1]);
 }
 
 #[test]

@@ -148,6 +148,25 @@ impl Out<'_> {
     }
 }
 
+impl Out<'_> {
+    /// A reply to a known request: counted only when it reports success (the
+    /// request's record stands for the operation), kept when it reports an error.
+    fn reply(
+        &mut self,
+        ctx: &PacketCtx<'_>,
+        name: Cow<'static, str>,
+        op: OperationClass,
+        status: u8,
+        attributes: impl FnOnce() -> Attributes,
+    ) {
+        if status == 0 {
+            self.emit.answer(ctx, PROTOCOL_CIP, name, op);
+        } else {
+            self.record(ctx, name, op, attributes);
+        }
+    }
+}
+
 /// Everything but the framers, so a framer's callback can use it.
 #[derive(Debug, Default)]
 struct State {
@@ -588,7 +607,7 @@ impl State {
         if asked.class == Some(cip::CLASS_IDENTITY) && r.status == 0 {
             identity_reply(ctx, asked, r, out);
         }
-        out.record(ctx, asked.name.clone(), asked.op, || response_attributes(asked, r, conn));
+        out.reply(ctx, asked.name.clone(), asked.op, r.status, || response_attributes(asked, r, conn));
     }
 
     /// A response whose request was not seen (before the capture, or lost):

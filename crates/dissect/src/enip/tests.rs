@@ -216,8 +216,16 @@ fn keeps_a_routed_write_tag_with_its_tag_and_route() {
     assert_eq!(r.attr(0, "tag"), Some("Setpoint"));
     assert_eq!(r.attr(0, "via"), Some("unconnected_send"));
     assert_eq!(r.attr(0, "route"), Some("1/0"));
+    assert_eq!(r.folded, vec![1], "the successful reply is folded into the request's record");
+}
+
+#[test]
+fn keeps_the_reply_that_refuses_a_write() {
+    let write = req(0x4d, &symbol(b"Setpoint"), &[0xc4, 0x00, 0x01, 0x00, 0x2a, 0, 0, 0]);
+    let r = run(&[(C2S, rr(1, &unconnected_send(&write))), (S2C, rr(1, &resp(0x4d, 0x05, &[])))]);
+    assert!(r.folded.is_empty());
     assert_eq!(r.attr(1, "message"), Some("response"));
-    assert_eq!(r.attr(1, "status"), Some("0x00"));
+    assert_eq!(r.attr(1, "status"), Some("0x05"));
 }
 
 /// A Forward_Open to the Message Router with transport `class`, and its reply
@@ -287,8 +295,7 @@ fn reads_connected_messages_on_a_connection_forward_open_made() {
     );
     assert_eq!(r.attr(2, "class"), Some("0x8e"));
     assert_eq!(r.attr(2, "connection_id"), Some("0x11111111"));
-    assert_eq!(r.attr(3, "message"), Some("response"));
-    assert_eq!(r.attr(3, "class"), Some("0x8e"), "the reply is paired by connection and sequence");
+    assert_eq!(r.folded, vec![1, 3], "the replies are paired (by connection and sequence for the stop)");
     let log = log.0.lock().unwrap().clone();
     assert_eq!(
         log,

@@ -121,13 +121,16 @@ impl Pairing {
         let request = direction == Direction::ToServer;
         let code = adu.pdu.first().copied().unwrap_or_default();
         let parsed = if request { pdu::parse_request(adu.pdu) } else { pdu::parse_response(adu.pdu) };
-        let umas = if request {
+        let (umas, paired) = if request {
             let u = parsed.ok().filter(|p| p.function == FunctionCode::UMAS).and_then(|p| p.sub_function);
             let umas = u.and_then(|u| u8::try_from(u).ok());
             self.request(Open { transaction_id: h.transaction_id, unit_id: h.unit_id, function: code, umas });
-            umas
+            (umas, false)
         } else {
-            self.response(h.transaction_id, code)
+            match self.response(h.transaction_id, code) {
+                Some(umas) => (umas, true),
+                None => (None, false),
+            }
         };
         let pdu = match parsed {
             Ok(p) => p,
@@ -141,7 +144,10 @@ impl Pairing {
             }
         };
         let (operation, class) = pdu.operation(umas);
-        if class.is_notable() {
+        if paired && pdu.kind == PduKind::Response && umas_accepted(&pdu) {
+            // The request's record stands for the operation; an exception is kept.
+            emit.answer(ctx, PROTOCOL, operation, class);
+        } else if class.is_notable() {
             emit.operation(ctx, PROTOCOL, operation, class, attributes(&h, &pdu, umas));
         } else {
             emit.message(ctx, PROTOCOL, operation, class);
@@ -188,8 +194,9 @@ impl Pairing {
         self.open.push_back(open);
     }
 
-    /// Pairs a response; returns the UMAS code of its request.
-    fn response(&mut self, transaction_id: u16, code: u8) -> Option<u8> {
+    /// Pairs a response; returns the UMAS code of its request, or `None` when
+    /// no request pairs with it (or the functions differ).
+    fn response(&mut self, transaction_id: u16, code: u8) -> Option<Option<u8>> {
         let Some(i) = self.open.iter().position(|o| o.transaction_id == transaction_id) else {
             if !self.lenient {
                 self.counters.unsolicited += 1;
@@ -199,10 +206,17 @@ impl Pairing {
         let open = self.open.remove(i)?;
         if open.function != code & 0x7f {
             self.counters.function_mismatch += 1;
+            return None;
         }
         let _ = open.unit_id;
-        open.umas
+        Some(open.umas)
     }
+}
+
+/// False for a UMAS response that reports an error (Modbus itself answers
+/// normally); true for every other normal response.
+fn umas_accepted(p: &Pdu<'_>) -> bool {
+    p.function != FunctionCode::UMAS || umas::parse(p.body).is_none_or(|u| u.code == umas::RESPONSE_OK)
 }
 
 /// The attributes of a notable operation's record.

@@ -134,7 +134,7 @@ fn gives_notable_operations_their_unit_address_and_quantity() {
     assert_eq!(get("address"), Some("1"));
     assert_eq!(get("quantity"), Some("2"));
     assert_eq!(get("message"), Some("request"));
-    assert_eq!(r.messages[1].4.iter().find(|(n, _)| n == "message").unwrap().1, "response");
+    assert_eq!(r.folded, vec![1], "the normal response is folded into the request's record");
 }
 
 #[test]
@@ -284,11 +284,22 @@ fn names_umas_requests_and_their_responses_by_umas_code() {
             ("umas_read_id", OperationClass::Discovery),
         ]
     );
-    let stop_resp = &r.messages[3].4;
-    let get = |k: &str| stop_resp.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    assert_eq!(get("umas_status"), Some("ok"));
+    assert_eq!(r.folded, vec![1, 3], "answers with UMAS status OK are folded");
+    let stop = &r.messages[2].4;
+    let get = |k: &str| stop.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     assert_eq!(get("umas_session"), Some("79"));
     assert_eq!(get("umas_code"), Some("0x41"));
+}
+
+#[test]
+fn keeps_a_umas_error_answer_as_its_own_record() {
+    let r = run(&[
+        (C2S, adu(6, 0, &[0x5a, 0x4f, 0x41, 0xff, 0x00])), // UMAS, session 0x4f, STOP_PLC
+        (S2C, adu(6, 0, &[0x5a, 0x4f, 0xfd, 0x01])),       // error
+    ]);
+    assert!(r.folded.is_empty());
+    let get = |k: &str| r.messages[1].4.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!((get("message"), get("umas_status")), (Some("response"), Some("error")));
 }
 
 #[test]

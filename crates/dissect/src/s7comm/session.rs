@@ -223,17 +223,24 @@ fn tsdu(
     };
     counters.trailing_bytes += p.trailing as u64;
     let (mut op, mut class) = p.operation();
+    let mut answers_job = false;
     if p.rosctr == pdu::Rosctr::JOB {
         *last_job = Some(Job { pdu_ref: p.pdu_ref, name: op.clone(), class });
-    } else if p.rosctr == pdu::Rosctr::ACK && p.function().is_none() {
-        // A bare ack answers a job the CPU refused (snap7's server answers a
-        // start_upload it does not allow this way, error 0xd241): it takes
-        // the job's name and class, so the refusal is kept with its error.
+    } else if p.rosctr == pdu::Rosctr::ACK || p.rosctr == pdu::Rosctr::ACK_DATA {
         if let Some(job) = last_job.take_if(|j| j.pdu_ref == p.pdu_ref) {
-            (op, class) = (job.name, job.class);
+            answers_job = true;
+            // A bare ack answers a job the CPU refused (snap7's server answers a
+            // start_upload it does not allow this way, error 0xd241): it takes
+            // the job's name and class, so the refusal is kept with its error.
+            if p.rosctr == pdu::Rosctr::ACK && p.function().is_none() {
+                (op, class) = (job.name, job.class);
+            }
         }
     }
-    if class.is_notable() {
+    if answers_job && succeeded(&p) {
+        // The job's record stands for the operation; a refusal is kept.
+        emit.answer(ctx, PROTOCOL, op, class);
+    } else if class.is_notable() {
         emit.operation(ctx, PROTOCOL, op, class, attributes(&p));
     } else {
         emit.message(ctx, PROTOCOL, op, class);
@@ -251,6 +258,19 @@ fn tsdu(
 }
 
 /// The attributes of a notable operation's record.
+/// True for an acknowledgement without a header error whose items (write_var)
+/// all report success (return code 0xff).
+fn succeeded(p: &Pdu<'_>) -> bool {
+    if p.error.is_some_and(|(class, code)| class != 0 || code != 0) {
+        return false;
+    }
+    if p.function() == Some(pdu::Function::WRITE_VAR) {
+        let items = usize::from(p.fields().item_count.unwrap_or(0));
+        return p.data.get(..items).is_some_and(|codes| codes.iter().all(|&c| c == 0xff));
+    }
+    true
+}
+
 fn attributes(p: &Pdu<'_>) -> Attributes {
     let mut a: Attributes = Vec::with_capacity(8);
     a.push((Cow::Borrowed("message"), p.rosctr.name().into_owned()));

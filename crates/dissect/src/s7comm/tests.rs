@@ -134,6 +134,20 @@ fn gives_a_write_var_its_pdu_ref_and_item_count() {
     assert_eq!(r.attr(0, "pdu_ref"), Some("256"));
     assert_eq!(r.attr(0, "item_count"), Some("1"));
     assert_eq!(r.attr(0, "function"), Some("0x05"));
+    assert_eq!(r.folded, vec![1], "a successful ack_data is folded into the job's record");
+}
+
+#[test]
+fn keeps_a_write_var_answer_whose_item_failed() {
+    let mut param = READ_VAR_JOB;
+    param[0] = 0x05; // function: write var
+    let r = exchange(
+        &param,
+        &[0x00, 0x04, 0x00, 0x10, 0x00, 0x2a], // one 16-bit item, value 42
+        &[0x05, 0x01],                         // function: write var, item count 1
+        &[0x0a],                               // return code: object does not exist
+    );
+    assert!(r.folded.is_empty());
     assert_eq!(r.attr(1, "message"), Some("ack_data"));
 }
 
