@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up (packages, release build) and runs the main job on the bundled sample
-# capture: analyse it into a fresh database, then list hosts and flows.
+# capture: analyse it into a fresh database, then list hosts, flows, identities and assets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -13,5 +13,7 @@ echo
 ./target/release/otposture --db "$db" flows
 echo
 ./target/release/otposture --db "$db" events --kind identity
+echo
+./target/release/otposture --db "$db" assets
 echo
 echo "database: $db (try: ./target/release/otposture --db $db flows --format json)"

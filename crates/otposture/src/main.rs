@@ -4,6 +4,7 @@
 //! The work happens in the library crates (capture -> observe -> store).
 
 mod analyze;
+mod assets;
 mod bench;
 mod output;
 mod query;
@@ -58,6 +59,8 @@ enum Command {
     Events(query::EventsArgs),
     /// Count protocol operations (every read, write, control, ...) per protocol and operation.
     Operations(query::OperationsArgs),
+    /// List assets (devices merged from hosts and protocol identities) with role, vendor and firmware; `assets show ID` explains one.
+    Assets(assets::AssetsArgs),
     /// List the captures analysed into the database and their status.
     Captures(query::CapturesArgs),
     /// Measure the capture -> flows -> reassembly stage: MB/s, packets/s, peak memory.
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
         Command::Flows(a) => query::flows(a, db),
         Command::Events(a) => query::events(a, db),
         Command::Operations(a) => query::operations(a, db),
+        Command::Assets(a) => assets::run(a, db),
         Command::Captures(a) => query::captures(a, db),
         Command::Bench(a) => bench::run(a),
     };

@@ -35,7 +35,7 @@ fn parse_class(s: &str) -> Result<OperationClass, String> {
     OperationClass::parse(s).ok_or_else(|| format!("{s:?} is not an operation class"))
 }
 
-fn open(db: Option<PathBuf>) -> anyhow::Result<Store> {
+pub(crate) fn open(db: Option<PathBuf>) -> anyhow::Result<Store> {
     let db = crate::require_db(db)?;
     if !db.exists() {
         anyhow::bail!("database {} does not exist yet: run `otposture analyze <capture>` first", db.display());

@@ -141,5 +141,31 @@ fn names_a_snap7_cpu_and_sees_every_write_stop_and_start() {
         assert_eq!(refused[0]["attributes"]["pdu_ref"], uploads[0]["attributes"]["pdu_ref"]);
         assert!(refused[0]["attributes"]["error"].is_string(), "{}", refused[0]);
     }
+    // The inventory: client and server share loopback's address and zero MAC,
+    // so they are one asset; it serves S7comm and stated its module
+    // identification, which makes it a Siemens controller with the order
+    // number the client read.
+    let assets = json(&["assets"]);
+    let assets = assets["assets"].as_array().unwrap();
+    assert_eq!(assets.len(), 1, "{assets:?}");
+    let a = &assets[0];
+    assert_eq!(a["serves"], serde_json::json!(["s7comm"]), "{a}");
+    assert_eq!(
+        (a["role"]["role"].as_str(), a["role"]["rule"].as_str()),
+        (Some("controller"), Some("s7_module_identification"))
+    );
+    let field = |name: &str| a["attributes"].as_array().unwrap().iter().find(|x| x["field"] == name).cloned();
+    assert_eq!(field("vendor").unwrap()["value"], "Siemens", "{a}");
+    let order = field("order_number").unwrap();
+    assert_eq!(order["value"], done["order_code"], "{a}");
+    let provenance = &order["values"][0]["first"];
+    assert_eq!(
+        (provenance["source"].as_str(), provenance["event"].as_str()),
+        (Some("s7comm"), Some("s7comm.szl_identity"))
+    );
+    assert!(provenance["packet"].as_u64().unwrap() > 0);
+    let shown = json(&["assets", "show", a["id"].as_str().unwrap()]);
+    assert_eq!(shown["schema"], "otposture.asset/1");
+    assert_eq!(shown["asset"], *a);
     eprintln!("s7 peer: captured and checked in {:.1} s", started.elapsed().as_secs_f64());
 }

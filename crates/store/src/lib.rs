@@ -28,10 +28,10 @@ mod write;
 
 pub use error::StoreError;
 pub use ipnet::{IpNet, IpNetParseError};
-pub use query::{EventFilter, FlowFilter, HostFilter, MessageFilter};
+pub use query::{ConversationFilter, EventFilter, FlowFilter, HostFilter, MessageFilter};
 pub use rows::{
-    Attributes, CaptureId, CaptureRow, CaptureStats, Counts, EventRow, FlowRow, HostRow, MessageRow, OperationCount,
-    OperationTotal, ProtocolSummary, RunId, RunRow, RunStatus,
+    Attributes, CaptureId, CaptureRow, CaptureStats, ClassCount, ConversationRow, Counts, EventRow, FlowRow, HostRow,
+    MessageRow, OperationCount, OperationTotal, ProtocolSummary, RunId, RunRow, RunStatus,
 };
 
 use error::sql;

@@ -289,6 +289,47 @@ pub struct OperationTotal {
     pub last_seen_ns: i64,
 }
 
+/// Traffic between two endpoints on one service: the flows sharing client IP,
+/// server IP, VLAN, transport, server port and application protocol, summed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationRow {
+    /// Initiator address.
+    pub client_ip: IpAddr,
+    /// Responder address.
+    pub server_ip: IpAddr,
+    /// Innermost VLAN id, when tagged.
+    pub vlan: Option<u16>,
+    /// `tcp`, `udp`, `icmp`, `icmpv6` or `ip-N`.
+    pub transport: String,
+    /// Responder port (0 for portless transports).
+    pub server_port: u16,
+    /// Application protocol recognised, if any.
+    pub app_protocol: Option<String>,
+    /// Flows in the conversation.
+    pub flows: u64,
+    /// Packets, both directions.
+    pub packets: u64,
+    /// Frame bytes, both directions.
+    pub bytes: u64,
+    /// First packet of its earliest flow, ns since the epoch.
+    pub first_seen_ns: i64,
+    /// Last packet of its latest flow, ns since the epoch.
+    pub last_seen_ns: i64,
+    /// Messages sent to the server, per operation class, by class name.
+    pub requests: Vec<ClassCount>,
+    /// Messages sent to the client, per operation class, by class name.
+    pub responses: Vec<ClassCount>,
+}
+
+/// Messages of one operation class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassCount {
+    /// What the operations do to the device.
+    pub class: OperationClass,
+    /// Messages counted.
+    pub messages: u64,
+}
+
 /// A notable event with its provenance.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventRow {

@@ -72,6 +72,55 @@ struct OpenAsked {
     originator_serial: u32,
     transport_class: u8,
     path_classes: Classes,
+    route: Route,
+}
+
+/// The port segments that lead a connection path (the route across
+/// backplanes and networks to the target), kept inline so a connection stays
+/// `Copy`; a route longer than [`Route::MAX`] bytes is not kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Route {
+    bytes: [u8; Route::MAX],
+    len: u8,
+}
+
+impl Route {
+    const MAX: usize = 16;
+
+    /// The leading port segments of a connection path.
+    fn of(path: &[u8]) -> Self {
+        let mut len = 0;
+        let mut rest = path;
+        // A port segment: 0x0P port/link (2 bytes), or with an extended link
+        // address (0x1P, size, address, pad to even).
+        while let Some(&first) = rest.first() {
+            if first & 0xe0 != 0 {
+                break;
+            }
+            let size = if first & 0x10 == 0 {
+                2
+            } else {
+                let n = usize::from(rest.get(1).copied().unwrap_or(0));
+                2 + n + n % 2
+            };
+            if len + size > Route::MAX || size > rest.len() {
+                return Route::default();
+            }
+            len += size;
+            rest = rest.get(size..).unwrap_or_default();
+        }
+        let mut bytes = [0; Route::MAX];
+        if let (Some(dst), Some(src)) = (bytes.get_mut(..len), path.get(..len)) {
+            dst.copy_from_slice(src);
+        }
+        Route { bytes, len: len as u8 }
+    }
+
+    /// `port/link[,port/link]`, or `None` for no route.
+    fn text(&self) -> Option<String> {
+        let bytes = self.bytes.get(..usize::from(self.len)).unwrap_or_default();
+        (!bytes.is_empty()).then(|| cm::route_text(bytes))
+    }
 }
 
 /// What a request leaves for its response.
@@ -86,6 +135,10 @@ struct Asked {
     name: Cow<'static, str>,
     op: OperationClass,
     via: Via,
+    /// The Unconnected_Send route of an Identity request: its reply describes
+    /// the module at the end of the route (a card in the rack), not the
+    /// device that answered on the network. Kept for Identity requests only.
+    identity_route: Option<String>,
     kind: AskedKind,
 }
 
@@ -108,6 +161,7 @@ struct Connection {
     originator_serial: u32,
     transport_class: u8,
     path_classes: Classes,
+    route: Route,
 }
 
 /// Valid-but-anomalous things, counted per flow.
@@ -353,7 +407,13 @@ impl State {
         match cip::parse(data) {
             Err(e) => out.emit.malformed(ctx, PROTOCOL_CIP, e.what()),
             Ok(Message::Request(r)) => {
-                let asked = self.request(ctx, out, &r, extra, conn, (Via::Direct, &[]), depth);
+                let mut asked = self.request(ctx, out, &r, extra, conn, (Via::Direct, &[]), depth);
+                if asked.class == Some(cip::CLASS_IDENTITY) && asked.identity_route.is_none() {
+                    // On a connection whose path crosses the backplane, the
+                    // Identity object answering is the module at its end.
+                    let on = conn.and_then(|id| self.connections.iter().find(|c| c.o2t == id || c.t2o == id));
+                    asked.identity_route = on.and_then(|c| c.route.text());
+                }
                 self.remember(key, asked);
             }
             Ok(Message::Response(r)) => match self.take(key) {
@@ -408,6 +468,7 @@ impl State {
             name,
             op,
             via,
+            identity_route: (t.class == Some(cip::CLASS_IDENTITY) && !route.is_empty()).then(|| cm::route_text(route)),
             kind: AskedKind::Plain,
         };
         let cm = t.class == Some(cip::CLASS_CONNECTION_MANAGER);
@@ -472,6 +533,7 @@ impl State {
                             originator_serial: f.originator_serial,
                             transport_class: f.transport_class(),
                             path_classes,
+                            route: Route::of(f.path),
                         });
                     }
                     None => out.emit.malformed(ctx, PROTOCOL_CIP, "forward_open_truncated"),
@@ -594,6 +656,7 @@ impl State {
                         originator_serial: o.originator_serial,
                         transport_class: o.transport_class,
                         path_classes: o.path_classes,
+                        route: o.route,
                     });
                 }
             }
@@ -803,5 +866,28 @@ fn identity_reply(ctx: &PacketCtx<'_>, asked: &Asked, r: &Response<'_>, out: &mu
     if let Some(i) = asked.instance {
         e.attributes.push((Cow::Borrowed("instance"), i.to_string()));
     }
+    if let Some(route) = &asked.identity_route {
+        e.attributes.push((Cow::Borrowed("route"), route.clone()));
+    }
     out.emit.event(e);
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::Route;
+
+    #[test]
+    fn a_connection_route_is_the_port_segments_leading_its_path() {
+        // Backplane port 1 slot 0, then Message Router class 2 instance 1.
+        assert_eq!(Route::of(&[0x01, 0x00, 0x20, 0x02, 0x24, 0x01]).text().as_deref(), Some("1/0"));
+        // Two hops: backplane slot 2, then port 2 to an extended (IP) link address "10.0.0.9" padded.
+        let mut path = vec![0x01, 0x02, 0x12, 0x08];
+        path.extend_from_slice(b"10.0.0.9");
+        path.extend_from_slice(&[0x20, 0x02, 0x24, 0x01]);
+        assert_eq!(Route::of(&path).text().as_deref(), Some("1/2,2/10.0.0.9"));
+        // No port segment: no route; a truncated one: none either.
+        assert_eq!(Route::of(&[0x20, 0x02, 0x24, 0x01]).text(), None);
+        assert_eq!(Route::of(&[0x12, 0x20, 0x31]).text(), None);
+    }
 }

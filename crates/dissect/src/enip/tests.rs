@@ -166,6 +166,18 @@ fn pairs_an_identity_get_attributes_all_with_its_reply() {
 }
 
 #[test]
+fn names_the_route_of_an_identity_read_through_the_backplane() {
+    let routed = unconnected_send(&req(0x01, &IDENTITY_PATH, &[]));
+    let r = run(&[(C2S, rr(7, &routed)), (S2C, rr(7, &resp(0x01, 0x00, &identity::tests_l61())))]);
+    let e = r.event("cip.identity");
+    assert_eq!(event_attr(e, "product_name"), Some("1756-L61/B LOGIX5561"));
+    assert_eq!(event_attr(e, "route"), Some("1/0"), "the module at backplane slot 0 answered, not the adapter");
+    let direct =
+        run(&[(C2S, rr(7, &req(0x01, &IDENTITY_PATH, &[]))), (S2C, rr(7, &resp(0x01, 0x00, &identity::tests_l61())))]);
+    assert_eq!(event_attr(direct.event("cip.identity"), "route"), None);
+}
+
+#[test]
 fn takes_no_identity_from_a_reply_to_another_class() {
     let r = run(&[
         (C2S, rr(7, &req(0x01, &[0x20, 0x02, 0x24, 0x01], &[]))), // Message Router

@@ -1,0 +1,188 @@
+//! What each protocol's identity event says about the device that sent it, as
+//! inventory fields.
+
+use serde::Serialize;
+
+/// An identity field of an asset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    /// Manufacturer, normalised ([`crate::vendor::normalise`]); the raw text is kept.
+    Vendor,
+    /// Product or model name.
+    Model,
+    /// Vendor order number (Siemens MLFB, ...).
+    OrderNumber,
+    /// Vendor product code (CIP, Modbus).
+    ProductCode,
+    /// Device type or profile (CIP device type).
+    DeviceType,
+    /// Firmware or software version.
+    Firmware,
+    /// Hardware version.
+    Hardware,
+    /// Serial number.
+    Serial,
+    /// The name configured on the device (S7 PLC name, DNP3 device name).
+    Name,
+    /// Module name (S7 SZL).
+    Module,
+    /// Location configured on the device.
+    Location,
+    /// Application running on the device (Modbus user application name).
+    Application,
+    /// Host name the device gave (DHCP).
+    HostName,
+}
+
+impl Field {
+    /// The field's name in output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Vendor => "vendor",
+            Field::Model => "model",
+            Field::OrderNumber => "order_number",
+            Field::ProductCode => "product_code",
+            Field::DeviceType => "device_type",
+            Field::Firmware => "firmware",
+            Field::Hardware => "hardware",
+            Field::Serial => "serial",
+            Field::Name => "name",
+            Field::Module => "module",
+            Field::Location => "location",
+            Field::Application => "application",
+            Field::HostName => "host_name",
+        }
+    }
+}
+
+/// How far a value can be trusted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// Inferred indirectly (a MAC prefix names the network card's maker).
+    Low,
+    /// Implied by the protocol (S7comm is Siemens only) or by behaviour.
+    Medium,
+    /// Stated by the device itself in an identity reply.
+    High,
+}
+
+/// The CIP Identity object's attributes, as ListIdentity and Identity replies give them.
+const CIP_IDENTITY: &[(&str, Field)] = &[
+    ("vendor", Field::Vendor),
+    ("product_name", Field::Model),
+    ("product_code", Field::ProductCode),
+    ("device_type", Field::DeviceType),
+    ("revision", Field::Firmware),
+    ("serial", Field::Serial),
+];
+
+/// Event attribute -> field, per identity event name. Attributes not listed
+/// (status words, socket addresses, ids) stay in the event, not the asset.
+const MAPPINGS: &[(&str, &[(&str, Field)])] = &[
+    ("enip.list_identity", CIP_IDENTITY),
+    ("cip.identity", CIP_IDENTITY),
+    (
+        "modbus.device_identification",
+        &[
+            ("vendor", Field::Vendor),
+            ("product_code", Field::ProductCode),
+            ("revision", Field::Firmware),
+            ("product_name", Field::Model),
+            ("model", Field::Model),
+            ("user_application_name", Field::Application),
+        ],
+    ),
+    (
+        "dnp3.device_attributes",
+        &[
+            ("manufacturer", Field::Vendor),
+            ("model", Field::Model),
+            ("software_version", Field::Firmware),
+            ("hardware_version", Field::Hardware),
+            ("serial", Field::Serial),
+            ("device_name", Field::Name),
+            ("location", Field::Location),
+        ],
+    ),
+    (
+        "s7comm.szl_identity",
+        &[
+            ("order_number", Field::OrderNumber),
+            ("firmware_version", Field::Firmware),
+            ("hardware_version", Field::Hardware),
+            ("serial", Field::Serial),
+            ("plc_name", Field::Name),
+            ("module_name", Field::Module),
+            ("module_type", Field::Model),
+        ],
+    ),
+];
+
+/// Vendors implied by a protocol that only one vendor speaks.
+const IMPLIED_VENDOR: &[(&str, &str)] = &[("s7comm.szl_identity", "Siemens")];
+
+/// One value an identity event gives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Claim {
+    pub(crate) field: Field,
+    pub(crate) value: String,
+    pub(crate) confidence: Confidence,
+}
+
+/// The fields an identity event of `name` with `attributes` states about its sender.
+pub(crate) fn claims(name: &str, attributes: &[(String, String)]) -> Vec<Claim> {
+    let mut out = Vec::new();
+    if let Some((_, map)) = MAPPINGS.iter().find(|(n, _)| *n == name) {
+        for (key, value) in attributes {
+            let value = value.trim();
+            if value.is_empty() {
+                continue;
+            }
+            if let Some((_, field)) = map.iter().find(|(k, _)| k == key) {
+                out.push(Claim { field: *field, value: value.to_string(), confidence: Confidence::High });
+            }
+        }
+    }
+    if let Some((_, vendor)) = IMPLIED_VENDOR.iter().find(|(n, _)| *n == name) {
+        if !out.iter().any(|c| c.field == Field::Vendor) {
+            out.push(Claim { field: Field::Vendor, value: (*vendor).to_string(), confidence: Confidence::Medium });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn attrs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn an_s7_module_identification_names_a_siemens_module() {
+        let c = claims(
+            "s7comm.szl_identity",
+            &attrs(&[("szl_id", "0x0011"), ("order_number", "6ES7 315-2EH14-0AB0"), ("firmware_version", "V3.2.6")]),
+        );
+        assert_eq!(
+            c,
+            vec![
+                Claim { field: Field::OrderNumber, value: "6ES7 315-2EH14-0AB0".into(), confidence: Confidence::High },
+                Claim { field: Field::Firmware, value: "V3.2.6".into(), confidence: Confidence::High },
+                Claim { field: Field::Vendor, value: "Siemens".into(), confidence: Confidence::Medium },
+            ]
+        );
+    }
+
+    #[test]
+    fn unlisted_attributes_and_empty_values_are_not_fields() {
+        let c = claims("enip.list_identity", &attrs(&[("status", "0x0030"), ("product_name", " "), ("serial", "0x1")]));
+        assert_eq!(c.len(), 1);
+        assert_eq!((c[0].field, c[0].value.as_str()), (Field::Serial, "0x1"));
+        assert!(claims("arp.sender", &attrs(&[("mac", "00:01:02:03:04:05")])).is_empty());
+    }
+}

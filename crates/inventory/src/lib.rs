@@ -1,0 +1,562 @@
+//! The asset inventory: one record per device, merged from the hosts the engine
+//! saw (MAC, IP, VLAN), the identities devices stated in their protocols, and the
+//! conversations between them; each attribute with where it came from, each role
+//! with the rule and evidence that gave it.
+//!
+//! Merging, in order:
+//! 1. A MAC that sends for many IP addresses ([`ROUTING_MIN_IPS`] or more) is a
+//!    router or gateway: the addresses behind it become assets of their own
+//!    (by IP and VLAN), and the router is an asset with the addresses it
+//!    claimed in ARP.
+//! 2. Every other MAC is one asset with all its addresses (a DHCP change adds an
+//!    address, it does not make a second device) and VLANs.
+//! 3. A sender without a MAC (captures without a link layer) is an asset by IP
+//!    and VLAN, so overlapping address space on two VLANs stays two devices.
+//! 4. Assets that state the same vendor and serial number are one device with
+//!    several interfaces.
+//!
+//! Identity values are kept per field with every distinct value and its
+//! provenance; when sources disagree all values are shown and the asset's
+//! headline value is the most trusted, then the latest.
+
+mod classify;
+pub mod identity;
+pub mod vendor;
+
+pub use classify::{Decision, Role};
+pub use identity::{Confidence, Field};
+
+use otposture_model::MacAddr;
+use otposture_store::{ConversationRow, EventRow, HostRow};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+
+/// Addresses one MAC must send for before it counts as a router or gateway.
+pub const ROUTING_MIN_IPS: usize = 4;
+
+/// Where a value came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Provenance {
+    /// `mac_prefix`, `dhcp`, or the protocol of the identity event (`s7comm`, ...).
+    pub source: String,
+    /// The identity event's name, for values from events.
+    pub event: Option<String>,
+    /// The event's row id (`otposture events`), for values from events.
+    pub event_id: Option<i64>,
+    /// Capture and 1-based packet number that revealed it, when tied to a packet.
+    pub capture_id: Option<i64>,
+    /// Packet number in that capture.
+    pub packet: Option<u64>,
+    /// The flow it was seen in.
+    pub flow_id: Option<i64>,
+    /// Time it was seen, ns since the epoch.
+    pub ts_ns: i64,
+}
+
+impl Provenance {
+    /// A value not tied to a packet (a MAC prefix, a DHCP name on the host row).
+    fn outside_packets(source: &str, ts_ns: i64) -> Self {
+        Provenance {
+            source: source.to_string(),
+            event: None,
+            event_id: None,
+            capture_id: None,
+            packet: None,
+            flow_id: None,
+            ts_ns,
+        }
+    }
+}
+
+/// One distinct value of a field, and what said it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Value {
+    /// The value (vendor names normalised).
+    pub value: String,
+    /// The text as the source gave it, when it differs from `value`.
+    pub raw: Option<String>,
+    /// How far it can be trusted.
+    pub confidence: Confidence,
+    /// The first source that gave it.
+    pub first: Provenance,
+    /// The latest source that gave it.
+    pub last: Provenance,
+    /// How many identity reports gave it.
+    pub reports: u64,
+}
+
+/// A field's values.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Attribute {
+    /// Which field.
+    pub field: Field,
+    /// The headline value: the most trusted, then the latest.
+    pub value: String,
+    /// True when sources gave more than one value.
+    pub conflict: bool,
+    /// Every distinct value, most trusted first.
+    pub values: Vec<Value>,
+}
+
+/// A module the traffic reached through the device (a card in its rack),
+/// with what it stated about itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Module {
+    /// The route to it from the device (`1/0`: backplane port 1, slot 0).
+    pub route: String,
+    /// Its identity fields, latest report per field.
+    pub attributes: BTreeMap<Field, String>,
+    /// The latest report.
+    pub last: Provenance,
+}
+
+/// One device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Asset {
+    /// Stable id: `mac-<mac>` or `ip-<ip>` (`ip-<ip>-vlan<N>` when tagged).
+    pub id: String,
+    /// Its MAC addresses.
+    pub macs: Vec<MacAddr>,
+    /// Its IP addresses.
+    pub ips: Vec<IpAddr>,
+    /// VLANs it was seen on.
+    pub vlans: Vec<u16>,
+    /// First and last seen, ns since the epoch.
+    pub first_seen_ns: i64,
+    /// Last seen.
+    pub last_seen_ns: i64,
+    /// Identity fields.
+    pub attributes: Vec<Attribute>,
+    /// Modules reached through it (CIP routes across the backplane).
+    pub modules: Vec<Module>,
+    /// The role and Purdue level decided, with the rule and evidence.
+    pub role: Decision,
+    /// Every rule that matched, strongest first (the first is `role`).
+    pub candidates: Vec<Decision>,
+    /// Application protocols it answered as a server.
+    pub serves: Vec<String>,
+    /// Application protocols it spoke as a client.
+    pub uses: Vec<String>,
+    /// Why assets were merged into this one, if they were.
+    pub merged: Vec<String>,
+}
+
+impl Asset {
+    /// The headline value of a field.
+    pub fn get(&self, field: Field) -> Option<&str> {
+        self.attributes.iter().find(|a| a.field == field).map(|a| a.value.as_str())
+    }
+}
+
+/// The inventory and what could not be placed in it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Inventory {
+    /// Assets, ordered by id.
+    pub assets: Vec<Asset>,
+    /// Identity events whose sender matched no asset, or several.
+    pub unplaced_identities: u64,
+}
+
+/// An asset under construction.
+#[derive(Debug, Default)]
+struct Draft {
+    macs: BTreeSet<MacAddr>,
+    ips: BTreeSet<IpAddr>,
+    vlans: BTreeSet<u16>,
+    first: Option<i64>,
+    last: Option<i64>,
+    /// (field, value) -> value record.
+    values: BTreeMap<(Field, String), Value>,
+    routes_for: usize,
+    modules: BTreeMap<String, Module>,
+    merged: Vec<String>,
+    alias: Option<usize>,
+}
+
+impl Draft {
+    fn seen(&mut self, first: i64, last: i64) {
+        self.first = Some(self.first.map_or(first, |f| f.min(first)));
+        self.last = Some(self.last.map_or(last, |l| l.max(last)));
+    }
+
+    fn claim(&mut self, field: Field, value: String, raw: Option<String>, confidence: Confidence, p: Provenance) {
+        let key = (field, value.clone());
+        match self.values.get_mut(&key) {
+            Some(v) => {
+                v.reports += 1;
+                v.confidence = v.confidence.max(confidence);
+                if p.ts_ns >= v.last.ts_ns {
+                    v.last = p;
+                } else if p.ts_ns < v.first.ts_ns {
+                    v.first = p;
+                }
+            }
+            None => {
+                let raw = raw.filter(|r| *r != value);
+                self.values.insert(key, Value { value, raw, confidence, first: p.clone(), last: p, reports: 1 });
+            }
+        }
+    }
+}
+
+/// Builds the inventory from the store's hosts, identity events and conversations.
+pub fn build(hosts: &[HostRow], identities: &[EventRow], conversations: &[ConversationRow]) -> Inventory {
+    let mut b = Builder::default();
+    b.hosts(hosts, identities);
+    let mut unplaced = 0;
+    for e in identities {
+        if !b.identity(e) {
+            unplaced += 1;
+        }
+    }
+    b.merge_by_serial();
+    let assets = b.finish(conversations);
+    Inventory { assets, unplaced_identities: unplaced }
+}
+
+#[derive(Debug, Default)]
+struct Builder {
+    drafts: Vec<Draft>,
+    by_mac: HashMap<MacAddr, usize>,
+    by_ip: HashMap<(IpAddr, Option<u16>), usize>,
+}
+
+/// Addresses that name no device.
+fn is_device_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => !(v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast()),
+        IpAddr::V6(v6) => !(v6.is_unspecified() || v6.is_multicast()),
+    }
+}
+
+impl Builder {
+    fn new_draft(&mut self) -> usize {
+        self.drafts.push(Draft::default());
+        self.drafts.len() - 1
+    }
+
+    /// The asset a draft was merged into.
+    fn resolve(&self, mut i: usize) -> usize {
+        while let Some(next) = self.drafts.get(i).and_then(|d| d.alias) {
+            i = next;
+        }
+        i
+    }
+
+    fn hosts(&mut self, hosts: &[HostRow], identities: &[EventRow]) {
+        // Addresses each MAC sent for.
+        let mut ips_of: HashMap<MacAddr, BTreeSet<IpAddr>> = HashMap::new();
+        for h in hosts {
+            if let (Some(mac), Some(ip)) = (h.mac, h.ip.filter(|ip| is_device_ip(*ip))) {
+                ips_of.entry(mac).or_default().insert(ip);
+            }
+        }
+        // What a MAC claimed as its own in ARP: a router's own address.
+        let mut arp_claims: HashMap<MacAddr, BTreeSet<IpAddr>> = HashMap::new();
+        for e in identities.iter().filter(|e| e.name == "arp.sender") {
+            let ip = e.attributes.get("ip").and_then(|s| s.parse::<IpAddr>().ok());
+            if let (Some(mac), Some(ip)) = (e.src_mac, ip) {
+                arp_claims.entry(mac).or_default().insert(ip);
+            }
+        }
+        let routing = |mac: &MacAddr| ips_of.get(mac).is_some_and(|s| s.len() >= ROUTING_MIN_IPS);
+        for h in hosts {
+            let ip = h.ip.filter(|ip| is_device_ip(*ip));
+            let at = match (h.mac, ip) {
+                (Some(mac), Some(ip)) if routing(&mac) && !arp_claims.get(&mac).is_some_and(|s| s.contains(&ip)) => {
+                    // An address behind a router: a device of its own.
+                    let r = self.mac_draft(mac);
+                    if let Some(d) = self.drafts.get_mut(r) {
+                        d.routes_for = ips_of.get(&mac).map_or(0, BTreeSet::len);
+                        d.seen(h.first_seen_ns, h.last_seen_ns);
+                        d.vlans.extend(h.vlan);
+                    }
+                    self.ip_draft(ip, h.vlan)
+                }
+                (Some(mac), _) => self.mac_draft(mac),
+                (None, Some(ip)) => self.ip_draft(ip, h.vlan),
+                (None, None) => continue,
+            };
+            let Some(d) = self.drafts.get_mut(at) else { continue };
+            d.seen(h.first_seen_ns, h.last_seen_ns);
+            d.vlans.extend(h.vlan);
+            if let Some(ip) = ip {
+                d.ips.insert(ip);
+            }
+            let p = Provenance::outside_packets("dhcp", h.last_seen_ns);
+            if let Some(name) = h.host_name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+                d.claim(Field::HostName, name.to_string(), None, Confidence::High, p);
+            }
+        }
+        // Index every address of a MAC asset too, so identities sent from an
+        // address (without a usable MAC) find it.
+        for (i, d) in self.drafts.iter().enumerate() {
+            if d.routes_for > 0 {
+                continue;
+            }
+            for ip in &d.ips {
+                for vlan in d.vlans.iter().copied().map(Some).chain(d.vlans.is_empty().then_some(None)) {
+                    self.by_ip.entry((*ip, vlan)).or_insert(i);
+                }
+            }
+        }
+        for (mac, ips) in &arp_claims {
+            if routing(mac) {
+                if let Some(d) = self.by_mac.get(mac).and_then(|&i| self.drafts.get_mut(i)) {
+                    d.ips.extend(ips.iter().copied());
+                }
+            }
+        }
+        // MAC prefixes: the registered owner of each MAC, with low confidence.
+        for d in &mut self.drafts {
+            let macs: Vec<MacAddr> = d.macs.iter().copied().collect();
+            for mac in macs {
+                if let Some(org) = vendor::mac_vendor(mac) {
+                    let p = Provenance::outside_packets("mac_prefix", d.first.unwrap_or_default());
+                    let value = vendor::normalise(org).unwrap_or_else(|| org.to_string());
+                    d.claim(Field::Vendor, value, Some(org.to_string()), Confidence::Low, p);
+                }
+            }
+        }
+    }
+
+    fn mac_draft(&mut self, mac: MacAddr) -> usize {
+        if let Some(&i) = self.by_mac.get(&mac) {
+            return i;
+        }
+        let i = self.new_draft();
+        if let Some(d) = self.drafts.get_mut(i) {
+            d.macs.insert(mac);
+        }
+        self.by_mac.insert(mac, i);
+        i
+    }
+
+    fn ip_draft(&mut self, ip: IpAddr, vlan: Option<u16>) -> usize {
+        if let Some(&i) = self.by_ip.get(&(ip, vlan)) {
+            return i;
+        }
+        let i = self.new_draft();
+        self.by_ip.insert((ip, vlan), i);
+        i
+    }
+
+    /// The asset that sent an event: by MAC unless the MAC routes for others,
+    /// else by address when exactly one asset has it.
+    fn sender(&self, e: &EventRow) -> Option<usize> {
+        if let Some(&i) = e.src_mac.as_ref().and_then(|m| self.by_mac.get(m)) {
+            if self.drafts.get(i).is_some_and(|d| d.routes_for == 0) {
+                return Some(self.resolve(i));
+            }
+        }
+        let ip = e.src_ip?;
+        let mut found = self.by_ip.iter().filter(|((a, _), _)| *a == ip).map(|(_, &i)| self.resolve(i));
+        let first = found.next()?;
+        found.all(|i| i == first).then_some(first)
+    }
+
+    /// Adds what an identity event states; false when its sender is not placed.
+    fn identity(&mut self, e: &EventRow) -> bool {
+        let claims = identity::claims(&e.name, &e.attributes.0);
+        if claims.is_empty() {
+            return true;
+        }
+        let Some(at) = self.sender(e) else { return false };
+        let Some(d) = self.drafts.get_mut(at) else { return false };
+        let p = Provenance {
+            source: e.protocol.clone(),
+            event: Some(e.name.clone()),
+            event_id: Some(e.id),
+            capture_id: Some(e.capture_id.0),
+            packet: Some(e.packet),
+            flow_id: e.flow_id.map(|f| f.0),
+            ts_ns: e.ts_ns,
+        };
+        if let Some(route) = e.attributes.get("route") {
+            // The reply describes the module at the end of the route.
+            let m = d.modules.entry(route.to_string()).or_insert_with(|| Module {
+                route: route.to_string(),
+                attributes: BTreeMap::new(),
+                last: p.clone(),
+            });
+            if p.ts_ns >= m.last.ts_ns {
+                for c in claims {
+                    let value = match c.field {
+                        Field::Vendor => vendor::normalise(&c.value).unwrap_or(c.value),
+                        _ => c.value,
+                    };
+                    m.attributes.insert(c.field, value);
+                }
+                m.last = p;
+            }
+            return true;
+        }
+        for c in claims {
+            let (value, raw) = match c.field {
+                Field::Vendor => (vendor::normalise(&c.value).unwrap_or_else(|| c.value.clone()), Some(c.value)),
+                _ => (c.value, None),
+            };
+            d.claim(c.field, value, raw, c.confidence, p.clone());
+        }
+        true
+    }
+
+    /// Two assets stating the same vendor and serial are one device with two
+    /// interfaces: the later is merged into the earlier.
+    fn merge_by_serial(&mut self) {
+        let mut seen: HashMap<(String, String), usize> = HashMap::new();
+        for i in 0..self.drafts.len() {
+            let Some(d) = self.drafts.get(i) else { continue };
+            // Stated or implied by the protocol; a MAC prefix guess is not enough.
+            let stated = |f: Field| {
+                d.values
+                    .iter()
+                    .filter(move |((field, _), v)| *field == f && v.confidence >= Confidence::Medium)
+                    .map(|((_, v), _)| v.clone())
+            };
+            let vendors: Vec<String> = stated(Field::Vendor).collect();
+            let serials: Vec<String> = stated(Field::Serial).filter(|s| !is_placeholder_serial(s)).collect();
+            let mut target = None;
+            for v in &vendors {
+                for s in &serials {
+                    match seen.get(&(v.clone(), s.clone())) {
+                        Some(&j) if self.resolve(j) != i => target = target.or(Some((self.resolve(j), s.clone()))),
+                        _ => {
+                            seen.insert((v.clone(), s.clone()), i);
+                        }
+                    }
+                }
+            }
+            if let Some((j, serial)) = target {
+                let Some(from) = self.drafts.get_mut(i).map(std::mem::take) else { continue };
+                let Some(into) = self.drafts.get_mut(j) else { continue };
+                into.merged.push(format!("same vendor and serial {serial} as {}", describe(&from)));
+                into.macs.extend(from.macs);
+                into.ips.extend(from.ips);
+                into.vlans.extend(from.vlans);
+                if let (Some(f), Some(l)) = (from.first, from.last) {
+                    into.seen(f, l);
+                }
+                for ((field, value), v) in from.values {
+                    into.claim(field, value, v.raw.clone(), v.confidence, v.first.clone());
+                    if let Some(x) = into.values.get_mut(&(field, v.value.clone())) {
+                        x.reports += v.reports.saturating_sub(1);
+                        if v.last.ts_ns > x.last.ts_ns {
+                            x.last = v.last;
+                        }
+                    }
+                }
+                into.merged.extend(from.merged);
+                for (route, m) in from.modules {
+                    into.modules.entry(route).or_insert(m);
+                }
+                if let Some(d) = self.drafts.get_mut(i) {
+                    d.alias = Some(j);
+                }
+            }
+        }
+    }
+
+    fn finish(self, conversations: &[ConversationRow]) -> Vec<Asset> {
+        let Builder { drafts, by_mac, by_ip } = self;
+        let resolve = |mut i: usize| {
+            while let Some(next) = drafts.get(i).and_then(|d| d.alias) {
+                i = next;
+            }
+            i
+        };
+        // Conversations seen from each asset.
+        let mut talk: Vec<classify::Behaviour> = drafts.iter().map(|_| classify::Behaviour::default()).collect();
+        let locate = |ip: IpAddr, vlan: Option<u16>| {
+            by_ip.get(&(ip, vlan)).or_else(|| by_ip.get(&(ip, None))).map(|&i| resolve(i))
+        };
+        for c in conversations {
+            let client = locate(c.client_ip, c.vlan);
+            let server = locate(c.server_ip, c.vlan);
+            if let Some(b) = client.and_then(|i| talk.get_mut(i)) {
+                b.as_client(c, server);
+            }
+            if let Some(b) = server.and_then(|i| talk.get_mut(i)) {
+                b.as_server(c, client);
+            }
+        }
+        let _ = by_mac;
+        let mut assets: Vec<Asset> = Vec::new();
+        for (i, mut d) in drafts.into_iter().enumerate() {
+            if d.alias.is_some() || (d.macs.is_empty() && d.ips.is_empty()) {
+                continue;
+            }
+            let behaviour = talk.get(i).cloned().unwrap_or_default();
+            let attributes = attributes(&d);
+            let modules: Vec<Module> = std::mem::take(&mut d.modules).into_values().collect();
+            let candidates = classify::decide(&attributes, &modules, &behaviour, d.routes_for);
+            let role = candidates.first().cloned().unwrap_or_else(Decision::unknown);
+            assets.push(Asset {
+                id: asset_id(&d),
+                macs: d.macs.into_iter().collect(),
+                ips: d.ips.into_iter().collect(),
+                vlans: d.vlans.into_iter().collect(),
+                first_seen_ns: d.first.unwrap_or_default(),
+                last_seen_ns: d.last.unwrap_or_default(),
+                attributes,
+                modules,
+                role,
+                candidates,
+                serves: behaviour.serves.into_iter().collect(),
+                uses: behaviour.uses.into_iter().collect(),
+                merged: d.merged,
+            });
+        }
+        assets.sort_by(|a, b| a.id.cmp(&b.id));
+        assets
+    }
+}
+
+/// Serials that devices report when they have none.
+fn is_placeholder_serial(s: &str) -> bool {
+    let digits = s.trim_start_matches("0x");
+    digits.is_empty() || digits.chars().all(|c| c == '0') || digits.chars().all(|c| c.eq_ignore_ascii_case(&'f'))
+}
+
+fn describe(d: &Draft) -> String {
+    match (d.macs.first(), d.ips.first()) {
+        (Some(m), _) => format!("mac {m}"),
+        (None, Some(ip)) => format!("ip {ip}"),
+        (None, None) => "an unaddressed asset".into(),
+    }
+}
+
+/// A MAC names the asset when it has one; else its address (and VLAN).
+fn asset_id(d: &Draft) -> String {
+    if let Some(m) = d.macs.first() {
+        return format!("mac-{m}");
+    }
+    match (d.ips.first(), d.vlans.first()) {
+        (Some(ip), Some(v)) => format!("ip-{ip}-vlan{v}"),
+        (Some(ip), None) => format!("ip-{ip}"),
+        (None, _) => "unaddressed".into(),
+    }
+}
+
+/// A draft's values grouped per field, most trusted then latest first.
+fn attributes(d: &Draft) -> Vec<Attribute> {
+    let mut by_field: BTreeMap<Field, Vec<Value>> = BTreeMap::new();
+    for ((field, _), v) in &d.values {
+        by_field.entry(*field).or_default().push(v.clone());
+    }
+    by_field
+        .into_iter()
+        .filter_map(|(field, mut values)| {
+            values.sort_by(|a, b| b.confidence.cmp(&a.confidence).then(b.last.ts_ns.cmp(&a.last.ts_ns)));
+            // A stated value outranks a MAC prefix guess; only values of the
+            // same standing disagree.
+            let top = values.first()?.confidence;
+            let conflict = values.iter().filter(|v| v.confidence == top).count() > 1;
+            Some(Attribute { field, value: values.first()?.value.clone(), conflict, values })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,267 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use super::*;
+use otposture_model::{EventKind, FlowId, HostSource, OperationClass};
+use otposture_store::{Attributes, CaptureId, ClassCount};
+
+fn mac(last: u8) -> MacAddr {
+    MacAddr([0x02, 0, 0, 0, 0, last])
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn host(mac: Option<MacAddr>, ip: &str, vlan: Option<u16>, first: i64) -> HostRow {
+    HostRow {
+        id: 0,
+        mac,
+        ip: Some(self::ip(ip)),
+        vlan,
+        first_seen: String::new(),
+        first_seen_ns: first,
+        last_seen: String::new(),
+        last_seen_ns: first + 10,
+        source: HostSource::Ip,
+        host_name: None,
+        vendor_class: None,
+        flows_as_client: 0,
+        flows_as_server: 0,
+        packets_sent: 0,
+        bytes_sent: 0,
+        packets_received: 0,
+        bytes_received: 0,
+    }
+}
+
+fn identity(id: i64, name: &str, mac: Option<MacAddr>, ip: &str, ts: i64, attrs: &[(&str, &str)]) -> EventRow {
+    EventRow {
+        id,
+        capture_id: CaptureId(1),
+        ts: String::new(),
+        ts_ns: ts,
+        packet: id as u64,
+        flow_id: Some(FlowId(7)),
+        protocol: name.split('.').next().unwrap().to_string(),
+        kind: EventKind::Identity,
+        name: name.to_string(),
+        class: None,
+        src_mac: mac,
+        src_ip: Some(self::ip(ip)),
+        dst_ip: None,
+        attributes: Attributes(attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+    }
+}
+
+fn conversation(client: &str, server: &str, protocol: &str, requests: &[(OperationClass, u64)]) -> ConversationRow {
+    ConversationRow {
+        client_ip: ip(client),
+        server_ip: ip(server),
+        vlan: None,
+        transport: "tcp".into(),
+        server_port: 502,
+        app_protocol: Some(protocol.into()),
+        flows: 1,
+        packets: 10,
+        bytes: 1000,
+        first_seen_ns: 0,
+        last_seen_ns: 10,
+        requests: requests.iter().map(|&(class, messages)| ClassCount { class, messages }).collect(),
+        responses: Vec::new(),
+    }
+}
+
+fn asset<'a>(inv: &'a Inventory, id: &str) -> &'a Asset {
+    inv.assets.iter().find(|a| a.id == id).unwrap_or_else(|| panic!("no {id} in {:#?}", inv.assets))
+}
+
+#[test]
+fn a_router_mac_does_not_make_one_asset_of_the_addresses_behind_it() {
+    let router = mac(1);
+    let mut hosts: Vec<HostRow> =
+        (1..=5).map(|i| host(Some(router), &format!("10.9.0.{i}"), None, i64::from(i) * 100)).collect();
+    hosts.push(host(Some(router), "10.0.0.1", None, 50));
+    hosts.push(host(Some(mac(2)), "10.0.0.2", None, 60));
+    let arp =
+        identity(1, "arp.sender", Some(router), "10.0.0.1", 50, &[("mac", "02:00:00:00:00:01"), ("ip", "10.0.0.1")]);
+    let inv = build(&hosts, &[arp], &[]);
+    assert_eq!(inv.assets.len(), 7, "{:#?}", inv.assets);
+    let r = asset(&inv, "mac-02:00:00:00:00:01");
+    assert_eq!(r.ips, vec![ip("10.0.0.1")], "the router keeps only the address it claimed in ARP");
+    assert_eq!((r.role.role, r.role.rule), (Role::NetworkDevice, "routes_for_many_addresses"));
+    for i in 1..=5 {
+        let behind = asset(&inv, &format!("ip-10.9.0.{i}"));
+        assert!(behind.macs.is_empty());
+    }
+}
+
+#[test]
+fn a_dhcp_address_change_is_one_asset_and_vlans_keep_overlapping_addresses_apart() {
+    let hosts = vec![
+        host(Some(mac(3)), "10.0.0.20", None, 0),
+        host(Some(mac(3)), "10.0.0.21", None, 500),
+        // No link layer: the same address on two VLANs is two devices.
+        host(None, "192.168.1.10", Some(10), 0),
+        host(None, "192.168.1.10", Some(20), 0),
+    ];
+    let inv = build(&hosts, &[], &[]);
+    let a = asset(&inv, "mac-02:00:00:00:00:03");
+    assert_eq!(a.ips, vec![ip("10.0.0.20"), ip("10.0.0.21")]);
+    assert_eq!((a.first_seen_ns, a.last_seen_ns), (0, 510));
+    asset(&inv, "ip-192.168.1.10-vlan10");
+    asset(&inv, "ip-192.168.1.10-vlan20");
+    assert_eq!(inv.assets.len(), 3);
+}
+
+#[test]
+fn identities_become_fields_with_provenance_and_disagreements_are_kept() {
+    let plc = mac(4);
+    let hosts = vec![host(Some(plc), "10.0.0.4", None, 0)];
+    let ids = vec![
+        identity(
+            11,
+            "enip.list_identity",
+            Some(plc),
+            "10.0.0.4",
+            100,
+            &[
+                ("vendor", "Rockwell Automation/Allen-Bradley"),
+                ("device_type", "Programmable Logic Controller"),
+                ("product_name", "1756-L61/B LOGIX5561"),
+                ("revision", "20.11"),
+                ("serial", "0x0014ab5e"),
+            ],
+        ),
+        identity(12, "cip.identity", Some(plc), "10.0.0.4", 200, &[("revision", "20.13")]),
+        identity(13, "cip.identity", Some(plc), "10.0.0.4", 300, &[("revision", "20.13")]),
+    ];
+    let inv = build(&hosts, &ids, &[]);
+    let a = asset(&inv, "mac-02:00:00:00:00:04");
+    assert_eq!(a.get(Field::Vendor), Some("Rockwell Automation"));
+    let vendor = a.attributes.iter().find(|x| x.field == Field::Vendor).unwrap();
+    assert_eq!(vendor.values[0].raw.as_deref(), Some("Rockwell Automation/Allen-Bradley"));
+    assert_eq!(vendor.values[0].first.event_id, Some(11));
+    assert_eq!(vendor.values[0].first.packet, Some(11));
+    let fw = a.attributes.iter().find(|x| x.field == Field::Firmware).unwrap();
+    assert!(fw.conflict, "two firmware revisions stated: both kept");
+    assert_eq!(fw.value, "20.13", "the latest of equally trusted values leads");
+    assert_eq!(fw.values.len(), 2);
+    assert_eq!(
+        (fw.values[0].reports, fw.values[0].first.event_id, fw.values[0].last.event_id),
+        (2, Some(12), Some(13))
+    );
+    assert_eq!((a.role.role, a.role.rule, a.role.level), (Role::Controller, "device_type_stated", Some(1)));
+    assert!(a.role.evidence[0].contains("Programmable Logic Controller"), "{:?}", a.role.evidence);
+}
+
+#[test]
+fn two_interfaces_reporting_one_serial_are_one_device() {
+    let hosts = vec![host(Some(mac(5)), "10.0.1.5", None, 0), host(Some(mac(6)), "10.0.2.5", None, 0)];
+    let id = |n, m, ip| {
+        identity(
+            n,
+            "s7comm.szl_identity",
+            Some(m),
+            ip,
+            10,
+            &[("order_number", "6ES7 516-3AN01-0AB0"), ("serial", "S C-X4U421302")],
+        )
+    };
+    let inv = build(&hosts, &[id(1, mac(5), "10.0.1.5"), id(2, mac(6), "10.0.2.5")], &[]);
+    assert_eq!(inv.assets.len(), 1, "{:#?}", inv.assets);
+    let a = &inv.assets[0];
+    assert_eq!(a.macs, vec![mac(5), mac(6)]);
+    assert_eq!(a.ips, vec![ip("10.0.1.5"), ip("10.0.2.5")]);
+    assert_eq!(a.get(Field::Vendor), Some("Siemens"), "S7comm implies Siemens");
+    assert!(a.merged[0].contains("S C-X4U421302"), "{:?}", a.merged);
+    assert_eq!(a.role.rule, "s7_module_identification");
+    // A serial of zeros names no device: no merge.
+    let zero =
+        |n, m, ip| identity(n, "enip.list_identity", Some(m), ip, 10, &[("vendor", "Acme"), ("serial", "0x00000000")]);
+    let inv = build(&hosts, &[zero(1, mac(5), "10.0.1.5"), zero(2, mac(6), "10.0.2.5")], &[]);
+    assert_eq!(inv.assets.len(), 2);
+}
+
+#[test]
+fn roles_follow_behaviour_with_their_evidence() {
+    let hosts = vec![
+        host(Some(mac(10)), "10.0.0.10", None, 0), // engineering workstation
+        host(Some(mac(11)), "10.0.0.11", None, 0), // SCADA
+        host(Some(mac(20)), "10.0.0.20", None, 0),
+        host(Some(mac(21)), "10.0.0.21", None, 0),
+        host(Some(mac(22)), "10.0.0.22", None, 0),
+        host(Some(mac(30)), "10.0.0.30", None, 0), // outstation
+        host(Some(mac(40)), "10.0.0.40", None, 0), // IT
+    ];
+    use OperationClass::*;
+    let conversations = vec![
+        conversation("10.0.0.10", "10.0.0.20", "s7comm", &[(Program, 12), (Read, 3)]),
+        conversation("10.0.0.11", "10.0.0.20", "modbus", &[(Read, 100)]),
+        conversation("10.0.0.11", "10.0.0.21", "modbus", &[(Read, 100), (Write, 2)]),
+        conversation("10.0.0.11", "10.0.0.22", "modbus", &[(Read, 100)]),
+        conversation("10.0.0.11", "10.0.0.30", "dnp3", &[(Read, 10)]),
+        conversation("10.0.0.40", "10.0.0.41", "http", &[]),
+    ];
+    let inv = build(&hosts, &[], &conversations);
+    let ews = asset(&inv, "mac-02:00:00:00:00:0a");
+    assert_eq!((ews.role.role, ews.role.confidence), (Role::EngineeringWorkstation, Confidence::High));
+    assert_eq!(ews.role.evidence, vec!["12 program request(s) to 10.0.0.20 over s7comm".to_string()]);
+    let scada = asset(&inv, "mac-02:00:00:00:00:0b");
+    assert_eq!((scada.role.role, scada.role.level), (Role::ScadaServer, Some(2)));
+    let plc = asset(&inv, "mac-02:00:00:00:00:14");
+    assert_eq!(plc.role.role, Role::Controller);
+    assert_eq!(plc.serves, vec!["modbus".to_string(), "s7comm".to_string()]);
+    assert_eq!(asset(&inv, "mac-02:00:00:00:00:1e").role.role, Role::Rtu);
+    let it = asset(&inv, "mac-02:00:00:00:00:28");
+    assert_eq!((it.role.role, it.role.level), (Role::ItHost, Some(4)));
+    assert_eq!(asset(&inv, "mac-02:00:00:00:00:16").candidates.len(), 1);
+}
+
+#[test]
+fn an_identity_from_an_unknown_sender_is_counted_not_dropped_silently() {
+    let ids = vec![identity(1, "cip.identity", None, "10.7.7.7", 0, &[("vendor", "Acme")])];
+    let inv = build(&[], &ids, &[]);
+    assert!(inv.assets.is_empty());
+    assert_eq!(inv.unplaced_identities, 1);
+}
+
+#[test]
+fn a_module_reached_through_the_backplane_is_a_module_not_a_second_identity() {
+    let adapter = mac(7);
+    let hosts = vec![host(Some(adapter), "10.0.0.7", None, 0)];
+    let ids = vec![
+        identity(
+            1,
+            "enip.list_identity",
+            Some(adapter),
+            "10.0.0.7",
+            10,
+            &[
+                ("vendor", "Rockwell Automation/Allen-Bradley"),
+                ("device_type", "Communications Adapter"),
+                ("product_name", "1756-ENBT/A"),
+            ],
+        ),
+        identity(
+            2,
+            "cip.identity",
+            Some(adapter),
+            "10.0.0.7",
+            20,
+            &[
+                ("device_type", "Programmable Logic Controller"),
+                ("product_name", "1756-L61/B LOGIX5561"),
+                ("route", "1/0"),
+            ],
+        ),
+    ];
+    let inv = build(&hosts, &ids, &[]);
+    let a = asset(&inv, "mac-02:00:00:00:00:07");
+    assert_eq!(a.get(Field::Model), Some("1756-ENBT/A"));
+    assert!(a.attributes.iter().all(|x| !x.conflict), "{:#?}", a.attributes);
+    assert_eq!(a.modules.len(), 1);
+    assert_eq!(a.modules[0].route, "1/0");
+    assert_eq!(a.modules[0].attributes.get(&Field::Model).map(String::as_str), Some("1756-L61/B LOGIX5561"));
+    assert_eq!((a.role.role, a.role.rule), (Role::Controller, "controller_in_rack"));
+    assert!(a.role.evidence[0].contains("1/0"), "{:?}", a.role.evidence);
+}
