@@ -1,0 +1,202 @@
+//! The inventory on real captures (`../shared/pcaps`): for each capture, the
+//! assets that carry identity or a role, with the vendor, model or order
+//! number, firmware, serial and role expected.
+//!
+//! How the expectations were established (tshark 4.0.17 on the same files):
+//! - CIP: `enip.lir.name`, `enip.lir.serial` (ListIdentity) and
+//!   `cip.id.product_name`, `cip.id.serial_number` (Identity replies) from the
+//!   sending address; the L61 in EIP-RebootorRestart and EIP-SoftwareUpload is
+//!   reached on a connection whose Forward_Open path is port 1, slot 0.
+//! - S7comm: the SZL 0x0011 module identification records and SZL 0x001C
+//!   component records (order number, firmware `V` version, serial, module type).
+//! - Roles: from what the capture shows each address doing (which side answers
+//!   S7comm/Modbus/CIP/DNP3, who sends program transfers or restarts); the rule
+//!   named is the one docs/inventory.md gives for that evidence.
+//!
+//! Modbus captures with Read Device Identification requests here carry no
+//! identification objects in their answers (tshark shows none either), so their
+//! assets have roles but no identity.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod loopback;
+
+use serde_json::Value;
+
+/// One expected asset: its address, role, the rule that decided it, and
+/// identity fields (`""` when the capture shows none).
+struct Want {
+    ip: &'static str,
+    role: &'static str,
+    rule: &'static str,
+    fields: &'static [(&'static str, &'static str)],
+    /// (route, model) of a module reached through it.
+    module: Option<(&'static str, &'static str)>,
+}
+
+const fn want(
+    ip: &'static str,
+    role: &'static str,
+    rule: &'static str,
+    fields: &'static [(&'static str, &'static str)],
+) -> Want {
+    Want { ip, role, rule, fields, module: None }
+}
+
+const ENBT: &[(&str, &str)] = &[("vendor", "Rockwell Automation"), ("model", "1756-ENBT/A"), ("firmware", "4.3")];
+const CPU_315: &[(&str, &str)] = &[
+    ("vendor", "Siemens"),
+    ("model", "CPU 315-2 PN/DP"),
+    ("order_number", "6ES7 315-2EH14-0AB0"),
+    ("firmware", "V3.2.7"),
+    ("serial", "S C-B1U393142011"),
+];
+const IM151: &[(&str, &str)] = &[
+    ("vendor", "Siemens"),
+    ("model", "IM151-8 PN/DP CPU"),
+    ("order_number", "6ES7 151-8AB01-0AB0"),
+    ("firmware", "V3.2.6"),
+    ("serial", "S C-C6TW74882012"),
+];
+
+fn cases() -> Vec<(&'static str, Vec<Want>)> {
+    vec![
+        (
+            "enip_cip/enip_test.pcap",
+            vec![
+                want("10.1.1.164", "controller", "serves_control_protocols", ENBT),
+                want("10.1.1.167", "hmi", "polls_few_controllers", &[]),
+            ],
+        ),
+        (
+            "enip_cip/EIP-ChangePortConfigurationAttempt.pcap",
+            vec![want("192.168.10.121", "controller", "serves_control_protocols", ENBT)],
+        ),
+        (
+            "enip_cip/EIP-FirmwareChange.pcap",
+            vec![
+                want("192.168.10.120", "controller", "serves_control_protocols", ENBT),
+                want("192.168.10.105", "engineering_workstation", "sends_engineering_operations", &[]),
+            ],
+        ),
+        (
+            "enip_cip/EIP-RebootorRestart.pcap",
+            vec![
+                Want {
+                    module: Some(("1/0", "1756-L61/B LOGIX5561")),
+                    ..want("192.168.10.120", "controller", "controller_in_rack", &[])
+                },
+                want("192.168.10.105", "engineering_workstation", "sends_engineering_operations", &[]),
+            ],
+        ),
+        (
+            "enip_cip/EIP-SoftwareUpload.pcap",
+            vec![Want {
+                module: Some(("1/0", "1756-L61/B LOGIX5561")),
+                ..want("192.168.10.120", "controller", "controller_in_rack", &[])
+            }],
+        ),
+        (
+            "s7comm/s7comm_reading_plc_status.pcap",
+            vec![
+                want("192.168.1.40", "controller", "s7_module_identification", IM151),
+                want("192.168.1.10", "hmi", "polls_few_controllers", &[]),
+            ],
+        ),
+        (
+            "s7comm/s7comm_downloading_block_db1.pcap",
+            vec![
+                want("192.168.1.40", "controller", "serves_control_protocols", &[]),
+                want("192.168.1.10", "engineering_workstation", "sends_engineering_operations", &[]),
+            ],
+        ),
+        (
+            "s7comm/snap7_s300_everything.pcapng",
+            vec![
+                want("134.217.61.211", "controller", "s7_module_identification", CPU_315),
+                want("134.217.61.131", "engineering_workstation", "sends_engineering_operations", &[]),
+            ],
+        ),
+        (
+            "s7comm/tia_s300_goOnline.pcapng",
+            vec![want("134.217.61.211", "controller", "s7_module_identification", CPU_315)],
+        ),
+        (
+            "s7comm/step7_s300_AuthPassword.pcapng",
+            vec![want("134.249.61.163", "controller", "serves_control_protocols", &[])],
+        ),
+        (
+            "modbus/modbus_test_data_part1.pcap",
+            vec![
+                want("10.0.0.3", "controller", "serves_control_protocols", &[]),
+                want("10.0.0.57", "engineering_workstation", "sends_engineering_operations", &[]),
+            ],
+        ),
+        (
+            "modbus/modbus-eit.pcap",
+            vec![
+                want("192.168.88.100", "controller", "serves_control_protocols", &[]),
+                want("192.168.2.42", "hmi", "polls_few_controllers", &[]),
+            ],
+        ),
+        (
+            "modbus/modbus_test_data_part2.pcap",
+            vec![want("166.161.16.230", "controller", "serves_control_protocols", &[])],
+        ),
+        (
+            "dnp3/cold_restart_and_response.pcap",
+            vec![
+                want("192.168.60.130", "rtu", "serves_dnp3_as_outstation", &[]),
+                want("192.168.60.1", "engineering_workstation", "sends_engineering_operations", &[]),
+            ],
+        ),
+        (
+            "dnp3/DNP3-ReadRequest.pcap",
+            vec![
+                want("1.1.1.2", "rtu", "serves_dnp3_as_outstation", &[]),
+                want("1.1.1.1", "hmi", "polls_few_controllers", &[]),
+            ],
+        ),
+    ]
+}
+
+#[test]
+fn names_identities_and_roles_of_the_devices_in_real_captures() {
+    let Some(pcaps) = otposture_fixtures::shared_pcaps() else { return };
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (capture, wants) in cases() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("inv.db");
+        loopback::analyze(&db, &pcaps.join(capture));
+        let assets = loopback::json(&db, &["assets"]);
+        let assets = assets["assets"].as_array().unwrap();
+        for w in wants {
+            checked += 1;
+            let with_ip: Vec<&Value> =
+                assets.iter().filter(|a| a["ips"].as_array().unwrap().iter().any(|i| i == w.ip)).collect();
+            let [a] = with_ip.as_slice() else {
+                failures.push(format!("{capture}: {} is on {} assets", w.ip, with_ip.len()));
+                continue;
+            };
+            let role = (a["role"]["role"].as_str().unwrap(), a["role"]["rule"].as_str().unwrap());
+            if role != (w.role, w.rule) {
+                failures.push(format!("{capture} {}: role {role:?}, want {:?}", w.ip, (w.role, w.rule)));
+            }
+            for (field, value) in w.fields {
+                let got =
+                    a["attributes"].as_array().unwrap().iter().find(|x| x["field"] == *field).map(|x| &x["value"]);
+                if got.and_then(Value::as_str) != Some(value) {
+                    failures.push(format!("{capture} {}: {field} {got:?}, want {value:?}", w.ip));
+                }
+            }
+            if let Some((route, model)) = w.module {
+                let m = a["modules"].as_array().unwrap().iter().find(|m| m["route"] == route);
+                if m.map(|m| &m["attributes"]["model"]).and_then(Value::as_str) != Some(model) {
+                    failures.push(format!("{capture} {}: module at {route}: {m:?}, want {model}", w.ip));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {checked} expected assets differ:\n{}", failures.len(), failures.join("\n"));
+    eprintln!("inventory: {checked} expected assets over {} captures agree", cases().len());
+}
