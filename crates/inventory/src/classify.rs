@@ -125,7 +125,15 @@ impl Behaviour {
         let peer = server.map_or_else(|| c.server_ip.to_string(), |_| c.server_ip.to_string());
         self.control_servers.entry(p.clone()).or_default().insert(peer.clone());
         for r in &c.requests {
-            if matches!(r.class, OperationClass::Program | OperationClass::Firmware | OperationClass::Control) {
+            // Configuration and authentication are engineering work on a PLC;
+            // a DNP3 master configures outstations routinely (time
+            // synchronisation, unsolicited reporting), so there they are not.
+            let engineering = match r.class {
+                OperationClass::Program | OperationClass::Firmware | OperationClass::Control => true,
+                OperationClass::Configuration | OperationClass::Authentication => p != "dnp3",
+                _ => false,
+            };
+            if engineering {
                 *self.changes_sent.entry((r.class, p.clone(), peer.clone())).or_insert(0) += r.messages;
             }
         }
@@ -198,6 +206,8 @@ pub(crate) fn decide(attributes: &[Attribute], modules: &[Module], b: &Behaviour
             .collect();
         let programs =
             b.changes_sent.keys().any(|(c, ..)| matches!(c, OperationClass::Program | OperationClass::Firmware));
+        // Program or firmware transfers are what an engineering workstation does;
+        // control, configuration or authentication alone are weaker evidence.
         let confidence = if programs { Confidence::High } else { Confidence::Medium };
         out.push(Decision::new(Role::EngineeringWorkstation, "sends_engineering_operations", confidence, evidence));
     }

@@ -21,6 +21,7 @@
 mod loopback;
 
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// One expected asset: its address, role, the rule that decided it, and
 /// identity fields (`""` when the capture shows none).
@@ -199,4 +200,130 @@ fn names_identities_and_roles_of_the_devices_in_real_captures() {
     }
     assert!(failures.is_empty(), "{} of {checked} expected assets differ:\n{}", failures.len(), failures.join("\n"));
     eprintln!("inventory: {checked} expected assets over {} captures agree", cases().len());
+}
+
+/// Labelled devices: what each one is, and why we know, independent of the
+/// rules. HMI and SCADA server are one class here (the captures do not tell an
+/// operator station from a SCADA server); devices whose role the capture does
+/// not show (a client that only sends ListIdentity) are not labelled.
+const LABELS: &[(&str, &str, &str, &str)] = &[
+    ("enip_cip/enip_test.pcap", "10.1.1.164", "controller", "1756-ENBT/A: the Ethernet adapter of a ControlLogix rack"),
+    ("enip_cip/EIP-ChangePortConfigurationAttempt.pcap", "192.168.10.121", "controller", "1756-ENBT/A adapter"),
+    (
+        "enip_cip/EIP-ChangePortConfigurationAttempt.pcap",
+        "192.168.10.105",
+        "engineering_workstation",
+        "sets the adapter's port configuration",
+    ),
+    ("enip_cip/EIP-FirmwareChange.pcap", "192.168.10.120", "controller", "ControlLogix rack (ENBT, L61)"),
+    ("enip_cip/EIP-FirmwareChange.pcap", "192.168.10.105", "engineering_workstation", "changes the firmware"),
+    ("enip_cip/EIP-RebootorRestart.pcap", "192.168.10.120", "controller", "1756-L61 behind the adapter"),
+    ("enip_cip/EIP-RebootorRestart.pcap", "192.168.10.105", "engineering_workstation", "reboots the controller"),
+    ("enip_cip/EIP-SoftwareUpload.pcap", "192.168.10.120", "controller", "1756-L61 behind the adapter"),
+    (
+        "enip_cip/EIP-SoftwareUpload.pcap",
+        "192.168.10.105",
+        "engineering_workstation",
+        "uploads the controller's program",
+    ),
+    ("s7comm/s7comm_reading_plc_status.pcap", "192.168.1.40", "controller", "IM151-8 PN/DP CPU (ET 200S CPU)"),
+    ("s7comm/s7comm_downloading_block_db1.pcap", "192.168.1.40", "controller", "IM151-8 PN/DP CPU"),
+    ("s7comm/s7comm_downloading_block_db1.pcap", "192.168.1.10", "engineering_workstation", "downloads block DB1"),
+    ("s7comm/snap7_s300_everything.pcapng", "134.217.61.211", "controller", "CPU 315-2 PN/DP"),
+    (
+        "s7comm/snap7_s300_everything.pcapng",
+        "134.217.61.131",
+        "engineering_workstation",
+        "snap7 client: uploads, downloads, stops the CPU",
+    ),
+    ("s7comm/tia_s300_goOnline.pcapng", "134.217.61.211", "controller", "CPU 315-2 PN/DP"),
+    (
+        "s7comm/tia_s300_goOnline.pcapng",
+        "134.217.61.131",
+        "engineering_workstation",
+        "TIA Portal going online (file name; no engineering operation in the capture)",
+    ),
+    ("s7comm/step7_s300_AuthPassword.pcapng", "134.249.61.163", "controller", "S7-300 CPU"),
+    (
+        "s7comm/step7_s300_AuthPassword.pcapng",
+        "134.249.62.230",
+        "engineering_workstation",
+        "STEP 7 entering the protection password (file name)",
+    ),
+    ("s7comm/wincc_s300_setup-alarm-read-write.pcapng", "134.249.61.182", "controller", "S7-300 CPU"),
+    (
+        "s7comm/wincc_s300_setup-alarm-read-write.pcapng",
+        "134.249.53.130",
+        "hmi",
+        "WinCC reading and writing tags, setting up alarms",
+    ),
+    (
+        "modbus/modbus_test_data_part1.pcap",
+        "10.0.0.3",
+        "controller",
+        "Modbus server (port 502); reports server id Wingpath Limited",
+    ),
+    ("modbus/modbus-eit.pcap", "192.168.88.100", "controller", "Modbus server; MAC of Host Engineering (Koyo PLCs)"),
+    ("modbus/modbus-eit.pcap", "192.168.2.42", "hmi", "polls the PLC for device identification and registers"),
+    ("dnp3/cold_restart_and_response.pcap", "192.168.60.130", "rtu", "DNP3 outstation"),
+    ("dnp3/DNP3-ReadRequest.pcap", "1.1.1.2", "rtu", "DNP3 outstation"),
+    ("dnp3/DNP3-ReadRequest.pcap", "1.1.1.1", "hmi", "DNP3 master polling class data"),
+    ("dnp3/directoperate_and_response.pcap", "192.168.60.130", "rtu", "DNP3 outstation"),
+];
+
+/// HMI and SCADA server as one class.
+fn coarse(role: &str) -> &str {
+    match role {
+        "scada_server" => "hmi",
+        other => other,
+    }
+}
+
+/// Precision and recall of the role rules on [`LABELS`], per role; fails below
+/// 85% of labelled devices right, and prints every miss.
+#[test]
+fn role_rules_measured_on_labelled_devices() {
+    let Some(pcaps) = otposture_fixtures::shared_pcaps() else { return };
+    let mut by_capture: BTreeMap<&str, Vec<(&str, &str, &str)>> = BTreeMap::new();
+    for (capture, ip, role, why) in LABELS {
+        by_capture.entry(capture).or_default().push((ip, role, why));
+    }
+    // (truth, decided) per device.
+    let mut pairs: Vec<(String, String, String)> = Vec::new();
+    for (capture, labels) in by_capture {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("inv.db");
+        loopback::analyze(&db, &pcaps.join(capture));
+        let assets = loopback::json(&db, &["assets"]);
+        for (ip, role, why) in labels {
+            let a = assets["assets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["ips"].as_array().unwrap().iter().any(|i| i == ip));
+            let got = a.map_or("absent", |a| a["role"]["role"].as_str().unwrap());
+            pairs.push((coarse(role).to_string(), coarse(got).to_string(), format!("{capture} {ip} ({why})")));
+        }
+    }
+    let roles: std::collections::BTreeSet<&str> = pairs.iter().flat_map(|(t, g, _)| [t.as_str(), g.as_str()]).collect();
+    for role in roles {
+        let tp = pairs.iter().filter(|(t, g, _)| t == role && g == role).count();
+        let decided = pairs.iter().filter(|(_, g, _)| g == role).count();
+        let actual = pairs.iter().filter(|(t, _, _)| t == role).count();
+        let pct =
+            |a: usize, b: usize| if b == 0 { "-".to_string() } else { format!("{:.0}%", 100.0 * a as f64 / b as f64) };
+        eprintln!(
+            "role {role}: precision {} ({tp}/{decided}), recall {} ({tp}/{actual})",
+            pct(tp, decided),
+            pct(tp, actual)
+        );
+    }
+    let misses: Vec<String> =
+        pairs.iter().filter(|(t, g, _)| t != g).map(|(t, g, d)| format!("{d}: labelled {t}, decided {g}")).collect();
+    for m in &misses {
+        eprintln!("miss: {m}");
+    }
+    let right = pairs.len() - misses.len();
+    eprintln!("roles: {right} of {} labelled devices right", pairs.len());
+    assert!(right * 100 >= pairs.len() * 85, "{right} of {} right:\n{}", pairs.len(), misses.join("\n"));
 }
