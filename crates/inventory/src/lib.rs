@@ -21,10 +21,12 @@
 
 mod classify;
 pub mod identity;
+mod map;
 pub mod vendor;
 
 pub use classify::{Decision, Role};
 pub use identity::{Confidence, Field};
+pub use map::{Edge, Endpoint};
 
 use otposture_model::MacAddr;
 use otposture_store::{ConversationRow, EventRow, HostRow};
@@ -154,6 +156,8 @@ impl Asset {
 pub struct Inventory {
     /// Assets, ordered by id.
     pub assets: Vec<Asset>,
+    /// The communication map: edges between assets, ordered by client, server, protocol.
+    pub edges: Vec<Edge>,
     /// Identity events whose sender matched no asset, or several.
     pub unplaced_identities: u64,
 }
@@ -211,8 +215,8 @@ pub fn build(hosts: &[HostRow], identities: &[EventRow], conversations: &[Conver
         }
     }
     b.merge_by_serial();
-    let assets = b.finish(conversations);
-    Inventory { assets, unplaced_identities: unplaced }
+    let (assets, edges) = b.finish(conversations);
+    Inventory { assets, edges, unplaced_identities: unplaced }
 }
 
 #[derive(Debug, Default)]
@@ -458,7 +462,7 @@ impl Builder {
         }
     }
 
-    fn finish(self, conversations: &[ConversationRow]) -> Vec<Asset> {
+    fn finish(self, conversations: &[ConversationRow]) -> (Vec<Asset>, Vec<Edge>) {
         let Builder { drafts, by_mac, by_ip } = self;
         let resolve = |mut i: usize| {
             while let Some(next) = drafts.get(i).and_then(|d| d.alias) {
@@ -468,9 +472,23 @@ impl Builder {
         };
         // Conversations seen from each asset.
         let mut talk: Vec<classify::Behaviour> = drafts.iter().map(|_| classify::Behaviour::default()).collect();
+        // An address on one VLAN only is found whatever the tagging of the
+        // flow (a trunk port, a capture on both sides of a tagging switch).
+        let mut by_addr: HashMap<IpAddr, Vec<usize>> = HashMap::new();
+        for (&(ip, _), &i) in &by_ip {
+            let list = by_addr.entry(ip).or_default();
+            let i = resolve(i);
+            if !list.contains(&i) {
+                list.push(i);
+            }
+        }
         let locate = |ip: IpAddr, vlan: Option<u16>| {
-            by_ip.get(&(ip, vlan)).or_else(|| by_ip.get(&(ip, None))).map(|&i| resolve(i))
+            by_ip.get(&(ip, vlan)).map(|&i| resolve(i)).or_else(|| match by_addr.get(&ip).map(Vec::as_slice) {
+                Some(&[only]) => Some(only),
+                _ => None,
+            })
         };
+        let mut ends = Vec::with_capacity(conversations.len());
         for c in conversations {
             let client = locate(c.client_ip, c.vlan);
             let server = locate(c.server_ip, c.vlan);
@@ -480,9 +498,11 @@ impl Builder {
             if let Some(b) = server.and_then(|i| talk.get_mut(i)) {
                 b.as_server(c, client);
             }
+            ends.push((client, server));
         }
         let _ = by_mac;
         let mut assets: Vec<Asset> = Vec::new();
+        let mut drafts_of: Vec<usize> = Vec::new();
         for (i, mut d) in drafts.into_iter().enumerate() {
             if d.alias.is_some() || (d.macs.is_empty() && d.ips.is_empty()) {
                 continue;
@@ -507,9 +527,21 @@ impl Builder {
                 uses: behaviour.uses.into_iter().collect(),
                 merged: d.merged,
             });
+            drafts_of.push(i);
         }
-        assets.sort_by(|a, b| a.id.cmp(&b.id));
-        assets
+        let mut order: Vec<usize> = (0..assets.len()).collect();
+        order.sort_by(|&a, &b| assets.get(a).map(|x| &x.id).cmp(&assets.get(b).map(|x| &x.id)));
+        let mut sorted: Vec<Asset> = Vec::with_capacity(assets.len());
+        let mut asset_of_draft = BTreeMap::new();
+        let mut slots: Vec<Option<Asset>> = assets.into_iter().map(Some).collect();
+        for (new, old) in order.into_iter().enumerate() {
+            if let (Some(a), Some(&draft)) = (slots.get_mut(old).and_then(Option::take), drafts_of.get(old)) {
+                asset_of_draft.insert(draft, new);
+                sorted.push(a);
+            }
+        }
+        let edges = map::edges(conversations, &ends, &asset_of_draft, &sorted);
+        (sorted, edges)
     }
 }
 

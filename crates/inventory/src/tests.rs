@@ -265,3 +265,27 @@ fn a_module_reached_through_the_backplane_is_a_module_not_a_second_identity() {
     assert_eq!((a.role.role, a.role.rule), (Role::Controller, "controller_in_rack"));
     assert!(a.role.evidence[0].contains("1/0"), "{:?}", a.role.evidence);
 }
+
+#[test]
+fn edges_carry_operations_and_the_trust_they_imply() {
+    let hosts = vec![host(Some(mac(10)), "10.0.0.10", None, 0), host(Some(mac(20)), "10.0.0.20", None, 0)];
+    use OperationClass::*;
+    let mut second = conversation("10.0.0.10", "10.0.0.20", "s7comm", &[(Write, 2), (Read, 5)]);
+    second.server_port = 1102;
+    let conversations = vec![
+        conversation("10.0.0.10", "10.0.0.20", "s7comm", &[(Program, 12), (Read, 3), (Control, 1)]),
+        second,
+        conversation("10.0.0.10", "10.0.0.99", "http", &[]),
+    ];
+    let inv = build(&hosts, &[], &conversations);
+    assert_eq!(inv.edges.len(), 2, "{:#?}", inv.edges);
+    let s7 = inv.edges.iter().find(|e| e.protocol == "s7comm").unwrap();
+    assert_eq!((s7.client.id.as_str(), s7.server.id.as_str()), ("mac-02:00:00:00:00:0a", "mac-02:00:00:00:00:14"));
+    assert_eq!(s7.ports, vec![502, 1102]);
+    assert_eq!((s7.flows, s7.packets, s7.bytes), (2, 20, 2000));
+    assert_eq!(s7.operations.get("read"), Some(&8));
+    assert_eq!(s7.trust, vec!["controls", "programs", "writes"]);
+    let http = inv.edges.iter().find(|e| e.protocol == "http").unwrap();
+    assert_eq!((http.server.id.as_str(), http.server.asset), ("ip-10.0.0.99", false));
+    assert!(http.trust.is_empty());
+}

@@ -107,7 +107,7 @@ fn write_json(doc: &serde_json::Value) -> anyhow::Result<()> {
 }
 
 /// Reads hosts, identity events and conversations and builds the inventory.
-fn inventory(db: Option<PathBuf>) -> anyhow::Result<Inventory> {
+pub(crate) fn inventory(db: Option<PathBuf>) -> anyhow::Result<Inventory> {
     let store = crate::query::open(db)?;
     let hosts = store.hosts(&HostFilter::default())?;
     let identities = store.events(&EventFilter { kind: Some(EventKind::Identity), ..EventFilter::default() })?;

@@ -6,6 +6,7 @@
 mod analyze;
 mod assets;
 mod bench;
+mod map;
 mod output;
 mod query;
 mod writer;
@@ -61,6 +62,8 @@ enum Command {
     Operations(query::OperationsArgs),
     /// List assets (devices merged from hosts and protocol identities) with role, vendor and firmware; `assets show ID` explains one.
     Assets(assets::AssetsArgs),
+    /// The communication map between assets: protocols, operations and who may write to, program or stop whom.
+    Map(map::MapArgs),
     /// List the captures analysed into the database and their status.
     Captures(query::CapturesArgs),
     /// Measure the capture -> flows -> reassembly stage: MB/s, packets/s, peak memory.
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
         Command::Events(a) => query::events(a, db),
         Command::Operations(a) => query::operations(a, db),
         Command::Assets(a) => assets::run(a, db),
+        Command::Map(a) => map::run(a, db),
         Command::Captures(a) => query::captures(a, db),
         Command::Bench(a) => bench::run(a),
     };

@@ -614,3 +614,57 @@ fn ctrl_c_stops_cleanly_and_keeps_what_was_decoded() {
     assert!(packets > 0 && packets < BIG_ROUNDS as u64 * sample_frames().len() as u64, "{packets}");
     assert!(!env.json(&["flows"])["flows"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn builds_the_inventory_and_the_map_of_the_sample() {
+    let env = Env::new();
+    let sample = env.file("plant.pcap", &sample_capture());
+    assert_eq!(code(&env.analyze(&[&sample], &[])), 0);
+
+    let assets = env.json(&["assets"]);
+    assert_eq!(assets["schema"], "otposture.assets/1");
+    let list = assets["assets"].as_array().unwrap();
+    let plc = list.iter().find(|a| a["ips"][0] == "192.168.10.20").unwrap();
+    assert_eq!((plc["role"]["role"].as_str(), plc["role"]["level"].as_u64()), (Some("controller"), Some(1)));
+    assert_eq!(plc["role"]["rule"], "serves_control_protocols");
+    assert_eq!(plc["serves"], serde_json::json!(["modbus", "s7comm"]));
+    // Its MAC prefix is registered to Siemens: a low-confidence vendor, shown as such.
+    let vendor = &plc["attributes"].as_array().unwrap().iter().find(|x| x["field"] == "vendor").unwrap()["values"][0];
+    assert_eq!((vendor["value"].as_str(), vendor["confidence"].as_str()), (Some("Siemens"), Some("low")));
+    assert_eq!(vendor["first"]["source"], "mac_prefix");
+
+    let csv = env.run(&["assets", "--role", "controller", "--format", "csv"]);
+    let csv = String::from_utf8_lossy(&csv.stdout);
+    assert!(csv.starts_with("id,role,level,rule,vendor"), "{csv}");
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+
+    let id = plc["id"].as_str().unwrap();
+    let shown = env.json(&["assets", "show", id]);
+    assert_eq!((shown["schema"].as_str(), shown["asset"]["id"].as_str()), (Some("otposture.asset/1"), Some(id)));
+    let missing = env.run(&["assets", "show", "mac-00:00:00:00:00:99"]);
+    assert_eq!(code(&missing), 1);
+    assert!(stderr(&missing).contains("no asset"), "{}", stderr(&missing));
+
+    // Three stations poll the PLC over Modbus; one of them wrote a register.
+    let map = env.json(&["map", "--protocol", "modbus"]);
+    assert_eq!(map["schema"], "otposture.map/1");
+    let edges = map["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 3, "{edges:?}");
+    assert!(edges.iter().all(|e| e["server"]["id"] == id && e["ports"] == serde_json::json!([502])));
+    let writers: Vec<&Value> = edges.iter().filter(|e| e["trust"] == serde_json::json!(["writes"])).collect();
+    assert_eq!(writers.len(), 1, "{edges:?}");
+    assert_eq!(writers[0]["operations"]["write"], 1);
+
+    let dot = env.run(&["map", "--trust", "writes", "--format", "dot"]);
+    let dot = String::from_utf8_lossy(&dot.stdout);
+    assert!(
+        dot.starts_with("digraph otposture {") && dot.contains("Purdue level 1") && dot.contains("modbus: writes"),
+        "{dot}"
+    );
+    assert_eq!(dot.matches(" -> ").count(), 1, "{dot}");
+
+    let svg = env.run(&["map", "--format", "svg"]);
+    let svg = String::from_utf8_lossy(&svg.stdout);
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>") && svg.contains(id), "{svg}");
+    assert!(svg.contains("Level 1") && svg.contains("Level 2"), "{svg}");
+}
