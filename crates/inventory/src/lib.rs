@@ -22,11 +22,13 @@
 mod classify;
 pub mod identity;
 mod map;
+mod persist;
 pub mod vendor;
 
 pub use classify::{Decision, Role};
 pub use identity::{Confidence, Field};
 pub use map::{Edge, Endpoint};
+pub use persist::{apply_overrides, records};
 
 use otposture_model::MacAddr;
 use otposture_store::{ConversationRow, EventRow, HostRow};
@@ -208,6 +210,7 @@ impl Draft {
 pub fn build(hosts: &[HostRow], identities: &[EventRow], conversations: &[ConversationRow]) -> Inventory {
     let mut b = Builder::default();
     b.hosts(hosts, identities);
+    b.index_addresses();
     let mut unplaced = 0;
     for e in identities {
         if !b.identity(e) {
@@ -224,6 +227,8 @@ struct Builder {
     drafts: Vec<Draft>,
     by_mac: HashMap<MacAddr, usize>,
     by_ip: HashMap<(IpAddr, Option<u16>), usize>,
+    /// Address -> the drafts holding it on any VLAN (made after the hosts).
+    by_addr: HashMap<IpAddr, Vec<usize>>,
 }
 
 /// Addresses that name no device.
@@ -355,9 +360,19 @@ impl Builder {
             }
         }
         let ip = e.src_ip?;
-        let mut found = self.by_ip.iter().filter(|((a, _), _)| *a == ip).map(|(_, &i)| self.resolve(i));
+        let mut found = self.by_addr.get(&ip)?.iter().map(|&i| self.resolve(i));
         let first = found.next()?;
         found.all(|i| i == first).then_some(first)
+    }
+
+    /// Indexes every address once the hosts are placed.
+    fn index_addresses(&mut self) {
+        for (&(ip, _), &i) in &self.by_ip {
+            let list = self.by_addr.entry(ip).or_default();
+            if !list.contains(&i) {
+                list.push(i);
+            }
+        }
     }
 
     /// Adds what an identity event states; false when its sender is not placed.
@@ -463,7 +478,7 @@ impl Builder {
     }
 
     fn finish(self, conversations: &[ConversationRow]) -> (Vec<Asset>, Vec<Edge>) {
-        let Builder { drafts, by_mac, by_ip } = self;
+        let Builder { drafts, by_mac, by_ip, by_addr } = self;
         let resolve = |mut i: usize| {
             while let Some(next) = drafts.get(i).and_then(|d| d.alias) {
                 i = next;
@@ -474,18 +489,11 @@ impl Builder {
         let mut talk: Vec<classify::Behaviour> = drafts.iter().map(|_| classify::Behaviour::default()).collect();
         // An address on one VLAN only is found whatever the tagging of the
         // flow (a trunk port, a capture on both sides of a tagging switch).
-        let mut by_addr: HashMap<IpAddr, Vec<usize>> = HashMap::new();
-        for (&(ip, _), &i) in &by_ip {
-            let list = by_addr.entry(ip).or_default();
-            let i = resolve(i);
-            if !list.contains(&i) {
-                list.push(i);
-            }
-        }
         let locate = |ip: IpAddr, vlan: Option<u16>| {
-            by_ip.get(&(ip, vlan)).map(|&i| resolve(i)).or_else(|| match by_addr.get(&ip).map(Vec::as_slice) {
-                Some(&[only]) => Some(only),
-                _ => None,
+            by_ip.get(&(ip, vlan)).map(|&i| resolve(i)).or_else(|| {
+                let mut held = by_addr.get(&ip)?.iter().map(|&i| resolve(i));
+                let first = held.next()?;
+                held.all(|i| i == first).then_some(first)
             })
         };
         let mut ends = Vec::with_capacity(conversations.len());

@@ -59,42 +59,57 @@ fn trust_of(class: OperationClass) -> Option<&'static str> {
     }
 }
 
+/// One end while aggregating: an asset (index in `assets`) or a bare address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum End {
+    Asset(usize),
+    Address(std::net::IpAddr),
+}
+
+/// An edge's sums while aggregating, without its names.
+#[derive(Debug)]
+struct Sums {
+    ports: Vec<u16>,
+    flows: u64,
+    packets: u64,
+    bytes: u64,
+    first: i64,
+    last: i64,
+    /// Requests per operation class, by class name order.
+    operations: BTreeMap<&'static str, u64>,
+    trust: BTreeSet<&'static str>,
+}
+
 /// Edges from conversations whose ends were located (`None`: no asset has the
-/// address), ordered by client, server and protocol.
+/// address), ordered by client, server and protocol. Aggregates on indices and
+/// names only the result, so a million conversations cost a million small
+/// entries, not a million copies of asset ids.
 pub(crate) fn edges(
     conversations: &[ConversationRow],
     ends: &[(Option<usize>, Option<usize>)],
     assets_by_draft: &BTreeMap<usize, usize>,
     assets: &[Asset],
 ) -> Vec<Edge> {
-    let endpoint = |draft: Option<usize>, ip: std::net::IpAddr| match draft
-        .and_then(|d| assets_by_draft.get(&d))
-        .and_then(|&a| assets.get(a))
-    {
-        Some(a) => Endpoint { id: a.id.clone(), asset: true },
-        None => Endpoint { id: format!("ip-{ip}"), asset: false },
+    let end = |draft: Option<usize>, ip: std::net::IpAddr| match draft.and_then(|d| assets_by_draft.get(&d)) {
+        Some(&a) => End::Asset(a),
+        None => End::Address(ip),
     };
-    let mut out: BTreeMap<(Endpoint, Endpoint, String), Edge> = BTreeMap::new();
+    let mut sums: std::collections::HashMap<(End, End, &str), Sums> = std::collections::HashMap::new();
     for (c, (client, server)) in conversations.iter().zip(ends) {
         // Broadcast, multicast and unspecified addresses are no device.
         if !crate::is_device_ip(c.client_ip) || !crate::is_device_ip(c.server_ip) {
             continue;
         }
-        let from = endpoint(*client, c.client_ip);
-        let to = endpoint(*server, c.server_ip);
-        let protocol = c.app_protocol.clone().unwrap_or_else(|| c.transport.clone());
-        let e = out.entry((from.clone(), to.clone(), protocol.clone())).or_insert_with(|| Edge {
-            client: from,
-            server: to,
-            protocol,
+        let protocol = c.app_protocol.as_deref().unwrap_or(&c.transport);
+        let e = sums.entry((end(*client, c.client_ip), end(*server, c.server_ip), protocol)).or_insert_with(|| Sums {
             ports: Vec::new(),
             flows: 0,
             packets: 0,
             bytes: 0,
-            first_seen_ns: c.first_seen_ns,
-            last_seen_ns: c.last_seen_ns,
+            first: c.first_seen_ns,
+            last: c.last_seen_ns,
             operations: BTreeMap::new(),
-            trust: Vec::new(),
+            trust: BTreeSet::new(),
         });
         if !e.ports.contains(&c.server_port) {
             e.ports.push(c.server_port);
@@ -102,23 +117,36 @@ pub(crate) fn edges(
         e.flows += c.flows;
         e.packets += c.packets;
         e.bytes += c.bytes;
-        e.first_seen_ns = e.first_seen_ns.min(c.first_seen_ns);
-        e.last_seen_ns = e.last_seen_ns.max(c.last_seen_ns);
+        e.first = e.first.min(c.first_seen_ns);
+        e.last = e.last.max(c.last_seen_ns);
         for r in &c.requests {
-            *e.operations.entry(r.class.name().to_string()).or_insert(0) += r.messages;
-            if let Some(t) = trust_of(r.class) {
-                if !e.trust.contains(&t) {
-                    e.trust.push(t);
-                }
-            }
+            *e.operations.entry(r.class.name()).or_insert(0) += r.messages;
+            e.trust.extend(trust_of(r.class));
         }
     }
-    out.into_values()
-        .map(|mut e| {
-            e.ports.sort_unstable();
-            let order: BTreeSet<&str> = e.trust.iter().copied().collect();
-            e.trust = order.into_iter().collect();
-            e
+    let name = |end: End| match end {
+        End::Asset(a) => Endpoint { id: assets.get(a).map_or_else(String::new, |x| x.id.clone()), asset: true },
+        End::Address(ip) => Endpoint { id: format!("ip-{ip}"), asset: false },
+    };
+    let mut out: Vec<Edge> = sums
+        .into_iter()
+        .map(|((client, server, protocol), mut s)| {
+            s.ports.sort_unstable();
+            Edge {
+                client: name(client),
+                server: name(server),
+                protocol: protocol.to_string(),
+                ports: s.ports,
+                flows: s.flows,
+                packets: s.packets,
+                bytes: s.bytes,
+                first_seen_ns: s.first,
+                last_seen_ns: s.last,
+                operations: s.operations.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+                trust: s.trust.into_iter().collect(),
+            }
         })
-        .collect()
+        .collect();
+    out.sort_by(|a, b| (&a.client.id, &a.server.id, &a.protocol).cmp(&(&b.client.id, &b.server.id, &b.protocol)));
+    out
 }

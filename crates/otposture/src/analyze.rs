@@ -265,10 +265,21 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
     let stats = engine.stats();
     let summary = summary_json(&stats, &inputs, elapsed, &warnings, failure.as_ref());
     store.finish_run(run_id, status, now_secs(), &summary)?;
+    // The inventory is rebuilt from everything stored; if that fails, what
+    // was analysed stays stored and `otposture assets rebuild` retries.
+    let inventory = crate::assets::rebuild(&mut store);
+    if let Err(e) = &inventory {
+        eprintln!("warning: building the asset inventory: {e:#}");
+    }
 
     match args.summary {
         SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
-        SummaryFormat::Text => print_summary(&stats, &inputs, elapsed, &warnings, &db),
+        SummaryFormat::Text => {
+            print_summary(&stats, &inputs, elapsed, &warnings, &db);
+            if let Ok(b) = &inventory {
+                println!("  inventory     {} assets, {} edges (otposture assets, otposture map)", b.assets, b.edges);
+            }
+        }
     }
     for w in warnings.iter().take(20) {
         eprintln!("warning: {}: record {} at byte offset {}: {}", w.path.display(), w.record, w.offset, w.what);

@@ -1,23 +1,36 @@
-//! `otposture assets`: the inventory built from what the database holds.
+//! `otposture assets`: the inventory as last built into the database, the
+//! user's role overrides (logged), and rebuilding it.
+// The stored documents are read with `value["key"]`: serde_json returns Null for
+// a missing key or a non-object, so this indexing cannot panic.
+#![allow(clippy::indexing_slicing)]
 
 use crate::output::{print, Format};
 use clap::{Args, Subcommand};
-use otposture_inventory::{Asset, Field, Inventory, Role};
+use otposture_inventory::{Inventory, Role};
 use otposture_model::{EventKind, Timestamp};
-use otposture_store::{ConversationFilter, EventFilter, HostFilter};
+use otposture_store::{AssetFilter, ConversationFilter, EventFilter, HostFilter, InventoryBuild, Store};
 use serde::Serialize;
+use serde_json::Value;
 use std::io::Write;
 use std::path::PathBuf;
 
 /// Version of the `otposture.assets` and `otposture.asset` JSON schemas.
 const ASSETS_SCHEMA: u32 = 1;
+/// Version of the `otposture.audit` JSON schema.
+const AUDIT_SCHEMA: u32 = 1;
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| {
+        format!("{s:?} is not a role: controller, rtu, hmi, scada_server, engineering_workstation, network_device, it_host, unknown")
+    })
+}
 
 #[derive(Args, Debug)]
 pub(crate) struct AssetsArgs {
     #[command(subcommand)]
     action: Option<Action>,
     /// Only assets of this role: controller, rtu, hmi, scada_server, engineering_workstation, network_device, it_host, unknown.
-    #[arg(long, value_parser = |s: &str| Role::parse(s).ok_or_else(|| format!("{s:?} is not a role")))]
+    #[arg(long, value_parser = parse_role)]
     role: Option<Role>,
     /// Only assets whose vendor contains this text (any case).
     #[arg(long)]
@@ -28,6 +41,9 @@ pub(crate) struct AssetsArgs {
     /// Only assets that serve or use this application protocol (modbus, s7comm, enip, ...).
     #[arg(long)]
     protocol: Option<String>,
+    /// At most this many assets.
+    #[arg(long)]
+    limit: Option<u32>,
     /// Output format: table and csv list one line per asset; json gives every attribute with its provenance.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -43,21 +59,83 @@ enum Action {
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
     },
+    /// Sets an asset's role, over what the rules decided; kept across analyses and logged.
+    SetRole {
+        /// The asset id.
+        id: String,
+        /// The role: controller, rtu, hmi, scada_server, engineering_workstation, network_device, it_host, unknown.
+        #[arg(value_parser = parse_role)]
+        role: Role,
+        /// Why (kept with the override and in the audit log).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Removes a role override; the rules decide again. Logged.
+    ClearRole {
+        /// The asset id.
+        id: String,
+    },
+    /// Builds the inventory again from everything stored (`analyze` does this when it ends).
+    Rebuild,
+}
+
+/// Who is making a change, for the audit log: the operating-system user.
+fn actor() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".to_string())
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Builds the inventory from the store's hosts, identities and conversations,
+/// with the user's role overrides in force.
+pub(crate) fn build(store: &Store) -> anyhow::Result<Inventory> {
+    let hosts = store.hosts(&HostFilter::default())?;
+    let identities = store.events(&EventFilter { kind: Some(EventKind::Identity), ..EventFilter::default() })?;
+    let conversations = store.conversations(&ConversationFilter::default())?;
+    let mut inv = otposture_inventory::build(&hosts, &identities, &conversations);
+    let overrides = store.role_overrides()?;
+    for o in otposture_inventory::apply_overrides(&mut inv, &overrides) {
+        eprintln!("note: role override of {} ({}) names no current asset; it is kept", o.asset_id, o.role);
+    }
+    Ok(inv)
+}
+
+/// Builds the inventory and replaces the stored one with it.
+pub(crate) fn rebuild(store: &mut Store) -> anyhow::Result<InventoryBuild> {
+    let inv = build(store)?;
+    let (assets, edges) = otposture_inventory::records(&inv)?;
+    store.replace_inventory(&assets, &edges, inv.unplaced_identities, now_secs())?;
+    store.latest_inventory_build()?.ok_or_else(|| anyhow::anyhow!("the inventory build was not recorded"))
+}
+
+/// The stored inventory's build, building it first when the database has none
+/// (a database analysed before schema 4).
+pub(crate) fn current(store: &mut Store) -> anyhow::Result<InventoryBuild> {
+    match store.latest_inventory_build()? {
+        Some(b) => Ok(b),
+        None => rebuild(store),
+    }
+}
+
+fn open_rw(db: Option<PathBuf>) -> anyhow::Result<Store> {
+    crate::query::open(db)
 }
 
 /// One line per asset, for the table and CSV.
 #[derive(Serialize)]
-struct Line<'a> {
-    id: &'a str,
-    role: &'static str,
-    level: Option<u8>,
-    rule: &'static str,
-    vendor: Option<&'a str>,
-    model: Option<&'a str>,
-    order_number: Option<&'a str>,
-    firmware: Option<&'a str>,
-    serial: Option<&'a str>,
-    name: Option<&'a str>,
+struct Line {
+    id: String,
+    role: String,
+    level: Option<u64>,
+    rule: String,
+    vendor: Option<String>,
+    model: Option<String>,
+    order_number: Option<String>,
+    firmware: Option<String>,
+    serial: Option<String>,
+    name: Option<String>,
     ips: String,
     macs: String,
     vlans: String,
@@ -68,37 +146,44 @@ struct Line<'a> {
     last_seen: String,
 }
 
-fn join<T: ToString>(items: &[T]) -> String {
-    items.iter().map(T::to_string).collect::<Vec<_>>().join(" ")
+fn words(v: &Value) -> String {
+    v.as_array().map_or_else(String::new, |a| {
+        a.iter().map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string)).collect::<Vec<_>>().join(" ")
+    })
 }
 
-impl<'a> Line<'a> {
-    fn of(a: &'a Asset) -> Self {
-        let conflicts: Vec<&str> = a.attributes.iter().filter(|x| x.conflict).map(|x| x.field.name()).collect();
+impl Line {
+    fn of(a: &Value) -> Self {
+        let attributes = a["attributes"].as_array().cloned().unwrap_or_default();
+        let field = |name: &str| {
+            attributes.iter().find(|x| x["field"] == name).and_then(|x| x["value"].as_str()).map(str::to_string)
+        };
+        let conflicts: Vec<&str> =
+            attributes.iter().filter(|x| x["conflict"] == true).filter_map(|x| x["field"].as_str()).collect();
         Line {
-            id: &a.id,
-            role: a.role.role.name(),
-            level: a.role.level,
-            rule: a.role.rule,
-            vendor: a.get(Field::Vendor),
-            model: a.get(Field::Model),
-            order_number: a.get(Field::OrderNumber),
-            firmware: a.get(Field::Firmware),
-            serial: a.get(Field::Serial),
-            name: a.get(Field::Name).or(a.get(Field::HostName)),
-            ips: join(&a.ips),
-            macs: join(&a.macs),
-            vlans: join(&a.vlans),
-            serves: a.serves.join(" "),
-            uses: a.uses.join(" "),
+            id: a["id"].as_str().unwrap_or_default().to_string(),
+            role: a["role"]["role"].as_str().unwrap_or_default().to_string(),
+            level: a["role"]["level"].as_u64(),
+            rule: a["role"]["rule"].as_str().unwrap_or_default().to_string(),
+            vendor: field("vendor"),
+            model: field("model"),
+            order_number: field("order_number"),
+            firmware: field("firmware"),
+            serial: field("serial"),
+            name: field("name").or_else(|| field("host_name")),
+            ips: words(&a["ips"]),
+            macs: words(&a["macs"]),
+            vlans: words(&a["vlans"]),
+            serves: words(&a["serves"]),
+            uses: words(&a["uses"]),
             conflicts: conflicts.join(" "),
-            first_seen: Timestamp(a.first_seen_ns).to_rfc3339(),
-            last_seen: Timestamp(a.last_seen_ns).to_rfc3339(),
+            first_seen: Timestamp(a["first_seen_ns"].as_i64().unwrap_or_default()).to_rfc3339(),
+            last_seen: Timestamp(a["last_seen_ns"].as_i64().unwrap_or_default()).to_rfc3339(),
         }
     }
 }
 
-fn write_json(doc: &serde_json::Value) -> anyhow::Result<()> {
+pub(crate) fn write_json(doc: &Value) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     serde_json::to_writer_pretty(&mut out, doc)?;
     writeln!(out)?;
@@ -106,46 +191,78 @@ fn write_json(doc: &serde_json::Value) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads hosts, identity events and conversations and builds the inventory.
-pub(crate) fn inventory(db: Option<PathBuf>) -> anyhow::Result<Inventory> {
-    let store = crate::query::open(db)?;
-    let hosts = store.hosts(&HostFilter::default())?;
-    let identities = store.events(&EventFilter { kind: Some(EventKind::Identity), ..EventFilter::default() })?;
-    let conversations = store.conversations(&ConversationFilter::default())?;
-    Ok(otposture_inventory::build(&hosts, &identities, &conversations))
+/// The stored assets matching `filter`, as their JSON documents.
+pub(crate) fn stored_assets(store: &Store, filter: &AssetFilter) -> anyhow::Result<Vec<Value>> {
+    store.assets(filter)?.iter().map(|r| Ok(serde_json::from_str(&r.doc)?)).collect()
 }
 
 pub(crate) fn run(a: AssetsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
-    let inv = inventory(db)?;
-    if let Some(Action::Show { id, format }) = a.action {
-        if format != Format::Json {
-            anyhow::bail!("`assets show` prints JSON only; `assets --format table|csv` lists assets");
+    let mut store = open_rw(db)?;
+    match a.action {
+        Some(Action::Rebuild) => {
+            let b = rebuild(&mut store)?;
+            println!("inventory rebuilt: {} assets, {} edges", b.assets, b.edges);
+            return Ok(crate::exit::OK);
         }
-        let Some(asset) = inv.assets.iter().find(|x| x.id == id) else {
-            anyhow::bail!("no asset {id:?}: `otposture assets` lists the ids");
-        };
-        let doc = serde_json::json!({ "schema": format!("otposture.asset/{ASSETS_SCHEMA}"), "asset": asset });
-        write_json(&doc)?;
-        return Ok(crate::exit::OK);
+        Some(Action::SetRole { id, role, reason }) => {
+            current(&mut store)?;
+            if store.assets(&AssetFilter { id: Some(id.clone()), ..AssetFilter::default() })?.is_empty() {
+                anyhow::bail!("no asset {id:?}: `otposture assets` lists the ids");
+            }
+            store.set_role_override(&id, role.name(), &reason, &actor(), now_secs())?;
+            rebuild(&mut store)?;
+            println!("{id}: role {} (override by {}, logged)", role.name(), actor());
+            return Ok(crate::exit::OK);
+        }
+        Some(Action::ClearRole { id }) => {
+            if !store.clear_role_override(&id, &actor(), now_secs())? {
+                anyhow::bail!("{id:?} has no role override");
+            }
+            rebuild(&mut store)?;
+            println!("{id}: role override removed (logged)");
+            return Ok(crate::exit::OK);
+        }
+        Some(Action::Show { id, format }) => {
+            if format != Format::Json {
+                anyhow::bail!("`assets show` prints JSON only; `assets --format table|csv` lists assets");
+            }
+            current(&mut store)?;
+            let found = stored_assets(&store, &AssetFilter { id: Some(id.clone()), ..AssetFilter::default() })?;
+            let Some(asset) = found.into_iter().next() else {
+                anyhow::bail!("no asset {id:?}: `otposture assets` lists the ids");
+            };
+            write_json(&serde_json::json!({ "schema": format!("otposture.asset/{ASSETS_SCHEMA}"), "asset": asset }))?;
+            return Ok(crate::exit::OK);
+        }
+        None => {}
     }
-    let vendor = a.vendor.map(|v| v.to_lowercase());
-    let keep = |x: &&Asset| {
-        a.role.is_none_or(|r| x.role.role == r)
-            && a.level.is_none_or(|l| x.role.level == Some(l))
-            && a.protocol.as_ref().is_none_or(|p| x.serves.contains(p) || x.uses.contains(p))
-            && vendor.as_ref().is_none_or(|v| x.get(Field::Vendor).is_some_and(|n| n.to_lowercase().contains(v)))
+    let build = current(&mut store)?;
+    let filter = AssetFilter {
+        role: a.role.map(|r| r.name().to_string()),
+        level: a.level,
+        vendor_contains: a.vendor,
+        // The protocol filter reads the documents: no limit before it.
+        limit: if a.protocol.is_some() { None } else { a.limit },
+        ..AssetFilter::default()
     };
-    let assets: Vec<&Asset> = inv.assets.iter().filter(keep).collect();
+    let mut assets = stored_assets(&store, &filter)?;
+    if let Some(p) = &a.protocol {
+        let has = |v: &Value| v.as_array().is_some_and(|l| l.iter().any(|x| x == p.as_str()));
+        assets.retain(|x| has(&x["serves"]) || has(&x["uses"]));
+        if let Some(limit) = a.limit {
+            assets.truncate(limit as usize);
+        }
+    }
     if a.format == Format::Json {
-        let doc = serde_json::json!({
+        write_json(&serde_json::json!({
             "schema": format!("otposture.assets/{ASSETS_SCHEMA}"),
+            "built_at": Timestamp::from_parts(build.built_at_secs, 0).to_rfc3339(),
             "assets": assets,
-            "unplaced_identities": inv.unplaced_identities,
-        });
-        write_json(&doc)?;
+            "unplaced_identities": build.unplaced_identities,
+        }))?;
         return Ok(crate::exit::OK);
     }
-    let lines: Vec<Line<'_>> = assets.iter().map(|x| Line::of(x)).collect();
+    let lines: Vec<Line> = assets.iter().map(Line::of).collect();
     print(
         &lines,
         "assets",
@@ -162,6 +279,30 @@ pub(crate) fn run(a: AssetsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
             ("serves", "SERVES"),
             ("conflicts", "CONFLICTS"),
         ],
+    )?;
+    Ok(crate::exit::OK)
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct AuditArgs {
+    /// At most this many entries (newest first).
+    #[arg(long)]
+    limit: Option<u32>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+/// `otposture audit`: every change a user made (role overrides), newest first.
+pub(crate) fn audit(a: AuditArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
+    let store = open_rw(db)?;
+    let rows = store.audit_log(a.limit)?;
+    print(
+        &rows,
+        "audit",
+        AUDIT_SCHEMA,
+        a.format,
+        &[("at_secs", "AT"), ("actor", "ACTOR"), ("action", "ACTION"), ("target", "TARGET"), ("detail", "DETAIL")],
     )?;
     Ok(crate::exit::OK)
 }

@@ -62,6 +62,8 @@ enum Command {
     Operations(query::OperationsArgs),
     /// List assets (devices merged from hosts and protocol identities) with role, vendor and firmware; `assets show ID` explains one.
     Assets(assets::AssetsArgs),
+    /// Every change users made (role overrides), newest first.
+    Audit(assets::AuditArgs),
     /// The communication map between assets: protocols, operations and who may write to, program or stop whom.
     Map(map::MapArgs),
     /// List the captures analysed into the database and their status.
@@ -87,6 +89,7 @@ fn main() -> ExitCode {
         Command::Operations(a) => query::operations(a, db),
         Command::Assets(a) => assets::run(a, db),
         Command::Map(a) => map::run(a, db),
+        Command::Audit(a) => assets::audit(a, db),
         Command::Captures(a) => query::captures(a, db),
         Command::Bench(a) => bench::run(a),
     };

@@ -1,11 +1,15 @@
 //! `otposture map`: the communication map between assets, as a table, JSON,
 //! CSV, Graphviz DOT, or an SVG laid out by Purdue level.
+// The stored documents are read with `value["key"]`: serde_json returns Null for
+// a missing key or a non-object, so this indexing cannot panic.
+#![allow(clippy::indexing_slicing)]
 
 use crate::output::{print, Format};
 use clap::{Args, ValueEnum};
-use otposture_inventory::{Asset, Edge, Field, Inventory};
 use otposture_model::Timestamp;
+use otposture_store::{AssetFilter, EdgeFilter};
 use serde::Serialize;
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -43,10 +47,10 @@ pub(crate) struct MapArgs {
 
 /// An edge flattened for the table and CSV.
 #[derive(Serialize)]
-struct Line<'a> {
-    client: &'a str,
-    server: &'a str,
-    protocol: &'a str,
+struct Line {
+    client: String,
+    server: String,
+    protocol: String,
     ports: String,
     flows: u64,
     packets: u64,
@@ -57,19 +61,25 @@ struct Line<'a> {
     last_seen: String,
 }
 
+/// Stored assets by id, as their documents.
+type Assets = BTreeMap<String, Value>;
+
 pub(crate) fn run(a: MapArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
-    let inv = crate::assets::inventory(db)?;
-    let edges: Vec<&Edge> = inv
-        .edges
-        .iter()
-        .filter(|e| a.protocol.as_ref().is_none_or(|p| &e.protocol == p))
-        .filter(|e| a.trust.as_ref().is_none_or(|t| e.trust.iter().any(|x| x == t)))
+    let mut store = crate::query::open(db)?;
+    crate::assets::current(&mut store)?;
+    let filter = EdgeFilter { protocol: a.protocol, trust: a.trust, ..EdgeFilter::default() };
+    let edges: Vec<Value> =
+        store.edges(&filter)?.iter().map(|r| serde_json::from_str(&r.doc)).collect::<Result<_, _>>()?;
+    let all: Assets = crate::assets::stored_assets(&store, &AssetFilter::default())?
+        .into_iter()
+        .map(|v| (v["id"].as_str().unwrap_or_default().to_string(), v))
         .collect();
+    let edges: Vec<&Value> = edges.iter().collect();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match a.format {
         MapFormat::Table | MapFormat::Csv => {
             drop(out);
-            let lines: Vec<Line<'_>> = edges.iter().map(|e| line(e)).collect();
+            let lines: Vec<Line> = edges.iter().map(|e| line(e)).collect();
             let format = if a.format == MapFormat::Csv { Format::Csv } else { Format::Table };
             print(
                 &lines,
@@ -90,7 +100,8 @@ pub(crate) fn run(a: MapArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
         }
         MapFormat::Json => {
             let ids = endpoints(&edges);
-            let assets: Vec<&Asset> = inv.assets.iter().filter(|x| ids.contains_key(x.id.as_str())).collect();
+            let assets: Vec<&Value> =
+                all.iter().filter(|(id, _)| ids.contains_key(id.as_str())).map(|(_, v)| v).collect();
             let doc = serde_json::json!({
                 "schema": format!("otposture.map/{MAP_SCHEMA}"),
                 "assets": assets,
@@ -99,34 +110,46 @@ pub(crate) fn run(a: MapArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         }
-        MapFormat::Dot => out.write_all(dot(&inv, &edges).as_bytes())?,
-        MapFormat::Svg => out.write_all(svg(&inv, &edges).as_bytes())?,
+        MapFormat::Dot => out.write_all(dot(&all, &edges).as_bytes())?,
+        MapFormat::Svg => out.write_all(svg(&all, &edges).as_bytes())?,
     }
     out.flush()?;
     Ok(crate::exit::OK)
 }
 
-fn line<'a>(e: &'a Edge) -> Line<'a> {
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+fn line(e: &Value) -> Line {
+    let list = |v: &Value| -> Vec<String> {
+        v.as_array().map_or_else(Vec::new, |a| {
+            a.iter().map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string)).collect()
+        })
+    };
+    let operations = e["operations"]
+        .as_object()
+        .map_or_else(String::new, |o| o.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "));
     Line {
-        client: &e.client.id,
-        server: &e.server.id,
-        protocol: &e.protocol,
-        ports: e.ports.iter().map(u16::to_string).collect::<Vec<_>>().join(" "),
-        flows: e.flows,
-        packets: e.packets,
-        bytes: e.bytes,
-        operations: e.operations.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "),
-        trust: e.trust.join(" "),
-        first_seen: Timestamp(e.first_seen_ns).to_rfc3339(),
-        last_seen: Timestamp(e.last_seen_ns).to_rfc3339(),
+        client: text(&e["client"]["id"]),
+        server: text(&e["server"]["id"]),
+        protocol: text(&e["protocol"]),
+        ports: list(&e["ports"]).join(" "),
+        flows: e["flows"].as_u64().unwrap_or_default(),
+        packets: e["packets"].as_u64().unwrap_or_default(),
+        bytes: e["bytes"].as_u64().unwrap_or_default(),
+        operations,
+        trust: list(&e["trust"]).join(" "),
+        first_seen: Timestamp(e["first_seen_ns"].as_i64().unwrap_or_default()).to_rfc3339(),
+        last_seen: Timestamp(e["last_seen_ns"].as_i64().unwrap_or_default()).to_rfc3339(),
     }
 }
 
 /// The ids on the map, in order of first appearance.
-fn endpoints<'a>(edges: &[&'a Edge]) -> BTreeMap<&'a str, usize> {
+fn endpoints<'a>(edges: &[&'a Value]) -> BTreeMap<&'a str, usize> {
     let mut ids = BTreeMap::new();
     for e in edges {
-        for id in [e.client.id.as_str(), e.server.id.as_str()] {
+        for id in [e["client"]["id"].as_str().unwrap_or_default(), e["server"]["id"].as_str().unwrap_or_default()] {
             let n = ids.len();
             ids.entry(id).or_insert(n);
         }
@@ -135,20 +158,26 @@ fn endpoints<'a>(edges: &[&'a Edge]) -> BTreeMap<&'a str, usize> {
 }
 
 /// Purdue level of an asset id on the map (`None`: no level or not an asset).
-fn level_of(inv: &Inventory, id: &str) -> Option<u8> {
-    inv.assets.iter().find(|a| a.id == id).and_then(|a| a.role.level)
+fn level_of(assets: &Assets, id: &str) -> Option<u8> {
+    assets.get(id).and_then(|a| a["role"]["level"].as_u64()).and_then(|l| u8::try_from(l).ok())
 }
 
-/// Node label lines: id, role, vendor and model.
-fn label(inv: &Inventory, id: &str) -> Vec<String> {
+/// Node label lines: id, role and address, vendor and model.
+fn label(assets: &Assets, id: &str) -> Vec<String> {
     let mut lines = vec![id.to_string()];
-    if let Some(a) = inv.assets.iter().find(|a| a.id == id) {
-        let mut role = a.role.role.name().replace('_', " ");
-        if let Some(ip) = a.ips.first() {
+    if let Some(a) = assets.get(id) {
+        let mut role = a["role"]["role"].as_str().unwrap_or_default().replace('_', " ");
+        if let Some(ip) = a["ips"].get(0).and_then(Value::as_str) {
             let _ = write!(role, " {ip}");
         }
         lines.push(role);
-        let identity: Vec<&str> = [Field::Vendor, Field::Model].into_iter().filter_map(|f| a.get(f)).collect();
+        let field = |name: &str| {
+            a["attributes"]
+                .as_array()
+                .and_then(|l| l.iter().find(|x| x["field"] == name))
+                .and_then(|x| x["value"].as_str())
+        };
+        let identity: Vec<&str> = ["vendor", "model"].into_iter().filter_map(field).collect();
         if !identity.is_empty() {
             lines.push(identity.join(" "));
         }
@@ -157,15 +186,23 @@ fn label(inv: &Inventory, id: &str) -> Vec<String> {
 }
 
 /// Edges that can change the process: drawn red.
-fn changes_process(e: &Edge) -> bool {
-    e.trust.iter().any(|t| matches!(*t, "programs" | "updates_firmware" | "controls" | "writes"))
+fn changes_process(e: &Value) -> bool {
+    e["trust"].as_array().is_some_and(|t| {
+        t.iter().any(|t| matches!(t.as_str(), Some("programs" | "updates_firmware" | "controls" | "writes")))
+    })
+}
+
+fn trust_text(e: &Value) -> String {
+    e["trust"]
+        .as_array()
+        .map_or_else(String::new, |t| t.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
 }
 
 fn dot_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-fn dot(inv: &Inventory, edges: &[&Edge]) -> String {
+fn dot(inv: &Assets, edges: &[&Value]) -> String {
     let ids = endpoints(edges);
     let mut by_level: BTreeMap<Option<u8>, Vec<&str>> = BTreeMap::new();
     for id in ids.keys() {
@@ -183,17 +220,18 @@ fn dot(inv: &Inventory, edges: &[&Edge]) -> String {
         s.push_str("  }\n");
     }
     for e in edges {
-        let mut text = e.protocol.clone();
-        if !e.trust.is_empty() {
-            let _ = write!(text, ": {}", e.trust.join(", "));
+        let mut label = text(&e["protocol"]);
+        let trust = trust_text(e);
+        if !trust.is_empty() {
+            let _ = write!(label, ": {trust}");
         }
         let color = if changes_process(e) { "red" } else { "gray40" };
         let _ = writeln!(
             s,
             "  \"{}\" -> \"{}\" [label=\"{}\", color={color}, fontsize=9];",
-            dot_escape(&e.client.id),
-            dot_escape(&e.server.id),
-            dot_escape(&text)
+            dot_escape(&text(&e["client"]["id"])),
+            dot_escape(&text(&e["server"]["id"])),
+            dot_escape(&label)
         );
     }
     s.push_str("}\n");
@@ -209,7 +247,7 @@ fn xml_escape(s: &str) -> String {
 /// straight arrows. Written here because no maintained crate lays out a graph
 /// by given layers as self-contained SVG; a user wanting a tuned layout runs
 /// `--format dot` through Graphviz.
-fn svg(inv: &Inventory, edges: &[&Edge]) -> String {
+fn svg(inv: &Assets, edges: &[&Value]) -> String {
     const BOX_W: usize = 230;
     const BOX_H: usize = 48;
     const GAP_X: usize = 30;
@@ -246,7 +284,8 @@ fn svg(inv: &Inventory, edges: &[&Edge]) -> String {
         }
     }
     for e in edges {
-        let (Some(&(x1, y1)), Some(&(x2, y2))) = (at.get(e.client.id.as_str()), at.get(e.server.id.as_str())) else {
+        let (client, server) = (text(&e["client"]["id"]), text(&e["server"]["id"]));
+        let (Some(&(x1, y1)), Some(&(x2, y2))) = (at.get(client.as_str()), at.get(server.as_str())) else {
             continue;
         };
         let (cx1, cy1, cx2, cy2) = (x1 + BOX_W / 2, y1 + BOX_H / 2, x2 + BOX_W / 2, y2 + BOX_H / 2);
@@ -257,9 +296,10 @@ fn svg(inv: &Inventory, edges: &[&Edge]) -> String {
             std::cmp::Ordering::Equal => (cy1 + BOX_H / 2, cy2 + BOX_H / 2),
         };
         let color = if changes_process(e) { "#c0392b" } else { "#7f8c8d" };
-        let mut title = format!("{} -> {} {}", e.client.id, e.server.id, e.protocol);
-        if !e.trust.is_empty() {
-            let _ = write!(title, " ({})", e.trust.join(", "));
+        let mut title = format!("{client} -> {server} {}", text(&e["protocol"]));
+        let trust = trust_text(e);
+        if !trust.is_empty() {
+            let _ = write!(title, " ({trust})");
         }
         let _ = writeln!(
             s,
@@ -271,11 +311,11 @@ fn svg(inv: &Inventory, edges: &[&Edge]) -> String {
             "<text x=\"{}\" y=\"{}\" fill=\"{color}\" font-size=\"9\" text-anchor=\"middle\">{}</text>",
             (cx1 + cx2) / 2,
             (sy + ey) / 2,
-            xml_escape(&e.protocol)
+            xml_escape(&text(&e["protocol"]))
         );
     }
     for (id, (x, y)) in &at {
-        let known = inv.assets.iter().any(|a| a.id == *id);
+        let known = inv.contains_key(*id);
         let fill = if known { "#eef4fb" } else { "#f4f4f4" };
         let _ = writeln!(s, "<rect x=\"{x}\" y=\"{y}\" width=\"{BOX_W}\" height=\"{BOX_H}\" rx=\"4\" fill=\"{fill}\" stroke=\"#34495e\"/>");
         for (i, text) in label(inv, id).iter().enumerate() {

@@ -667,4 +667,26 @@ fn builds_the_inventory_and_the_map_of_the_sample() {
     let svg = String::from_utf8_lossy(&svg.stdout);
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>") && svg.contains(id), "{svg}");
     assert!(svg.contains("Level 1") && svg.contains("Level 2"), "{svg}");
+
+    // The user says .40 is an engineering workstation: kept across analyses, logged.
+    let station = list.iter().find(|a| a["ips"][0] == "192.168.10.40").unwrap()["id"].as_str().unwrap().to_string();
+    let set = env.run(&["assets", "set-role", &station, "engineering_workstation", "--reason", "runs TIA Portal"]);
+    assert_eq!(code(&set), 0, "{}", stderr(&set));
+    assert_eq!(code(&env.analyze(&[&sample], &[])), 0);
+    let shown = env.json(&["assets", "show", &station])["asset"].clone();
+    assert_eq!(
+        (shown["role"]["role"].as_str(), shown["role"]["rule"].as_str()),
+        (Some("engineering_workstation"), Some("user_override"))
+    );
+    assert!(shown["role"]["evidence"][0].as_str().unwrap().contains("runs TIA Portal"), "{shown}");
+    assert_eq!(shown["candidates"][1]["rule"], "polls_few_controllers", "the rules' decision stays visible");
+    let nobody = env.run(&["assets", "set-role", "mac-00:00:00:00:00:99", "hmi", "--reason", "x"]);
+    assert_eq!(code(&nobody), 1, "{}", stderr(&nobody));
+    assert_eq!(code(&env.run(&["assets", "clear-role", &station])), 0);
+    assert_eq!(env.json(&["assets", "show", &station])["asset"]["role"]["rule"], "polls_few_controllers");
+    let audit = env.json(&["audit"]);
+    assert_eq!(audit["schema"], "otposture.audit/1");
+    let actions: Vec<&str> = audit["audit"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["clear_role", "set_role"]);
+    assert!(audit["audit"][1]["detail"].as_str().unwrap().contains("runs TIA Portal"));
 }

@@ -20,6 +20,7 @@
 mod codes;
 mod digest;
 mod error;
+mod inventory;
 mod ipnet;
 mod migrate;
 mod query;
@@ -27,6 +28,7 @@ mod rows;
 mod write;
 
 pub use error::StoreError;
+pub use inventory::{AssetFilter, AssetRecord, AuditEntry, EdgeFilter, EdgeRecord, InventoryBuild, RoleOverride};
 pub use ipnet::{IpNet, IpNetParseError};
 pub use query::{ConversationFilter, EventFilter, FlowFilter, HostFilter, MessageFilter};
 pub use rows::{
@@ -57,7 +59,7 @@ const WAL_CHECKPOINT_PAGES: i64 = 16_384;
 const STATEMENT_CACHE: usize = 64;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// A handle on one otposture database.
 #[derive(Debug)]

@@ -29,6 +29,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "initial", sql: include_str!("migrations/0001_initial.sql") },
     Migration { version: 2, name: "event_digest", sql: include_str!("migrations/0002_event_digest.sql") },
     Migration { version: 3, name: "lean_events", sql: include_str!("migrations/0003_lean_events.sql") },
+    Migration { version: 4, name: "inventory", sql: include_str!("migrations/0004_inventory.sql") },
 ];
 
 /// `PRAGMA application_id` of otposture databases: "OTPS".

@@ -1,0 +1,406 @@
+//! The stored inventory (schema 4): assets and edges replaced whole by each
+//! build, the user's role overrides, and the append-only audit log.
+
+use crate::error::{sql, StoreError};
+use crate::Store;
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+
+/// An asset as stored: the columns listings filter on, and the whole asset as JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetRecord {
+    /// Asset id (`mac-...`, `ip-...`).
+    pub id: String,
+    /// Role name.
+    pub role: String,
+    /// Purdue level of the role.
+    pub level: Option<u8>,
+    /// The rule that decided the role.
+    pub rule: String,
+    /// Headline vendor.
+    pub vendor: Option<String>,
+    /// Headline model.
+    pub model: Option<String>,
+    /// Headline firmware.
+    pub firmware: Option<String>,
+    /// First seen, ns since the epoch.
+    pub first_seen_ns: i64,
+    /// Last seen, ns since the epoch.
+    pub last_seen_ns: i64,
+    /// The asset as JSON (`otposture.assets/1`).
+    pub doc: String,
+}
+
+/// An edge of the communication map as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EdgeRecord {
+    /// Client asset id (or `ip-<address>`).
+    pub client: String,
+    /// Server asset id (or `ip-<address>`).
+    pub server: String,
+    /// Application protocol.
+    pub protocol: String,
+    /// Trust words (`writes`, `programs`, ...).
+    pub trust: Vec<String>,
+    /// The edge as JSON (`otposture.map/1`).
+    pub doc: String,
+}
+
+/// One build of the inventory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryBuild {
+    /// Build id.
+    pub id: i64,
+    /// Wall clock, unix seconds.
+    pub built_at_secs: i64,
+    /// Assets built.
+    pub assets: u64,
+    /// Edges built.
+    pub edges: u64,
+    /// Identity events whose sender matched no asset.
+    pub unplaced_identities: u64,
+}
+
+/// A role the user set on an asset.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleOverride {
+    /// The asset.
+    pub asset_id: String,
+    /// The role set.
+    pub role: String,
+    /// Why.
+    pub reason: String,
+    /// Who.
+    pub set_by: String,
+    /// When, unix seconds.
+    pub set_at_secs: i64,
+}
+
+/// One change a user made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Entry id (increasing).
+    pub id: i64,
+    /// When, unix seconds.
+    pub at_secs: i64,
+    /// Who.
+    pub actor: String,
+    /// `set_role`, `clear_role`.
+    pub action: String,
+    /// What it changed (an asset id).
+    pub target: String,
+    /// Details, JSON.
+    pub detail: String,
+}
+
+/// Which stored assets to list; empty lists all, ordered by id.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AssetFilter {
+    /// This asset only.
+    pub id: Option<String>,
+    /// Assets of this role.
+    pub role: Option<String>,
+    /// Assets at this Purdue level.
+    pub level: Option<u8>,
+    /// Assets whose vendor contains this text, any case.
+    pub vendor_contains: Option<String>,
+    /// At most this many.
+    pub limit: Option<u32>,
+}
+
+/// Which stored edges to list; empty lists all, ordered by client, server, protocol.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EdgeFilter {
+    /// Edges with this asset at either end.
+    pub asset: Option<String>,
+    /// Edges of this protocol.
+    pub protocol: Option<String>,
+    /// Edges carrying this trust word.
+    pub trust: Option<String>,
+    /// At most this many.
+    pub limit: Option<u32>,
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// `%` and `_` in a LIKE pattern taken literally.
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+impl Store {
+    /// Replaces the stored inventory with a new build, in one transaction: on
+    /// any error the previous inventory stays. Role overrides are untouched.
+    /// Returns the build's id.
+    pub fn replace_inventory(
+        &mut self,
+        assets: &[AssetRecord],
+        edges: &[EdgeRecord],
+        unplaced_identities: u64,
+        built_at_secs: i64,
+    ) -> Result<i64, StoreError> {
+        let path = self.path.as_path();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql(path, "starting the inventory transaction"))?;
+        tx.execute("DELETE FROM assets", []).map_err(sql(path, "clearing the previous assets"))?;
+        tx.execute("DELETE FROM edges", []).map_err(sql(path, "clearing the previous edges"))?;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO assets (id, role, level, rule, vendor, model, firmware, first_seen, last_seen, doc)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )
+                .map_err(sql(path, "preparing the asset insert"))?;
+            for a in assets {
+                insert
+                    .execute(params![
+                        a.id,
+                        a.role,
+                        a.level,
+                        a.rule,
+                        a.vendor,
+                        a.model,
+                        a.firmware,
+                        a.first_seen_ns,
+                        a.last_seen_ns,
+                        a.doc
+                    ])
+                    .map_err(sql(path, "writing an asset"))?;
+            }
+            let mut insert = tx
+                .prepare_cached("INSERT INTO edges (client, server, protocol, trust, doc) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .map_err(sql(path, "preparing the edge insert"))?;
+            for e in edges {
+                insert
+                    .execute(params![e.client, e.server, e.protocol, e.trust.join(" "), e.doc])
+                    .map_err(sql(path, "writing an edge"))?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO inventory_builds (built_at, assets, edges, unplaced_identities) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                built_at_secs,
+                i64::try_from(assets.len()).unwrap_or(i64::MAX),
+                i64::try_from(edges.len()).unwrap_or(i64::MAX),
+                i64::try_from(unplaced_identities).unwrap_or(i64::MAX)
+            ],
+        )
+        .map_err(sql(path, "recording the inventory build"))?;
+        let id = tx.last_insert_rowid();
+        tx.commit().map_err(sql(path, "committing the inventory"))?;
+        Ok(id)
+    }
+
+    /// The latest inventory build, if any.
+    pub fn latest_inventory_build(&self) -> Result<Option<InventoryBuild>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT id, built_at, assets, edges, unplaced_identities FROM inventory_builds ORDER BY id DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok(InventoryBuild {
+                        id: r.get(0)?,
+                        built_at_secs: r.get(1)?,
+                        assets: count(r.get(2)?),
+                        edges: count(r.get(3)?),
+                        unplaced_identities: count(r.get(4)?),
+                    })
+                },
+            )
+            .optional()
+            .map_err(sql(&self.path, "reading the latest inventory build"))
+    }
+
+    /// Stored assets matching `filter`, ordered by id.
+    pub fn assets(&self, filter: &AssetFilter) -> Result<Vec<AssetRecord>, StoreError> {
+        let mut sql_text = String::from(
+            "SELECT id, role, level, rule, vendor, model, firmware, first_seen, last_seen, doc FROM assets WHERE 1",
+        );
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some(id) = &filter.id {
+            sql_text.push_str(" AND id = ?");
+            args.push(id.clone().into());
+        }
+        if let Some(role) = &filter.role {
+            sql_text.push_str(" AND role = ?");
+            args.push(role.clone().into());
+        }
+        if let Some(level) = filter.level {
+            sql_text.push_str(" AND level = ?");
+            args.push(i64::from(level).into());
+        }
+        if let Some(v) = &filter.vendor_contains {
+            sql_text.push_str(" AND vendor LIKE ? ESCAPE '\\'");
+            args.push(format!("%{}%", like_escape(v)).into());
+        }
+        sql_text.push_str(" ORDER BY id");
+        if let Some(limit) = filter.limit {
+            sql_text.push_str(" LIMIT ?");
+            args.push(i64::from(limit).into());
+        }
+        let path = &self.path;
+        let mut stmt = self.conn.prepare(&sql_text).map_err(sql(path, "listing assets"))?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args), |r| {
+                Ok(AssetRecord {
+                    id: r.get(0)?,
+                    role: r.get(1)?,
+                    level: r.get::<_, Option<i64>>(2)?.and_then(|l| u8::try_from(l).ok()),
+                    rule: r.get(3)?,
+                    vendor: r.get(4)?,
+                    model: r.get(5)?,
+                    firmware: r.get(6)?,
+                    first_seen_ns: r.get(7)?,
+                    last_seen_ns: r.get(8)?,
+                    doc: r.get(9)?,
+                })
+            })
+            .map_err(sql(path, "listing assets"))?;
+        rows.collect::<Result<_, _>>().map_err(sql(path, "reading an asset"))
+    }
+
+    /// Stored edges matching `filter`, ordered by client, server and protocol.
+    pub fn edges(&self, filter: &EdgeFilter) -> Result<Vec<EdgeRecord>, StoreError> {
+        let mut sql_text = String::from("SELECT client, server, protocol, trust, doc FROM edges WHERE 1");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some(a) = &filter.asset {
+            sql_text.push_str(" AND (client = ? OR server = ?)");
+            args.push(a.clone().into());
+            args.push(a.clone().into());
+        }
+        if let Some(p) = &filter.protocol {
+            sql_text.push_str(" AND protocol = ?");
+            args.push(p.clone().into());
+        }
+        if let Some(t) = &filter.trust {
+            sql_text.push_str(" AND (' ' || trust || ' ') LIKE ? ESCAPE '\\'");
+            args.push(format!("% {} %", like_escape(t)).into());
+        }
+        sql_text.push_str(" ORDER BY client, server, protocol");
+        if let Some(limit) = filter.limit {
+            sql_text.push_str(" LIMIT ?");
+            args.push(i64::from(limit).into());
+        }
+        let path = &self.path;
+        let mut stmt = self.conn.prepare(&sql_text).map_err(sql(path, "listing edges"))?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args), |r| {
+                let trust: String = r.get(3)?;
+                Ok(EdgeRecord {
+                    client: r.get(0)?,
+                    server: r.get(1)?,
+                    protocol: r.get(2)?,
+                    trust: trust.split_whitespace().map(str::to_string).collect(),
+                    doc: r.get(4)?,
+                })
+            })
+            .map_err(sql(path, "listing edges"))?;
+        rows.collect::<Result<_, _>>().map_err(sql(path, "reading an edge"))
+    }
+
+    /// Sets (or changes) the user's role for an asset and logs the change with
+    /// the previous override, in one transaction.
+    pub fn set_role_override(
+        &mut self,
+        asset_id: &str,
+        role: &str,
+        reason: &str,
+        actor: &str,
+        at_secs: i64,
+    ) -> Result<(), StoreError> {
+        let path = self.path.as_path();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql(path, "starting the override transaction"))?;
+        let previous: Option<String> = tx
+            .query_row("SELECT role FROM role_overrides WHERE asset_id = ?1", [asset_id], |r| r.get(0))
+            .optional()
+            .map_err(sql(path, "reading the previous override"))?;
+        tx.execute(
+            "INSERT INTO role_overrides (asset_id, role, reason, set_by, set_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (asset_id) DO UPDATE SET role = excluded.role, reason = excluded.reason,
+                set_by = excluded.set_by, set_at = excluded.set_at",
+            params![asset_id, role, reason, actor, at_secs],
+        )
+        .map_err(sql(path, "writing the override"))?;
+        let detail = serde_json::json!({ "role": role, "reason": reason, "previous": previous }).to_string();
+        tx.execute(
+            "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?1, ?2, 'set_role', ?3, ?4)",
+            params![at_secs, actor, asset_id, detail],
+        )
+        .map_err(sql(path, "logging the override"))?;
+        tx.commit().map_err(sql(path, "committing the override"))
+    }
+
+    /// Removes the user's role for an asset, logging it; false when there was none.
+    pub fn clear_role_override(&mut self, asset_id: &str, actor: &str, at_secs: i64) -> Result<bool, StoreError> {
+        let path = self.path.as_path();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql(path, "starting the override transaction"))?;
+        let previous: Option<String> = tx
+            .query_row("SELECT role FROM role_overrides WHERE asset_id = ?1", [asset_id], |r| r.get(0))
+            .optional()
+            .map_err(sql(path, "reading the override"))?;
+        let Some(previous) = previous else { return Ok(false) };
+        tx.execute("DELETE FROM role_overrides WHERE asset_id = ?1", [asset_id])
+            .map_err(sql(path, "removing the override"))?;
+        let detail = serde_json::json!({ "previous": previous }).to_string();
+        tx.execute(
+            "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?1, ?2, 'clear_role', ?3, ?4)",
+            params![at_secs, actor, asset_id, detail],
+        )
+        .map_err(sql(path, "logging the removal"))?;
+        tx.commit().map_err(sql(path, "committing the removal"))?;
+        Ok(true)
+    }
+
+    /// Every role override, by asset id.
+    pub fn role_overrides(&self) -> Result<Vec<RoleOverride>, StoreError> {
+        let path = &self.path;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT asset_id, role, reason, set_by, set_at FROM role_overrides ORDER BY asset_id")
+            .map_err(sql(path, "listing role overrides"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(RoleOverride {
+                    asset_id: r.get(0)?,
+                    role: r.get(1)?,
+                    reason: r.get(2)?,
+                    set_by: r.get(3)?,
+                    set_at_secs: r.get(4)?,
+                })
+            })
+            .map_err(sql(path, "listing role overrides"))?;
+        rows.collect::<Result<_, _>>().map_err(sql(path, "reading a role override"))
+    }
+
+    /// The audit log, newest first.
+    pub fn audit_log(&self, limit: Option<u32>) -> Result<Vec<AuditEntry>, StoreError> {
+        let path = &self.path;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, at, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT ?1")
+            .map_err(sql(path, "reading the audit log"))?;
+        let rows = stmt
+            .query_map([limit.map_or(-1, i64::from)], |r| {
+                Ok(AuditEntry {
+                    id: r.get(0)?,
+                    at_secs: r.get(1)?,
+                    actor: r.get(2)?,
+                    action: r.get(3)?,
+                    target: r.get(4)?,
+                    detail: r.get(5)?,
+                })
+            })
+            .map_err(sql(path, "reading the audit log"))?;
+        rows.collect::<Result<_, _>>().map_err(sql(path, "reading an audit entry"))
+    }
+}
