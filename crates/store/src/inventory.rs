@@ -131,6 +131,19 @@ fn like_escape(s: &str) -> String {
 }
 
 impl Store {
+    /// Runs a read query and maps every row; `what` names it in errors.
+    fn rows<T>(
+        &self,
+        sql_text: &str,
+        args: Vec<rusqlite::types::Value>,
+        what: &'static str,
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut stmt = self.conn.prepare(sql_text).map_err(sql(&self.path, what))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), map).map_err(sql(&self.path, what))?;
+        rows.collect::<Result<_, _>>().map_err(sql(&self.path, what))
+    }
+
     /// Replaces the stored inventory with a new build, in one transaction: on
     /// any error the previous inventory stays. Role overrides are untouched.
     /// Returns the build's id.
@@ -242,25 +255,20 @@ impl Store {
             sql_text.push_str(" LIMIT ?");
             args.push(i64::from(limit).into());
         }
-        let path = &self.path;
-        let mut stmt = self.conn.prepare(&sql_text).map_err(sql(path, "listing assets"))?;
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(args), |r| {
-                Ok(AssetRecord {
-                    id: r.get(0)?,
-                    role: r.get(1)?,
-                    level: r.get::<_, Option<i64>>(2)?.and_then(|l| u8::try_from(l).ok()),
-                    rule: r.get(3)?,
-                    vendor: r.get(4)?,
-                    model: r.get(5)?,
-                    firmware: r.get(6)?,
-                    first_seen_ns: r.get(7)?,
-                    last_seen_ns: r.get(8)?,
-                    doc: r.get(9)?,
-                })
+        self.rows(&sql_text, args, "listing assets", |r| {
+            Ok(AssetRecord {
+                id: r.get(0)?,
+                role: r.get(1)?,
+                level: r.get::<_, Option<i64>>(2)?.and_then(|l| u8::try_from(l).ok()),
+                rule: r.get(3)?,
+                vendor: r.get(4)?,
+                model: r.get(5)?,
+                firmware: r.get(6)?,
+                first_seen_ns: r.get(7)?,
+                last_seen_ns: r.get(8)?,
+                doc: r.get(9)?,
             })
-            .map_err(sql(path, "listing assets"))?;
-        rows.collect::<Result<_, _>>().map_err(sql(path, "reading an asset"))
+        })
     }
 
     /// Stored edges matching `filter`, ordered by client, server and protocol.
@@ -285,21 +293,16 @@ impl Store {
             sql_text.push_str(" LIMIT ?");
             args.push(i64::from(limit).into());
         }
-        let path = &self.path;
-        let mut stmt = self.conn.prepare(&sql_text).map_err(sql(path, "listing edges"))?;
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(args), |r| {
-                let trust: String = r.get(3)?;
-                Ok(EdgeRecord {
-                    client: r.get(0)?,
-                    server: r.get(1)?,
-                    protocol: r.get(2)?,
-                    trust: trust.split_whitespace().map(str::to_string).collect(),
-                    doc: r.get(4)?,
-                })
+        self.rows(&sql_text, args, "listing edges", |r| {
+            let trust: String = r.get(3)?;
+            Ok(EdgeRecord {
+                client: r.get(0)?,
+                server: r.get(1)?,
+                protocol: r.get(2)?,
+                trust: trust.split_whitespace().map(str::to_string).collect(),
+                doc: r.get(4)?,
             })
-            .map_err(sql(path, "listing edges"))?;
-        rows.collect::<Result<_, _>>().map_err(sql(path, "reading an edge"))
+        })
     }
 
     /// Sets (or changes) the user's role for an asset and logs the change with
@@ -317,10 +320,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql(path, "starting the override transaction"))?;
-        let previous: Option<String> = tx
-            .query_row("SELECT role FROM role_overrides WHERE asset_id = ?1", [asset_id], |r| r.get(0))
-            .optional()
-            .map_err(sql(path, "reading the previous override"))?;
+        let previous = override_of(&tx, path, asset_id)?;
         tx.execute(
             "INSERT INTO role_overrides (asset_id, role, reason, set_by, set_at) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (asset_id) DO UPDATE SET role = excluded.role, reason = excluded.reason,
@@ -328,12 +328,8 @@ impl Store {
             params![asset_id, role, reason, actor, at_secs],
         )
         .map_err(sql(path, "writing the override"))?;
-        let detail = serde_json::json!({ "role": role, "reason": reason, "previous": previous }).to_string();
-        tx.execute(
-            "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?1, ?2, 'set_role', ?3, ?4)",
-            params![at_secs, actor, asset_id, detail],
-        )
-        .map_err(sql(path, "logging the override"))?;
+        let detail = serde_json::json!({ "role": role, "reason": reason, "previous": previous });
+        log(&tx, path, (at_secs, actor), "set_role", asset_id, &detail)?;
         tx.commit().map_err(sql(path, "committing the override"))
     }
 
@@ -344,63 +340,68 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql(path, "starting the override transaction"))?;
-        let previous: Option<String> = tx
-            .query_row("SELECT role FROM role_overrides WHERE asset_id = ?1", [asset_id], |r| r.get(0))
-            .optional()
-            .map_err(sql(path, "reading the override"))?;
-        let Some(previous) = previous else { return Ok(false) };
+        let Some(previous) = override_of(&tx, path, asset_id)? else { return Ok(false) };
         tx.execute("DELETE FROM role_overrides WHERE asset_id = ?1", [asset_id])
             .map_err(sql(path, "removing the override"))?;
-        let detail = serde_json::json!({ "previous": previous }).to_string();
-        tx.execute(
-            "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?1, ?2, 'clear_role', ?3, ?4)",
-            params![at_secs, actor, asset_id, detail],
-        )
-        .map_err(sql(path, "logging the removal"))?;
+        log(&tx, path, (at_secs, actor), "clear_role", asset_id, &serde_json::json!({ "previous": previous }))?;
         tx.commit().map_err(sql(path, "committing the removal"))?;
         Ok(true)
     }
 
     /// Every role override, by asset id.
     pub fn role_overrides(&self) -> Result<Vec<RoleOverride>, StoreError> {
-        let path = &self.path;
-        let mut stmt = self
-            .conn
-            .prepare("SELECT asset_id, role, reason, set_by, set_at FROM role_overrides ORDER BY asset_id")
-            .map_err(sql(path, "listing role overrides"))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(RoleOverride {
-                    asset_id: r.get(0)?,
-                    role: r.get(1)?,
-                    reason: r.get(2)?,
-                    set_by: r.get(3)?,
-                    set_at_secs: r.get(4)?,
-                })
+        let q = "SELECT asset_id, role, reason, set_by, set_at FROM role_overrides ORDER BY asset_id";
+        self.rows(q, Vec::new(), "listing role overrides", |r| {
+            Ok(RoleOverride {
+                asset_id: r.get(0)?,
+                role: r.get(1)?,
+                reason: r.get(2)?,
+                set_by: r.get(3)?,
+                set_at_secs: r.get(4)?,
             })
-            .map_err(sql(path, "listing role overrides"))?;
-        rows.collect::<Result<_, _>>().map_err(sql(path, "reading a role override"))
+        })
     }
 
     /// The audit log, newest first.
     pub fn audit_log(&self, limit: Option<u32>) -> Result<Vec<AuditEntry>, StoreError> {
-        let path = &self.path;
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, at, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT ?1")
-            .map_err(sql(path, "reading the audit log"))?;
-        let rows = stmt
-            .query_map([limit.map_or(-1, i64::from)], |r| {
-                Ok(AuditEntry {
-                    id: r.get(0)?,
-                    at_secs: r.get(1)?,
-                    actor: r.get(2)?,
-                    action: r.get(3)?,
-                    target: r.get(4)?,
-                    detail: r.get(5)?,
-                })
+        let q = "SELECT id, at, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT ?1";
+        self.rows(q, vec![limit.map_or(-1, i64::from).into()], "reading the audit log", |r| {
+            Ok(AuditEntry {
+                id: r.get(0)?,
+                at_secs: r.get(1)?,
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                target: r.get(4)?,
+                detail: r.get(5)?,
             })
-            .map_err(sql(path, "reading the audit log"))?;
-        rows.collect::<Result<_, _>>().map_err(sql(path, "reading an audit entry"))
+        })
     }
+}
+
+/// The role a user set on an asset, read inside a change's transaction.
+fn override_of(
+    tx: &rusqlite::Transaction<'_>,
+    path: &std::path::Path,
+    asset_id: &str,
+) -> Result<Option<String>, StoreError> {
+    tx.query_row("SELECT role FROM role_overrides WHERE asset_id = ?1", [asset_id], |r| r.get(0))
+        .optional()
+        .map_err(sql(path, "reading the previous override"))
+}
+
+/// Appends to the audit log inside a change's transaction.
+fn log(
+    tx: &rusqlite::Transaction<'_>,
+    path: &std::path::Path,
+    (at_secs, actor): (i64, &str),
+    action: &str,
+    target: &str,
+    detail: &serde_json::Value,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![at_secs, actor, action, target, detail.to_string()],
+    )
+    .map(drop)
+    .map_err(sql(path, "logging the change"))
 }
