@@ -2,96 +2,9 @@
 //! build, the user's role overrides, and the append-only audit log.
 
 use crate::error::{sql, StoreError};
+use crate::rows::{AssetRecord, AuditEntry, EdgeRecord, InventoryBuild, RoleOverride};
 use crate::Store;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
-use serde::{Deserialize, Serialize};
-
-/// An asset as stored: the columns listings filter on, and the whole asset as JSON.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AssetRecord {
-    /// Asset id (`mac-...`, `ip-...`).
-    pub id: String,
-    /// Role name.
-    pub role: String,
-    /// Purdue level of the role.
-    pub level: Option<u8>,
-    /// The rule that decided the role.
-    pub rule: String,
-    /// Headline vendor.
-    pub vendor: Option<String>,
-    /// Headline model.
-    pub model: Option<String>,
-    /// Headline firmware.
-    pub firmware: Option<String>,
-    /// First seen, ns since the epoch.
-    pub first_seen_ns: i64,
-    /// Last seen, ns since the epoch.
-    pub last_seen_ns: i64,
-    /// The asset as JSON (`otposture.assets/1`).
-    pub doc: String,
-}
-
-/// An edge of the communication map as stored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EdgeRecord {
-    /// Client asset id (or `ip-<address>`).
-    pub client: String,
-    /// Server asset id (or `ip-<address>`).
-    pub server: String,
-    /// Application protocol.
-    pub protocol: String,
-    /// Trust words (`writes`, `programs`, ...).
-    pub trust: Vec<String>,
-    /// The edge as JSON (`otposture.map/1`).
-    pub doc: String,
-}
-
-/// One build of the inventory.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InventoryBuild {
-    /// Build id.
-    pub id: i64,
-    /// Wall clock, unix seconds.
-    pub built_at_secs: i64,
-    /// Assets built.
-    pub assets: u64,
-    /// Edges built.
-    pub edges: u64,
-    /// Identity events whose sender matched no asset.
-    pub unplaced_identities: u64,
-}
-
-/// A role the user set on an asset.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RoleOverride {
-    /// The asset.
-    pub asset_id: String,
-    /// The role set.
-    pub role: String,
-    /// Why.
-    pub reason: String,
-    /// Who.
-    pub set_by: String,
-    /// When, unix seconds.
-    pub set_at_secs: i64,
-}
-
-/// One change a user made.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    /// Entry id (increasing).
-    pub id: i64,
-    /// When, unix seconds.
-    pub at_secs: i64,
-    /// Who.
-    pub actor: String,
-    /// `set_role`, `clear_role`.
-    pub action: String,
-    /// What it changed (an asset id).
-    pub target: String,
-    /// Details, JSON.
-    pub detail: String,
-}
 
 /// Which stored assets to list; empty lists all, ordered by id.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -404,4 +317,53 @@ fn log(
     )
     .map(drop)
     .map_err(sql(path, "logging the change"))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::migrate::{migrate, MIGRATIONS};
+    use rusqlite::Connection;
+
+    /// A schema 3 file (with data) opens, migrates to 4 keeping its rows, and
+    /// takes an inventory, an override and an audit entry.
+    #[test]
+    fn a_schema_3_file_migrates_to_the_inventory_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v3.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            crate::digest::register(&conn).unwrap();
+            migrate(&mut conn, &path, MIGRATIONS.get(..3).unwrap()).unwrap();
+            conn.execute(
+                "INSERT INTO captures (id, fingerprint, path, size_bytes, status, started_at)
+                 VALUES (1, 'f', 'p', 0, 'complete', 0)",
+                [],
+            )
+            .unwrap();
+            assert_eq!(crate::migrate::user_version(&conn, &path).unwrap(), 3);
+        }
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 4);
+        assert_eq!(store.counts().unwrap().captures, 1, "schema 3 rows are kept");
+        assert_eq!(store.latest_inventory_build().unwrap(), None);
+        let asset = AssetRecord {
+            id: "mac-a".into(),
+            role: "controller".into(),
+            level: Some(1),
+            rule: "r".into(),
+            vendor: None,
+            model: None,
+            firmware: None,
+            first_seen_ns: 0,
+            last_seen_ns: 0,
+            doc: "{}".into(),
+        };
+        let id = store.replace_inventory(std::slice::from_ref(&asset), &[], 0, 5).unwrap();
+        assert_eq!(store.latest_inventory_build().unwrap().map(|b| b.id), Some(id));
+        assert_eq!(store.assets(&AssetFilter::default()).unwrap(), [asset]);
+        store.set_role_override("mac-a", "hmi", "why", "me", 6).unwrap();
+        assert_eq!(store.audit_log(None).unwrap()[0].action, "set_role");
+    }
 }

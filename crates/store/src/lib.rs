@@ -4,6 +4,8 @@
 //! write path for [`Observation`](otposture_model::Observation) batches
 //! ([`Store::write_batch`]), the bookkeeping of captures and analysis runs, and the
 //! read queries the CLI and server print ([`Store::hosts`], [`Store::flows`], ...).
+//! It also keeps the asset inventory as last built ([`Store::replace_inventory`]),
+//! the user's role overrides and the append-only audit log of their changes.
 //!
 //! The one rule everything here serves: **writing the same observations twice
 //! changes nothing.** Flow records and message counts are cumulative and are merged
@@ -28,12 +30,13 @@ mod rows;
 mod write;
 
 pub use error::StoreError;
-pub use inventory::{AssetFilter, AssetRecord, AuditEntry, EdgeFilter, EdgeRecord, InventoryBuild, RoleOverride};
+pub use inventory::{AssetFilter, EdgeFilter};
 pub use ipnet::{IpNet, IpNetParseError};
 pub use query::{ConversationFilter, EventFilter, FlowFilter, HostFilter, MessageFilter};
 pub use rows::{
-    Attributes, CaptureId, CaptureRow, CaptureStats, ClassCount, ConversationRow, Counts, EventRow, FlowRow, HostRow,
-    MessageRow, OperationCount, OperationTotal, ProtocolSummary, RunId, RunRow, RunStatus,
+    AssetRecord, Attributes, AuditEntry, CaptureId, CaptureRow, CaptureStats, ClassCount, ConversationRow, Counts,
+    EdgeRecord, EventRow, FlowRow, HostRow, InventoryBuild, MessageRow, OperationCount, OperationTotal,
+    ProtocolSummary, RoleOverride, RunId, RunRow, RunStatus,
 };
 
 use error::sql;

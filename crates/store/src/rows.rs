@@ -406,6 +406,97 @@ pub struct Counts {
     pub events: u64,
 }
 
+// The stored inventory (schema 4). Unlike the rows above, these are written as
+// well as read: the caller (crates/inventory) fills them, and `doc` carries the
+// JSON the CLI prints; the other fields are the indexed columns it filters on.
+
+/// An asset as stored: the columns listings filter on, and the whole asset as JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetRecord {
+    /// Asset id (`mac-...`, `ip-...`).
+    pub id: String,
+    /// Role name.
+    pub role: String,
+    /// Purdue level of the role.
+    pub level: Option<u8>,
+    /// The rule that decided the role.
+    pub rule: String,
+    /// Headline vendor.
+    pub vendor: Option<String>,
+    /// Headline model.
+    pub model: Option<String>,
+    /// Headline firmware.
+    pub firmware: Option<String>,
+    /// First seen, ns since the epoch.
+    pub first_seen_ns: i64,
+    /// Last seen, ns since the epoch.
+    pub last_seen_ns: i64,
+    /// The asset as JSON (`otposture.assets/1`).
+    pub doc: String,
+}
+
+/// An edge of the communication map as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EdgeRecord {
+    /// Client asset id (or `ip-<address>`).
+    pub client: String,
+    /// Server asset id (or `ip-<address>`).
+    pub server: String,
+    /// Application protocol.
+    pub protocol: String,
+    /// Trust words (`writes`, `programs`, ...).
+    pub trust: Vec<String>,
+    /// The edge as JSON (`otposture.map/1`).
+    pub doc: String,
+}
+
+/// One build of the inventory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryBuild {
+    /// Build id.
+    pub id: i64,
+    /// Wall clock, unix seconds.
+    pub built_at_secs: i64,
+    /// Assets built.
+    pub assets: u64,
+    /// Edges built.
+    pub edges: u64,
+    /// Identity events whose sender matched no asset.
+    pub unplaced_identities: u64,
+}
+
+/// A role the user set on an asset.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleOverride {
+    /// The asset.
+    pub asset_id: String,
+    /// The role set.
+    pub role: String,
+    /// Why.
+    pub reason: String,
+    /// Who.
+    pub set_by: String,
+    /// When, unix seconds.
+    pub set_at_secs: i64,
+}
+
+/// One change a user made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Entry id (increasing).
+    pub id: i64,
+    /// When, unix seconds.
+    pub at_secs: i64,
+    /// Who.
+    pub actor: String,
+    /// `set_role`, `clear_role`.
+    pub action: String,
+    /// What it changed (an asset id).
+    pub target: String,
+    /// Details, JSON.
+    pub detail: String,
+}
+
 /// Event attributes in the order the dissector gave them; serialises as a JSON
 /// object with keys in that order (a repeated name is kept, as JSON allows).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

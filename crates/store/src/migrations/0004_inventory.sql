@@ -18,7 +18,7 @@ CREATE TABLE assets (
     last_seen   INTEGER NOT NULL,
     doc         TEXT    NOT NULL       -- the asset, otposture.assets/1
 ) STRICT;
-CREATE INDEX assets_by_role ON assets (role);
+CREATE INDEX assets_by_role ON assets (role, id);  -- filtered and listed in id order
 CREATE INDEX assets_by_vendor ON assets (vendor COLLATE NOCASE);
 
 CREATE TABLE edges (
