@@ -12,6 +12,7 @@ use otposture_model::OperationClass;
 use otposture_store::ConversationRow;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 
 /// What a device is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -108,11 +109,11 @@ pub(crate) struct Behaviour {
     /// Protocols spoken as a client.
     pub(crate) uses: BTreeSet<String>,
     /// Control protocol -> distinct clients answered.
-    control_clients: BTreeMap<String, BTreeSet<String>>,
+    control_clients: BTreeMap<String, BTreeSet<IpAddr>>,
     /// Control protocol -> distinct servers polled.
-    control_servers: BTreeMap<String, BTreeSet<String>>,
+    control_servers: BTreeMap<String, BTreeSet<IpAddr>>,
     /// Program, firmware and control requests sent: (class, protocol, peer) -> messages.
-    changes_sent: BTreeMap<(OperationClass, String, String), u64>,
+    changes_sent: BTreeMap<(OperationClass, String, IpAddr), u64>,
 }
 
 impl Behaviour {
@@ -122,8 +123,9 @@ impl Behaviour {
         if !CONTROL_PROTOCOLS.contains(&p.as_str()) {
             return;
         }
-        let peer = server.map_or_else(|| c.server_ip.to_string(), |_| c.server_ip.to_string());
-        self.control_servers.entry(p.clone()).or_default().insert(peer.clone());
+        let _ = server;
+        let peer = c.server_ip;
+        self.control_servers.entry(p.clone()).or_default().insert(peer);
         for r in &c.requests {
             // Configuration and authentication are engineering work on a PLC;
             // a DNP3 master configures outstations routinely (time
@@ -134,7 +136,7 @@ impl Behaviour {
                 _ => false,
             };
             if engineering {
-                *self.changes_sent.entry((r.class, p.clone(), peer.clone())).or_insert(0) += r.messages;
+                *self.changes_sent.entry((r.class, p.clone(), peer)).or_insert(0) += r.messages;
             }
         }
     }
@@ -143,7 +145,7 @@ impl Behaviour {
         let Some(p) = c.app_protocol.clone() else { return };
         self.serves.insert(p.clone());
         if CONTROL_PROTOCOLS.contains(&p.as_str()) {
-            self.control_clients.entry(p).or_default().insert(c.client_ip.to_string());
+            self.control_clients.entry(p).or_default().insert(c.client_ip);
         }
     }
 }
@@ -226,7 +228,7 @@ pub(crate) fn decide(attributes: &[Attribute], modules: &[Module], b: &Behaviour
     }
 
     // Behaviour: polls controllers.
-    let polled: BTreeSet<&String> = b.control_servers.values().flatten().collect();
+    let polled: BTreeSet<&IpAddr> = b.control_servers.values().flatten().collect();
     if !polled.is_empty() {
         let evidence: Vec<String> = b
             .control_servers

@@ -33,7 +33,11 @@ pub use persist::{apply_overrides, records};
 use otposture_model::MacAddr;
 use otposture_store::{ConversationRow, EventRow, HostRow};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Hash maps keyed by addresses: foldhash, as the engine uses (the standard
+/// SipHash was a tenth of a plant-scale build).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::net::IpAddr;
 
 /// Addresses one MAC must send for before it counts as a router or gateway.
@@ -255,14 +259,14 @@ impl Builder {
 
     fn hosts(&mut self, hosts: &[HostRow], identities: &[EventRow]) {
         // Addresses each MAC sent for.
-        let mut ips_of: HashMap<MacAddr, BTreeSet<IpAddr>> = HashMap::new();
+        let mut ips_of: HashMap<MacAddr, BTreeSet<IpAddr>> = HashMap::default();
         for h in hosts {
             if let (Some(mac), Some(ip)) = (h.mac, h.ip.filter(|ip| is_device_ip(*ip))) {
                 ips_of.entry(mac).or_default().insert(ip);
             }
         }
         // What a MAC claimed as its own in ARP: a router's own address.
-        let mut arp_claims: HashMap<MacAddr, BTreeSet<IpAddr>> = HashMap::new();
+        let mut arp_claims: HashMap<MacAddr, BTreeSet<IpAddr>> = HashMap::default();
         for e in identities.iter().filter(|e| e.name == "arp.sender") {
             let ip = e.attributes.get("ip").and_then(|s| s.parse::<IpAddr>().ok());
             if let (Some(mac), Some(ip)) = (e.src_mac, ip) {
@@ -424,7 +428,7 @@ impl Builder {
     /// Two assets stating the same vendor and serial are one device with two
     /// interfaces: the later is merged into the earlier.
     fn merge_by_serial(&mut self) {
-        let mut seen: HashMap<(String, String), usize> = HashMap::new();
+        let mut seen: HashMap<(String, String), usize> = HashMap::default();
         for i in 0..self.drafts.len() {
             let Some(d) = self.drafts.get(i) else { continue };
             // Stated or implied by the protocol; a MAC prefix guess is not enough.
@@ -515,7 +519,7 @@ impl Builder {
             if d.alias.is_some() || (d.macs.is_empty() && d.ips.is_empty()) {
                 continue;
             }
-            let behaviour = talk.get(i).cloned().unwrap_or_default();
+            let behaviour = talk.get_mut(i).map(std::mem::take).unwrap_or_default();
             let attributes = attributes(&d);
             let modules: Vec<Module> = std::mem::take(&mut d.modules).into_values().collect();
             let candidates = classify::decide(&attributes, &modules, &behaviour, d.routes_for);

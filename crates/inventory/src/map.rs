@@ -94,7 +94,8 @@ pub(crate) fn edges(
         Some(&a) => End::Asset(a),
         None => End::Address(ip),
     };
-    let mut sums: std::collections::HashMap<(End, End, &str), Sums> = std::collections::HashMap::new();
+    let mut sums: std::collections::HashMap<(End, End, &str), Sums, foldhash::fast::RandomState> =
+        std::collections::HashMap::default();
     for (c, (client, server)) in conversations.iter().zip(ends) {
         // Broadcast, multicast and unspecified addresses are no device.
         if !crate::is_device_ip(c.client_ip) || !crate::is_device_ip(c.server_ip) {
