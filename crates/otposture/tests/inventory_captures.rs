@@ -160,21 +160,29 @@ fn cases() -> Vec<(&'static str, Vec<Want>)> {
     ]
 }
 
+/// The assets `otposture assets` lists after analysing `capture` into a fresh database.
+fn assets_of(capture: &std::path::Path) -> Vec<Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("inv.db");
+    loopback::analyze(&db, capture);
+    loopback::json(&db, &["assets"])["assets"].as_array().unwrap().clone()
+}
+
+/// The assets holding address `ip`.
+fn holding<'a>(assets: &'a [Value], ip: &str) -> Vec<&'a Value> {
+    assets.iter().filter(|a| a["ips"].as_array().unwrap().iter().any(|i| i == ip)).collect()
+}
+
 #[test]
 fn names_identities_and_roles_of_the_devices_in_real_captures() {
     let Some(pcaps) = otposture_fixtures::shared_pcaps() else { return };
     let mut failures = Vec::new();
     let mut checked = 0;
     for (capture, wants) in cases() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("inv.db");
-        loopback::analyze(&db, &pcaps.join(capture));
-        let assets = loopback::json(&db, &["assets"]);
-        let assets = assets["assets"].as_array().unwrap();
+        let assets = assets_of(&pcaps.join(capture));
         for w in wants {
             checked += 1;
-            let with_ip: Vec<&Value> =
-                assets.iter().filter(|a| a["ips"].as_array().unwrap().iter().any(|i| i == w.ip)).collect();
+            let with_ip = holding(&assets, w.ip);
             let [a] = with_ip.as_slice() else {
                 failures.push(format!("{capture}: {} is on {} assets", w.ip, with_ip.len()));
                 continue;
@@ -291,17 +299,9 @@ fn role_rules_measured_on_labelled_devices() {
     // (truth, decided) per device.
     let mut pairs: Vec<(String, String, String)> = Vec::new();
     for (capture, labels) in by_capture {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("inv.db");
-        loopback::analyze(&db, &pcaps.join(capture));
-        let assets = loopback::json(&db, &["assets"]);
+        let assets = assets_of(&pcaps.join(capture));
         for (ip, role, why) in labels {
-            let a = assets["assets"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|a| a["ips"].as_array().unwrap().iter().any(|i| i == ip));
-            let got = a.map_or("absent", |a| a["role"]["role"].as_str().unwrap());
+            let got = holding(&assets, ip).first().map_or("absent", |a| a["role"]["role"].as_str().unwrap());
             pairs.push((coarse(role).to_string(), coarse(got).to_string(), format!("{capture} {ip} ({why})")));
         }
     }

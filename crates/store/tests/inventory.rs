@@ -3,7 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use otposture_store::{AssetFilter, AssetRecord, EdgeFilter, EdgeRecord, Store};
-use std::time::Instant;
 
 fn asset(id: &str, role: &str, level: Option<u8>, vendor: Option<&str>) -> AssetRecord {
     AssetRecord {
@@ -143,88 +142,4 @@ fn overrides_outlive_builds_and_every_change_is_logged_for_good() {
     let upd = conn.execute("UPDATE audit_log SET actor = 'mallory'", []).unwrap_err();
     assert!(upd.to_string().contains("append-only"), "{upd}");
     assert!(conn.execute("DELETE FROM audit_log", []).is_err());
-}
-
-/// Plant scale: 100,000 assets and 1,000,000 edges written to a file, then
-/// replaced by a second build; prints the times. Run with
-/// `cargo test --release -p otposture-store --test inventory -- --ignored --nocapture`.
-#[test]
-#[ignore = "scale measurement, about a minute; run with --ignored"]
-fn replace_inventory_at_plant_scale() {
-    const ASSETS: usize = 100_000;
-    const EDGES_PER_CLIENT: usize = 10;
-    const ROLES: [&str; 5] = ["controller", "hmi", "engineering_workstation", "historian", "io_device"];
-    const PROTOCOLS: [&str; 3] = ["s7comm", "modbus", "enip"];
-    let id = |i: usize| format!("mac-{:02x}:{:02x}:{:02x}:00:00:01", i >> 16, (i >> 8) & 0xff, i & 0xff);
-    let assets: Vec<AssetRecord> = (0..ASSETS)
-        .map(|i| {
-            let role = ROLES[i % ROLES.len()];
-            let mut a = asset(&id(i), role, Some(u8::try_from(i % 4).unwrap()), Some(["Siemens", "Rockwell"][i % 2]));
-            a.model = Some(format!("CPU {}", 1500 + i % 17));
-            a.firmware = Some(format!("V{}.{}", i % 4, i % 10));
-            a.doc = format!(
-                "{{\"id\":\"{}\",\"role\":\"{role}\",\"identity\":{{\"vendor\":\"Siemens\",\"model\":\"CPU 1516\",\
-                 \"firmware\":\"V2.9.4\",\"serial\":\"S C-X4U{i:08}\"}},\"addresses\":[\"10.{}.{}.{}\"],\
-                 \"protocols\":[\"s7comm\",\"profinet\"],\"evidence\":[\"s7comm.szl_read\"]}}",
-                id(i),
-                i >> 16,
-                (i >> 8) & 0xff,
-                i & 0xff
-            );
-            a
-        })
-        .collect();
-    let edges: Vec<EdgeRecord> = (0..ASSETS * EDGES_PER_CLIENT)
-        .map(|i| {
-            let client = i / EDGES_PER_CLIENT;
-            let server = (client + 1 + i % EDGES_PER_CLIENT) % ASSETS;
-            let mut e = edge(&id(client), &id(server), PROTOCOLS[i % PROTOCOLS.len()], &["reads", "writes"][..i % 3]);
-            e.doc = format!("{{\"flows\":{},\"packets\":{},\"operations\":{{\"read_var\":{}}}}}", i % 7, i, i % 1000);
-            e
-        })
-        .collect();
-
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("plant.db");
-    let mut store = Store::open(&path).unwrap();
-    let t = Instant::now();
-    let first = store.replace_inventory(&assets, &edges, 0, 1).unwrap();
-    let write = t.elapsed();
-    let t = Instant::now();
-    let second = store.replace_inventory(&assets, &edges, 0, 2).unwrap();
-    let rewrite = t.elapsed();
-    assert!(second > first);
-    let b = store.latest_inventory_build().unwrap().unwrap();
-    assert_eq!((b.assets, b.edges), (100_000, 1_000_000));
-
-    let t = Instant::now();
-    let controllers =
-        store.assets(&AssetFilter { role: Some("controller".into()), limit: Some(100), ..Default::default() }).unwrap();
-    let by_role = t.elapsed();
-    assert_eq!(controllers.len(), 100);
-    assert!(controllers.iter().all(|a| a.role == "controller"));
-    let t = Instant::now();
-    let siemens = store
-        .assets(&AssetFilter { vendor_contains: Some("siem".into()), limit: Some(100), ..Default::default() })
-        .unwrap();
-    let by_vendor = t.elapsed();
-    assert_eq!(siemens.len(), 100);
-    let t = Instant::now();
-    let around = store.edges(&EdgeFilter { asset: Some(id(5000)), ..Default::default() }).unwrap();
-    let by_asset = t.elapsed();
-    assert_eq!(around.len(), 2 * EDGES_PER_CLIENT, "ten as client, ten as server");
-    let size = std::fs::metadata(&path).unwrap().len()
-        + std::fs::metadata(dir.path().join("plant.db-wal")).map_or(0, |m| m.len());
-    println!(
-        "replace_inventory: {ASSETS} assets, {} edges: first build {:.2} s, rebuild over it {:.2} s; \
-         assets(role, limit 100) {:.2} ms, assets(vendor_contains, limit 100) {:.2} ms, edges(asset) {:.2} ms; \
-         file {:.0} MiB",
-        edges.len(),
-        write.as_secs_f64(),
-        rewrite.as_secs_f64(),
-        by_role.as_secs_f64() * 1e3,
-        by_vendor.as_secs_f64() * 1e3,
-        by_asset.as_secs_f64() * 1e3,
-        size as f64 / 1_048_576.0
-    );
 }
