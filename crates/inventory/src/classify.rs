@@ -117,13 +117,12 @@ pub(crate) struct Behaviour {
 }
 
 impl Behaviour {
-    pub(crate) fn as_client(&mut self, c: &ConversationRow, server: Option<usize>) {
+    pub(crate) fn as_client(&mut self, c: &ConversationRow) {
         let Some(p) = c.app_protocol.clone() else { return };
         self.uses.insert(p.clone());
         if !CONTROL_PROTOCOLS.contains(&p.as_str()) {
             return;
         }
-        let _ = server;
         let peer = c.server_ip;
         self.control_servers.entry(p.clone()).or_default().insert(peer);
         for r in &c.requests {
@@ -141,7 +140,7 @@ impl Behaviour {
         }
     }
 
-    pub(crate) fn as_server(&mut self, c: &ConversationRow, _client: Option<usize>) {
+    pub(crate) fn as_server(&mut self, c: &ConversationRow) {
         let Some(p) = c.app_protocol.clone() else { return };
         self.serves.insert(p.clone());
         if CONTROL_PROTOCOLS.contains(&p.as_str()) {

@@ -482,7 +482,7 @@ impl Builder {
     }
 
     fn finish(self, conversations: &[ConversationRow]) -> (Vec<Asset>, Vec<Edge>) {
-        let Builder { drafts, by_mac, by_ip, by_addr } = self;
+        let Builder { drafts, by_ip, by_addr, .. } = self;
         let resolve = |mut i: usize| {
             while let Some(next) = drafts.get(i).and_then(|d| d.alias) {
                 i = next;
@@ -505,16 +505,15 @@ impl Builder {
             let client = locate(c.client_ip, c.vlan);
             let server = locate(c.server_ip, c.vlan);
             if let Some(b) = client.and_then(|i| talk.get_mut(i)) {
-                b.as_client(c, server);
+                b.as_client(c);
             }
             if let Some(b) = server.and_then(|i| talk.get_mut(i)) {
-                b.as_server(c, client);
+                b.as_server(c);
             }
             ends.push((client, server));
         }
-        let _ = by_mac;
-        let mut assets: Vec<Asset> = Vec::new();
-        let mut drafts_of: Vec<usize> = Vec::new();
+        // Each asset with the draft it came from, for locating edge ends.
+        let mut assets: Vec<(Asset, usize)> = Vec::new();
         for (i, mut d) in drafts.into_iter().enumerate() {
             if d.alias.is_some() || (d.macs.is_empty() && d.ips.is_empty()) {
                 continue;
@@ -524,7 +523,7 @@ impl Builder {
             let modules: Vec<Module> = std::mem::take(&mut d.modules).into_values().collect();
             let candidates = classify::decide(&attributes, &modules, &behaviour, d.routes_for);
             let role = candidates.first().cloned().unwrap_or_else(Decision::unknown);
-            assets.push(Asset {
+            let asset = Asset {
                 id: asset_id(&d),
                 macs: d.macs.into_iter().collect(),
                 ips: d.ips.into_iter().collect(),
@@ -538,20 +537,13 @@ impl Builder {
                 serves: behaviour.serves.into_iter().collect(),
                 uses: behaviour.uses.into_iter().collect(),
                 merged: d.merged,
-            });
-            drafts_of.push(i);
+            };
+            assets.push((asset, i));
         }
-        let mut order: Vec<usize> = (0..assets.len()).collect();
-        order.sort_by(|&a, &b| assets.get(a).map(|x| &x.id).cmp(&assets.get(b).map(|x| &x.id)));
-        let mut sorted: Vec<Asset> = Vec::with_capacity(assets.len());
-        let mut asset_of_draft = BTreeMap::new();
-        let mut slots: Vec<Option<Asset>> = assets.into_iter().map(Some).collect();
-        for (new, old) in order.into_iter().enumerate() {
-            if let (Some(a), Some(&draft)) = (slots.get_mut(old).and_then(Option::take), drafts_of.get(old)) {
-                asset_of_draft.insert(draft, new);
-                sorted.push(a);
-            }
-        }
+        assets.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        let asset_of_draft: BTreeMap<usize, usize> =
+            assets.iter().enumerate().map(|(at, (_, draft))| (*draft, at)).collect();
+        let sorted: Vec<Asset> = assets.into_iter().map(|(a, _)| a).collect();
         let edges = map::edges(conversations, &ends, &asset_of_draft, &sorted);
         (sorted, edges)
     }

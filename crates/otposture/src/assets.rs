@@ -119,10 +119,6 @@ pub(crate) fn current(store: &mut Store) -> anyhow::Result<InventoryBuild> {
     }
 }
 
-fn open_rw(db: Option<PathBuf>) -> anyhow::Result<Store> {
-    crate::query::open(db)
-}
-
 /// One line per asset, for the table and CSV.
 #[derive(Serialize)]
 struct Line {
@@ -154,10 +150,8 @@ fn words(v: &Value) -> String {
 
 impl Line {
     fn of(a: &Value) -> Self {
-        let attributes = a["attributes"].as_array().cloned().unwrap_or_default();
-        let field = |name: &str| {
-            attributes.iter().find(|x| x["field"] == name).and_then(|x| x["value"].as_str()).map(str::to_string)
-        };
+        let attributes = a["attributes"].as_array().map(Vec::as_slice).unwrap_or_default();
+        let field = |name: &str| field(a, name).map(str::to_string);
         let conflicts: Vec<&str> =
             attributes.iter().filter(|x| x["conflict"] == true).filter_map(|x| x["field"].as_str()).collect();
         Line {
@@ -183,6 +177,11 @@ impl Line {
     }
 }
 
+/// The headline value of an identity field in a stored asset document.
+pub(crate) fn field<'a>(asset: &'a Value, name: &str) -> Option<&'a str> {
+    asset["attributes"].as_array()?.iter().find(|x| x["field"] == name)?["value"].as_str()
+}
+
 pub(crate) fn write_json(doc: &Value) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     serde_json::to_writer_pretty(&mut out, doc)?;
@@ -197,7 +196,7 @@ pub(crate) fn stored_assets(store: &Store, filter: &AssetFilter) -> anyhow::Resu
 }
 
 pub(crate) fn run(a: AssetsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
-    let mut store = open_rw(db)?;
+    let mut store = crate::query::open(db)?;
     match a.action {
         Some(Action::Rebuild) => {
             let b = rebuild(&mut store)?;
@@ -295,7 +294,7 @@ pub(crate) struct AuditArgs {
 
 /// `otposture audit`: every change a user made (role overrides), newest first.
 pub(crate) fn audit(a: AuditArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
-    let store = open_rw(db)?;
+    let store = crate::query::open(db)?;
     let rows = store.audit_log(a.limit)?;
     print(
         &rows,

@@ -171,13 +171,7 @@ fn label(assets: &Assets, id: &str) -> Vec<String> {
             let _ = write!(role, " {ip}");
         }
         lines.push(role);
-        let field = |name: &str| {
-            a["attributes"]
-                .as_array()
-                .and_then(|l| l.iter().find(|x| x["field"] == name))
-                .and_then(|x| x["value"].as_str())
-        };
-        let identity: Vec<&str> = ["vendor", "model"].into_iter().filter_map(field).collect();
+        let identity: Vec<&str> = ["vendor", "model"].into_iter().filter_map(|f| crate::assets::field(a, f)).collect();
         if !identity.is_empty() {
             lines.push(identity.join(" "));
         }
