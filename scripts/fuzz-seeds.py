@@ -8,6 +8,10 @@ frames joined by the 0xA5 separator the target splits on.
 enip: one seed per capture with EtherNet/IP over TCP (port 44818): up to 64
 payloads in the target's chunk format (a control byte, bit 7 = to client, low
 6 bits = length, then up to 63 bytes).
+iec61850: GOOSE and Sampled Values payloads (after the EtherType), up to 8
+distinct per capture.
+cmdb_register: small asset registers (documented columns, a NetBox and a
+ServiceNow export, JSON, and one with every kind of bad row).
 """
 import gzip, os, struct, sys
 
@@ -38,16 +42,21 @@ def frames_of_pcap(data):
     return link, frames
 
 
+def ether_payload(f):
+    """(EtherType, payload) of an Ethernet frame, past any 802.1Q tags."""
+    off = 12
+    ethertype = struct.unpack(">H", f[off:off + 2])[0] if len(f) >= 14 else 0
+    while ethertype == 0x8100 and len(f) >= off + 6:
+        off += 4
+        ethertype = struct.unpack(">H", f[off:off + 2])[0]
+    return ethertype, f[off + 2:]
+
+
 def tcp_payloads(link, frames, port):
     """(to_client, payload) of Ethernet/IPv4/TCP frames to or from `port`."""
     out = []
     for f in frames if link == 1 else []:
-        off = 12
-        ethertype = struct.unpack(">H", f[off:off + 2])[0] if len(f) >= 14 else 0
-        while ethertype == 0x8100 and len(f) >= off + 6:
-            off += 4
-            ethertype = struct.unpack(">H", f[off:off + 2])[0]
-        ip = f[off + 2:]
+        ethertype, ip = ether_payload(f)
         if ethertype != 0x0800 or len(ip) < 20 or ip[9] != 6:
             continue
         tcp = ip[(ip[0] & 0x0F) * 4:struct.unpack(">H", ip[2:4])[0]]
@@ -87,7 +96,57 @@ def frames_of_pcap_all(data, limit=2000):
     return frames
 
 
+CMDB_SEEDS = {
+    "canonical.csv": (
+        "name,mac,ip,serial,vendor,model,firmware,role,site,location,owner,asset_tag,criticality,notes,rack\n"
+        "PLC-01,00:1b:1b:0a:00:14,192.168.10.20;192.168.20.20,S C-X4U01,SIEMENS AG,CPU 315-2 PN/DP,V3.2,PLC,North,Cab 3,Ops,A-1,high,\"main, line\nA\",R1\n"
+        "HMI-01,00-D0-C9-0A-00-1E,192.168.10.30,,Advantech,,4.1,HMI,North,,,,,,\n"
+        "\n"
+        "EWS-01,3c52.820a.0032,,N/A,HP,,,EWS,,,,,,,\n"
+    ),
+    "netbox.csv": (
+        "ID,Name,Status,Tenant,Site,Location,Rack,Role,Manufacturer,Type,Platform,Serial number,Asset tag,IPv4 Address,IPv6 Address,Comments\n"
+        "1,plc-7,Active,Water,North,Pump house,R2,PLC,Rockwell Automation,1756-L71,,FF00AA11,A-7,10.20.0.7/24,2001:db8::7/64,spare\n"
+        "2,sw-1,Active,\u2014,North,,,Switch,Cisco,IE-4000,IOS,,,10.20.0.1/24,\u2014,\n"
+    ),
+    "servicenow.json": (
+        '{"result": [{"name": "PLC-01", "mac_address": "00:1B:1B:0A:00:14", "ip_address": "192.168.10.20", '
+        '"manufacturer": {"display_value": "SIEMENS AG", "value": "abc"}, "serial_number": 12345, "sys_class_name": "cmdb_ci_ot_plc"}, '
+        '{"name": "HIST-01", "ip_address": ["192.168.10.40", "fe80::1"], "owned_by": null}]}'
+    ),
+    "bad.csv": (
+        "name;MAC;ip;role;serial\n"
+        "A;00:1b:1b:00:00:0g;10.0.0.300;toaster;S1\n"
+        "B;00:1b:1b:00:00:01\n"
+        ";;;;\n"
+        "C;00:1b:1b:00:00:01;10.0.0.5/33;plc;s1\n"
+        "D;00:1b:1b:00:00:01;10.0.0.6;plc;S1\n"
+    ),
+}
+
+
+def cmdb_seeds():
+    d = os.path.join(out, "cmdb_register")
+    os.makedirs(d, exist_ok=True)
+    for name, text in CMDB_SEEDS.items():
+        open(os.path.join(d, name), "wb").write(text.encode("utf-8"))
+    # Latin-1 bytes: not UTF-8.
+    open(os.path.join(d, "latin1.csv"), "wb").write(b"name,notes\nM\xfcller,caf\xe9\n")
+    return len(CMDB_SEEDS) + 1
+
+
+def l2_payloads(link, frames, ethertypes):
+    """Payloads after the EtherType (and any VLAN tags) of Ethernet frames of `ethertypes`."""
+    out = []
+    for f in frames if link == 1 else []:
+        ethertype, payload = ether_payload(f)
+        if ethertype in ethertypes:
+            out.append(payload)
+    return out
+
+
 def main():
+    n_cmdb = cmdb_seeds()
     files = []
     for d, _, names in os.walk(shared):
         files += [os.path.join(d, n) for n in names if n.endswith((".pcap", ".pcapng"))]
@@ -95,7 +154,8 @@ def main():
     os.makedirs(os.path.join(out, "capture_file"), exist_ok=True)
     os.makedirs(os.path.join(out, "packet_decode"), exist_ok=True)
     os.makedirs(os.path.join(out, "enip"), exist_ok=True)
-    n_cap = n_pkt = n_enip = 0
+    os.makedirs(os.path.join(out, "iec61850"), exist_ok=True)
+    n_cap = n_pkt = n_enip = n_61850 = 0
     for f in sorted(files):
         data = open(f, "rb").read()
         name = os.path.basename(f)
@@ -107,13 +167,23 @@ def main():
             seed = bytes([LINKS.index(link) | 8]) + b"\xa5".join(frames)
             open(os.path.join(out, "packet_decode", name + ".seed"), "wb").write(seed)
             n_pkt += 1
+        # GOOSE and SV: the first distinct payloads of each capture.
+        seen = set()
+        for p in l2_payloads(link, frames, (0x88B8, 0x88BA)):
+            if p not in seen and len(seen) < 8:
+                seen.add(p)
+                open(os.path.join(out, "iec61850", f"{name}.{len(seen)}.seed"), "wb").write(p)
+                n_61850 += 1
         payloads = tcp_payloads(link, frames_of_pcap_all(data), 44818)
         if payloads:
             open(os.path.join(out, "enip", name + ".seed"), "wb").write(enip_seed(payloads))
             n_enip += 1
     sample = open(os.path.join(root, "samples", "plant-cell.pcap"), "rb").read()
     open(os.path.join(out, "capture_file", "plant-cell.pcap.gz"), "wb").write(gzip.compress(sample))
-    print(f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds", file=sys.stderr)
+    print(
+        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec61850: {n_61850} seeds; cmdb_register: {n_cmdb} seeds",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

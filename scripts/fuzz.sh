@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for SECONDS each (default 600) on seed corpora built
-# from ../shared/pcaps. Needs: cargo install cargo-fuzz (stable toolchain with
-# RUSTC_BOOTSTRAP=1, as below). Crashes land in fuzz/artifacts/<target>/.
+# from ../shared/pcaps (and small asset registers for cmdb_register). Needs:
+# cargo install cargo-fuzz (stable toolchain with RUSTC_BOOTSTRAP=1, as below). Crashes land in fuzz/artifacts/<target>/.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(capture_file packet_decode modbus dnp3 s7comm enip)
+[ ${#targets[@]} -gt 0 ] || targets=(capture_file packet_decode modbus dnp3 s7comm enip iec61850 cmdb_register)
 python3 scripts/fuzz-seeds.py
 for t in "${targets[@]}"; do
   echo "== $t for ${secs}s" >&2

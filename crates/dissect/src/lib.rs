@@ -22,6 +22,7 @@ pub mod dhcp;
 pub mod dnp3;
 pub mod enip;
 pub mod framing;
+pub mod iec61850;
 mod intern;
 pub mod modbus;
 pub mod s7comm;
@@ -252,7 +253,7 @@ impl Registry {
                 Box::new(enip::Enip),
             ],
             datagrams: vec![Box::new(dhcp::Dhcp), Box::new(dnp3::Dnp3Udp), Box::new(enip::EnipUdp)],
-            frames: vec![Box::new(arp::Arp)],
+            frames: vec![Box::new(arp::Arp), Box::new(iec61850::GooseDissector), Box::new(iec61850::SvDissector)],
         }
     }
 }

@@ -4,7 +4,9 @@
 //! identity) and 1,000,000 conversations, stores it in a temporary database,
 //! and lists it back: all assets, and controllers filtered by role. Prints each
 //! step's time and the peak memory. No assertion on timing.
-//! `OTPOSTURE_BENCH_ASSETS` and `OTPOSTURE_BENCH_EDGES` change the size.
+//! `OTPOSTURE_BENCH_ASSETS` and `OTPOSTURE_BENCH_EDGES` change the size;
+//! `OTPOSTURE_BENCH_DB=PATH` keeps the database there (replacing that file),
+//! to time the CLI on it: `otposture --db PATH assets --format json`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
 
@@ -133,17 +135,27 @@ fn main() {
         peak_rss_mib()
     );
 
+    // As `otposture assets rebuild` does: asset records first, edge records
+    // made while they are written.
+    let otposture_inventory::Inventory { assets, edges, .. } = inv;
     let t = Instant::now();
-    let (asset_rows, edge_rows) = otposture_inventory::records(&inv).unwrap();
-    println!("records: {:.2} s", t.elapsed().as_secs_f64());
-    drop(inv);
+    let asset_rows = otposture_inventory::asset_records(&assets).unwrap();
+    drop(assets);
+    println!("asset records: {:.2} s", t.elapsed().as_secs_f64());
 
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("scale.db")).unwrap();
+    let path = std::env::var_os("OTPOSTURE_BENCH_DB").map_or_else(|| dir.path().join("scale.db"), Into::into);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.clone().into_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+    let mut store = Store::open(&path).unwrap();
     let t = Instant::now();
-    store.replace_inventory(&asset_rows, &edge_rows, 0, 0).unwrap();
-    println!("store: {:.2} s; peak RSS {:.0} MiB", t.elapsed().as_secs_f64(), peak_rss_mib());
-    drop((asset_rows, edge_rows));
+    let edge_rows = otposture_inventory::edge_records(edges);
+    store.replace_inventory_from(&asset_rows, edge_rows, 0, 0).unwrap().unwrap();
+    println!("edge records and store: {:.2} s; peak RSS {:.0} MiB", t.elapsed().as_secs_f64(), peak_rss_mib());
+    drop(asset_rows);
 
     let t = Instant::now();
     let all = store.assets(&AssetFilter::default()).unwrap();

@@ -20,12 +20,20 @@ use std::net::IpAddr;
 pub enum Role {
     /// PLC or other controller.
     Controller,
+    /// Safety controller (safety instrumented system logic solver).
+    SafetyController,
     /// Remote terminal unit or outstation.
     Rtu,
+    /// Intelligent electronic device: protection relay, bay controller, merging unit.
+    Ied,
     /// Human-machine interface.
     Hmi,
     /// SCADA server or other supervisory poller.
     ScadaServer,
+    /// OPC server: publishes process data to supervisory clients.
+    OpcServer,
+    /// Process historian.
+    Historian,
     /// Engineering workstation: programs, updates or stops controllers.
     EngineeringWorkstation,
     /// Router, gateway or switch.
@@ -37,13 +45,33 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every role, in the order documentation lists them.
+    pub const ALL: [Role; 12] = [
+        Role::Controller,
+        Role::SafetyController,
+        Role::Rtu,
+        Role::Ied,
+        Role::Hmi,
+        Role::ScadaServer,
+        Role::OpcServer,
+        Role::Historian,
+        Role::EngineeringWorkstation,
+        Role::NetworkDevice,
+        Role::ItHost,
+        Role::Unknown,
+    ];
+
     /// The role's name in output and filters.
     pub fn name(self) -> &'static str {
         match self {
             Role::Controller => "controller",
+            Role::SafetyController => "safety_controller",
             Role::Rtu => "rtu",
+            Role::Ied => "ied",
             Role::Hmi => "hmi",
             Role::ScadaServer => "scada_server",
+            Role::OpcServer => "opc_server",
+            Role::Historian => "historian",
             Role::EngineeringWorkstation => "engineering_workstation",
             Role::NetworkDevice => "network_device",
             Role::ItHost => "it_host",
@@ -53,19 +81,17 @@ impl Role {
 
     /// Parses [`Role::name`].
     pub fn parse(s: &str) -> Option<Role> {
-        use Role::*;
-        [Controller, Rtu, Hmi, ScadaServer, EngineeringWorkstation, NetworkDevice, ItHost, Unknown]
-            .into_iter()
-            .find(|r| r.name() == s)
+        Self::ALL.into_iter().find(|r| r.name() == s)
     }
 
     /// The Purdue level the role usually sits at (ISA-95 / IEC 62443 reference
-    /// model): 1 basic control, 2 supervisory control, 4 business IT. Network
-    /// devices span levels and get none.
+    /// model): 1 basic control, 2 supervisory control, 3 site operations, 4
+    /// business IT. Network devices span levels and get none.
     pub fn level(self) -> Option<u8> {
         match self {
-            Role::Controller | Role::Rtu => Some(1),
-            Role::Hmi | Role::ScadaServer | Role::EngineeringWorkstation => Some(2),
+            Role::Controller | Role::SafetyController | Role::Rtu | Role::Ied => Some(1),
+            Role::Hmi | Role::ScadaServer | Role::OpcServer | Role::EngineeringWorkstation => Some(2),
+            Role::Historian => Some(3),
             Role::ItHost => Some(4),
             Role::NetworkDevice | Role::Unknown => None,
         }
@@ -114,7 +140,26 @@ pub(crate) struct Behaviour {
     control_servers: BTreeMap<String, BTreeSet<IpAddr>>,
     /// Program, firmware and control requests sent: (class, protocol, peer) -> messages.
     changes_sent: BTreeMap<(OperationClass, String, IpAddr), u64>,
+    /// TCP ports answered in conversations of at least [`SERVED_MIN_PACKETS`]
+    /// packets -> distinct clients.
+    ports_served: BTreeMap<u16, BTreeSet<IpAddr>>,
+    /// What the asset publishes by multicast (IEC 61850 GOOSE and SV control
+    /// blocks), in words.
+    pub(crate) publishes: BTreeSet<String>,
 }
+
+/// Packets a TCP conversation needs before its port counts as served: more
+/// than a handshake and a close, so refused and scanned ports do not.
+pub(crate) const SERVED_MIN_PACKETS: u64 = 6;
+
+/// Well-known TCP ports of OPC UA servers (IANA: opcua-tcp 4840, opcua-tls 4843).
+const OPC_UA_PORTS: &[(u16, &str)] = &[(4840, "OPC UA"), (4843, "OPC UA")];
+
+/// TCP ports historian servers listen on, with the product (vendor documentation:
+/// AVEVA PI Server "PI Data Archive port 5450", "PI AF port 5457"; GE Proficy
+/// Historian "Historian Data Archiver port 14000").
+const HISTORIAN_PORTS: &[(u16, &str)] =
+    &[(5450, "PI Data Archive"), (5457, "PI Asset Framework"), (14000, "Proficy Historian")];
 
 impl Behaviour {
     pub(crate) fn as_client(&mut self, c: &ConversationRow) {
@@ -140,7 +185,21 @@ impl Behaviour {
         }
     }
 
+    /// Evidence for each of `ports` (port, product) the asset answers.
+    fn serving(&self, ports: &[(u16, &str)]) -> Vec<String> {
+        ports
+            .iter()
+            .filter_map(|(port, product)| {
+                let clients = self.ports_served.get(port)?;
+                Some(format!("answers TCP {port} ({product}) for {} client(s)", clients.len()))
+            })
+            .collect()
+    }
+
     pub(crate) fn as_server(&mut self, c: &ConversationRow) {
+        if c.transport == "tcp" && c.packets >= SERVED_MIN_PACKETS {
+            self.ports_served.entry(c.server_port).or_default().insert(c.client_ip);
+        }
         let Some(p) = c.app_protocol.clone() else { return };
         self.serves.insert(p.clone());
         if CONTROL_PROTOCOLS.contains(&p.as_str()) {
@@ -153,6 +212,29 @@ impl Behaviour {
 pub(crate) fn decide(attributes: &[Attribute], modules: &[Module], b: &Behaviour, routes_for: usize) -> Vec<Decision> {
     let mut out = Vec::new();
     let stated = |f: Field| attributes.iter().find(|a| a.field == f);
+
+    // The device names a safety product: more specific than any controller rule.
+    let product_texts = attributes
+        .iter()
+        .filter(|a| matches!(a.field, Field::Model | Field::OrderNumber | Field::Module))
+        .flat_map(|a| a.values.iter().map(move |v| (a, v.value.as_str())));
+    let safety: Vec<String> = product_texts
+        .clone()
+        .filter(|(_, text)| is_safety_product(text))
+        .map(|(a, text)| format!("{} \"{text}\" is a safety controller ({})", a.field.name(), source_of(a)))
+        .chain(modules.iter().filter_map(|m| {
+            let model = m.attributes.get(&Field::Model)?;
+            is_safety_product(model).then(|| format!("module at {} is {model}, a safety controller", m.route))
+        }))
+        .collect();
+    if !safety.is_empty() {
+        out.push(Decision::new(Role::SafetyController, "safety_product_stated", Confidence::High, safety));
+    }
+    // Only IEDs publish GOOSE and Sampled Values.
+    if !b.publishes.is_empty() {
+        let evidence = b.publishes.iter().map(|p| format!("publishes {p}")).collect();
+        out.push(Decision::new(Role::Ied, "publishes_iec61850", Confidence::High, evidence));
+    }
 
     // The device says what it is.
     if let Some(t) = stated(Field::DeviceType) {
@@ -213,6 +295,15 @@ pub(crate) fn decide(attributes: &[Attribute], modules: &[Module], b: &Behaviour
         out.push(Decision::new(Role::EngineeringWorkstation, "sends_engineering_operations", confidence, evidence));
     }
 
+    // A protection relay family named by the device.
+    let relay: Vec<String> = product_texts
+        .filter(|(_, text)| is_protection_relay(text))
+        .map(|(a, text)| format!("{} \"{text}\" is a protection relay family ({})", a.field.name(), source_of(a)))
+        .collect();
+    if !relay.is_empty() {
+        out.push(Decision::new(Role::Ied, "protection_relay_stated", Confidence::Medium, relay));
+    }
+
     // Behaviour: answers control protocols.
     if !b.control_clients.is_empty() {
         let evidence: Vec<String> = b
@@ -224,6 +315,12 @@ pub(crate) fn decide(attributes: &[Attribute], modules: &[Module], b: &Behaviour
         let role = if only_dnp3 { Role::Rtu } else { Role::Controller };
         let rule = if only_dnp3 { "serves_dnp3_as_outstation" } else { "serves_control_protocols" };
         out.push(Decision::new(role, rule, Confidence::Medium, evidence));
+    }
+
+    // Behaviour: answers a historian's port.
+    let historian = b.serving(HISTORIAN_PORTS);
+    if !historian.is_empty() {
+        out.push(Decision::new(Role::Historian, "serves_historian_port", Confidence::Medium, historian));
     }
 
     // Behaviour: polls controllers.
@@ -239,6 +336,15 @@ pub(crate) fn decide(attributes: &[Attribute], modules: &[Module], b: &Behaviour
         } else {
             out.push(Decision::new(Role::Hmi, "polls_few_controllers", Confidence::Low, evidence));
         }
+    }
+
+    // Behaviour: answers OPC UA.
+    let mut opc = b.serving(OPC_UA_PORTS);
+    if b.serves.contains("opcua") {
+        opc.push("answers OPC UA".to_string());
+    }
+    if !opc.is_empty() {
+        out.push(Decision::new(Role::OpcServer, "serves_opc_ua", Confidence::Medium, opc));
     }
 
     if routes_for > 0 {
@@ -263,6 +369,62 @@ pub(crate) fn decide(attributes: &[Attribute], modules: &[Module], b: &Behaviour
     // Strongest first; the rule order above breaks ties (the sort is stable).
     out.sort_by_key(|d| std::cmp::Reverse(d.confidence));
     out
+}
+
+/// Safety controller product names and catalogue numbers: Rockwell GuardLogix
+/// (catalogue numbers whose controller suffix holds an `S`: 1756-L73S,
+/// 1756-L81ES, 5069-L306ERS2), Siemens F-CPUs (`CPU 1516F-3 PN/DP`, `CPU
+/// 315F-2`, `CPU 1215FC`, `IM151-8F`), Schneider Triconex/Tricon, HIMA HIMax
+/// and HIMatrix, Yokogawa ProSafe, Honeywell Safety Manager.
+pub(crate) fn is_safety_product(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    if ["guardlogix", "triconex", "tricon ", "himax", "himatrix", "prosafe", "safety manager"]
+        .iter()
+        .any(|n| lower.contains(n))
+    {
+        return true;
+    }
+    lower.split(|c: char| c.is_whitespace() || c == '/').any(|token| {
+        // Rockwell: 1756-L73S, 1769-L36ERMS, 5069-L306ERS2 (the suffix after the digits).
+        if let Some((family, rest)) = token.split_once("-l") {
+            if ["1756", "1769", "5069", "5380"].contains(&family) {
+                let suffix = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+                return suffix.len() < rest.len() && suffix.contains('s');
+            }
+        }
+        false
+    }) || siemens_f_cpu(&lower)
+}
+
+/// `cpu 1516f-3`, `cpu 315f-2`, `cpu 1215fc`, `im151-8f`: digits then `f`.
+fn siemens_f_cpu(lower: &str) -> bool {
+    let after = |prefix: &str| {
+        lower.match_indices(prefix).any(|(at, _)| {
+            let rest = lower.get(at + prefix.len()..).unwrap_or_default();
+            let digits = rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == '-');
+            digits.len() < rest.len() && digits.starts_with('f')
+        })
+    };
+    after("cpu ") || after("im151-") || after("im154-")
+}
+
+/// Protection relay families (vendor product lines): SEL-3xx/4xx/7xx
+/// (Schweitzer; three digits: SEL-3530 RTAC and SEL-2240 Axion are automation
+/// controllers), SIPROTEC (Siemens), Multilin (GE), MiCOM and Sepam
+/// (Schneider), Relion REF/REL/RET/REM/RED6xx (ABB).
+pub(crate) fn is_protection_relay(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    if ["siprotec", "multilin", "micom", "sepam", "relion"].iter().any(|n| lower.contains(n)) {
+        return true;
+    }
+    lower.split(|c: char| c.is_whitespace() || c == '/' || c == ',').any(|t| {
+        let sel = t.strip_prefix("sel-").is_some_and(|r| {
+            let digits = r.bytes().take_while(u8::is_ascii_digit).count();
+            digits == 3 && r.starts_with(['3', '4', '7'])
+        });
+        let relion = ["ref6", "rel6", "ret6", "rem6", "red6", "reu6", "rec6"].iter().any(|p| t.starts_with(p));
+        sel || relion
+    })
 }
 
 fn source_of(a: &Attribute) -> String {

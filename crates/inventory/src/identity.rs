@@ -118,6 +118,10 @@ const MAPPINGS: &[(&str, &[(&str, Field)])] = &[
             ("module_type", Field::Model),
         ],
     ),
+    // The logical device of a GOOSE control block or SV data set is the IED
+    // name (and LD instance) configured in the substation's SCL files.
+    ("goose.publisher", &[("logical_device", Field::Name)]),
+    ("sv.publisher", &[("logical_device", Field::Name)]),
 ];
 
 /// Vendors implied by a protocol that only one vendor speaks.
@@ -129,6 +133,20 @@ pub(crate) struct Claim {
     pub(crate) field: Field,
     pub(crate) value: String,
     pub(crate) confidence: Confidence,
+}
+
+/// What a publication identity event says the sender publishes, in words
+/// (`GOOSE AA1C1Q01A1LD0/LLN0$GO$gcb_A (APPID 0x3001)`),
+/// with the protocol.
+pub(crate) fn publication(name: &str, attributes: &[(String, String)]) -> Option<(&'static str, String)> {
+    let get = |k: &str| attributes.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let (protocol, kind, reference) = match name {
+        "goose.publisher" => ("goose", "GOOSE", get("gocb_ref")?),
+        "sv.publisher" => ("sv", "Sampled Values", get("sv_id")?),
+        _ => return None,
+    };
+    let appid = get("appid").map(|a| format!(" (APPID {a})")).unwrap_or_default();
+    Some((protocol, format!("{kind} {reference}{appid}")))
 }
 
 /// The fields an identity event of `name` with `attributes` states about its sender.

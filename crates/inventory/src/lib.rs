@@ -27,8 +27,8 @@ pub mod vendor;
 
 pub use classify::{Decision, Role};
 pub use identity::{Confidence, Field};
-pub use map::{Edge, Endpoint};
-pub use persist::{apply_overrides, records};
+pub use map::{ClassCounts, Edge, Endpoint};
+pub use persist::{apply_overrides, asset_records, edge_records, records};
 
 use otposture_model::MacAddr;
 use otposture_store::{ConversationRow, EventRow, HostRow};
@@ -42,6 +42,10 @@ use std::net::IpAddr;
 
 /// Addresses one MAC must send for before it counts as a router or gateway.
 pub const ROUTING_MIN_IPS: usize = 4;
+
+/// Control blocks kept per asset as evidence of publishing (a bay controller
+/// has a handful; the bound keeps a hostile sender from growing an asset).
+const MAX_PUBLICATIONS: usize = 32;
 
 /// Where a value came from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -146,6 +150,8 @@ pub struct Asset {
     pub serves: Vec<String>,
     /// Application protocols it spoke as a client.
     pub uses: Vec<String>,
+    /// GOOSE and Sampled Values control blocks it publishes, in words.
+    pub publishes: Vec<String>,
     /// Why assets were merged into this one, if they were.
     pub merged: Vec<String>,
 }
@@ -182,6 +188,10 @@ struct Draft {
     modules: BTreeMap<String, Module>,
     merged: Vec<String>,
     alias: Option<usize>,
+    /// GOOSE and SV control blocks published, in words.
+    publishes: BTreeSet<String>,
+    /// The protocols they are published with (`goose`, `sv`).
+    published_with: BTreeSet<&'static str>,
 }
 
 impl Draft {
@@ -387,6 +397,12 @@ impl Builder {
         }
         let Some(at) = self.sender(e) else { return false };
         let Some(d) = self.drafts.get_mut(at) else { return false };
+        if let Some((protocol, words)) = identity::publication(&e.name, &e.attributes.0) {
+            d.published_with.insert(protocol);
+            if d.publishes.len() < MAX_PUBLICATIONS {
+                d.publishes.insert(words);
+            }
+        }
         let p = Provenance {
             source: e.protocol.clone(),
             event: Some(e.name.clone()),
@@ -471,6 +487,8 @@ impl Builder {
                     }
                 }
                 into.merged.extend(from.merged);
+                into.publishes.extend(from.publishes);
+                into.published_with.extend(from.published_with);
                 for (route, m) in from.modules {
                     into.modules.entry(route).or_insert(m);
                 }
@@ -518,7 +536,10 @@ impl Builder {
             if d.alias.is_some() || (d.macs.is_empty() && d.ips.is_empty()) {
                 continue;
             }
-            let behaviour = talk.get_mut(i).map(std::mem::take).unwrap_or_default();
+            let mut behaviour = talk.get_mut(i).map(std::mem::take).unwrap_or_default();
+            behaviour.publishes = std::mem::take(&mut d.publishes);
+            // Publishing is how these protocols serve their subscribers.
+            behaviour.serves.extend(d.published_with.iter().map(|p| (*p).to_string()));
             let attributes = attributes(&d);
             let modules: Vec<Module> = std::mem::take(&mut d.modules).into_values().collect();
             let candidates = classify::decide(&attributes, &modules, &behaviour, d.routes_for);
@@ -535,6 +556,7 @@ impl Builder {
                 role,
                 candidates,
                 serves: behaviour.serves.into_iter().collect(),
+                publishes: behaviour.publishes.into_iter().collect(),
                 uses: behaviour.uses.into_iter().collect(),
                 merged: d.merged,
             };

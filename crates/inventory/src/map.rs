@@ -6,7 +6,7 @@ use crate::Asset;
 use otposture_model::OperationClass;
 use otposture_store::ConversationRow;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// One end of an edge.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -40,10 +40,55 @@ pub struct Edge {
     /// Last seen.
     pub last_seen_ns: i64,
     /// Requests sent by the client, per operation class.
-    pub operations: BTreeMap<String, u64>,
+    pub operations: ClassCounts,
     /// What the client may do to the server, from the requests seen:
     /// `writes`, `programs`, `updates_firmware`, `controls`, `configures`, `authenticates`.
     pub trust: Vec<&'static str>,
+}
+
+/// Operation classes in the order of their names (how `operations` lists them).
+const CLASSES: [OperationClass; 11] = [
+    OperationClass::Authentication,
+    OperationClass::Configuration,
+    OperationClass::Control,
+    OperationClass::Diagnostic,
+    OperationClass::Discovery,
+    OperationClass::Firmware,
+    OperationClass::Program,
+    OperationClass::Read,
+    OperationClass::Session,
+    OperationClass::Unknown,
+    OperationClass::Write,
+];
+
+/// Messages per operation class, held inline: a plant-scale map has a million
+/// edges, and a map per edge would cost more than the edge.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClassCounts([u64; CLASSES.len()]);
+
+impl ClassCounts {
+    fn add(&mut self, class: OperationClass, n: u64) {
+        if let Some(slot) = CLASSES.iter().position(|c| *c == class).and_then(|i| self.0.get_mut(i)) {
+            *slot += n;
+        }
+    }
+
+    /// Messages of the class named `name` (`read`, `write`, ...), if any.
+    pub fn get(&self, name: &str) -> Option<u64> {
+        self.iter().find(|(c, _)| c.name() == name).map(|(_, n)| n)
+    }
+
+    /// Classes with messages, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (OperationClass, u64)> + '_ {
+        CLASSES.iter().zip(self.0).filter(|(_, n)| *n > 0).map(|(c, n)| (*c, n))
+    }
+}
+
+/// As a JSON object: class name -> messages, classes without messages left out.
+impl Serialize for ClassCounts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter().map(|(c, n)| (c.name(), n)))
+    }
 }
 
 /// The trust a request class implies.
@@ -57,6 +102,14 @@ fn trust_of(class: OperationClass) -> Option<&'static str> {
         OperationClass::Authentication => Some("authenticates"),
         _ => None,
     }
+}
+
+/// The trust the requests imply, in name order, each once.
+fn trust(ops: &ClassCounts) -> Vec<&'static str> {
+    let mut t: Vec<&'static str> = ops.iter().filter_map(|(c, _)| trust_of(c)).collect();
+    t.sort_unstable();
+    t.dedup();
+    t
 }
 
 /// One end while aggregating: an asset (index in `assets`) or a bare address.
@@ -75,9 +128,14 @@ struct Sums {
     bytes: u64,
     first: i64,
     last: i64,
-    /// Requests per operation class, by class name order.
-    operations: BTreeMap<&'static str, u64>,
-    trust: BTreeSet<&'static str>,
+    /// Requests per operation class.
+    operations: ClassCounts,
+}
+
+impl Sums {
+    fn new(first: i64, last: i64) -> Self {
+        Sums { ports: Vec::new(), flows: 0, packets: 0, bytes: 0, first, last, operations: ClassCounts::default() }
+    }
 }
 
 /// Edges from conversations whose ends were located (`None`: no asset has the
@@ -94,24 +152,23 @@ pub(crate) fn edges(
         Some(&a) => End::Asset(a),
         None => End::Address(ip),
     };
-    let mut sums: std::collections::HashMap<(End, End, &str), Sums, foldhash::fast::RandomState> =
+    // Sums live in a dense Vec; the hash map holds only their index, so its
+    // spare buckets cost a few bytes each, not a whole Sums (a million edges).
+    let mut index: std::collections::HashMap<(End, End, &str), usize, foldhash::fast::RandomState> =
         std::collections::HashMap::default();
+    let mut sums: Vec<((End, End, &str), Sums)> = Vec::new();
     for (c, (client, server)) in conversations.iter().zip(ends) {
         // Broadcast, multicast and unspecified addresses are no device.
         if !crate::is_device_ip(c.client_ip) || !crate::is_device_ip(c.server_ip) {
             continue;
         }
         let protocol = c.app_protocol.as_deref().unwrap_or(&c.transport);
-        let e = sums.entry((end(*client, c.client_ip), end(*server, c.server_ip), protocol)).or_insert_with(|| Sums {
-            ports: Vec::new(),
-            flows: 0,
-            packets: 0,
-            bytes: 0,
-            first: c.first_seen_ns,
-            last: c.last_seen_ns,
-            operations: BTreeMap::new(),
-            trust: BTreeSet::new(),
+        let key = (end(*client, c.client_ip), end(*server, c.server_ip), protocol);
+        let at = *index.entry(key).or_insert_with(|| {
+            sums.push((key, Sums::new(c.first_seen_ns, c.last_seen_ns)));
+            sums.len() - 1
         });
+        let Some((_, e)) = sums.get_mut(at) else { continue };
         if !e.ports.contains(&c.server_port) {
             e.ports.push(c.server_port);
         }
@@ -121,14 +178,14 @@ pub(crate) fn edges(
         e.first = e.first.min(c.first_seen_ns);
         e.last = e.last.max(c.last_seen_ns);
         for r in &c.requests {
-            *e.operations.entry(r.class.name()).or_insert(0) += r.messages;
-            e.trust.extend(trust_of(r.class));
+            e.operations.add(r.class, r.messages);
         }
     }
     let name = |end: End| match end {
         End::Asset(a) => Endpoint { id: assets.get(a).map_or_else(String::new, |x| x.id.clone()), asset: true },
         End::Address(ip) => Endpoint { id: format!("ip-{ip}"), asset: false },
     };
+    drop(index);
     let mut out: Vec<Edge> = sums
         .into_iter()
         .map(|((client, server, protocol), mut s)| {
@@ -143,8 +200,8 @@ pub(crate) fn edges(
                 bytes: s.bytes,
                 first_seen_ns: s.first,
                 last_seen_ns: s.last,
-                operations: s.operations.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-                trust: s.trust.into_iter().collect(),
+                operations: s.operations,
+                trust: trust(&s.operations),
             }
         })
         .collect();

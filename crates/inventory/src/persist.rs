@@ -2,7 +2,7 @@
 
 use crate::classify::{Decision, Role};
 use crate::identity::{Confidence, Field};
-use crate::{Edge, Inventory};
+use crate::{Asset, Edge, Inventory};
 use otposture_store::{AssetRecord, EdgeRecord, RoleOverride};
 
 /// Puts each override in force: the asset's role becomes the user's, with the
@@ -31,8 +31,13 @@ pub fn apply_overrides<'a>(inv: &mut Inventory, overrides: &'a [RoleOverride]) -
 
 /// Assets and edges as store records, each with its JSON document.
 pub fn records(inv: &Inventory) -> Result<(Vec<AssetRecord>, Vec<EdgeRecord>), serde_json::Error> {
-    let assets = inv
-        .assets
+    let edges = inv.edges.iter().map(edge_record).collect::<Result<Vec<_>, _>>()?;
+    Ok((asset_records(&inv.assets)?, edges))
+}
+
+/// Assets as store records, each with its JSON document.
+pub fn asset_records(assets: &[Asset]) -> Result<Vec<AssetRecord>, serde_json::Error> {
+    assets
         .iter()
         .map(|a| {
             Ok(AssetRecord {
@@ -48,9 +53,13 @@ pub fn records(inv: &Inventory) -> Result<(Vec<AssetRecord>, Vec<EdgeRecord>), s
                 doc: serde_json::to_string(a)?,
             })
         })
-        .collect::<Result<Vec<_>, serde_json::Error>>()?;
-    let edges = inv.edges.iter().map(edge_record).collect::<Result<Vec<_>, _>>()?;
-    Ok((assets, edges))
+        .collect()
+}
+
+/// Edges as store records, made one at a time as the edges are consumed
+/// (for [`otposture_store::Store::replace_inventory_from`]).
+pub fn edge_records(edges: Vec<Edge>) -> impl Iterator<Item = Result<EdgeRecord, serde_json::Error>> {
+    edges.into_iter().map(|e| edge_record(&e))
 }
 
 fn edge_record(e: &Edge) -> Result<EdgeRecord, serde_json::Error> {

@@ -283,9 +283,109 @@ fn edges_carry_operations_and_the_trust_they_imply() {
     assert_eq!((s7.client.id.as_str(), s7.server.id.as_str()), ("mac-02:00:00:00:00:0a", "mac-02:00:00:00:00:14"));
     assert_eq!(s7.ports, vec![502, 1102]);
     assert_eq!((s7.flows, s7.packets, s7.bytes), (2, 20, 2000));
-    assert_eq!(s7.operations.get("read"), Some(&8));
+    assert_eq!(s7.operations.get("read"), Some(8));
+    // Serialised as class name -> messages, in name order, without empty classes.
+    let ops = serde_json::to_string(&s7.operations).unwrap();
+    assert_eq!(ops, r#"{"control":1,"program":12,"read":8,"write":2}"#, "{:?}", s7.operations);
     assert_eq!(s7.trust, vec!["controls", "programs", "writes"]);
     let http = inv.edges.iter().find(|e| e.protocol == "http").unwrap();
     assert_eq!((http.server.id.as_str(), http.server.asset), ("ip-10.0.0.99", false));
     assert!(http.trust.is_empty());
+}
+
+#[test]
+fn a_goose_publisher_is_an_ied_named_by_its_logical_device() {
+    let relay = mac(0x30);
+    let hosts = vec![HostRow { ip: None, source: HostSource::L2, ..host(Some(relay), "0.0.0.0", Some(3), 0) }];
+    let goose = |id, gocb: &str| {
+        let mut e = identity(
+            id,
+            "goose.publisher",
+            Some(relay),
+            "0.0.0.0",
+            100 + id,
+            &[("appid", "0x3001"), ("gocb_ref", gocb), ("logical_device", "AA1C1Q01A1LD0"), ("conf_rev", "1")],
+        );
+        e.src_ip = None;
+        e
+    };
+    let events = vec![goose(1, "AA1C1Q01A1LD0/LLN0$GO$gcb_A"), goose(2, "AA1C1Q01A1LD0/LLN0$GO$gcb_A")];
+    let inv = build(&hosts, &events, &[]);
+    let a = asset(&inv, "mac-02:00:00:00:00:30");
+    assert_eq!((a.role.role, a.role.rule, a.role.level), (Role::Ied, "publishes_iec61850", Some(1)));
+    assert_eq!(a.role.evidence, vec!["publishes GOOSE AA1C1Q01A1LD0/LLN0$GO$gcb_A (APPID 0x3001)"]);
+    assert_eq!(a.get(Field::Name), Some("AA1C1Q01A1LD0"));
+    assert_eq!((a.serves.clone(), a.publishes.len()), (vec!["goose".to_string()], 1));
+}
+
+#[test]
+fn safety_controllers_and_relays_are_told_from_their_product_names() {
+    use crate::classify::{is_protection_relay, is_safety_product};
+    for s in ["1756-L73S/B LOGIX5573S", "1756-L81ES", "5069-L306ERS2", "CPU 1516F-3 PN/DP", "CPU 315F-2 PN/DP"] {
+        assert!(is_safety_product(s), "{s}");
+    }
+    for s in ["CPU 1215FC DC/DC/DC", "IM151-8F PN/DP CPU", "Tricon v11", "HIMax X-CPU 01"] {
+        assert!(is_safety_product(s), "{s}");
+    }
+    for s in
+        ["1756-L61/B LOGIX5561", "1769-L33ER", "5069-L306ER", "CPU 315-2 PN/DP", "IM151-8 PN/DP CPU", "1756-ENBT/A"]
+    {
+        assert!(!is_safety_product(s), "{s}");
+    }
+    for s in ["SEL-751", "SEL-351S", "SIPROTEC 5", "Multilin F650", "REF615", "MiCOM P443"] {
+        assert!(is_protection_relay(s), "{s}");
+    }
+    for s in ["SELECT", "SEL-", "SEL-3530 RTAC", "SEL-2240", "REFERENCE", "CPU 1516-3"] {
+        assert!(!is_protection_relay(s), "{s}");
+    }
+
+    // A GuardLogix stating it is a PLC is a safety controller; a relay speaking DNP3 an IED.
+    let hosts = vec![host(Some(mac(1)), "10.0.0.1", None, 0), host(Some(mac(2)), "10.0.0.2", None, 0)];
+    let events = vec![
+        identity(
+            1,
+            "cip.identity",
+            Some(mac(1)),
+            "10.0.0.1",
+            5,
+            &[("device_type", "Programmable Logic Controller"), ("product_name", "1756-L73S/B LOGIX5573S")],
+        ),
+        identity(2, "dnp3.device_attributes", Some(mac(2)), "10.0.0.2", 5, &[("model", "SEL-751")]),
+    ];
+    let convs = vec![conversation("10.0.0.9", "10.0.0.2", "dnp3", &[(OperationClass::Read, 5)])];
+    let inv = build(&hosts, &events, &convs);
+    let plc = asset(&inv, "mac-02:00:00:00:00:01");
+    assert_eq!((plc.role.role, plc.role.rule), (Role::SafetyController, "safety_product_stated"));
+    assert_eq!(plc.candidates[1].role, Role::Controller, "the controller rule stays a candidate");
+    let relay = asset(&inv, "mac-02:00:00:00:00:02");
+    assert_eq!((relay.role.role, relay.role.rule), (Role::Ied, "protection_relay_stated"));
+    assert!(relay.candidates.iter().any(|d| d.role == Role::Rtu));
+}
+
+#[test]
+fn historian_and_opc_ua_servers_are_told_from_the_ports_they_answer() {
+    let hosts: Vec<HostRow> = (1..=4).map(|i| host(Some(mac(i)), &format!("10.0.0.{i}"), None, 0)).collect();
+    let port = |client: &str, server: &str, port: u16, packets: u64| ConversationRow {
+        server_port: port,
+        app_protocol: None,
+        packets,
+        ..conversation(client, server, "x", &[])
+    };
+    let convs = vec![
+        port("10.0.0.9", "10.0.0.1", 5450, 40),
+        port("10.0.0.8", "10.0.0.1", 5450, 40),
+        port("10.0.0.9", "10.0.0.2", 4840, 12),
+        // A refused or scanned port is not served.
+        port("10.0.0.9", "10.0.0.3", 4840, 2),
+    ];
+    let inv = build(&hosts, &[], &convs);
+    let hist = asset(&inv, "mac-02:00:00:00:00:01");
+    assert_eq!((hist.role.role, hist.role.level), (Role::Historian, Some(3)));
+    assert_eq!(hist.role.evidence, vec!["answers TCP 5450 (PI Data Archive) for 2 client(s)"]);
+    let opc = asset(&inv, "mac-02:00:00:00:00:02");
+    assert_eq!((opc.role.role, opc.role.rule, opc.role.level), (Role::OpcServer, "serves_opc_ua", Some(2)));
+    assert_eq!(asset(&inv, "mac-02:00:00:00:00:03").role.role, Role::Unknown);
+    for r in Role::ALL {
+        assert_eq!(Role::parse(r.name()), Some(r));
+    }
 }

@@ -28,7 +28,8 @@ const CANONICAL: &[(&str, &[&str])] = &[
     ("Cisco", &["cisco"]),
     ("Eaton", &["eaton"]),
     ("Emerson", &["emerson", "fisher rosemount"]),
-    ("GE", &["ge fanuc", "general electric", "ge intelligent platforms", "ge multilin", "ge grid"]),
+    ("GE", &["ge", "ge fanuc", "general electric", "ge intelligent platforms", "ge multilin", "ge grid"]),
+    ("Hewlett Packard", &["hewlett packard", "hp", "hpe"]),
     ("Hirschmann", &["hirschmann"]),
     ("HMS Industrial Networks", &["hms industrial", "hms networks", "anybus"]),
     ("Honeywell", &["honeywell"]),
@@ -95,18 +96,26 @@ fn starts_with_words(words: &str, prefix: &str) -> bool {
     words.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
 }
 
+/// The canonical name of a vendor this table knows (any of its spellings);
+/// `None` for a vendor [`normalise`] can only tidy up. An asset register uses
+/// it to flag vendor names it could not recognise.
+pub fn canonical(name: &str) -> Option<&'static str> {
+    let folded = fold(name);
+    CANONICAL
+        .iter()
+        .find(|(_, spellings)| spellings.iter().any(|s| starts_with_words(&folded, s)))
+        .map(|(canonical, _)| *canonical)
+}
+
 /// One spelling per vendor: the canonical name when the vendor is known here,
 /// else the name without trailing legal forms, in title case when it was all
 /// capitals. `None` for an empty name.
 pub fn normalise(name: &str) -> Option<String> {
-    let folded = fold(name);
-    if folded.is_empty() {
+    if fold(name).is_empty() {
         return None;
     }
-    for (canonical, spellings) in CANONICAL {
-        if spellings.iter().any(|s| starts_with_words(&folded, s)) {
-            return Some((*canonical).to_string());
-        }
+    if let Some(canonical) = canonical(name) {
+        return Some(canonical.to_string());
     }
     // Unknown vendor: keep its own words, minus the legal form.
     let mut words: Vec<&str> = name.split_whitespace().collect();
@@ -124,9 +133,14 @@ pub fn normalise(name: &str) -> Option<String> {
     Some(if shouting { title_case(trimmed) } else { trimmed.to_string() })
 }
 
+/// Title case for a name registered in capitals, keeping words of up to three
+/// letters as they are: they are acronyms ("NEC", "SMC", "AB").
 fn title_case(s: &str) -> String {
     s.split(' ')
         .map(|w| {
+            if w.chars().count() <= 3 {
+                return w.to_string();
+            }
             let mut c = w.chars();
             match c.next() {
                 Some(first) => first.to_uppercase().chain(c.flat_map(char::to_lowercase)).collect(),
@@ -155,11 +169,23 @@ mod tests {
     }
 
     #[test]
+    fn only_vendors_of_the_table_have_a_canonical_name() {
+        assert_eq!(canonical("SIEMENS AG"), Some("Siemens"));
+        assert_eq!(canonical("allen-bradley"), Some("Rockwell Automation"));
+        assert_eq!(canonical("ACME CONTROLS INC."), None);
+        assert_eq!(canonical(""), None);
+    }
+
+    #[test]
     fn unknown_vendors_keep_their_words_without_the_legal_form() {
         assert_eq!(normalise("ACME CONTROLS INC.").as_deref(), Some("Acme Controls"));
         assert_eq!(normalise("Katun Corporation").as_deref(), Some("Katun"));
         assert_eq!(normalise("Nokia Shanghai Bell Co., Ltd.").as_deref(), Some("Nokia Shanghai Bell"));
         assert_eq!(normalise("  ").as_deref(), None);
+        // Short words in capitals are acronyms, not shouting.
+        assert_eq!(normalise("NEC PLATFORMS LTD").as_deref(), Some("NEC Platforms"));
+        assert_eq!(normalise("GE").as_deref(), Some("GE"), "00:a0:f4 is registered to \"GE\"");
+        assert_eq!(normalise("HP Inc.").as_deref(), Some("Hewlett Packard"));
         // A whole-word prefix only: "Abbott" is not ABB.
         assert_eq!(normalise("Abbott Laboratories").as_deref(), Some("Abbott Laboratories"));
     }

@@ -4,7 +4,7 @@
 // a missing key or a non-object, so this indexing cannot panic.
 #![allow(clippy::indexing_slicing)]
 
-use crate::output::{print, Format};
+use crate::output::{array_end, array_item, print, Format};
 use clap::{Args, Subcommand};
 use otposture_inventory::{Inventory, Role};
 use otposture_model::{EventKind, Timestamp};
@@ -21,7 +21,8 @@ const AUDIT_SCHEMA: u32 = 1;
 
 fn parse_role(s: &str) -> Result<Role, String> {
     Role::parse(s).ok_or_else(|| {
-        format!("{s:?} is not a role: controller, rtu, hmi, scada_server, engineering_workstation, network_device, it_host, unknown")
+        let names: Vec<&str> = Role::ALL.iter().map(|r| r.name()).collect();
+        format!("{s:?} is not a role: {}", names.join(", "))
     })
 }
 
@@ -29,7 +30,7 @@ fn parse_role(s: &str) -> Result<Role, String> {
 pub(crate) struct AssetsArgs {
     #[command(subcommand)]
     action: Option<Action>,
-    /// Only assets of this role: controller, rtu, hmi, scada_server, engineering_workstation, network_device, it_host, unknown.
+    /// Only assets of this role: controller, safety_controller, rtu, ied, hmi, scada_server, opc_server, historian, engineering_workstation, network_device, it_host, unknown.
     #[arg(long, value_parser = parse_role)]
     role: Option<Role>,
     /// Only assets whose vendor contains this text (any case).
@@ -63,7 +64,7 @@ enum Action {
     SetRole {
         /// The asset id.
         id: String,
-        /// The role: controller, rtu, hmi, scada_server, engineering_workstation, network_device, it_host, unknown.
+        /// The role: controller, safety_controller, rtu, ied, hmi, scada_server, opc_server, historian, engineering_workstation, network_device, it_host, unknown.
         #[arg(value_parser = parse_role)]
         role: Role,
         /// Why (kept with the override and in the audit log).
@@ -80,11 +81,11 @@ enum Action {
 }
 
 /// Who is making a change, for the audit log: the operating-system user.
-fn actor() -> String {
+pub(crate) fn actor() -> String {
     std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".to_string())
 }
 
-fn now_secs() -> i64 {
+pub(crate) fn now_secs() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
@@ -104,9 +105,12 @@ pub(crate) fn build(store: &Store) -> anyhow::Result<Inventory> {
 
 /// Builds the inventory and replaces the stored one with it.
 pub(crate) fn rebuild(store: &mut Store) -> anyhow::Result<InventoryBuild> {
-    let inv = build(store)?;
-    let (assets, edges) = otposture_inventory::records(&inv)?;
-    store.replace_inventory(&assets, &edges, inv.unplaced_identities, now_secs())?;
+    let Inventory { assets, edges, unplaced_identities } = build(store)?;
+    let assets = otposture_inventory::asset_records(&assets)?;
+    // Edge records are made as they are written: a plant-scale map is never
+    // held as records and edges at once.
+    let edges = otposture_inventory::edge_records(edges);
+    store.replace_inventory_from(&assets, edges, unplaced_identities, now_secs())??;
     store.latest_inventory_build()?.ok_or_else(|| anyhow::anyhow!("the inventory build was not recorded"))
 }
 
@@ -244,22 +248,47 @@ pub(crate) fn run(a: AssetsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
         limit: if a.protocol.is_some() { None } else { a.limit },
         ..AssetFilter::default()
     };
+    let speaks = |doc: &Value, p: &str| {
+        let has = |v: &Value| v.as_array().is_some_and(|l| l.iter().any(|x| x == p));
+        has(&doc["serves"]) || has(&doc["uses"])
+    };
+    if a.format == Format::Json {
+        // Streamed one asset at a time: a plant-scale listing never holds the
+        // inventory. Each asset is its stored document, one per line.
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let schema = format!("otposture.assets/{ASSETS_SCHEMA}");
+        let built_at = Timestamp::from_parts(build.built_at_secs, 0).to_rfc3339();
+        write!(
+            out,
+            "{{\n  \"schema\": {},\n  \"built_at\": {},\n  \"assets\": [",
+            Value::from(schema),
+            Value::from(built_at)
+        )?;
+        let mut written: u64 = 0;
+        let limit = a.limit.map(u64::from);
+        let walked = store.each_asset(&filter, |r| -> anyhow::Result<()> {
+            if limit.is_some_and(|l| written >= l) {
+                return Ok(());
+            }
+            if let Some(p) = &a.protocol {
+                if !speaks(&serde_json::from_str(&r.doc)?, p) {
+                    return Ok(());
+                }
+            }
+            Ok(array_item(&mut out, &mut written, &r.doc)?)
+        })?;
+        walked?;
+        array_end(&mut out, written)?;
+        writeln!(out, ",\n  \"unplaced_identities\": {}\n}}", build.unplaced_identities)?;
+        out.flush()?;
+        return Ok(crate::exit::OK);
+    }
     let mut assets = stored_assets(&store, &filter)?;
     if let Some(p) = &a.protocol {
-        let has = |v: &Value| v.as_array().is_some_and(|l| l.iter().any(|x| x == p.as_str()));
-        assets.retain(|x| has(&x["serves"]) || has(&x["uses"]));
+        assets.retain(|x| speaks(x, p));
         if let Some(limit) = a.limit {
             assets.truncate(limit as usize);
         }
-    }
-    if a.format == Format::Json {
-        write_json(&serde_json::json!({
-            "schema": format!("otposture.assets/{ASSETS_SCHEMA}"),
-            "built_at": Timestamp::from_parts(build.built_at_secs, 0).to_rfc3339(),
-            "assets": assets,
-            "unplaced_identities": build.unplaced_identities,
-        }))?;
-        return Ok(crate::exit::OK);
     }
     let lines: Vec<Line> = assets.iter().map(Line::of).collect();
     print(

@@ -1,11 +1,13 @@
 //! `otposture`: the command-line front of the OT security posture platform.
 //!
 //! A thin binary: argument parsing, progress, output formats and exit codes.
-//! The work happens in the library crates (capture -> observe -> store).
+//! The work happens in the library crates (capture -> observe -> store ->
+//! inventory; cmdb for the asset register).
 
 mod analyze;
 mod assets;
 mod bench;
+mod cmdb;
 mod map;
 mod output;
 mod query;
@@ -23,7 +25,8 @@ pub(crate) mod exit {
     pub(crate) const FAILURE: u8 = 1;
     /// Bad command-line usage (clap's own code).
     pub(crate) const USAGE: u8 = 2;
-    /// A capture was unreadable or corrupt; everything decoded before the error is stored.
+    /// A capture was unreadable or corrupt (everything decoded before the error is
+    /// stored), or a register file was malformed (nothing imported).
     pub(crate) const BAD_INPUT: u8 = 3;
     /// `--strict`: the capture had warnings (everything decoded is stored).
     pub(crate) const WARNINGS: u8 = 4;
@@ -45,7 +48,8 @@ struct Cli {
 }
 
 const EXIT_HELP: &str = "Exit codes: 0 success; 1 failure (database, files); 2 usage error; \
-3 unreadable or corrupt capture (what was decoded before the error is stored); \
+3 unreadable or corrupt capture (what was decoded before the error is stored), or malformed register \
+file (nothing imported); \
 4 --strict and the capture had warnings; 130 interrupted (what was decoded is stored).";
 
 #[derive(Subcommand, Debug)]
@@ -66,6 +70,8 @@ enum Command {
     Audit(assets::AuditArgs),
     /// The communication map between assets: protocols, operations and who may write to, program or stop whom.
     Map(map::MapArgs),
+    /// The asset register (CMDB): import a CSV or JSON export, reconcile it with the inventory, export the result.
+    Cmdb(cmdb::CmdbArgs),
     /// List the captures analysed into the database and their status.
     Captures(query::CapturesArgs),
     /// Measure the capture -> flows -> reassembly stage: MB/s, packets/s, peak memory.
@@ -89,6 +95,7 @@ fn main() -> ExitCode {
         Command::Operations(a) => query::operations(a, db),
         Command::Assets(a) => assets::run(a, db),
         Command::Map(a) => map::run(a, db),
+        Command::Cmdb(a) => cmdb::run(a, db),
         Command::Audit(a) => assets::audit(a, db),
         Command::Captures(a) => query::captures(a, db),
         Command::Bench(a) => bench::run(a),

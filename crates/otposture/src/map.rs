@@ -4,7 +4,7 @@
 // a missing key or a non-object, so this indexing cannot panic.
 #![allow(clippy::indexing_slicing)]
 
-use crate::output::{print, Format};
+use crate::output::{array_end, array_item, print, Format};
 use clap::{Args, ValueEnum};
 use otposture_model::Timestamp;
 use otposture_store::{AssetFilter, EdgeFilter};
@@ -68,6 +68,9 @@ pub(crate) fn run(a: MapArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
     let mut store = crate::query::open(db)?;
     crate::assets::current(&mut store)?;
     let filter = EdgeFilter { protocol: a.protocol, trust: a.trust, ..EdgeFilter::default() };
+    if a.format == MapFormat::Json {
+        return json(&store, &filter);
+    }
     let edges: Vec<Value> =
         store.edges(&filter)?.iter().map(|r| serde_json::from_str(&r.doc)).collect::<Result<_, _>>()?;
     let all: Assets = crate::assets::stored_assets(&store, &AssetFilter::default())?
@@ -98,21 +101,43 @@ pub(crate) fn run(a: MapArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
             )?;
             return Ok(crate::exit::OK);
         }
-        MapFormat::Json => {
-            let ids = endpoints(&edges);
-            let assets: Vec<&Value> =
-                all.iter().filter(|(id, _)| ids.contains_key(id.as_str())).map(|(_, v)| v).collect();
-            let doc = serde_json::json!({
-                "schema": format!("otposture.map/{MAP_SCHEMA}"),
-                "assets": assets,
-                "edges": edges,
-            });
-            serde_json::to_writer_pretty(&mut out, &doc)?;
-            writeln!(out)?;
-        }
+        // Streamed before anything is loaded (see `json`).
+        MapFormat::Json => {}
         MapFormat::Dot => out.write_all(dot(&all, &edges).as_bytes())?,
         MapFormat::Svg => out.write_all(svg(&all, &edges).as_bytes())?,
     }
+    out.flush()?;
+    Ok(crate::exit::OK)
+}
+
+/// The map as `otposture.map/1`, streamed: the stored documents are copied
+/// out one at a time (the assets on the map, then the edges), so a
+/// plant-scale map is never held in memory. Each document is one line.
+fn json(store: &otposture_store::Store, filter: &EdgeFilter) -> anyhow::Result<u8> {
+    let mut ids = std::collections::BTreeSet::new();
+    store
+        .each_edge(filter, |e| {
+            ids.insert(e.client);
+            ids.insert(e.server);
+            Ok::<_, std::convert::Infallible>(())
+        })?
+        .unwrap_or_else(|never| match never {});
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    write!(out, "{{\n  \"schema\": \"otposture.map/{MAP_SCHEMA}\",\n  \"assets\": [")?;
+    let mut n = 0;
+    store.each_asset(&AssetFilter::default(), |r| {
+        if ids.contains(&r.id) {
+            array_item(&mut out, &mut n, &r.doc)
+        } else {
+            Ok(())
+        }
+    })??;
+    array_end(&mut out, n)?;
+    write!(out, ",\n  \"edges\": [")?;
+    let mut n = 0;
+    store.each_edge(filter, |e| array_item(&mut out, &mut n, &e.doc))??;
+    array_end(&mut out, n)?;
+    writeln!(out, "\n}}")?;
     out.flush()?;
     Ok(crate::exit::OK)
 }

@@ -87,3 +87,16 @@ pub(crate) fn print<T: Serialize>(
     out.flush()?;
     Ok(())
 }
+
+/// Writes one pre-serialised document as the next item of a streamed JSON
+/// array (one item per line); `written` counts the items so far.
+pub(crate) fn array_item(out: &mut impl std::io::Write, written: &mut u64, doc: &str) -> std::io::Result<()> {
+    let sep = if *written == 0 { "\n    " } else { ",\n    " };
+    *written += 1;
+    write!(out, "{sep}{doc}")
+}
+
+/// Closes a streamed JSON array of `written` items.
+pub(crate) fn array_end(out: &mut impl std::io::Write, written: u64) -> std::io::Result<()> {
+    write!(out, "{}", if written == 0 { "]" } else { "\n  ]" })
+}

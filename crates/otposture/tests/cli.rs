@@ -494,6 +494,10 @@ fn every_command_has_help() {
         vec!["operations", "--help"],
         vec!["captures", "--help"],
         vec!["bench", "--help"],
+        vec!["cmdb", "--help"],
+        vec!["cmdb", "import", "--help"],
+        vec!["cmdb", "reconcile", "--help"],
+        vec!["cmdb", "export", "--help"],
     ] {
         let out = env.run(&cmd);
         assert_eq!(code(&out), 0, "{cmd:?}");
@@ -584,34 +588,40 @@ fn keeps_what_pcapng_blocks_say_besides_packets() {
 
 #[test]
 fn ctrl_c_stops_cleanly_and_keeps_what_was_decoded() {
+    use std::io::Write;
     let env = Env::new();
-    let p = env.file("big.pcap", &big_capture());
-    let child = Command::new(env!("CARGO_BIN_EXE_otposture"))
+    let capture = big_capture();
+    // The capture arrives on a pipe the test controls: half of it is written,
+    // then the interrupt comes while the analysis waits for the rest. No race
+    // with how fast the machine decodes.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_otposture"))
         .arg("--db")
         .arg(env.db())
-        .args(["analyze", "--quiet"])
-        .arg(&p)
+        .args(["analyze", "--quiet", "-"])
+        .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let t0 = std::time::Instant::now();
-    while t0.elapsed() < std::time::Duration::from_secs(20) {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        let wal = env.db().with_extension("db-wal");
-        if std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) > 100_000 {
-            break;
-        }
-    }
+    // Cut after whole rounds (a 24-byte file header, then equal rounds): the
+    // end of the pipe is then a clean end of file, not a truncated record.
+    let round = (capture.len() - 24) / BIG_ROUNDS as usize;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&capture[..24 + round * BIG_ROUNDS as usize / 2]).unwrap();
+    stdin.flush().unwrap();
     let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
+    // The handler sets its flag on its own thread; give it time before the
+    // end of file lets the read loop finish.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    drop(stdin);
     let out = child.wait_with_output().unwrap();
     assert_eq!(code(&out), 130, "{}", stderr(&out));
     assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
     let caps = env.json(&["captures"]);
     assert_eq!(caps["captures"][0]["status"], "interrupted");
     let packets = caps["captures"][0]["packets"].as_u64().unwrap();
-    assert!(packets > 0 && packets < BIG_ROUNDS as u64 * sample_frames().len() as u64, "{packets}");
+    assert!(packets > 0 && packets <= BIG_ROUNDS as u64 * sample_frames().len() as u64 / 2, "{packets}");
     assert!(!env.json(&["flows"])["flows"].as_array().unwrap().is_empty());
 }
 

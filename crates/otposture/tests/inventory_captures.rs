@@ -9,6 +9,9 @@
 //!   reached on a connection whose Forward_Open path is port 1, slot 0.
 //! - S7comm: the SZL 0x0011 module identification records and SZL 0x001C
 //!   component records (order number, firmware `V` version, serial, module type).
+//! - GOOSE: `goose.gocbRef` per sending MAC; the part before `/` is the
+//!   logical device (IED name and LD instance). The F650's MAC prefix 00:a0:f4
+//!   is GE's.
 //! - Roles: from what the capture shows each address doing (which side answers
 //!   S7comm/Modbus/CIP/DNP3, who sends program transfers or restarts); the rule
 //!   named is the one docs/inventory.md gives for that evidence.
@@ -61,6 +64,18 @@ const IM151: &[(&str, &str)] = &[
 
 fn cases() -> Vec<(&'static str, Vec<Want>)> {
     vec![
+        (
+            "iec61850/GOOSE.pcap",
+            vec![want("00:a0:f4:08:2f:77", "ied", "publishes_iec61850", &[("vendor", "GE"), ("name", "GEDeviceF650")])],
+        ),
+        (
+            "iec61850/Sample_File_GOOSE.pcap",
+            vec![
+                want("0a:bb:fe:10:c9:02", "ied", "publishes_iec61850", &[("name", "AA1C1Q01A1LD0")]),
+                want("0a:bb:fe:10:c9:06", "ied", "publishes_iec61850", &[("name", "AA1C1Q05A1LD0")]),
+                want("0a:bb:fe:10:c9:08", "ied", "publishes_iec61850", &[("name", "AA1C1Q07A1LD0")]),
+            ],
+        ),
         (
             "enip_cip/enip_test.pcap",
             vec![
@@ -169,8 +184,10 @@ fn assets_of(capture: &std::path::Path) -> Vec<Value> {
 }
 
 /// The assets holding address `ip`.
-fn holding<'a>(assets: &'a [Value], ip: &str) -> Vec<&'a Value> {
-    assets.iter().filter(|a| a["ips"].as_array().unwrap().iter().any(|i| i == ip)).collect()
+/// The assets holding an address: an IP, or a MAC for devices seen on layer 2 only.
+fn holding<'a>(assets: &'a [Value], addr: &str) -> Vec<&'a Value> {
+    let has = |a: &Value, key: &str| a[key].as_array().unwrap().iter().any(|i| i == addr);
+    assets.iter().filter(|a| has(a, "ips") || has(a, "macs")).collect()
 }
 
 #[test]
@@ -215,6 +232,10 @@ fn names_identities_and_roles_of_the_devices_in_real_captures() {
 /// operator station from a SCADA server); devices whose role the capture does
 /// not show (a client that only sends ListIdentity) are not labelled.
 const LABELS: &[(&str, &str, &str, &str)] = &[
+    ("iec61850/GOOSE.pcap", "00:a0:f4:08:2f:77", "ied", "GOOSE from GEDeviceF650: a GE Multilin F650 bay controller"),
+    ("iec61850/Sample_File_GOOSE.pcap", "0a:bb:fe:10:c9:02", "ied", "GOOSE interlocking from bay IED AA1C1Q01A1"),
+    ("iec61850/Sample_File_GOOSE.pcap", "0a:bb:fe:10:c9:06", "ied", "GOOSE interlocking from bay IED AA1C1Q05A1"),
+    ("iec61850/Sample_File_GOOSE.pcap", "0a:bb:fe:10:c9:08", "ied", "GOOSE interlocking from bay IED AA1C1Q07A1"),
     ("enip_cip/enip_test.pcap", "10.1.1.164", "controller", "1756-ENBT/A: the Ethernet adapter of a ControlLogix rack"),
     ("enip_cip/EIP-ChangePortConfigurationAttempt.pcap", "192.168.10.121", "controller", "1756-ENBT/A adapter"),
     (

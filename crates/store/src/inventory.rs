@@ -34,7 +34,7 @@ pub struct EdgeFilter {
     pub limit: Option<u32>,
 }
 
-fn count(n: i64) -> u64 {
+pub(crate) fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
@@ -43,18 +43,128 @@ fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
+/// The query (and its arguments) for the assets matching `filter`, in id order.
+fn asset_query(filter: &AssetFilter) -> (String, Vec<rusqlite::types::Value>) {
+    let mut sql_text = String::from(
+        "SELECT id, role, level, rule, vendor, model, firmware, first_seen, last_seen, doc FROM assets WHERE 1",
+    );
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    if let Some(id) = &filter.id {
+        sql_text.push_str(" AND id = ?");
+        args.push(id.clone().into());
+    }
+    if let Some(role) = &filter.role {
+        sql_text.push_str(" AND role = ?");
+        args.push(role.clone().into());
+    }
+    if let Some(level) = filter.level {
+        sql_text.push_str(" AND level = ?");
+        args.push(i64::from(level).into());
+    }
+    if let Some(v) = &filter.vendor_contains {
+        sql_text.push_str(" AND vendor LIKE ? ESCAPE '\\'");
+        args.push(format!("%{}%", like_escape(v)).into());
+    }
+    sql_text.push_str(" ORDER BY id");
+    if let Some(limit) = filter.limit {
+        sql_text.push_str(" LIMIT ?");
+        args.push(i64::from(limit).into());
+    }
+    (sql_text, args)
+}
+
+/// The query (and its arguments) for the edges matching `filter`, ordered by
+/// client, server and protocol.
+fn edge_query(filter: &EdgeFilter) -> (String, Vec<rusqlite::types::Value>) {
+    let mut sql_text = String::from("SELECT client, server, protocol, trust, doc FROM edges WHERE 1");
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    if let Some(a) = &filter.asset {
+        sql_text.push_str(" AND (client = ? OR server = ?)");
+        args.push(a.clone().into());
+        args.push(a.clone().into());
+    }
+    if let Some(p) = &filter.protocol {
+        sql_text.push_str(" AND protocol = ?");
+        args.push(p.clone().into());
+    }
+    if let Some(t) = &filter.trust {
+        sql_text.push_str(" AND (' ' || trust || ' ') LIKE ? ESCAPE '\\'");
+        args.push(format!("% {} %", like_escape(t)).into());
+    }
+    sql_text.push_str(" ORDER BY client, server, protocol");
+    if let Some(limit) = filter.limit {
+        sql_text.push_str(" LIMIT ?");
+        args.push(i64::from(limit).into());
+    }
+    (sql_text, args)
+}
+
+/// An edge row as a record.
+fn edge_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<EdgeRecord> {
+    let trust: String = r.get(3)?;
+    Ok(EdgeRecord {
+        client: r.get(0)?,
+        server: r.get(1)?,
+        protocol: r.get(2)?,
+        trust: trust.split_whitespace().map(str::to_string).collect(),
+        doc: r.get(4)?,
+    })
+}
+
+/// An asset row as a record.
+fn asset_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<AssetRecord> {
+    Ok(AssetRecord {
+        id: r.get(0)?,
+        role: r.get(1)?,
+        level: r.get::<_, Option<i64>>(2)?.and_then(|l| u8::try_from(l).ok()),
+        rule: r.get(3)?,
+        vendor: r.get(4)?,
+        model: r.get(5)?,
+        firmware: r.get(6)?,
+        first_seen_ns: r.get(7)?,
+        last_seen_ns: r.get(8)?,
+        doc: r.get(9)?,
+    })
+}
+
 impl Store {
     /// Runs a read query and maps every row; `what` names it in errors.
-    fn rows<T>(
+    pub(crate) fn rows<T>(
         &self,
         sql_text: &str,
         args: Vec<rusqlite::types::Value>,
         what: &'static str,
-        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+        map: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        let walked = self.each_row(sql_text, args, what, map, |row| {
+            out.push(row);
+            Ok::<_, std::convert::Infallible>(())
+        })?;
+        if let Err(never) = walked {
+            match never {}
+        }
+        Ok(out)
+    }
+
+    /// Runs a read query and hands each mapped row to `f` without collecting
+    /// them; an error from `f` stops the walk and is returned inside `Ok`.
+    fn each_row<T, E>(
+        &self,
+        sql_text: &str,
+        args: Vec<rusqlite::types::Value>,
+        what: &'static str,
+        map: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+        mut f: impl FnMut(T) -> Result<(), E>,
+    ) -> Result<Result<(), E>, StoreError> {
         let mut stmt = self.conn.prepare(sql_text).map_err(sql(&self.path, what))?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args), map).map_err(sql(&self.path, what))?;
-        rows.collect::<Result<_, _>>().map_err(sql(&self.path, what))
+        let mut rows = stmt.query(rusqlite::params_from_iter(args)).map_err(sql(&self.path, what))?;
+        while let Some(r) = rows.next().map_err(sql(&self.path, what))? {
+            if let Err(e) = f(map(r).map_err(sql(&self.path, what))?) {
+                return Ok(Err(e));
+            }
+        }
+        Ok(Ok(()))
     }
 
     /// Replaces the stored inventory with a new build, in one transaction: on
@@ -67,6 +177,27 @@ impl Store {
         unplaced_identities: u64,
         built_at_secs: i64,
     ) -> Result<i64, StoreError> {
+        let edges = edges.iter().map(Ok::<_, std::convert::Infallible>);
+        match self.replace_inventory_from(assets, edges, unplaced_identities, built_at_secs)? {
+            Ok(id) => Ok(id),
+            Err(never) => match never {},
+        }
+    }
+
+    /// [`Store::replace_inventory`] with the edges made while they are
+    /// written, so a plant-scale map is never held whole as records. An error
+    /// from `edges` rolls the transaction back (the previous inventory stays)
+    /// and is returned inside `Ok`; the outer error is the store's.
+    pub fn replace_inventory_from<R, E>(
+        &mut self,
+        assets: &[AssetRecord],
+        edges: impl IntoIterator<Item = Result<R, E>>,
+        unplaced_identities: u64,
+        built_at_secs: i64,
+    ) -> Result<Result<i64, E>, StoreError>
+    where
+        R: std::borrow::Borrow<EdgeRecord>,
+    {
         let path = self.path.as_path();
         let tx = self
             .conn
@@ -74,6 +205,7 @@ impl Store {
             .map_err(sql(path, "starting the inventory transaction"))?;
         tx.execute("DELETE FROM assets", []).map_err(sql(path, "clearing the previous assets"))?;
         tx.execute("DELETE FROM edges", []).map_err(sql(path, "clearing the previous edges"))?;
+        let mut edge_count: u64 = 0;
         {
             let mut insert = tx
                 .prepare_cached(
@@ -101,9 +233,16 @@ impl Store {
                 .prepare_cached("INSERT INTO edges (client, server, protocol, trust, doc) VALUES (?1, ?2, ?3, ?4, ?5)")
                 .map_err(sql(path, "preparing the edge insert"))?;
             for e in edges {
+                let e = match e {
+                    Ok(e) => e,
+                    // Dropping the transaction rolls it back.
+                    Err(err) => return Ok(Err(err)),
+                };
+                let e = e.borrow();
                 insert
                     .execute(params![e.client, e.server, e.protocol, e.trust.join(" "), e.doc])
                     .map_err(sql(path, "writing an edge"))?;
+                edge_count += 1;
             }
         }
         tx.execute(
@@ -111,14 +250,14 @@ impl Store {
             params![
                 built_at_secs,
                 i64::try_from(assets.len()).unwrap_or(i64::MAX),
-                i64::try_from(edges.len()).unwrap_or(i64::MAX),
+                i64::try_from(edge_count).unwrap_or(i64::MAX),
                 i64::try_from(unplaced_identities).unwrap_or(i64::MAX)
             ],
         )
         .map_err(sql(path, "recording the inventory build"))?;
         let id = tx.last_insert_rowid();
         tx.commit().map_err(sql(path, "committing the inventory"))?;
-        Ok(id)
+        Ok(Ok(id))
     }
 
     /// The latest inventory build, if any.
@@ -143,79 +282,38 @@ impl Store {
 
     /// Stored assets matching `filter`, ordered by id.
     pub fn assets(&self, filter: &AssetFilter) -> Result<Vec<AssetRecord>, StoreError> {
-        let mut sql_text = String::from(
-            "SELECT id, role, level, rule, vendor, model, firmware, first_seen, last_seen, doc FROM assets WHERE 1",
-        );
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
-        if let Some(id) = &filter.id {
-            sql_text.push_str(" AND id = ?");
-            args.push(id.clone().into());
-        }
-        if let Some(role) = &filter.role {
-            sql_text.push_str(" AND role = ?");
-            args.push(role.clone().into());
-        }
-        if let Some(level) = filter.level {
-            sql_text.push_str(" AND level = ?");
-            args.push(i64::from(level).into());
-        }
-        if let Some(v) = &filter.vendor_contains {
-            sql_text.push_str(" AND vendor LIKE ? ESCAPE '\\'");
-            args.push(format!("%{}%", like_escape(v)).into());
-        }
-        sql_text.push_str(" ORDER BY id");
-        if let Some(limit) = filter.limit {
-            sql_text.push_str(" LIMIT ?");
-            args.push(i64::from(limit).into());
-        }
-        self.rows(&sql_text, args, "listing assets", |r| {
-            Ok(AssetRecord {
-                id: r.get(0)?,
-                role: r.get(1)?,
-                level: r.get::<_, Option<i64>>(2)?.and_then(|l| u8::try_from(l).ok()),
-                rule: r.get(3)?,
-                vendor: r.get(4)?,
-                model: r.get(5)?,
-                firmware: r.get(6)?,
-                first_seen_ns: r.get(7)?,
-                last_seen_ns: r.get(8)?,
-                doc: r.get(9)?,
-            })
-        })
+        let (q, args) = asset_query(filter);
+        self.rows(&q, args, "listing assets", asset_record)
+    }
+
+    /// Hands each stored asset matching `filter` to `f`, in id order, without
+    /// holding them all: a plant-scale listing runs in the memory of one
+    /// asset. An error from `f` stops the walk and is returned inside `Ok`.
+    pub fn each_asset<E>(
+        &self,
+        filter: &AssetFilter,
+        f: impl FnMut(AssetRecord) -> Result<(), E>,
+    ) -> Result<Result<(), E>, StoreError> {
+        let (q, args) = asset_query(filter);
+        self.each_row(&q, args, "listing assets", asset_record, f)
     }
 
     /// Stored edges matching `filter`, ordered by client, server and protocol.
     pub fn edges(&self, filter: &EdgeFilter) -> Result<Vec<EdgeRecord>, StoreError> {
-        let mut sql_text = String::from("SELECT client, server, protocol, trust, doc FROM edges WHERE 1");
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
-        if let Some(a) = &filter.asset {
-            sql_text.push_str(" AND (client = ? OR server = ?)");
-            args.push(a.clone().into());
-            args.push(a.clone().into());
-        }
-        if let Some(p) = &filter.protocol {
-            sql_text.push_str(" AND protocol = ?");
-            args.push(p.clone().into());
-        }
-        if let Some(t) = &filter.trust {
-            sql_text.push_str(" AND (' ' || trust || ' ') LIKE ? ESCAPE '\\'");
-            args.push(format!("% {} %", like_escape(t)).into());
-        }
-        sql_text.push_str(" ORDER BY client, server, protocol");
-        if let Some(limit) = filter.limit {
-            sql_text.push_str(" LIMIT ?");
-            args.push(i64::from(limit).into());
-        }
-        self.rows(&sql_text, args, "listing edges", |r| {
-            let trust: String = r.get(3)?;
-            Ok(EdgeRecord {
-                client: r.get(0)?,
-                server: r.get(1)?,
-                protocol: r.get(2)?,
-                trust: trust.split_whitespace().map(str::to_string).collect(),
-                doc: r.get(4)?,
-            })
-        })
+        let (q, args) = edge_query(filter);
+        self.rows(&q, args, "listing edges", edge_record)
+    }
+
+    /// Hands each stored edge matching `filter` to `f`, in order, without
+    /// holding them all (a plant-scale map has a million). An error from `f`
+    /// stops the walk and is returned inside `Ok`.
+    pub fn each_edge<E>(
+        &self,
+        filter: &EdgeFilter,
+        f: impl FnMut(EdgeRecord) -> Result<(), E>,
+    ) -> Result<Result<(), E>, StoreError> {
+        let (q, args) = edge_query(filter);
+        self.each_row(&q, args, "listing edges", edge_record, f)
     }
 
     /// Sets (or changes) the user's role for an asset and logs the change with
@@ -303,7 +401,7 @@ fn override_of(
 }
 
 /// Appends to the audit log inside a change's transaction.
-fn log(
+pub(crate) fn log(
     tx: &rusqlite::Transaction<'_>,
     path: &std::path::Path,
     (at_secs, actor): (i64, &str),
@@ -326,8 +424,9 @@ mod tests {
     use crate::migrate::{migrate, MIGRATIONS};
     use rusqlite::Connection;
 
-    /// A schema 3 file (with data) opens, migrates to 4 keeping its rows, and
-    /// takes an inventory, an override and an audit entry.
+    /// A schema 3 file (with data) opens, migrates to the current schema
+    /// (through 4 and 5) keeping its rows, and takes an inventory, an override
+    /// and an audit entry.
     #[test]
     fn a_schema_3_file_migrates_to_the_inventory_schema() {
         let dir = tempfile::tempdir().unwrap();
@@ -345,7 +444,8 @@ mod tests {
             assert_eq!(crate::migrate::user_version(&conn, &path).unwrap(), 3);
         }
         let mut store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 4);
+        assert_eq!(store.schema_version().unwrap(), crate::SCHEMA_VERSION);
+        assert_eq!(store.latest_register_import().unwrap(), None, "schema 5 starts without a register");
         assert_eq!(store.counts().unwrap().captures, 1, "schema 3 rows are kept");
         assert_eq!(store.latest_inventory_build().unwrap(), None);
         let asset = AssetRecord {

@@ -5,7 +5,8 @@
 //! ([`Store::write_batch`]), the bookkeeping of captures and analysis runs, and the
 //! read queries the CLI and server print ([`Store::hosts`], [`Store::flows`], ...).
 //! It also keeps the asset inventory as last built ([`Store::replace_inventory`]),
-//! the user's role overrides and the append-only audit log of their changes.
+//! the user's role overrides and the append-only audit log of their changes,
+//! and the asset register (CMDB) the user imported ([`Store::replace_register`]).
 //!
 //! The one rule everything here serves: **writing the same observations twice
 //! changes nothing.** Flow records and message counts are cumulative and are merged
@@ -26,6 +27,7 @@ mod inventory;
 mod ipnet;
 mod migrate;
 mod query;
+mod register;
 mod rows;
 mod write;
 
@@ -36,7 +38,8 @@ pub use query::{ConversationFilter, EventFilter, FlowFilter, HostFilter, Message
 pub use rows::{
     AssetRecord, Attributes, AuditEntry, CaptureId, CaptureRow, CaptureStats, ClassCount, ConversationRow, Counts,
     EdgeRecord, EventRow, FlowRow, HostRow, InventoryBuild, MessageRow, OperationCount, OperationTotal,
-    ProtocolSummary, RoleOverride, RunId, RunRow, RunStatus,
+    ProtocolSummary, RegisterEntry, RegisterFlag, RegisterImport, RegisterSource, RoleOverride, RunId, RunRow,
+    RunStatus,
 };
 
 use error::sql;
@@ -62,7 +65,7 @@ const WAL_CHECKPOINT_PAGES: i64 = 16_384;
 const STATEMENT_CACHE: usize = 64;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// A handle on one otposture database.
 #[derive(Debug)]

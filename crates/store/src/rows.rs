@@ -497,6 +497,98 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+// The asset register (schema 5): what the user imported from a CMDB export.
+// Written and read by crates/cmdb; values are as parsed and normalised there.
+
+/// Where an import came from, as the caller gives it to [`crate::Store::replace_register`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterSource {
+    /// The file as the user named it (`-` for standard input).
+    pub file: String,
+    /// `csv` or `json`.
+    pub format: String,
+    /// `servicenow`, `netbox`, or none.
+    pub preset: Option<String>,
+    /// The mapping in force, JSON: field -> the source columns read.
+    pub mapping: String,
+    /// Bad rows left out (`--skip-bad-rows`).
+    pub skipped: u64,
+}
+
+/// One import of the register; the newest is the register in force.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterImport {
+    /// Import id (increasing).
+    pub id: i64,
+    /// The file as the user named it.
+    pub file: String,
+    /// `csv` or `json`.
+    pub format: String,
+    /// `servicenow`, `netbox`, or none.
+    pub preset: Option<String>,
+    /// The mapping in force, JSON: field -> the source columns read.
+    pub mapping: String,
+    /// Wall clock, unix seconds.
+    pub imported_at_secs: i64,
+    /// Entries imported.
+    pub rows: u64,
+    /// Bad rows left out.
+    pub skipped: u64,
+}
+
+/// A value of a register row kept as written but flagged: it could not be
+/// understood, or it is a placeholder that identifies nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterFlag {
+    /// What is wrong with it (`vendor_unrecognised`, `placeholder_mac`, ...).
+    pub flag: String,
+    /// The source column it came from.
+    pub column: String,
+    /// The value as written.
+    pub value: String,
+}
+
+/// One device in the register.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterEntry {
+    /// Row in the file as a spreadsheet shows it (header = 1), or 1-based index in a JSON array.
+    pub row: u64,
+    /// Name (host name, tag name).
+    pub name: Option<String>,
+    /// MAC addresses, `aa:bb:cc:dd:ee:ff`.
+    pub macs: Vec<String>,
+    /// IP addresses, canonical text.
+    pub ips: Vec<String>,
+    /// Serial number.
+    pub serial: Option<String>,
+    /// Vendor, normalised as the inventory names vendors.
+    pub vendor: Option<String>,
+    /// Vendor as the register wrote it.
+    pub vendor_raw: Option<String>,
+    /// Model.
+    pub model: Option<String>,
+    /// Firmware version.
+    pub firmware: Option<String>,
+    /// Role, an inventory role name (`controller`, `hmi`, ...).
+    pub role: Option<String>,
+    /// Site.
+    pub site: Option<String>,
+    /// Location (building, cabinet, rack).
+    pub location: Option<String>,
+    /// Owner.
+    pub owner: Option<String>,
+    /// Asset tag.
+    pub asset_tag: Option<String>,
+    /// Criticality, as the register states it.
+    pub criticality: Option<String>,
+    /// Notes.
+    pub notes: Option<String>,
+    /// Columns no field maps, in file order.
+    pub extra: Attributes,
+    /// Values kept raw and flagged.
+    pub flags: Vec<RegisterFlag>,
+}
+
 /// Event attributes in the order the dissector gave them; serialises as a JSON
 /// object with keys in that order (a repeated name is kept, as JSON allows).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -106,6 +106,27 @@ fn a_failed_build_leaves_the_previous_inventory() {
 }
 
 #[test]
+fn an_edge_that_cannot_be_made_rolls_the_build_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("inv.db")).unwrap();
+    store.replace_inventory(&[asset("mac-a", "controller", Some(1), None)], &[], 0, 1).unwrap();
+    let assets = [asset("mac-b", "hmi", None, None)];
+    let edges = vec![Ok(edge("mac-b", "mac-a", "modbus", &["writes"])), Err("the second edge failed to serialise")];
+    let inner = store.replace_inventory_from(&assets, edges, 0, 2).unwrap();
+    assert_eq!(inner, Err("the second edge failed to serialise"));
+    assert_eq!(ids(&store, AssetFilter::default()), ["mac-a"]);
+    assert!(store.edges(&EdgeFilter::default()).unwrap().is_empty());
+    assert_eq!(store.latest_inventory_build().unwrap().unwrap().built_at_secs, 1);
+    // Streamed edges are counted in the build like a slice's.
+    let id = store
+        .replace_inventory_from(&assets, [Ok::<_, ()>(edge("mac-b", "mac-a", "modbus", &["writes"]))], 0, 3)
+        .unwrap()
+        .unwrap();
+    let build = store.latest_inventory_build().unwrap().unwrap();
+    assert_eq!((build.id, build.edges), (id, 1));
+}
+
+#[test]
 fn overrides_outlive_builds_and_every_change_is_logged_for_good() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("inv.db")).unwrap();
