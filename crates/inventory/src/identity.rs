@@ -118,6 +118,9 @@ const MAPPINGS: &[(&str, &[(&str, Field)])] = &[
             ("module_type", Field::Model),
         ],
     ),
+    // A module status record names a rack position (its `route`) and the type
+    // code plugged there; the inventory files it as a module of the CPU.
+    ("s7comm.module_status", &[("type_code", Field::DeviceType)]),
     // The logical device of a GOOSE control block or SV data set is the IED
     // name (and LD instance) configured in the substation's SCL files.
     ("goose.publisher", &[("logical_device", Field::Name)]),

@@ -115,7 +115,8 @@ pub struct Attribute {
 /// with what it stated about itself.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Module {
-    /// The route to it from the device (`1/0`: backplane port 1, slot 0).
+    /// The route to it from the device: `1/0` (CIP: backplane port 1, slot 0),
+    /// `rack 0 slot 2` (S7 module status).
     pub route: String,
     /// Its identity fields, latest report per field.
     pub attributes: BTreeMap<Field, String>,

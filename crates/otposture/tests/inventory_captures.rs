@@ -33,8 +33,8 @@ struct Want {
     role: &'static str,
     rule: &'static str,
     fields: &'static [(&'static str, &'static str)],
-    /// (route, model) of a module reached through it.
-    module: Option<(&'static str, &'static str)>,
+    /// (route, field, value) of a module reached through it.
+    module: Option<(&'static str, &'static str, &'static str)>,
 }
 
 const fn want(
@@ -98,7 +98,7 @@ fn cases() -> Vec<(&'static str, Vec<Want>)> {
             "enip_cip/EIP-RebootorRestart.pcap",
             vec![
                 Want {
-                    module: Some(("1/0", "1756-L61/B LOGIX5561")),
+                    module: Some(("1/0", "model", "1756-L61/B LOGIX5561")),
                     ..want("192.168.10.120", "controller", "controller_in_rack", &[])
                 },
                 want("192.168.10.105", "engineering_workstation", "sends_engineering_operations", &[]),
@@ -107,14 +107,18 @@ fn cases() -> Vec<(&'static str, Vec<Want>)> {
         (
             "enip_cip/EIP-SoftwareUpload.pcap",
             vec![Want {
-                module: Some(("1/0", "1756-L61/B LOGIX5561")),
+                module: Some(("1/0", "model", "1756-L61/B LOGIX5561")),
                 ..want("192.168.10.120", "controller", "controller_in_rack", &[])
             }],
         ),
         (
             "s7comm/s7comm_reading_plc_status.pcap",
             vec![
-                want("192.168.1.40", "controller", "s7_module_identification", IM151),
+                // SZL 0x0D91 lists the modules of rack 0; slot 2 holds type 0x00c0.
+                Want {
+                    module: Some(("rack 0 slot 2", "device_type", "0x00c0")),
+                    ..want("192.168.1.40", "controller", "s7_module_identification", IM151)
+                },
                 want("192.168.1.10", "hmi", "polls_few_controllers", &[]),
             ],
         ),
@@ -215,10 +219,10 @@ fn names_identities_and_roles_of_the_devices_in_real_captures() {
                     failures.push(format!("{capture} {}: {field} {got:?}, want {value:?}", w.ip));
                 }
             }
-            if let Some((route, model)) = w.module {
+            if let Some((route, field, value)) = w.module {
                 let m = a["modules"].as_array().unwrap().iter().find(|m| m["route"] == route);
-                if m.map(|m| &m["attributes"]["model"]).and_then(Value::as_str) != Some(model) {
-                    failures.push(format!("{capture} {}: module at {route}: {m:?}, want {model}", w.ip));
+                if m.map(|m| &m["attributes"][field]).and_then(Value::as_str) != Some(value) {
+                    failures.push(format!("{capture} {}: module at {route}: {m:?}, want {field} {value}", w.ip));
                 }
             }
         }

@@ -11,7 +11,7 @@
 //! - [`pdu`]: the S7comm header, job/ack_data functions, userdata groups and
 //!   subfunctions, the class of each operation, and the S7comm-plus header;
 //! - [`szl`]: SZL records of module identification (0x0011), component
-//!   identification (0x001C) and CPU state (0x0424);
+//!   identification (0x001C), CPU state (0x0424) and module status (0xXX91);
 //! - `session`: per-flow layering, SZL answers split over data units, reporting.
 //!
 //! Reporting: every S7comm PDU is counted once with `emit.message` (or
@@ -26,7 +26,10 @@
 //! Session), and a CR or CC also becomes an annotation
 //! event with its TSAPs and the rack and slot they name. SZL answers of module
 //! and component identification become `s7comm.szl_identity` events, CPU
-//! state answers `s7comm.szl_cpu_mode` events, and mode-transition pushes
+//! state answers `s7comm.szl_cpu_mode` events, each record of a module status
+//! answer an `s7comm.module_status` event (`route` as `rack 0 slot 2` or `dp 1
+//! station 3 slot 2`, `logical_address`, `type_code`, `expected_type_code`,
+//! `status` ok/error/not_available/disabled/missing, `type_mismatch`), and mode-transition pushes
 //! (userdata group 0, counted as `mode_transition`) `s7comm.cpu_mode` events.
 //! S7comm-plus PDUs are counted under protocol `s7comm-plus` as
 //! `s7comm_plus_<function>` (or `_<opcode>`).

@@ -352,6 +352,22 @@ fn szl_records(ctx: &PacketCtx<'_>, payload: &[u8], emit: &mut dyn Emit) {
         }
         emit.event(e);
     }
+    for m in szl::modules(&h) {
+        // `route` makes the inventory file it as a module of the CPU that answered.
+        let mut e = ctx.event(PROTOCOL, EventKind::Identity, "s7comm.module_status");
+        e.attributes.extend([
+            (Cow::Borrowed("szl_id"), szl_id.clone()),
+            (Cow::Borrowed("route"), m.position),
+            (Cow::Borrowed("logical_address"), m.logical_address.to_string()),
+            (Cow::Borrowed("type_code"), format!("{:#06x}", m.actual_type)),
+            (Cow::Borrowed("expected_type_code"), format!("{:#06x}", m.expected_type)),
+            (Cow::Borrowed("status"), m.status.to_string()),
+        ]);
+        if m.actual_type != m.expected_type {
+            e.attributes.push((Cow::Borrowed("type_mismatch"), "true".to_string()));
+        }
+        emit.event(e);
+    }
     if let Some(mode) = szl::cpu_mode(&h) {
         let mut e = ctx.event(PROTOCOL, EventKind::Identity, "s7comm.szl_cpu_mode");
         e.attributes.push((Cow::Borrowed("szl_id"), szl_id));

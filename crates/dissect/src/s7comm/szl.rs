@@ -4,8 +4,10 @@
 //!
 //! Owns the partial-list header (SZL id, index, record length, record count)
 //! and the records of lists 0x0011 (module identification, 28-byte records),
-//! 0x001C (component identification, 34-byte records) and 0x0424 (CPU state,
-//! 20-byte records). Other lists are counted by their caller, not read.
+//! 0x001C (component identification, 34-byte records), 0x0424 (CPU state,
+//! 20-byte records) and the 0xXX91 family (module status information, 16-byte
+//! records: which module sits in which rack and slot). Other lists are counted
+//! by their caller, not read.
 
 use crate::cursor::Cursor;
 
@@ -145,4 +147,63 @@ pub fn cpu_mode(h: &Header<'_>) -> Option<&'static str> {
         0x0d => "defect",
         _ => "unknown",
     })
+}
+
+/// One record of a module status list (SZL 0xXX91: 0x0091 all modules,
+/// 0x0C91 one module by logical address, 0x0D91 all modules of a rack or
+/// station, ...), chapter 34 of the same manual.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModuleStatus {
+    /// Where the module sits: `rack 0 slot 2` in a central rack, `dp 1
+    /// station 3 slot 2` / `pnio 100 station 3 slot 2` in a distributed one;
+    /// `.N` appends a submodule slot.
+    pub position: String,
+    /// The first logical address of the module (`logadr`).
+    pub logical_address: u16,
+    /// The module type the configuration expects (`solltyp`).
+    pub expected_type: u16,
+    /// The module type actually plugged (`isttyp`).
+    pub actual_type: u16,
+    /// The I/O status word's verdict: `ok`, `error`, `not_available`, `disabled`, `missing`.
+    pub status: &'static str,
+}
+
+/// The records of a module status list; empty for any other list, and for
+/// records shorter than the 16 bytes the list defines.
+pub fn modules(h: &Header<'_>) -> Vec<ModuleStatus> {
+    if h.id & 0x00ff != 0x91 || h.record_len < 16 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for r in h.records() {
+        let mut c = Cursor::new(r);
+        let (Some(adr1), Some(adr2), Some(logadr), Some(soll), Some(ist), Some(_reserved), Some(eastat)) =
+            (c.be_u16(), c.be_u16(), c.be_u16(), c.be_u16(), c.be_u16(), c.be_u16(), c.be_u16())
+        else {
+            continue;
+        };
+        let [slot, sub] = adr2.to_be_bytes();
+        // adr1: a rack number in a central configuration; else bit 15 tells
+        // PROFINET IO from PROFIBUS DP, bits 8-14 the IO/master system and
+        // bits 0-7 the station.
+        let mut position = if adr1 < 0x100 {
+            format!("rack {adr1} slot {slot}")
+        } else {
+            let system = if adr1 & 0x8000 != 0 { "pnio" } else { "dp" };
+            format!("{system} {} station {} slot {slot}", (adr1 >> 8) & 0x7f, adr1 & 0xff)
+        };
+        if sub != 0 {
+            position.push_str(&format!(".{sub}"));
+        }
+        // eastat bits: 0 module error, 1 module exists, 2 not available, 3 disabled.
+        let status = match eastat {
+            s if s & 0x0002 == 0 => "missing",
+            s if s & 0x0001 != 0 => "error",
+            s if s & 0x0004 != 0 => "not_available",
+            s if s & 0x0008 != 0 => "disabled",
+            _ => "ok",
+        };
+        out.push(ModuleStatus { position, logical_address: logadr, expected_type: soll, actual_type: ist, status });
+    }
+    out
 }

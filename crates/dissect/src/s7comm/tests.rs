@@ -384,6 +384,43 @@ fn joins_component_identification_split_over_two_data_units() {
     assert_eq!(r.events.iter().filter(|e| e.kind == EventKind::Identity).count(), 1);
 }
 
+/// A module status record (SZL 0xXX91): adr1, adr2, logadr, expected and
+/// actual type, reserved, I/O status, area and width.
+fn status_record(adr1: u16, adr2: u16, logadr: u16, soll: u16, ist: u16, eastat: u16) -> Vec<u8> {
+    [adr1, adr2, logadr, soll, ist, 0, eastat, 0x0011].iter().flat_map(|w| w.to_be_bytes()).collect()
+}
+
+#[test]
+fn files_each_module_of_a_rack_by_its_slot() {
+    let answer = szl_payload(
+        0x0d91,
+        16,
+        &[
+            status_record(0, 0x0200, 0x7fff, 0x00c0, 0x00c0, 0xb402), // rack 0 slot 2: the CPU, present
+            status_record(0, 0x0400, 256, 0x0008, 0x0000, 0xb400),    // slot 4: configured, not plugged
+            status_record(0x0103, 0x0201, 512, 0x0010, 0x0011, 0xb403), // DP 1 station 3, slot 2.1: error, wrong type
+        ],
+    );
+    let r = run(&[(S2C, dt(&userdata(true, 4, 1, 0, false, &answer), true))]);
+    let modules: Vec<_> = r.events.iter().filter(|e| e.name == "s7comm.module_status").collect();
+    assert_eq!(modules.len(), 3);
+    let at = |i: usize, k: &str| event_attr(modules[i], k).map(str::to_string);
+    assert_eq!(at(0, "route").as_deref(), Some("rack 0 slot 2"));
+    assert_eq!(at(0, "type_code").as_deref(), Some("0x00c0"));
+    assert_eq!(at(0, "status").as_deref(), Some("ok"));
+    assert_eq!(at(0, "type_mismatch"), None);
+    assert_eq!(at(1, "route").as_deref(), Some("rack 0 slot 4"));
+    assert_eq!(at(1, "status").as_deref(), Some("missing"));
+    assert_eq!(at(1, "logical_address").as_deref(), Some("256"));
+    assert_eq!(at(2, "route").as_deref(), Some("dp 1 station 3 slot 2.1"));
+    assert_eq!(at(2, "status").as_deref(), Some("error"));
+    assert_eq!(at(2, "type_mismatch").as_deref(), Some("true"));
+    // Records cut short are skipped, not misread.
+    let short = szl_payload(0x0d91, 16, &[vec![0; 10]]);
+    let r = run(&[(S2C, dt(&userdata(true, 4, 1, 0, false, &short), true))]);
+    assert!(r.events.iter().all(|e| e.name != "s7comm.module_status"));
+}
+
 #[test]
 fn reports_the_cpu_mode_of_szl_0424() {
     let mut record = vec![0x51, 0x44, 0xff, 0x08]; // ereig, ae, bzu-id: requested mode RUN
