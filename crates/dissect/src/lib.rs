@@ -25,6 +25,7 @@ pub mod framing;
 pub mod iec61850;
 mod intern;
 pub mod modbus;
+pub mod profinet;
 pub mod s7comm;
 #[cfg(test)]
 mod test_support;
@@ -253,7 +254,12 @@ impl Registry {
                 Box::new(enip::Enip),
             ],
             datagrams: vec![Box::new(dhcp::Dhcp), Box::new(dnp3::Dnp3Udp), Box::new(enip::EnipUdp)],
-            frames: vec![Box::new(arp::Arp), Box::new(iec61850::GooseDissector), Box::new(iec61850::SvDissector)],
+            frames: vec![
+                Box::new(arp::Arp),
+                Box::new(iec61850::GooseDissector),
+                Box::new(iec61850::SvDissector),
+                Box::new(profinet::Profinet),
+            ],
         }
     }
 }

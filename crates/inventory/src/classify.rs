@@ -239,7 +239,7 @@ pub(crate) fn decide(attributes: &[Attribute], modules: &[Module], b: &Behaviour
     // The device says what it is.
     if let Some(t) = stated(Field::DeviceType) {
         let lower = t.value.to_lowercase();
-        let role = if lower.contains("programmable logic controller") {
+        let role = if lower.contains("programmable logic controller") || lower.contains("profinet io controller") {
             Some(Role::Controller)
         } else if lower.contains("human-machine interface") || lower.contains("operator interface") {
             Some(Role::Hmi)

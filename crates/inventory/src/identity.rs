@@ -121,6 +121,17 @@ const MAPPINGS: &[(&str, &[(&str, Field)])] = &[
     // A module status record names a rack position (its `route`) and the type
     // code plugged there; the inventory files it as a module of the CPU.
     ("s7comm.module_status", &[("type_code", Field::DeviceType)]),
+    // PROFINET DCP: the station name the engineering tool assigned, the
+    // vendor's "type of station" text, the PROFINET device id and its role.
+    (
+        "pn_dcp.identity",
+        &[
+            ("name_of_station", Field::Name),
+            ("type_of_station", Field::Model),
+            ("device_id", Field::ProductCode),
+            ("device_role", Field::DeviceType),
+        ],
+    ),
     // The logical device of a GOOSE control block or SV data set is the IED
     // name (and LD instance) configured in the substation's SCL files.
     ("goose.publisher", &[("logical_device", Field::Name)]),

@@ -64,6 +64,27 @@ const IM151: &[(&str, &str)] = &[
 
 fn cases() -> Vec<(&'static str, Vec<Want>)> {
     vec![
+        // PROFINET DCP Identify responses: a SCALANCE X208 switch (an IO
+        // device: no role from DCP alone) and an S7-300 station that states
+        // it is an IO controller.
+        (
+            "profinet/ChangeIPUsingDCP.pcap",
+            vec![want(
+                "08:00:06:93:cf:32",
+                "unknown",
+                "no_rule_matched",
+                &[("vendor", "Siemens"), ("name", "X208-BORD"), ("model", "INC"), ("product_code", "0x0a01")],
+            )],
+        ),
+        (
+            "profinet/profinet-wireshark-bug.pcap",
+            vec![want(
+                "00:02:e3:17:c7:50",
+                "controller",
+                "device_type_stated",
+                &[("name", "%n%n%n"), ("model", "S7-300EC"), ("device_type", "PROFINET IO controller")],
+            )],
+        ),
         (
             "iec61850/GOOSE.pcap",
             vec![want("00:a0:f4:08:2f:77", "ied", "publishes_iec61850", &[("vendor", "GE"), ("name", "GEDeviceF650")])],
@@ -187,7 +208,6 @@ fn assets_of(capture: &std::path::Path) -> Vec<Value> {
     loopback::json(&db, &["assets"])["assets"].as_array().unwrap().clone()
 }
 
-/// The assets holding address `ip`.
 /// The assets holding an address: an IP, or a MAC for devices seen on layer 2 only.
 fn holding<'a>(assets: &'a [Value], addr: &str) -> Vec<&'a Value> {
     let has = |a: &Value, key: &str| a[key].as_array().unwrap().iter().any(|i| i == addr);
@@ -236,6 +256,12 @@ fn names_identities_and_roles_of_the_devices_in_real_captures() {
 /// operator station from a SCADA server); devices whose role the capture does
 /// not show (a client that only sends ListIdentity) are not labelled.
 const LABELS: &[(&str, &str, &str, &str)] = &[
+    (
+        "profinet/profinet-wireshark-bug.pcap",
+        "00:02:e3:17:c7:50",
+        "controller",
+        "DCP Identify response: type of station S7-300EC, DeviceRole IO controller",
+    ),
     ("iec61850/GOOSE.pcap", "00:a0:f4:08:2f:77", "ied", "GOOSE from GEDeviceF650: a GE Multilin F650 bay controller"),
     ("iec61850/Sample_File_GOOSE.pcap", "0a:bb:fe:10:c9:02", "ied", "GOOSE interlocking from bay IED AA1C1Q01A1"),
     ("iec61850/Sample_File_GOOSE.pcap", "0a:bb:fe:10:c9:06", "ied", "GOOSE interlocking from bay IED AA1C1Q05A1"),
