@@ -10,6 +10,8 @@ payloads in the target's chunk format (a control byte, bit 7 = to client, low
 6 bits = length, then up to 63 bytes).
 iec61850: GOOSE and Sampled Values payloads (after the EtherType), up to 8
 distinct per capture.
+profinet: PROFINET real-time payloads (after the EtherType), up to 16
+distinct per capture.
 cmdb_register: small asset registers (documented columns, a NetBox and a
 ServiceNow export, JSON, and one with every kind of bad row).
 """
@@ -155,7 +157,8 @@ def main():
     os.makedirs(os.path.join(out, "packet_decode"), exist_ok=True)
     os.makedirs(os.path.join(out, "enip"), exist_ok=True)
     os.makedirs(os.path.join(out, "iec61850"), exist_ok=True)
-    n_cap = n_pkt = n_enip = n_61850 = 0
+    os.makedirs(os.path.join(out, "profinet"), exist_ok=True)
+    n_cap = n_pkt = n_enip = n_61850 = n_pn = 0
     for f in sorted(files):
         data = open(f, "rb").read()
         name = os.path.basename(f)
@@ -174,6 +177,13 @@ def main():
                 seen.add(p)
                 open(os.path.join(out, "iec61850", f"{name}.{len(seen)}.seed"), "wb").write(p)
                 n_61850 += 1
+        # PROFINET: every distinct real-time payload (DCP frames are few).
+        seen = set()
+        for p in l2_payloads(link, frames, (0x8892,)):
+            if p not in seen and len(seen) < 16:
+                seen.add(p)
+                open(os.path.join(out, "profinet", f"{name}.{len(seen)}.seed"), "wb").write(p)
+                n_pn += 1
         payloads = tcp_payloads(link, frames_of_pcap_all(data), 44818)
         if payloads:
             open(os.path.join(out, "enip", name + ".seed"), "wb").write(enip_seed(payloads))
@@ -181,7 +191,7 @@ def main():
     sample = open(os.path.join(root, "samples", "plant-cell.pcap"), "rb").read()
     open(os.path.join(out, "capture_file", "plant-cell.pcap.gz"), "wb").write(gzip.compress(sample))
     print(
-        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec61850: {n_61850} seeds; cmdb_register: {n_cmdb} seeds",
+        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec61850: {n_61850} seeds; profinet: {n_pn} seeds; cmdb_register: {n_cmdb} seeds",
         file=sys.stderr,
     )
 
