@@ -2,7 +2,8 @@
 """Generates the large protocol code tables from a cited source (STYLE rule 8).
 
 Source: the value strings Wireshark ships (`tshark -G values`), which carry the
-ODVA vendor ID registry, CIP object classes, device profiles and status codes.
+ODVA vendor ID registry, CIP object classes, device profiles and status codes,
+and the ASHRAE BACnet vendor identifier registry, object types and properties.
 Each generated file names the tshark version it came from. Run after upgrading
 tshark and review the diff:
 
@@ -23,6 +24,15 @@ TABLES = [
             ("device_type", "enip.lir.devtype", "u16", "The CIP device profile of a device type code."),
             ("class", "cip.class", "u32", "The CIP object class of a class code."),
             ("general_status", "cip.genstat", "u8", "The meaning of a CIP general status code."),
+        ],
+    ),
+    (
+        "crates/dissect/src/bacnet/names.rs",
+        "Names of BACnet codes",
+        [
+            ("vendor", "bacapp.vendor_identifier", "u16", "The vendor of a BACnet vendor identifier (ASHRAE registry)."),
+            ("object_type", "bacapp.objectType", "u16", "The name of a BACnet object type."),
+            ("property", "bacapp.property_identifier", "u32", "The name of a BACnet property identifier."),
         ],
     ),
 ]

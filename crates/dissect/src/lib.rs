@@ -17,6 +17,7 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 pub mod arp;
+pub mod bacnet;
 mod cursor;
 pub mod dhcp;
 pub mod dnp3;
@@ -253,7 +254,12 @@ impl Registry {
                 Box::new(s7comm::S7comm),
                 Box::new(enip::Enip),
             ],
-            datagrams: vec![Box::new(dhcp::Dhcp), Box::new(dnp3::Dnp3Udp), Box::new(enip::EnipUdp)],
+            datagrams: vec![
+                Box::new(dhcp::Dhcp),
+                Box::new(dnp3::Dnp3Udp),
+                Box::new(enip::EnipUdp),
+                Box::new(bacnet::Bacnet),
+            ],
             frames: vec![
                 Box::new(arp::Arp),
                 Box::new(iec61850::GooseDissector),
