@@ -124,8 +124,9 @@ impl Decision {
     }
 }
 
-/// Application protocols that controllers and RTUs answer.
-const CONTROL_PROTOCOLS: &[&str] = &["modbus", "s7comm", "s7comm-plus", "enip", "cip", "dnp3"];
+/// Application protocols that controllers and RTUs answer (BACnet: building
+/// automation controllers).
+const CONTROL_PROTOCOLS: &[&str] = &["modbus", "s7comm", "s7comm-plus", "enip", "cip", "dnp3", "bacnet"];
 
 /// Whom an asset talks to, and how.
 #[derive(Clone, Debug, Default)]

@@ -121,6 +121,22 @@ const MAPPINGS: &[(&str, &[(&str, Field)])] = &[
     // A module status record names a rack position (its `route`) and the type
     // code plugged there; the inventory files it as a module of the CPU.
     ("s7comm.module_status", &[("type_code", Field::DeviceType)]),
+    // BACnet: the device object's properties, and the vendor identifier's
+    // registered name (an I-Am states only that).
+    (
+        "bacnet.device",
+        &[
+            ("vendor_name", Field::Vendor),
+            ("vendor", Field::Vendor),
+            ("model_name", Field::Model),
+            ("firmware_revision", Field::Firmware),
+            ("application_software_version", Field::Application),
+            ("serial_number", Field::Serial),
+            ("object_name", Field::Name),
+            ("location", Field::Location),
+        ],
+    ),
+    ("bacnet.i_am", &[("vendor", Field::Vendor)]),
     // PROFINET DCP: the station name the engineering tool assigned, the
     // vendor's "type of station" text, the PROFINET device id and its role.
     (

@@ -25,7 +25,10 @@ const CANONICAL: &[(&str, &[&str])] = &[
     ("Advantech", &["advantech"]),
     ("B&R Industrial Automation", &["b r industrial", "bernecker rainer", "b r automation"]),
     ("Beckhoff", &["beckhoff"]),
+    ("Carrier", &["carrier", "automated logic"]),
     ("Cisco", &["cisco"]),
+    ("Delta Controls", &["delta controls"]),
+    ("Distech Controls", &["distech"]),
     ("Eaton", &["eaton"]),
     ("Emerson", &["emerson", "fisher rosemount"]),
     ("GE", &["ge", "ge fanuc", "general electric", "ge intelligent platforms", "ge multilin", "ge grid"]),
@@ -33,6 +36,7 @@ const CANONICAL: &[(&str, &[&str])] = &[
     ("Hirschmann", &["hirschmann"]),
     ("HMS Industrial Networks", &["hms industrial", "hms networks", "anybus"]),
     ("Honeywell", &["honeywell"]),
+    ("Johnson Controls", &["johnson controls", "jci"]),
     ("Mitsubishi Electric", &["mitsubishi electric"]),
     ("Moxa", &["moxa"]),
     ("Omron", &["omron"]),
@@ -43,6 +47,7 @@ const CANONICAL: &[(&str, &[&str])] = &[
     ("Schneider Electric", &["schneider electric", "schneider", "telemecanique", "modicon", "square d"]),
     ("Schweitzer Engineering Laboratories", &["schweitzer engineering", "sel schweitzer"]),
     ("Siemens", &["siemens"]),
+    ("Trane", &["trane", "the trane company"]),
     ("WAGO", &["wago"]),
     ("Yokogawa", &["yokogawa"]),
 ];
@@ -166,6 +171,9 @@ mod tests {
         }
         assert_eq!(normalise("Schneider Electric").as_deref(), Some("Schneider Electric"));
         assert_eq!(normalise("Telemecanique").as_deref(), Some("Schneider Electric"));
+        // BACnet devices state their vendor both ways: the registry's name and their own.
+        assert_eq!(normalise("Johnson Controls, Inc.").as_deref(), Some("Johnson Controls"));
+        assert_eq!(normalise("JCI").as_deref(), Some("Johnson Controls"));
     }
 
     #[test]

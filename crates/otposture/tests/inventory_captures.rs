@@ -64,6 +64,22 @@ const IM151: &[(&str, &str)] = &[
 
 fn cases() -> Vec<(&'static str, Vec<Want>)> {
     vec![
+        // A scanner reads the identity of a Johnson Controls network engine
+        // over BACnet/IP (ReadProperty of the device object).
+        (
+            "bacnet/bacnet_test.pcap",
+            vec![want(
+                "10.1.1.165",
+                "controller",
+                "serves_control_protocols",
+                &[
+                    ("vendor", "Johnson Controls"),
+                    ("model", "MS-NAE4510-2"),
+                    ("firmware", "5.1.0.4400"),
+                    ("name", "KBRNAE"),
+                ],
+            )],
+        ),
         // PROFINET DCP Identify responses: a SCALANCE X208 switch (an IO
         // device: no role from DCP alone) and an S7-300 station that states
         // it is an IO controller.
@@ -256,6 +272,12 @@ fn names_identities_and_roles_of_the_devices_in_real_captures() {
 /// operator station from a SCADA server); devices whose role the capture does
 /// not show (a client that only sends ListIdentity) are not labelled.
 const LABELS: &[(&str, &str, &str, &str)] = &[
+    (
+        "bacnet/bacnet_test.pcap",
+        "10.1.1.165",
+        "controller",
+        "answers BACnet ReadProperty as a Johnson Controls MS-NAE4510-2 network engine (a building controller)",
+    ),
     (
         "profinet/profinet-wireshark-bug.pcap",
         "00:02:e3:17:c7:50",
