@@ -12,6 +12,7 @@ iec61850: GOOSE and Sampled Values payloads (after the EtherType), up to 8
 distinct per capture.
 profinet: PROFINET real-time payloads (after the EtherType), up to 16
 distinct per capture.
+bacnet: the BACnet/IP datagrams of a capture, joined by a zero byte.
 cmdb_register: small asset registers (documented columns, a NetBox and a
 ServiceNow export, JSON, and one with every kind of bad row).
 """
@@ -68,6 +69,19 @@ def tcp_payloads(link, frames, port):
         payload = tcp[(tcp[12] >> 4) * 4:]
         if payload and port in (sport, dport):
             out.append((sport == port, payload))
+    return out
+
+
+def udp_payloads(link, frames, port):
+    """Payloads of Ethernet/IPv4/UDP frames to or from `port`."""
+    out = []
+    for f in frames if link == 1 else []:
+        ethertype, ip = ether_payload(f)
+        if ethertype != 0x0800 or len(ip) < 20 or ip[9] != 17:
+            continue
+        udp = ip[(ip[0] & 0x0F) * 4:struct.unpack(">H", ip[2:4])[0]]
+        if len(udp) >= 8 and port in struct.unpack(">HH", udp[0:4]) and udp[8:]:
+            out.append(udp[8:])
     return out
 
 
@@ -158,7 +172,8 @@ def main():
     os.makedirs(os.path.join(out, "enip"), exist_ok=True)
     os.makedirs(os.path.join(out, "iec61850"), exist_ok=True)
     os.makedirs(os.path.join(out, "profinet"), exist_ok=True)
-    n_cap = n_pkt = n_enip = n_61850 = n_pn = 0
+    os.makedirs(os.path.join(out, "bacnet"), exist_ok=True)
+    n_cap = n_pkt = n_enip = n_61850 = n_pn = n_bacnet = 0
     for f in sorted(files):
         data = open(f, "rb").read()
         name = os.path.basename(f)
@@ -184,6 +199,12 @@ def main():
                 seen.add(p)
                 open(os.path.join(out, "profinet", f"{name}.{len(seen)}.seed"), "wb").write(p)
                 n_pn += 1
+        # BACnet/IP: the capture's datagrams to or from 47808, joined (the
+        # target cuts at each 0x81 after a zero byte).
+        grams = udp_payloads(link, frames, 47808)
+        if grams:
+            open(os.path.join(out, "bacnet", name + ".seed"), "wb").write(b"\x00".join(grams))
+            n_bacnet += 1
         payloads = tcp_payloads(link, frames_of_pcap_all(data), 44818)
         if payloads:
             open(os.path.join(out, "enip", name + ".seed"), "wb").write(enip_seed(payloads))
@@ -191,7 +212,7 @@ def main():
     sample = open(os.path.join(root, "samples", "plant-cell.pcap"), "rb").read()
     open(os.path.join(out, "capture_file", "plant-cell.pcap.gz"), "wb").write(gzip.compress(sample))
     print(
-        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec61850: {n_61850} seeds; profinet: {n_pn} seeds; cmdb_register: {n_cmdb} seeds",
+        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec61850: {n_61850} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; cmdb_register: {n_cmdb} seeds",
         file=sys.stderr,
     )
 

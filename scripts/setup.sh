@@ -30,3 +30,7 @@ fi
 if ! python3 -c "import importlib.metadata as m; assert m.version('scapy') == '2.6.1'" >/dev/null 2>&1; then
   PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check "scapy==2.6.1"
 fi
+# bacpypes3: the BACnet/IP peers of the BACnet test (pure Python).
+if ! python3 -c "import importlib.metadata as m; assert m.version('bacpypes3') == '0.0.110'" >/dev/null 2>&1; then
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check "bacpypes3==0.0.110"
+fi

@@ -40,14 +40,30 @@ pub(crate) struct Captured {
 /// stops tcpdump and returns the capture (in `dir`) and what the peer printed.
 /// Panics, with the peer's stderr, when the peer fails.
 pub(crate) fn capture(dir: &Path, peer: impl FnOnce(u16) -> Output) -> Captured {
-    let pcap = dir.join("peer.pcap");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    capture_filtered(dir, port, &["tcp", "port", &port.to_string()], peer)
+}
+
+/// As [`capture`], for UDP peers that use `port` and `port + 1` (a server and
+/// a client that each need a fixed port, as BACnet/IP applications do).
+pub(crate) fn capture_udp_pair(dir: &Path, peer: impl FnOnce(u16) -> Output) -> Captured {
+    let port = loop {
+        let a = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if a < u16::MAX && std::net::UdpSocket::bind(("127.0.0.1", a + 1)).is_ok() {
+            break a;
+        }
+    };
+    capture_filtered(dir, port, &["udp", "portrange", &format!("{port}-{}", port + 1)], peer)
+}
+
+fn capture_filtered(dir: &Path, port: u16, filter: &[&str], peer: impl FnOnce(u16) -> Output) -> Captured {
+    let pcap = dir.join("peer.pcap");
     let mut dump = Command::new("tcpdump")
         // Immediate mode and a large buffer: without them tcpdump can lose the
         // tail of a short exchange when it is stopped.
         .args(["-i", "lo", "--immediate-mode", "-B", "8192", "-Z", "root", "-U", "-s", "0", "-w"])
         .arg(&pcap)
-        .args(["tcp", "port", &port.to_string()])
+        .args(filter)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
