@@ -25,6 +25,7 @@ pub mod enip;
 pub mod framing;
 pub mod iec61850;
 mod intern;
+pub mod lldp;
 pub mod modbus;
 pub mod profinet;
 pub mod s7comm;
@@ -265,6 +266,7 @@ impl Registry {
                 Box::new(iec61850::GooseDissector),
                 Box::new(iec61850::SvDissector),
                 Box::new(profinet::Profinet),
+                Box::new(lldp::Lldp),
             ],
         }
     }

@@ -147,6 +147,8 @@ pub(crate) struct Behaviour {
     /// What the asset publishes by multicast (IEC 61850 GOOSE and SV control
     /// blocks), in words.
     pub(crate) publishes: BTreeSet<String>,
+    /// What it announces doing in LLDP (`router`, `bridge`).
+    pub(crate) announces: BTreeSet<&'static str>,
 }
 
 /// Packets a TCP conversation needs before its port counts as served: more
@@ -346,6 +348,13 @@ pub(crate) fn decide(attributes: &[Attribute], modules: &[Module], b: &Behaviour
     }
     if !opc.is_empty() {
         out.push(Decision::new(Role::OpcServer, "serves_opc_ua", Confidence::Medium, opc));
+    }
+
+    // LLDP: the device says it forwards frames or routes packets. After the
+    // controller rules: PLCs with a built-in switch announce a bridge too.
+    if !b.announces.is_empty() {
+        let evidence = b.announces.iter().map(|c| format!("announces the {c} capability enabled in LLDP")).collect();
+        out.push(Decision::new(Role::NetworkDevice, "lldp_capability_stated", Confidence::Medium, evidence));
     }
 
     if routes_for > 0 {

@@ -33,6 +33,9 @@ pub enum Field {
     Application,
     /// Host name the device gave (DHCP).
     HostName,
+    /// How the device describes itself (LLDP system description): often vendor,
+    /// product, order number and firmware in one line.
+    Description,
 }
 
 impl Field {
@@ -52,6 +55,7 @@ impl Field {
             Field::Location => "location",
             Field::Application => "application",
             Field::HostName => "host_name",
+            Field::Description => "description",
         }
     }
 }
@@ -137,6 +141,8 @@ const MAPPINGS: &[(&str, &[(&str, Field)])] = &[
         ],
     ),
     ("bacnet.i_am", &[("vendor", Field::Vendor)]),
+    // LLDP: the name and description a switch, router or device announces.
+    ("lldp.neighbor", &[("system_name", Field::Name), ("system_description", Field::Description)]),
     // PROFINET DCP: the station name the engineering tool assigned, the
     // vendor's "type of station" text, the PROFINET device id and its role.
     (
@@ -177,6 +183,24 @@ pub(crate) fn publication(name: &str, attributes: &[(String, String)]) -> Option
     };
     let appid = get("appid").map(|a| format!(" (APPID {a})")).unwrap_or_default();
     Some((protocol, format!("{kind} {reference}{appid}")))
+}
+
+/// What an LLDP announcement says its sender does, from the capabilities it
+/// has enabled (else those it has): `router`, or `bridge` (a switch, a
+/// two-port MAC relay or a wireless access point).
+pub(crate) fn announced_capability(name: &str, attributes: &[(String, String)]) -> Option<&'static str> {
+    if name != "lldp.neighbor" {
+        return None;
+    }
+    let get = |k: &str| attributes.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty());
+    let caps: Vec<&str> = get("enabled_capabilities").or_else(|| get("capabilities"))?.split(',').collect();
+    if caps.contains(&"router") {
+        Some("router")
+    } else if caps.iter().any(|c| matches!(*c, "bridge" | "two_port_mac_relay" | "wlan_access_point")) {
+        Some("bridge")
+    } else {
+        None
+    }
 }
 
 /// The fields an identity event of `name` with `attributes` states about its sender.

@@ -193,6 +193,8 @@ struct Draft {
     publishes: BTreeSet<String>,
     /// The protocols they are published with (`goose`, `sv`).
     published_with: BTreeSet<&'static str>,
+    /// What LLDP says it does (`router`, `bridge`).
+    announces: BTreeSet<&'static str>,
 }
 
 impl Draft {
@@ -393,11 +395,13 @@ impl Builder {
     /// Adds what an identity event states; false when its sender is not placed.
     fn identity(&mut self, e: &EventRow) -> bool {
         let claims = identity::claims(&e.name, &e.attributes.0);
-        if claims.is_empty() {
+        let announced = identity::announced_capability(&e.name, &e.attributes.0);
+        if claims.is_empty() && announced.is_none() {
             return true;
         }
         let Some(at) = self.sender(e) else { return false };
         let Some(d) = self.drafts.get_mut(at) else { return false };
+        d.announces.extend(announced);
         if let Some((protocol, words)) = identity::publication(&e.name, &e.attributes.0) {
             d.published_with.insert(protocol);
             if d.publishes.len() < MAX_PUBLICATIONS {
@@ -490,6 +494,7 @@ impl Builder {
                 into.merged.extend(from.merged);
                 into.publishes.extend(from.publishes);
                 into.published_with.extend(from.published_with);
+                into.announces.extend(from.announces);
                 for (route, m) in from.modules {
                     into.modules.entry(route).or_insert(m);
                 }
@@ -539,6 +544,7 @@ impl Builder {
             }
             let mut behaviour = talk.get_mut(i).map(std::mem::take).unwrap_or_default();
             behaviour.publishes = std::mem::take(&mut d.publishes);
+            behaviour.announces = std::mem::take(&mut d.announces);
             // Publishing is how these protocols serve their subscribers.
             behaviour.serves.extend(d.published_with.iter().map(|p| (*p).to_string()));
             let attributes = attributes(&d);

@@ -319,6 +319,34 @@ fn a_goose_publisher_is_an_ied_named_by_its_logical_device() {
 }
 
 #[test]
+fn a_switch_that_announces_bridging_in_lldp_is_a_network_device() {
+    let (switch, station) = (mac(0x40), mac(0x41));
+    let hosts = vec![
+        HostRow { ip: None, source: HostSource::L2, ..host(Some(switch), "0.0.0.0", None, 0) },
+        HostRow { ip: None, source: HostSource::L2, ..host(Some(station), "0.0.0.0", None, 0) },
+    ];
+    let lldp = |id, m, caps: &str| {
+        let mut e = identity(
+            id,
+            "lldp.neighbor",
+            Some(m),
+            "0.0.0.0",
+            100,
+            &[("system_name", "sw-cell3"), ("system_description", "SCALANCE X208"), ("enabled_capabilities", caps)],
+        );
+        e.src_ip = None;
+        e
+    };
+    // A PC that announces "station only" is no network device.
+    let inv = build(&hosts, &[lldp(1, switch, "bridge"), lldp(2, station, "station_only")], &[]);
+    let a = asset(&inv, "mac-02:00:00:00:00:40");
+    assert_eq!((a.role.role, a.role.rule), (Role::NetworkDevice, "lldp_capability_stated"));
+    assert_eq!(a.role.evidence, vec!["announces the bridge capability enabled in LLDP"]);
+    assert_eq!((a.get(Field::Name), a.get(Field::Description)), (Some("sw-cell3"), Some("SCALANCE X208")));
+    assert_eq!(asset(&inv, "mac-02:00:00:00:00:41").role.role, Role::Unknown);
+}
+
+#[test]
 fn safety_controllers_and_relays_are_told_from_their_product_names() {
     use crate::classify::{is_protection_relay, is_safety_product};
     for s in ["1756-L73S/B LOGIX5573S", "1756-L81ES", "5069-L306ERS2", "CPU 1516F-3 PN/DP", "CPU 315F-2 PN/DP"] {
