@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and testing otposture needs on Debian/Ubuntu:
 # libpcap-dev (live capture), tshark (the reference dissector the cross-check
-# tests compare against), tcpdump (loopback captures in tests).
+# tests compare against), tcpdump (loopback captures in tests), the OpenSSH
+# server and client (the SSH peer test).
 set -euo pipefail
 need=()
-for p in libpcap-dev tshark tcpdump; do
+for p in libpcap-dev tshark tcpdump openssh-server openssh-client; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -29,6 +29,7 @@ pub mod lldp;
 pub mod modbus;
 pub mod profinet;
 pub mod s7comm;
+pub mod ssh;
 #[cfg(test)]
 mod test_support;
 
@@ -254,6 +255,7 @@ impl Registry {
                 Box::new(dnp3::Dnp3),
                 Box::new(s7comm::S7comm),
                 Box::new(enip::Enip),
+                Box::new(ssh::Ssh),
             ],
             datagrams: vec![
                 Box::new(dhcp::Dhcp),
