@@ -2,10 +2,11 @@
 # Installs what building and testing otposture needs on Debian/Ubuntu:
 # libpcap-dev (live capture), tshark (the reference dissector the cross-check
 # tests compare against), tcpdump (loopback captures in tests), the OpenSSH
-# server and client (the SSH peer test).
+# server and client (the SSH peer test), TigerVNC's headless Xvnc server (the
+# VNC peer test).
 set -euo pipefail
 need=()
-for p in libpcap-dev tshark tcpdump openssh-server openssh-client; do
+for p in libpcap-dev tshark tcpdump openssh-server openssh-client tigervnc-standalone-server tigervnc-tools; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -13,7 +14,7 @@ if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
-  $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+  $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 # Real protocol peers for the loopback tests (tests/peers/). python-snap7 2.x
 # ships the C++ libsnap7 in its manylinux wheel (3.x is a pure-Python rewrite).
@@ -34,4 +35,8 @@ fi
 # bacpypes3: the BACnet/IP peers of the BACnet test (pure Python).
 if ! python3 -c "import importlib.metadata as m; assert m.version('bacpypes3') == '0.0.110'" >/dev/null 2>&1; then
   PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check "bacpypes3==0.0.110"
+fi
+# vncdotool: the VNC client of the VNC test (pure Python).
+if ! python3 -c "import importlib.metadata as m; assert m.version('vncdotool') == '1.2.0'" >/dev/null 2>&1; then
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check "vncdotool==1.2.0"
 fi

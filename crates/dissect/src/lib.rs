@@ -28,6 +28,7 @@ mod intern;
 pub mod lldp;
 pub mod modbus;
 pub mod profinet;
+pub mod rfb;
 pub mod s7comm;
 pub mod ssh;
 #[cfg(test)]
@@ -256,6 +257,7 @@ impl Registry {
                 Box::new(s7comm::S7comm),
                 Box::new(enip::Enip),
                 Box::new(ssh::Ssh),
+                Box::new(rfb::Rfb),
             ],
             datagrams: vec![
                 Box::new(dhcp::Dhcp),
