@@ -13,6 +13,9 @@ distinct per capture.
 profinet: PROFINET real-time payloads (after the EtherType), up to 16
 distinct per capture.
 bacnet: the BACnet/IP datagrams of a capture, joined by a zero byte.
+lldp: LLDPDUs (after the EtherType), up to 16 distinct per capture.
+ssh, rfb: the first 64 segments of the flows on ports 22 and 5900 of a capture,
+in the stream targets' chunk scheme (as enip).
 cmdb_register: small asset registers (documented columns, a NetBox and a
 ServiceNow export, JSON, and one with every kind of bad row).
 """
@@ -173,7 +176,10 @@ def main():
     os.makedirs(os.path.join(out, "iec61850"), exist_ok=True)
     os.makedirs(os.path.join(out, "profinet"), exist_ok=True)
     os.makedirs(os.path.join(out, "bacnet"), exist_ok=True)
-    n_cap = n_pkt = n_enip = n_61850 = n_pn = n_bacnet = 0
+    os.makedirs(os.path.join(out, "lldp"), exist_ok=True)
+    for t in ("ssh", "rfb"):
+        os.makedirs(os.path.join(out, t), exist_ok=True)
+    n_cap = n_pkt = n_enip = n_61850 = n_pn = n_bacnet = n_lldp = n_remote = 0
     for f in sorted(files):
         data = open(f, "rb").read()
         name = os.path.basename(f)
@@ -199,6 +205,20 @@ def main():
                 seen.add(p)
                 open(os.path.join(out, "profinet", f"{name}.{len(seen)}.seed"), "wb").write(p)
                 n_pn += 1
+        # LLDP: every distinct LLDPDU.
+        seen = set()
+        for p in l2_payloads(link, frames, (0x88CC,)):
+            if p not in seen and len(seen) < 16:
+                seen.add(p)
+                open(os.path.join(out, "lldp", f"{name}.{len(seen)}.seed"), "wb").write(p)
+                n_lldp += 1
+        # SSH and VNC: both directions of the first flows on 22 and 5900, in the
+        # stream targets' chunk scheme.
+        for target, port in (("ssh", 22), ("rfb", 5900)):
+            payloads = tcp_payloads(link, frames_of_pcap_all(data), port)
+            if payloads:
+                open(os.path.join(out, target, name + ".seed"), "wb").write(enip_seed(payloads))
+                n_remote += 1
         # BACnet/IP: the capture's datagrams to or from 47808, joined (the
         # target cuts at each 0x81 after a zero byte).
         grams = udp_payloads(link, frames, 47808)
@@ -212,7 +232,7 @@ def main():
     sample = open(os.path.join(root, "samples", "plant-cell.pcap"), "rb").read()
     open(os.path.join(out, "capture_file", "plant-cell.pcap.gz"), "wb").write(gzip.compress(sample))
     print(
-        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec61850: {n_61850} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; cmdb_register: {n_cmdb} seeds",
+        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec61850: {n_61850} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; ssh/rfb: {n_remote} seeds; cmdb_register: {n_cmdb} seeds",
         file=sys.stderr,
     )
 
