@@ -33,6 +33,7 @@ pub mod s7comm;
 pub mod ssh;
 #[cfg(test)]
 mod test_support;
+pub mod tls;
 
 /// Where a piece of input came from: packet time, record number and addressing.
 #[derive(Clone, Copy, Debug)]
@@ -258,6 +259,7 @@ impl Registry {
                 Box::new(enip::Enip),
                 Box::new(ssh::Ssh),
                 Box::new(rfb::Rfb),
+                Box::new(tls::Tls),
             ],
             datagrams: vec![
                 Box::new(dhcp::Dhcp),
