@@ -14,7 +14,7 @@ profinet: PROFINET real-time payloads (after the EtherType), up to 16
 distinct per capture.
 bacnet: the BACnet/IP datagrams of a capture, joined by a zero byte.
 lldp: LLDPDUs (after the EtherType), up to 16 distinct per capture.
-ssh, rfb, tls: the first 64 segments of the flows on ports 22, 5900 and 443 of a capture,
+ssh, rfb, tls, ftp: the first 64 segments of the flows on ports 22, 5900, 443 and 21 of a capture,
 in the stream targets' chunk scheme (as enip).
 cmdb_register: small asset registers (documented columns, a NetBox and a
 ServiceNow export, JSON, and one with every kind of bad row).
@@ -177,7 +177,7 @@ def main():
     os.makedirs(os.path.join(out, "profinet"), exist_ok=True)
     os.makedirs(os.path.join(out, "bacnet"), exist_ok=True)
     os.makedirs(os.path.join(out, "lldp"), exist_ok=True)
-    for t in ("ssh", "rfb", "tls"):
+    for t in ("ssh", "rfb", "tls", "ftp"):
         os.makedirs(os.path.join(out, t), exist_ok=True)
     n_cap = n_pkt = n_enip = n_61850 = n_pn = n_bacnet = n_lldp = n_remote = 0
     for f in sorted(files):
@@ -214,7 +214,7 @@ def main():
                 n_lldp += 1
         # SSH and VNC: both directions of the first flows on 22 and 5900, in the
         # stream targets' chunk scheme.
-        for target, port in (("ssh", 22), ("rfb", 5900), ("tls", 443)):
+        for target, port in (("ssh", 22), ("rfb", 5900), ("tls", 443), ("ftp", 21)):
             payloads = tcp_payloads(link, frames_of_pcap_all(data), port)
             if payloads:
                 open(os.path.join(out, target, name + ".seed"), "wb").write(enip_seed(payloads))

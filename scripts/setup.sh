@@ -40,3 +40,7 @@ fi
 if ! python3 -c "import importlib.metadata as m; assert m.version('vncdotool') == '1.2.0'" >/dev/null 2>&1; then
   PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check "vncdotool==1.2.0"
 fi
+# pyftpdlib: the FTP server of the FTP test (pure Python; the client is CPython's ftplib).
+if ! python3 -c "import importlib.metadata as m; assert m.version('pyftpdlib') == '2.0.1'" >/dev/null 2>&1; then
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check "pyftpdlib==2.0.1"
+fi

@@ -23,6 +23,7 @@ pub mod dhcp;
 pub mod dnp3;
 pub mod enip;
 pub mod framing;
+pub mod ftp;
 pub mod iec61850;
 mod intern;
 pub mod lldp;
@@ -260,6 +261,7 @@ impl Registry {
                 Box::new(ssh::Ssh),
                 Box::new(rfb::Rfb),
                 Box::new(tls::Tls),
+                Box::new(ftp::Ftp),
             ],
             datagrams: vec![
                 Box::new(dhcp::Dhcp),
