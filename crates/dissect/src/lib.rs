@@ -22,6 +22,7 @@ pub mod dhcp;
 pub mod dnp3;
 pub mod enip;
 pub mod framing;
+pub mod iec104;
 pub mod iec61850;
 mod intern;
 pub mod modbus;
@@ -251,6 +252,7 @@ impl Registry {
                 Box::new(dnp3::Dnp3),
                 Box::new(s7comm::S7comm),
                 Box::new(enip::Enip),
+                Box::new(iec104::Iec104),
             ],
             datagrams: vec![Box::new(dhcp::Dhcp), Box::new(dnp3::Dnp3Udp), Box::new(enip::EnipUdp)],
             frames: vec![Box::new(arp::Arp), Box::new(iec61850::GooseDissector), Box::new(iec61850::SvDissector)],
