@@ -254,7 +254,7 @@ pub struct Cp56Time {
     pub weekday: u8,
     /// Month, 1..=12.
     pub month: u8,
-    /// Years since 2000 (0..=99; the standard leaves the century implicit).
+    /// The 7-bit year (IEC 60870-5-101: 0..=99, century implicit).
     pub year: u8,
 }
 
@@ -276,13 +276,28 @@ impl Cp56Time {
     }
 }
 
+impl Cp56Time {
+    /// The full year. The standard's two digits leave the century implicit:
+    /// below 70 it is 20xx, from 70 on the field counts from 1900, which also
+    /// reads the stations that send years since 1900 (109 for 2009, as in
+    /// `090813_diverse.pcap`). tshark reads the field the same way.
+    pub fn full_year(&self) -> u16 {
+        let y = u16::from(self.year);
+        if y < 70 {
+            2000 + y
+        } else {
+            1900 + y
+        }
+    }
+}
+
 impl fmt::Display for Cp56Time {
     /// `2009-08-13 14:27:05.123`, with ` invalid` or ` summer` appended when set.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}",
-            2000 + u16::from(self.year),
+            self.full_year(),
             self.month,
             self.day,
             self.hour,
@@ -638,5 +653,7 @@ mod tests {
             (7, true, 14, true, 13, 3, 8, 9)
         );
         assert_eq!(t.to_string(), "2009-08-13 14:07:12.345 summer invalid");
+        let year = |y: u8| Cp56Time { year: y, ..t }.full_year();
+        assert_eq!((year(0), year(69), year(70), year(99), year(109)), (2000, 2069, 1970, 1999, 2009));
     }
 }

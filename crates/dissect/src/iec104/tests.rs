@@ -238,7 +238,7 @@ fn gives_set_points_their_value_qualifier_and_time() {
     assert_eq!((op.as_str(), *class), ("set_point_float_with_time", OperationClass::Write));
     assert_eq!((attr(a, "value"), attr(a, "select"), attr(a, "qualifier")), (Some("123"), Some("true"), Some("0")));
     // The device counts years from 1900: the 7-bit field says 109.
-    assert_eq!(attr(a, "time"), Some("2109-08-13 19:24:00.008"));
+    assert_eq!(attr(a, "time"), Some("2009-08-13 19:24:00.008"));
     let r = run(&[(C2S, i_frame(0, 0, &asdu(49, 0x06, 1, 9, &[0x18, 0xfc, 0x00])))]); // scaled -1000, execute
     assert_eq!(attr(&r.messages[0].4, "value"), Some("-1000"));
     let r = run(&[(C2S, i_frame(0, 0, &asdu(51, 0x06, 1, 9, &[0xef, 0xbe, 0xad, 0xde])))]); // bitstring
