@@ -128,7 +128,7 @@ impl Decision {
 const CONTROL_PROTOCOLS: &[&str] = &["modbus", "s7comm", "s7comm-plus", "enip", "cip", "dnp3", "iec104"];
 
 /// Telecontrol protocols: the server is an outstation (DNP3) or controlled
-/// station (IEC 60870-5-104 §3: the controlled station listens, the
+/// station (IEC 60870-5-104: the controlled station listens, the
 /// controlling station connects), and the client synchronises its clock,
 /// loads parameters and authenticates as routine.
 const TELECONTROL_PROTOCOLS: &[&str] = &["dnp3", "iec104"];

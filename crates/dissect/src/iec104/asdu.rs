@@ -352,7 +352,7 @@ fn qu_name(qu: u8) -> String {
     }
 }
 
-/// A normalized value (NVA, §7.2.6.6): a signed fraction of 2^15.
+/// A normalized value (NVA): a signed fraction of 2^15.
 fn normalized(b: [u8; 2]) -> String {
     (f64::from(i16::from_le_bytes(b)) / 32768.0).to_string()
 }
@@ -399,7 +399,7 @@ pub fn details(type_id: TypeId, element: &[u8]) -> Option<Details> {
                 d.time = time_tag(element);
             }
         }
-        // Bitstring of 32 bits (BSI, §7.2.6.13).
+        // Bitstring of 32 bits (BSI).
         51 | 64 => {
             d.value = Some(format!("{:#010x}", u32::from_le_bytes(c.array()?)));
             if type_id.0 == 64 {

@@ -3,7 +3,7 @@
 //! each direction, the commands waiting for their confirmation and
 //! termination, and the counters of what did not fit.
 //!
-//! Stations: IEC 60870-5-104 §3 makes the controlled station the TCP server
+//! Stations: IEC 60870-5-104 makes the controlled station the TCP server
 //! (port 2404) and the controlling station the client. The session starts
 //! from that and settles on what the first telling ASDU shows: an activation
 //! of a command, interrogation, clock synchronization, reset, test or
@@ -93,7 +93,7 @@ impl Anomalies {
     const NO_OBJECTS: u8 = 1 << 3;
     /// A double or regulating step command with value 0 or 3.
     const NOT_PERMITTED_VALUE: u8 = 1 << 4;
-    /// A type IEC 60870-5-104 §8 leaves out (CP24Time2a, C_TS_NA_1, C_CD_NA_1).
+    /// A type IEC 60870-5-104 §7 leaves out (CP24Time2a, C_TS_NA_1, C_CD_NA_1).
     const TYPE_NOT_IN_104: u8 = 1 << 5;
 
     const NAMES: [(u8, &'static str); 6] = [
@@ -345,7 +345,10 @@ impl State {
             select: details.as_ref().and_then(|d| d.select).unwrap_or(false),
         };
         let refused = h.cot.negative || cause.is_error();
-        let paired = if cause.is_request() {
+        // A read asks with cause "request" (IEC 60870-5-101), and is
+        // refused with an error cause (or, by some stations, confirmed).
+        let read = h.type_id == TypeId::C_RD_NA_1 && cause == Cause::REQUEST;
+        let paired = if cause.is_request() || read {
             self.activation(key, cause == Cause::DEACTIVATION);
             false
         } else if cause.is_answer() || cause.is_error() {
@@ -402,8 +405,16 @@ impl State {
             // An error cause replaces whatever cause the activation had.
             _ => None,
         };
-        let found =
-            self.open.iter().position(|o| o.key == key && wants_deactivation.is_none_or(|d| d == o.deactivation));
+        let fits = |o: &Open| wants_deactivation.is_none_or(|d| d == o.deactivation);
+        // The answer should echo the S/E bit of its activation; some stations
+        // (lib60870 behind c104 2.2.1) set it in the termination of an
+        // executed command, so the same command with the other bit pairs too.
+        let same_point = |o: &Open| Key { select: key.select, ..o.key } == key;
+        let found = self
+            .open
+            .iter()
+            .position(|o| o.key == key && fits(o))
+            .or_else(|| self.open.iter().position(|o| same_point(o) && fits(o)));
         let Some(i) = found else {
             if !self.lenient {
                 self.counters.add("unsolicited_answers");

@@ -365,6 +365,25 @@ fn learns_the_sequence_afresh_after_a_gap() {
 }
 
 #[test]
+fn pairs_a_termination_that_sets_the_select_bit_and_a_confirmed_read() {
+    // As c104 2.2.1 (lib60870) answers: the termination of an executed command
+    // echoes S/E set, and a read is confirmed before its data.
+    let r = run(&[
+        (C2S, i_frame(0, 0, &asdu(45, 0x06, 47, 2001, &[0x85]))), // select, short pulse, on
+        (S2C, i_frame(0, 1, &asdu(45, 0x07, 47, 2001, &[0x85]))),
+        (C2S, i_frame(1, 1, &asdu(45, 0x06, 47, 2001, &[0x05]))), // execute
+        (S2C, i_frame(1, 2, &asdu(45, 0x07, 47, 2001, &[0x05]))),
+        (S2C, i_frame(2, 2, &asdu(45, 0x0a, 47, 2001, &[0x85]))), // actterm, S/E set
+        (C2S, i_frame(2, 3, &asdu(102, 0x05, 47, 1002, &[]))),    // read, cause req
+        (S2C, i_frame(3, 3, &asdu(102, 0x07, 47, 1002, &[]))),    // actcon
+        (S2C, i_frame(4, 3, &asdu(13, 0x05, 47, 1002, &[0x00, 0x40, 0x66, 0x43, 0x00]))), // the value, cause req
+    ]);
+    assert_eq!(r.folded, vec![1, 3, 4, 6]);
+    assert_eq!(attr(&r.messages[0].4, "qualifier"), Some("short_pulse"));
+    assert!(r.events.is_empty(), "{:?}", r.events);
+}
+
+#[test]
 fn counts_answers_whose_activation_was_not_seen_after_one_was() {
     let r = run(&[
         (S2C, i_frame(0, 0, &asdu(45, 0x07, 1, 5, &[0x01]))), // actcon before any activation: the capture began late

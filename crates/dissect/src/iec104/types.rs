@@ -1,5 +1,5 @@
-//! ASDU type identifications (IEC 60870-5-101:2003 §7.2.1.1, table 8-14;
-//! IEC 60870-5-104:2006 §8, which keeps the set without the CP24Time2a types
+//! ASDU type identifications (IEC 60870-5-101:2003 §7.2.1;
+//! IEC 60870-5-104:2006 §7, which keeps the set without the CP24Time2a types
 //! and two serial-only commands; IEC 60870-5-7 for the security types 41 and
 //! 81-95): what each type is called, how long one of its information elements
 //! is, and what it does to the controlled station.
@@ -17,7 +17,7 @@ use std::borrow::Cow;
 /// Which station sent an ASDU: the one that commands (controlling station,
 /// usually the TCP client) or the one that reports process data and obeys
 /// (controlled station, usually the TCP server on port 2404). IEC
-/// 60870-5-104 §3 names them; the standard's "control direction" is from the
+/// 60870-5-104 names them; the standard's "control direction" is from the
 /// controlling station.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Station {
@@ -78,7 +78,7 @@ pub struct TypeInfo {
     pub size: ElementSize,
     /// What the type is for.
     pub kind: Kind,
-    /// False for types IEC 60870-5-104 §8 leaves out (CP24Time2a time tags,
+    /// False for types IEC 60870-5-104 §7 leaves out (CP24Time2a time tags,
     /// C_TS_NA_1, C_CD_NA_1): seen on TCP they are anomalous.
     pub in_104: bool,
 }
@@ -276,7 +276,7 @@ impl TypeId {
             125 => t("F_SG_NA_1", "segment", Segment, File, true),
             // NOF + LOF + SOF + CP56Time2a.
             126 => t("F_DR_TA_1", "directory", Fixed(13), File, true),
-            // IEC 60870-5-104:2006 §8 (amendment 2): NOF + CP56Time2a start + stop.
+            // Query log (IEC 60870-5-104:2006): NOF + CP56Time2a start + stop.
             127 => t("F_SC_NB_1", "query_log", Fixed(16), File, true),
             _ => return None,
         })
