@@ -24,9 +24,12 @@
 //! The abbreviation of every type id is also checked against tshark's value
 //! strings (`tshark -G values`, `iec60870_asdu.typeid`).
 //!
-//! Every disagreement is printed. Last run: see the end of the test's output;
-//! tshark 4.0.17 and we agree on every value of both captures (no
-//! disagreement to explain).
+//! Every disagreement is printed. Last run (tshark 4.0.17): 321 APDUs over the
+//! 2 captures, every field 100%: format 321/321, U function 66/66, N(S)
+//! 200/200, N(R) 255/255, type id, cause, P/N and common address 200/200
+//! each, IOA 394/394. There is no disagreement to explain; both captures are
+//! clean (one starts mid-connection, which both dissectors pick up on the
+//! first whole APDU).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod support;

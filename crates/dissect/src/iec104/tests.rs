@@ -436,6 +436,26 @@ fn learns_the_controlling_station_from_what_it_sends() {
 }
 
 #[test]
+fn keeps_at_most_64_activations_waiting() {
+    // 100 commands to distinct objects, none confirmed.
+    let input: Vec<_> = (0..100u16).map(|i| (C2S, i_frame(i, 0, &asdu(45, 0x06, 1, u32::from(i), &[0x01])))).collect();
+    let r = run(&input);
+    let e = r.events.iter().find(|e| e.name == "iec104.session_anomalies").unwrap();
+    assert_eq!(event_attr(e, "evicted_activations"), Some("36"));
+    assert_eq!(event_attr(e, "unconfirmed_at_close"), Some("64"));
+    assert_eq!(r.messages.len(), 100, "every command is still kept");
+}
+
+#[test]
+fn reports_at_most_32_anomalous_asdus_as_events_and_counts_the_rest() {
+    let input: Vec<_> = (0..40u16).map(|i| (S2C, i_frame(i, 0, &asdu(1, 0x12, 1, 1, &[0x01])))).collect(); // cause 18
+    let r = run(&input);
+    assert_eq!(r.events.iter().filter(|e| e.name == "iec104.anomalous_asdu").count(), 32);
+    let e = r.events.iter().find(|e| e.name == "iec104.session_anomalies").unwrap();
+    assert_eq!(event_attr(e, "anomalous_asdus"), Some("40"));
+}
+
+#[test]
 fn a_clean_session_reports_no_anomaly() {
     let mut input = vec![(C2S, u_frame(0x07)), (S2C, u_frame(0x0b))];
     input.extend(select_before_operate());
