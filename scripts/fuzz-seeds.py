@@ -8,6 +8,7 @@ frames joined by the 0xA5 separator the target splits on.
 enip: one seed per capture with EtherNet/IP over TCP (port 44818): up to 64
 payloads in the target's chunk format (a control byte, bit 7 = to client, low
 6 bits = length, then up to 63 bytes).
+iec104: the same for IEC 60870-5-104 (port 2404), one seed per 64 payloads.
 iec61850: GOOSE and Sampled Values payloads (after the EtherType), up to 8
 distinct per capture.
 profinet: PROFINET real-time payloads (after the EtherType), up to 16
@@ -179,7 +180,8 @@ def main():
     os.makedirs(os.path.join(out, "lldp"), exist_ok=True)
     for t in ("ssh", "rfb", "tls", "ftp"):
         os.makedirs(os.path.join(out, t), exist_ok=True)
-    n_cap = n_pkt = n_enip = n_61850 = n_pn = n_bacnet = n_lldp = n_remote = 0
+    os.makedirs(os.path.join(out, "iec104"), exist_ok=True)
+    n_cap = n_pkt = n_enip = n_61850 = n_104 = n_pn = n_bacnet = n_lldp = n_remote = 0
     for f in sorted(files):
         data = open(f, "rb").read()
         name = os.path.basename(f)
@@ -229,10 +231,15 @@ def main():
         if payloads:
             open(os.path.join(out, "enip", name + ".seed"), "wb").write(enip_seed(payloads))
             n_enip += 1
+        # Few captures carry IEC 104: one seed per 64 payloads, not per capture.
+        payloads = tcp_payloads(link, frames_of_pcap_all(data), 2404)
+        for i in range(0, len(payloads), 64):
+            open(os.path.join(out, "iec104", f"{name}.{i // 64}.seed"), "wb").write(enip_seed(payloads[i:]))
+            n_104 += 1
     sample = open(os.path.join(root, "samples", "plant-cell.pcap"), "rb").read()
     open(os.path.join(out, "capture_file", "plant-cell.pcap.gz"), "wb").write(gzip.compress(sample))
     print(
-        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec61850: {n_61850} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; ssh/rfb: {n_remote} seeds; cmdb_register: {n_cmdb} seeds",
+        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; iec61850: {n_61850} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; ssh/rfb: {n_remote} seeds; cmdb_register: {n_cmdb} seeds",
         file=sys.stderr,
     )
 

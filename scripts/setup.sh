@@ -18,7 +18,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 # Real protocol peers for the loopback tests (tests/peers/). python-snap7 2.x
 # ships the C++ libsnap7 in its manylinux wheel (3.x is a pure-Python rewrite).
-# cpppo (EtherNet/IP server) and pycomm3 (its client) are pure Python.
+# cpppo (EtherNet/IP server) and pycomm3 (its client) are pure Python. c104
+# (IEC 60870-5-104 server and client, lib60870 inside) ships manylinux wheels.
 if ! python3 -c "import pymodbus" >/dev/null 2>&1; then
   PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check "pymodbus==3.16.1"
 fi
@@ -43,4 +44,7 @@ fi
 # pyftpdlib: the FTP server of the FTP test (pure Python; the client is CPython's ftplib).
 if ! python3 -c "import importlib.metadata as m; assert m.version('pyftpdlib') == '2.0.1'" >/dev/null 2>&1; then
   PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check "pyftpdlib==2.0.1"
+fi
+if ! python3 -c "import importlib.metadata as m; assert m.version('c104') == '2.2.1'" >/dev/null 2>&1; then
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check --only-binary=:all: "c104==2.2.1"
 fi

@@ -24,6 +24,7 @@ pub mod dnp3;
 pub mod enip;
 pub mod framing;
 pub mod ftp;
+pub mod iec104;
 pub mod iec61850;
 mod intern;
 pub mod lldp;
@@ -258,6 +259,7 @@ impl Registry {
                 Box::new(dnp3::Dnp3),
                 Box::new(s7comm::S7comm),
                 Box::new(enip::Enip),
+                Box::new(iec104::Iec104),
                 Box::new(ssh::Ssh),
                 Box::new(rfb::Rfb),
                 Box::new(tls::Tls),

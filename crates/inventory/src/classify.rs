@@ -126,7 +126,13 @@ impl Decision {
 
 /// Application protocols that controllers and RTUs answer (BACnet: building
 /// automation controllers).
-const CONTROL_PROTOCOLS: &[&str] = &["modbus", "s7comm", "s7comm-plus", "enip", "cip", "dnp3", "bacnet"];
+const CONTROL_PROTOCOLS: &[&str] = &["modbus", "s7comm", "s7comm-plus", "enip", "cip", "dnp3", "iec104", "bacnet"];
+
+/// Telecontrol protocols: the server is an outstation (DNP3) or controlled
+/// station (IEC 60870-5-104: the controlled station listens, the
+/// controlling station connects), and the client synchronises its clock,
+/// loads parameters and authenticates as routine.
+const TELECONTROL_PROTOCOLS: &[&str] = &["dnp3", "iec104"];
 
 /// Whom an asset talks to, and how.
 #[derive(Clone, Debug, Default)]
@@ -175,11 +181,14 @@ impl Behaviour {
         self.control_servers.entry(p.clone()).or_default().insert(peer);
         for r in &c.requests {
             // Configuration and authentication are engineering work on a PLC;
-            // a DNP3 master configures outstations routinely (time
-            // synchronisation, unsolicited reporting), so there they are not.
+            // a DNP3 master or IEC 104 controlling station configures its
+            // stations routinely (time synchronisation, unsolicited reporting,
+            // parameters of measured values), so there they are not.
             let engineering = match r.class {
                 OperationClass::Program | OperationClass::Firmware | OperationClass::Control => true,
-                OperationClass::Configuration | OperationClass::Authentication => p != "dnp3",
+                OperationClass::Configuration | OperationClass::Authentication => {
+                    !TELECONTROL_PROTOCOLS.contains(&p.as_str())
+                }
                 _ => false,
             };
             if engineering {
@@ -314,9 +323,16 @@ pub(crate) fn decide(attributes: &[Attribute], modules: &[Module], b: &Behaviour
             .iter()
             .map(|(p, clients)| format!("answers {p} for {} client(s)", clients.len()))
             .collect();
-        let only_dnp3 = b.control_clients.keys().all(|p| p == "dnp3");
-        let role = if only_dnp3 { Role::Rtu } else { Role::Controller };
-        let rule = if only_dnp3 { "serves_dnp3_as_outstation" } else { "serves_control_protocols" };
+        // A station that answers only telecontrol protocols is an RTU (or a
+        // bay controller or gateway in that role); a PLC answers others too.
+        let only = |set: &[&str]| b.control_clients.keys().all(|p| set.contains(&p.as_str()));
+        let (role, rule) = if only(&["dnp3"]) {
+            (Role::Rtu, "serves_dnp3_as_outstation")
+        } else if only(TELECONTROL_PROTOCOLS) {
+            (Role::Rtu, "serves_telecontrol_as_outstation")
+        } else {
+            (Role::Controller, "serves_control_protocols")
+        };
         out.push(Decision::new(role, rule, Confidence::Medium, evidence));
     }
 

@@ -218,6 +218,41 @@ fn roles_follow_behaviour_with_their_evidence() {
 }
 
 #[test]
+fn an_iec104_controlled_station_is_an_rtu_and_its_routine_configuration_is_not_engineering() {
+    let hosts = vec![
+        host(Some(mac(50)), "10.0.0.50", None, 0), // controlling station
+        host(Some(mac(51)), "10.0.0.51", None, 0), // controlled station: IEC 104 only
+        host(Some(mac(52)), "10.0.0.52", None, 0), // gateway: IEC 104 and DNP3
+        host(Some(mac(53)), "10.0.0.53", None, 0), // PLC: IEC 104 and Modbus
+        host(Some(mac(54)), "10.0.0.54", None, 0), // engineering: resets a station
+    ];
+    use OperationClass::*;
+    let conversations = vec![
+        // Interrogations, commands, clock synchronization, parameters.
+        conversation("10.0.0.50", "10.0.0.51", "iec104", &[(Read, 40), (Write, 3), (Configuration, 2)]),
+        conversation("10.0.0.50", "10.0.0.52", "iec104", &[(Read, 10)]),
+        conversation("10.0.0.50", "10.0.0.52", "dnp3", &[(Read, 10)]),
+        conversation("10.0.0.50", "10.0.0.53", "iec104", &[(Read, 10)]),
+        conversation("10.0.0.50", "10.0.0.53", "modbus", &[(Read, 10)]),
+        conversation("10.0.0.54", "10.0.0.51", "iec104", &[(Control, 1)]),
+    ];
+    let inv = build(&hosts, &[], &conversations);
+    let rtu = asset(&inv, "mac-02:00:00:00:00:33");
+    assert_eq!((rtu.role.role, rtu.role.rule), (Role::Rtu, "serves_telecontrol_as_outstation"));
+    assert_eq!(rtu.role.evidence, vec!["answers iec104 for 2 client(s)".to_string()]);
+    let gateway = asset(&inv, "mac-02:00:00:00:00:34");
+    assert_eq!((gateway.role.role, gateway.role.rule), (Role::Rtu, "serves_telecontrol_as_outstation"));
+    let plc = asset(&inv, "mac-02:00:00:00:00:35");
+    assert_eq!((plc.role.role, plc.role.rule), (Role::Controller, "serves_control_protocols"));
+    // Clock synchronization over IEC 104 does not make the SCADA an engineering
+    // workstation; a reset process (control) does make its sender one.
+    let scada = asset(&inv, "mac-02:00:00:00:00:32");
+    assert_eq!(scada.role.role, Role::ScadaServer);
+    let ews = asset(&inv, "mac-02:00:00:00:00:36");
+    assert_eq!((ews.role.role, ews.role.rule), (Role::EngineeringWorkstation, "sends_engineering_operations"));
+}
+
+#[test]
 fn an_identity_from_an_unknown_sender_is_counted_not_dropped_silently() {
     let ids = vec![identity(1, "cip.identity", None, "10.7.7.7", 0, &[("vendor", "Acme")])];
     let inv = build(&[], &ids, &[]);

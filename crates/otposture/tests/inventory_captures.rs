@@ -13,8 +13,8 @@
 //!   logical device (IED name and LD instance). The F650's MAC prefix 00:a0:f4
 //!   is GE's.
 //! - Roles: from what the capture shows each address doing (which side answers
-//!   S7comm/Modbus/CIP/DNP3, who sends program transfers or restarts); the rule
-//!   named is the one docs/inventory.md gives for that evidence.
+//!   S7comm/Modbus/CIP/DNP3/IEC 104, who sends program transfers or restarts);
+//!   the rule named is the one docs/inventory.md gives for that evidence.
 //!
 //! Modbus captures with Read Device Identification requests here carry no
 //! identification objects in their answers (tshark shows none either), so their
@@ -213,6 +213,16 @@ fn cases() -> Vec<(&'static str, Vec<Want>)> {
                 want("1.1.1.1", "hmi", "polls_few_controllers", &[]),
             ],
         ),
+        (
+            "iec104/JavaRMI_and_IEC_Misc.pcap",
+            vec![
+                want("10.209.13.145", "rtu", "serves_telecontrol_as_outstation", &[]),
+                want("192.168.1.44", "hmi", "polls_few_controllers", &[]),
+                want("192.168.1.113", "hmi", "polls_few_controllers", &[]),
+            ],
+        ),
+        // Both ends share one address and MAC: one asset, the station's role.
+        ("iec104/090813_diverse.pcap", vec![want("10.0.0.10", "rtu", "serves_telecontrol_as_outstation", &[])]),
     ]
 }
 
@@ -350,6 +360,14 @@ const LABELS: &[(&str, &str, &str, &str)] = &[
     ("dnp3/DNP3-ReadRequest.pcap", "1.1.1.2", "rtu", "DNP3 outstation"),
     ("dnp3/DNP3-ReadRequest.pcap", "1.1.1.1", "hmi", "DNP3 master polling class data"),
     ("dnp3/directoperate_and_response.pcap", "192.168.60.130", "rtu", "DNP3 outstation"),
+    (
+        "iec104/JavaRMI_and_IEC_Misc.pcap",
+        "10.209.13.145",
+        "rtu",
+        "IEC 104 controlled station: answers on 2404, ends its initialization, reports points when interrogated",
+    ),
+    ("iec104/JavaRMI_and_IEC_Misc.pcap", "192.168.1.44", "hmi", "IEC 104 controlling station: interrogates the RTU"),
+    ("iec104/JavaRMI_and_IEC_Misc.pcap", "192.168.1.113", "hmi", "IEC 104 controlling station: interrogates the RTU"),
 ];
 
 /// HMI and SCADA server as one class.
