@@ -25,6 +25,7 @@ pub mod framing;
 pub mod iec61850;
 mod intern;
 pub mod modbus;
+pub mod opcua;
 pub mod s7comm;
 #[cfg(test)]
 mod test_support;
@@ -251,6 +252,7 @@ impl Registry {
                 Box::new(dnp3::Dnp3),
                 Box::new(s7comm::S7comm),
                 Box::new(enip::Enip),
+                Box::new(opcua::Opcua),
             ],
             datagrams: vec![Box::new(dhcp::Dhcp), Box::new(dnp3::Dnp3Udp), Box::new(enip::EnipUdp)],
             frames: vec![Box::new(arp::Arp), Box::new(iec61850::GooseDissector), Box::new(iec61850::SvDissector)],
