@@ -54,7 +54,7 @@ pub mod services;
 mod session;
 pub mod tcp;
 
-use crate::{Probe, StreamDissector, StreamSession};
+use crate::{PacketCtx, Probe, StreamDissector, StreamSession};
 use otposture_model::Direction;
 
 /// Protocol name in records.
@@ -63,6 +63,21 @@ pub(crate) const PROTOCOL: &str = "opcua";
 pub const PORT: u16 = 4840;
 /// The IANA port of OPC UA over TLS, often used for `opc.tcp` too.
 pub const PORT_TLS: u16 = 4843;
+
+/// What a session decoded, message by message: for cross-checks against
+/// other dissectors. Not needed to run the dissector.
+pub trait Tap: Send {
+    /// One message (or abort chunk) at the packet that completed it: its
+    /// type; for a service message that could be read, its encoding id; for
+    /// an `OPN`, the SecurityPolicyUri of its security header.
+    fn message(
+        &mut self,
+        ctx: &PacketCtx<'_>,
+        message_type: tcp::MessageType,
+        service: Option<services::ServiceId>,
+        policy_uri: Option<&str>,
+    );
+}
 
 /// The OPC UA binary stream dissector.
 #[derive(Clone, Copy, Debug, Default)]
@@ -86,7 +101,14 @@ impl StreamDissector for Opcua {
     }
 
     fn new_session(&self) -> Box<dyn StreamSession> {
-        Box::new(session::Session::new())
+        Box::new(session::Session::new(None))
+    }
+}
+
+impl Opcua {
+    /// A session that also reports what it decodes to `tap`.
+    pub fn session_with_tap(tap: Box<dyn Tap>) -> Box<dyn StreamSession> {
+        Box::new(session::Session::new(Some(tap)))
     }
 }
 

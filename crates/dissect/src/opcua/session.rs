@@ -16,7 +16,7 @@ use super::encoding::{lossy, Decoder};
 use super::secure::{self, Message, Protection, Reader, Unit};
 use super::services::{self as svc, ids, Items, Kind, SecurityMode, ServiceId};
 use super::tcp::{self, MessageType};
-use super::PROTOCOL;
+use super::{Tap, PROTOCOL};
 use crate::{Emit, PacketCtx, StreamSession};
 use otposture_model::{Direction, EventKind, OperationClass};
 use std::borrow::Cow;
@@ -73,9 +73,20 @@ impl Security {
     }
 }
 
+/// The optional tap, with a `Debug` that says only whether there is one.
+#[derive(Default)]
+struct Taps(Option<Box<dyn Tap>>);
+
+impl std::fmt::Debug for Taps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Taps({})", self.0.is_some())
+    }
+}
+
 /// Everything but the readers, so a reader's callback can use it.
 #[derive(Debug, Default)]
 struct State {
+    tap: Taps,
     security: Security,
     client: Option<Direction>,
     open: VecDeque<Open>,
@@ -92,8 +103,8 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    pub(crate) fn new() -> Self {
-        Session::default()
+    pub(crate) fn new(tap: Option<Box<dyn Tap>>) -> Self {
+        Session { state: State { tap: Taps(tap), ..State::default() }, ..Session::default() }
     }
 }
 
@@ -156,6 +167,14 @@ fn push_some(a: &mut Attributes, k: &'static str, v: String) {
 }
 
 impl State {
+    /// Tells the tap about a message; an `OPN` carries its policy.
+    fn tap(&mut self, ctx: &PacketCtx<'_>, t: MessageType, service: Option<ServiceId>) {
+        if let Some(tap) = self.tap.0.as_deref_mut() {
+            let policy = (t == MessageType::OPEN).then_some(self.security.policy_uri.as_str());
+            tap.message(ctx, t, service, policy);
+        }
+    }
+
     /// The direction the UA client sends in.
     fn client(&self) -> Direction {
         self.client.unwrap_or(Direction::ToServer)
@@ -175,7 +194,10 @@ impl State {
                 }
             }
             Unit::Encrypted { message_type, .. } => self.encrypted(ctx, direction, message_type, emit),
-            Unit::Abort { .. } => emit.message(ctx, PROTOCOL, Cow::Borrowed("abort"), OperationClass::Session),
+            Unit::Abort { message_type, .. } => {
+                self.tap(ctx, message_type, None);
+                emit.message(ctx, PROTOCOL, Cow::Borrowed("abort"), OperationClass::Session);
+            }
             Unit::Message(m) => self.message(ctx, direction, m, emit),
         }
     }
@@ -226,6 +248,7 @@ impl State {
     }
 
     fn encrypted(&mut self, ctx: &PacketCtx<'_>, direction: Direction, t: MessageType, emit: &mut dyn Emit) {
+        self.tap(ctx, t, None);
         let op = match t {
             MessageType::OPEN => {
                 if direction == self.client() {
@@ -302,6 +325,7 @@ impl State {
             self.encrypted(ctx, direction, m.message_type, emit);
             return;
         }
+        self.tap(ctx, m.message_type, service.as_ref().ok().copied());
         let Ok(service) = service else {
             emit.malformed(ctx, PROTOCOL, "bad_service_node_id");
             let op = if m.message_type == MessageType::MESSAGE { "unknown_service" } else { "open_secure_channel" };
