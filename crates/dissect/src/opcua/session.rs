@@ -210,6 +210,7 @@ impl State {
         body: &[u8],
         emit: &mut dyn Emit,
     ) {
+        self.tap(ctx, t, None);
         let op = match t {
             MessageType::HELLO => {
                 self.client = Some(direction);
