@@ -8,7 +8,7 @@
 //! `opcua/opc-ua-ap-method-wireshark-freeze.pcap` runs OPC UA on port 12001,
 //! which tshark does not decode by default (its INDEX row lists no
 //! protocol): the port our probe recognised is passed with `-d`. Last run:
-//! type 22/22, service 20/20, policy 4/4, endpoint_url 2/2, application_uri
+//! type 24/24, service 18/18, policy 4/4, endpoint_url 2/2, application_uri
 //! 2/2 agree (100%). Its Call requests (frames 42 and 84) are deliberately
 //! broken (the capture froze Wireshark once); both sides still name the
 //! service, and we count each as malformed.

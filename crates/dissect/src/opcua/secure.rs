@@ -164,6 +164,16 @@ struct Partial {
     truncated: bool,
 }
 
+/// Where a [`Reader`] sends what it finds, and asks how `MSG` and `CLO`
+/// bodies can be read: the answer can change between two chunks of the same
+/// input (an `OPN` request decides the mode for what follows it).
+pub trait Units {
+    /// How the next `MSG` or `CLO` chunk can be read.
+    fn protection(&self) -> Protection;
+    /// One unit found, in stream order.
+    fn unit(&mut self, unit: Unit<'_>);
+}
+
 /// One direction of a UA TCP stream: chunks in, [`Unit`]s out.
 #[derive(Debug, Default)]
 pub struct Reader {
@@ -196,13 +206,16 @@ impl Reader {
         self.partial = None;
     }
 
-    /// Feeds in-order bytes; `protection` says how `MSG` and `CLO` bodies can
-    /// be read. Calls `out` for every unit found, in stream order.
-    pub fn push(&mut self, data: &[u8], protection: Protection, out: &mut dyn FnMut(Unit<'_>)) {
+    /// Feeds in-order bytes; hands every unit found to `out`, which says how
+    /// `MSG` and `CLO` bodies can be read.
+    pub fn push(&mut self, data: &[u8], out: &mut dyn Units) {
         let Reader { framer, partial, stats } = self;
         framer.push(data, &mut |f| match f {
-            Framed::Malformed(e) => out(Unit::Malformed(e.what())),
-            Framed::Frame(h, body) => chunk(partial, stats, h, body, protection, out),
+            Framed::Malformed(e) => out.unit(Unit::Malformed(e.what())),
+            Framed::Frame(h, body) => {
+                let protection = out.protection();
+                chunk(partial, stats, h, body, protection, &mut |u| out.unit(u));
+            }
         });
     }
 }
@@ -363,15 +376,33 @@ mod tests {
         v
     }
 
-    fn units(r: &mut Reader, data: &[u8], p: Protection) -> Vec<String> {
-        let mut got = Vec::new();
-        r.push(data, p, &mut |u| {
-            got.push(match u {
-                Unit::Message(m) => format!("msg {} {:?} {}", m.sequence.request_id, m.body, m.chunks),
+    /// Records units as text, at a fixed protection.
+    struct Texts(Protection, Vec<String>);
+
+    impl Units for Texts {
+        fn protection(&self) -> Protection {
+            self.0
+        }
+        fn unit(&mut self, u: Unit<'_>) {
+            self.1.push(match u {
+                Unit::Message(m) => {
+                    let t = if m.truncated { " truncated" } else { "" };
+                    format!(
+                        "msg {} {:?} {}{t}",
+                        m.sequence.request_id,
+                        m.body.get(..8.min(m.body.len())).unwrap(),
+                        m.chunks
+                    )
+                }
                 other => format!("{other:?}"),
-            })
-        });
-        got
+            });
+        }
+    }
+
+    fn units(r: &mut Reader, data: &[u8], p: Protection) -> Vec<String> {
+        let mut t = Texts(p, Vec::new());
+        r.push(data, &mut t);
+        t.1
     }
 
     #[test]
@@ -421,17 +452,17 @@ mod tests {
     fn caps_a_reassembled_message() {
         let mut r = Reader::new();
         let big = vec![0u8; 200_000];
-        let mut n = 0;
+        let mut got = Vec::new();
         for _ in 0..3 {
-            r.push(&msg(b'C', 5, &big), Protection::Plain, &mut |_| n += 1);
+            got.extend(units(&mut r, &msg(b'C', 5, &big), Protection::Plain));
         }
-        r.push(&msg(b'F', 5, &[1]), Protection::Plain, &mut |u| {
-            let Unit::Message(m) = u else { panic!("{u:?}") };
-            assert!(m.truncated);
-            assert_eq!(m.body.len(), MAX_MESSAGE);
-            assert_eq!(m.chunks, 4);
-        });
-        assert_eq!((n, r.stats.truncated_messages), (0, 1));
+        assert!(got.is_empty());
+        assert_eq!(r.buffered(), MAX_MESSAGE);
+        assert_eq!(
+            units(&mut r, &msg(b'F', 5, &[1]), Protection::Plain),
+            vec!["msg 5 [0, 0, 0, 0, 0, 0, 0, 0] 4 truncated"]
+        );
+        assert_eq!(r.stats.truncated_messages, 1);
     }
 
     #[test]
@@ -447,10 +478,9 @@ mod tests {
         let mut chunk = b"OPNF".to_vec();
         chunk.extend_from_slice(&(8 + body.len() as u32).to_le_bytes());
         chunk.extend_from_slice(&body);
-        let mut got = Vec::new();
-        Reader::new().push(&chunk, Protection::Encrypted, &mut |u| got.push(format!("{u:?}")));
+        let got = units(&mut Reader::new(), &chunk, Protection::Encrypted);
         assert_eq!(got.len(), 2, "{got:?}");
         assert!(got[0].contains("sender_certificate_len: 3, receiver_thumbprint_len: 0"), "{got:?}");
-        assert!(got[1].contains("body: [1, 0, 190, 1]"), "an OPN under None is plain: {got:?}");
+        assert_eq!(got[1], "msg 1 [1, 0, 190, 1] 1", "an OPN under None is plain");
     }
 }

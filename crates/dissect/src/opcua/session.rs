@@ -13,7 +13,7 @@
 //! (Publish requests stay open by design); the oldest is dropped beyond.
 
 use super::encoding::{lossy, Decoder};
-use super::secure::{self, Message, Protection, Reader, Unit};
+use super::secure::{self, Message, Protection, Reader, Unit, Units};
 use super::services::{self as svc, ids, Items, Kind, SecurityMode, ServiceId};
 use super::tcp::{self, MessageType};
 use super::{Tap, PROTOCOL};
@@ -112,11 +112,7 @@ impl StreamSession for Session {
     fn data(&mut self, ctx: &PacketCtx<'_>, direction: Direction, data: &[u8], emit: &mut dyn Emit) {
         let Session { readers, state } = self;
         let Some(reader) = readers.get_mut(direction.index()) else { return };
-        // The protection can change inside this chunk (an OPN decides it);
-        // messages after it in the same chunk are read with the old one,
-        // which for a first OPN under policy None is Unknown: read anyway.
-        let protection = state.security.protection();
-        reader.push(data, protection, &mut |u| state.unit(ctx, direction, u, emit));
+        reader.push(data, &mut Out { state, ctx, direction, emit });
     }
 
     fn gap(&mut self, _ctx: &PacketCtx<'_>, direction: Direction, len: u64, _emit: &mut dyn Emit) {
@@ -147,6 +143,23 @@ impl StreamSession for Session {
             e.attributes.push((Cow::Borrowed(k), n.to_string()));
         }
         emit.event(e);
+    }
+}
+
+/// What a reader's units go to: the flow's state, with the packet's context.
+struct Out<'s, 'c, 'e> {
+    state: &'s mut State,
+    ctx: &'s PacketCtx<'c>,
+    direction: Direction,
+    emit: &'e mut dyn Emit,
+}
+
+impl Units for Out<'_, '_, '_> {
+    fn protection(&self) -> Protection {
+        self.state.security.protection()
+    }
+    fn unit(&mut self, u: Unit<'_>) {
+        self.state.unit(self.ctx, self.direction, u, self.emit);
     }
 }
 

@@ -18,7 +18,7 @@
 //! Our endpoint events are reported once per flow: a second identical
 //! GetEndpoints answer in the same flow has none (not the case in the
 //! captures compared).
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use otposture_dissect::opcua::services::ServiceId;
 use otposture_dissect::opcua::tcp::MessageType;
