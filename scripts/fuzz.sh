@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(capture_file packet_decode modbus dnp3 s7comm enip iec61850 cmdb_register)
+[ ${#targets[@]} -gt 0 ] || targets=(capture_file packet_decode modbus dnp3 s7comm enip iec61850 opcua cmdb_register)
 python3 scripts/fuzz-seeds.py
 for t in "${targets[@]}"; do
   echo "== $t for ${secs}s" >&2

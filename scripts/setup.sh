@@ -26,3 +26,7 @@ fi
 if ! python3 -c "import importlib.metadata as m; assert m.version('cpppo') == '5.2.5' and m.version('pycomm3') == '1.2.16'" >/dev/null 2>&1; then
   PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check "cpppo==5.2.5" "pycomm3==1.2.16"
 fi
+# asyncua (OPC UA server and client) is pure Python, with a wheel.
+if ! python3 -c "import importlib.metadata as m; assert m.version('asyncua') == '2.1.0'" >/dev/null 2>&1; then
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check --only-binary=:all: "asyncua==2.1.0"
+fi
