@@ -9,6 +9,7 @@
 //!   reached on a connection whose Forward_Open path is port 1, slot 0.
 //! - S7comm: the SZL 0x0011 module identification records and SZL 0x001C
 //!   component records (order number, firmware `V` version, serial, module type).
+//! - OPC UA: the ApplicationName of the GetEndpoints answer (`opcua.ApplicationName`).
 //! - GOOSE: `goose.gocbRef` per sending MAC; the part before `/` is the
 //!   logical device (IED name and LD instance). The F650's MAC prefix 00:a0:f4
 //!   is GE's.
@@ -171,6 +172,17 @@ fn cases() -> Vec<(&'static str, Vec<Want>)> {
                 want("1.1.1.2", "rtu", "serves_dnp3_as_outstation", &[]),
                 want("1.1.1.1", "hmi", "polls_few_controllers", &[]),
             ],
+        ),
+        (
+            // OPC UA on port 12001: the server is recognised by the dissector,
+            // not the port, and named by its GetEndpoints answer.
+            "opcua/opc-ua-ap-method-wireshark-freeze.pcap",
+            vec![want(
+                "192.168.41.212",
+                "opc_server",
+                "serves_opc_ua",
+                &[("name", "UA StackTest Server (AnsiC/2048)")],
+            )],
         ),
     ]
 }

@@ -377,9 +377,13 @@ impl State {
             }
         };
         let mut open = Open { handle: header.handle, service, build: Vec::new() };
+        // Attributes only for the record of a notable request: the packet
+        // path of reads and browses allocates nothing here.
         let mut a = Attributes::new();
-        push(&mut a, "message", "request".to_string());
-        push(&mut a, "request_handle", header.handle.to_string());
+        if class.is_notable() {
+            push(&mut a, "message", "request".to_string());
+            push(&mut a, "request_handle", header.handle.to_string());
+        }
         let parsed = match service.0 {
             ids::OPEN_SECURE_CHANNEL_REQUEST => svc::open_secure_channel_request(d).map(|o| {
                 self.security.mode = Some(o.mode);
