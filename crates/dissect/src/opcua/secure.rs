@@ -293,7 +293,8 @@ fn chunk(
                 append(p, content, stats);
             }
             _ => {
-                if partial.is_some() {
+                // Under Unknown, ciphertext request ids never match: not counted.
+                if partial.is_some() && !maybe_encrypted {
                     stats.orphan_chunks += 1;
                 }
                 let mut p = Partial { message_type: t, request_id, body: Vec::new(), chunks: 1, truncated: false };
@@ -325,7 +326,7 @@ fn chunk(
                     out(Unit::Message(m(&p.body, p.chunks + 1, p.truncated)));
                 }
                 other => {
-                    if other.is_some() {
+                    if other.is_some() && !maybe_encrypted {
                         stats.orphan_chunks += 1;
                     }
                     // A single chunk: the signature, if any, stays at the end,
