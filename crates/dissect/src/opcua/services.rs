@@ -163,8 +163,16 @@ impl ServiceId {
         match names::service(self.0) {
             Some((_, op)) => Cow::Borrowed(op),
             None if self == ServiceId::NON_STANDARD => Cow::Borrowed("unknown_service"),
-            None => crate::intern::name("opcua_service", u64::from(self.0), || format!("unknown_service_{}", self.0)),
+            // Formatted each time, not interned: OPC UA peers rarely send
+            // unnamed ids, and interning leaks by design.
+            None => Cow::Owned(format!("unknown_service_{}", self.0)),
         }
+    }
+
+    /// The operation name of a ServiceFault answering this request
+    /// (`write_fault`), or `service_fault` for an unnamed one.
+    pub fn fault_operation(self) -> &'static str {
+        names::fault(self.0).unwrap_or("service_fault")
     }
 
     /// What the service does to the server.

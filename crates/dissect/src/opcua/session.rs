@@ -476,11 +476,7 @@ impl State {
         });
         // The operation: a fault takes its request's name with `_fault`.
         let (op, class) = match (kind, &request) {
-            (Kind::Fault, Some(r)) => {
-                let name = r.service.operation();
-                let op = crate::intern::name("opcua_fault", u64::from(r.service.0), || format!("{name}_fault"));
-                (op, r.service.class())
-            }
+            (Kind::Fault, Some(r)) => (Cow::Borrowed(r.service.fault_operation()), r.service.class()),
             (Kind::Fault, None) => (service.operation(), OperationClass::Session),
             _ => (service.operation(), service.class()),
         };
