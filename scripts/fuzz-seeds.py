@@ -17,6 +17,11 @@ bacnet: the BACnet/IP datagrams of a capture, joined by a zero byte.
 lldp: LLDPDUs (after the EtherType), up to 16 distinct per capture.
 ssh, rfb, tls, ftp: the first 64 segments of the flows on ports 22, 5900, 443 and 21 of a capture,
 in the stream targets' chunk scheme (as enip).
+opcua: one seed per OPC UA conversation (found by content: a TCP payload
+starting with a Hello, `HELF`, names the server port), in the enip chunk
+format; captures given as arguments (the asyncua peer test's loopback capture,
+for instance) are read for OPC UA seeds too:
+    scripts/fuzz-seeds.py [EXTRA.pcap ...]
 cmdb_register: small asset registers (documented columns, a NetBox and a
 ServiceNow export, JSON, and one with every kind of bad row).
 """
@@ -165,6 +170,36 @@ def l2_payloads(link, frames, ethertypes):
     return out
 
 
+def opcua_ports(link, frames):
+    """Server ports of TCP conversations whose client sends a Hello."""
+    ports = set()
+    for f in frames if link == 1 else []:
+        ethertype, ip = ether_payload(f)
+        if ethertype != 0x0800 or len(ip) < 20 or ip[9] != 6:
+            continue
+        tcp = ip[(ip[0] & 0x0F) * 4:struct.unpack(">H", ip[2:4])[0]]
+        if len(tcp) >= 20 and tcp[(tcp[12] >> 4) * 4:].startswith(b"HELF"):
+            ports.add(struct.unpack(">H", tcp[2:4])[0])
+    return ports
+
+
+def opcua_seeds(files):
+    d = os.path.join(out, "opcua")
+    os.makedirs(d, exist_ok=True)
+    n = 0
+    for f in files:
+        data = open(f, "rb").read()
+        link, _ = frames_of_pcap(data)
+        frames = frames_of_pcap_all(data)
+        for port in sorted(opcua_ports(link, frames)):
+            payloads = tcp_payloads(link, frames, port)
+            if payloads:
+                name = f"{os.path.basename(f)}.{port}.seed"
+                open(os.path.join(d, name), "wb").write(enip_seed(payloads))
+                n += 1
+    return n
+
+
 def main():
     n_cmdb = cmdb_seeds()
     files = []
@@ -236,10 +271,11 @@ def main():
         for i in range(0, len(payloads), 64):
             open(os.path.join(out, "iec104", f"{name}.{i // 64}.seed"), "wb").write(enip_seed(payloads[i:]))
             n_104 += 1
+    n_opcua = opcua_seeds(sorted(files) + sys.argv[1:])
     sample = open(os.path.join(root, "samples", "plant-cell.pcap"), "rb").read()
     open(os.path.join(out, "capture_file", "plant-cell.pcap.gz"), "wb").write(gzip.compress(sample))
     print(
-        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; iec61850: {n_61850} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; ssh/rfb: {n_remote} seeds; cmdb_register: {n_cmdb} seeds",
+        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; ssh/rfb: {n_remote} seeds; cmdb_register: {n_cmdb} seeds",
         file=sys.stderr,
     )
 

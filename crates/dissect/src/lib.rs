@@ -29,6 +29,7 @@ pub mod iec61850;
 mod intern;
 pub mod lldp;
 pub mod modbus;
+pub mod opcua;
 pub mod profinet;
 pub mod rfb;
 pub mod s7comm;
@@ -260,6 +261,7 @@ impl Registry {
                 Box::new(s7comm::S7comm),
                 Box::new(enip::Enip),
                 Box::new(iec104::Iec104),
+                Box::new(opcua::Opcua),
                 Box::new(ssh::Ssh),
                 Box::new(rfb::Rfb),
                 Box::new(tls::Tls),

@@ -154,6 +154,16 @@ const MAPPINGS: &[(&str, &[(&str, Field)])] = &[
             ("device_role", Field::DeviceType),
         ],
     ),
+    // OPC UA: a server's BuildInfo (read from Server.ServerStatus) names its
+    // software; its ApplicationDescription (GetEndpoints, CreateSession,
+    // FindServers answers) the application instance configured on it. A
+    // client's description (CreateSession) names the application it runs.
+    (
+        "opcua.build_info",
+        &[("vendor", Field::Vendor), ("product_name", Field::Model), ("software_version", Field::Firmware)],
+    ),
+    ("opcua.server", &[("name", Field::Name)]),
+    ("opcua.client", &[("name", Field::Application)]),
     // The logical device of a GOOSE control block or SV data set is the IED
     // name (and LD instance) configured in the substation's SCL files.
     ("goose.publisher", &[("logical_device", Field::Name)]),

@@ -9,6 +9,7 @@
 //!   reached on a connection whose Forward_Open path is port 1, slot 0.
 //! - S7comm: the SZL 0x0011 module identification records and SZL 0x001C
 //!   component records (order number, firmware `V` version, serial, module type).
+//! - OPC UA: the ApplicationName of the GetEndpoints answer (`opcua.ApplicationName`).
 //! - GOOSE: `goose.gocbRef` per sending MAC; the part before `/` is the
 //!   logical device (IED name and LD instance). The F650's MAC prefix 00:a0:f4
 //!   is GE's.
@@ -223,6 +224,17 @@ fn cases() -> Vec<(&'static str, Vec<Want>)> {
         ),
         // Both ends share one address and MAC: one asset, the station's role.
         ("iec104/090813_diverse.pcap", vec![want("10.0.0.10", "rtu", "serves_telecontrol_as_outstation", &[])]),
+        (
+            // OPC UA on port 12001: the server is recognised by the dissector,
+            // not the port, and named by its GetEndpoints answer.
+            "opcua/opc-ua-ap-method-wireshark-freeze.pcap",
+            vec![want(
+                "192.168.41.212",
+                "opc_server",
+                "serves_opc_ua",
+                &[("name", "UA StackTest Server (AnsiC/2048)")],
+            )],
+        ),
     ]
 }
 
