@@ -132,7 +132,7 @@ pub fn ours(path: &Path) -> (Keys, BTreeSet<u16>) {
     let mut registry = Registry::with_defaults();
     registry.streams.retain(|d| d.protocol() != "opcua");
     registry.streams.push(Box::new(Tapped(sink.clone())));
-    let out = otposture_run(path, registry);
+    let out = super::support::run_engine(path, registry);
     let ports = out
         .iter()
         .filter_map(|o| match o {
@@ -143,25 +143,6 @@ pub fn ours(path: &Path) -> (Keys, BTreeSet<u16>) {
     let mut keys = sink.lock().unwrap().clone();
     only_get_endpoints(&mut keys);
     (keys, ports)
-}
-
-fn otposture_run(path: &Path, registry: Registry) -> Vec<Observation> {
-    use otposture_capture::{FileSource, PacketSource};
-    use otposture_observe::{Engine, EngineConfig, RawPacket};
-    let mut src = FileSource::open(path, 0).unwrap();
-    let mut engine = Engine::new(EngineConfig::default(), registry);
-    let mut out = Vec::new();
-    while let Ok(Some(p)) = src.next_packet() {
-        engine.packet(&RawPacket {
-            ts: p.ts,
-            linktype: p.linktype,
-            data: p.data,
-            orig_len: p.orig_len,
-            record: p.record,
-        });
-    }
-    engine.finish(&mut out);
-    out
 }
 
 /// Keeps endpoint URLs and application URIs only on packets carrying a
