@@ -200,6 +200,16 @@ def opcua_seeds(files):
     return n
 
 
+def l2_seeds(name, link, frames, target, ethertypes, limit):
+    """Writes up to `limit` distinct payloads of `ethertypes` as seeds of `target`; returns how many."""
+    seen = []
+    for p in l2_payloads(link, frames, ethertypes):
+        if p not in seen and len(seen) < limit:
+            seen.append(p)
+            open(os.path.join(out, target, f"{name}.{len(seen)}.seed"), "wb").write(p)
+    return len(seen)
+
+
 def main():
     n_cmdb = cmdb_seeds()
     files = []
@@ -228,28 +238,11 @@ def main():
             seed = bytes([LINKS.index(link) | 8]) + b"\xa5".join(frames)
             open(os.path.join(out, "packet_decode", name + ".seed"), "wb").write(seed)
             n_pkt += 1
-        # GOOSE and SV: the first distinct payloads of each capture.
-        seen = set()
-        for p in l2_payloads(link, frames, (0x88B8, 0x88BA)):
-            if p not in seen and len(seen) < 8:
-                seen.add(p)
-                open(os.path.join(out, "iec61850", f"{name}.{len(seen)}.seed"), "wb").write(p)
-                n_61850 += 1
-        # PROFINET: every distinct real-time payload (DCP frames are few).
-        seen = set()
-        for p in l2_payloads(link, frames, (0x8892,)):
-            if p not in seen and len(seen) < 16:
-                seen.add(p)
-                open(os.path.join(out, "profinet", f"{name}.{len(seen)}.seed"), "wb").write(p)
-                n_pn += 1
-        # LLDP: every distinct LLDPDU.
-        seen = set()
-        for p in l2_payloads(link, frames, (0x88CC,)):
-            if p not in seen and len(seen) < 16:
-                seen.add(p)
-                open(os.path.join(out, "lldp", f"{name}.{len(seen)}.seed"), "wb").write(p)
-                n_lldp += 1
-        # SSH and VNC: both directions of the first flows on 22 and 5900, in the
+        # Layer-2 targets: the first distinct payloads of each capture.
+        n_61850 += l2_seeds(name, link, frames, "iec61850", (0x88B8, 0x88BA), 8)
+        n_pn += l2_seeds(name, link, frames, "profinet", (0x8892,), 16)
+        n_lldp += l2_seeds(name, link, frames, "lldp", (0x88CC,), 16)
+        # SSH, VNC, TLS and FTP: both directions of the first flows on their ports, in the
         # stream targets' chunk scheme.
         for target, port in (("ssh", 22), ("rfb", 5900), ("tls", 443), ("ftp", 21)):
             payloads = tcp_payloads(link, frames_of_pcap_all(data), port)
@@ -275,7 +268,7 @@ def main():
     sample = open(os.path.join(root, "samples", "plant-cell.pcap"), "rb").read()
     open(os.path.join(out, "capture_file", "plant-cell.pcap.gz"), "wb").write(gzip.compress(sample))
     print(
-        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; ssh/rfb: {n_remote} seeds; cmdb_register: {n_cmdb} seeds",
+        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; cmdb_register: {n_cmdb} seeds",
         file=sys.stderr,
     )
 
