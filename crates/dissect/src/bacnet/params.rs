@@ -107,9 +107,22 @@ pub fn write_property(params: &[u8]) -> Option<PropertyValue> {
     Some(PropertyValue { object, property, index, value, priority })
 }
 
-/// ReadPropertyMultiple-ACK: every property result (values and errors) of
-/// every object, up to [`MAX_PROPERTIES`]; what parsed before a fault.
-pub fn read_property_multiple_ack(params: &[u8]) -> Vec<PropertyValue> {
+/// The context tags of one "list of objects, each with a list of
+/// properties" encoding: ReadPropertyMultiple-ACK and WritePropertyMultiple
+/// nest the same way, with different tag numbers.
+struct MultipleLayout {
+    property: u8,
+    index: u8,
+    value: u8,
+    /// A property's error in place of its value (answers only).
+    error: Option<u8>,
+    /// A write priority after the value (writes only).
+    priority: Option<u8>,
+}
+
+/// Every property of every object in a multiple-property list, up to
+/// [`MAX_PROPERTIES`]; what parsed before a fault.
+fn multiple(params: &[u8], layout: &MultipleLayout) -> Vec<PropertyValue> {
     let mut out = Vec::new();
     let mut c = Cursor::new(params);
     'objects: while c.remaining() > 0 && out.len() < MAX_PROPERTIES {
@@ -121,56 +134,37 @@ pub fn read_property_multiple_ack(params: &[u8]) -> Vec<PropertyValue> {
             let Some((t, b)) = next(&mut c) else { break 'objects };
             let property = match t {
                 Tag::Close(1) => break,
-                Tag::Context { number: 2, .. } => match tags::unsigned(b) {
+                Tag::Context { number, .. } if number == layout.property => match tags::unsigned(b) {
                     Some(p) => p,
                     None => break 'objects,
                 },
                 _ => break 'objects,
             };
-            let index = optional_context(&mut c, 3);
+            let index = optional_context(&mut c, layout.index);
             let value = match tags::header(&mut c) {
-                Some(Tag::Open(4)) => value_in(&mut c, 4),
-                Some(Tag::Open(5)) => tags::skip_constructed(&mut c, 5).map(|()| None),
+                Some(Tag::Open(n)) if n == layout.value => value_in(&mut c, n),
+                Some(Tag::Open(n)) if Some(n) == layout.error => tags::skip_constructed(&mut c, n).map(|()| None),
                 _ => None,
             };
             let Some(value) = value else { break 'objects };
+            let priority = layout.priority.and_then(|n| optional_context(&mut c, n));
             if out.len() < MAX_PROPERTIES {
-                out.push(PropertyValue { object, property, index, value, priority: None });
+                out.push(PropertyValue { object, property, index, value, priority });
             }
         }
     }
     out
 }
 
+/// ReadPropertyMultiple-ACK: every property result (values and errors) of
+/// every object, up to [`MAX_PROPERTIES`]; what parsed before a fault.
+pub fn read_property_multiple_ack(params: &[u8]) -> Vec<PropertyValue> {
+    multiple(params, &MultipleLayout { property: 2, index: 3, value: 4, error: Some(5), priority: None })
+}
+
 /// WritePropertyMultiple request: every property written, up to [`MAX_PROPERTIES`].
 pub fn write_property_multiple(params: &[u8]) -> Vec<PropertyValue> {
-    let mut out = Vec::new();
-    let mut c = Cursor::new(params);
-    'objects: while c.remaining() > 0 && out.len() < MAX_PROPERTIES {
-        let Some(object) = context_object(&mut c, 0) else { break };
-        if expect_open(&mut c, 1).is_none() {
-            break;
-        }
-        loop {
-            let Some((t, b)) = next(&mut c) else { break 'objects };
-            let property = match t {
-                Tag::Close(1) => break,
-                Tag::Context { number: 0, .. } => match tags::unsigned(b) {
-                    Some(p) => p,
-                    None => break 'objects,
-                },
-                _ => break 'objects,
-            };
-            let index = optional_context(&mut c, 1);
-            if expect_open(&mut c, 2).is_none() {
-                break 'objects;
-            }
-            let Some(value) = value_in(&mut c, 2) else { break 'objects };
-            let priority = optional_context(&mut c, 3);
-            out.push(PropertyValue { object, property, index, value, priority });
-        }
-    }
-    out
+    multiple(params, &MultipleLayout { property: 0, index: 1, value: 2, error: None, priority: Some(3) })
 }
 
 /// I-Am: device, max APDU length, segmentation, vendor identifier.

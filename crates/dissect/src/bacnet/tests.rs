@@ -193,6 +193,21 @@ fn reads_a_read_property_multiple_answer() {
     assert_eq!(event_attr(e, "vendor_name"), None, "an error is not a value");
 }
 
+#[test]
+fn reads_every_property_a_write_property_multiple_sets() {
+    // analog-value,3 (0c 00800003), 1e (open 1):
+    //   09 55 (property 85) 2e 44 42910000 2f (value 72.5) 39 08 (priority 8),
+    //   09 51 (property 81, out-of-service) 2e 11 2f (true),
+    // 1f (close 1).
+    let params = hex("0c008000031e09552e44429100002f390809512e112f1f");
+    let all = params::write_property_multiple(&params);
+    assert_eq!(all.len(), 2);
+    assert_eq!((all[0].property, all[0].value.as_deref(), all[0].priority), (85, Some("72.5"), Some(8)));
+    assert_eq!((all[1].property, all[1].value.as_deref(), all[1].priority), (81, Some("true"), None));
+    // Cut inside the second value: the first still stands.
+    assert_eq!(params::write_property_multiple(&params[..18]).len(), 1);
+}
+
 proptest! {
     #[test]
     fn never_panics_on_any_datagram(data in proptest::collection::vec(any::<u8>(), 0..200)) {
