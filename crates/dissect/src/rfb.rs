@@ -136,6 +136,16 @@ fn take(buf: &mut Vec<u8>, n: usize) -> Option<Vec<u8>> {
     (buf.len() >= n).then(|| buf.drain(..n).collect())
 }
 
+/// Drops `n` bytes from the front of `buf`, when it has them (no copy: key
+/// and pointer events come by the thousand).
+fn skip(buf: &mut Vec<u8>, n: usize) -> bool {
+    let whole = buf.len() >= n;
+    if whole {
+        buf.drain(..n);
+    }
+    whole
+}
+
 fn be32(b: &[u8]) -> Option<u32> {
     Some(u32::from_be_bytes(b.get(..4)?.try_into().ok()?))
 }
@@ -259,13 +269,17 @@ impl Session {
                     true
                 }
                 Stage::Challenge => {
-                    let Some(_) = take(buf, 16) else { return };
+                    if !skip(buf, 16) {
+                        return;
+                    }
                     self.session(ctx, "challenge", emit);
                     self.stage = Stage::ChallengeResponse;
                     true
                 }
                 Stage::ChallengeResponse => {
-                    let Some(_) = take(buf, 16) else { return };
+                    if !skip(buf, 16) {
+                        return;
+                    }
                     self.session(ctx, "challenge_response", emit);
                     self.stage = Stage::SecurityResult;
                     true
@@ -299,7 +313,9 @@ impl Session {
                     true
                 }
                 Stage::ClientInit => {
-                    let Some(_) = take(buf, 1) else { return };
+                    if !skip(buf, 1) {
+                        return;
+                    }
                     self.session(ctx, "client_init", emit);
                     self.stage = Stage::ServerInit;
                     true
@@ -364,7 +380,9 @@ impl Session {
                         self.stage = Stage::Done;
                         return;
                     }
-                    let Some(_) = take(buf, len) else { return };
+                    if !skip(buf, len) {
+                        return;
+                    }
                     self.session(ctx, name, emit);
                     true
                 }
