@@ -80,24 +80,14 @@ impl DatagramSession for RecordingSession {
 }
 
 fn tshark(path: &std::path::Path) -> PerPacket {
-    let out = Command::new("tshark")
-        .arg("-r")
-        .arg(path)
-        .args(["-Y", "bvlc", "-T", "fields", "-E", "occurrence=f"])
-        .args(["-e", "frame.number", "-e", "bvlc.function", "-e", "bacapp.type"])
-        .args(["-e", "bacapp.confirmed_service", "-e", "bacapp.unconfirmed_service", "-e", "bacapp.invoke_id"])
-        .output()
-        .unwrap();
+    let fields =
+        ["bvlc.function", "bacapp.type", "bacapp.confirmed_service", "bacapp.unconfirmed_service", "bacapp.invoke_id"];
     let mut per = PerPacket::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let f: Vec<&str> = line.split('\t').collect();
-        let [frame, function, kind, confirmed, unconfirmed, invoke] = f[..] else {
-            panic!("unexpected tshark line {line:?}")
-        };
+    for (frame, f) in support::tshark_fields(path, &[], "bvlc", &fields) {
+        let [function, kind, confirmed, unconfirmed, invoke] = <[String; 5]>::try_from(f).unwrap();
         let function = u8::from_str_radix(function.trim_start_matches("0x"), 16).unwrap().to_string();
         let service = if confirmed.is_empty() { unconfirmed } else { confirmed };
-        let key = (function, kind.to_string(), service.to_string(), invoke.to_string());
-        per.entry(frame.parse().unwrap()).or_default().push(key);
+        per.entry(frame).or_default().push((function, kind, service, invoke));
     }
     per
 }

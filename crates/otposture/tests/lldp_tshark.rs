@@ -17,7 +17,6 @@ use otposture_dissect::lldp::{tlv, tlvs, Lldp};
 use otposture_dissect::{Emit, FrameDissector, PacketCtx, Registry};
 use otposture_model::{EventKind, Observation};
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 /// Chassis subtype, port subtype, port ID, TTL, system name, description, enabled capabilities.
@@ -64,31 +63,19 @@ impl FrameDissector for Recording {
 }
 
 fn tshark(path: &std::path::Path) -> PerPacket {
-    let out = Command::new("tshark")
-        .arg("-r")
-        .arg(path)
-        .args(["-Y", "lldp", "-T", "fields", "-E", "occurrence=f"])
-        .args(["-e", "frame.number", "-e", "lldp.chassis.subtype", "-e", "lldp.port.subtype", "-e", "lldp.port.id"])
-        .args(["-e", "lldp.time_to_live", "-e", "lldp.tlv.system.name", "-e", "lldp.tlv.system.desc"])
-        .args(["-e", "lldp.tlv.enable_system_cap"])
-        .output()
-        .unwrap();
+    let fields = [
+        "lldp.chassis.subtype",
+        "lldp.port.subtype",
+        "lldp.port.id",
+        "lldp.time_to_live",
+        "lldp.tlv.system.name",
+        "lldp.tlv.system.desc",
+        "lldp.tlv.enable_system_cap",
+    ];
     let mut per = PerPacket::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let f: Vec<&str> = line.split('\t').collect();
-        let [frame, chassis, port_sub, port, ttl, name, desc, caps] = f[..] else {
-            panic!("unexpected tshark line {line:?}")
-        };
-        let key = (
-            chassis.to_string(),
-            port_sub.to_string(),
-            port.to_string(),
-            ttl.to_string(),
-            name.to_string(),
-            desc.to_string(),
-            caps.to_string(),
-        );
-        per.entry(frame.parse().unwrap()).or_default().push(key);
+    for (frame, f) in support::tshark_fields(path, &[], "lldp", &fields) {
+        let [chassis, port_sub, port, ttl, name, desc, caps] = <[String; 7]>::try_from(f).unwrap();
+        per.entry(frame).or_default().push((chassis, port_sub, port, ttl, name, desc, caps));
     }
     per
 }

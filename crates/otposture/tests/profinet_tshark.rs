@@ -21,7 +21,6 @@ use otposture_dissect::profinet::Profinet;
 use otposture_dissect::{Emit, FrameDissector, PacketCtx, Registry};
 use otposture_model::{EventKind, Observation};
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 /// Service, service type, Xid, NameOfStation, VendorID, DeviceID, IP as tshark prints them.
@@ -76,31 +75,19 @@ impl FrameDissector for Recording {
 }
 
 fn tshark(path: &std::path::Path) -> PerPacket {
-    let out = Command::new("tshark")
-        .arg("-r")
-        .arg(path)
-        .args(["-Y", "pn_dcp", "-T", "fields", "-E", "occurrence=f"])
-        .args(["-e", "frame.number", "-e", "pn_dcp.service_id", "-e", "pn_dcp.service_type", "-e", "pn_dcp.xid"])
-        .args(["-e", "pn_dcp.suboption_device_nameofstation", "-e", "pn_dcp.suboption_vendor_id"])
-        .args(["-e", "pn_dcp.suboption_device_id", "-e", "pn_dcp.suboption_ip_ip"])
-        .output()
-        .unwrap();
+    let fields = [
+        "pn_dcp.service_id",
+        "pn_dcp.service_type",
+        "pn_dcp.xid",
+        "pn_dcp.suboption_device_nameofstation",
+        "pn_dcp.suboption_vendor_id",
+        "pn_dcp.suboption_device_id",
+        "pn_dcp.suboption_ip_ip",
+    ];
     let mut per = PerPacket::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let f: Vec<&str> = line.split('\t').collect();
-        let [frame, service, stype, xid, name, vendor, device, ip] = f[..] else {
-            panic!("unexpected tshark line {line:?}")
-        };
-        let key = (
-            service.to_string(),
-            stype.to_string(),
-            xid.to_string(),
-            name.to_string(),
-            vendor.to_string(),
-            device.to_string(),
-            ip.to_string(),
-        );
-        per.entry(frame.parse().unwrap()).or_default().push(key);
+    for (frame, f) in support::tshark_fields(path, &[], "pn_dcp", &fields) {
+        let [service, stype, xid, name, vendor, device, ip] = <[String; 7]>::try_from(f).unwrap();
+        per.entry(frame).or_default().push((service, stype, xid, name, vendor, device, ip));
     }
     per
 }

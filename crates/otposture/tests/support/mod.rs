@@ -26,6 +26,29 @@ pub fn tshark_available() -> bool {
     ok
 }
 
+/// `tshark -r path ARGS -Y filter -T fields -E occurrence=f -e frame.number -e
+/// FIELD...`: per displayed frame, its number and the fields' texts (empty
+/// when absent). `args` go before the filter (`-d` decode-as rules).
+pub fn tshark_fields(path: &Path, args: &[&str], filter: &str, fields: &[&str]) -> Vec<(u64, Vec<String>)> {
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-r").arg(path).args(args).args(["-Y", filter, "-T", "fields", "-E", "occurrence=f", "-e", "frame.number"]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd.output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| {
+            let mut f = line.split('\t');
+            let frame =
+                f.next().and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("unexpected tshark line {line:?}"));
+            let values: Vec<String> = f.map(str::to_string).collect();
+            assert_eq!(values.len(), fields.len(), "unexpected tshark line {line:?}");
+            (frame, values)
+        })
+        .collect()
+}
+
 /// A capture listed in `INDEX.tsv`.
 #[derive(Debug)]
 pub struct Capture {
