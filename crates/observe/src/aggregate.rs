@@ -19,8 +19,71 @@ const MAX_PENDING_EVENTS: usize = 100_000;
 /// (a repeat is then kept once more), so a host flood cannot grow it.
 const MAX_REMEMBERED_IDENTITIES: usize = 1 << 16;
 
+/// Operation names known by number past this many only by text (see [`Names`]).
+const MAX_NAME_IDS: usize = 1 << 16;
+
 type HostKey = (Option<MacAddr>, Option<IpAddr>, Option<u16>);
-type MessageKey = (Option<FlowId>, &'static str, Cow<'static, str>, Option<Direction>);
+/// A count's key: flow, operation (by its number in [`Names`]), direction.
+type MessageKey = (Option<FlowId>, NameId, Option<Direction>);
+/// The same for names past [`MAX_NAME_IDS`].
+type TextKey = (Option<FlowId>, &'static str, Cow<'static, str>, Option<Direction>);
+/// A `&'static str` by address and length.
+type Addr = (usize, usize);
+
+/// An operation name's number: counts are keyed by it, so counting a message
+/// hashes and compares a few integers, not two strings (that was a sixth of the
+/// packet path on the benchmark capture).
+type NameId = u32;
+
+/// Numbers for (protocol, operation) names. A borrowed name is found by its
+/// address (the common case: the dissectors' tables and interned names);
+/// a name met for the first time, or made at run time, by its text, so two
+/// copies of one text always share a number. At most [`MAX_NAME_IDS`] names
+/// get one: a flood of distinct made-up names then costs speed (counted by
+/// text), never memory here. Names are never forgotten, so a text either always
+/// has a number or never does, and its counts live in one map.
+#[derive(Debug, Default)]
+struct Names {
+    by_addr: HashMap<(Addr, Addr), NameId, RandomState>,
+    by_text: HashMap<(&'static str, Cow<'static, str>), NameId, RandomState>,
+    list: Vec<(&'static str, Cow<'static, str>)>,
+}
+
+impl Names {
+    // The Cow tells a borrowed name (looked up by address) from a made one.
+    #[allow(clippy::ptr_arg)]
+    fn id(&mut self, protocol: &'static str, operation: &Cow<'static, str>) -> Option<NameId> {
+        let addr = |s: &str| (s.as_ptr() as usize, s.len());
+        let by_addr = match operation {
+            Cow::Borrowed(op) => {
+                let key = (addr(protocol), addr(op));
+                if let Some(&id) = self.by_addr.get(&key) {
+                    return Some(id);
+                }
+                Some(key)
+            }
+            Cow::Owned(_) => None,
+        };
+        let id = match self.by_text.get(&(protocol, operation.clone())) {
+            Some(&id) => id,
+            None if self.list.len() >= MAX_NAME_IDS => return None,
+            None => {
+                let id = NameId::try_from(self.list.len()).ok()?;
+                self.list.push((protocol, operation.clone()));
+                self.by_text.insert((protocol, operation.clone()), id);
+                id
+            }
+        };
+        if let Some(key) = by_addr {
+            self.by_addr.insert(key, id);
+        }
+        Some(id)
+    }
+
+    fn name(&self, id: NameId) -> Option<&(&'static str, Cow<'static, str>)> {
+        self.list.get(id as usize)
+    }
+}
 
 #[derive(Debug)]
 struct HostAgg {
@@ -43,14 +106,19 @@ struct MessageAgg {
 #[derive(Debug, Default)]
 pub(crate) struct Aggregator {
     hosts: HashMap<HostKey, HostAgg, RandomState>,
+    names: Names,
     messages: HashMap<MessageKey, MessageAgg, RandomState>,
+    /// Counts of names without a number.
+    messages_by_text: HashMap<TextKey, MessageAgg, RandomState>,
     events: Vec<Event>,
     /// Malformed messages reported during the current dissector call.
     pub(crate) malformed_now: u32,
     /// Events not kept because the pending buffer was full.
     pub(crate) events_dropped: u64,
     /// Messages per protocol and operation class, for the run summary.
-    pub(crate) per_protocol: HashMap<(&'static str, OperationClass), u64, RandomState>,
+    /// Keyed by the protocol name's address (see [`Names`]); merged by text in
+    /// [`Aggregator::per_protocol`].
+    per_protocol: HashMap<(Addr, OperationClass), (&'static str, u64), RandomState>,
     /// The last identity each source reported on each flow: (flow, digest of
     /// protocol, name and sender) -> digest of the attributes.
     identities: HashMap<(Option<FlowId>, u64), u64, RandomState>,
@@ -119,18 +187,28 @@ impl Aggregator {
                 source: h.source,
             }));
         }
-        for ((flow, protocol, operation, direction), m) in self.messages.iter_mut().filter(|(_, m)| m.dirty) {
+        let stat =
+            |flow: Option<FlowId>, protocol: &'static str, operation: &Cow<'static, str>, direction, m: &MessageAgg| {
+                Observation::Message(MessageStat {
+                    flow,
+                    protocol: Cow::Borrowed(protocol),
+                    operation: operation.clone(),
+                    class: m.class,
+                    direction,
+                    count: m.count,
+                    first_seen: m.first,
+                    last_seen: m.last,
+                })
+            };
+        for ((flow, id, direction), m) in self.messages.iter_mut().filter(|(_, m)| m.dirty) {
             m.dirty = false;
-            out.push(Observation::Message(MessageStat {
-                flow: *flow,
-                protocol: Cow::Borrowed(protocol),
-                operation: operation.clone(),
-                class: m.class,
-                direction: *direction,
-                count: m.count,
-                first_seen: m.first,
-                last_seen: m.last,
-            }));
+            if let Some((protocol, operation)) = self.names.name(*id) {
+                out.push(stat(*flow, protocol, operation, *direction, m));
+            }
+        }
+        for ((flow, protocol, operation, direction), m) in self.messages_by_text.iter_mut().filter(|(_, m)| m.dirty) {
+            m.dirty = false;
+            out.push(stat(*flow, protocol, operation, *direction, m));
         }
         out.extend(self.events.drain(..).map(Observation::Event));
     }
@@ -138,12 +216,24 @@ impl Aggregator {
     /// Forgets the operation counts of ended flows (after a checkpoint wrote them),
     /// so memory follows the live flows, not the capture.
     pub(crate) fn forget_flows(&mut self, ended: &[FlowId]) {
-        if ended.is_empty() || (self.messages.is_empty() && self.identities.is_empty()) {
+        if ended.is_empty()
+            || (self.messages.is_empty() && self.messages_by_text.is_empty() && self.identities.is_empty())
+        {
             return;
         }
         let ended: HashSet<FlowId, RandomState> = ended.iter().copied().collect();
         self.messages.retain(|(f, ..), m| m.dirty || f.is_none_or(|f| !ended.contains(&f)));
+        self.messages_by_text.retain(|(f, ..), m| m.dirty || f.is_none_or(|f| !ended.contains(&f)));
         self.identities.retain(|(f, _), _| f.is_none_or(|f| !ended.contains(&f)));
+    }
+
+    /// Messages per protocol name and operation class.
+    pub(crate) fn per_protocol(&self) -> Vec<(String, String, u64)> {
+        let mut merged: std::collections::BTreeMap<(&str, &str), u64> = std::collections::BTreeMap::new();
+        for ((_, class), (protocol, n)) in &self.per_protocol {
+            *merged.entry((protocol, class.name())).or_insert(0) += n;
+        }
+        merged.into_iter().map(|((p, c), n)| (p.to_string(), c.to_string(), n)).collect()
     }
 
     /// Events waiting for the next checkpoint.
@@ -178,21 +268,18 @@ impl Aggregator {
         class: OperationClass,
         attributes: Option<Vec<(Cow<'static, str>, String)>>,
     ) {
-        *self.per_protocol.entry((protocol, class)).or_insert(0) += 1;
+        self.per_protocol.entry(((protocol.as_ptr() as usize, protocol.len()), class)).or_insert((protocol, 0)).1 += 1;
         if let Some(attributes) = attributes.filter(|_| class.is_notable()) {
             let mut e = ctx.event(protocol, EventKind::Operation, operation.clone());
             e.class = Some(class);
             e.attributes = attributes;
             self.push_event(e);
         }
-        let key = (ctx.flow_id(), protocol, operation, ctx.direction);
-        let m = self.messages.entry(key).or_insert(MessageAgg {
-            class,
-            count: 0,
-            first: ctx.ts,
-            last: ctx.ts,
-            dirty: true,
-        });
+        let new = MessageAgg { class, count: 0, first: ctx.ts, last: ctx.ts, dirty: true };
+        let m = match self.names.id(protocol, &operation) {
+            Some(id) => self.messages.entry((ctx.flow_id(), id, ctx.direction)).or_insert(new),
+            None => self.messages_by_text.entry((ctx.flow_id(), protocol, operation, ctx.direction)).or_insert(new),
+        };
         m.count += 1;
         m.first = m.first.min(ctx.ts);
         m.last = m.last.max(ctx.ts);
@@ -245,5 +332,54 @@ impl Emit for Aggregator {
         let mut e = ctx.event(protocol, EventKind::Anomaly, "malformed");
         e.attributes.push((Cow::Borrowed("what"), what.to_string()));
         self.push_event(e);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_of_one_name_share_a_number_and_past_the_cap_names_have_none() {
+        let mut names = Names::default();
+        let made: &'static str = Box::leak(String::from("write_var").into_boxed_str());
+        let a = names.id("s7comm", &Cow::Borrowed("write_var")).unwrap();
+        // Another address with the same text, and an owned copy: the same number.
+        assert_ne!(made.as_ptr(), "write_var".as_ptr());
+        assert_eq!(names.id("s7comm", &Cow::Borrowed(made)), Some(a));
+        assert_eq!(names.id("s7comm", &Cow::Owned("write_var".into())), Some(a));
+        // The same operation name under another protocol is another name.
+        let b = names.id("modbus", &Cow::Borrowed("write_var")).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(names.name(b), Some(&("modbus", Cow::Borrowed("write_var"))));
+        for n in names.list.len()..MAX_NAME_IDS {
+            names.id("test", &Cow::Owned(format!("op_{n}"))).unwrap();
+        }
+        assert_eq!(names.id("test", &Cow::Owned("one_too_many".into())), None);
+        assert_eq!(names.id("s7comm", &Cow::Owned("write_var".into())), Some(a), "known names keep their number");
+    }
+
+    #[test]
+    fn counts_of_numbered_and_unnumbered_names_reach_the_checkpoint() {
+        let mut agg = Aggregator::default();
+        let ctx = PacketCtx::at(Timestamp::from_parts(1, 0), 1);
+        agg.message(&ctx, "test", Cow::Borrowed("read"), OperationClass::Read);
+        agg.message(&ctx, "test", Cow::Owned("read".into()), OperationClass::Read);
+        agg.names.list.resize(MAX_NAME_IDS, ("test", Cow::Borrowed("filler")));
+        agg.message(&ctx, "test", Cow::Owned("late".into()), OperationClass::Read);
+        agg.message(&ctx, "test", Cow::Owned("late".into()), OperationClass::Read);
+        let mut out = Vec::new();
+        agg.checkpoint(&mut out);
+        let mut counts: Vec<(String, u64)> = out
+            .iter()
+            .filter_map(|o| match o {
+                Observation::Message(m) => Some((m.operation.to_string(), m.count)),
+                _ => None,
+            })
+            .collect();
+        counts.sort();
+        assert_eq!(counts, [("late".to_string(), 2), ("read".to_string(), 2)]);
+        assert_eq!(agg.per_protocol(), [("test".to_string(), "read".to_string(), 4)]);
     }
 }

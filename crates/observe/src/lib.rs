@@ -176,9 +176,7 @@ impl Engine {
         s.flows_open = self.table.len() as u64;
         s.events_dropped = self.core.agg.events_dropped;
         s.identities_repeated = self.core.agg.identities_repeated;
-        s.messages =
-            self.core.agg.per_protocol.iter().map(|((p, c), n)| (p.to_string(), c.name().to_string(), *n)).collect();
-        s.messages.sort();
+        s.messages = self.core.agg.per_protocol();
         s.memory_bytes = (self.table.memory() + self.defrag.held_bytes()) as u64;
         s
     }
