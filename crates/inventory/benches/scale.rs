@@ -1,19 +1,22 @@
 //! The inventory at plant scale: `cargo bench -p otposture-inventory`.
 //!
-//! Builds the inventory from 100,000 hosts (a tenth of them stating a CIP
-//! identity) and 1,000,000 conversations, stores it in a temporary database,
-//! and lists it back: all assets, and controllers filtered by role. Prints each
-//! step's time and the peak memory. No assertion on timing.
+//! Stores 1,000,000 flows (one conversation each) with their message counts,
+//! then builds the inventory from them as `analyze` does (100,000 hosts, a
+//! tenth of them stating a CIP identity; conversations read from the store one
+//! at a time), stores it in the same database, and lists it back: all assets,
+//! and controllers filtered by role. Prints each step's time and the peak
+//! memory. No assertion on timing.
 //! `OTPOSTURE_BENCH_ASSETS` and `OTPOSTURE_BENCH_EDGES` change the size;
 //! `OTPOSTURE_BENCH_DB=PATH` keeps the database there (replacing that file),
 //! to time the CLI on it: `otposture --db PATH assets --format json`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
 
-use otposture_model::{EventKind, FlowId, HostSource, MacAddr, OperationClass};
-use otposture_store::{
-    AssetFilter, Attributes, CaptureId, ClassCount, ConversationRow, EdgeFilter, EventRow, HostRow, Store,
+use otposture_model::{
+    Direction, EventKind, FlowEnd, FlowId, FlowKey, FlowRecord, HostSource, InitiatorBasis, MacAddr, MessageStat,
+    Observation, OperationClass, StreamAnomalies, TcpState, Timestamp, Transport,
 };
+use otposture_store::{AssetFilter, Attributes, CaptureId, ConversationFilter, EdgeFilter, EventRow, HostRow, Store};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
@@ -94,41 +97,93 @@ fn main() {
             ]),
         })
         .collect();
-    // Clients poll PLCs: conversation k goes from host k % assets to the PLC
-    // (k / assets) * 10 + ... spread so edges are distinct.
-    let conversations: Vec<ConversationRow> = (0..edges)
-        .map(|k| {
-            let client = k % assets;
-            let server = ((k / assets) * 10 + (k % 10) * 10 + client / 10 * 10) % assets;
-            ConversationRow {
-                client_ip: ip(client),
-                server_ip: ip(server),
-                vlan: None,
-                transport: "tcp".into(),
-                server_port: 44818,
-                app_protocol: Some("enip".into()),
-                flows: 1,
-                packets: 10,
-                bytes: 1_000,
-                first_seen_ns: 0,
-                last_seen_ns: 1_000,
-                requests: vec![ClassCount { class: OperationClass::Read, messages: 5 }],
-                responses: vec![ClassCount { class: OperationClass::Read, messages: 5 }],
-            }
-        })
-        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = std::env::var_os("OTPOSTURE_BENCH_DB").map_or_else(|| dir.path().join("scale.db"), Into::into);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.clone().into_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+    let mut store = Store::open(&path).unwrap();
+    let capture = store.begin_capture("scale", std::path::Path::new("scale"), 0, 0).unwrap();
+
+    // Clients poll PLCs: conversation k goes from host k % assets to a PLC,
+    // spread so edges are distinct. One flow each, with its read requests and
+    // responses counted; written in batches as `analyze` writes them.
+    let t = Instant::now();
+    let mut batch = Vec::new();
+    for k in 0..edges {
+        let client = k % assets;
+        let server = ((k / assets) * 10 + (k % 10) * 10 + client / 10 * 10) % assets;
+        let key = FlowKey {
+            vlan: None,
+            transport: Transport::Tcp,
+            client_ip: ip(client),
+            client_port: 1024 + u16::try_from(k % 60_000).unwrap(),
+            server_ip: ip(server),
+            server_port: 44818,
+        };
+        let ts = Timestamp(1_000 + i64::try_from(k).unwrap());
+        let id = FlowId::derive(&key, ts);
+        batch.push(Observation::Flow(FlowRecord {
+            id,
+            key,
+            initiator: InitiatorBasis::Handshake,
+            first_seen: ts,
+            last_seen: ts,
+            packets_to_server: 5,
+            bytes_to_server: 500,
+            packets_to_client: 5,
+            bytes_to_client: 500,
+            payload_to_server: 100,
+            payload_to_client: 100,
+            tcp_state: Some(TcpState::Closed),
+            app_protocol: Some("enip".into()),
+            anomalies: StreamAnomalies::default(),
+            end: FlowEnd::Closed,
+        }));
+        for direction in [Direction::ToServer, Direction::ToClient] {
+            batch.push(Observation::Message(MessageStat {
+                flow: Some(id),
+                protocol: "enip".into(),
+                operation: "get_attribute_single".into(),
+                class: OperationClass::Read,
+                direction: Some(direction),
+                count: 5,
+                first_seen: ts,
+                last_seen: ts,
+            }));
+        }
+        if batch.len() >= 30_000 {
+            store.write_batch(capture, &batch).unwrap();
+            batch.clear();
+        }
+    }
+    store.write_batch(capture, &batch).unwrap();
+    drop(batch);
     println!(
-        "input: {} hosts, {} identities, {} conversations; peak RSS {:.0} MiB",
+        "input: {} hosts, {} identities; {edges} flows stored in {:.1} s; peak RSS {:.0} MiB",
         hosts.len(),
         identities.len(),
-        conversations.len(),
+        t.elapsed().as_secs_f64(),
         peak_rss_mib()
     );
 
+    if std::env::var_os("OTPOSTURE_BENCH_READ_ONLY").is_some() {
+        let t = Instant::now();
+        let n = store.each_conversation(&ConversationFilter::default(), |_| {}).unwrap();
+        println!("  read only: {n} in {:.2} s; peak RSS {:.0} MiB", t.elapsed().as_secs_f64(), peak_rss_mib());
+    }
+    // As `otposture assets rebuild` does: conversations fed as they are read.
     let t = Instant::now();
-    let inv = otposture_inventory::build(&hosts, &identities, &conversations);
+    let mut builder = otposture_inventory::InventoryBuilder::new(&hosts, &identities);
+    println!("  assets drafted in {:.2} s; peak RSS {:.0} MiB", t.elapsed().as_secs_f64(), peak_rss_mib());
+    let conversations = store.each_conversation(&ConversationFilter::default(), |c| builder.conversation(&c)).unwrap();
+    println!("  conversations read in {:.2} s; peak RSS {:.0} MiB", t.elapsed().as_secs_f64(), peak_rss_mib());
+    let inv = builder.finish();
     println!(
-        "build: {} assets, {} edges in {:.2} s; peak RSS {:.0} MiB",
+        "build: {} conversations read, {} assets, {} edges in {:.2} s; peak RSS {:.0} MiB",
+        conversations,
         inv.assets.len(),
         inv.edges.len(),
         t.elapsed().as_secs_f64(),
@@ -143,14 +198,6 @@ fn main() {
     drop(assets);
     println!("asset records: {:.2} s", t.elapsed().as_secs_f64());
 
-    let dir = tempfile::tempdir().unwrap();
-    let path = std::env::var_os("OTPOSTURE_BENCH_DB").map_or_else(|| dir.path().join("scale.db"), Into::into);
-    for suffix in ["", "-wal", "-shm"] {
-        let mut p = path.clone().into_os_string();
-        p.push(suffix);
-        let _ = std::fs::remove_file(p);
-    }
-    let mut store = Store::open(&path).unwrap();
     let t = Instant::now();
     let edge_rows = otposture_inventory::edge_records(edges);
     store.replace_inventory_from(&asset_rows, edge_rows, 0, 0).unwrap().unwrap();

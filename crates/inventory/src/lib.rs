@@ -183,8 +183,8 @@ struct Draft {
     vlans: BTreeSet<u16>,
     first: Option<i64>,
     last: Option<i64>,
-    /// (field, value) -> value record.
-    values: BTreeMap<(Field, String), Value>,
+    /// Value records by (field, value).
+    values: Values,
     routes_for: usize,
     modules: BTreeMap<String, Module>,
     merged: Vec<String>,
@@ -197,6 +197,46 @@ struct Draft {
     announces: BTreeSet<&'static str>,
 }
 
+/// A draft's value records, ordered by (field, value). A sorted list, not a
+/// `BTreeMap`: a draft has a handful of values, and a map's first node holds
+/// room for eleven (about 3 KiB a draft, half the memory of a plant-scale build).
+#[derive(Debug, Default)]
+struct Values(Vec<((Field, String), Value)>);
+
+impl Values {
+    fn find(&self, field: Field, value: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|((f, v), _)| (*f, v.as_str()).cmp(&(field, value)))
+    }
+
+    fn get_mut(&mut self, field: Field, value: &str) -> Option<&mut Value> {
+        let at = self.find(field, value).ok()?;
+        self.0.get_mut(at).map(|(_, v)| v)
+    }
+
+    fn insert(&mut self, field: Field, v: Value) {
+        match self.find(field, &v.value) {
+            Ok(at) => {
+                if let Some(slot) = self.0.get_mut(at) {
+                    slot.1 = v;
+                }
+            }
+            Err(at) => self.0.insert(at, ((field, v.value.clone()), v)),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &((Field, String), Value)> {
+        self.0.iter()
+    }
+}
+
+impl IntoIterator for Values {
+    type Item = ((Field, String), Value);
+    type IntoIter = std::vec::IntoIter<Self::Item>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
 impl Draft {
     fn seen(&mut self, first: i64, last: i64) {
         self.first = Some(self.first.map_or(first, |f| f.min(first)));
@@ -204,8 +244,7 @@ impl Draft {
     }
 
     fn claim(&mut self, field: Field, value: String, raw: Option<String>, confidence: Confidence, p: Provenance) {
-        let key = (field, value.clone());
-        match self.values.get_mut(&key) {
+        match self.values.get_mut(field, &value) {
             Some(v) => {
                 v.reports += 1;
                 v.confidence = v.confidence.max(confidence);
@@ -217,7 +256,7 @@ impl Draft {
             }
             None => {
                 let raw = raw.filter(|r| *r != value);
-                self.values.insert(key, Value { value, raw, confidence, first: p.clone(), last: p, reports: 1 });
+                self.values.insert(field, Value { value, raw, confidence, first: p.clone(), last: p, reports: 1 });
             }
         }
     }
@@ -225,18 +264,61 @@ impl Draft {
 
 /// Builds the inventory from the store's hosts, identity events and conversations.
 pub fn build(hosts: &[HostRow], identities: &[EventRow], conversations: &[ConversationRow]) -> Inventory {
-    let mut b = Builder::default();
-    b.hosts(hosts, identities);
-    b.index_addresses();
-    let mut unplaced = 0;
-    for e in identities {
-        if !b.identity(e) {
-            unplaced += 1;
-        }
+    let mut b = InventoryBuilder::new(hosts, identities);
+    for c in conversations {
+        b.conversation(c);
     }
-    b.merge_by_serial();
-    let (assets, edges) = b.finish(conversations);
-    Inventory { assets, edges, unplaced_identities: unplaced }
+    b.finish()
+}
+
+/// Builds the inventory with the conversations fed one at a time (as
+/// `Store::each_conversation` reads them), so they are never all held: memory
+/// follows the assets and the edges, not the conversations behind them.
+#[derive(Debug)]
+pub struct InventoryBuilder {
+    b: Builder,
+    /// Conversations seen from each draft.
+    talk: Vec<classify::Behaviour>,
+    edges: map::EdgeSums,
+    unplaced: u64,
+}
+
+impl InventoryBuilder {
+    /// Assets from the hosts and identity events, before any conversation.
+    pub fn new(hosts: &[HostRow], identities: &[EventRow]) -> Self {
+        let mut b = Builder::default();
+        b.hosts(hosts, identities);
+        b.index_addresses();
+        let mut unplaced = 0;
+        for e in identities {
+            if !b.identity(e) {
+                unplaced += 1;
+            }
+        }
+        b.merge_by_serial();
+        let talk = b.drafts.iter().map(|_| classify::Behaviour::default()).collect();
+        InventoryBuilder { b, talk, edges: map::EdgeSums::default(), unplaced }
+    }
+
+    /// One conversation: what it says of its two ends' behaviour, and its edge.
+    pub fn conversation(&mut self, c: &ConversationRow) {
+        let client = self.b.locate(c.client_ip, c.vlan);
+        let server = self.b.locate(c.server_ip, c.vlan);
+        if let Some(b) = client.and_then(|i| self.talk.get_mut(i)) {
+            b.as_client(c);
+        }
+        if let Some(b) = server.and_then(|i| self.talk.get_mut(i)) {
+            b.as_server(c);
+        }
+        self.edges.add(c, client, server);
+    }
+
+    /// Classifies the assets and names the edges.
+    pub fn finish(self) -> Inventory {
+        let InventoryBuilder { b, talk, edges, unplaced } = self;
+        let (assets, edges) = b.finish(talk, edges);
+        Inventory { assets, edges, unplaced_identities: unplaced }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -484,7 +566,7 @@ impl Builder {
                 }
                 for ((field, value), v) in from.values {
                     into.claim(field, value, v.raw.clone(), v.confidence, v.first.clone());
-                    if let Some(x) = into.values.get_mut(&(field, v.value.clone())) {
+                    if let Some(x) = into.values.get_mut(field, &v.value) {
                         x.reports += v.reports.saturating_sub(1);
                         if v.last.ts_ns > x.last.ts_ns {
                             x.last = v.last;
@@ -505,37 +587,19 @@ impl Builder {
         }
     }
 
-    fn finish(self, conversations: &[ConversationRow]) -> (Vec<Asset>, Vec<Edge>) {
-        let Builder { drafts, by_ip, by_addr, .. } = self;
-        let resolve = |mut i: usize| {
-            while let Some(next) = drafts.get(i).and_then(|d| d.alias) {
-                i = next;
-            }
-            i
-        };
-        // Conversations seen from each asset.
-        let mut talk: Vec<classify::Behaviour> = drafts.iter().map(|_| classify::Behaviour::default()).collect();
-        // An address on one VLAN only is found whatever the tagging of the
-        // flow (a trunk port, a capture on both sides of a tagging switch).
-        let locate = |ip: IpAddr, vlan: Option<u16>| {
-            by_ip.get(&(ip, vlan)).map(|&i| resolve(i)).or_else(|| {
-                let mut held = by_addr.get(&ip)?.iter().map(|&i| resolve(i));
-                let first = held.next()?;
-                held.all(|i| i == first).then_some(first)
-            })
-        };
-        let mut ends = Vec::with_capacity(conversations.len());
-        for c in conversations {
-            let client = locate(c.client_ip, c.vlan);
-            let server = locate(c.server_ip, c.vlan);
-            if let Some(b) = client.and_then(|i| talk.get_mut(i)) {
-                b.as_client(c);
-            }
-            if let Some(b) = server.and_then(|i| talk.get_mut(i)) {
-                b.as_server(c);
-            }
-            ends.push((client, server));
-        }
+    /// The draft holding `ip` on `vlan`. An address on one VLAN only is found
+    /// whatever the tagging of the flow (a trunk port, a capture on both sides
+    /// of a tagging switch).
+    fn locate(&self, ip: IpAddr, vlan: Option<u16>) -> Option<usize> {
+        self.by_ip.get(&(ip, vlan)).map(|&i| self.resolve(i)).or_else(|| {
+            let mut held = self.by_addr.get(&ip)?.iter().map(|&i| self.resolve(i));
+            let first = held.next()?;
+            held.all(|i| i == first).then_some(first)
+        })
+    }
+
+    fn finish(self, mut talk: Vec<classify::Behaviour>, edges: map::EdgeSums) -> (Vec<Asset>, Vec<Edge>) {
+        let Builder { drafts, .. } = self;
         // Each asset with the draft it came from, for locating edge ends.
         let mut assets: Vec<(Asset, usize)> = Vec::new();
         for (i, mut d) in drafts.into_iter().enumerate() {
@@ -573,7 +637,7 @@ impl Builder {
         let asset_of_draft: BTreeMap<usize, usize> =
             assets.iter().enumerate().map(|(at, (_, draft))| (*draft, at)).collect();
         let sorted: Vec<Asset> = assets.into_iter().map(|(a, _)| a).collect();
-        let edges = map::edges(conversations, &ends, &asset_of_draft, &sorted);
+        let edges = edges.finish(&asset_of_draft, &sorted);
         (sorted, edges)
     }
 }
@@ -607,7 +671,7 @@ fn asset_id(d: &Draft) -> String {
 /// A draft's values grouped per field, most trusted then latest first.
 fn attributes(d: &Draft) -> Vec<Attribute> {
     let mut by_field: BTreeMap<Field, Vec<Value>> = BTreeMap::new();
-    for ((field, _), v) in &d.values {
+    for ((field, _), v) in d.values.iter() {
         by_field.entry(*field).or_default().push(v.clone());
     }
     by_field

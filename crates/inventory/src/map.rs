@@ -112,17 +112,22 @@ fn trust(ops: &ClassCounts) -> Vec<&'static str> {
     t
 }
 
-/// One end while aggregating: an asset (index in `assets`) or a bare address.
+/// One end while aggregating: an asset (by the index of the draft it is made
+/// from) or a bare address (by its index in [`EdgeSums::addresses`]). Four
+/// bytes, not an `IpAddr`'s seventeen: a plant-scale map has a million keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-enum End {
-    Asset(usize),
-    Address(std::net::IpAddr),
+struct End(u32);
+
+impl End {
+    const ADDRESS: u32 = 1 << 31;
 }
 
 /// An edge's sums while aggregating, without its names.
 #[derive(Debug)]
 struct Sums {
-    ports: Vec<u16>,
+    /// The first server port; others (rare) in `more_ports`.
+    port: u16,
+    more_ports: Option<Box<[u16]>>,
     flows: u64,
     packets: u64,
     bytes: u64,
@@ -132,45 +137,71 @@ struct Sums {
     operations: ClassCounts,
 }
 
-impl Sums {
-    fn new(first: i64, last: i64) -> Self {
-        Sums { ports: Vec::new(), flows: 0, packets: 0, bytes: 0, first, last, operations: ClassCounts::default() }
-    }
-}
+type Key = (End, End, u32);
 
-/// Edges from conversations whose ends were located (`None`: no asset has the
-/// address), ordered by client, server and protocol. Aggregates on indices and
+/// Edges summed from conversations as they arrive (ends located by the
+/// caller: `None` when no asset has the address). Aggregates on indices and
 /// names only the result, so a million conversations cost a million small
-/// entries, not a million copies of asset ids.
-pub(crate) fn edges(
-    conversations: &[ConversationRow],
-    ends: &[(Option<usize>, Option<usize>)],
-    assets_by_draft: &BTreeMap<usize, usize>,
-    assets: &[Asset],
-) -> Vec<Edge> {
-    let end = |draft: Option<usize>, ip: std::net::IpAddr| match draft.and_then(|d| assets_by_draft.get(&d)) {
-        Some(&a) => End::Asset(a),
-        None => End::Address(ip),
-    };
+/// entries, not a million copies of asset ids; the conversations themselves
+/// are not kept.
+#[derive(Debug, Default)]
+pub(crate) struct EdgeSums {
     // Sums live in a dense Vec; the hash map holds only their index, so its
     // spare buckets cost a few bytes each, not a whole Sums (a million edges).
-    let mut index: std::collections::HashMap<(End, End, &str), usize, foldhash::fast::RandomState> =
-        std::collections::HashMap::default();
-    let mut sums: Vec<((End, End, &str), Sums)> = Vec::new();
-    for (c, (client, server)) in conversations.iter().zip(ends) {
+    index: crate::HashMap<Key, u32>,
+    sums: Vec<(Key, Sums)>,
+    /// Protocol names by number (a handful: application protocols and transports).
+    protocols: Vec<String>,
+    protocol_ids: crate::HashMap<String, u32>,
+    /// Addresses no asset holds, by number.
+    addresses: Vec<std::net::IpAddr>,
+    address_ids: crate::HashMap<std::net::IpAddr, u32>,
+}
+
+impl EdgeSums {
+    /// Adds one conversation between the drafts `client` and `server`.
+    pub(crate) fn add(&mut self, c: &ConversationRow, client: Option<usize>, server: Option<usize>) {
         // Broadcast, multicast and unspecified addresses are no device.
         if !crate::is_device_ip(c.client_ip) || !crate::is_device_ip(c.server_ip) {
-            continue;
+            return;
         }
         let protocol = c.app_protocol.as_deref().unwrap_or(&c.transport);
-        let key = (end(*client, c.client_ip), end(*server, c.server_ip), protocol);
-        let at = *index.entry(key).or_insert_with(|| {
-            sums.push((key, Sums::new(c.first_seen_ns, c.last_seen_ns)));
-            sums.len() - 1
-        });
-        let Some((_, e)) = sums.get_mut(at) else { continue };
-        if !e.ports.contains(&c.server_port) {
-            e.ports.push(c.server_port);
+        let protocol = match self.protocol_ids.get(protocol) {
+            Some(&id) => id,
+            None => {
+                let id = u32::try_from(self.protocols.len()).unwrap_or(u32::MAX);
+                self.protocols.push(protocol.to_string());
+                self.protocol_ids.insert(protocol.to_string(), id);
+                id
+            }
+        };
+        let (Some(client), Some(server)) = (self.end(client, c.client_ip), self.end(server, c.server_ip)) else {
+            return;
+        };
+        let key = (client, server, protocol);
+        let sums = &mut self.sums;
+        let Ok(next) = u32::try_from(sums.len()) else { return };
+        let at = *self.index.entry(key).or_insert(next);
+        if at == next {
+            sums.push((
+                key,
+                Sums {
+                    port: c.server_port,
+                    more_ports: None,
+                    flows: 0,
+                    packets: 0,
+                    bytes: 0,
+                    first: c.first_seen_ns,
+                    last: c.last_seen_ns,
+                    operations: ClassCounts::default(),
+                },
+            ));
+        }
+        let Some((_, e)) = sums.get_mut(at as usize) else { return };
+        if e.port != c.server_port && !e.more_ports.as_deref().unwrap_or_default().contains(&c.server_port) {
+            let mut more = e.more_ports.take().map(Vec::from).unwrap_or_default();
+            more.push(c.server_port);
+            e.more_ports = Some(more.into_boxed_slice());
         }
         e.flows += c.flows;
         e.packets += c.packets;
@@ -181,30 +212,65 @@ pub(crate) fn edges(
             e.operations.add(r.class, r.messages);
         }
     }
-    let name = |end: End| match end {
-        End::Asset(a) => Endpoint { id: assets.get(a).map_or_else(String::new, |x| x.id.clone()), asset: true },
-        End::Address(ip) => Endpoint { id: format!("ip-{ip}"), asset: false },
-    };
-    drop(index);
-    let mut out: Vec<Edge> = sums
-        .into_iter()
-        .map(|((client, server, protocol), mut s)| {
-            s.ports.sort_unstable();
-            Edge {
-                client: name(client),
-                server: name(server),
-                protocol: protocol.to_string(),
-                ports: s.ports,
-                flows: s.flows,
-                packets: s.packets,
-                bytes: s.bytes,
-                first_seen_ns: s.first,
-                last_seen_ns: s.last,
-                operations: s.operations,
-                trust: trust(&s.operations),
+
+    /// A draft's end, or an address's (numbered the first time it is met);
+    /// `None` past 2^31 of either.
+    fn end(&mut self, draft: Option<usize>, ip: std::net::IpAddr) -> Option<End> {
+        let n = match draft {
+            Some(d) => u32::try_from(d).ok()?,
+            None => match self.address_ids.get(&ip) {
+                Some(&n) => n,
+                None => {
+                    let n = u32::try_from(self.addresses.len()).ok()?;
+                    self.addresses.push(ip);
+                    self.address_ids.insert(ip, n);
+                    n
+                }
+            },
+        };
+        (n < End::ADDRESS).then_some(End(if draft.is_some() { n } else { n | End::ADDRESS }))
+    }
+
+    /// The edges, named by the assets the drafts became, ordered by client,
+    /// server and protocol.
+    pub(crate) fn finish(self, assets_by_draft: &BTreeMap<usize, usize>, assets: &[Asset]) -> Vec<Edge> {
+        let EdgeSums { index, sums, protocols, addresses, address_ids, .. } = self;
+        drop((index, address_ids));
+        // A located draft always becomes an asset (aliases are resolved before
+        // locating, and a draft holding an address is kept).
+        let name = |End(n): End| {
+            let at = (n & !End::ADDRESS) as usize;
+            if n & End::ADDRESS == 0 {
+                let id =
+                    assets_by_draft.get(&at).and_then(|&a| assets.get(a)).map_or_else(String::new, |x| x.id.clone());
+                Endpoint { id, asset: true }
+            } else {
+                let id = addresses.get(at).map_or_else(String::new, |ip| format!("ip-{ip}"));
+                Endpoint { id, asset: false }
             }
-        })
-        .collect();
-    out.sort_by(|a, b| (&a.client.id, &a.server.id, &a.protocol).cmp(&(&b.client.id, &b.server.id, &b.protocol)));
-    out
+        };
+        let mut out: Vec<Edge> = sums
+            .into_iter()
+            .map(|((client, server, protocol), s)| {
+                let mut ports = vec![s.port];
+                ports.extend(s.more_ports.as_deref().unwrap_or_default());
+                ports.sort_unstable();
+                Edge {
+                    client: name(client),
+                    server: name(server),
+                    protocol: protocols.get(protocol as usize).cloned().unwrap_or_default(),
+                    ports,
+                    flows: s.flows,
+                    packets: s.packets,
+                    bytes: s.bytes,
+                    first_seen_ns: s.first,
+                    last_seen_ns: s.last,
+                    operations: s.operations,
+                    trust: trust(&s.operations),
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.client.id, &a.server.id, &a.protocol).cmp(&(&b.client.id, &b.server.id, &b.protocol)));
+        out
+    }
 }

@@ -94,8 +94,11 @@ pub(crate) fn now_secs() -> i64 {
 pub(crate) fn build(store: &Store) -> anyhow::Result<Inventory> {
     let hosts = store.hosts(&HostFilter::default())?;
     let identities = store.events(&EventFilter { kind: Some(EventKind::Identity), ..EventFilter::default() })?;
-    let conversations = store.conversations(&ConversationFilter::default())?;
-    let mut inv = otposture_inventory::build(&hosts, &identities, &conversations);
+    // Conversations are fed as they are read: a plant-scale map is never held as
+    // conversations and edges at once.
+    let mut builder = otposture_inventory::InventoryBuilder::new(&hosts, &identities);
+    store.each_conversation(&ConversationFilter::default(), |c| builder.conversation(&c))?;
+    let mut inv = builder.finish();
     let overrides = store.role_overrides()?;
     for o in otposture_inventory::apply_overrides(&mut inv, &overrides) {
         eprintln!("note: role override of {} ({}) names no current asset; it is kept", o.asset_id, o.role);

@@ -16,7 +16,6 @@ use crate::Store;
 use otposture_model::{EventKind, FlowId, MacAddr, OperationClass, Timestamp, Transport};
 use rusqlite::types::{Type, Value};
 use rusqlite::{params_from_iter, Row};
-use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::Path;
@@ -549,7 +548,21 @@ impl Store {
     /// summed and their messages counted per operation class and direction.
     /// Ordered by client IP, server IP (as text), server port and transport.
     pub fn conversations(&self, filter: &ConversationFilter) -> Result<Vec<ConversationRow>, StoreError> {
+        let mut all = Vec::new();
+        self.each_conversation(filter, |c| all.push(c))?;
+        Ok(all)
+    }
+
+    /// [`Store::conversations`] handed to `each` one at a time, in the same
+    /// order, without holding them: a plant-scale map has a million. Returns how
+    /// many there were.
+    pub fn each_conversation(
+        &self,
+        filter: &ConversationFilter,
+        mut each: impl FnMut(ConversationRow),
+    ) -> Result<u64, StoreError> {
         const OP: &str = "listing conversations";
+        let err = || read_err(&self.path, OP);
         // Both statements read one snapshot, so the message counts belong to the
         // same flows as the totals even while another process writes.
         let snapshot = self.conn.unchecked_transaction().map_err(sql(&self.path, OP))?;
@@ -563,64 +576,70 @@ impl Store {
              ORDER BY {CONVERSATION_KEY}",
             flows.sql()
         );
-        let groups = self.select(OP, &query, flows.params, |row| {
-            let vlan: Option<i64> = row.get(4)?;
-            let conversation = ConversationRow {
-                client_ip: parsed(row, 0, ("flows", "client_ip"), ip)?,
-                server_ip: parsed(row, 1, ("flows", "server_ip"), ip)?,
-                vlan: vlan.and_then(|v| u16::try_from(v).ok()),
-                transport: row.get(3)?,
-                server_port: row.get(2)?,
-                app_protocol: row.get(5)?,
-                flows: uint(row.get(6)?),
-                packets: uint(row.get(7)?),
-                bytes: uint(row.get(8)?),
-                first_seen_ns: row.get(9)?,
-                last_seen_ns: row.get(10)?,
-                requests: Vec::new(),
-                responses: Vec::new(),
-            };
-            Ok((conversation_key(row)?, conversation))
-        })?;
+        let mut groups_stmt = self.conn.prepare(&query).map_err(err())?;
+        let mut groups = groups_stmt.query(params_from_iter(flows.params)).map_err(err())?;
 
         let mut messages = Where::default();
         messages.add("m.direction IN ('to_server', 'to_client')", []);
         messages.window("f.first_seen", "f.last_seen", filter.since, filter.until);
         // Flows outer (CROSS JOIN fixes the order): the window drops flows before
         // their messages are looked up, and the scan of flows is sequential;
-        // measured 10-25% faster than the planner's choice at 1M flows.
+        // measured 10-25% faster than the planner's choice at 1M flows. Sorted
+        // like the groups, and its keys are among theirs (the same flows,
+        // narrowed to those with messages), so the two are merged in one pass.
         let query = format!(
             "SELECT {CONVERSATION_KEY}, m.direction, m.class, sum(m.count)
              FROM flows AS f CROSS JOIN messages AS m ON m.flow_id = f.flow_id{}
-             GROUP BY {CONVERSATION_KEY}, m.direction, m.class",
+             GROUP BY {CONVERSATION_KEY}, m.direction, m.class
+             ORDER BY {CONVERSATION_KEY}",
             messages.sql()
         );
-        let counts = self.select(OP, &query, messages.params, |row| {
-            Ok((conversation_key(row)?, row.get::<_, String>(6)?, row.get::<_, String>(7)?, uint(row.get(8)?)))
-        })?;
-        drop(snapshot);
+        let mut counts_stmt = self.conn.prepare(&query).map_err(err())?;
+        let mut counts = counts_stmt.query(params_from_iter(messages.params)).map_err(err())?;
+        let count_of = |row: &Row<'_>| -> rusqlite::Result<(ConversationKey, String, String, u64)> {
+            Ok((conversation_key(row)?, row.get(6)?, row.get(7)?, uint(row.get(8)?)))
+        };
+        let mut next_count = counts.next().map_err(err())?.map(count_of).transpose().map_err(err())?;
 
-        let mut index = HashMap::with_capacity(groups.len());
-        let mut conversations = Vec::with_capacity(groups.len());
-        for (key, conversation) in groups {
-            index.insert(key, conversations.len());
-            conversations.push(conversation);
-        }
-        for (key, direction, class, messages) in counts {
-            let Some(conversation) = index.get(&key).and_then(|&i| conversations.get_mut(i)) else { continue };
-            let Some(class) = OperationClass::parse(&class) else { continue };
-            let list = match direction.as_str() {
-                "to_server" => &mut conversation.requests,
-                "to_client" => &mut conversation.responses,
-                _ => continue,
+        let mut n = 0;
+        while let Some(row) = groups.next().map_err(err())? {
+            let key = conversation_key(row).map_err(err())?;
+            let vlan: Option<i64> = row.get(4).map_err(err())?;
+            let mut conversation = ConversationRow {
+                client_ip: parsed(row, 0, ("flows", "client_ip"), ip).map_err(err())?,
+                server_ip: parsed(row, 1, ("flows", "server_ip"), ip).map_err(err())?,
+                vlan: vlan.and_then(|v| u16::try_from(v).ok()),
+                transport: row.get(3).map_err(err())?,
+                server_port: row.get(2).map_err(err())?,
+                app_protocol: row.get(5).map_err(err())?,
+                flows: uint(row.get(6).map_err(err())?),
+                packets: uint(row.get(7).map_err(err())?),
+                bytes: uint(row.get(8).map_err(err())?),
+                first_seen_ns: row.get(9).map_err(err())?,
+                last_seen_ns: row.get(10).map_err(err())?,
+                requests: Vec::new(),
+                responses: Vec::new(),
             };
-            list.push(ClassCount { class, messages });
-        }
-        for conversation in &mut conversations {
+            while let Some((_, direction, class, messages)) = next_count.take_if(|(k, ..)| *k == key) {
+                let list = match direction.as_str() {
+                    "to_server" => Some(&mut conversation.requests),
+                    "to_client" => Some(&mut conversation.responses),
+                    _ => None,
+                };
+                if let (Some(list), Some(class)) = (list, OperationClass::parse(&class)) {
+                    list.push(ClassCount { class, messages });
+                }
+                next_count = counts.next().map_err(err())?.map(count_of).transpose().map_err(err())?;
+            }
             conversation.requests.sort_unstable_by_key(|c| c.class.name());
             conversation.responses.sort_unstable_by_key(|c| c.class.name());
+            each(conversation);
+            n += 1;
         }
-        Ok(conversations)
+        drop((groups, counts));
+        drop((groups_stmt, counts_stmt));
+        drop(snapshot);
+        Ok(n)
     }
 
     /// Every capture, oldest row first.

@@ -295,3 +295,34 @@ fn message_classes_this_build_cannot_read_are_skipped() {
     assert_eq!(rows[0].requests, counts(&[(OperationClass::Read, 4)]));
     assert_eq!(rows[0].packets, 2);
 }
+
+#[test]
+fn conversations_read_one_at_a_time_keep_each_its_own_counts() {
+    use OperationClass::{Read, Write};
+    // Sorted by client then server text: .10 -> .20, .11 -> .20 (no messages), .12 -> .20.
+    let a = flow(key(None, "10.0.0.10", 50_000, "10.0.0.20", 502), T0, T0 + SEC, 4, 4);
+    let quiet = flow(key(None, "10.0.0.11", 50_000, "10.0.0.20", 502), T0, T0 + SEC, 3, 3);
+    let c = flow(key(Some(7), "10.0.0.12", 50_000, "10.0.0.20", 502), T0, T0 + SEC, 2, 2);
+    let batch = vec![
+        request(&c, "write_single_register", Write, 5),
+        request(&a, "read_holding_registers", Read, 2),
+        response(&a, "read_holding_registers", Read, 2),
+        Observation::Flow(c),
+        Observation::Flow(quiet),
+        Observation::Flow(a),
+    ];
+    let store = store_with(&batch);
+    let mut streamed = Vec::new();
+    let n = store.each_conversation(&ConversationFilter::default(), |c| streamed.push(c)).unwrap();
+    assert_eq!(n, 3);
+    assert_eq!(streamed, store.conversations(&ConversationFilter::default()).unwrap());
+    let classes = |c: &ConversationRow| (c.client_ip.to_string(), c.requests.clone(), c.responses.clone());
+    assert_eq!(
+        streamed.iter().map(classes).collect::<Vec<_>>(),
+        [
+            ("10.0.0.10".to_string(), counts(&[(Read, 2)]), counts(&[(Read, 2)])),
+            ("10.0.0.11".to_string(), vec![], vec![]),
+            ("10.0.0.12".to_string(), counts(&[(Write, 5)]), vec![]),
+        ]
+    );
+}
