@@ -179,7 +179,7 @@ struct EventText {
 }
 
 /// Writes `value`'s text into `buf` (cleared first) and returns it, or `None` for no value.
-fn text_of<'b, T: std::fmt::Display>(buf: &'b mut String, value: Option<T>) -> Option<&'b str> {
+fn text_of<T: std::fmt::Display>(buf: &mut String, value: Option<T>) -> Option<&str> {
     use std::fmt::Write;
     buf.clear();
     let value = value?;
