@@ -138,23 +138,138 @@ const TELECONTROL_PROTOCOLS: &[&str] = &["dnp3", "iec104"];
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Behaviour {
     /// Protocols answered as a server.
-    pub(crate) serves: BTreeSet<String>,
+    pub(crate) serves: SortedSet<String>,
     /// Protocols spoken as a client.
-    pub(crate) uses: BTreeSet<String>,
+    pub(crate) uses: SortedSet<String>,
     /// Control protocol -> distinct clients answered.
-    control_clients: BTreeMap<String, BTreeSet<IpAddr>>,
+    control_clients: SortedMap<String, SortedSet<IpAddr>>,
     /// Control protocol -> distinct servers polled.
-    control_servers: BTreeMap<String, BTreeSet<IpAddr>>,
+    control_servers: SortedMap<String, SortedSet<IpAddr>>,
     /// Program, firmware and control requests sent: (class, protocol, peer) -> messages.
     changes_sent: BTreeMap<(OperationClass, String, IpAddr), u64>,
     /// TCP ports answered in conversations of at least [`SERVED_MIN_PACKETS`]
     /// packets -> distinct clients.
-    ports_served: BTreeMap<u16, BTreeSet<IpAddr>>,
+    ports_served: SortedMap<u16, SortedSet<IpAddr>>,
     /// What the asset publishes by multicast (IEC 61850 GOOSE and SV control
     /// blocks), in words.
     pub(crate) publishes: BTreeSet<String>,
     /// What it announces doing in LLDP (`router`, `bridge`).
     pub(crate) announces: BTreeSet<&'static str>,
+}
+
+/// A set kept as a sorted list. An asset's protocols and peers are few, and
+/// every asset has its own sets: a `BTreeSet`'s first node has room for eleven
+/// entries, which made these sets most of a plant-scale build's memory.
+#[derive(Clone, Debug)]
+pub(crate) struct SortedSet<T>(Vec<T>);
+
+impl<T> Default for SortedSet<T> {
+    fn default() -> Self {
+        SortedSet(Vec::new())
+    }
+}
+
+impl<T: Ord> SortedSet<T> {
+    pub(crate) fn insert(&mut self, value: T) {
+        if let Err(at) = self.0.binary_search(&value) {
+            self.0.insert(at, value);
+        }
+    }
+
+    pub(crate) fn contains<Q: Ord + ?Sized>(&self, value: &Q) -> bool
+    where
+        T: std::borrow::Borrow<Q>,
+    {
+        self.0.binary_search_by(|v| v.borrow().cmp(value)).is_ok()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(crate) fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.0.iter()
+    }
+}
+
+impl<T: Ord> Extend<T> for SortedSet<T> {
+    fn extend<I: IntoIterator<Item = T>>(&mut self, values: I) {
+        for v in values {
+            self.insert(v);
+        }
+    }
+}
+
+impl<T> IntoIterator for SortedSet<T> {
+    type Item = T;
+    type IntoIter = std::vec::IntoIter<T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a SortedSet<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+/// A map kept as a list sorted by key, for the same reason as [`SortedSet`].
+#[derive(Clone, Debug)]
+pub(crate) struct SortedMap<K, V>(Vec<(K, V)>);
+
+impl<K, V> Default for SortedMap<K, V> {
+    fn default() -> Self {
+        SortedMap(Vec::new())
+    }
+}
+
+impl<K: Ord, V: Default> SortedMap<K, V> {
+    /// The value under `key`, made (with the key from `make`) when absent: a hit
+    /// costs no key copy.
+    fn entry<Q: Ord + ?Sized>(&mut self, key: &Q, make: impl FnOnce() -> K) -> Option<&mut V>
+    where
+        K: std::borrow::Borrow<Q>,
+    {
+        let at = match self.0.binary_search_by(|(k, _)| k.borrow().cmp(key)) {
+            Ok(at) => at,
+            Err(at) => {
+                self.0.insert(at, (make(), V::default()));
+                at
+            }
+        };
+        self.0.get_mut(at).map(|(_, v)| v)
+    }
+
+    fn get<Q: Ord + ?Sized>(&self, key: &Q) -> Option<&V>
+    where
+        K: std::borrow::Borrow<Q>,
+    {
+        let at = self.0.binary_search_by(|(k, _)| k.borrow().cmp(key)).ok()?;
+        self.0.get(at).map(|(_, v)| v)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &K> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    fn values(&self) -> impl Iterator<Item = &V> {
+        self.0.iter().map(|(_, v)| v)
+    }
 }
 
 /// Packets a TCP conversation needs before its port counts as served: more
@@ -172,13 +287,17 @@ const HISTORIAN_PORTS: &[(u16, &str)] =
 
 impl Behaviour {
     pub(crate) fn as_client(&mut self, c: &ConversationRow) {
-        let Some(p) = c.app_protocol.clone() else { return };
-        self.uses.insert(p.clone());
-        if !CONTROL_PROTOCOLS.contains(&p.as_str()) {
+        let Some(p) = c.app_protocol.as_deref() else { return };
+        if !self.uses.contains(p) {
+            self.uses.insert(p.to_string());
+        }
+        if !CONTROL_PROTOCOLS.contains(&p) {
             return;
         }
         let peer = c.server_ip;
-        self.control_servers.entry(p.clone()).or_default().insert(peer);
+        if let Some(servers) = self.control_servers.entry(p, || p.to_string()) {
+            servers.insert(peer);
+        }
         for r in &c.requests {
             // Configuration and authentication are engineering work on a PLC;
             // a DNP3 master or IEC 104 controlling station configures its
@@ -186,13 +305,11 @@ impl Behaviour {
             // parameters of measured values), so there they are not.
             let engineering = match r.class {
                 OperationClass::Program | OperationClass::Firmware | OperationClass::Control => true,
-                OperationClass::Configuration | OperationClass::Authentication => {
-                    !TELECONTROL_PROTOCOLS.contains(&p.as_str())
-                }
+                OperationClass::Configuration | OperationClass::Authentication => !TELECONTROL_PROTOCOLS.contains(&p),
                 _ => false,
             };
             if engineering {
-                *self.changes_sent.entry((r.class, p.clone(), peer)).or_insert(0) += r.messages;
+                *self.changes_sent.entry((r.class, p.to_string(), peer)).or_insert(0) += r.messages;
             }
         }
     }
@@ -210,12 +327,18 @@ impl Behaviour {
 
     pub(crate) fn as_server(&mut self, c: &ConversationRow) {
         if c.transport == "tcp" && c.packets >= SERVED_MIN_PACKETS {
-            self.ports_served.entry(c.server_port).or_default().insert(c.client_ip);
+            if let Some(clients) = self.ports_served.entry(&c.server_port, || c.server_port) {
+                clients.insert(c.client_ip);
+            }
         }
-        let Some(p) = c.app_protocol.clone() else { return };
-        self.serves.insert(p.clone());
-        if CONTROL_PROTOCOLS.contains(&p.as_str()) {
-            self.control_clients.entry(p).or_default().insert(c.client_ip);
+        let Some(p) = c.app_protocol.as_deref() else { return };
+        if !self.serves.contains(p) {
+            self.serves.insert(p.to_string());
+        }
+        if CONTROL_PROTOCOLS.contains(&p) {
+            if let Some(clients) = self.control_clients.entry(p, || p.to_string()) {
+                clients.insert(c.client_ip);
+            }
         }
     }
 }
