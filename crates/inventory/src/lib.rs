@@ -27,7 +27,7 @@ pub mod vendor;
 
 pub use classify::{Decision, Role};
 pub use identity::{Confidence, Field};
-pub use map::{ClassCounts, Edge, Endpoint};
+pub use map::{ClassCounts, Edge, Edges, Endpoint};
 pub use persist::{apply_overrides, asset_records, edge_records, records};
 
 use otposture_model::MacAddr;
@@ -170,7 +170,7 @@ pub struct Inventory {
     /// Assets, ordered by id.
     pub assets: Vec<Asset>,
     /// The communication map: edges between assets, ordered by client, server, protocol.
-    pub edges: Vec<Edge>,
+    pub edges: Edges,
     /// Identity events whose sender matched no asset, or several.
     pub unplaced_identities: u64,
 }
@@ -598,7 +598,7 @@ impl Builder {
         })
     }
 
-    fn finish(self, mut talk: Vec<classify::Behaviour>, edges: map::EdgeSums) -> (Vec<Asset>, Vec<Edge>) {
+    fn finish(self, mut talk: Vec<classify::Behaviour>, edges: map::EdgeSums) -> (Vec<Asset>, Edges) {
         let Builder { drafts, .. } = self;
         // Each asset with the draft it came from, for locating edge ends.
         let mut assets: Vec<(Asset, usize)> = Vec::new();

@@ -123,7 +123,7 @@ impl End {
 }
 
 /// An edge's sums while aggregating, without its names.
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Sums {
     /// The first server port; others (rare) in `more_ports`.
     port: u16,
@@ -231,46 +231,126 @@ impl EdgeSums {
         (n < End::ADDRESS).then_some(End(if draft.is_some() { n } else { n | End::ADDRESS }))
     }
 
-    /// The edges, named by the assets the drafts became, ordered by client,
-    /// server and protocol.
-    pub(crate) fn finish(self, assets_by_draft: &BTreeMap<usize, usize>, assets: &[Asset]) -> Vec<Edge> {
-        let EdgeSums { index, sums, protocols, addresses, address_ids, .. } = self;
-        drop((index, address_ids));
+    /// The edges between the assets the drafts became (`assets_by_draft`:
+    /// draft -> index in `assets`), ordered by client, server and protocol.
+    /// Named one at a time as they are read, so the map is never held twice.
+    pub(crate) fn finish(self, assets_by_draft: &BTreeMap<usize, usize>, assets: &[Asset]) -> Edges {
+        let EdgeSums { index, mut sums, protocols, addresses, address_ids, protocol_ids } = self;
+        drop((index, address_ids, protocol_ids));
         // A located draft always becomes an asset (aliases are resolved before
         // locating, and a draft holding an address is kept).
-        let name = |End(n): End| {
-            let at = (n & !End::ADDRESS) as usize;
-            if n & End::ADDRESS == 0 {
-                let id =
-                    assets_by_draft.get(&at).and_then(|&a| assets.get(a)).map_or_else(String::new, |x| x.id.clone());
-                Endpoint { id, asset: true }
-            } else {
-                let id = addresses.get(at).map_or_else(String::new, |ip| format!("ip-{ip}"));
-                Endpoint { id, asset: false }
+        let to_asset = |End(n): End| {
+            if n & End::ADDRESS != 0 {
+                return End(n);
             }
+            let asset = assets_by_draft.get(&(n as usize)).and_then(|&a| u32::try_from(a).ok());
+            End(asset.filter(|a| *a < End::ADDRESS).unwrap_or(End::ADDRESS | u32::MAX >> 1))
         };
-        let mut out: Vec<Edge> = sums
-            .into_iter()
-            .map(|((client, server, protocol), s)| {
-                let mut ports = vec![s.port];
-                ports.extend(s.more_ports.as_deref().unwrap_or_default());
-                ports.sort_unstable();
-                Edge {
-                    client: name(client),
-                    server: name(server),
-                    protocol: protocols.get(protocol as usize).cloned().unwrap_or_default(),
-                    ports,
-                    flows: s.flows,
-                    packets: s.packets,
-                    bytes: s.bytes,
-                    first_seen_ns: s.first,
-                    last_seen_ns: s.last,
-                    operations: s.operations,
-                    trust: trust(&s.operations),
-                }
-            })
-            .collect();
-        out.sort_by(|a, b| (&a.client.id, &a.server.id, &a.protocol).cmp(&(&b.client.id, &b.server.id, &b.protocol)));
-        out
+        for ((client, server, _), _) in &mut sums {
+            *client = to_asset(*client);
+            *server = to_asset(*server);
+        }
+        let edges = Edges {
+            sums,
+            asset_ids: assets.iter().map(|a| a.id.clone()).collect(),
+            address_ids: addresses.iter().map(|ip| format!("ip-{ip}")).collect(),
+            protocols,
+        };
+        let mut sums = edges.sums;
+        let edges = Edges { sums: Vec::new(), ..edges };
+        sums.sort_by(|((c1, s1, p1), _), ((c2, s2, p2), _)| {
+            (edges.id(*c1), edges.id(*s1), edges.protocol(*p1)).cmp(&(
+                edges.id(*c2),
+                edges.id(*s2),
+                edges.protocol(*p2),
+            ))
+        });
+        Edges { sums, ..edges }
+    }
+}
+
+/// The communication map, ordered by client, server and protocol: each edge
+/// is named (its ends' ids, its protocol) when it is read, from sums of about
+/// 170 bytes (a named [`Edge`] is over twice that, and a plant has a million).
+#[derive(Clone, Debug, Default)]
+pub struct Edges {
+    sums: Vec<(Key, Sums)>,
+    /// Asset ids by asset index.
+    asset_ids: Vec<String>,
+    /// `ip-<address>` by address number.
+    address_ids: Vec<String>,
+    protocols: Vec<String>,
+}
+
+impl Edges {
+    /// How many edges.
+    pub fn len(&self) -> usize {
+        self.sums.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.sums.is_empty()
+    }
+
+    /// Each edge, named, in order.
+    pub fn iter(&self) -> impl Iterator<Item = Edge> + '_ {
+        self.sums.iter().map(|(key, sums)| self.edge(*key, sums))
+    }
+
+    fn id(&self, End(n): End) -> &str {
+        let at = (n & !End::ADDRESS) as usize;
+        let ids = if n & End::ADDRESS == 0 { &self.asset_ids } else { &self.address_ids };
+        ids.get(at).map_or("", String::as_str)
+    }
+
+    fn protocol(&self, p: u32) -> &str {
+        self.protocols.get(p as usize).map_or("", String::as_str)
+    }
+
+    fn edge(&self, (client, server, protocol): Key, s: &Sums) -> Edge {
+        let end = |e: End| Endpoint { id: self.id(e).to_string(), asset: e.0 & End::ADDRESS == 0 };
+        let mut ports = vec![s.port];
+        ports.extend(s.more_ports.as_deref().unwrap_or_default());
+        ports.sort_unstable();
+        Edge {
+            client: end(client),
+            server: end(server),
+            protocol: self.protocol(protocol).to_string(),
+            ports,
+            flows: s.flows,
+            packets: s.packets,
+            bytes: s.bytes,
+            first_seen_ns: s.first,
+            last_seen_ns: s.last,
+            operations: s.operations,
+            trust: trust(&s.operations),
+        }
+    }
+}
+
+/// Equal when they name the same edges in the same order.
+impl PartialEq for Edges {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Edges {}
+
+/// As a JSON list of named edges.
+impl Serialize for Edges {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+/// Consumes the map, naming each edge as it goes.
+impl IntoIterator for Edges {
+    type Item = Edge;
+    type IntoIter = Box<dyn Iterator<Item = Edge>>;
+    fn into_iter(mut self) -> Self::IntoIter {
+        let sums = std::mem::take(&mut self.sums);
+        Box::new(sums.into_iter().map(move |(key, s)| self.edge(key, &s)))
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::classify::{Decision, Role};
 use crate::identity::{Confidence, Field};
-use crate::{Asset, Edge, Inventory};
+use crate::{Asset, Edge, Edges, Inventory};
 use otposture_store::{AssetRecord, EdgeRecord, RoleOverride};
 
 /// Puts each override in force: the asset's role becomes the user's, with the
@@ -31,7 +31,7 @@ pub fn apply_overrides<'a>(inv: &mut Inventory, overrides: &'a [RoleOverride]) -
 
 /// Assets and edges as store records, each with its JSON document.
 pub fn records(inv: &Inventory) -> Result<(Vec<AssetRecord>, Vec<EdgeRecord>), serde_json::Error> {
-    let edges = inv.edges.iter().map(edge_record).collect::<Result<Vec<_>, _>>()?;
+    let edges = inv.edges.iter().map(|e| edge_record(&e)).collect::<Result<Vec<_>, _>>()?;
     Ok((asset_records(&inv.assets)?, edges))
 }
 
@@ -58,7 +58,7 @@ pub fn asset_records(assets: &[Asset]) -> Result<Vec<AssetRecord>, serde_json::E
 
 /// Edges as store records, made one at a time as the edges are consumed
 /// (for [`otposture_store::Store::replace_inventory_from`]).
-pub fn edge_records(edges: Vec<Edge>) -> impl Iterator<Item = Result<EdgeRecord, serde_json::Error>> {
+pub fn edge_records(edges: Edges) -> impl Iterator<Item = Result<EdgeRecord, serde_json::Error>> {
     edges.into_iter().map(|e| edge_record(&e))
 }
 
