@@ -30,6 +30,7 @@ pub mod iec61850;
 mod intern;
 pub mod lldp;
 pub mod modbus;
+pub mod netbios;
 pub mod opcua;
 pub mod profinet;
 pub mod rfb;
@@ -275,8 +276,11 @@ impl Registry {
                 Box::new(dnp3::Dnp3Udp),
                 Box::new(enip::EnipUdp),
                 Box::new(bacnet::Bacnet),
-                // The name services share DNS's format: DNS last, its three
-                // flavours told apart by their port hints.
+                // The name services share DNS's format: NetBIOS (names that
+                // must decode) before DNS, and DNS last, its three flavours
+                // told apart by their port hints.
+                Box::new(netbios::ns::Nbns),
+                Box::new(netbios::dgm::Nbdgm),
                 Box::new(dns::Dns),
                 Box::new(dns::Mdns),
                 Box::new(dns::Llmnr),
