@@ -152,13 +152,22 @@ impl Learnt {
     /// True the first time `(what, name, address)` is met on the flow, while
     /// there is room. Names compare without regard to ASCII case.
     pub(crate) fn first(&mut self, what: u8, name: &[u8], address: Option<IpAddr>) -> bool {
+        self.first_of(what, &[name], address)
+    }
+
+    /// As [`Learnt::first`], for a name given in parts (hashed in order,
+    /// without copying them together).
+    pub(crate) fn first_of(&mut self, what: u8, parts: &[&[u8]], address: Option<IpAddr>) -> bool {
         if self.seen.len() >= MAX_LEARNT {
             return false;
         }
         let mut h = self.seen.hasher().build_hasher();
         h.write_u8(what);
-        for b in name {
-            h.write_u8(b.to_ascii_lowercase());
+        for part in parts {
+            h.write_usize(part.len());
+            for b in *part {
+                h.write_u8(b.to_ascii_lowercase());
+            }
         }
         match address {
             Some(IpAddr::V4(a)) => h.write(&a.octets()),

@@ -483,19 +483,15 @@ impl DatagramSession for Session {
 
 impl Session {
     fn announce(&mut self, ctx: &PacketCtx<'_>, d: &Datagram<'_>, a: &Announcement<'_>, emit: &mut dyn Emit) {
-        let name = text(a.server_name);
         let address = d.source_ip;
         // Once per flow for what the announcement says (a host announces every
         // 12 minutes; a change of roles or comment is new).
-        let mut key = Vec::with_capacity(a.server_name.len() + a.comment.len() + 8);
-        key.push(a.opcode.0);
-        key.extend_from_slice(a.server_name);
-        key.extend_from_slice(&a.server_type.to_le_bytes());
-        key.extend_from_slice(&[a.os_major, a.os_minor]);
-        key.extend_from_slice(a.comment);
-        if !self.learnt.first(4, &key, Some(IpAddr::V4(address))) {
+        let (kind, server_type, os) = ([a.opcode.0], a.server_type.to_le_bytes(), [a.os_major, a.os_minor]);
+        let key: [&[u8]; 5] = [&kind, a.server_name, &server_type, &os, a.comment];
+        if !self.learnt.first_of(4, &key, Some(IpAddr::V4(address))) {
             return;
         }
+        let name = text(a.server_name);
         let mut e = ctx.event("browser", EventKind::Identity, "browser.announcement");
         let mut put = |k: &'static str, v: String| e.attributes.push((Cow::Borrowed(k), v));
         put("command", a.opcode.name().unwrap_or_default().to_string());

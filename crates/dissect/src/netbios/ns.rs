@@ -237,14 +237,14 @@ impl Session {
                 continue;
             }
             let Ok(name) = nb_name(&item) else { continue };
-            let shown = name.with_suffix();
             for (flags, address) in nb_entries(item.rdata) {
-                if address.is_unspecified() || !self.learnt.first(2, shown.as_bytes(), Some(IpAddr::V4(address))) {
+                let key = [name.name(), std::slice::from_ref(&name.suffix)];
+                if address.is_unspecified() || !self.learnt.first_of(2, &key, Some(IpAddr::V4(address))) {
                     continue;
                 }
                 let group = flags & 0x8000 != 0;
                 let mut e = ctx.event(PROTOCOL, EventKind::Identity, event);
-                e.attributes.push((Cow::Borrowed("netbios_name"), shown.clone()));
+                e.attributes.push((Cow::Borrowed("netbios_name"), name.with_suffix()));
                 push_meaning(&mut e.attributes, &name, group);
                 e.attributes.push((Cow::Borrowed("group"), group.to_string()));
                 e.attributes.push((Cow::Borrowed("address"), address.to_string()));
