@@ -77,21 +77,24 @@ fn names_hosts_and_keeps_updates_and_transfers_of_a_dnsmasq_session() {
     assert_eq!((axfr["class"].as_str(), axfr["attributes"]["zone"].as_str()), (Some("read"), Some("plant")));
     assert_eq!(axfr["attributes"]["type"], "axfr");
 
-    // Counted: every query and answer, NXDOMAIN among the answers.
+    // Counted: every query and answer, NXDOMAIN among the answers. Directions
+    // are not compared: the engine takes the lower of two ephemeral ports for
+    // a datagram flow's server, and the peer's ports are both ephemeral.
     let counted = json(&["operations", "--protocol", "dns"]);
-    let count = |op: &str, dir: &str| -> u64 {
+    let count = |op: &str| -> u64 {
         counted["operations"]
             .as_array()
             .unwrap()
             .iter()
             .filter(|o| o["operation"] == op)
-            .map(|o| o[dir].as_u64().unwrap())
+            .map(|o| o["messages"].as_u64().unwrap())
             .sum()
     };
-    // Five dig/readiness probes at least: ready.plant until dnsmasq answers, then four digs.
-    assert!(count("query", "to_server") >= 5, "{counted}");
-    assert_eq!(count("query", "to_server"), count("response", "to_client"), "{counted}");
-    assert_eq!((count("update", "to_server"), count("zone_transfer", "to_server")), (1, 1));
+    // Five answers at least: to the first ready.plant dnsmasq was up for, and
+    // to the four digs (readiness queries sent before it listened get none).
+    assert!(count("response") >= 5 && count("query") >= count("response"), "{counted}");
+    assert_eq!((count("update"), count("update_response")), (1, 1));
+    assert_eq!((count("zone_transfer"), count("zone_transfer_response")), (1, 1));
     let total: u64 = counted["operations"]
         .as_array()
         .unwrap()
