@@ -22,6 +22,12 @@ starting with a Hello, `HELF`, names the server port), in the enip chunk
 format; captures given as arguments (the asyncua peer test's loopback capture,
 for instance) are read for OPC UA seeds too:
     scripts/fuzz-seeds.py [EXTRA.pcap ...]
+dns: the DNS (53), mDNS (5353) and LLMNR (5355) datagrams of a capture, each
+with a 2-byte length, after a mode byte naming the flavour; and the DNS
+datagrams again as a DNS-over-TCP stream (mode 1: length-prefixed messages in
+the enip chunk format, queries to the server, answers back).
+netbios: the name service (137, mode 0) and datagram service (138, mode 1)
+datagrams of a capture, each with a 2-byte length.
 cmdb_register: small asset registers (documented columns, a NetBox and a
 ServiceNow export, JSON, and one with every kind of bad row).
 """
@@ -210,6 +216,43 @@ def l2_seeds(name, link, frames, target, ethertypes, limit):
     return len(seen)
 
 
+def length_prefixed(grams):
+    return b"".join(struct.pack(">H", len(g)) + g for g in grams)
+
+
+def udp_payloads_dir(link, frames, port):
+    """(to_port, payload) of Ethernet/IPv4/UDP frames to or from `port`."""
+    out = []
+    for f in frames if link == 1 else []:
+        ethertype, ip = ether_payload(f)
+        if ethertype != 0x0800 or len(ip) < 20 or ip[9] != 17:
+            continue
+        udp = ip[(ip[0] & 0x0F) * 4:struct.unpack(">H", ip[2:4])[0]]
+        if len(udp) >= 8 and port in struct.unpack(">HH", udp[0:4]) and udp[8:]:
+            out.append((struct.unpack(">H", udp[2:4])[0] == port, udp[8:]))
+    return out
+
+
+def name_seeds(name, link, frames):
+    """Seeds of the dns and netbios targets from one capture; returns (dns, netbios) counts."""
+    n_dns = n_nb = 0
+    for mode, port in ((0, 53), (2, 5353), (4, 5355)):
+        grams = udp_payloads_dir(link, frames, port)
+        if grams:
+            open(os.path.join(out, "dns", f"{name}.{port}.seed"), "wb").write(bytes([mode]) + length_prefixed([g for _, g in grams]))
+            n_dns += 1
+        if port == 53 and grams:
+            stream = [(not to_server, struct.pack(">H", len(g)) + g) for to_server, g in grams]
+            open(os.path.join(out, "dns", f"{name}.tcp.seed"), "wb").write(b"\x01" + enip_seed(stream))
+            n_dns += 1
+    for mode, port in ((0, 137), (1, 138)):
+        grams = udp_payloads(link, frames, port)
+        if grams:
+            open(os.path.join(out, "netbios", f"{name}.{port}.seed"), "wb").write(bytes([mode]) + length_prefixed(grams))
+            n_nb += 1
+    return n_dns, n_nb
+
+
 def main():
     n_cmdb = cmdb_seeds()
     files = []
@@ -226,6 +269,9 @@ def main():
     for t in ("ssh", "rfb", "tls", "ftp"):
         os.makedirs(os.path.join(out, t), exist_ok=True)
     os.makedirs(os.path.join(out, "iec104"), exist_ok=True)
+    os.makedirs(os.path.join(out, "dns"), exist_ok=True)
+    os.makedirs(os.path.join(out, "netbios"), exist_ok=True)
+    n_dns = n_nb = 0
     n_cap = n_pkt = n_enip = n_61850 = n_104 = n_pn = n_bacnet = n_lldp = n_remote = 0
     for f in sorted(files):
         data = open(f, "rb").read()
@@ -249,6 +295,10 @@ def main():
             if payloads:
                 open(os.path.join(out, target, name + ".seed"), "wb").write(enip_seed(payloads))
                 n_remote += 1
+        # Name services: DNS, mDNS, LLMNR and NetBIOS datagrams, length-prefixed.
+        d, nb = name_seeds(name, link, frames_of_pcap_all(data))
+        n_dns += d
+        n_nb += nb
         # BACnet/IP: the capture's datagrams to or from 47808, joined (the
         # target cuts at each 0x81 after a zero byte).
         grams = udp_payloads(link, frames, 47808)
@@ -265,10 +315,16 @@ def main():
             open(os.path.join(out, "iec104", f"{name}.{i // 64}.seed"), "wb").write(enip_seed(payloads[i:]))
             n_104 += 1
     n_opcua = opcua_seeds(sorted(files) + sys.argv[1:])
+    for extra in sys.argv[1:]:
+        data = open(extra, "rb").read()
+        link, _ = frames_of_pcap(data)
+        d, nb = name_seeds(os.path.basename(extra), link, frames_of_pcap_all(data))
+        n_dns += d
+        n_nb += nb
     sample = open(os.path.join(root, "samples", "plant-cell.pcap"), "rb").read()
     open(os.path.join(out, "capture_file", "plant-cell.pcap.gz"), "wb").write(gzip.compress(sample))
     print(
-        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; cmdb_register: {n_cmdb} seeds",
+        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; dns: {n_dns} seeds; netbios: {n_nb} seeds; cmdb_register: {n_cmdb} seeds",
         file=sys.stderr,
     )
 

@@ -3,10 +3,10 @@
 # libpcap-dev (live capture), tshark (the reference dissector the cross-check
 # tests compare against), tcpdump (loopback captures in tests), the OpenSSH
 # server and client (the SSH peer test), TigerVNC's headless Xvnc server (the
-# VNC peer test).
+# VNC peer test), dnsmasq and dig (the DNS peer test).
 set -euo pipefail
 need=()
-for p in libpcap-dev tshark tcpdump openssh-server openssh-client tigervnc-standalone-server tigervnc-tools; do
+for p in libpcap-dev tshark tcpdump openssh-server openssh-client tigervnc-standalone-server tigervnc-tools dnsmasq-base bind9-dnsutils; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -51,4 +51,8 @@ fi
 # asyncua (OPC UA server and client) is pure Python, with a wheel.
 if ! python3 -c "import importlib.metadata as m; assert m.version('asyncua') == '2.1.0'" >/dev/null 2>&1; then
   PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check --only-binary=:all: "asyncua==2.1.0"
+fi
+# dnspython: the UPDATE and AXFR client of the DNS peer test (pure Python, with a wheel).
+if ! python3 -c "import importlib.metadata as m; assert m.version('dnspython') == '2.9.2'" >/dev/null 2>&1; then
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check --only-binary=:all: "dnspython==2.9.2"
 fi

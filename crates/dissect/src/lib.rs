@@ -21,6 +21,7 @@ pub mod bacnet;
 mod cursor;
 pub mod dhcp;
 pub mod dnp3;
+pub mod dns;
 pub mod enip;
 pub mod framing;
 pub mod ftp;
@@ -29,6 +30,7 @@ pub mod iec61850;
 mod intern;
 pub mod lldp;
 pub mod modbus;
+pub mod netbios;
 pub mod opcua;
 pub mod profinet;
 pub mod rfb;
@@ -266,12 +268,22 @@ impl Registry {
                 Box::new(rfb::Rfb),
                 Box::new(tls::Tls),
                 Box::new(ftp::Ftp),
+                // Last: a content probe of a length and a header, after every stricter one.
+                Box::new(dns::DnsTcp),
             ],
             datagrams: vec![
                 Box::new(dhcp::Dhcp),
                 Box::new(dnp3::Dnp3Udp),
                 Box::new(enip::EnipUdp),
                 Box::new(bacnet::Bacnet),
+                // The name services share DNS's format: NetBIOS (names that
+                // must decode) before DNS, and DNS last, its three flavours
+                // told apart by their port hints.
+                Box::new(netbios::ns::Nbns),
+                Box::new(netbios::dgm::Nbdgm),
+                Box::new(dns::Dns),
+                Box::new(dns::Mdns),
+                Box::new(dns::Llmnr),
             ],
             frames: vec![
                 Box::new(arp::Arp),

@@ -36,6 +36,15 @@ pub enum Field {
     /// How the device describes itself (LLDP system description): often vendor,
     /// product, order number and firmware in one line.
     Description,
+    /// The workgroup or Windows domain the host belongs to (NetBIOS names and
+    /// browser announcements).
+    Domain,
+    /// Operating system and version the host announces (browser announcements).
+    Os,
+    /// What the host says it serves on the network (NetBIOS name suffixes,
+    /// browser server types): `file_server`, `domain_controller`,
+    /// `master_browser`, `sql_server`...
+    Services,
 }
 
 impl Field {
@@ -56,6 +65,9 @@ impl Field {
             Field::Application => "application",
             Field::HostName => "host_name",
             Field::Description => "description",
+            Field::Domain => "domain",
+            Field::Os => "os",
+            Field::Services => "services",
         }
     }
 }
@@ -168,7 +180,57 @@ const MAPPINGS: &[(&str, &[(&str, Field)])] = &[
     // name (and LD instance) configured in the substation's SCL files.
     ("goose.publisher", &[("logical_device", Field::Name)]),
     ("sv.publisher", &[("logical_device", Field::Name)]),
+    // Name services: a DNS, mDNS or LLMNR answer maps a name to an address;
+    // a NetBIOS registration, answer or node status names a Windows host, its
+    // workgroup or domain and what its names say it serves. These describe
+    // the host at the event's `address` (see SUBJECT), not the sender.
+    ("dns.answer", &[("host_name", Field::HostName)]),
+    ("mdns.answer", &[("host_name", Field::HostName)]),
+    ("llmnr.answer", &[("host_name", Field::HostName)]),
+    ("nbns.registration", NETBIOS_NAME),
+    ("nbns.answer", NETBIOS_NAME),
+    ("nbns.node_status", &[("host_name", Field::HostName), ("workgroup", Field::Domain), ("roles", Field::Services)]),
+    // A browser announcement: the host's name, workgroup, OS version, what
+    // its server type bits say it does, and its comment.
+    (
+        "browser.announcement",
+        &[
+            ("host_name", Field::HostName),
+            ("workgroup", Field::Domain),
+            ("os", Field::Os),
+            ("roles", Field::Services),
+            ("description", Field::Description),
+        ],
+    ),
 ];
+
+/// What a NetBIOS name record says, by its suffix.
+const NETBIOS_NAME: &[(&str, Field)] =
+    &[("host_name", Field::HostName), ("workgroup", Field::Domain), ("role", Field::Services)];
+
+/// Identity events that describe the host at an address they carry, not their
+/// sender: a resolver's answer names a third host. Event name -> attribute.
+const SUBJECT: &[(&str, &str)] = &[
+    ("dns.answer", "address"),
+    ("mdns.answer", "address"),
+    ("llmnr.answer", "address"),
+    ("nbns.registration", "address"),
+    ("nbns.answer", "address"),
+    ("browser.announcement", "address"),
+];
+
+/// Identity events told by a third party rather than the host itself: their
+/// values are [`Confidence::Medium`]. A unicast DNS answer comes from a
+/// resolver's records, a NetBIOS answer possibly from a WINS server.
+const THIRD_PARTY: &[&str] = &["dns.answer", "nbns.answer"];
+
+/// The address an identity event describes when it is not its sender's
+/// (`None`: the sender's own identity). `Some(None)` when the event should
+/// name another host but its address is missing or unreadable.
+pub(crate) fn subject(name: &str, attributes: &[(String, String)]) -> Option<Option<std::net::IpAddr>> {
+    let (_, key) = SUBJECT.iter().find(|(n, _)| *n == name)?;
+    Some(attributes.iter().find(|(k, _)| k == key).and_then(|(_, v)| v.parse().ok()))
+}
 
 /// Vendors implied by a protocol that only one vendor speaks.
 const IMPLIED_VENDOR: &[(&str, &str)] = &[("s7comm.szl_identity", "Siemens")];
@@ -223,7 +285,15 @@ pub(crate) fn claims(name: &str, attributes: &[(String, String)]) -> Vec<Claim> 
                 continue;
             }
             if let Some((_, field)) = map.iter().find(|(k, _)| k == key) {
-                out.push(Claim { field: *field, value: value.to_string(), confidence: Confidence::High });
+                let confidence = if THIRD_PARTY.contains(&name) { Confidence::Medium } else { Confidence::High };
+                if *field == Field::Services {
+                    // A list (browser server types): one value per service.
+                    for v in value.split(',').map(str::trim).filter(|v| !v.is_empty()) {
+                        out.push(Claim { field: *field, value: v.to_string(), confidence });
+                    }
+                } else {
+                    out.push(Claim { field: *field, value: value.to_string(), confidence });
+                }
             }
         }
     }

@@ -464,6 +464,24 @@ impl Builder {
         found.all(|i| i == first).then_some(first)
     }
 
+    /// The asset an identity event describes: its sender, or for name
+    /// services the host at the address it names
+    /// ([`identity::subject`]), when exactly one asset holds that address.
+    fn described(&self, e: &EventRow) -> Option<usize> {
+        match identity::subject(&e.name, &e.attributes.0) {
+            None => self.sender(e),
+            Some(None) => None,
+            // Said by the host itself: its MAC places it best.
+            Some(Some(ip)) if Some(ip) == e.src_ip => self.sender(e),
+            Some(Some(ip)) => {
+                let mut found = self.by_addr.get(&ip)?.iter().map(|&i| self.resolve(i));
+                let first = found.next()?;
+                let routes = self.drafts.get(first).is_some_and(|d| d.routes_for > 0);
+                (found.all(|i| i == first) && !routes).then_some(first)
+            }
+        }
+    }
+
     /// Indexes every address once the hosts are placed.
     fn index_addresses(&mut self) {
         for (&(ip, _), &i) in &self.by_ip {
@@ -481,7 +499,7 @@ impl Builder {
         if claims.is_empty() && announced.is_none() {
             return true;
         }
-        let Some(at) = self.sender(e) else { return false };
+        let Some(at) = self.described(e) else { return false };
         let Some(d) = self.drafts.get_mut(at) else { return false };
         d.announces.extend(announced);
         if let Some((protocol, words)) = identity::publication(&e.name, &e.attributes.0) {

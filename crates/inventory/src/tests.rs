@@ -452,3 +452,86 @@ fn historian_and_opc_ua_servers_are_told_from_the_ports_they_answer() {
         assert_eq!(Role::parse(r.name()), Some(r));
     }
 }
+
+#[test]
+fn a_name_service_answer_names_the_host_at_the_address_not_the_server() {
+    let (resolver, hmi) = (mac(20), mac(21));
+    let hosts = vec![host(Some(resolver), "10.0.0.53", None, 0), host(Some(hmi), "10.0.0.21", None, 0)];
+    let ids = vec![
+        // The resolver answers hmi-1.plant A 10.0.0.21.
+        identity(
+            1,
+            "dns.answer",
+            Some(resolver),
+            "10.0.0.53",
+            100,
+            &[("host_name", "hmi-1.plant"), ("address", "10.0.0.21"), ("record", "a"), ("answered_by", "10.0.0.53")],
+        ),
+        // A name for an address no asset holds is unplaced, not given to the resolver.
+        identity(
+            2,
+            "dns.answer",
+            Some(resolver),
+            "10.0.0.53",
+            100,
+            &[("host_name", "www.example"), ("address", "192.0.2.1")],
+        ),
+        // Without its address it names nobody.
+        identity(3, "dns.answer", Some(resolver), "10.0.0.53", 100, &[("host_name", "x.plant")]),
+        // The HMI registers its NetBIOS names itself.
+        identity(
+            4,
+            "nbns.registration",
+            Some(hmi),
+            "10.0.0.21",
+            200,
+            &[
+                ("netbios_name", "HMI-1<20>"),
+                ("host_name", "HMI-1"),
+                ("role", "file_server"),
+                ("group", "false"),
+                ("address", "10.0.0.21"),
+            ],
+        ),
+        identity(
+            5,
+            "nbns.registration",
+            Some(hmi),
+            "10.0.0.21",
+            200,
+            &[("netbios_name", "PLANT<00>"), ("workgroup", "PLANT"), ("group", "true"), ("address", "10.0.0.21")],
+        ),
+        identity(
+            6,
+            "browser.announcement",
+            Some(hmi),
+            "10.0.0.21",
+            300,
+            &[
+                ("host_name", "HMI-1"),
+                ("roles", "workstation,server,nt_workstation"),
+                ("os", "Windows 6.1"),
+                ("description", "line 3 HMI"),
+                ("address", "10.0.0.21"),
+            ],
+        ),
+    ];
+    let inv = build(&hosts, &ids, &[]);
+    assert_eq!(inv.unplaced_identities, 2);
+    let a = asset(&inv, "mac-02:00:00:00:00:15");
+    let names = a.attributes.iter().find(|x| x.field == Field::HostName).unwrap();
+    let values: Vec<(&str, Confidence)> = names.values.iter().map(|v| (v.value.as_str(), v.confidence)).collect();
+    assert_eq!(values, [("HMI-1", Confidence::High), ("hmi-1.plant", Confidence::Medium)]);
+    assert_eq!(a.get(Field::HostName), Some("HMI-1"), "the host's own word leads a resolver's");
+    let dns = names.values.iter().find(|v| v.value == "hmi-1.plant").unwrap();
+    assert_eq!((dns.first.source.as_str(), dns.first.event_id), ("dns", Some(1)));
+    assert_eq!(a.get(Field::Domain), Some("PLANT"));
+    assert_eq!(a.get(Field::Os), Some("Windows 6.1"));
+    assert_eq!(a.get(Field::Description), Some("line 3 HMI"));
+    let services = a.attributes.iter().find(|x| x.field == Field::Services).unwrap();
+    let mut s: Vec<&str> = services.values.iter().map(|v| v.value.as_str()).collect();
+    s.sort_unstable();
+    assert_eq!(s, ["file_server", "nt_workstation", "server", "workstation"]);
+    let resolver = asset(&inv, "mac-02:00:00:00:00:14");
+    assert_eq!(resolver.get(Field::HostName), None, "the resolver is not named by its answers");
+}

@@ -10,6 +10,8 @@
 //! - S7comm: the SZL 0x0011 module identification records and SZL 0x001C
 //!   component records (order number, firmware `V` version, serial, module type).
 //! - OPC UA: the ApplicationName of the GetEndpoints answer (`opcua.ApplicationName`).
+//! - Names: `browser.server`, `browser.os_major`/`os_minor` and the workgroup
+//!   of `nbdgm.destination_name` of browser announcements.
 //! - GOOSE: `goose.gocbRef` per sending MAC; the part before `/` is the
 //!   logical device (IED name and LD instance). The F650's MAC prefix 00:a0:f4
 //!   is GE's.
@@ -222,8 +224,18 @@ fn cases() -> Vec<(&'static str, Vec<Want>)> {
                 want("192.168.1.113", "hmi", "polls_few_controllers", &[]),
             ],
         ),
-        // Both ends share one address and MAC: one asset, the station's role.
-        ("iec104/090813_diverse.pcap", vec![want("10.0.0.10", "rtu", "serves_telecontrol_as_outstation", &[])]),
+        // Both ends share one address and MAC: one asset, the station's role;
+        // its local master browser announcement names it (browser.server,
+        // OS 5.1, destination ARBETSGRUPP<1e>).
+        (
+            "iec104/090813_diverse.pcap",
+            vec![want(
+                "10.0.0.10",
+                "rtu",
+                "serves_telecontrol_as_outstation",
+                &[("host_name", "EVON"), ("domain", "ARBETSGRUPP"), ("os", "Windows 5.1")],
+            )],
+        ),
         (
             // OPC UA on port 12001: the server is recognised by the dissector,
             // not the port, and named by its GetEndpoints answer.

@@ -56,6 +56,17 @@ pub(crate) fn capture_udp_pair(dir: &Path, peer: impl FnOnce(u16) -> Output) -> 
     capture_filtered(dir, port, &["udp", "portrange", &format!("{port}-{}", port + 1)], peer)
 }
 
+/// As [`capture`], for peers that use one port over both UDP and TCP (DNS).
+pub(crate) fn capture_udp_tcp(dir: &Path, peer: impl FnOnce(u16) -> Output) -> Captured {
+    let port = loop {
+        let p = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if std::net::UdpSocket::bind(("127.0.0.1", p)).is_ok() {
+            break p;
+        }
+    };
+    capture_filtered(dir, port, &["port", &port.to_string()], peer)
+}
+
 fn capture_filtered(dir: &Path, port: u16, filter: &[&str], peer: impl FnOnce(u16) -> Output) -> Captured {
     let pcap = dir.join("peer.pcap");
     let mut dump = Command::new("tcpdump")
