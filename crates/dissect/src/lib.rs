@@ -24,6 +24,7 @@ pub mod dnp3;
 pub mod enip;
 pub mod framing;
 pub mod ftp;
+pub mod http;
 pub mod iec104;
 pub mod iec61850;
 mod intern;
@@ -266,6 +267,7 @@ impl Registry {
                 Box::new(rfb::Rfb),
                 Box::new(tls::Tls),
                 Box::new(ftp::Ftp),
+                Box::new(http::Http),
             ],
             datagrams: vec![
                 Box::new(dhcp::Dhcp),
