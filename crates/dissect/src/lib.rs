@@ -35,6 +35,7 @@ pub mod profinet;
 pub mod rfb;
 pub mod s7comm;
 pub mod ssh;
+pub mod telnet;
 #[cfg(test)]
 mod test_support;
 pub mod tls;
@@ -268,6 +269,7 @@ impl Registry {
                 Box::new(tls::Tls),
                 Box::new(ftp::Ftp),
                 Box::new(http::Http),
+                Box::new(telnet::Telnet),
             ],
             datagrams: vec![
                 Box::new(dhcp::Dhcp),
