@@ -67,12 +67,14 @@ impl StreamDissector for Telnet {
         server_port == 23
     }
 
-    /// Either side opens with an option negotiation, `IAC WILL|WONT|DO|DONT`.
+    /// Either side opens with an option negotiation, `IAC WILL|WONT|DO|DONT`,
+    /// or a subnegotiation of a registered option (`IAC SB AUTHENTICATION`).
     /// (A server that prints a banner without negotiating is not recognised.)
     fn probe(&self, _direction: Direction, data: &[u8]) -> Probe {
         match data {
-            [] | [0xff] => Probe::NeedMore,
+            [] | [0xff] | [0xff, 0xfa] => Probe::NeedMore,
             [0xff, 0xfb..=0xfe, ..] => Probe::Match,
+            [0xff, 0xfa, o, ..] if TelnetOption(*o).name() != "unassigned" => Probe::Match,
             _ => Probe::NoMatch,
         }
     }

@@ -167,6 +167,9 @@ fn probes_option_negotiation_only() {
     assert_eq!(Telnet.probe(C2S, &[0xff, 0xfb]), Probe::Match);
     assert_eq!(Telnet.probe(S2C, &[0xff]), Probe::NeedMore);
     assert_eq!(Telnet.probe(S2C, &[0xff, 0xf0]), Probe::NoMatch);
+    // IAC SB AUTHENTICATION REPLY (zeek's telnet-auth-missing-name.pcap opens so); IAC SB of option 100 does not.
+    assert_eq!(Telnet.probe(S2C, &[0xff, 0xfa, 0x25, 0x02]), Probe::Match);
+    assert_eq!(Telnet.probe(S2C, &[0xff, 0xfa, 100]), Probe::NoMatch);
     assert_eq!(Telnet.probe(S2C, b"login: "), Probe::NoMatch);
 }
 
