@@ -9,13 +9,16 @@
 //! `path`, `query` (`present`: its values can carry credentials and are never
 //! kept), `content_type`, `content_length` or `transfer` `chunked`, `cookie`
 //! (`present`, never its value); CONNECT `session`; others `unknown`. A request
-//! carrying `Authorization` is class `authentication`, kept with `scheme`
+//! carrying `Authorization` is counted as `authenticate` (class
+//! `authentication`), kept with `method`, `host`, `path`, `scheme`
 //! (`basic`, `digest`, `ntlm`, `negotiate`, `bearer`, or the scheme's name) and,
 //! for Basic only, the `user` (decoded, the part before ':' — never the
-//! password, and never a Digest, NTLM, Negotiate or Bearer value); so is a form
-//! POST to a login path (`form_login` `true`; the body, where the password is,
-//! is never read). Responses are counted as `response_1xx` ... `response_5xx`
-//! (class `session`) unless they answer a kept request: a 2xx or 3xx is then
+//! password, and never a Digest, NTLM, Negotiate or Bearer value); a form POST
+//! to a login path (its last segment names `login`, `logon`, `signin` or
+//! `auth`) is counted as `form_login` (class `authentication`, `form_login`
+//! `true`; the body, where the password is, is never read). Responses are
+//! counted as `response_1xx` ... `response_5xx` (class `session`) unless they
+//! answer a kept request: a 2xx or 3xx is then
 //! an answer, a 4xx or 5xx (401/403 to a login: a refusal) is kept with
 //! `status`, `www_authenticate` and `realm`, and `set_cookies` (a count).
 //! Identity: `http.server` from a response's `Server` (`description`, and the
@@ -286,15 +289,18 @@ fn basic_user(token: &[u8]) -> Option<String> {
 
 impl Session {
     fn request(&mut self, ctx: &PacketCtx<'_>, h: &Head<'_>, method: &str, target: &str, emit: &mut dyn Emit) {
-        let (op, mut class) = method_op(method);
+        let (mut op, mut class) = method_op(method);
         if let Some(ua) = h.header("user-agent") {
             self.client_identity(ctx, ua, emit);
         }
         let auth = h.header("authorization");
         let (path, query) = path_of(target);
         let login_form = class == OperationClass::Write && method == "POST" && is_login_path(&path);
-        if auth.is_some() || login_form {
-            class = OperationClass::Authentication;
+        // Named apart from the method: the engine counts an operation name under one class.
+        if auth.is_some() {
+            (op, class) = (Cow::Borrowed("authenticate"), OperationClass::Authentication);
+        } else if login_form {
+            (op, class) = (Cow::Borrowed("form_login"), OperationClass::Authentication);
         }
         if !class.is_notable() {
             emit.message(ctx, PROTOCOL, op, class);

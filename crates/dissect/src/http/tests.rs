@@ -98,12 +98,12 @@ fn keeps_logins_writes_and_refusals_and_the_server_identity() {
         got,
         vec![
             (C2S, "get", Read),
-            (C2S, "get", Authentication),
+            (C2S, "authenticate", Authentication),
             (C2S, "post", Write),
             (C2S, "put", Write),
             (C2S, "delete", Write),
-            (S2C, "response_4xx", Session), // the unauthenticated read is not kept
-            (S2C, "get", Authentication),   // the login's answer
+            (S2C, "response_4xx", Session),        // the unauthenticated read is not kept
+            (S2C, "authenticate", Authentication), // the login's answer
             (S2C, "post", Write),
             (S2C, "put", Write),
             (S2C, "delete", Write), // refused: kept again with its status
