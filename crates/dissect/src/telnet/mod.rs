@@ -31,7 +31,9 @@
 //!
 //! At the end of the flow, an anomaly event `telnet.session` flags the
 //! session: `clear_text` (`true` unless ENCRYPT started), `login`
-//! (`none`, `attempted`, `succeeded`, `failed`), `user`, `password_sent`,
+//! (`none`, `attempted`, `succeeded`, `failed`), `user` and `user_source` (of
+//! the last attempt), `environ_user` (the USER the client's NEW-ENVIRON or
+//! ENVIRON carried), `password_sent` (on any attempt),
 //! `terminal_type`, `authentication_offered`, `encryption_offered`, `options`
 //! (the options agreed, comma-separated), `lines_to_server`,
 //! `lines_to_client`, `bytes_to_server`, `bytes_to_client`.
@@ -157,6 +159,8 @@ struct Session {
     banner_sent: bool,
     prompt: Option<String>,
     user: Option<(String, UserSource)>,
+    /// The USER a NEW-ENVIRON or ENVIRON IS carried.
+    environ_user: Option<String>,
     password_sent: bool,
     /// Passwords sent on the connection.
     passwords: u32,
@@ -251,9 +255,11 @@ impl Session {
             {
                 if let Some(user) = environ_user(list) {
                     let source = if o == TelnetOption::ENVIRON { UserSource::Environ } else { UserSource::NewEnviron };
+                    let user = text(&user, MAX_USER);
                     if self.user.as_ref().is_none_or(|(_, s)| *s != UserSource::Prompt) {
-                        self.user = Some((text(&user, MAX_USER), source));
+                        self.user = Some((user.clone(), source));
                     }
+                    self.environ_user = Some(user);
                 }
             }
             // RFC 2941: NAME (3) carries the user name the client authenticates as.
@@ -629,6 +635,9 @@ impl StreamSession for Session {
         if let Some((user, source)) = &self.user {
             push(a, "user", user.clone());
             push(a, "user_source", source.name().to_string());
+        }
+        if let Some(u) = &self.environ_user {
+            push(a, "environ_user", u.clone());
         }
         push(a, "password_sent", (self.passwords > 0).to_string());
         if let Some(t) = &self.terminal_type {

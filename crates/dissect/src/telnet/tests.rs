@@ -80,6 +80,7 @@ fn keeps_each_login_attempt_without_the_password_and_flags_the_session() {
         (Some("true"), Some("succeeded"), Some("admin"), Some("true"))
     );
     assert_eq!(event_attr(s, "terminal_type"), Some("xterm"));
+    assert_eq!(event_attr(s, "environ_user"), Some("eng"));
     assert_eq!(event_attr(s, "options"), Some("echo,suppress_go_ahead,terminal_type,new_environ"));
     assert_eq!(event_attr(s, "lines_to_server"), Some("5"));
 
