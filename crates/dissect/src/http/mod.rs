@@ -14,8 +14,8 @@
 //! (`basic`, `digest`, `ntlm`, `negotiate`, `bearer`, or the scheme's name) and,
 //! for Basic only, the `user` (decoded, the part before ':' — never the
 //! password, and never a Digest, NTLM, Negotiate or Bearer value); a form POST
-//! to a login path (its last segment names `login`, `logon`, `signin` or
-//! `auth`) is counted as `form_login` (class `authentication`, `form_login`
+//! to a login path (its last segment holds `login`, `logon`, `signin`, or is
+//! `auth` or `authenticate` with any extension) is counted as `form_login` (class `authentication`, `form_login`
 //! `true`; the body, where the password is, is never read). Responses are
 //! counted as `response_1xx` ... `response_5xx` (class `session`) unless they
 //! answer a kept request: a 2xx or 3xx is then
@@ -224,7 +224,9 @@ fn path_of(target: &str) -> (String, bool) {
 /// A form POST to a path whose last segment names a login.
 fn is_login_path(path: &str) -> bool {
     let last = path.rsplit('/').find(|s| !s.is_empty()).unwrap_or_default().to_ascii_lowercase();
-    ["login", "logon", "signin", "sign_in", "auth"].iter().any(|w| last.contains(w))
+    let stem = last.split('.').next().unwrap_or_default();
+    ["login", "logon", "signin", "sign_in"].iter().any(|w| last.contains(w))
+        || ["auth", "authenticate", "authentication"].contains(&stem)
 }
 
 /// `Product/Version` of the first token of a `Server` or `User-Agent` value.
@@ -294,8 +296,7 @@ impl Session {
             self.client_identity(ctx, ua, emit);
         }
         let auth = h.header("authorization");
-        let (path, query) = path_of(target);
-        let login_form = class == OperationClass::Write && method == "POST" && is_login_path(&path);
+        let login_form = method == "POST" && is_login_path(&path_of(target).0);
         // Named apart from the method: the engine counts an operation name under one class.
         if auth.is_some() {
             (op, class) = (Cow::Borrowed("authenticate"), OperationClass::Authentication);
@@ -307,6 +308,8 @@ impl Session {
             self.remember(None);
             return;
         }
+        // Only kept records allocate: a read is counted without copying anything.
+        let (path, query) = path_of(target);
         let mut a = Vec::with_capacity(10);
         push(&mut a, "method", clip(method));
         if let Some(host) = h.header("host") {
@@ -391,6 +394,17 @@ impl Session {
     }
 
     fn server_identity(&mut self, ctx: &PacketCtx<'_>, h: &Head<'_>, emit: &mut dyn Emit) {
+        let raw = |name: &str| h.header(name).map(<[u8]>::trim_ascii).unwrap_or_default();
+        let (raw_server, raw_powered) = (raw("server"), raw("x-powered-by"));
+        // The common case, a server repeating itself without a challenge, copies nothing.
+        if h.header("www-authenticate").is_none()
+            && self
+                .servers
+                .iter()
+                .any(|[s, p, r]| s.as_bytes() == raw_server && p.as_bytes() == raw_powered && r.is_empty())
+        {
+            return;
+        }
         let server = h.header("server").map(text).unwrap_or_default();
         let powered = h.header("x-powered-by").map(text).unwrap_or_default();
         let (scheme, realm) = h.header("www-authenticate").map(challenge).unwrap_or_default();

@@ -44,6 +44,15 @@ fn decodes_the_basic_user_and_never_the_password() {
 }
 
 #[test]
+fn tells_login_forms_by_their_path() {
+    assert!(is_login_path("/goform/login"));
+    assert!(is_login_path("/cgi-bin/Logon.cgi"));
+    assert!(is_login_path("/api/auth.json"));
+    assert!(!is_login_path("/author.htm"));
+    assert!(!is_login_path("/plc/setpoint.cgi"));
+}
+
+#[test]
 fn keeps_the_path_without_query_values_or_user_information() {
     assert_eq!(path_of("/cgi-bin/login.cgi?user=a&pw=b"), ("/cgi-bin/login.cgi".to_string(), true));
     assert_eq!(path_of("/a;jsessionid=123"), ("/a".to_string(), false));
