@@ -28,6 +28,11 @@ datagrams again as a DNS-over-TCP stream (mode 1: length-prefixed messages in
 the enip chunk format, queries to the server, answers back).
 netbios: the name service (137, mode 0) and datagram service (138, mode 1)
 datagrams of a capture, each with a 2-byte length.
+http, telnet: one seed per conversation found by content — its SYN names the
+server port, and its first payload is an HTTP/1.x request or status line, or
+a Telnet option negotiation (IAC WILL/WONT/DO/DONT) — in the enip chunk
+format; the captures given as arguments (the curl / http.server and
+telnetlib3 / inetutils peer tests' loopback captures) are read for them too.
 cmdb_register: small asset registers (documented columns, a NetBox and a
 ServiceNow export, JSON, and one with every kind of bad row).
 """
@@ -189,6 +194,45 @@ def opcua_ports(link, frames):
     return ports
 
 
+def syn_ports(link, frames):
+    """Server ports of the TCP conversations whose SYN the capture holds."""
+    ports = set()
+    for f in frames if link == 1 else []:
+        ethertype, ip = ether_payload(f)
+        if ethertype != 0x0800 or len(ip) < 20 or ip[9] != 6:
+            continue
+        tcp = ip[(ip[0] & 0x0F) * 4:]
+        if len(tcp) >= 20 and tcp[13] & 0x12 == 0x02:
+            ports.add(struct.unpack(">H", tcp[2:4])[0])
+    return ports
+
+
+def is_http(p):
+    line = p.split(b"\n", 1)[0].rstrip(b"\r")
+    return line.startswith(b"HTTP/1.") or line[-9:-1] == b" HTTP/1." or p.startswith(b"PRI * HTTP/2.0")
+
+
+def is_telnet(p):
+    return len(p) >= 2 and p[0] == 0xFF and 0xFB <= p[1] <= 0xFE
+
+
+def content_seeds(files, target, well_known, pred):
+    """One seed per conversation of `target`, on its well-known port or found by content."""
+    d = os.path.join(out, target)
+    os.makedirs(d, exist_ok=True)
+    n = 0
+    for f in files:
+        data = open(f, "rb").read()
+        link, _ = frames_of_pcap(data)
+        frames = frames_of_pcap_all(data)
+        for port in sorted(syn_ports(link, frames) | set(well_known)):
+            payloads = tcp_payloads(link, frames, port)
+            if payloads and pred(payloads[0][1]):
+                open(os.path.join(d, f"{os.path.basename(f)}.{port}.seed"), "wb").write(enip_seed(payloads))
+                n += 1
+    return n
+
+
 def opcua_seeds(files):
     d = os.path.join(out, "opcua")
     os.makedirs(d, exist_ok=True)
@@ -321,10 +365,12 @@ def main():
         d, nb = name_seeds(os.path.basename(extra), link, frames_of_pcap_all(data))
         n_dns += d
         n_nb += nb
+    n_http = content_seeds(sorted(files) + sys.argv[1:], "http", (80, 8080), is_http)
+    n_telnet = content_seeds(sorted(files) + sys.argv[1:], "telnet", (23,), is_telnet)
     sample = open(os.path.join(root, "samples", "plant-cell.pcap"), "rb").read()
     open(os.path.join(out, "capture_file", "plant-cell.pcap.gz"), "wb").write(gzip.compress(sample))
     print(
-        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; dns: {n_dns} seeds; netbios: {n_nb} seeds; cmdb_register: {n_cmdb} seeds",
+        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; dns: {n_dns} seeds; netbios: {n_nb} seeds; http: {n_http} seeds; telnet: {n_telnet} seeds; cmdb_register: {n_cmdb} seeds",
         file=sys.stderr,
     )
 

@@ -3,10 +3,11 @@
 # libpcap-dev (live capture), tshark (the reference dissector the cross-check
 # tests compare against), tcpdump (loopback captures in tests), the OpenSSH
 # server and client (the SSH peer test), TigerVNC's headless Xvnc server (the
-# VNC peer test), dnsmasq and dig (the DNS peer test).
+# VNC peer test), dnsmasq and dig (the DNS peer test), curl (the HTTP peer
+# test's client) and the inetutils telnet client (the Telnet peer test).
 set -euo pipefail
 need=()
-for p in libpcap-dev tshark tcpdump openssh-server openssh-client tigervnc-standalone-server tigervnc-tools dnsmasq-base bind9-dnsutils; do
+for p in libpcap-dev tshark tcpdump openssh-server openssh-client tigervnc-standalone-server tigervnc-tools dnsmasq-base bind9-dnsutils curl inetutils-telnet; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -55,4 +56,9 @@ fi
 # dnspython: the UPDATE and AXFR client of the DNS peer test (pure Python, with a wheel).
 if ! python3 -c "import importlib.metadata as m; assert m.version('dnspython') == '2.9.2'" >/dev/null 2>&1; then
   PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check --only-binary=:all: "dnspython==2.9.2"
+fi
+# telnetlib3: the Telnet server of the Telnet test (pure Python, with a wheel;
+# the client is Debian's inetutils telnet, the HTTP test's server CPython's http.server).
+if ! python3 -c "import importlib.metadata as m; assert m.version('telnetlib3') == '2.0.8'" >/dev/null 2>&1; then
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check --only-binary=:all: "telnetlib3==2.0.8"
 fi

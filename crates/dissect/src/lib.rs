@@ -25,6 +25,7 @@ pub mod dns;
 pub mod enip;
 pub mod framing;
 pub mod ftp;
+pub mod http;
 pub mod iec104;
 pub mod iec61850;
 mod intern;
@@ -36,6 +37,7 @@ pub mod profinet;
 pub mod rfb;
 pub mod s7comm;
 pub mod ssh;
+pub mod telnet;
 #[cfg(test)]
 mod test_support;
 pub mod tls;
@@ -268,6 +270,8 @@ impl Registry {
                 Box::new(rfb::Rfb),
                 Box::new(tls::Tls),
                 Box::new(ftp::Ftp),
+                Box::new(http::Http),
+                Box::new(telnet::Telnet),
                 // Last: a content probe of a length and a header, after every stricter one.
                 Box::new(dns::DnsTcp),
             ],

@@ -202,6 +202,17 @@ const MAPPINGS: &[(&str, &[(&str, Field)])] = &[
             ("description", Field::Description),
         ],
     ),
+    // HTTP: the `Server` header of a device's web server names the web
+    // software it runs, and on embedded devices often the product and
+    // firmware line too (`Schneider-WEB/V2.1.4`, `WAGO-PFC200`); kept whole
+    // as the application, not split into model and firmware, since most name
+    // only a web server (GoAhead, RomPager, lighttpd) whose version is not the
+    // device's firmware. A client's User-Agent is not mapped: a workstation
+    // runs many, and it names the browser, not the host.
+    ("http.server", &[("description", Field::Application)]),
+    // Telnet: what a device prints before its login prompt (model, firmware,
+    // system name), as the description it gives of itself.
+    ("telnet.banner", &[("description", Field::Description)]),
 ];
 
 /// What a NetBIOS name record says, by its suffix.
@@ -328,6 +339,26 @@ mod tests {
                 Claim { field: Field::Vendor, value: "Siemens".into(), confidence: Confidence::Medium },
             ]
         );
+    }
+
+    #[test]
+    fn a_web_server_header_and_a_telnet_banner_describe_their_device() {
+        let c = claims(
+            "http.server",
+            &attrs(&[
+                ("product", "GoAhead-Webs"),
+                ("version", "2.5.0"),
+                ("description", "GoAhead-Webs/2.5.0"),
+                ("realm", "x"),
+            ]),
+        );
+        assert_eq!(
+            c,
+            vec![Claim { field: Field::Application, value: "GoAhead-Webs/2.5.0".into(), confidence: Confidence::High }]
+        );
+        let c = claims("telnet.banner", &attrs(&[("description", "WAGO 750-8202 FW 03.10"), ("prompt", "plc login:")]));
+        assert_eq!((c.len(), c[0].field, c[0].value.as_str()), (1, Field::Description, "WAGO 750-8202 FW 03.10"));
+        assert!(claims("http.client", &attrs(&[("software", "Mozilla/5.0")])).is_empty());
     }
 
     #[test]
