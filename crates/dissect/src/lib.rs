@@ -18,6 +18,7 @@ use std::net::IpAddr;
 
 pub mod arp;
 pub mod bacnet;
+pub mod cdp;
 mod cursor;
 pub mod dhcp;
 pub mod dnp3;
@@ -33,6 +34,7 @@ pub mod opcua;
 pub mod profinet;
 pub mod rfb;
 pub mod s7comm;
+pub mod snmp;
 pub mod ssh;
 #[cfg(test)]
 mod test_support;
@@ -305,6 +307,7 @@ impl Registry {
                 Box::new(dnp3::Dnp3Udp),
                 Box::new(enip::EnipUdp),
                 Box::new(bacnet::Bacnet),
+                Box::new(snmp::Snmp),
             ],
             frames: vec![
                 Box::new(arp::Arp),
@@ -312,6 +315,7 @@ impl Registry {
                 Box::new(iec61850::SvDissector),
                 Box::new(profinet::Profinet),
                 Box::new(lldp::Lldp),
+                Box::new(cdp::Cdp),
             ],
         }
     }
