@@ -18,8 +18,9 @@
 //! `error_status` (`not_writable`, `no_access`...) and `error_index` when the
 //! agent refused.
 //!
-//! Events: `snmp.system` (identity of the agent answering or trapping with
-//! the system group: `description` sysDescr, `object_id` sysObjectID and its
+//! Events: `snmp.system` (identity of the agent answering a read without
+//! error, or sending a notification, with the system group; never from the
+//! answer to a set, which echoes the values asked for: `description` sysDescr, `object_id` sysObjectID and its
 //! `enterprise` number, `contact`, `name` sysName, `location`); `snmp.engine`
 //! (identity: a v3 agent's authoritative `engine_id` in hex, its `enterprise`
 //! number and `engine_boots`); `snmp.weak_security` (anomaly, once per flow
@@ -225,9 +226,16 @@ impl SnmpSession {
                         credentials(&mut a, msg);
                         emit.operation(ctx, PROTOCOL, Cow::Borrowed("set"), OperationClass::Configuration, a);
                     }
-                    None => emit.message(ctx, PROTOCOL, op, OperationClass::Read),
+                    None => {
+                        emit.message(ctx, PROTOCOL, op, OperationClass::Read);
+                        // An answer to a read states the agent's values. An
+                        // answer to a set only echoes what was asked for, even
+                        // when refused: it names nothing.
+                        if pdu.error_status == ErrorStatus::NO_ERROR {
+                            self.system(ctx, msg, pdu, emit);
+                        }
+                    }
                 }
-                self.system(ctx, msg, pdu, emit);
             }
             PduType::GET | PduType::GET_NEXT | PduType::GET_BULK => {
                 emit.message(ctx, PROTOCOL, op, OperationClass::Read)

@@ -173,6 +173,8 @@ fn keeps_a_set_with_its_oids_folds_its_success_and_keeps_a_refusal() {
     assert_eq!(get(3, "error_status").as_deref(), Some("not_writable"));
     assert_eq!(get(3, "error_index").as_deref(), Some("1"));
     assert_eq!(get(3, "oids").as_deref(), Some("1.3.6.1.2.1.1.6.0"));
+    // The answers echo the value asked for: not the agent's identity.
+    assert!(r.events.iter().all(|e| e.name != "snmp.system"), "{:?}", r.events);
     // Neither the community nor the value written is anywhere in what was reported.
     let everything = format!("{r:?}");
     assert!(!everything.contains("s3cr3t") && !everything.contains("new location"), "{everything}");
