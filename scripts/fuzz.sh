@@ -3,6 +3,8 @@
 # from ../shared/pcaps (and small asset registers for cmdb_register). Needs:
 # cargo install cargo-fuzz (stable toolchain with RUSTC_BOOTSTRAP=1, as below). Crashes land in fuzz/artifacts/<target>/.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
+# FUZZ_SEED_PCAPS="a.pcap b.pcap" adds peer-test captures to the seeds (the shared
+# captures hold no SNMP: give the Net-SNMP peer test's loopback capture).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-600}

@@ -10,6 +10,9 @@
 //! - S7comm: the SZL 0x0011 module identification records and SZL 0x001C
 //!   component records (order number, firmware `V` version, serial, module type).
 //! - OPC UA: the ApplicationName of the GetEndpoints answer (`opcua.ApplicationName`).
+//! - CDP: `cdp.deviceid`, `cdp.platform` and the `Version` in
+//!   `cdp.software_version` per sending MAC; `cdp.capabilities` 0x28 is switch
+//!   and IGMP.
 //! - GOOSE: `goose.gocbRef` per sending MAC; the part before `/` is the
 //!   logical device (IED name and LD instance). The F650's MAC prefix 00:a0:f4
 //!   is GE's.
@@ -47,6 +50,7 @@ const fn want(
     Want { ip, role, rule, fields, module: None }
 }
 
+const CE500: &[(&str, &str)] = &[("name", "Ns5gt"), ("model", "cisco WS-CE500-24TT"), ("firmware", "12.2(25)SEG4")];
 const ENBT: &[(&str, &str)] = &[("vendor", "Rockwell Automation"), ("model", "1756-ENBT/A"), ("firmware", "4.3")];
 const CPU_315: &[(&str, &str)] = &[
     ("vendor", "Siemens"),
@@ -130,6 +134,8 @@ fn cases() -> Vec<(&'static str, Vec<Want>)> {
             vec![
                 want("192.168.10.120", "controller", "serves_control_protocols", ENBT),
                 want("192.168.10.105", "engineering_workstation", "sends_engineering_operations", &[]),
+                // The Catalyst Express switch, seen on layer 2 only (CDP and STP).
+                want("00:1e:f6:73:59:81", "network_device", "cdp_capability_stated", CE500),
             ],
         ),
         (
