@@ -186,10 +186,7 @@ impl SnmpSession {
     }
 
     fn pdu(&mut self, ctx: &PacketCtx<'_>, msg: &Message<'_>, pdu: &Pdu<'_>, emit: &mut dyn Emit) {
-        let op: Cow<'static, str> = match pdu.kind.name() {
-            Some(n) => Cow::Borrowed(n),
-            None => crate::intern::name("snmp_pdu", u64::from(pdu.kind.0), || format!("unknown_0x{:02x}", pdu.kind.0)),
-        };
+        let op = Cow::Borrowed(pdu.kind.name().unwrap_or_else(|| unknown_pdu_name(pdu.kind.0)));
         match pdu.kind {
             PduType::SET => {
                 let (oids, count) = oid_list(pdu.varbinds);
@@ -304,6 +301,47 @@ impl SnmpSession {
             emit.event(e);
         }
     }
+}
+
+/// The name of a PDU tag SNMP does not define. A PDU tag is context class,
+/// constructed, number 0-30 (0xA0-0xBE; 0xBF would be a long tag), so every
+/// name is in this table: nothing is formatted or interned per message.
+fn unknown_pdu_name(tag: u8) -> &'static str {
+    const NAMES: [&str; 32] = [
+        "unknown_0xa0",
+        "unknown_0xa1",
+        "unknown_0xa2",
+        "unknown_0xa3",
+        "unknown_0xa4",
+        "unknown_0xa5",
+        "unknown_0xa6",
+        "unknown_0xa7",
+        "unknown_0xa8",
+        "unknown_0xa9",
+        "unknown_0xaa",
+        "unknown_0xab",
+        "unknown_0xac",
+        "unknown_0xad",
+        "unknown_0xae",
+        "unknown_0xaf",
+        "unknown_0xb0",
+        "unknown_0xb1",
+        "unknown_0xb2",
+        "unknown_0xb3",
+        "unknown_0xb4",
+        "unknown_0xb5",
+        "unknown_0xb6",
+        "unknown_0xb7",
+        "unknown_0xb8",
+        "unknown_0xb9",
+        "unknown_0xba",
+        "unknown_0xbb",
+        "unknown_0xbc",
+        "unknown_0xbd",
+        "unknown_0xbe",
+        "unknown_0xbf",
+    ];
+    NAMES.get(usize::from(tag.wrapping_sub(0xa0))).copied().unwrap_or("unknown")
 }
 
 /// The first [`MAX_OIDS`] OIDs of a varbind list, comma-separated, and how many there are.

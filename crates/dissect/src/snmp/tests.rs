@@ -314,6 +314,10 @@ fn other_ber_over_udp_is_not_snmp_and_cut_messages_are_malformed() {
     let mut r = Recorder::default();
     Snmp.new_session().datagram(&ctx(Direction::ToServer), Direction::ToServer, &odd, &mut r);
     assert_eq!((r.messages[0].2.as_str(), r.messages[0].3), ("unknown_0xaf", OperationClass::Unknown));
+    // Every tag the PDU reader lets through has its name in the table.
+    for tag in 0xa0..=0xbfu8 {
+        assert_eq!(unknown_pdu_name(tag), format!("unknown_0x{tag:02x}"));
+    }
 }
 
 #[test]
