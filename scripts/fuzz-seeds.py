@@ -15,12 +15,18 @@ profinet: PROFINET real-time payloads (after the EtherType), up to 16
 distinct per capture.
 bacnet: the BACnet/IP datagrams of a capture, joined by a zero byte.
 lldp: LLDPDUs (after the EtherType), up to 16 distinct per capture.
+cdp: what follows the 802.3 length field of CDP frames (LLC, SNAP, CDP), up
+to 16 distinct per capture.
+snmp: the SNMP datagrams of a capture (UDP payloads that open with a BER
+SEQUENCE and version 0, 1 or 3, on any port), joined by the 0xA5 0x5A marker
+the target cuts at; the shared captures hold none, so captures given as
+arguments (the Net-SNMP peer test's loopback capture) are read for them too.
 ssh, rfb, tls, ftp: the first 64 segments of the flows on ports 22, 5900, 443 and 21 of a capture,
 in the stream targets' chunk scheme (as enip).
 opcua: one seed per OPC UA conversation (found by content: a TCP payload
 starting with a Hello, `HELF`, names the server port), in the enip chunk
 format; captures given as arguments (the asyncua peer test's loopback capture,
-for instance) are read for OPC UA seeds too:
+for instance) are read for OPC UA (and SNMP) seeds too:
     scripts/fuzz-seeds.py [EXTRA.pcap ...]
 dns: the DNS (53), mDNS (5353) and LLMNR (5355) datagrams of a capture, each
 with a 2-byte length, after a mode byte naming the flavour; and the DNS
@@ -93,14 +99,14 @@ def tcp_payloads(link, frames, port):
 
 
 def udp_payloads(link, frames, port):
-    """Payloads of Ethernet/IPv4/UDP frames to or from `port`."""
+    """Payloads of Ethernet/IPv4/UDP frames to or from `port` (any port for None)."""
     out = []
     for f in frames if link == 1 else []:
         ethertype, ip = ether_payload(f)
         if ethertype != 0x0800 or len(ip) < 20 or ip[9] != 17:
             continue
         udp = ip[(ip[0] & 0x0F) * 4:struct.unpack(">H", ip[2:4])[0]]
-        if len(udp) >= 8 and port in struct.unpack(">HH", udp[0:4]) and udp[8:]:
+        if len(udp) >= 8 and (port is None or port in struct.unpack(">HH", udp[0:4])) and udp[8:]:
             out.append(udp[8:])
     return out
 
@@ -233,6 +239,38 @@ def content_seeds(files, target, well_known, pred):
     return n
 
 
+def cdp_payloads(link, frames):
+    """What follows the 802.3 length of Ethernet frames whose SNAP header names CDP."""
+    out = []
+    for f in frames if link == 1 else []:
+        length, rest = ether_payload(f)
+        if length <= 1500 and rest[:8] == bytes.fromhex("aaaa0300000c2000"):
+            out.append(rest[:length])
+    return out
+
+
+def is_snmp(p):
+    """A BER SEQUENCE, then INTEGER 0, 1 or 3 (short or one-byte long form length)."""
+    if len(p) < 5 or p[0] != 0x30:
+        return False
+    off = 2 if p[1] < 0x80 else 2 + (p[1] & 0x7F)
+    return p[off:off + 2] == b"\x02\x01" and p[off + 2:off + 3] in (b"\x00", b"\x01", b"\x03")
+
+
+def snmp_seeds(files):
+    d = os.path.join(out, "snmp")
+    os.makedirs(d, exist_ok=True)
+    n = 0
+    for f in files:
+        data = open(f, "rb").read()
+        link, frames = frames_of_pcap(data)
+        grams = [g for g in udp_payloads(link, frames, None) if is_snmp(g)]
+        for i in range(0, len(grams), 16):
+            open(os.path.join(d, f"{os.path.basename(f)}.{i // 16}.seed"), "wb").write(b"\xa5\x5a".join(grams[i:i + 16]))
+            n += 1
+    return n
+
+
 def opcua_seeds(files):
     d = os.path.join(out, "opcua")
     os.makedirs(d, exist_ok=True)
@@ -310,13 +348,14 @@ def main():
     os.makedirs(os.path.join(out, "profinet"), exist_ok=True)
     os.makedirs(os.path.join(out, "bacnet"), exist_ok=True)
     os.makedirs(os.path.join(out, "lldp"), exist_ok=True)
+    os.makedirs(os.path.join(out, "cdp"), exist_ok=True)
     for t in ("ssh", "rfb", "tls", "ftp"):
         os.makedirs(os.path.join(out, t), exist_ok=True)
     os.makedirs(os.path.join(out, "iec104"), exist_ok=True)
     os.makedirs(os.path.join(out, "dns"), exist_ok=True)
     os.makedirs(os.path.join(out, "netbios"), exist_ok=True)
     n_dns = n_nb = 0
-    n_cap = n_pkt = n_enip = n_61850 = n_104 = n_pn = n_bacnet = n_lldp = n_remote = 0
+    n_cap = n_pkt = n_enip = n_61850 = n_104 = n_pn = n_bacnet = n_lldp = n_cdp = n_remote = 0
     for f in sorted(files):
         data = open(f, "rb").read()
         name = os.path.basename(f)
@@ -332,6 +371,12 @@ def main():
         n_61850 += l2_seeds(name, link, frames, "iec61850", (0x88B8, 0x88BA), 8)
         n_pn += l2_seeds(name, link, frames, "profinet", (0x8892,), 16)
         n_lldp += l2_seeds(name, link, frames, "lldp", (0x88CC,), 16)
+        seen = []
+        for p in cdp_payloads(link, frames):
+            if p not in seen and len(seen) < 16:
+                seen.append(p)
+                open(os.path.join(out, "cdp", f"{name}.{len(seen)}.seed"), "wb").write(p)
+        n_cdp += len(seen)
         # SSH, VNC, TLS and FTP: both directions of the first flows on their ports, in the
         # stream targets' chunk scheme.
         for target, port in (("ssh", 22), ("rfb", 5900), ("tls", 443), ("ftp", 21)):
@@ -367,10 +412,11 @@ def main():
         n_nb += nb
     n_http = content_seeds(sorted(files) + sys.argv[1:], "http", (80, 8080), is_http)
     n_telnet = content_seeds(sorted(files) + sys.argv[1:], "telnet", (23,), is_telnet)
+    n_snmp = snmp_seeds(sorted(files) + sys.argv[1:])
     sample = open(os.path.join(root, "samples", "plant-cell.pcap"), "rb").read()
     open(os.path.join(out, "capture_file", "plant-cell.pcap.gz"), "wb").write(gzip.compress(sample))
     print(
-        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; dns: {n_dns} seeds; netbios: {n_nb} seeds; http: {n_http} seeds; telnet: {n_telnet} seeds; cmdb_register: {n_cmdb} seeds",
+        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; cdp: {n_cdp} seeds; snmp: {n_snmp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; dns: {n_dns} seeds; netbios: {n_nb} seeds; http: {n_http} seeds; telnet: {n_telnet} seeds; cmdb_register: {n_cmdb} seeds",
         file=sys.stderr,
     )
 

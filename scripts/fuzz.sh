@@ -3,13 +3,15 @@
 # from ../shared/pcaps (and small asset registers for cmdb_register). Needs:
 # cargo install cargo-fuzz (stable toolchain with RUSTC_BOOTSTRAP=1, as below). Crashes land in fuzz/artifacts/<target>/.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
+# FUZZ_SEED_PCAPS="a.pcap b.pcap" adds peer-test captures to the seeds (the shared
+# captures hold no SNMP: give the Net-SNMP peer test's loopback capture).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(capture_file packet_decode modbus dnp3 s7comm enip iec104 iec61850 opcua profinet bacnet lldp ssh rfb tls ftp dns netbios http telnet cmdb_register)
-python3 scripts/fuzz-seeds.py
+[ ${#targets[@]} -gt 0 ] || targets=(capture_file packet_decode modbus dnp3 s7comm enip iec104 iec61850 opcua profinet bacnet lldp cdp snmp ssh rfb tls ftp dns netbios http telnet cmdb_register)
+python3 scripts/fuzz-seeds.py ${FUZZ_SEED_PCAPS:-}
 # -detect_leaks=0: crates/dissect/src/intern.rs leaks the names of unknown
 # service codes on purpose (bounded, one per code, for the life of the process);
 # LeakSanitizer would report them at exit as a crash.

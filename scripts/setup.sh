@@ -4,10 +4,11 @@
 # tests compare against), tcpdump (loopback captures in tests), the OpenSSH
 # server and client (the SSH peer test), TigerVNC's headless Xvnc server (the
 # VNC peer test), dnsmasq and dig (the DNS peer test), curl (the HTTP peer
-# test's client) and the inetutils telnet client (the Telnet peer test).
+# test's client), the inetutils telnet client (the Telnet peer test) and
+# Net-SNMP's agent and tools (the SNMP peer test; numeric OIDs, no MIB files needed).
 set -euo pipefail
 need=()
-for p in libpcap-dev tshark tcpdump openssh-server openssh-client tigervnc-standalone-server tigervnc-tools dnsmasq-base bind9-dnsutils curl inetutils-telnet; do
+for p in libpcap-dev tshark tcpdump openssh-server openssh-client tigervnc-standalone-server tigervnc-tools dnsmasq-base bind9-dnsutils curl inetutils-telnet snmpd snmp; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -30,7 +31,8 @@ fi
 if ! python3 -c "import importlib.metadata as m; assert m.version('cpppo') == '5.2.5' and m.version('pycomm3') == '1.2.16'" >/dev/null 2>&1; then
   PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check "cpppo==5.2.5" "pycomm3==1.2.16"
 fi
-# scapy encodes PROFINET DCP frames for the DCP test (pure Python).
+# scapy encodes PROFINET DCP frames for the DCP test and CDP frames for the CDP
+# test (pure Python).
 if ! python3 -c "import importlib.metadata as m; assert m.version('scapy') == '2.6.1'" >/dev/null 2>&1; then
   PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check "scapy==2.6.1"
 fi

@@ -5,7 +5,7 @@
 //! - reassembled TCP byte streams, per direction, with gap markers
 //!   ([`StreamDissector`] / [`StreamSession`]),
 //! - UDP payloads, per flow ([`DatagramDissector`] / [`DatagramSession`]),
-//! - layer-2 payloads by EtherType ([`FrameDissector`]).
+//! - layer-2 payloads by EtherType or 802.2 LLC/SNAP header ([`FrameDissector`]).
 //!
 //! A dissector is chosen by a content probe; the port is only a hint that orders
 //! the probes. Dissectors are pure: no I/O, no clocks, no logging. They report what
@@ -18,6 +18,7 @@ use std::net::IpAddr;
 
 pub mod arp;
 pub mod bacnet;
+pub mod cdp;
 mod cursor;
 pub mod dhcp;
 pub mod dnp3;
@@ -36,6 +37,7 @@ pub mod opcua;
 pub mod profinet;
 pub mod rfb;
 pub mod s7comm;
+pub mod snmp;
 pub mod ssh;
 pub mod telnet;
 #[cfg(test)]
@@ -224,13 +226,46 @@ pub trait DatagramSession: Send {
     fn close(&mut self, _ctx: &PacketCtx<'_>, _emit: &mut dyn Emit) {}
 }
 
-/// A dissector for layer-2 payloads of one EtherType.
+/// The layer-2 frames a [`FrameDissector`] takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FrameSelector {
+    /// Ethernet II frames of this EtherType (after any VLAN tags).
+    EtherType(u16),
+    /// IEEE 802.3 frames whose 802.2 LLC header has a SNAP header with this
+    /// OUI (low 24 bits) and protocol id: CDP is OUI 0x00000C, PID 0x2000.
+    Snap {
+        /// Organisationally unique identifier.
+        oui: u32,
+        /// Protocol id within the OUI.
+        pid: u16,
+    },
+    /// IEEE 802.3 frames with this 802.2 DSAP and SSAP and no SNAP header
+    /// (spanning tree is 0x42/0x42).
+    Llc {
+        /// Destination service access point.
+        dsap: u8,
+        /// Source service access point.
+        ssap: u8,
+    },
+}
+
+/// A dissector for layer-2 payloads of one EtherType, or of one kind of
+/// 802.2 LLC/SNAP frame.
 pub trait FrameDissector: Send + Sync {
     /// Protocol name used in records (`arp`).
     fn protocol(&self) -> &'static str;
-    /// The EtherType it handles.
-    fn ethertype(&self) -> u16;
-    /// One frame's payload after the EtherType (and any VLAN tags).
+    /// The EtherType it handles. Dissectors of 802.2 LLC frames leave it at 0
+    /// (which is no EtherType) and say what they take in
+    /// [`FrameDissector::selector`].
+    fn ethertype(&self) -> u16 {
+        0
+    }
+    /// The frames it takes: by default those of [`FrameDissector::ethertype`].
+    fn selector(&self) -> FrameSelector {
+        FrameSelector::EtherType(self.ethertype())
+    }
+    /// One frame's payload after the EtherType (and any VLAN tags), or after
+    /// the LLC and SNAP headers, within the 802.3 length (without padding).
     fn frame(&self, ctx: &PacketCtx<'_>, data: &[u8], emit: &mut dyn Emit);
 }
 
@@ -280,6 +315,7 @@ impl Registry {
                 Box::new(dnp3::Dnp3Udp),
                 Box::new(enip::EnipUdp),
                 Box::new(bacnet::Bacnet),
+                Box::new(snmp::Snmp),
                 // The name services share DNS's format: NetBIOS (names that
                 // must decode) before DNS, and DNS last, its three flavours
                 // told apart by their port hints.
@@ -295,6 +331,7 @@ impl Registry {
                 Box::new(iec61850::SvDissector),
                 Box::new(profinet::Profinet),
                 Box::new(lldp::Lldp),
+                Box::new(cdp::Cdp),
             ],
         }
     }

@@ -153,8 +153,9 @@ pub(crate) struct Behaviour {
     /// What the asset publishes by multicast (IEC 61850 GOOSE and SV control
     /// blocks), in words.
     pub(crate) publishes: BTreeSet<String>,
-    /// What it announces doing in LLDP (`router`, `bridge`).
-    pub(crate) announces: BTreeSet<&'static str>,
+    /// What it announces doing, and in which protocol: (`LLDP` or `CDP`,
+    /// `router` or `bridge`).
+    pub(crate) announces: BTreeSet<(&'static str, &'static str)>,
 }
 
 /// A set kept as a sorted list. An asset's protocols and peers are few, and
@@ -489,11 +490,20 @@ pub(crate) fn decide(attributes: &[Attribute], modules: &[Module], b: &Behaviour
         out.push(Decision::new(Role::OpcServer, "serves_opc_ua", Confidence::Medium, opc));
     }
 
-    // LLDP: the device says it forwards frames or routes packets. After the
+    // LLDP and CDP: the device says it forwards frames or routes packets. After the
     // controller rules: PLCs with a built-in switch announce a bridge too.
-    if !b.announces.is_empty() {
-        let evidence = b.announces.iter().map(|c| format!("announces the {c} capability enabled in LLDP")).collect();
-        out.push(Decision::new(Role::NetworkDevice, "lldp_capability_stated", Confidence::Medium, evidence));
+    // CDP likewise: its capabilities are the ones in use (a Cisco switch
+    // announces `switch`, a router `router`, a phone `host,voip_phone`).
+    for (protocol, rule) in [("LLDP", "lldp_capability_stated"), ("CDP", "cdp_capability_stated")] {
+        let evidence: Vec<String> = b
+            .announces
+            .iter()
+            .filter(|(p, _)| *p == protocol)
+            .map(|(_, c)| format!("announces the {c} capability enabled in {protocol}"))
+            .collect();
+        if !evidence.is_empty() {
+            out.push(Decision::new(Role::NetworkDevice, rule, Confidence::Medium, evidence));
+        }
     }
 
     if routes_for > 0 {

@@ -155,6 +155,19 @@ const MAPPINGS: &[(&str, &[(&str, Field)])] = &[
     ("bacnet.i_am", &[("vendor", Field::Vendor)]),
     // LLDP: the name and description a switch, router or device announces.
     ("lldp.neighbor", &[("system_name", Field::Name), ("system_description", Field::Description)]),
+    // CDP: the device ID (host name), platform (model), the software version
+    // banner and the version number read from it.
+    (
+        "cdp.neighbor",
+        &[
+            ("name", Field::Name),
+            ("model", Field::Model),
+            ("version", Field::Firmware),
+            ("description", Field::Description),
+        ],
+    ),
+    // SNMP: the system group an agent answers with (sysName, sysDescr, sysLocation).
+    ("snmp.system", &[("name", Field::Name), ("description", Field::Description), ("location", Field::Location)]),
     // PROFINET DCP: the station name the engineering tool assigned, the
     // vendor's "type of station" text, the PROFINET device id and its role.
     (
@@ -268,19 +281,27 @@ pub(crate) fn publication(name: &str, attributes: &[(String, String)]) -> Option
     Some((protocol, format!("{kind} {reference}{appid}")))
 }
 
-/// What an LLDP announcement says its sender does, from the capabilities it
-/// has enabled (else those it has): `router`, or `bridge` (a switch, a
-/// two-port MAC relay or a wireless access point).
-pub(crate) fn announced_capability(name: &str, attributes: &[(String, String)]) -> Option<&'static str> {
-    if name != "lldp.neighbor" {
-        return None;
-    }
+/// What an LLDP or CDP announcement says its sender does, from the
+/// capabilities it has enabled (LLDP; else those it has, and CDP's, which
+/// are the enabled ones): `router`, or `bridge` (a switch, a bridge, a
+/// two-port MAC relay or a wireless access point). Returns the protocol
+/// (`LLDP`, `CDP`) with the capability.
+pub(crate) fn announced_capability(
+    name: &str,
+    attributes: &[(String, String)],
+) -> Option<(&'static str, &'static str)> {
     let get = |k: &str| attributes.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty());
-    let caps: Vec<&str> = get("enabled_capabilities").or_else(|| get("capabilities"))?.split(',').collect();
+    let (protocol, caps) = match name {
+        "lldp.neighbor" => ("LLDP", get("enabled_capabilities").or_else(|| get("capabilities"))?),
+        "cdp.neighbor" => ("CDP", get("capabilities")?),
+        _ => return None,
+    };
+    let caps: Vec<&str> = caps.split(',').collect();
+    let bridge = ["bridge", "two_port_mac_relay", "wlan_access_point", "switch", "trans_bridge", "source_route_bridge"];
     if caps.contains(&"router") {
-        Some("router")
-    } else if caps.iter().any(|c| matches!(*c, "bridge" | "two_port_mac_relay" | "wlan_access_point")) {
-        Some("bridge")
+        Some((protocol, "router"))
+    } else if caps.iter().any(|c| bridge.contains(c)) {
+        Some((protocol, "bridge"))
     } else {
         None
     }
@@ -359,6 +380,39 @@ mod tests {
         let c = claims("telnet.banner", &attrs(&[("description", "WAGO 750-8202 FW 03.10"), ("prompt", "plc login:")]));
         assert_eq!((c.len(), c[0].field, c[0].value.as_str()), (1, Field::Description, "WAGO 750-8202 FW 03.10"));
         assert!(claims("http.client", &attrs(&[("software", "Mozilla/5.0")])).is_empty());
+    }
+
+    #[test]
+    fn cdp_and_snmp_identities_name_network_devices() {
+        let c = claims(
+            "cdp.neighbor",
+            &attrs(&[
+                ("name", "Ns5gt"),
+                ("model", "cisco WS-CE500-24TT"),
+                ("version", "12.2(25)SEG4"),
+                ("description", "Cisco IOS Software, CE500 Software, Version 12.2(25)SEG4"),
+                ("port_id", "GigabitEthernet1"),
+            ]),
+        );
+        let fields: Vec<Field> = c.iter().map(|c| c.field).collect();
+        assert_eq!(fields, vec![Field::Name, Field::Model, Field::Firmware, Field::Description]);
+        let c = claims(
+            "snmp.system",
+            &attrs(&[("name", "rtu-7"), ("description", "Linux rtu-7"), ("location", "sub A"), ("enterprise", "8072")]),
+        );
+        let fields: Vec<Field> = c.iter().map(|c| c.field).collect();
+        assert_eq!(fields, vec![Field::Name, Field::Description, Field::Location]);
+    }
+
+    #[test]
+    fn cdp_and_lldp_capabilities_say_what_a_device_forwards() {
+        let cdp = |caps: &str| announced_capability("cdp.neighbor", &attrs(&[("capabilities", caps)]));
+        assert_eq!(cdp("switch,igmp"), Some(("CDP", "bridge")));
+        assert_eq!(cdp("router,switch"), Some(("CDP", "router")));
+        assert_eq!(cdp("host,voip_phone"), None);
+        let lldp = announced_capability("lldp.neighbor", &attrs(&[("enabled_capabilities", "bridge")]));
+        assert_eq!(lldp, Some(("LLDP", "bridge")));
+        assert_eq!(announced_capability("snmp.system", &attrs(&[("capabilities", "router")])), None);
     }
 
     #[test]

@@ -193,8 +193,8 @@ struct Draft {
     publishes: BTreeSet<String>,
     /// The protocols they are published with (`goose`, `sv`).
     published_with: BTreeSet<&'static str>,
-    /// What LLDP says it does (`router`, `bridge`).
-    announces: BTreeSet<&'static str>,
+    /// What LLDP or CDP says it does: (protocol, `router` or `bridge`).
+    announces: BTreeSet<(&'static str, &'static str)>,
 }
 
 /// A draft's value records, ordered by (field, value). A sorted list, not a

@@ -382,6 +382,41 @@ fn a_switch_that_announces_bridging_in_lldp_is_a_network_device() {
 }
 
 #[test]
+fn a_switch_that_announces_itself_in_cdp_is_a_network_device_named_with_its_firmware() {
+    let (switch, phone) = (mac(0x42), mac(0x43));
+    let hosts = vec![
+        HostRow { ip: None, source: HostSource::L2, ..host(Some(switch), "0.0.0.0", None, 0) },
+        HostRow { ip: None, source: HostSource::L2, ..host(Some(phone), "0.0.0.0", None, 0) },
+    ];
+    let cdp = |id, m, name: &str, caps: &str| {
+        let mut e = identity(
+            id,
+            "cdp.neighbor",
+            Some(m),
+            "0.0.0.0",
+            100,
+            &[
+                ("name", name),
+                ("model", "cisco WS-CE500-24TT"),
+                ("version", "12.2(25)SEG4"),
+                ("description", "Cisco IOS Software, CE500 Software (CE500-LANBASE-M), Version 12.2(25)SEG4"),
+                ("capabilities", caps),
+            ],
+        );
+        e.src_ip = None;
+        e
+    };
+    // An IP phone announces host and VoIP phone: no network device.
+    let inv = build(&hosts, &[cdp(1, switch, "Ns5gt", "switch,igmp"), cdp(2, phone, "SEP00", "host,voip_phone")], &[]);
+    let a = asset(&inv, "mac-02:00:00:00:00:42");
+    assert_eq!((a.role.role, a.role.rule), (Role::NetworkDevice, "cdp_capability_stated"));
+    assert_eq!(a.role.evidence, vec!["announces the bridge capability enabled in CDP"]);
+    assert_eq!((a.get(Field::Name), a.get(Field::Model)), (Some("Ns5gt"), Some("cisco WS-CE500-24TT")));
+    assert_eq!(a.get(Field::Firmware), Some("12.2(25)SEG4"));
+    assert_eq!(asset(&inv, "mac-02:00:00:00:00:43").role.role, Role::Unknown);
+}
+
+#[test]
 fn safety_controllers_and_relays_are_told_from_their_product_names() {
     use crate::classify::{is_protection_relay, is_safety_product};
     for s in ["1756-L73S/B LOGIX5573S", "1756-L81ES", "5069-L306ERS2", "CPU 1516F-3 PN/DP", "CPU 315F-2 PN/DP"] {

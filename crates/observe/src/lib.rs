@@ -13,7 +13,7 @@ mod aggregate;
 mod stats;
 
 use aggregate::Aggregator;
-use otposture_dissect::{DatagramSession, Emit, FlowMeta, PacketCtx, Probe, Registry, StreamSession};
+use otposture_dissect::{DatagramSession, Emit, FlowMeta, FrameSelector, PacketCtx, Probe, Registry, StreamSession};
 use otposture_flow::{Chunk, DefragLimits, Defragmenter, Flow, FlowLimits, FlowTable, FlowTuple, FragKey};
 use otposture_model::{
     Direction, EventKind, FlowEnd, FlowKey, FlowRecord, HostSource, InitiatorBasis, Observation, TcpState, Timestamp,
@@ -232,7 +232,8 @@ impl Engine {
                     ..PacketCtx::at(p.ts, p.record)
                 };
                 let mut handled = false;
-                for d in self.core.registry.frames.iter().filter(|d| d.ethertype() == ethertype) {
+                let selector = FrameSelector::EtherType(ethertype);
+                for d in self.core.registry.frames.iter().filter(|d| d.selector() == selector) {
                     handled = true;
                     d.frame(&ctx, payload, &mut self.core.agg);
                 }
@@ -247,6 +248,28 @@ impl Engine {
                 }
                 if !handled {
                     *self.core.stats.ethertypes.entry(ethertype).or_insert(0) += 1;
+                }
+            }
+            Net::Llc(llc) => {
+                self.core.stats.l2_frames += 1;
+                *self.core.stats.llc_frames.entry(llc.kind()).or_insert(0) += 1;
+                let ctx = PacketCtx {
+                    src_mac: addr.src_mac,
+                    dst_mac: addr.dst_mac,
+                    vlan: addr.vlan,
+                    ..PacketCtx::at(p.ts, p.record)
+                };
+                let selector = match llc.snap {
+                    Some(s) => FrameSelector::Snap { oui: s.oui, pid: s.pid },
+                    None => FrameSelector::Llc { dsap: llc.dsap, ssap: llc.ssap },
+                };
+                for d in self.core.registry.frames.iter().filter(|d| d.selector() == selector) {
+                    d.frame(&ctx, llc.payload, &mut self.core.agg);
+                }
+                // Switches send spanning tree, CDP and VTP from their port MACs:
+                // the sender exists as a host whether or not a dissector took it.
+                if let Some(mac) = addr.src_mac {
+                    self.core.agg.host(Some(mac), None, addr.vlan, p.ts, HostSource::L2);
                 }
             }
             Net::None => self.core.stats.l2_frames += 1,

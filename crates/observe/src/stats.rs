@@ -33,6 +33,9 @@ pub struct EngineStats {
     pub l2_frames: u64,
     /// Non-IP EtherTypes without a dissector, with counts.
     pub ethertypes: BTreeMap<u16, u64>,
+    /// IEEE 802.3 frames with an 802.2 LLC header, per kind (`stp`, `cdp`,
+    /// `vtp`, `dtp`, `pvst`, other `snap`, other `llc`).
+    pub llc_frames: BTreeMap<&'static str, u64>,
     /// Packets on interfaces with an unsupported link type, per LINKTYPE_.
     pub unsupported_link_types: BTreeMap<u32, u64>,
     /// Frames that did not decode, per error kind.

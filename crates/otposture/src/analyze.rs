@@ -388,7 +388,7 @@ fn summary_json(
         "last_seen": s.last_ts.map(|t| t.to_rfc3339()),
         "hosts": s.hosts,
         "flows": s.flows,
-        "transport": { "tcp": s.tcp, "udp": s.udp, "icmp": s.icmp, "other_ip": s.other_ip, "non_ip": s.l2_frames },
+        "transport": { "tcp": s.tcp, "udp": s.udp, "icmp": s.icmp, "other_ip": s.other_ip, "non_ip": s.l2_frames, "llc": s.llc_frames },
         "protocols": s.messages.iter().map(|(p, c, n)| serde_json::json!({"protocol": p, "class": c, "messages": n})).collect::<Vec<_>>(),
         "flow_ends": s.flow_ends,
         "identities_repeated": s.identities_repeated,

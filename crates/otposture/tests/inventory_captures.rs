@@ -12,6 +12,9 @@
 //! - OPC UA: the ApplicationName of the GetEndpoints answer (`opcua.ApplicationName`).
 //! - Names: `browser.server`, `browser.os_major`/`os_minor` and the workgroup
 //!   of `nbdgm.destination_name` of browser announcements.
+//! - CDP: `cdp.deviceid`, `cdp.platform` and the `Version` in
+//!   `cdp.software_version` per sending MAC; `cdp.capabilities` 0x28 is switch
+//!   and IGMP.
 //! - GOOSE: `goose.gocbRef` per sending MAC; the part before `/` is the
 //!   logical device (IED name and LD instance). The F650's MAC prefix 00:a0:f4
 //!   is GE's.
@@ -49,6 +52,7 @@ const fn want(
     Want { ip, role, rule, fields, module: None }
 }
 
+const CE500: &[(&str, &str)] = &[("name", "Ns5gt"), ("model", "cisco WS-CE500-24TT"), ("firmware", "12.2(25)SEG4")];
 const ENBT: &[(&str, &str)] = &[("vendor", "Rockwell Automation"), ("model", "1756-ENBT/A"), ("firmware", "4.3")];
 const CPU_315: &[(&str, &str)] = &[
     ("vendor", "Siemens"),
@@ -132,6 +136,8 @@ fn cases() -> Vec<(&'static str, Vec<Want>)> {
             vec![
                 want("192.168.10.120", "controller", "serves_control_protocols", ENBT),
                 want("192.168.10.105", "engineering_workstation", "sends_engineering_operations", &[]),
+                // The Catalyst Express switch, seen on layer 2 only (CDP and STP).
+                want("00:1e:f6:73:59:81", "network_device", "cdp_capability_stated", CE500),
             ],
         ),
         (

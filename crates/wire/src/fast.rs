@@ -1,10 +1,11 @@
 //! The direct decode path for the frames that make up nearly all traffic:
 //! Ethernet II, up to two VLAN tags, IPv4 (RFC 791) or IPv6 without extension
-//! headers (RFC 8200), and TCP, UDP or ICMP. Returns `None` for anything else,
+//! headers (RFC 8200), and TCP, UDP or ICMP; and IEEE 802.3 frames with an
+//! 802.2 LLC header (spanning tree, CDP). Returns `None` for anything else,
 //! and for anything odd (bad lengths, extension headers), so that the etherparse
 //! path decides those cases and names their errors.
 
-use crate::{Fragment, Frame, IpPacket, Net, TcpSegment, UdpDatagram, L4};
+use crate::{net_8023, Fragment, Frame, IpPacket, Net, TcpSegment, UdpDatagram, L4, MAX_8023_LENGTH};
 use otposture_model::MacAddr;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -36,12 +37,15 @@ pub(crate) fn ethernet(d: &[u8]) -> Option<Frame<'_>> {
         off += 4;
     }
     let payload = d.get(off..)?;
-    let ip = match et {
-        0x0800 => ipv4(payload)?,
-        0x86dd => ipv6(payload)?,
+    let net = match et {
+        0x0800 => Net::Ip(ipv4(payload)?),
+        0x86dd => Net::Ip(ipv6(payload)?),
+        // IEEE 802.3 with 802.2 LLC: spanning tree BPDUs every two seconds per
+        // switch port, CDP, VTP, DTP.
+        0..=MAX_8023_LENGTH => net_8023(et, payload),
         _ => return None,
     };
-    Some(Frame { src_mac: Some(MacAddr(src)), dst_mac: Some(MacAddr(dst)), vlan, net: Net::Ip(ip) })
+    Some(Frame { src_mac: Some(MacAddr(src)), dst_mac: Some(MacAddr(dst)), vlan, net })
 }
 
 #[inline]

@@ -10,7 +10,9 @@
 //! headers are sliced by `etherparse` (lax mode, so snapped frames still yield
 //! their headers). The link headers etherparse does not know — Linux cooked v2
 //! (SLL2) and BSD loopback (null) — and the LINKTYPE registry mapping are written
-//! here; they are a few fixed-size fields each.
+//! here; they are a few fixed-size fields each. So is the IEEE 802.2 LLC and
+//! SNAP header of 802.3 frames (spanning tree, CDP, VTP, DTP), which etherparse
+//! reads as an EtherType: [`llc`].
 //!
 //! No-panic contract: every function here accepts any byte slice.
 //!
@@ -145,9 +147,105 @@ pub enum Net<'a> {
         /// Everything after the EtherType.
         payload: &'a [u8],
     },
-    /// A frame with nothing above the link layer we can name (802.3 length field,
-    /// unknown SLL protocol).
+    /// An IEEE 802.3 frame (length field instead of an EtherType) or a Linux
+    /// cooked 802.2 frame: its LLC header, SNAP header when present, and payload.
+    Llc(Llc<'a>),
+    /// A frame with nothing above the link layer we can name (unknown SLL
+    /// protocol, an 802.3 frame too short for its LLC header).
     None,
+}
+
+/// An IEEE 802.2 LLC header (and SNAP extension) with the payload after it.
+///
+/// Frame dissectors are selected on it: CDP is SNAP OUI 00-00-0C PID 0x2000,
+/// spanning tree is LLC SAP 0x42/0x42.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Llc<'a> {
+    /// Destination service access point.
+    pub dsap: u8,
+    /// Source service access point.
+    pub ssap: u8,
+    /// Control field: one byte for U-format (low two bits `11`), two for I and S.
+    pub control: u16,
+    /// The SNAP header, when DSAP and SSAP are 0xAA and the control is UI (0x03).
+    pub snap: Option<Snap>,
+    /// What follows the LLC (and SNAP) header, within the 802.3 length.
+    pub payload: &'a [u8],
+}
+
+/// A SNAP header: organisation (OUI) and protocol id within it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Snap {
+    /// Organisationally unique identifier, in the low 24 bits.
+    pub oui: u32,
+    /// Protocol id (an EtherType when the OUI is 00-00-00).
+    pub pid: u16,
+}
+
+/// SNAP OUI of Cisco (00-00-0C).
+pub const OUI_CISCO: u32 = 0x00_000c;
+/// SNAP PID of CDP under the Cisco OUI.
+pub const PID_CDP: u16 = 0x2000;
+/// SNAP PID of VTP under the Cisco OUI.
+pub const PID_VTP: u16 = 0x2003;
+/// SNAP PID of DTP under the Cisco OUI.
+pub const PID_DTP: u16 = 0x2004;
+/// SNAP PID of PVST+ BPDUs under the Cisco OUI.
+pub const PID_PVST: u16 = 0x010b;
+/// LLC SAP of IEEE 802.1D spanning tree.
+pub const SAP_STP: u8 = 0x42;
+/// LLC SAP of SNAP.
+pub const SAP_SNAP: u8 = 0xaa;
+
+impl Llc<'_> {
+    /// A short name for the kinds of LLC frame that switches send without a
+    /// dissector of their own here (`stp`, `pvst`, `vtp`, `dtp`), for CDP
+    /// (`cdp`), other SNAP (`snap`) and other LLC (`llc`): for counting.
+    pub fn kind(&self) -> &'static str {
+        match self.snap {
+            Some(Snap { oui: OUI_CISCO, pid: PID_CDP }) => "cdp",
+            Some(Snap { oui: OUI_CISCO, pid: PID_VTP }) => "vtp",
+            Some(Snap { oui: OUI_CISCO, pid: PID_DTP }) => "dtp",
+            Some(Snap { oui: OUI_CISCO, pid: PID_PVST }) => "pvst",
+            Some(_) => "snap",
+            None if self.dsap == SAP_STP && self.ssap == SAP_STP => "stp",
+            None => "llc",
+        }
+    }
+}
+
+/// Reads the 802.2 LLC header (IEEE 802.2 clause 3) and a SNAP header (IEEE
+/// 802 clause 10.3) from the bytes after an 802.3 length field; `len` is that
+/// field, which bounds the LLC data (Ethernet pads short frames). `None` when
+/// the bytes are too short for the header they announce.
+#[inline]
+pub fn llc(data: &[u8], len: usize) -> Option<Llc<'_>> {
+    let data = data.get(..len.min(data.len()))?;
+    let (&[dsap, ssap, c0], rest) = data.split_first_chunk::<3>()?;
+    let (control, rest) = if c0 & 0x03 == 0x03 {
+        (u16::from(c0), rest)
+    } else {
+        let (&c1, rest) = rest.split_first()?;
+        (u16::from_be_bytes([c0, c1]), rest)
+    };
+    if dsap == SAP_SNAP && ssap == SAP_SNAP && control == 0x03 {
+        let (&[o0, o1, o2, p0, p1], payload) = rest.split_first_chunk::<5>()?;
+        let snap = Snap { oui: u32::from_be_bytes([0, o0, o1, o2]), pid: u16::from_be_bytes([p0, p1]) };
+        return Some(Llc { dsap, ssap, control, snap: Some(snap), payload });
+    }
+    Some(Llc { dsap, ssap, control, snap: None, payload: rest })
+}
+
+/// Largest 802.3 length field: values above it are EtherTypes (from 0x0600).
+pub const MAX_8023_LENGTH: u16 = 1500;
+
+/// The network layer of an 802.3 frame whose length field is `len`.
+#[inline]
+pub(crate) fn net_8023(len: u16, payload: &[u8]) -> Net<'_> {
+    match llc(payload, usize::from(len)) {
+        Some(l) => Net::Llc(l),
+        None => Net::None,
+    }
 }
 
 /// IPv4 fragment fields, for reassembly.
@@ -341,8 +439,11 @@ fn decode_raw_ip(data: &[u8]) -> Result<Frame<'_>, DecodeError> {
 }
 
 fn from_ethertype(proto: u16, payload: &[u8], src_mac: Option<MacAddr>) -> Frame<'_> {
-    // SLL carries small non-EtherType protocol values (e.g. 0x0004 for 802.2):
-    // below 0x0600 there is nothing we decode above the link layer.
+    // SLL carries small non-EtherType protocol values: 0x0004 is 802.2 LLC
+    // (LINUX_SLL_P_802_2); below 0x0600 there is nothing else we decode.
+    if proto == 0x0004 {
+        return Frame { src_mac, dst_mac: None, vlan: None, net: net_8023(MAX_8023_LENGTH, payload) };
+    }
     if proto < 0x0600 {
         return Frame { src_mac, dst_mac: None, vlan: None, net: Net::None };
     }
@@ -391,6 +492,8 @@ fn from_sliced<'a>(p: LaxSlicedPacket<'a>, src_mac: Option<MacAddr>, dst_mac: Op
         }
         Some(LaxNetSlice::Arp(arp)) => Net::L2 { ethertype: ETHERTYPE_ARP, payload: arp.slice() },
         None => match p.ether_payload() {
+            // etherparse reads an 802.3 length field as an EtherType.
+            Some(ep) if ep.ether_type.0 <= MAX_8023_LENGTH => net_8023(ep.ether_type.0, ep.payload),
             Some(ep) => Net::L2 { ethertype: ep.ether_type.0, payload: ep.payload },
             None => Net::None,
         },

@@ -246,3 +246,107 @@ fn the_direct_path_takes_the_common_frames() {
         assert!(fast::ethernet(&f).is_some());
     }
 }
+
+/// An 802.3 frame: MACs, the length field, then `llc_and_payload`, padded to
+/// Ethernet's 60-byte minimum as a switch sends it.
+fn frame_8023(llc_and_payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![0x01, 0x00, 0x0c, 0xcc, 0xcc, 0xcc]; // CDP multicast
+    f.extend_from_slice(&A);
+    f.extend_from_slice(&(llc_and_payload.len() as u16).to_be_bytes());
+    f.extend_from_slice(llc_and_payload);
+    f.resize(f.len().max(60), 0);
+    f
+}
+
+#[test]
+fn decodes_the_snap_header_of_a_cdp_frame() {
+    let f = frame_8023(&[
+        0xaa, 0xaa, 0x03, // DSAP SNAP, SSAP SNAP, control UI
+        0x00, 0x00, 0x0c, 0x20, 0x00, // OUI Cisco, PID CDP
+        0x02, 0xb4, 0x12, 0x34, // CDP version 2, TTL 180, checksum
+    ]);
+    let d = decode(LinkType::Ethernet, &f).unwrap();
+    assert_eq!(d.src_mac, Some(MacAddr(A)));
+    let Net::Llc(l) = d.net else { panic!("not llc: {:?}", d.net) };
+    assert_eq!((l.dsap, l.ssap, l.control), (0xaa, 0xaa, 0x03));
+    assert_eq!(l.snap, Some(Snap { oui: OUI_CISCO, pid: PID_CDP }));
+    assert_eq!(l.payload, &[0x02, 0xb4, 0x12, 0x34], "the padding after the 802.3 length is not payload");
+    assert_eq!(l.kind(), "cdp");
+}
+
+#[test]
+fn recognises_spanning_tree_and_two_byte_controls() {
+    // STP configuration BPDU: SAP 0x42/0x42, UI; protocol id 0, version 0, type 0.
+    let f = frame_8023(&[0x42, 0x42, 0x03, 0, 0, 0, 0]);
+    let d = decode(LinkType::Ethernet, &f).unwrap();
+    let Net::Llc(l) = d.net else { panic!() };
+    assert_eq!((l.kind(), l.snap, l.payload), ("stp", None, &[0u8, 0, 0, 0][..]));
+    // An I-format control (low bit 0) is two bytes.
+    let f = frame_8023(&[0xf0, 0xf0, 0x00, 0x02, 0x99]);
+    let d = decode(LinkType::Ethernet, &f).unwrap();
+    let Net::Llc(l) = d.net else { panic!() };
+    assert_eq!((l.control, l.payload, l.kind()), (0x0002, &[0x99u8][..], "llc"));
+    // VTP, DTP and PVST+ are SNAP under Cisco's OUI.
+    for (pid, kind) in [(PID_VTP, "vtp"), (PID_DTP, "dtp"), (PID_PVST, "pvst"), (0x1234, "snap")] {
+        let [p0, p1] = pid.to_be_bytes();
+        let f = frame_8023(&[0xaa, 0xaa, 0x03, 0, 0, 0x0c, p0, p1, 1]);
+        let d = decode(LinkType::Ethernet, &f).unwrap();
+        let Net::Llc(l) = d.net else { panic!() };
+        assert_eq!(l.kind(), kind);
+    }
+}
+
+#[test]
+fn a_short_llc_header_is_no_network_layer() {
+    // Length 2: not even DSAP, SSAP and control fit.
+    let mut f = frame_8023(&[0x42, 0x42]);
+    f[12..14].copy_from_slice(&[0, 2]);
+    assert!(matches!(decode(LinkType::Ethernet, &f).unwrap().net, Net::None));
+    // SNAP announced but cut before the PID.
+    let mut f = frame_8023(&[0xaa, 0xaa, 0x03, 0, 0]);
+    f[12..14].copy_from_slice(&[0, 5]);
+    assert!(matches!(decode(LinkType::Ethernet, &f).unwrap().net, Net::None));
+}
+
+#[test]
+fn decodes_llc_inside_a_vlan_tag_and_in_linux_cooked_captures() {
+    // PVST+ goes tagged on trunks: 802.1Q VLAN 20, then the 802.3 length.
+    let mut f = vec![0x01, 0x00, 0x0c, 0xcc, 0xcc, 0xcd];
+    f.extend_from_slice(&A);
+    f.extend_from_slice(&[0x81, 0x00, 0x00, 0x14, 0x00, 0x09]);
+    f.extend_from_slice(&[0xaa, 0xaa, 0x03, 0x00, 0x00, 0x0c, 0x01, 0x0b, 0x00]);
+    let d = decode(LinkType::Ethernet, &f).unwrap();
+    assert_eq!(d.vlan, Some(20));
+    let Net::Llc(l) = d.net else { panic!() };
+    assert_eq!(l.kind(), "pvst");
+    assert!(matches!(decode_ethernet_slow(&f).unwrap().net, Net::Llc(x) if x == l), "both paths agree");
+    // SLL with protocol 0x0004 (802.2).
+    let mut sll = vec![0, 0, 0, 1, 0, 6];
+    sll.extend_from_slice(&A);
+    sll.extend_from_slice(&[0, 0, 0x00, 0x04]);
+    sll.extend_from_slice(&[0x42, 0x42, 0x03, 0, 0]);
+    let Net::Llc(l) = decode(LinkType::LinuxSll, &sll).unwrap().net else { panic!() };
+    assert_eq!(l.kind(), "stp");
+}
+
+proptest! {
+    #[test]
+    fn the_llc_reader_stays_inside_its_length(data in proptest::collection::vec(any::<u8>(), 0..40), len in 0usize..64) {
+        if let Some(l) = llc(&data, len) {
+            let end = len.min(data.len());
+            let inside = l.payload.is_empty() || data[..end].as_ptr_range().contains(&l.payload.as_ptr());
+            prop_assert!(inside);
+            prop_assert!(l.payload.len() <= end.saturating_sub(3));
+        }
+    }
+
+    #[test]
+    fn the_direct_and_etherparse_paths_agree_on_8023_frames(
+        body in proptest::collection::vec(any::<u8>(), 0..40),
+        len in 0u16..64,
+    ) {
+        let mut f = frame_8023(&body);
+        f[12..14].copy_from_slice(&len.to_be_bytes());
+        assert_paths_agree(&f)?;
+    }
+}
