@@ -34,7 +34,7 @@ pub mod profinet;
 pub mod rdp;
 pub mod rfb;
 pub mod s7comm;
-// pub mod smb;
+pub mod smb;
 pub mod ssh;
 #[cfg(test)]
 mod test_support;
@@ -262,7 +262,7 @@ impl Registry {
                 Box::new(dnp3::Dnp3),
                 Box::new(s7comm::S7comm),
                 Box::new(rdp::Rdp),
-                // Box::new(smb::Smb),
+                Box::new(smb::Smb),
                 Box::new(enip::Enip),
                 Box::new(iec104::Iec104),
                 Box::new(opcua::Opcua),
