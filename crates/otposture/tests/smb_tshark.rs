@@ -270,8 +270,7 @@ fn ours(path: &Path) -> Fields {
                 }
                 if let (Some(called), Some(calling)) = (get("called_name"), get("netbios_name")) {
                     let suffix = |k: &str| get(k).unwrap_or_default().trim_start_matches("0x").to_string();
-                    let key =
-                        format!("{called}<{}>|{calling}<{}>", suffix("called_suffix"), suffix("netbios_suffix"));
+                    let key = format!("{called}<{}>|{calling}<{}>", suffix("called_suffix"), suffix("netbios_suffix"));
                     f.add("nbss", e.packet, key);
                 }
             }

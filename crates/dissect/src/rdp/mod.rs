@@ -39,11 +39,13 @@
 //!   `channels` (client network data), `drive_redirection` and `clipboard`
 //!   (`true` when `rdpdr` / `cliprdr` is asked for: data-exfiltration paths),
 //!   `cluster_flags`;
-//! - event `rdp.server` (identity of the server): `selected_protocol`, `nla`,
-//!   and with standard security `encryption_method`, `encryption_level`,
-//!   `server_version`, `certificate_type` (`proprietary`/`x509`); with an
-//!   X.509 certificate (in the server security data, or from the TLS
-//!   handshake) `certificate_subject` and `certificate_issuer`;
+//! - event `rdp.server` (identity of the server), at the packet that says it:
+//!   the CC (`selected_protocol`, `nla`); with standard security the MCS
+//!   Connect Response (`server_version`, `encryption_method`,
+//!   `encryption_level`, `proprietary_encryption`, `certificate_type`
+//!   (`proprietary`/`x509`) and for X.509 `certificate_subject`,
+//!   `certificate_issuer`); with TLS the server's certificate (up to TLS 1.2:
+//!   `certificate_subject`, `certificate_issuer`, beside the `tls.*` events);
 //! - anomaly events `rdp.no_nla` (standard RDP security or TLS without
 //!   CredSSP: anyone reaching the port gets a logon screen, and with standard
 //!   security the server is not authenticated), `rdp.proprietary_encryption`
@@ -341,9 +343,6 @@ struct PendingRequest {
 struct Session {
     sides: [Side; 2],
     request: Option<PendingRequest>,
-    /// The server's identity, completed by what follows the CC (MCS connect
-    /// response or TLS certificate) and emitted then, or at the flow's end.
-    server: Option<Event>,
     /// The protocol the server selected.
     selected: Option<u32>,
     /// The TLS session reading the stream once TLS is chosen.
@@ -420,9 +419,6 @@ impl StreamSession for Session {
 
     fn close(&mut self, ctx: &PacketCtx<'_>, emit: &mut dyn Emit) {
         self.flush_request(ctx, emit);
-        if let Some(e) = self.server.take() {
-            emit.event(e);
-        }
         if let Some(t) = self.tls.as_mut() {
             t.close(ctx, emit);
         }
@@ -432,7 +428,7 @@ impl StreamSession for Session {
 impl Session {
     fn tls_data(&mut self, ctx: &PacketCtx<'_>, direction: Direction, data: &[u8], emit: &mut dyn Emit) {
         let t = self.tls.get_or_insert_with(|| StreamDissector::new_session(&tls::Tls));
-        let mut e = TlsEmit { inner: emit, server: &mut self.server };
+        let mut e = TlsEmit { inner: emit };
         t.data(ctx, direction, data, &mut e);
     }
 
@@ -543,12 +539,7 @@ impl Session {
         let Some(p) = selected else { return };
         self.selected = Some(p);
         let nla = Protocols(p).is_nla();
-        let mut e = ctx.event(PROTOCOL, EventKind::Identity, "rdp.server");
-        push(&mut e.attributes, "selected_protocol", Protocols(p).names());
-        push(&mut e.attributes, "nla", nla.to_string());
-        if let Some(old) = self.server.replace(e) {
-            emit.event(old);
-        }
+        emit.event(server_event(ctx, Some(p)));
         if !nla {
             let mut a = ctx.event(PROTOCOL, EventKind::Anomaly, "rdp.no_nla");
             push(&mut a.attributes, "selected_protocol", Protocols(p).names());
@@ -573,15 +564,7 @@ impl Session {
             [0x7f, 0x66, ..] if direction == Direction::ToClient => {
                 count(ctx, "mcs_connect_response", emit);
                 match connect_response_blocks(data) {
-                    Some(blocks) => {
-                        let e = self.server.take().unwrap_or_else(|| {
-                            let mut e = ctx.event(PROTOCOL, EventKind::Identity, "rdp.server");
-                            push(&mut e.attributes, "selected_protocol", "rdp".to_string());
-                            push(&mut e.attributes, "nla", "false".to_string());
-                            e
-                        });
-                        server_data(ctx, e, blocks, emit);
-                    }
+                    Some(blocks) => server_data(ctx, server_event(ctx, None), blocks, emit),
                     None => emit.malformed(ctx, PROTOCOL, "rdp_bad_connect_response"),
                 }
                 self.stop(direction);
@@ -597,12 +580,20 @@ impl Session {
     }
 }
 
-/// Passes the TLS session's reports on, and completes the pending
-/// `rdp.server` event with the certificate (or emits it as it is once a TLS
-/// 1.3 ServerHello says no certificate will be seen in clear).
+/// An `rdp.server` event with the selected protocol, when known.
+fn server_event(ctx: &PacketCtx<'_>, selected: Option<u32>) -> Event {
+    let mut e = ctx.event(PROTOCOL, EventKind::Identity, "rdp.server");
+    if let Some(p) = selected {
+        push(&mut e.attributes, "selected_protocol", Protocols(p).names());
+        push(&mut e.attributes, "nla", Protocols(p).is_nla().to_string());
+    }
+    e
+}
+
+/// Passes the TLS session's reports on, and reports the TLS server
+/// certificate as the RDP server's too (an `rdp.server` event at its packet).
 struct TlsEmit<'a> {
     inner: &'a mut dyn Emit,
-    server: &'a mut Option<Event>,
 }
 
 impl Emit for TlsEmit<'_> {
@@ -623,20 +614,18 @@ impl Emit for TlsEmit<'_> {
         self.inner.answer(ctx, p, op, class);
     }
     fn event(&mut self, event: Event) {
-        let get = |k: &str| event.attributes.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         if event.name == "tls.certificate" {
-            if let Some(mut s) = self.server.take() {
-                for (from, to) in [("subject", "certificate_subject"), ("issuer", "certificate_issuer")] {
-                    if let Some(v) = get(from) {
-                        push(&mut s.attributes, to, v);
-                    }
+            let mut s = event.clone();
+            s.protocol = Cow::Borrowed(PROTOCOL);
+            s.name = Cow::Borrowed("rdp.server");
+            s.attributes = Vec::new();
+            let get = |k: &str| event.attributes.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+            for (from, to) in [("subject", "certificate_subject"), ("issuer", "certificate_issuer")] {
+                if let Some(v) = get(from) {
+                    push(&mut s.attributes, to, v);
                 }
-                self.inner.event(s);
             }
-        } else if event.name == "tls.server_hello" && get("version").as_deref() == Some("TLS 1.3") {
-            if let Some(s) = self.server.take() {
-                self.inner.event(s);
-            }
+            self.inner.event(s);
         }
         self.inner.event(event);
     }

@@ -377,16 +377,8 @@ impl NtStatus {
     pub fn is_refusal(self) -> bool {
         matches!(
             self.0,
-            0xc000_0022
-                | 0xc000_0061
-                | 0xc000_0064
-                | 0xc000_006a
-                | 0xc000_006d..=0xc000_0072
-                | 0xc000_00ca
-                | 0xc000_015b
-                | 0xc000_0193
-                | 0xc000_0224
-                | 0xc000_0234
+            0xc000_0022 | 0xc000_0061 | 0xc000_0064 | 0xc000_006a | 0xc000_006d
+                ..=0xc000_0072 | 0xc000_00ca | 0xc000_015b | 0xc000_0193 | 0xc000_0224 | 0xc000_0234
         )
     }
 }
@@ -608,14 +600,7 @@ impl StreamSession for Session {
 
 /// One NetBIOS session service message: its 4-byte header and up to
 /// [`MAX_PREFIX`] bytes of its body (`body_len` in all).
-fn message(
-    ctx: &PacketCtx<'_>,
-    msg: &[u8],
-    body_len: u64,
-    state: &mut State,
-    side: &mut Side,
-    emit: &mut dyn Emit,
-) {
+fn message(ctx: &PacketCtx<'_>, msg: &[u8], body_len: u64, state: &mut State, side: &mut Side, emit: &mut dyn Emit) {
     let Some((&kind, _)) = msg.split_first() else { return };
     let body = msg.get(4..).unwrap_or_default();
     let count = |name: &'static str, emit: &mut dyn Emit| {
@@ -660,7 +645,13 @@ fn message(
             let mut a = Attrs::new();
             let code = body.first().copied().unwrap_or(0);
             push(&mut a, "error", format!("{code:#04x}"));
-            emit.operation(ctx, PROTOCOL, Cow::Borrowed("negative_session_response"), OperationClass::Authentication, a);
+            emit.operation(
+                ctx,
+                PROTOCOL,
+                Cow::Borrowed("negative_session_response"),
+                OperationClass::Authentication,
+                a,
+            );
         }
         0x84 => count("retarget_session_response", emit),
         0x85 => count("keep_alive", emit),

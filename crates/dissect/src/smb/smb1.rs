@@ -403,7 +403,8 @@ fn command(ctx: &PacketCtx<'_>, h: &Header, cmd: Command, b: &Block<'_>, state: 
             if status == NtStatus::SUCCESS {
                 if let Some(fid) = word(w, 5) {
                     let access = pending.as_ref().map_or(0, |p| p.access);
-                    let file = super::File { name: name_of.clone(), tree: Some(tid_key(h.tid)), access, written: false };
+                    let file =
+                        super::File { name: name_of.clone(), tree: Some(tid_key(h.tid)), access, written: false };
                     state.files.insert(fid_key(fid), file);
                 }
             }
