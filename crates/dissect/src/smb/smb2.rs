@@ -230,7 +230,7 @@ fn command(ctx: &PacketCtx<'_>, h: &Header, hdr: &[u8], state: &mut State, emit:
                 emit.message(ctx, PROTOCOL, name, class);
                 // StructureSize, DialectCount, SecurityMode, Reserved, Capabilities, ClientGuid, 8 bytes.
                 let (Some(_), Some(n)) = (c.le_u16(), c.le_u16()) else { return };
-                let guid = c.skip(6).and_then(|_| c.array::<16>());
+                let guid = c.skip(8).and_then(|_| c.array::<16>());
                 if c.skip(8).is_none() {
                     return;
                 }
