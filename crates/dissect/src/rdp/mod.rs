@@ -367,12 +367,17 @@ impl StreamSession for Session {
             Mode::Done => {}
             Mode::Tls => self.tls_data(ctx, direction, data, emit),
             Mode::X224 => {
-                // A client that starts TLS after a CC we did not see (or
-                // either side once TLS is chosen) sends a TLS record, not TPKT.
-                let tls_next = self.sides.get(i).is_some_and(|s| s.framer.buffered() == 0)
-                    && data.first() == Some(&0x16)
-                    && self.selected.is_none_or(|p| p != Protocols::RDP);
-                if tls_next && (self.selected.is_some() || self.request.is_some()) {
+                // Once TLS is chosen, either side sends TLS records (a
+                // handshake, or an alert when the other side gave up), not
+                // TPKT (version 3); a client that starts TLS after a CC we
+                // did not see sends a handshake record.
+                let at_start = self.sides.get(i).is_some_and(|s| s.framer.buffered() == 0);
+                let tls_next = match (self.selected, data.first()) {
+                    (Some(p), Some(&b)) => p != Protocols::RDP && b != tpkt::VERSION,
+                    (None, Some(&0x16)) => self.request.is_some(),
+                    _ => false,
+                };
+                if at_start && tls_next {
                     if let Some(s) = self.sides.get_mut(i) {
                         s.mode = Mode::Tls;
                     }

@@ -269,6 +269,15 @@ fn hands_the_stream_to_tls_once_tls_is_selected() {
 }
 
 #[test]
+fn a_tls_alert_after_tls_is_chosen_is_tls_not_tpkt() {
+    // The server's alert when the client hangs up instead of starting TLS.
+    let alert = vec![0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32];
+    let r = run(&Rdp, &[(C2S, request(3)), (S2C, confirm(Protocols::SSL)), (S2C, alert)]);
+    assert!(r.malformed.is_empty(), "{:?}", r.malformed);
+    assert!(r.events.iter().any(|e| e.name == "tls.alert"), "{:?}", r.events);
+}
+
+#[test]
 fn a_gap_ends_the_reading_of_that_direction() {
     let mut s = Rdp.new_session();
     let mut r = crate::test_support::Recorder::default();
