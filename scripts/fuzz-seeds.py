@@ -22,6 +22,11 @@ starting with a Hello, `HELF`, names the server port), in the enip chunk
 format; captures given as arguments (the asyncua peer test's loopback capture,
 for instance) are read for OPC UA seeds too:
     scripts/fuzz-seeds.py [EXTRA.pcap ...]
+rdp, smb: one seed per conversation found by content (an X.224 connection
+request with a cookie or RDP_NEG_REQ; a NetBIOS session request or a session
+message holding an SMB header), from the shared captures and the captures
+given as arguments (the peer tests' loopback captures: the shared ones hold
+little SMB over TCP).
 cmdb_register: small asset registers (documented columns, a NetBox and a
 ServiceNow export, JSON, and one with every kind of bad row).
 """
@@ -183,6 +188,45 @@ def opcua_ports(link, frames):
     return ports
 
 
+def content_ports(link, frames, starts):
+    """Server ports of TCP conversations whose client's first bytes satisfy `starts`."""
+    ports = set()
+    for f in frames if link == 1 else []:
+        ethertype, ip = ether_payload(f)
+        if ethertype != 0x0800 or len(ip) < 20 or ip[9] != 6:
+            continue
+        tcp = ip[(ip[0] & 0x0F) * 4:struct.unpack(">H", ip[2:4])[0]]
+        if len(tcp) >= 20 and starts(tcp[(tcp[12] >> 4) * 4:]):
+            ports.add(struct.unpack(">H", tcp[2:4])[0])
+    return ports
+
+
+def rdp_start(p):
+    # TPKT version 3, X.224 CR (0xE0), then a cookie or an RDP_NEG_REQ.
+    return len(p) > 11 and p[0] == 3 and p[5] & 0xF0 == 0xE0 and (p[11:19] == b"Cookie: " or p[11] == 1)
+
+
+def smb_start(p):
+    magic = p[4:8]
+    return (p[:1] == b"\x81" and p[4:5] == b"\x20") or (p[:1] == b"\x00" and magic[1:] == b"SMB" and magic[:1] in (b"\xff", b"\xfe"))
+
+
+def content_seeds(target, files, starts):
+    d = os.path.join(out, target)
+    os.makedirs(d, exist_ok=True)
+    n = 0
+    for f in files:
+        data = open(f, "rb").read()
+        link, _ = frames_of_pcap(data)
+        frames = frames_of_pcap_all(data)
+        for port in sorted(content_ports(link, frames, starts)):
+            payloads = tcp_payloads(link, frames, port)
+            if payloads:
+                open(os.path.join(d, f"{os.path.basename(f)}.{port}.seed"), "wb").write(enip_seed(payloads))
+                n += 1
+    return n
+
+
 def opcua_seeds(files):
     d = os.path.join(out, "opcua")
     os.makedirs(d, exist_ok=True)
@@ -265,10 +309,12 @@ def main():
             open(os.path.join(out, "iec104", f"{name}.{i // 64}.seed"), "wb").write(enip_seed(payloads[i:]))
             n_104 += 1
     n_opcua = opcua_seeds(sorted(files) + sys.argv[1:])
+    n_rdp = content_seeds("rdp", sorted(files) + sys.argv[1:], rdp_start)
+    n_smb = content_seeds("smb", sorted(files) + sys.argv[1:], smb_start)
     sample = open(os.path.join(root, "samples", "plant-cell.pcap"), "rb").read()
     open(os.path.join(out, "capture_file", "plant-cell.pcap.gz"), "wb").write(gzip.compress(sample))
     print(
-        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; cmdb_register: {n_cmdb} seeds",
+        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; rdp: {n_rdp} seeds; smb: {n_smb} seeds; cmdb_register: {n_cmdb} seeds",
         file=sys.stderr,
     )
 

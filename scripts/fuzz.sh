@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(capture_file packet_decode modbus dnp3 s7comm enip iec104 iec61850 opcua profinet bacnet lldp ssh rfb tls ftp cmdb_register)
+[ ${#targets[@]} -gt 0 ] || targets=(capture_file packet_decode modbus dnp3 s7comm enip iec104 iec61850 opcua profinet bacnet lldp ssh rfb tls ftp rdp smb cmdb_register)
 python3 scripts/fuzz-seeds.py
 # -detect_leaks=0: crates/dissect/src/intern.rs leaks the names of unknown
 # service codes on purpose (bounded, one per code, for the life of the process);
