@@ -165,7 +165,7 @@ fn follows_samba_sessions_in_smb3_and_smb1() {
     assert!(has(&clients, "native_lanman", &|n| n.contains("Samba")), "{clients:?}");
 
     let ops = events("operation");
-    let op = |name: &str| ops.iter().filter(|o| o["name"] == name).map(|o| o.clone()).collect::<Vec<_>>();
+    let op = |name: &str| ops.iter().filter(|o| o["name"] == name).cloned().collect::<Vec<_>>();
     let trees: Vec<String> = op("tree_connect")
         .iter()
         .chain(op("tree_connect_andx").iter())
