@@ -3,10 +3,11 @@
 # libpcap-dev (live capture), tshark (the reference dissector the cross-check
 # tests compare against), tcpdump (loopback captures in tests), the OpenSSH
 # server and client (the SSH peer test), TigerVNC's headless Xvnc server (the
-# VNC peer test).
+# VNC peer test, and the display of the RDP client), Samba's server and client
+# (the SMB peer test), xrdp and FreeRDP's client (the RDP peer test).
 set -euo pipefail
 need=()
-for p in libpcap-dev tshark tcpdump openssh-server openssh-client tigervnc-standalone-server tigervnc-tools; do
+for p in libpcap-dev tshark tcpdump openssh-server openssh-client tigervnc-standalone-server tigervnc-tools samba smbclient xrdp freerdp2-x11; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
