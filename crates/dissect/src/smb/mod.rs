@@ -325,6 +325,8 @@ pub struct NtStatus(pub u32);
 impl NtStatus {
     /// Success.
     pub const SUCCESS: NtStatus = NtStatus(0);
+    /// An interim answer: the final one follows (MS-SMB2 3.3.4.2).
+    pub const PENDING: NtStatus = NtStatus(0x0000_0103);
     /// More SPNEGO/NTLM legs to come.
     pub const MORE_PROCESSING_REQUIRED: NtStatus = NtStatus(0xc000_0016);
 

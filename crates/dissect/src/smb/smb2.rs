@@ -322,6 +322,11 @@ fn command(ctx: &PacketCtx<'_>, h: &Header, hdr: &[u8], state: &mut State, emit:
     }
     // Responses.
     let status = h.status;
+    // An interim STATUS_PENDING answer (async) leaves the request waiting for its final one.
+    if status == NtStatus::PENDING {
+        respond(ctx, name, class, status, Attrs::new(), emit);
+        return;
+    }
     let pending = state.pending.remove(key);
     let mut a = Attrs::new();
     match h.command {
