@@ -485,11 +485,14 @@ impl Session {
     /// is a packet of the same flow (the answer, or the flow's end).
     fn flush_request(&mut self, ctx: &PacketCtx<'_>, emit: &mut dyn Emit) {
         let Some(r) = self.request.take() else { return };
-        let (src_ip, dst_ip, src_mac, dst_mac) = if ctx.direction == Some(Direction::ToServer) {
-            (ctx.src_ip, ctx.dst_ip, ctx.src_mac, ctx.dst_mac)
-        } else {
-            (ctx.dst_ip, ctx.src_ip, ctx.dst_mac, ctx.src_mac)
+        let (mut src_ip, mut dst_ip, src_mac, dst_mac) = match ctx.direction {
+            Some(Direction::ToServer) => (ctx.src_ip, ctx.dst_ip, ctx.src_mac, ctx.dst_mac),
+            Some(Direction::ToClient) => (ctx.dst_ip, ctx.src_ip, ctx.dst_mac, ctx.src_mac),
+            None => (None, None, None, None),
         };
+        if let Some(f) = ctx.flow {
+            (src_ip, dst_ip) = (Some(f.key.client_ip), Some(f.key.server_ip));
+        }
         let at = PacketCtx {
             ts: r.ts,
             packet: r.packet,

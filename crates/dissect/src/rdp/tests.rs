@@ -302,3 +302,13 @@ proptest! {
         let _ = ConnectionRequest::parse(&b);
     }
 }
+
+#[test]
+fn an_unanswered_request_is_recorded_at_the_flows_end() {
+    // A routing token (a load balancer's `msts=` cookie) and no RDP_NEG_REQ.
+    let r = run(&Rdp, &[(C2S, x224(0xe0, b"Cookie: msts=3640205228.15629.0000\r\n"))]);
+    let a = op(&r, "connection_request");
+    assert_eq!(attr(a, "routing_token"), Some("msts=3640205228.15629.0000"));
+    assert_eq!(attr(a, "requested_protocols"), Some("rdp"));
+    assert_eq!(attr(a, "selected_protocol"), None);
+}
