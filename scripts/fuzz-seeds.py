@@ -39,6 +39,11 @@ server port, and its first payload is an HTTP/1.x request or status line, or
 a Telnet option negotiation (IAC WILL/WONT/DO/DONT) — in the enip chunk
 format; the captures given as arguments (the curl / http.server and
 telnetlib3 / inetutils peer tests' loopback captures) are read for them too.
+rdp, smb: one seed per conversation found by content (an X.224 connection
+request with a cookie or RDP_NEG_REQ; a NetBIOS session request or a session
+message holding an SMB header), from the shared captures and the captures
+given as arguments (the peer tests' loopback captures: the shared ones hold
+little SMB over TCP).
 cmdb_register: small asset registers (documented columns, a NetBox and a
 ServiceNow export, JSON, and one with every kind of bad row).
 """
@@ -211,6 +216,16 @@ def syn_ports(link, frames):
         if len(tcp) >= 20 and tcp[13] & 0x12 == 0x02:
             ports.add(struct.unpack(">H", tcp[2:4])[0])
     return ports
+
+
+def rdp_start(p):
+    # TPKT version 3, X.224 CR (0xE0), then a cookie or an RDP_NEG_REQ.
+    return len(p) > 11 and p[0] == 3 and p[5] & 0xF0 == 0xE0 and (p[11:19] == b"Cookie: " or p[11] == 1)
+
+
+def smb_start(p):
+    magic = p[4:8]
+    return (p[:1] == b"\x81" and p[4:5] == b"\x20") or (p[:1] == b"\x00" and magic[1:] == b"SMB" and magic[:1] in (b"\xff", b"\xfe"))
 
 
 def is_http(p):
@@ -413,10 +428,12 @@ def main():
     n_http = content_seeds(sorted(files) + sys.argv[1:], "http", (80, 8080), is_http)
     n_telnet = content_seeds(sorted(files) + sys.argv[1:], "telnet", (23,), is_telnet)
     n_snmp = snmp_seeds(sorted(files) + sys.argv[1:])
+    n_rdp = content_seeds(sorted(files) + sys.argv[1:], "rdp", (3389,), rdp_start)
+    n_smb = content_seeds(sorted(files) + sys.argv[1:], "smb", (139, 445), smb_start)
     sample = open(os.path.join(root, "samples", "plant-cell.pcap"), "rb").read()
     open(os.path.join(out, "capture_file", "plant-cell.pcap.gz"), "wb").write(gzip.compress(sample))
     print(
-        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; cdp: {n_cdp} seeds; snmp: {n_snmp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; dns: {n_dns} seeds; netbios: {n_nb} seeds; http: {n_http} seeds; telnet: {n_telnet} seeds; cmdb_register: {n_cmdb} seeds",
+        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; cdp: {n_cdp} seeds; snmp: {n_snmp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; dns: {n_dns} seeds; netbios: {n_nb} seeds; http: {n_http} seeds; telnet: {n_telnet} seeds; rdp: {n_rdp} seeds; smb: {n_smb} seeds; cmdb_register: {n_cmdb} seeds",
         file=sys.stderr,
     )
 

@@ -3,12 +3,13 @@
 # libpcap-dev (live capture), tshark (the reference dissector the cross-check
 # tests compare against), tcpdump (loopback captures in tests), the OpenSSH
 # server and client (the SSH peer test), TigerVNC's headless Xvnc server (the
-# VNC peer test), dnsmasq and dig (the DNS peer test), curl (the HTTP peer
+# VNC peer test, and the display of the RDP client), Samba's server and client
+# (the SMB peer test), xrdp and FreeRDP's client (the RDP peer test), dnsmasq and dig (the DNS peer test), curl (the HTTP peer
 # test's client), the inetutils telnet client (the Telnet peer test) and
 # Net-SNMP's agent and tools (the SNMP peer test; numeric OIDs, no MIB files needed).
 set -euo pipefail
 need=()
-for p in libpcap-dev tshark tcpdump openssh-server openssh-client tigervnc-standalone-server tigervnc-tools dnsmasq-base bind9-dnsutils curl inetutils-telnet snmpd snmp; do
+for p in libpcap-dev tshark tcpdump openssh-server openssh-client tigervnc-standalone-server tigervnc-tools dnsmasq-base bind9-dnsutils curl inetutils-telnet snmpd snmp samba smbclient xrdp freerdp2-x11; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

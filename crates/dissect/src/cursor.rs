@@ -3,7 +3,7 @@
 //! Every read either returns the bytes and moves past them, or returns `None`
 //! and leaves the cursor where it was: a dissector never indexes packet bytes
 //! itself and never reads past its input. Multi-byte reads are big-endian
-//! (network order), which is all the protocols here use.
+//! (network order) unless named `le_` (RDP and SMB are little-endian).
 
 /// Reads forward through `&[u8]` without copying.
 #[derive(Clone, Copy, Debug)]
@@ -53,6 +53,26 @@ impl<'a> Cursor<'a> {
         self.array().map(u32::from_be_bytes)
     }
 
+    /// The next two bytes as a little-endian `u16`.
+    pub(crate) fn le_u16(&mut self) -> Option<u16> {
+        self.array().map(u16::from_le_bytes)
+    }
+
+    /// The next four bytes as a little-endian `u32`.
+    pub(crate) fn le_u32(&mut self) -> Option<u32> {
+        self.array().map(u32::from_le_bytes)
+    }
+
+    /// The next eight bytes as a little-endian `u64`.
+    pub(crate) fn le_u64(&mut self) -> Option<u64> {
+        self.array().map(u64::from_le_bytes)
+    }
+
+    /// Skips `n` bytes; `None` (and no move) when fewer remain.
+    pub(crate) fn skip(&mut self, n: usize) -> Option<()> {
+        self.take(n).map(|_| ())
+    }
+
     /// Everything not yet read, consuming the cursor.
     pub(crate) fn rest(self) -> &'a [u8] {
         self.rest
@@ -76,6 +96,19 @@ mod tests {
         assert_eq!(c.be_u32(), Some(0x0405_0607));
         assert_eq!(c.remaining(), 2);
         assert_eq!(c.rest(), &[8, 9]);
+    }
+
+    #[test]
+    fn reads_little_endian_fields_in_order() {
+        let mut c = Cursor::new(&[
+            0x03, 0x02, // u16 0x0203
+            0x07, 0x06, 0x05, 0x04, // u32 0x04050607
+            8, 7, 6, 5, 4, 3, 2, 1, // u64 0x0102030405060708
+        ]);
+        assert_eq!(c.le_u16(), Some(0x0203));
+        assert_eq!(c.le_u32(), Some(0x0405_0607));
+        assert_eq!(c.le_u64(), Some(0x0102_0304_0506_0708));
+        assert_eq!(c.skip(1), None);
     }
 
     #[test]

@@ -35,8 +35,10 @@ pub mod modbus;
 pub mod netbios;
 pub mod opcua;
 pub mod profinet;
+pub mod rdp;
 pub mod rfb;
 pub mod s7comm;
+pub mod smb;
 pub mod snmp;
 pub mod ssh;
 pub mod telnet;
@@ -298,6 +300,8 @@ impl Registry {
                 Box::new(modbus::Modbus),
                 Box::new(dnp3::Dnp3),
                 Box::new(s7comm::S7comm),
+                Box::new(rdp::Rdp),
+                Box::new(smb::Smb),
                 Box::new(enip::Enip),
                 Box::new(iec104::Iec104),
                 Box::new(opcua::Opcua),

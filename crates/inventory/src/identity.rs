@@ -226,6 +226,24 @@ const MAPPINGS: &[(&str, &[(&str, Field)])] = &[
     // Telnet: what a device prints before its login prompt (model, firmware,
     // system name), as the description it gives of itself.
     ("telnet.banner", &[("description", Field::Description)]),
+    // RDP: the computer name a client sends in its core data (at most 15
+    // characters) is its host name.
+    ("rdp.client", &[("name", Field::HostName)]),
+    // SMB: the names a server gives in its NTLM challenge and the OS version
+    // (major.minor.build) it states there (the operating system's, not a
+    // firmware: Samba states one too); the NetBIOS calling name of a
+    // session request and the workstation of an NTLM logon are the client's
+    // host name; SMB1 native OS strings name the sender's operating system.
+    (
+        "smb.server",
+        &[
+            ("netbios_name", Field::HostName),
+            ("dns_computer_name", Field::HostName),
+            ("os_version", Field::Os),
+            ("native_os", Field::Os),
+        ],
+    ),
+    ("smb.client", &[("netbios_name", Field::HostName), ("workstation", Field::HostName), ("native_os", Field::Os)]),
 ];
 
 /// What a NetBIOS name record says, by its suffix.
@@ -413,6 +431,21 @@ mod tests {
         let lldp = announced_capability("lldp.neighbor", &attrs(&[("enabled_capabilities", "bridge")]));
         assert_eq!(lldp, Some(("LLDP", "bridge")));
         assert_eq!(announced_capability("snmp.system", &attrs(&[("capabilities", "router")])), None);
+    }
+
+    #[test]
+    fn rdp_and_smb_names_are_host_names() {
+        let c = claims("rdp.client", &attrs(&[("name", "ENG-WS01"), ("client_build", "19041")]));
+        assert_eq!(c, vec![Claim { field: Field::HostName, value: "ENG-WS01".into(), confidence: Confidence::High }]);
+        let c = claims(
+            "smb.server",
+            &attrs(&[("netbios_name", "PLANTFS01"), ("dialect", "3.1.1"), ("os_version", "10.0.19041")]),
+        );
+        let fields: Vec<(Field, &str)> = c.iter().map(|c| (c.field, c.value.as_str())).collect();
+        assert_eq!(fields, vec![(Field::HostName, "PLANTFS01"), (Field::Os, "10.0.19041")]);
+        let c = claims("smb.client", &attrs(&[("workstation", "HMI-2"), ("user", "operator"), ("ntlm", "v2")]));
+        assert_eq!(c.len(), 1);
+        assert_eq!((c[0].field, c[0].value.as_str()), (Field::HostName, "HMI-2"));
     }
 
     #[test]

@@ -13,7 +13,6 @@
 //! Service and class codes are open: unassigned and vendor codes parse and are
 //! reported by number.
 
-use super::encap::LittleEndian;
 use crate::cursor::Cursor;
 use otposture_model::OperationClass;
 use std::borrow::Cow;

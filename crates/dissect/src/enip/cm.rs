@@ -7,7 +7,6 @@
 //! transport class and the paths. Safety and redundant-owner variants are
 //! not distinguished.
 
-use super::encap::LittleEndian;
 use crate::cursor::Cursor;
 
 /// A Forward_Open (0x54) or Large_Forward_Open (0x5B) request (§3-5.5.2).

@@ -29,23 +29,6 @@ pub const MAX_MESSAGE: usize = HEADER_LEN + u16::MAX as usize;
 /// Data length above which a header is not trusted while resynchronising.
 pub const PLAUSIBLE_MAX_DATA: u16 = 65511;
 
-/// Little-endian reads on the shared [`Cursor`].
-pub(crate) trait LittleEndian {
-    /// The next two bytes as a little-endian `u16`.
-    fn le_u16(&mut self) -> Option<u16>;
-    /// The next four bytes as a little-endian `u32`.
-    fn le_u32(&mut self) -> Option<u32>;
-}
-
-impl LittleEndian for Cursor<'_> {
-    fn le_u16(&mut self) -> Option<u16> {
-        self.array().map(u16::from_le_bytes)
-    }
-    fn le_u32(&mut self) -> Option<u32> {
-        self.array().map(u32::from_le_bytes)
-    }
-}
-
 /// An encapsulation command; open, so reserved and vendor values are reported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Command(pub u16);

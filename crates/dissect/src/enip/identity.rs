@@ -8,7 +8,6 @@
 //! `0x` and eight hex digits, the revision as `major.minor`. Numeric ids are
 //! always kept beside the names.
 
-use super::encap::LittleEndian;
 use super::names;
 use crate::cursor::Cursor;
 use std::borrow::Cow;

@@ -9,7 +9,6 @@
 //! upload/download and edit-resource functions are program. Data table
 //! addresses and values are not read.
 
-use super::encap::LittleEndian;
 use crate::cursor::Cursor;
 use otposture_model::OperationClass;
 use std::borrow::Cow;

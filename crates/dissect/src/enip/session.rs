@@ -18,7 +18,7 @@
 //! are reported once, when the flow closes.
 
 use super::cip::{self, Classes, Message, Request, Response, Service, Target};
-use super::encap::{self, Command, Framed, Framer, Header, ItemType, LittleEndian};
+use super::encap::{self, Command, Framed, Framer, Header, ItemType};
 use super::{cm, identity, names, pccc, Tap, PROTOCOL_CIP, PROTOCOL_ENIP};
 use crate::cursor::Cursor;
 use crate::{Emit, PacketCtx};

@@ -1,0 +1,13 @@
+//! Arbitrary bytes as the two directions of an SMB stream, cut into
+//! arbitrary chunks with occasional gaps, fed to one session: it must never
+//! panic, whatever the state, and stays bounded.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use otposture_dissect::smb::Smb;
+use otposture_dissect::StreamDissector;
+use otposture_fuzz::drive_stream;
+
+fuzz_target!(|data: &[u8]| {
+    drive_stream(&mut *Smb.new_session(), data, |_, _| {});
+});
