@@ -17,15 +17,13 @@ mod http_cross;
 mod loopback;
 mod support;
 
-use http_cross::Tally;
-
 #[test]
 fn http_agrees_with_tshark_on_the_shared_captures_and_a_curl_session() {
     let Some(pcaps) = support::shared_pcaps() else { return };
     if !support::tshark_available() {
         return;
     }
-    let mut tally = Tally::default();
+    let mut tally = http_cross::tally();
     let captures = support::captures_with(&pcaps, "http");
     assert!(!captures.is_empty(), "the shared captures hold HTTP");
     for c in &captures {

@@ -34,12 +34,12 @@ fn opcua_messages_match_tshark_per_packet_on_every_shared_capture() {
         .map(|f| f[0])
         .collect();
     assert!(!captures.is_empty(), "INDEX.tsv lists no OPC UA capture");
-    let mut tally = opcua_cross::Tally::default();
+    let mut tally = opcua_cross::tally();
     for dest in captures {
         let path = dir.join(dest);
         let (ours, ports) = opcua_cross::ours(&path);
         assert!(!ports.is_empty(), "{dest}: no flow recognised as OPC UA");
         tally.add(dest, &ours, &opcua_cross::theirs(&path, &ports));
     }
-    tally.check("opcua");
+    tally.check("opcua", true);
 }

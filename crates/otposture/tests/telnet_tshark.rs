@@ -15,8 +15,6 @@ mod loopback;
 mod support;
 mod telnet_cross;
 
-use telnet_cross::Tally;
-
 const SHARED: &str = "it_remote/telnet-auth-missing-name.pcap";
 
 #[test]
@@ -25,7 +23,7 @@ fn telnet_agrees_with_tshark_on_the_shared_capture_and_a_telnet_session() {
     if !support::tshark_available() {
         return;
     }
-    let mut tally = Tally::default();
+    let mut tally = telnet_cross::tally();
     let mut files: Vec<(String, std::path::PathBuf)> =
         support::captures_with(&pcaps, "telnet").into_iter().map(|c| (c.dest, c.path)).collect();
     if !files.iter().any(|(d, _)| d == SHARED) {

@@ -176,3 +176,44 @@ pub fn identity_recovered<T: Ord + Debug>(dest: &str, tshark: &BTreeSet<T>, ours
     println!("{dest}: {found}/{} identity values recovered", tshark.len());
     (found, tshark.len())
 }
+
+/// Per-packet keys of several fields: field -> frame -> values.
+pub type FieldKeys = BTreeMap<&'static str, BTreeMap<u64, Vec<String>>>;
+
+/// Agreement with tshark per field, summed over captures.
+#[derive(Debug)]
+pub struct FieldTally {
+    fields: &'static [&'static str],
+    sums: BTreeMap<&'static str, (usize, usize)>,
+}
+
+impl FieldTally {
+    /// A tally of `fields`.
+    pub fn new(fields: &'static [&'static str]) -> Self {
+        FieldTally { fields, sums: BTreeMap::new() }
+    }
+
+    /// Compares one capture's keys field by field, printing every disagreement.
+    pub fn add(&mut self, dest: &str, ours: &FieldKeys, theirs: &FieldKeys) {
+        for &field in self.fields {
+            let empty = BTreeMap::new();
+            let (o, t) = (ours.get(field).unwrap_or(&empty), theirs.get(field).unwrap_or(&empty));
+            let (m, u) = compare(&format!("{dest} [{field}]"), o, t);
+            println!("{dest}: {field}: {m}/{u} agree ({:.2}%)", percent(m, u));
+            let e = self.sums.entry(field).or_default();
+            e.0 += m;
+            e.1 += u;
+        }
+    }
+
+    /// Fails when a field agrees below 99%, or (`all_fields`) has nothing compared.
+    pub fn check(&self, what: &str, all_fields: bool) {
+        for &field in self.fields {
+            let (m, u) = self.sums.get(field).copied().unwrap_or_default();
+            let pct = percent(m, u);
+            println!("{what}: {field}: {m}/{u} agree ({pct:.2}%)");
+            assert!(u > 0 || !all_fields, "{what}: no {field} compared");
+            assert!(pct >= 99.0, "{what}: {field} agreement with tshark {pct:.2}% is below 99%");
+        }
+    }
+}

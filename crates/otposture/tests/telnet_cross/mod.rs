@@ -24,7 +24,7 @@ use otposture_dissect::telnet::wire::{Command, Decoder, Item, TelnetOption};
 use otposture_dissect::telnet::Telnet;
 use otposture_dissect::{Emit, PacketCtx, Probe, Registry, StreamDissector, StreamSession};
 use otposture_model::{Direction, Observation};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command as Process;
 use std::sync::{Arc, Mutex};
@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex};
 pub const FIELDS: [&str; 4] = ["command", "option", "terminal_type", "auth_cmd"];
 
 /// Per field, per packet, the values found.
-pub type Keys = BTreeMap<&'static str, BTreeMap<u64, Vec<String>>>;
+pub type Keys = super::support::FieldKeys;
 type Sink = Arc<Mutex<Keys>>;
 
 struct Tapped(Sink);
@@ -153,32 +153,7 @@ pub fn theirs(path: &Path, ports: &BTreeSet<u16>) -> Keys {
     keys
 }
 
-/// Per field: (keys on both sides, keys on either side), summed.
-#[derive(Debug, Default)]
-pub struct Tally(pub BTreeMap<&'static str, (usize, usize)>);
-
-impl Tally {
-    /// Compares one capture's keys field by field, printing every disagreement.
-    pub fn add(&mut self, dest: &str, ours: &Keys, theirs: &Keys) {
-        for field in FIELDS {
-            let empty = BTreeMap::new();
-            let (o, t) = (ours.get(field).unwrap_or(&empty), theirs.get(field).unwrap_or(&empty));
-            let (m, u) = super::support::compare(&format!("{dest} [{field}]"), o, t);
-            println!("{dest}: {field}: {m}/{u} agree ({:.2}%)", super::support::percent(m, u));
-            let e = self.0.entry(field).or_default();
-            e.0 += m;
-            e.1 += u;
-        }
-    }
-
-    /// Fails when a field agrees below 99%, or (`all_fields`) has nothing compared.
-    pub fn check(&self, what: &str, all_fields: bool) {
-        for field in FIELDS {
-            let (m, u) = self.0.get(field).copied().unwrap_or_default();
-            let pct = super::support::percent(m, u);
-            println!("{what}: {field}: {m}/{u} agree ({pct:.2}%)");
-            assert!(u > 0 || !all_fields, "{what}: no {field} compared");
-            assert!(pct >= 99.0, "{what}: {field} agreement with tshark {pct:.2}% is below 99%");
-        }
-    }
+/// Agreement per field over the captures compared.
+pub fn tally() -> super::support::FieldTally {
+    super::support::FieldTally::new(&FIELDS)
 }
