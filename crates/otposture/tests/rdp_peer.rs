@@ -28,32 +28,14 @@ mod loopback;
 use loopback::{analyze, capture};
 use serde_json::Value;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const PASSWORD: &str = "Plant3-Secr3t";
 
 fn tools() -> bool {
-    let ok = |p: &str| std::path::Path::new(p).exists();
-    let found = ok("/usr/sbin/xrdp")
-        && ok("/usr/bin/xfreerdp")
-        && ok("/usr/bin/Xvnc")
-        && ok("/etc/xrdp/rsakeys.ini")
+    let found = loopback::files(&["/usr/sbin/xrdp", "/usr/bin/xfreerdp", "/usr/bin/Xvnc", "/etc/xrdp/rsakeys.ini"])
         && Command::new("openssl").arg("version").output().is_ok();
-    if !found {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("xrdp, xfreerdp, Xvnc and openssl required in CI (scripts/setup.sh installs them)");
-        }
-        eprintln!("skipping: needs xrdp, xfreerdp, Xvnc and openssl (scripts/setup.sh)");
-    }
-    found && loopback::available(&[], "tcpdump")
-}
-
-fn wait_for_port(port: u16) {
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(15), "xrdp did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    loopback::require(found, "xrdp, xfreerdp, Xvnc and openssl") && loopback::available(&[], "tcpdump")
 }
 
 #[test]
@@ -113,7 +95,7 @@ fn follows_freerdp_connecting_to_xrdp_with_three_security_layers() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        wait_for_port(port);
+        loopback::wait_for_port(port, "xrdp");
         std::thread::sleep(Duration::from_millis(1000));
         for sec in ["/sec:rdp", "/sec:tls", "/sec:nla"] {
             let mut client = Command::new("xfreerdp")

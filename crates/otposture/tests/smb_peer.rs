@@ -25,29 +25,13 @@ use loopback::{analyze, capture};
 use serde_json::Value;
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "Secr3t!pw";
 const WRONG: &str = "wrong-Pa55";
 
 fn tools() -> bool {
-    let ok = |p: &str| std::path::Path::new(p).exists();
-    let found = ok("/usr/sbin/smbd") && ok("/usr/bin/smbclient") && ok("/usr/bin/pdbedit");
-    if !found {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("smbd, smbclient and pdbedit required in CI (scripts/setup.sh installs them)");
-        }
-        eprintln!("skipping: needs smbd, smbclient and pdbedit (scripts/setup.sh)");
-    }
-    found && loopback::available(&[], "tcpdump")
-}
-
-fn wait_for_port(port: u16) {
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(15), "smbd did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let found = loopback::files(&["/usr/sbin/smbd", "/usr/bin/smbclient", "/usr/bin/pdbedit"]);
+    loopback::require(found, "smbd, smbclient and pdbedit") && loopback::available(&[], "tcpdump")
 }
 
 #[test]
@@ -99,7 +83,7 @@ fn follows_samba_sessions_in_smb3_and_smb1() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        wait_for_port(port);
+        loopback::wait_for_port(port, "smbd");
         let share = "//127.0.0.1/public";
         let client = |args: &[&str], commands: &str| {
             Command::new("smbclient")

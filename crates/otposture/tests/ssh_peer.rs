@@ -15,15 +15,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn tools() -> bool {
-    let ok = |p: &str| std::path::Path::new(p).exists();
-    let found = ok("/usr/sbin/sshd") && ok("/usr/bin/ssh") && ok("/usr/bin/ssh-keygen");
-    if !found {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("sshd, ssh and ssh-keygen required in CI (scripts/setup.sh installs them)");
-        }
-        eprintln!("skipping: needs sshd, ssh and ssh-keygen (scripts/setup.sh)");
-    }
-    found && loopback::available(&[], "tcpdump")
+    let found = loopback::files(&["/usr/sbin/sshd", "/usr/bin/ssh", "/usr/bin/ssh-keygen"]);
+    loopback::require(found, "sshd, ssh and ssh-keygen") && loopback::available(&[], "tcpdump")
 }
 
 #[test]

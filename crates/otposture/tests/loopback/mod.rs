@@ -16,7 +16,13 @@ pub(crate) fn available(python_checks: &[&str], needs: &str) -> bool {
     let python = python_checks
         .iter()
         .all(|check| Command::new("python3").args(["-c", check]).output().is_ok_and(|o| o.status.success()));
-    if tcpdump && python {
+    require(tcpdump && python, needs)
+}
+
+/// `found`; otherwise prints one line and returns false, or panics when
+/// CI=true.
+pub(crate) fn require(found: bool, needs: &str) -> bool {
+    if found {
         return true;
     }
     if std::env::var("CI").as_deref() == Ok("true") {
@@ -24,6 +30,20 @@ pub(crate) fn available(python_checks: &[&str], needs: &str) -> bool {
     }
     eprintln!("skipping: needs {needs} (scripts/setup.sh)");
     false
+}
+
+/// True when every path exists (a peer's programs).
+pub(crate) fn files(paths: &[&str]) -> bool {
+    paths.iter().all(|p| Path::new(p).exists())
+}
+
+/// Waits up to 15 s for a server to listen on 127.0.0.1:`port`.
+pub(crate) fn wait_for_port(port: u16, server: &str) {
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(15), "{server} did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// A loopback exchange captured by tcpdump.
