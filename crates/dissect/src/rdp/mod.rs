@@ -195,13 +195,10 @@ impl StreamDissector for Rdp {
     /// (first byte 0xC0-0xC2 after the fixed part) and no cookie, so they are
     /// not taken.
     fn probe(&self, direction: Direction, data: &[u8]) -> Probe {
-        match tpkt::plausible(data) {
-            tpkt::Plausible::No => return Probe::NoMatch,
-            tpkt::Plausible::NeedMore => return Probe::NeedMore,
-            tpkt::Plausible::Yes => {}
-        }
-        let Ok(Some(h)) = tpkt::parse_header(data) else { return Probe::NoMatch };
-        let Some(packet) = data.get(tpkt::HEADER_LEN..h.packet_len()) else { return Probe::NeedMore };
+        let packet = match tpkt::first_tpdu(data) {
+            Ok(p) => p,
+            Err(p) => return p,
+        };
         let Some(x) = X224Connect::parse(packet) else { return Probe::NoMatch };
         let rdp = match (x.code, direction) {
             (cotp::TpduCode::CR, Direction::ToServer) => {

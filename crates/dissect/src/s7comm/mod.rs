@@ -72,14 +72,11 @@ impl StreamDissector for S7comm {
     }
 
     fn probe(&self, direction: Direction, data: &[u8]) -> Probe {
-        match tpkt::plausible(data) {
-            tpkt::Plausible::No => return Probe::NoMatch,
-            tpkt::Plausible::NeedMore => return Probe::NeedMore,
-            tpkt::Plausible::Yes => {}
-        }
-        let Ok(Some(h)) = tpkt::parse_header(data) else { return Probe::NoMatch };
         // Judge on the whole first packet.
-        let Some(packet) = data.get(tpkt::HEADER_LEN..h.packet_len()) else { return Probe::NeedMore };
+        let packet = match tpkt::first_tpdu(data) {
+            Ok(p) => p,
+            Err(p) => return p,
+        };
         let Ok(t) = cotp::parse(packet) else { return Probe::NoMatch };
         match t.code {
             cotp::TpduCode::CR | cotp::TpduCode::CC => {

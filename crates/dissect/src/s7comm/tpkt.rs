@@ -130,6 +130,18 @@ pub fn plausible(data: &[u8]) -> Plausible {
     }
 }
 
+/// For a probe: the COTP TPDU of the first packet when `data` starts with a
+/// plausible one and holds it whole; otherwise whether more data could tell.
+pub fn first_tpdu(data: &[u8]) -> Result<&[u8], crate::Probe> {
+    match plausible(data) {
+        Plausible::No => return Err(crate::Probe::NoMatch),
+        Plausible::NeedMore => return Err(crate::Probe::NeedMore),
+        Plausible::Yes => {}
+    }
+    let Ok(Some(h)) = parse_header(data) else { return Err(crate::Probe::NoMatch) };
+    data.get(HEADER_LEN..h.packet_len()).ok_or(crate::Probe::NeedMore)
+}
+
 /// TPKT as a [`FrameFormat`]: a frame is a packet, its body the COTP TPDU.
 #[derive(Clone, Copy, Debug)]
 pub struct Tpkt;
