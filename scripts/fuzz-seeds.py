@@ -192,30 +192,27 @@ def l2_payloads(link, frames, ethertypes):
     return out
 
 
-def opcua_ports(link, frames):
-    """Server ports of TCP conversations whose client sends a Hello."""
+def tcp_server_ports(link, frames, pick):
+    """Destination ports of the IPv4 TCP segments (header and payload) `pick` accepts."""
     ports = set()
     for f in frames if link == 1 else []:
         ethertype, ip = ether_payload(f)
         if ethertype != 0x0800 or len(ip) < 20 or ip[9] != 6:
             continue
         tcp = ip[(ip[0] & 0x0F) * 4:struct.unpack(">H", ip[2:4])[0]]
-        if len(tcp) >= 20 and tcp[(tcp[12] >> 4) * 4:].startswith(b"HELF"):
+        if len(tcp) >= 20 and pick(tcp):
             ports.add(struct.unpack(">H", tcp[2:4])[0])
     return ports
+
+
+def opcua_ports(link, frames):
+    """Server ports of TCP conversations whose client sends a Hello."""
+    return tcp_server_ports(link, frames, lambda tcp: tcp[(tcp[12] >> 4) * 4:].startswith(b"HELF"))
 
 
 def syn_ports(link, frames):
     """Server ports of the TCP conversations whose SYN the capture holds."""
-    ports = set()
-    for f in frames if link == 1 else []:
-        ethertype, ip = ether_payload(f)
-        if ethertype != 0x0800 or len(ip) < 20 or ip[9] != 6:
-            continue
-        tcp = ip[(ip[0] & 0x0F) * 4:]
-        if len(tcp) >= 20 and tcp[13] & 0x12 == 0x02:
-            ports.add(struct.unpack(">H", tcp[2:4])[0])
-    return ports
+    return tcp_server_ports(link, frames, lambda tcp: tcp[13] & 0x12 == 0x02)
 
 
 def rdp_start(p):

@@ -45,26 +45,7 @@ fn follows_freerdp_connecting_to_xrdp_with_three_security_layers() {
     }
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let (key, cert) = (root.join("key.pem"), root.join("cert.pem"));
-    let made = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "30",
-            "-subj",
-            "/O=Plant 3/CN=hmi-line-2.plant",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{made:?}");
+    let (key, cert) = loopback::self_signed(root);
     let ini = root.join("xrdp.ini");
     let run = capture(root, |port| {
         std::fs::write(

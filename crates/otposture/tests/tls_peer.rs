@@ -28,26 +28,7 @@ fn reads_openssl_handshakes_as_tshark_does() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (key, cert) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
-    let made = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "30",
-            "-subj",
-            "/O=Plant 3/CN=hmi-line-2.plant",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{made:?}");
+    let (key, cert) = loopback::self_signed(dir.path());
     let run = capture(dir.path(), |port| {
         let mut server = Command::new("openssl")
             .args(["s_server", "-quiet", "-accept", &port.to_string(), "-alpn", "h2"])

@@ -19,8 +19,8 @@
 
 use otposture_dissect::http::wire::{Conversation, Message, Start};
 use otposture_dissect::http::Http;
-use otposture_dissect::{Emit, PacketCtx, Probe, Registry, StreamDissector, StreamSession};
-use otposture_model::{Direction, Observation};
+use otposture_dissect::{Emit, PacketCtx, Probe, StreamDissector, StreamSession};
+use otposture_model::Direction;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
@@ -94,17 +94,7 @@ impl StreamSession for TappedSession {
 /// Our keys, and the server ports of the flows recognised as HTTP.
 pub fn ours(path: &Path) -> (Keys, BTreeSet<u16>) {
     let sink = Sink::default();
-    let mut registry = Registry::with_defaults();
-    let at = registry.streams.iter().position(|d| d.protocol() == "http").expect("http is registered");
-    registry.streams[at] = Box::new(Tapped(sink.clone()));
-    let out = super::support::run_engine(path, registry);
-    let ports = out
-        .iter()
-        .filter_map(|o| match o {
-            Observation::Flow(f) if f.app_protocol.as_deref() == Some("http") => Some(f.key.server_port),
-            _ => None,
-        })
-        .collect();
+    let ports = super::support::run_tapped(path, "http", Box::new(Tapped(sink.clone())));
     let keys = sink.lock().unwrap().clone();
     (keys, ports)
 }

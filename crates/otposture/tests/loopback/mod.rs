@@ -37,6 +37,32 @@ pub(crate) fn files(paths: &[&str]) -> bool {
     paths.iter().all(|p| Path::new(p).exists())
 }
 
+/// A self-signed RSA key and certificate (`O=Plant 3, CN=hmi-line-2.plant`)
+/// made by OpenSSL in `dir`: (key, certificate).
+pub(crate) fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
+    let (key, cert) = (dir.join("key.pem"), dir.join("cert.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "30",
+            "-subj",
+            "/O=Plant 3/CN=hmi-line-2.plant",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    (key, cert)
+}
+
 /// Waits up to 15 s for a server to listen on 127.0.0.1:`port`.
 pub(crate) fn wait_for_port(port: u16, server: &str) {
     let start = std::time::Instant::now();

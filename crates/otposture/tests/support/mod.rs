@@ -96,6 +96,23 @@ pub fn run_engine(path: &Path, registry: Registry) -> Vec<Observation> {
     out
 }
 
+/// Runs the engine over `path` with the registry's `protocol` stream
+/// dissector replaced by `tapped` (a wrapper that records keys as it
+/// dissects); returns the server ports of the flows recognised as `protocol`,
+/// for telling tshark to decode them too.
+pub fn run_tapped(path: &Path, protocol: &str, tapped: Box<dyn otposture_dissect::StreamDissector>) -> BTreeSet<u16> {
+    let mut registry = Registry::with_defaults();
+    let at = registry.streams.iter().position(|d| d.protocol() == protocol).expect("the protocol is registered");
+    registry.streams[at] = tapped;
+    run_engine(path, registry)
+        .iter()
+        .filter_map(|o| match o {
+            Observation::Flow(f) if f.app_protocol.as_deref() == Some(protocol) => Some(f.key.server_port),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Compares the keys each side found per packet: returns (keys on both sides,
 /// keys on either side) and prints every packet where they differ.
 pub fn compare<K: Ord + Clone + Debug>(

@@ -22,8 +22,8 @@
 
 use otposture_dissect::telnet::wire::{Command, Decoder, Item, TelnetOption};
 use otposture_dissect::telnet::Telnet;
-use otposture_dissect::{Emit, PacketCtx, Probe, Registry, StreamDissector, StreamSession};
-use otposture_model::{Direction, Observation};
+use otposture_dissect::{Emit, PacketCtx, Probe, StreamDissector, StreamSession};
+use otposture_model::Direction;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command as Process;
@@ -108,17 +108,7 @@ impl StreamSession for TappedSession {
 /// Our keys, and the server ports of the flows recognised as Telnet.
 pub fn ours(path: &Path) -> (Keys, BTreeSet<u16>) {
     let sink = Sink::default();
-    let mut registry = Registry::with_defaults();
-    let at = registry.streams.iter().position(|d| d.protocol() == "telnet").expect("telnet is registered");
-    registry.streams[at] = Box::new(Tapped(sink.clone()));
-    let out = super::support::run_engine(path, registry);
-    let ports = out
-        .iter()
-        .filter_map(|o| match o {
-            Observation::Flow(f) if f.app_protocol.as_deref() == Some("telnet") => Some(f.key.server_port),
-            _ => None,
-        })
-        .collect();
+    let ports = super::support::run_tapped(path, "telnet", Box::new(Tapped(sink.clone())));
     let keys = sink.lock().unwrap().clone();
     (keys, ports)
 }
