@@ -382,20 +382,33 @@ impl Engine {
         }
         let registry = &core.registry;
         let agg = &mut core.agg;
-        let mut deliver = |chunk: Chunk<'_>, dir: Direction| {
-            feed_stream(registry, ext, app_protocol, agg, &ctx, dir, chunk);
+        // Bytes of the other direction released by this packet's acknowledgement
+        // (they waited behind a hole) were sent by the peer: they carry its addressing.
+        let peer = PacketCtx {
+            direction: Some(dir.reverse()),
+            src_mac: ctx.dst_mac,
+            dst_mac: ctx.src_mac,
+            src_ip: ctx.dst_ip,
+            dst_ip: ctx.src_ip,
+            ..ctx
         };
+        let mut deliver = |chunk: Chunk<'_>, to: Direction| {
+            let ctx = if to == dir { &ctx } else { &peer };
+            feed_stream(registry, ext, app_protocol, agg, ctx, to, chunk);
+        };
+        // The peer's bytes this acknowledgement releases were sent before this
+        // packet: delivered first, a request held behind a hole meets its answer.
+        if seg.has(tcp_flags::ACK) && !seg.has(tcp_flags::SYN) {
+            let other = dir.reverse();
+            if let Some(s) = t.streams.get_mut(other.index()) {
+                s.peer_ack(seg.ack, anomalies, &mut |c| deliver(c, other));
+            }
+        }
         let fin = seg.has(tcp_flags::FIN);
         if !seg.has(tcp_flags::RST) && (!seg.payload.is_empty() || fin) {
             let data_seq = if seg.has(tcp_flags::SYN) { seg.seq.wrapping_add(1) } else { seg.seq };
             if let Some(s) = t.streams.get_mut(di) {
                 s.segment(data_seq, seg.payload, fin, cap, anomalies, &mut |c| deliver(c, dir));
-            }
-        }
-        if seg.has(tcp_flags::ACK) && !seg.has(tcp_flags::SYN) {
-            let other = dir.reverse();
-            if let Some(s) = t.streams.get_mut(other.index()) {
-                s.peer_ack(seg.ack, anomalies, &mut |c| deliver(c, other));
             }
         }
         if fin {
@@ -616,6 +629,12 @@ impl Core {
                 if let Some(s) = t.streams.get_mut(dir.index()) {
                     let registry = &self.registry;
                     let agg = &mut self.agg;
+                    // What is still buffered was sent by this direction's sender.
+                    let (src_ip, dst_ip) = match dir {
+                        Direction::ToServer => (meta.key.client_ip, meta.key.server_ip),
+                        Direction::ToClient => (meta.key.server_ip, meta.key.client_ip),
+                    };
+                    let ctx = PacketCtx { direction: Some(dir), src_ip: Some(src_ip), dst_ip: Some(dst_ip), ..ctx };
                     s.flush(anomalies, &mut |c| feed_stream(registry, ext, app_protocol, agg, &ctx, dir, c));
                 }
             }

@@ -412,3 +412,65 @@ fn a_flow_repeating_an_unchanged_identity_keeps_it_once_and_every_change() {
     assert_eq!(ids, kept);
     assert_eq!(e.stats().identities_repeated, 2);
 }
+
+/// Each delivery of stream bytes with the context it came with: the direction
+/// given, the context's direction and sender, and the packet.
+type Deliveries = Arc<Mutex<Vec<(Direction, Option<Direction>, Option<std::net::IpAddr>, u64, Vec<u8>)>>>;
+
+struct Addressed(Deliveries);
+struct AddressedSession(Deliveries);
+
+impl StreamDissector for Addressed {
+    fn protocol(&self) -> &'static str {
+        "addressed"
+    }
+    fn port_hint(&self, port: u16) -> bool {
+        port == 9999
+    }
+    fn probe(&self, _d: Direction, data: &[u8]) -> Probe {
+        match data.len() {
+            0..=2 if b"REC".starts_with(data) => Probe::NeedMore,
+            _ if data.starts_with(b"REC") => Probe::Match,
+            _ => Probe::NoMatch,
+        }
+    }
+    fn new_session(&self) -> Box<dyn StreamSession> {
+        Box::new(AddressedSession(self.0.clone()))
+    }
+}
+
+impl StreamSession for AddressedSession {
+    fn data(&mut self, c: &PacketCtx<'_>, d: Direction, data: &[u8], _e: &mut dyn Emit) {
+        self.0.lock().unwrap().push((d, c.direction, c.src_ip, c.packet, data.to_vec()));
+    }
+    fn gap(&mut self, _c: &PacketCtx<'_>, _d: Direction, _len: u64, _e: &mut dyn Emit) {}
+}
+
+/// A request held behind a hole is released by the server's acknowledgement:
+/// it arrives with the client as sender and before the server's answer, which
+/// is what lets a dissector pair the two and address its record correctly.
+#[test]
+fn bytes_released_by_the_peers_acknowledgement_carry_their_senders_addressing() {
+    let mut c = conversation().with_segment_size(10);
+    c.handshake().client_sends(REQUEST).server_sends(RESPONSE).close();
+    let mut frames = c.into_frames();
+    frames.remove(4); // the client's second data segment: the rest waits behind it
+    let deliveries: Deliveries = Arc::default();
+    let mut reg = Registry::with_defaults();
+    reg.streams.insert(0, Box::new(Addressed(deliveries.clone())));
+    let mut e = Engine::new(EngineConfig::default(), reg);
+    run(&mut e, &frames);
+    let d = deliveries.lock().unwrap();
+    let client: std::net::IpAddr = [192, 168, 10, 30].into();
+    let server: std::net::IpAddr = [192, 168, 10, 20].into();
+    let first_answer = d.iter().position(|x| x.0 == Direction::ToClient).unwrap();
+    let released: Vec<_> = d.iter().filter(|x| x.0 == Direction::ToServer && x.3 > 5).collect();
+    assert!(!released.is_empty(), "the held request bytes are delivered: {d:?}");
+    for (i, (dir, ctx_dir, src, packet, _)) in d.iter().enumerate() {
+        let sender = if *dir == Direction::ToServer { client } else { server };
+        assert_eq!((*ctx_dir, *src), (Some(*dir), Some(sender)), "delivery {i} (packet {packet})");
+        if *dir == Direction::ToServer {
+            assert!(i < first_answer, "request bytes come before the answer: {d:?}");
+        }
+    }
+}
