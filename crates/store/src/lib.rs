@@ -27,6 +27,7 @@ mod inventory;
 mod ipnet;
 mod migrate;
 mod query;
+mod records;
 mod register;
 mod rows;
 mod write;
@@ -65,7 +66,7 @@ const WAL_CHECKPOINT_PAGES: i64 = 16_384;
 const STATEMENT_CACHE: usize = 64;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// A handle on one otposture database.
 #[derive(Debug)]

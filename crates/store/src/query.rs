@@ -8,6 +8,7 @@
 use crate::codes::{self, uint};
 use crate::error::{sql, StoreError};
 use crate::ipnet::{IpKey, IpNet};
+use crate::records;
 use crate::rows::{
     Attributes, CaptureId, CaptureRow, ClassCount, ConversationRow, Counts, EventRow, FlowRow, HostRow, MessageRow,
     OperationCount, OperationTotal, ProtocolSummary, RunId, RunRow, RunStatus,
@@ -424,8 +425,105 @@ impl Store {
         Ok(self.select("reading a flow", &query, vec![Value::Integer(id.0)], flow_row)?.pop())
     }
 
-    /// Events matching `filter`, ordered by time.
+    /// Events matching `filter`, ordered by time: `events` rows, and the kept
+    /// operations stored in batches (`operation_records`) decoded into rows alike.
     pub fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>, StoreError> {
+        let mut rows = self.event_rows(filter)?;
+        if filter.kind.is_none_or(|k| k == EventKind::Operation) {
+            rows.extend(self.operation_records(filter)?);
+            rows.sort_by_key(|r| (r.ts_ns, r.id));
+            if let Some(limit) = filter.limit {
+                rows.truncate(limit as usize);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// The kept operations matching `filter`, ordered by time. With a limit, rows
+    /// are read in order of their first operation until no further row can hold
+    /// one of the first `limit`.
+    fn operation_records(&self, filter: &EventFilter) -> Result<Vec<EventRow>, StoreError> {
+        const OP: &str = "listing kept operations";
+        let mut w = Where::default();
+        if let Some(net) = filter.ip.as_ref() {
+            let (lo, hi) = net.key_range();
+            w.add(
+                "flow_id IN (SELECT flow_id FROM flows
+                             WHERE client_ip_key BETWEEN ? AND ? OR server_ip_key BETWEEN ? AND ?)",
+                [lo, hi, lo, hi].map(blob),
+            );
+        }
+        w.eq("src_mac", filter.mac.map(|m| Value::Text(m.to_string())));
+        w.eq("flow_id", filter.flow.map(|f| Value::Integer(f.0)));
+        w.eq("protocol", text(filter.protocol.as_deref()));
+        w.eq("name", text(filter.name.as_deref()));
+        w.eq("class", filter.class.map(|c| Value::Text(c.name().to_owned())));
+        w.window("first_ts", "last_ts", filter.since, filter.until);
+        let query = format!(
+            "SELECT id, capture_id, flow_id, protocol, name, class, src_mac, src_ip, dst_ip, first_ts, records
+             FROM operation_records{} ORDER BY first_ts, id",
+            w.sql()
+        );
+        let path = self.path.as_path();
+        let mut stmt = self.conn.prepare_cached(&query).map_err(read_err(path, OP))?;
+        let mut rows = stmt.query(params_from_iter(w.params)).map_err(read_err(path, OP))?;
+        let limit = filter.limit.map(|l| l as usize);
+        let mut out: Vec<EventRow> = Vec::new();
+        let mut cutoff = None;
+        while let Some(row) = rows.next().map_err(read_err(path, OP))? {
+            let first_ts: i64 = row.get(9).map_err(read_err(path, OP))?;
+            if cutoff.is_some_and(|c| first_ts > c) {
+                break;
+            }
+            let id: i64 = row.get(0).map_err(read_err(path, OP))?;
+            let template = (|| {
+                Ok(EventRow {
+                    id: 0,
+                    capture_id: CaptureId(row.get(1)?),
+                    ts: String::new(),
+                    ts_ns: 0,
+                    packet: 0,
+                    flow_id: Some(FlowId(row.get(2)?)),
+                    protocol: row.get(3)?,
+                    kind: EventKind::Operation,
+                    name: row.get(4)?,
+                    class: parsed_opt(row, 5, ("operation_records", "class"), codes::parse_class)?,
+                    src_mac: parsed_opt(row, 6, ("operation_records", "src_mac"), mac)?,
+                    src_ip: parsed_opt(row, 7, ("operation_records", "src_ip"), ip)?,
+                    dst_ip: parsed_opt(row, 8, ("operation_records", "dst_ip"), ip)?,
+                    attributes: Attributes(Vec::new()),
+                })
+            })()
+            .map_err(read_err(path, OP))?;
+            let blob = row.get_ref(10).and_then(|v| v.as_blob().map_err(Into::into)).map_err(read_err(path, OP))?;
+            let records = records::decode(blob).map_err(|e| StoreError::BadValue {
+                path: path.to_path_buf(),
+                table: "operation_records",
+                column: "records",
+                value: format!("row {id}: {} at byte {}", e.what, e.offset),
+            })?;
+            let wanted = |ts: i64| filter.since.is_none_or(|s| ts >= s.0) && filter.until.is_none_or(|u| ts <= u.0);
+            for (i, r) in records.into_iter().enumerate().filter(|(_, r)| wanted(r.ts)) {
+                out.push(EventRow {
+                    id: records::RECORD_ID_BASE + id * (1 << 16) + i as i64,
+                    ts: rfc3339(r.ts),
+                    ts_ns: r.ts,
+                    packet: uint(r.packet),
+                    attributes: Attributes(r.attributes),
+                    ..template.clone()
+                });
+            }
+            if let Some(limit) = limit.filter(|&l| out.len() >= l) {
+                out.sort_by_key(|r| (r.ts_ns, r.id));
+                out.truncate(limit);
+                cutoff = out.last().map(|r| r.ts_ns);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stored `events` rows matching `filter`, ordered by time.
+    fn event_rows(&self, filter: &EventFilter) -> Result<Vec<EventRow>, StoreError> {
         let mut w = Where::default();
         if let Some(net) = filter.ip.as_ref() {
             // Events in a flow carry its endpoints: found through the flows' indices
@@ -735,7 +833,9 @@ impl Store {
                 SELECT protocol, sum(count) AS messages, count(DISTINCT NULLIF(flow_id, -1)) AS flows, 0 AS events
                 FROM messages GROUP BY protocol
                 UNION ALL
-                SELECT protocol, 0, 0, count(*) FROM events GROUP BY protocol)
+                SELECT protocol, 0, 0, count(*) FROM events GROUP BY protocol
+                UNION ALL
+                SELECT protocol, 0, 0, sum(count) FROM operation_records GROUP BY protocol)
              GROUP BY protocol ORDER BY protocol",
             Vec::new(),
             |row| {
@@ -766,7 +866,8 @@ impl Store {
         let mut rows = self.select(
             "counting rows",
             "SELECT (SELECT count(*) FROM captures), (SELECT count(*) FROM hosts), (SELECT count(*) FROM flows),
-                    (SELECT IFNULL(sum(count), 0) FROM messages), (SELECT count(*) FROM events)",
+                    (SELECT IFNULL(sum(count), 0) FROM messages),
+                    (SELECT count(*) FROM events) + (SELECT IFNULL(sum(count), 0) FROM operation_records)",
             Vec::new(),
             |row| {
                 let n = |i: usize| row.get::<_, i64>(i).map(uint);

@@ -16,6 +16,7 @@ use crate::codes::{self, int};
 use crate::digest::EventKey;
 use crate::error::{sql, StoreError};
 use crate::ipnet::IpKey;
+use crate::records::OperationBatches;
 use crate::rows::{AttributesRef, CaptureId, CaptureStats, RunId, RunStatus};
 use crate::Store;
 use otposture_model::{Event, EventKind, FlowRecord, HostSighting, HostSource, MacAddr, MessageStat, Observation};
@@ -178,8 +179,20 @@ struct EventText {
     attributes: Vec<u8>,
 }
 
+/// Writes `e`'s attributes as the JSON object stored in `events.attributes` into
+/// `buf` (cleared first) and returns it.
+pub(crate) fn attributes_json<'b>(buf: &'b mut Vec<u8>, e: &Event) -> &'b str {
+    buf.clear();
+    if serde_json::to_writer(&mut *buf, &AttributesRef(&e.attributes)).is_err() {
+        buf.clear();
+        buf.extend_from_slice(b"{}");
+    }
+    // serde_json writes valid UTF-8.
+    std::str::from_utf8(buf).unwrap_or("{}")
+}
+
 /// Writes `value`'s text into `buf` (cleared first) and returns it, or `None` for no value.
-fn text_of<T: std::fmt::Display>(buf: &mut String, value: Option<T>) -> Option<&str> {
+pub(crate) fn text_of<T: std::fmt::Display>(buf: &mut String, value: Option<T>) -> Option<&str> {
     use std::fmt::Write;
     buf.clear();
     let value = value?;
@@ -271,13 +284,7 @@ impl<'t> BatchWriter<'t> {
 
     fn event(&mut self, e: &Event) -> Result<(), StoreError> {
         let EventText { src_ip, dst_ip, src_mac, attributes } = &mut self.text;
-        attributes.clear();
-        if serde_json::to_writer(&mut *attributes, &AttributesRef(&e.attributes)).is_err() {
-            attributes.clear();
-            attributes.extend_from_slice(b"{}");
-        }
-        // serde_json writes valid UTF-8.
-        let attributes = std::str::from_utf8(attributes).unwrap_or("{}");
+        let attributes = attributes_json(attributes, e);
         let src_ip_text = text_of(src_ip, e.src_ip);
         let dst_ip_text = text_of(dst_ip, e.dst_ip);
         let key = EventKey {
@@ -379,6 +386,7 @@ impl Store {
             .map_err(sql(path, "starting a write transaction"))?;
         ensure_capture(&tx, path, capture)?;
         let mut identities = Vec::new();
+        let mut operations = OperationBatches::default();
         {
             let mut w = BatchWriter::new(&tx, path, capture.0)?;
             for observation in observations {
@@ -386,6 +394,7 @@ impl Store {
                     Observation::Host(h) => w.host(h)?,
                     Observation::Flow(f) => w.flow(f)?,
                     Observation::Message(m) => w.message(m)?,
+                    Observation::Event(e) if operations.take(e) => {}
                     Observation::Event(e) => {
                         w.event(e)?;
                         identities.extend(DhcpIdentity::from_event(e));
@@ -393,6 +402,7 @@ impl Store {
                 }
             }
         }
+        operations.write(&tx, path, capture.0)?;
         for identity in &identities {
             apply_dhcp_identity(&tx, path, identity)?;
         }
