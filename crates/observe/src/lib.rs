@@ -33,6 +33,11 @@ pub struct EngineConfig {
     pub defrag: DefragLimits,
 }
 
+/// Ended flows waiting for a checkpoint before [`Engine::needs_checkpoint`] says so.
+const PENDING_FLOWS: usize = 1 << 14;
+/// Events waiting for a checkpoint before [`Engine::needs_checkpoint`] says so.
+const PENDING_EVENTS: usize = 1 << 16;
+
 /// Bytes of a stream direction kept while probing for its protocol.
 const PROBE_BYTES: usize = 512;
 /// Datagrams of a flow offered to the probes before giving up.
@@ -485,11 +490,13 @@ impl Engine {
         count(flow, dir, &addr, ip.payload.len(), &mut self.core.agg);
     }
 
-    /// Observations waiting for the next checkpoint (ended flows and events).
-    /// Callers checkpoint when this grows, so a flood of short flows, or a
-    /// stretch dense in kept operations, stays bounded and loses nothing.
-    pub fn pending(&self) -> usize {
-        self.core.out.len() + self.core.agg.pending_events()
+    /// True when enough waits that the caller should checkpoint now: 16,384
+    /// ended flows (a flood of short flows ends one per packet) or 65,536 events
+    /// (a stretch dense in kept operations; the store writes those in batches,
+    /// so they may wait longer than flows). Either way memory stays bounded and
+    /// nothing is dropped (events are dropped past 100,000).
+    pub fn needs_checkpoint(&self) -> bool {
+        self.core.out.len() >= PENDING_FLOWS || self.core.agg.pending_events() >= PENDING_EVENTS
     }
 
     /// Moves everything observed since the last checkpoint to `out`: ended flows,

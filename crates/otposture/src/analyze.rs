@@ -19,9 +19,6 @@ use std::time::{Duration, Instant};
 /// Packets between two store checkpoints: bounds the memory of a batch and what
 /// an interrupted run can lose.
 pub(crate) const CHECKPOINT_PACKETS: u64 = 1 << 18;
-/// Ended flows waiting for the store that force an early checkpoint (a flood
-/// of one-packet flows ends a flow per packet).
-pub(crate) const CHECKPOINT_PENDING: usize = 1 << 14;
 
 #[derive(Args, Debug)]
 pub(crate) struct AnalyzeArgs {
@@ -218,7 +215,7 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
         }
         last_ts = p.ts;
         since_checkpoint += 1;
-        if since_checkpoint >= CHECKPOINT_PACKETS || engine.pending() >= CHECKPOINT_PENDING {
+        if since_checkpoint >= CHECKPOINT_PACKETS || engine.needs_checkpoint() {
             since_checkpoint = 0;
             warnings.extend(source.take_warnings());
             annotate_notes(&mut engine, source.take_notes(), last_ts);

@@ -3,7 +3,7 @@
 //! `analyze` end to end (the store written on its writer thread) into a fresh
 //! temporary database per pass. Long runs belong here, not in tests.
 
-use crate::analyze::{engine_config, raw, CHECKPOINT_PACKETS, CHECKPOINT_PENDING};
+use crate::analyze::{engine_config, raw, CHECKPOINT_PACKETS};
 use crate::writer::Writer;
 use anyhow::Context;
 use clap::Args;
@@ -102,7 +102,7 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
             if dissect {
                 engine.packet(&raw(&p));
                 // Checkpoint as `analyze` does, so ended-flow records do not pile up.
-                if packets % CHECKPOINT_PACKETS == 0 || engine.pending() >= CHECKPOINT_PENDING {
+                if packets % CHECKPOINT_PACKETS == 0 || engine.needs_checkpoint() {
                     out.clear();
                     engine.checkpoint(&mut out);
                     if let Some((w, capture)) = writer.as_mut() {
