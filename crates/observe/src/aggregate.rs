@@ -30,6 +30,10 @@ type TextKey = (Option<FlowId>, &'static str, Cow<'static, str>, Option<Directio
 /// A `&'static str` by address and length.
 type Addr = (usize, usize);
 
+fn addr(s: &str) -> Addr {
+    (s.as_ptr() as usize, s.len())
+}
+
 /// An operation name's number: counts are keyed by it, so counting a message
 /// hashes and compares a few integers, not two strings (that was a sixth of the
 /// packet path on the benchmark capture).
@@ -53,7 +57,6 @@ impl Names {
     // The Cow tells a borrowed name (looked up by address) from a made one.
     #[allow(clippy::ptr_arg)]
     fn id(&mut self, protocol: &'static str, operation: &Cow<'static, str>) -> Option<NameId> {
-        let addr = |s: &str| (s.as_ptr() as usize, s.len());
         let by_addr = match operation {
             Cow::Borrowed(op) => {
                 let key = (addr(protocol), addr(op));
@@ -102,12 +105,80 @@ struct MessageAgg {
     dirty: bool,
 }
 
+impl MessageAgg {
+    fn new(class: OperationClass, ts: Timestamp) -> Self {
+        MessageAgg { class, count: 0, first: ts, last: ts, dirty: true }
+    }
+
+    fn add(&mut self, ts: Timestamp) {
+        self.count += 1;
+        self.first = self.first.min(ts);
+        self.last = self.last.max(ts);
+        self.dirty = true;
+    }
+}
+
+/// Entries of [`Hot`].
+const HOT_ENTRIES: usize = 1024;
+
+/// What a message is counted under, by address: flow, protocol and operation
+/// names (a `&'static str` each), direction, and its class (which the run
+/// summary's per-protocol totals are kept by).
+type HotKey = (Option<FlowId>, Addr, Addr, Option<Direction>, OperationClass);
+
+/// The counts most recently used, found without hashing names or looking up
+/// their numbers: a direct-mapped table from a message's [`HotKey`] to its
+/// place in `slots` and in the per-protocol totals. A PLC's flows repeat a few
+/// operations, so nearly every message hits. Cleared when counts are
+/// forgotten, so an entry never outlives its count.
+#[derive(Debug)]
+struct Hot(Box<[Option<(HotKey, usize, usize)>]>);
+
+impl Default for Hot {
+    fn default() -> Self {
+        Hot(vec![None; HOT_ENTRIES].into_boxed_slice())
+    }
+}
+
+impl Hot {
+    fn index(key: &HotKey) -> usize {
+        let (flow, (p, _), (o, _), dir, class) = *key;
+        let flow = flow.map_or(0, |f| f.0 as u64);
+        let dir = dir.map_or(0, |d| d.index() as u64 + 1) | (class as u64) << 2;
+        let h =
+            (flow ^ (p as u64).rotate_left(17) ^ (o as u64).rotate_left(31) ^ dir).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (h >> 54) as usize % HOT_ENTRIES
+    }
+
+    fn get(&self, key: &HotKey) -> Option<(usize, usize)> {
+        match self.0.get(Self::index(key)) {
+            Some(Some((k, slot, total))) if k == key => Some((*slot, *total)),
+            _ => None,
+        }
+    }
+
+    fn put(&mut self, key: HotKey, slot: usize, total: usize) {
+        if let Some(e) = self.0.get_mut(Self::index(&key)) {
+            *e = Some((key, slot, total));
+        }
+    }
+
+    fn clear(&mut self) {
+        self.0.fill(None);
+    }
+}
+
 /// Accumulated observations.
 #[derive(Debug, Default)]
 pub(crate) struct Aggregator {
     hosts: HashMap<HostKey, HostAgg, RandomState>,
     names: Names,
-    messages: HashMap<MessageKey, MessageAgg, RandomState>,
+    /// Counts of numbered names: their place in `slots`.
+    messages: HashMap<MessageKey, usize, RandomState>,
+    slots: Vec<MessageAgg>,
+    /// Places in `slots` whose counts were forgotten, for reuse.
+    free: Vec<usize>,
+    hot: Hot,
     /// Counts of names without a number.
     messages_by_text: HashMap<TextKey, MessageAgg, RandomState>,
     events: Vec<Event>,
@@ -115,10 +186,11 @@ pub(crate) struct Aggregator {
     pub(crate) malformed_now: u32,
     /// Events not kept because the pending buffer was full.
     pub(crate) events_dropped: u64,
-    /// Messages per protocol and operation class, for the run summary.
-    /// Keyed by the protocol name's address (see [`Names`]); merged by text in
-    /// [`Aggregator::per_protocol`].
-    per_protocol: HashMap<(Addr, OperationClass), (&'static str, u64), RandomState>,
+    /// Messages per protocol and operation class, for the run summary: their
+    /// place in `totals` by the protocol name's address (see [`Names`]); merged
+    /// by text in [`Aggregator::per_protocol`].
+    per_protocol: HashMap<(Addr, OperationClass), usize, RandomState>,
+    totals: Vec<(&'static str, OperationClass, u64)>,
     /// The last identity each source reported on each flow: (flow, digest of
     /// protocol, name and sender) -> digest of the attributes.
     identities: HashMap<(Option<FlowId>, u64), u64, RandomState>,
@@ -200,10 +272,11 @@ impl Aggregator {
                     last_seen: m.last,
                 })
             };
-        for ((flow, id, direction), m) in self.messages.iter_mut().filter(|(_, m)| m.dirty) {
+        for (&(flow, id, direction), &slot) in &self.messages {
+            let Some(m) = self.slots.get_mut(slot).filter(|m| m.dirty) else { continue };
             m.dirty = false;
-            if let Some((protocol, operation)) = self.names.name(*id) {
-                out.push(stat(*flow, protocol, operation, *direction, m));
+            if let Some((protocol, operation)) = self.names.name(id) {
+                out.push(stat(flow, protocol, operation, direction, m));
             }
         }
         for ((flow, protocol, operation, direction), m) in self.messages_by_text.iter_mut().filter(|(_, m)| m.dirty) {
@@ -222,7 +295,15 @@ impl Aggregator {
             return;
         }
         let ended: HashSet<FlowId, RandomState> = ended.iter().copied().collect();
-        self.messages.retain(|(f, ..), m| m.dirty || f.is_none_or(|f| !ended.contains(&f)));
+        let (slots, free) = (&self.slots, &mut self.free);
+        self.messages.retain(|(f, ..), &mut slot| {
+            let keep = slots.get(slot).is_some_and(|m| m.dirty) || f.is_none_or(|f| !ended.contains(&f));
+            if !keep {
+                free.push(slot);
+            }
+            keep
+        });
+        self.hot.clear();
         self.messages_by_text.retain(|(f, ..), m| m.dirty || f.is_none_or(|f| !ended.contains(&f)));
         self.identities.retain(|(f, _), _| f.is_none_or(|f| !ended.contains(&f)));
     }
@@ -230,7 +311,7 @@ impl Aggregator {
     /// Messages per protocol name and operation class.
     pub(crate) fn per_protocol(&self) -> Vec<(String, String, u64)> {
         let mut merged: std::collections::BTreeMap<(&str, &str), u64> = std::collections::BTreeMap::new();
-        for ((_, class), (protocol, n)) in &self.per_protocol {
+        for (protocol, class, n) in &self.totals {
             *merged.entry((protocol, class.name())).or_insert(0) += n;
         }
         merged.into_iter().map(|((p, c), n)| (p.to_string(), c.to_string(), n)).collect()
@@ -268,22 +349,55 @@ impl Aggregator {
         class: OperationClass,
         attributes: Option<Vec<(Cow<'static, str>, String)>>,
     ) {
-        self.per_protocol.entry(((protocol.as_ptr() as usize, protocol.len()), class)).or_insert((protocol, 0)).1 += 1;
         if let Some(attributes) = attributes.filter(|_| class.is_notable()) {
             let mut e = ctx.event(protocol, EventKind::Operation, operation.clone());
             e.class = Some(class);
             e.attributes = attributes;
             self.push_event(e);
         }
-        let new = MessageAgg { class, count: 0, first: ctx.ts, last: ctx.ts, dirty: true };
-        let m = match self.names.id(protocol, &operation) {
-            Some(id) => self.messages.entry((ctx.flow_id(), id, ctx.direction)).or_insert(new),
-            None => self.messages_by_text.entry((ctx.flow_id(), protocol, operation, ctx.direction)).or_insert(new),
+        let hot = match &operation {
+            Cow::Borrowed(op) => Some((ctx.flow_id(), addr(protocol), addr(op), ctx.direction, class)),
+            Cow::Owned(_) => None,
         };
-        m.count += 1;
-        m.first = m.first.min(ctx.ts);
-        m.last = m.last.max(ctx.ts);
-        m.dirty = true;
+        if let Some((slot, total)) = hot.and_then(|k| self.hot.get(&k)) {
+            if let (Some(m), Some(t)) = (self.slots.get_mut(slot), self.totals.get_mut(total)) {
+                m.add(ctx.ts);
+                t.2 += 1;
+                return;
+            }
+        }
+        let totals = &mut self.totals;
+        let total = *self.per_protocol.entry((addr(protocol), class)).or_insert_with(|| {
+            totals.push((protocol, class, 0));
+            totals.len() - 1
+        });
+        if let Some(t) = self.totals.get_mut(total) {
+            t.2 += 1;
+        }
+        let Some(id) = self.names.id(protocol, &operation) else {
+            let key = (ctx.flow_id(), protocol, operation, ctx.direction);
+            self.messages_by_text.entry(key).or_insert_with(|| MessageAgg::new(class, ctx.ts)).add(ctx.ts);
+            return;
+        };
+        let (slots, free) = (&mut self.slots, &mut self.free);
+        let slot = *self.messages.entry((ctx.flow_id(), id, ctx.direction)).or_insert_with(|| match free.pop() {
+            Some(slot) => {
+                if let Some(m) = slots.get_mut(slot) {
+                    *m = MessageAgg::new(class, ctx.ts);
+                }
+                slot
+            }
+            None => {
+                slots.push(MessageAgg::new(class, ctx.ts));
+                slots.len() - 1
+            }
+        });
+        if let Some(m) = self.slots.get_mut(slot) {
+            m.add(ctx.ts);
+        }
+        if let Some(k) = hot {
+            self.hot.put(k, slot, total);
+        }
     }
 }
 
