@@ -108,7 +108,9 @@ fn describe(lo: Option<&Constraint>, hi: Option<&Constraint>) -> String {
 pub fn check(range: &Range, version: &Version) -> Verdict {
     let v = version;
     if v.is_wildcard() {
-        return Verdict::NeedsReview { reason: format!("the observed '{}' is a pattern, not one version", clip(v.raw())) };
+        return Verdict::NeedsReview {
+            reason: format!("the observed '{}' is a pattern, not one version", clip(v.raw())),
+        };
     }
     match range.kind() {
         RangeKind::All => Verdict::Affected { reason: "all versions are affected".to_owned() },
@@ -162,7 +164,11 @@ pub fn check(range: &Range, version: &Version) -> Verdict {
             }
             match (hit, ne_doubt) {
                 (Some(_), Some(c)) => Verdict::NeedsReview {
-                    reason: format!("'{}' cannot be compared with the excluded '{}'", clip(v.raw()), clip(c.version.raw())),
+                    reason: format!(
+                        "'{}' cannot be compared with the excluded '{}'",
+                        clip(v.raw()),
+                        clip(c.version.raw())
+                    ),
                 },
                 (Some(reason), None) => Verdict::Affected { reason },
                 (None, _) if !doubts.is_empty() => Verdict::NeedsReview { reason: doubts.join("; ") },
@@ -183,36 +189,36 @@ fn outside(v: &Version, bounds: &[Constraint], equal: &[Constraint]) -> String {
     }
 }
 
-/// The CISA multi-branch form (see [`RangeKind::Lines`]).
-fn check_lines(fixes: &[Version], v: &Version) -> Verdict {
-    let list = fixes.iter().map(|f| f.raw()).collect::<Vec<_>>().join(", ");
-    if let Some(f) = fixes.iter().find(|f| f.same_scheme(v) && v.on_line(f.line())) {
-        let line = f.line().iter().map(u64::to_string).collect::<Vec<_>>().join(".");
-        return match v.compare(f) {
-            Some(Ordering::Less) => {
-                Verdict::Affected { reason: format!("{} is on the {line}.x line, below its fixed {}", v.raw(), f.raw()) }
-            }
-            Some(_) => Verdict::NotAffected {
-                reason: format!("{} is at or above {}, the fix on its {line}.x line", v.raw(), f.raw()),
+/// One upper bound per release line (see [`RangeKind::Lines`]).
+fn check_lines(fixes: &[Constraint], v: &Version) -> Verdict {
+    let list = fixes.iter().map(|f| f.to_string()).collect::<Vec<_>>().join(", ");
+    if let Some(f) = fixes.iter().find(|f| f.version.same_scheme(v) && v.on_line(f.version.line())) {
+        let line = f.version.line().iter().map(u64::to_string).collect::<Vec<_>>().join(".");
+        return match admits(f, v) {
+            Some(true) => Verdict::Affected { reason: format!("{} is on the {line}.x line, {f}", v.raw()) },
+            Some(false) => Verdict::NotAffected {
+                reason: format!("{} is on the {line}.x line, outside {f} (the bound on that line)", v.raw()),
             },
             None => Verdict::NeedsReview {
-                reason: format!("'{}' cannot be compared with '{}', the fix on its line", clip(v.raw()), f.raw()),
+                reason: format!(
+                    "'{}' cannot be compared with '{}', the bound on its line",
+                    clip(v.raw()),
+                    f.version.raw()
+                ),
             },
         };
     }
-    let ords: Vec<Option<Ordering>> = fixes.iter().map(|f| v.compare(f)).collect();
+    let ords: Vec<Option<Ordering>> = fixes.iter().map(|f| v.compare(&f.version)).collect();
     if ords.iter().all(|o| *o == Some(Ordering::Less)) {
-        return Verdict::Affected {
-            reason: format!("{} is older than every listed release line (fixed in {list})", v.raw()),
-        };
+        return Verdict::Affected { reason: format!("{} is older than every listed release line ({list})", v.raw()) };
     }
     if ords.iter().all(|o| *o == Some(Ordering::Greater)) {
         return Verdict::NotAffected {
-            reason: format!("{} is newer than every listed release line (fixed in {list})", v.raw()),
+            reason: format!("{} is newer than every listed release line ({list})", v.raw()),
         };
     }
     Verdict::NeedsReview {
-        reason: format!("'{}' is on a release line the advisory does not list (fixed in {list})", clip(v.raw())),
+        reason: format!("'{}' is on a release line the advisory does not list ({list})", clip(v.raw())),
     }
 }
 
@@ -279,12 +285,18 @@ pub fn fixed(fixed_text: &str, observed: &Version) -> Verdict {
         Err(e) => return Verdict::NeedsReview { reason: e.to_string() },
     };
     match observed.compare(&f) {
-        Some(Ordering::Equal) => Verdict::NotAffected { reason: format!("{} is the fixed version {}", observed.raw(), f.raw()) },
+        Some(Ordering::Equal) => {
+            Verdict::NotAffected { reason: format!("{} is the fixed version {}", observed.raw(), f.raw()) }
+        }
         Some(Ordering::Greater) if observed.on_line(f.line()) => Verdict::NotAffected {
             reason: format!("{} is later than the fixed {} on the same release line", observed.raw(), f.raw()),
         },
         _ => Verdict::NeedsReview {
-            reason: format!("{} is not the fixed version {}; the affected ranges decide", clip(observed.raw()), f.raw()),
+            reason: format!(
+                "{} is not the fixed version {}; the affected ranges decide",
+                clip(observed.raw()),
+                f.raw()
+            ),
         },
     }
 }

@@ -87,12 +87,13 @@ pub enum RangeKind {
         /// `!=` constraints.
         not_equal: Vec<Constraint>,
     },
-    /// The CISA multi-branch form `<v36.011_v35.013_v34.014`: one fixed
-    /// version per release line, sorted ascending. On a listed line, versions
-    /// below that line's fix are affected; below every listed line, affected;
-    /// above every listed line, not affected; on an unlisted line between
-    /// them, needs review.
-    Lines(Vec<Version>),
+    /// One upper bound per release line, sorted ascending: the CISA
+    /// multi-branch form `<v36.011_v35.013_v34.014` and unions of upper
+    /// bounds only (`<= 4.2.21 | <= 5.0.27`), which purl `vers` rejects. On a
+    /// listed line (the bound's components but the last), the bound decides;
+    /// below every listed line, affected; above every listed line, not
+    /// affected; on an unlisted line between them, needs review.
+    Lines(Vec<Constraint>),
     /// Not read: why.
     NeedsReview {
         /// What did not fit, for the user.
@@ -152,7 +153,8 @@ impl Range {
                 format!("vers:all/{}", parts.join("|"))
             }
             RangeKind::Lines(fixes) => {
-                let parts: Vec<String> = fixes.iter().map(|f| format!("<{}", f.canonical())).collect();
+                let parts: Vec<String> =
+                    fixes.iter().map(|f| format!("{}{}", f.op.as_str(), f.version.canonical())).collect();
                 format!("lines:{}", parts.join("|"))
             }
             RangeKind::NeedsReview { reason } => format!("review:{reason}"),
@@ -291,9 +293,16 @@ impl Acc {
                     // One version may close one interval and open the next
                     // ("< 1.6 | >= 1.6"): the upper bound goes first.
                     Ordering::Equal => {
-                        let pair = matches!((c.op, s.op), (Op::Lt, Op::Ge) | (Op::Le, Op::Gt) | (Op::Ge, Op::Lt) | (Op::Gt, Op::Le));
+                        // Touching intervals ("<= 4.03 | >= 4.03") are
+                        // allowed too: the check reads each interval apart.
+                        let pair = c.op.is_upper() != s.op.is_upper();
                         if !pair {
-                            return Err(format!("two bounds on '{}' ({} and {})", clip(s.version.raw()), s.op.as_str(), c.op.as_str()));
+                            return Err(format!(
+                                "two bounds on '{}' ({} and {})",
+                                clip(s.version.raw()),
+                                s.op.as_str(),
+                                c.op.as_str()
+                            ));
                         }
                         c.op.is_upper()
                     }
@@ -304,6 +313,9 @@ impl Acc {
                 }
             }
             sorted.insert(at, c);
+        }
+        if sorted.len() >= 2 && equal.is_empty() && not_equal.is_empty() && sorted.iter().all(|c| c.op.is_upper()) {
+            return lines(sorted);
         }
         for w in sorted.windows(2) {
             if let [a, b] = w {
@@ -434,8 +446,16 @@ fn bound(op: Op, text: &str, out: &mut Vec<Constraint>) -> Result<(), String> {
 }
 
 /// Words that open a range and say nothing more ("All versions < V2.1").
-const LEADS: [&str; 8] =
-    ["all bios versions", "all firmware versions", "all versions", "firmware versions", "bios", "versions", "version", "all"];
+const LEADS: [&str; 8] = [
+    "all bios versions",
+    "all firmware versions",
+    "all versions",
+    "firmware versions",
+    "bios",
+    "versions",
+    "version",
+    "all",
+];
 
 /// Phrases after a version: `<= v` (inclusive upper bound).
 const AND_PRIOR: [&str; 9] = [
@@ -450,7 +470,8 @@ const AND_PRIOR: [&str; 9] = [
     " or lower",
 ];
 /// Phrases after a version: `>= v`.
-const AND_LATER: [&str; 7] = [" and later", " and above", " and newer", " and higher", " or later", " or newer", " or higher"];
+const AND_LATER: [&str; 7] =
+    [" and later", " and above", " and newer", " and higher", " or later", " or newer", " or higher"];
 
 /// ICS advisory free text.
 fn read_free(s: &str) -> Result<RangeKind, String> {
@@ -569,23 +590,46 @@ fn release_lines(t: &str) -> Result<Option<RangeKind>, String> {
         if fixes.len() == MAX_CONSTRAINTS {
             return Err(format!("more than {MAX_CONSTRAINTS} release lines"));
         }
+        // Plain release numbers only, 2 or 3 components ("36.011"): longer
+        // pieces such as "14.00.15.00_51.25.00.01" name a version and a
+        // component version, not release lines.
         match Version::parse(piece) {
-            Ok(v) if v.release().len() >= 2 && !v.is_wildcard() => fixes.push(v),
+            Ok(v)
+                if (2..=3).contains(&v.release().len())
+                    && !v.is_wildcard()
+                    && v.letter().is_none()
+                    && v.qualifiers().is_empty() =>
+            {
+                fixes.push(v)
+            }
             _ => return Ok(None),
         }
     }
     let Some(first) = fixes.first() else { return Ok(None) };
-    if fixes.len() < 2 || !fixes.iter().all(|f| f.same_scheme(first)) {
+    let same = |f: &Version| f.same_scheme(first) && f.release().len() == first.release().len();
+    if fixes.len() < 2 || !fixes.iter().all(same) {
         return Ok(None);
     }
-    // One fix per line, sorted by line.
-    let mut sorted: Vec<Version> = Vec::with_capacity(fixes.len());
-    for f in fixes {
-        if sorted.iter().any(|s| s.line() == f.line()) {
-            return Err(format!("two fixes on the release line of '{}'", clip(f.raw())));
+    lines(fixes.into_iter().map(|version| Constraint { op: Op::Lt, version }).collect()).map(Some)
+}
+
+/// Upper bounds, one per release line, sorted by line; two on one line, or
+/// bounds that differ in scheme, are a review.
+fn lines(bounds: Vec<Constraint>) -> Result<RangeKind, String> {
+    let mut sorted: Vec<Constraint> = Vec::with_capacity(bounds.len());
+    for f in bounds {
+        if let Some(s) = sorted.iter().find(|s| !s.version.same_scheme(&f.version)) {
+            return Err(format!(
+                "bounds '{}' and '{}' use different schemes",
+                clip(s.version.raw()),
+                clip(f.version.raw())
+            ));
         }
-        let at = sorted.iter().position(|s| f.release() < s.release()).unwrap_or(sorted.len());
+        if sorted.iter().any(|s| s.version.line() == f.version.line()) {
+            return Err(format!("two upper bounds on the release line of '{}'", clip(f.version.raw())));
+        }
+        let at = sorted.iter().position(|s| f.version.release() < s.version.release()).unwrap_or(sorted.len());
         sorted.insert(at, f);
     }
-    Ok(Some(RangeKind::Lines(sorted)))
+    Ok(RangeKind::Lines(sorted))
 }

@@ -24,6 +24,22 @@ pub const MAX_QUALIFIERS: usize = 4;
 /// Longest scheme prefix (`V`, `SV`, `MX-V`, `Firmware`), separators included.
 const MAX_SCHEME_LEN: usize = 16;
 
+/// Month names (a scheme of "MAY" or "JAN" is a date).
+const MONTHS: [&str; 12] = [
+    "JANUARY",
+    "FEBRUARY",
+    "MARCH",
+    "APRIL",
+    "MAY",
+    "JUNE",
+    "JULY",
+    "AUGUST",
+    "SEPTEMBER",
+    "OCTOBER",
+    "NOVEMBER",
+    "DECEMBER",
+];
+
 /// A post-release (or build) marker after the release numbers.
 ///
 /// The kinds are kept apart: `V16 SP1` and `V16 Update 1` are not ordered
@@ -222,6 +238,10 @@ impl Version {
                 return Err(fail("the text before the release number is too long for a scheme prefix"));
             }
         }
+        // "< january 2020", "<May_1_2024": a date, not a version.
+        if MONTHS.iter().any(|m| scheme == *m || (scheme.len() >= 3 && m.starts_with(scheme.as_str()))) {
+            return Err(fail("a date, not a version"));
+        }
         // "V", "v" and "v." mean "version": the same scheme as a bare number.
         if scheme == "V" {
             scheme.clear();
@@ -259,6 +279,12 @@ impl Version {
                 }
                 _ => break,
             }
+        }
+
+        // "2014-2016", "CVE-2019-18340": two numbers joined by '-' read as a
+        // span (or an identifier) as well as a version.
+        if sep == Some(b'-') && release.len() == 2 {
+            return Err(fail("two numbers joined by '-' read as a span as well as a version"));
         }
 
         // A revision letter glued to the release ("1.03D", "V11.2a"), unless it
@@ -356,8 +382,7 @@ impl Version {
 
     /// Whether two versions are read under one scheme.
     pub(crate) fn same_scheme(&self, other: &Version) -> bool {
-        self.scheme == other.scheme
-            && (self.release.len() < 2 || other.release.len() < 2 || self.sep == other.sep)
+        self.scheme == other.scheme && (self.release.len() < 2 || other.release.len() < 2 || self.sep == other.sep)
     }
 
     /// The wildcard as bounds: `4.x` is `>= 4` and `< 5`. `None` when the

@@ -72,6 +72,9 @@ fn every_corpus_version_and_range_is_read_or_sent_to_review() {
             let r = Range::parse(name);
             ranges += 1;
             range_nodes += n;
+            if std::env::var("VERSIONS_DEFINITE").is_ok() && r.is_definite() {
+                eprintln!("{n}\t{name:?}\t{}", r.canonical());
+            }
             if r.is_definite() {
                 ranges_ok += 1;
                 range_nodes_ok += n;
