@@ -59,8 +59,15 @@ impl fmt::Display for Verdict {
 
 /// Whether one bound admits `v`: `Some(true)` inside, `Some(false)` outside,
 /// `None` when the versions cannot be compared.
+///
+/// An inclusive upper bound written with fewer components than the observed
+/// version, which extends it (`<= 3.2` against `3.2.1`), is `None`: advisories
+/// use `<= 3.2` both for "up to the 3.2 release" and for "the whole 3.2 line".
 fn admits(c: &Constraint, v: &Version) -> Option<bool> {
     let o = v.compare(&c.version)?;
+    if c.op == Op::Le && o == Ordering::Greater && v.extends(&c.version) {
+        return None;
+    }
     Some(match c.op {
         Op::Lt => o == Ordering::Less,
         Op::Le => o != Ordering::Greater,
@@ -88,6 +95,15 @@ fn intervals(bounds: &[Constraint]) -> Vec<(Option<&Constraint>, Option<&Constra
         }
     }
     out
+}
+
+/// Why `c` cannot decide for `v`.
+fn doubt_reason(c: &Constraint, v: &Version) -> String {
+    if c.op == Op::Le && v.extends(&c.version) {
+        format!("'{c}' may or may not cover '{}' (the release or its whole line)", clip(v.raw()))
+    } else {
+        format!("'{}' cannot be compared with '{}'", clip(v.raw()), clip(c.version.raw()))
+    }
 }
 
 fn describe(lo: Option<&Constraint>, hi: Option<&Constraint>) -> String {
@@ -131,7 +147,7 @@ pub fn check(range: &Range, version: &Version) -> Verdict {
             let mut doubts: Vec<String> = Vec::new();
             let mut doubt = |c: &Constraint| {
                 if doubts.len() < 4 {
-                    doubts.push(format!("'{}' cannot be compared with '{}'", clip(v.raw()), clip(c.version.raw())));
+                    doubts.push(doubt_reason(c, v));
                 }
             };
             for c in equal {
@@ -199,13 +215,7 @@ fn check_lines(fixes: &[Constraint], v: &Version) -> Verdict {
             Some(false) => Verdict::NotAffected {
                 reason: format!("{} is on the {line}.x line, outside {f} (the bound on that line)", v.raw()),
             },
-            None => Verdict::NeedsReview {
-                reason: format!(
-                    "'{}' cannot be compared with '{}', the bound on its line",
-                    clip(v.raw()),
-                    f.version.raw()
-                ),
-            },
+            None => Verdict::NeedsReview { reason: doubt_reason(f, v) },
         };
     }
     let ords: Vec<Option<Ordering>> = fixes.iter().map(|f| v.compare(&f.version)).collect();

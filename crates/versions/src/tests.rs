@@ -319,6 +319,21 @@ fn intervals_unions_and_exclusions() {
 }
 
 #[test]
+fn an_inclusive_bound_with_fewer_components_does_not_guess_about_the_line() {
+    // "<= 3.2": up to the 3.2 release, or the whole 3.2 line? 3.2.1 is a review.
+    assert_eq!(verdict(">= 3.0 | <= 3.2", "3.2.1"), "needs_review");
+    assert_eq!(
+        check_text("<= 3.2", "3.2.1"),
+        Verdict::NeedsReview {
+            reason: "'<= 3.2' may or may not cover '3.2.1' (the release or its whole line)".to_owned()
+        }
+    );
+    assert_eq!(verdict("<= 3.2", "3.2.0"), "affected"); // equal: 3.2 = 3.2.0
+    assert_eq!(verdict("<= 3.2", "3.3"), "not_affected");
+    assert_eq!(verdict("< 3.2", "3.2.1"), "not_affected"); // exclusive: 3.2.1 is after the 3.2 release
+}
+
+#[test]
 fn multi_branch_lines_decide_per_release_line() {
     let r = "<v36.011_v35.013_v34.014"; // ICSA-24-226-09
     assert_eq!(verdict(r, "V35.012"), "affected"); // on 35.x, below 35.013

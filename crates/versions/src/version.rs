@@ -374,6 +374,16 @@ impl Version {
         line.iter().enumerate().all(|(i, n)| self.release.get(i).copied().unwrap_or(0) == *n)
     }
 
+    /// Whether `self` writes more release components than `shorter` and
+    /// agrees with all of them (`3.2.1` extends `3.2`); `shorter` has no
+    /// letter or qualifier.
+    pub(crate) fn extends(&self, shorter: &Version) -> bool {
+        shorter.release.len() < self.release.len()
+            && shorter.letter.is_none()
+            && shorter.qualifiers.is_empty()
+            && self.release.starts_with(&shorter.release)
+    }
+
     /// The release numbers without the last one: the release line a fix
     /// belongs to (`[36]` for `36.011`).
     pub(crate) fn line(&self) -> &[u64] {
