@@ -285,9 +285,10 @@ pub fn single(version_text: &str, observed: &Version) -> Match {
 /// The verdict from an advisory's fixed version: never `Affected`.
 ///
 /// `NotAffected` when `observed` is the fixed version, or later on the same
-/// release line (same components but the last: `V3.2.18` after fix
-/// `V3.2.17`); otherwise `NeedsReview` (being below a fix, or on another
-/// line, is for the affected ranges to decide).
+/// release line (same components but the last, at least one: `V3.2.18`
+/// after fix `V3.2.17`, but not `V19` after `V18 Update 2`); otherwise
+/// `NeedsReview` (being below a fix, or on another line, is for the affected
+/// ranges to decide).
 pub fn fixed(fixed_text: &str, observed: &Version) -> Verdict {
     let f = match Version::parse(fixed_text) {
         Ok(f) if !f.is_wildcard() => f,
@@ -298,7 +299,7 @@ pub fn fixed(fixed_text: &str, observed: &Version) -> Verdict {
         Some(Ordering::Equal) => {
             Verdict::NotAffected { reason: format!("{} is the fixed version {}", observed.raw(), f.raw()) }
         }
-        Some(Ordering::Greater) if observed.on_line(f.line()) => Verdict::NotAffected {
+        Some(Ordering::Greater) if !f.line().is_empty() && observed.on_line(f.line()) => Verdict::NotAffected {
             reason: format!("{} is later than the fixed {} on the same release line", observed.raw(), f.raw()),
         },
         _ => Verdict::NeedsReview {

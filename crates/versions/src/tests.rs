@@ -377,6 +377,8 @@ fn a_fixed_version_is_never_affected() {
     assert_eq!(fixed("V3.2.17", &v("V3.2.16")).label(), "needs_review");
     assert_eq!(fixed("V35.013", &v("V36.001")).label(), "needs_review"); // another line: the ranges decide
     assert_eq!(fixed("3.x", &v("3.1")).label(), "needs_review");
+    assert_eq!(fixed("V18 Update 2", &v("V19")).label(), "needs_review"); // no release line to stay on
+    assert_eq!(fixed("V18 Update 2", &v("V18 Update 2")).label(), "not_affected");
 }
 
 // ---- properties ----
