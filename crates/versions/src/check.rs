@@ -60,12 +60,14 @@ impl fmt::Display for Verdict {
 /// Whether one bound admits `v`: `Some(true)` inside, `Some(false)` outside,
 /// `None` when the versions cannot be compared.
 ///
-/// An inclusive upper bound written with fewer components than the observed
-/// version, which extends it (`<= 3.2` against `3.2.1`), is `None`: advisories
-/// use `<= 3.2` both for "up to the 3.2 release" and for "the whole 3.2 line".
+/// A bound written with fewer components than the observed version, which
+/// extends it (`3.2.1` against `3.2`), is `None` for `<=`, `>`, `=` and `!=`:
+/// advisories write `3.2` both for the 3.2 release and for the whole 3.2
+/// line, and those comparators answer differently for the two. `<` and `>=`
+/// answer the same either way, so they decide.
 fn admits(c: &Constraint, v: &Version) -> Option<bool> {
     let o = v.compare(&c.version)?;
-    if c.op == Op::Le && o == Ordering::Greater && v.extends(&c.version) {
+    if ambiguous_line(c, v, o) {
         return None;
     }
     Some(match c.op {
@@ -97,9 +99,14 @@ fn intervals(bounds: &[Constraint]) -> Vec<(Option<&Constraint>, Option<&Constra
     out
 }
 
+/// Whether `c` reads differently for `v` as a release or as a line.
+fn ambiguous_line(c: &Constraint, v: &Version, o: Ordering) -> bool {
+    matches!(c.op, Op::Le | Op::Gt | Op::Eq | Op::Ne) && o == Ordering::Greater && v.extends(&c.version)
+}
+
 /// Why `c` cannot decide for `v`.
 fn doubt_reason(c: &Constraint, v: &Version) -> String {
-    if c.op == Op::Le && v.extends(&c.version) {
+    if v.compare(&c.version).is_some_and(|o| ambiguous_line(c, v, o)) {
         format!("'{c}' may or may not cover '{}' (the release or its whole line)", clip(v.raw()))
     } else {
         format!("'{}' cannot be compared with '{}'", clip(v.raw()), clip(c.version.raw()))

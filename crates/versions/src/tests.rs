@@ -330,7 +330,12 @@ fn an_inclusive_bound_with_fewer_components_does_not_guess_about_the_line() {
     );
     assert_eq!(verdict("<= 3.2", "3.2.0"), "affected"); // equal: 3.2 = 3.2.0
     assert_eq!(verdict("<= 3.2", "3.3"), "not_affected");
-    assert_eq!(verdict("< 3.2", "3.2.1"), "not_affected"); // exclusive: 3.2.1 is after the 3.2 release
+    assert_eq!(verdict("< 3.2", "3.2.1"), "not_affected"); // before the release or the line: same answer
+    assert_eq!(verdict(">= 3.2", "3.2.1"), "affected"); // from the release or the line: same answer
+    assert_eq!(verdict("> 3.2", "3.2.1"), "needs_review"); // after the release, or after the line?
+    assert_eq!(verdict("3.2", "3.2.1"), "needs_review"); // the release, or the line?
+    assert_eq!(verdict(">= 1.0 | != 3.2", "3.2.1"), "needs_review");
+    assert_eq!(verdict("> 3.2", "3.3"), "affected");
 }
 
 #[test]
@@ -360,7 +365,8 @@ fn single_product_versions_match_exactly_or_by_pattern() {
         Match::NeedsReview { .. } => "review",
     };
     assert_eq!(m("V3.2", "3.2.0"), "same");
-    assert_eq!(m("V3.2", "V3.2.1"), "different");
+    assert_eq!(m("V3.2", "V3.2.1"), "review"); // V3.2 the release, or the 3.2 line?
+    assert_eq!(m("V3.2", "V3.3"), "different");
     assert_eq!(m("7.30 | 7.40", "7.40"), "same");
     assert_eq!(m("3.0.x", "3.0.7"), "same");
     assert_eq!(m("3.0.x", "3.1"), "different");
@@ -386,7 +392,8 @@ fn a_fixed_version_is_never_affected() {
 fn version_text() -> impl Strategy<Value = String> {
     (
         prop::sample::select(vec!["", "V", "v", "R", "SV"]),
-        prop::collection::vec(0u64..40, 1..5),
+        // Small numbers, so equal releases and prefixes (3.2 / 3.2.1) are common.
+        prop::collection::vec(0u64..4, 1..5),
         prop::sample::select(vec!["", " SP1", " SP2", " Update 1", " Update 3", " HF2", "a", "B"]),
     )
         .prop_map(|(p, nums, q)| {
@@ -442,8 +449,11 @@ proptest! {
         for (op, want) in [(Op::Lt, Less), (Op::Gt, Greater)] {
             let r = Range::parse(&format!("{}{a}", op.as_str()));
             let got = check(&r, &obs).label();
+            // "> 3.2" against 3.2.1: the release or the line? (docs/versions.md)
+            let line_doubt = op == Op::Gt && obs.compare(&bound) == Some(Greater) && obs.extends(&bound);
             let expected = match obs.compare(&bound) {
                 None => "needs_review",
+                Some(_) if line_doubt => "needs_review",
                 Some(o) if o == want => "affected",
                 Some(_) => "not_affected",
             };
