@@ -77,6 +77,10 @@ fn reads_update_service_pack_and_hotfix_qualifiers_in_every_spelling() {
     assert_eq!(q("V3.19 P006"), [(Patch, 6)]);
     assert_eq!(q("2.1.76_build230204"), [(Build, 230204)]);
     assert_eq!(q("2020 R3"), [(Revision, 3)]);
+    assert_eq!(q("1.03.07 (build 317)"), [(Build, 317)]); // in parentheses
+    assert_eq!(q("1.8.4 Service Pack 01"), [(ServicePack, 1)]); // two words
+    assert_eq!(Version::parse("1.0 (build 3").unwrap_err().reason, "an unclosed '(' after the release");
+    assert_eq!(Version::parse("3.1 Service Pack 1A").unwrap_err().reason, "unrecognised text after the release: 'A'");
 }
 
 #[test]

@@ -313,7 +313,22 @@ impl Version {
             if c.i - before > 2 {
                 return Err(fail("unexpected spacing after the release"));
             }
-            let word = c.word();
+            // "1.03.07 (build 317)": one qualifier in parentheses.
+            let paren = c.peek() == Some(b'(');
+            if paren {
+                c.i += 1;
+            }
+            let mut word = c.word();
+            // "1.8.4 Service Pack 01": the two-word spelling of SP.
+            if word.eq_ignore_ascii_case("service") && matches!(c.peek(), Some(b' ' | b'_')) {
+                let at = c.i;
+                c.i += 1;
+                if c.word().eq_ignore_ascii_case("pack") {
+                    word = "SP";
+                } else {
+                    c.i = at;
+                }
+            }
             let Some(kind) = QualifierKind::from_word(word) else {
                 let rest = String::from_utf8_lossy(c.b.get(before..).unwrap_or_default()).trim().to_owned();
                 return Err(fail(&format!("unrecognised text after the release: '{}'", clip(&rest))));
@@ -328,6 +343,12 @@ impl Version {
                 return Err(fail(&format!("more than {MAX_QUALIFIERS} qualifiers")));
             }
             let number = c.number().map_err(fail)?;
+            if paren {
+                if c.peek() != Some(b')') {
+                    return Err(fail("an unclosed '(' after the release"));
+                }
+                c.i += 1;
+            }
             qualifiers.push(Qualifier { kind, number });
             if wildcard {
                 return Err(fail("a wildcard release cannot carry a qualifier"));
