@@ -277,7 +277,11 @@ impl Acc {
     fn finish(self) -> Result<RangeKind, String> {
         let Acc { bounds, equal, not_equal } = self;
         if bounds.is_empty() && equal.is_empty() {
-            return Err("only '!=' constraints: no version is named as affected".to_owned());
+            return Err(if not_equal.is_empty() {
+                "no constraint".to_owned()
+            } else {
+                "only '!=' constraints: no version is named as affected".to_owned()
+            });
         }
         // Insertion sort (at most MAX_CONSTRAINTS items): the order is partial.
         let mut sorted: Vec<Constraint> = Vec::with_capacity(bounds.len());

@@ -266,6 +266,7 @@ fn sends_ambiguous_free_text_to_review_with_the_raw_text() {
     );
     assert_eq!(review_reason("!= 1.0"), "only '!=' constraints: no version is named as affected");
     assert_eq!(review_reason(""), "empty");
+    assert_eq!(review_reason("and"), "no constraint");
 }
 
 #[test]
