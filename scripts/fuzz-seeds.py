@@ -46,6 +46,9 @@ given as arguments (the peer tests' loopback captures: the shared ones hold
 little SMB over TCP).
 cmdb_register: small asset registers (documented columns, a NetBox and a
 ServiceNow export, JSON, and one with every kind of bad row).
+version_range: every distinct product_version / product_version_range name of
+the CISA CSAF corpus (../shared/intel/csaf/csaf_files), a zero byte, and an
+observed version taken from the text (the target's input format).
 """
 import gzip, os, struct, sys
 
@@ -347,6 +350,33 @@ def name_seeds(name, link, frames):
     return n_dns, n_nb
 
 
+def version_range_seeds():
+    """One seed per distinct CSAF version or range name: name, 0, a version."""
+    import json, re
+    csaf = os.path.join(root, "..", "shared", "intel", "csaf", "csaf_files")
+    d = os.path.join(out, "version_range")
+    os.makedirs(d, exist_ok=True)
+    names = set()
+
+    def walk(branches):
+        for b in branches or []:
+            if b.get("category") in ("product_version", "product_version_range"):
+                names.add(b.get("name", ""))
+            walk(b.get("branches"))
+
+    for dirpath, _, files in os.walk(csaf):
+        for f in files:
+            if f.endswith(".json"):
+                with open(os.path.join(dirpath, f), encoding="utf-8") as fh:
+                    walk(json.load(fh).get("product_tree", {}).get("branches"))
+    for i, name in enumerate(sorted(names)):
+        m = re.search(r"[A-Za-z]{0,2}\d+(?:[._]\d+)*", name)
+        observed = m.group(0) if m else "V1.0"
+        with open(os.path.join(d, f"csaf-{i:05}.seed"), "wb") as fh:
+            fh.write(name.encode("utf-8") + b"\0" + observed.encode("utf-8"))
+    return len(names)
+
+
 def main():
     n_cmdb = cmdb_seeds()
     files = []
@@ -427,10 +457,11 @@ def main():
     n_snmp = snmp_seeds(sorted(files) + sys.argv[1:])
     n_rdp = content_seeds(sorted(files) + sys.argv[1:], "rdp", (3389,), rdp_start)
     n_smb = content_seeds(sorted(files) + sys.argv[1:], "smb", (139, 445), smb_start)
+    n_vr = version_range_seeds()
     sample = open(os.path.join(root, "samples", "plant-cell.pcap"), "rb").read()
     open(os.path.join(out, "capture_file", "plant-cell.pcap.gz"), "wb").write(gzip.compress(sample))
     print(
-        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; cdp: {n_cdp} seeds; snmp: {n_snmp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; dns: {n_dns} seeds; netbios: {n_nb} seeds; http: {n_http} seeds; telnet: {n_telnet} seeds; rdp: {n_rdp} seeds; smb: {n_smb} seeds; cmdb_register: {n_cmdb} seeds",
+        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; cdp: {n_cdp} seeds; snmp: {n_snmp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; dns: {n_dns} seeds; netbios: {n_nb} seeds; http: {n_http} seeds; telnet: {n_telnet} seeds; rdp: {n_rdp} seeds; smb: {n_smb} seeds; cmdb_register: {n_cmdb} seeds; version_range: {n_vr} seeds",
         file=sys.stderr,
     )
 
