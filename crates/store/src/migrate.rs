@@ -31,6 +31,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, name: "lean_events", sql: include_str!("migrations/0003_lean_events.sql") },
     Migration { version: 4, name: "inventory", sql: include_str!("migrations/0004_inventory.sql") },
     Migration { version: 5, name: "cmdb", sql: include_str!("migrations/0005_cmdb.sql") },
+    Migration { version: 6, name: "intel", sql: include_str!("migrations/0006_intel.sql") },
 ];
 
 /// `PRAGMA application_id` of otposture databases: "OTPS".

@@ -225,7 +225,7 @@ mod tests {
             assert_eq!(crate::migrate::user_version(&conn, &path).unwrap(), 4);
         }
         let mut store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 5);
+        assert_eq!(store.schema_version().unwrap(), crate::SCHEMA_VERSION);
         assert_eq!(
             store.assets(&AssetFilter::default()).unwrap().iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
             ["mac-a"]
