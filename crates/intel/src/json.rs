@@ -22,7 +22,8 @@ fn pointer(path: &serde_path_to_error::Path) -> String {
                 out.push('/');
                 out.push_str(&segment(variant));
             }
-            Segment::Unknown => out.push_str("/?"),
+            // Inside a value serde had not named yet (a truncated document): the path so far.
+            Segment::Unknown => {}
         }
     }
     out
