@@ -672,3 +672,66 @@ impl Validator {
         })
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_versions_compare_by_value_not_text() {
+        assert_eq!(compare_revisions("10", "2024", "9", "2025"), Ordering::Greater);
+        assert_eq!(compare_revisions("2", "2024", "2", "2024"), Ordering::Equal);
+    }
+
+    #[test]
+    fn semantic_versions_compare_part_by_part_and_a_pre_release_comes_first() {
+        assert_eq!(compare_revisions("1.10.0", "a", "1.9.3", "b"), Ordering::Greater);
+        assert_eq!(compare_revisions("1.0.0-rc.1", "b", "1.0.0", "a"), Ordering::Less);
+        assert_eq!(compare_revisions("1.0.0+build.7", "a", "1.0.0", "a"), Ordering::Equal);
+    }
+
+    #[test]
+    fn mixed_schemes_fall_back_to_the_release_date() {
+        assert_eq!(compare_revisions("2", "2024-03-01T00:00:00Z", "1.0.0", "2024-01-01T00:00:00Z"), Ordering::Greater);
+    }
+
+    #[test]
+    fn tracking_versions_follow_section_3_1_11() {
+        assert!(tracking_version("0").is_some());
+        assert!(tracking_version("01").is_none(), "leading zero");
+        assert!(tracking_version("1.2").is_none(), "two parts");
+        assert!(tracking_version("v1").is_none());
+        assert!(tracking_version("1.2.3-").is_none());
+    }
+
+    #[test]
+    fn cve_and_cwe_ids_are_checked_by_shape() {
+        assert!(is_cve("CVE-2024-12345"));
+        assert!(!is_cve("CVE-24-1234") && !is_cve("CVE-2024-123") && !is_cve("cve-2024-1234"));
+        assert!(is_cwe("CWE-787") && !is_cwe("CWE-0") && !is_cwe("CWE-1234567") && !is_cwe("787"));
+    }
+
+    #[test]
+    fn a_missing_document_is_a_schema_error_at_the_root() {
+        let e = parse(br#"{"vulnerabilities": []}"#).unwrap_err();
+        assert_eq!(e.kind, ProblemKind::Schema);
+        assert!(e.reason.contains("document"), "{}", e.reason);
+    }
+
+    #[test]
+    fn an_unknown_product_status_is_a_schema_error_at_its_path() {
+        let doc = br#"{"document": {"category": "csaf_base", "csaf_version": "2.0", "title": "t",
+            "publisher": {"category": "vendor", "name": "p", "namespace": "https://p.invalid"},
+            "tracking": {"id": "X-1", "version": "1", "status": "final",
+                "initial_release_date": "2024-01-01T00:00:00Z", "current_release_date": "2024-01-01T00:00:00Z",
+                "revision_history": [{"number": "1", "date": "2024-01-01T00:00:00Z", "summary": "s"}]}},
+            "vulnerabilities": [{"product_status": {"maybe_affected": []}}]}"#;
+        let e = parse(doc).unwrap_err();
+        assert_eq!(
+            (e.kind, e.path.as_str()),
+            (ProblemKind::Schema, "/vulnerabilities/0/product_status/maybe_affected")
+        );
+        assert!(e.reason.contains("maybe_affected"), "{}", e.reason);
+    }
+}

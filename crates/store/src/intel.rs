@@ -722,3 +722,104 @@ impl Sink for IntelWriter<'_> {
         self.store.write_intel(source, doc, self.at_secs)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use otposture_intel::import::sha256_hex;
+
+    const REV1: &[u8] = include_bytes!("../../intel/tests/fixtures/csaf-rev1.json");
+    const CVE: &[u8] = include_bytes!("../../intel/tests/fixtures/cve-2024-0001.json");
+
+    fn source(kind: Kind, bytes: &[u8], doc: &Document) -> Source {
+        Source {
+            kind,
+            name: "fixture".into(),
+            sha256: sha256_hex(bytes),
+            as_of: doc.as_of().map(str::to_string),
+            bytes: bytes.len() as u64,
+        }
+    }
+
+    #[test]
+    fn a_product_keeps_its_full_branch_path_helpers_and_statuses() {
+        let mut store = Store::open_in_memory().unwrap();
+        let doc = Document::Csaf(Box::new(otposture_intel::csaf::parse(REV1).unwrap()));
+        assert_eq!(store.write_intel(&source(Kind::Csaf, REV1, &doc), &doc, 5).unwrap(), Outcome::Loaded);
+        let row: (String, String, String, String, String, String, String) = store
+            .conn
+            .query_row(
+                "SELECT vendor, family, product, version_range, path, model_numbers, cpe
+                 FROM advisory_products WHERE product_id = 'CSAFPID-0001'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+            )
+            .unwrap();
+        assert_eq!((row.0.as_str(), row.1.as_str(), row.2.as_str()), ("Example", "ExPLC", "ExPLC 1500"));
+        assert_eq!(row.3, "vers:intdot/<2.9.7", "the range is kept raw");
+        let path: Vec<serde_json::Value> = serde_json::from_str(&row.4).unwrap();
+        let steps: Vec<&str> = path.iter().map(|b| b["category"].as_str().unwrap()).collect();
+        assert_eq!(steps, ["vendor", "product_family", "product_name", "product_version_range"]);
+        assert_eq!(
+            (row.5.as_str(), row.6.as_str()),
+            (r#"["6ES7-EX"]"#, "cpe:2.3:h:example:explc_1500:-:*:*:*:*:*:*:*")
+        );
+        let statuses: Vec<(String, String)> = store
+            .rows("SELECT status, product_id FROM product_status ORDER BY status", Vec::new(), "t", |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(
+            statuses,
+            [("fixed".to_string(), "CSAFPID-0002".to_string()), ("known_affected".into(), "CSAFPID-0001".into())]
+        );
+        let (cvss, vector): (f64, String) = store
+            .conn
+            .query_row("SELECT cvss_score, cvss_vector FROM advisory_vulnerabilities", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((cvss, vector.as_str()), (9.8, "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"));
+        // The same bytes again: nothing written.
+        assert_eq!(store.write_intel(&source(Kind::Csaf, REV1, &doc), &doc, 6).unwrap(), Outcome::Unchanged);
+        assert_eq!(store.intel_rows("intel_sources").unwrap(), 1);
+    }
+
+    #[test]
+    fn a_cve_record_keeps_cisa_ssvc_decision_points() {
+        let mut store = Store::open_in_memory().unwrap();
+        let doc = Document::Cve(Box::new(otposture_intel::cve::parse(CVE).unwrap()));
+        store.write_intel(&source(Kind::Cve, CVE, &doc), &doc, 5).unwrap();
+        let ssvc: (String, String, String, String) = store
+            .conn
+            .query_row(
+                "SELECT ssvc_exploitation, ssvc_automatable, ssvc_technical_impact, kev_date_added FROM cve_records",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(ssvc, ("active".into(), "yes".into(), "total".into(), "2024-04-30".into()));
+    }
+
+    /// A schema 5 file (with a register) migrates to 6 and keeps it.
+    #[test]
+    fn a_schema_5_file_migrates_to_the_intel_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v5.db");
+        {
+            let mut conn = rusqlite::Connection::open(&path).unwrap();
+            crate::digest::register(&conn).unwrap();
+            crate::migrate::migrate(&mut conn, &path, crate::migrate::MIGRATIONS.get(..5).unwrap()).unwrap();
+            conn.execute_batch(
+                "INSERT INTO register_imports (file, format, mapping, imported_at, rows, skipped)
+                     VALUES ('r.csv', 'csv', '{}', 1, 0, 0);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 6);
+        assert_eq!(store.register_imports().unwrap().len(), 1);
+        assert!(store.intel_status().unwrap().iter().all(|k| k.sources == 0));
+    }
+}
