@@ -40,9 +40,21 @@ fn main() {
     let secs = start.elapsed().as_secs_f64();
     let total = report.total();
     let documents = total.loaded + total.replaced + total.older;
-    println!("intel import of {}: {} inputs, {documents} documents stored, {} errors", dir.display(), report.inputs, report.errors.len());
+    println!(
+        "intel import of {}: {} inputs, {documents} documents stored, {} errors",
+        dir.display(),
+        report.inputs,
+        report.errors.len()
+    );
     for (kind, t) in &report.kinds {
-        println!("  {:<7} loaded {:>5} replaced {:>3} older {:>3} records {:>6}", kind.name(), t.loaded, t.replaced, t.older, t.records);
+        println!(
+            "  {:<7} loaded {:>5} replaced {:>3} older {:>3} records {:>6}",
+            kind.name(),
+            t.loaded,
+            t.replaced,
+            t.older,
+            t.records
+        );
     }
     let bytes = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
     println!(
