@@ -44,6 +44,8 @@ request with a cookie or RDP_NEG_REQ; a NetBIOS session request or a session
 message holding an SMB header), from the shared captures and the captures
 given as arguments (the peer tests' loopback captures: the shared ones hold
 little SMB over TCP).
+csaf_document: the 16 smallest and 4 largest CISA CSAF advisories from
+../shared/intel/csaf, and the crate's own fixtures (crates/intel/tests/fixtures).
 cmdb_register: small asset registers (documented columns, a NetBox and a
 ServiceNow export, JSON, and one with every kind of bad row).
 version_range: every distinct product_version / product_version_range name of
@@ -183,6 +185,21 @@ def cmdb_seeds():
     # Latin-1 bytes: not UTF-8.
     open(os.path.join(d, "latin1.csv"), "wb").write(b"name,notes\nM\xfcller,caf\xe9\n")
     return len(CMDB_SEEDS) + 1
+
+
+def csaf_seeds():
+    d = os.path.join(out, "csaf_document")
+    os.makedirs(d, exist_ok=True)
+    found = []
+    for base, _, names in os.walk(os.path.join(root, "..", "shared", "intel", "csaf")):
+        found += [os.path.join(base, n) for n in names if n.startswith("icsa") and n.endswith(".json")]
+    found.sort(key=os.path.getsize)
+    picked = found[:16] + found[-4:]
+    fixtures = os.path.join(root, "crates", "intel", "tests", "fixtures")
+    picked += [os.path.join(fixtures, n) for n in sorted(os.listdir(fixtures)) if n.startswith("csaf")]
+    for p in picked:
+        open(os.path.join(d, os.path.basename(p)), "wb").write(open(p, "rb").read())
+    return len(picked)
 
 
 def l2_payloads(link, frames, ethertypes):
@@ -379,6 +396,7 @@ def version_range_seeds():
 
 def main():
     n_cmdb = cmdb_seeds()
+    n_csaf = csaf_seeds()
     files = []
     for d, _, names in os.walk(shared):
         files += [os.path.join(d, n) for n in names if n.endswith((".pcap", ".pcapng"))]
@@ -461,7 +479,7 @@ def main():
     sample = open(os.path.join(root, "samples", "plant-cell.pcap"), "rb").read()
     open(os.path.join(out, "capture_file", "plant-cell.pcap.gz"), "wb").write(gzip.compress(sample))
     print(
-        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; cdp: {n_cdp} seeds; snmp: {n_snmp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; dns: {n_dns} seeds; netbios: {n_nb} seeds; http: {n_http} seeds; telnet: {n_telnet} seeds; rdp: {n_rdp} seeds; smb: {n_smb} seeds; cmdb_register: {n_cmdb} seeds; version_range: {n_vr} seeds",
+        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; cdp: {n_cdp} seeds; snmp: {n_snmp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; dns: {n_dns} seeds; netbios: {n_nb} seeds; http: {n_http} seeds; telnet: {n_telnet} seeds; rdp: {n_rdp} seeds; smb: {n_smb} seeds; cmdb_register: {n_cmdb} seeds; version_range: {n_vr} seeds; csaf_document: {n_csaf} seeds",
         file=sys.stderr,
     )
 

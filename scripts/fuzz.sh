@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for SECONDS each (default 600) on seed corpora built
-# from ../shared/pcaps (and small asset registers for cmdb_register). Needs:
+# from ../shared/pcaps (small asset registers for cmdb_register, CSAF advisories
+# from ../shared/intel for csaf_document). Needs:
 # cargo install cargo-fuzz (stable toolchain with RUSTC_BOOTSTRAP=1, as below). Crashes land in fuzz/artifacts/<target>/.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 # FUZZ_SEED_PCAPS="a.pcap b.pcap" adds peer-test captures to the seeds (the shared
@@ -10,7 +11,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(capture_file packet_decode modbus dnp3 s7comm enip iec104 iec61850 opcua profinet bacnet lldp cdp snmp ssh rfb tls ftp rdp smb dns netbios http telnet cmdb_register version_range)
+[ ${#targets[@]} -gt 0 ] || targets=(capture_file packet_decode modbus dnp3 s7comm enip iec104 iec61850 opcua profinet bacnet lldp cdp snmp ssh rfb tls ftp rdp smb dns netbios http telnet cmdb_register version_range csaf_document)
 python3 scripts/fuzz-seeds.py ${FUZZ_SEED_PCAPS:-}
 # -detect_leaks=0: crates/dissect/src/intern.rs leaks the names of unknown
 # service codes on purpose (bounded, one per code, for the life of the process);

@@ -2,12 +2,13 @@
 //!
 //! A thin binary: argument parsing, progress, output formats and exit codes.
 //! The work happens in the library crates (capture -> observe -> store ->
-//! inventory; cmdb for the asset register).
+//! inventory; cmdb for the asset register; intel for vulnerability intelligence).
 
 mod analyze;
 mod assets;
 mod bench;
 mod cmdb;
+mod intel;
 mod map;
 mod output;
 mod query;
@@ -26,9 +27,11 @@ pub(crate) mod exit {
     /// Bad command-line usage (clap's own code).
     pub(crate) const USAGE: u8 = 2;
     /// A capture was unreadable or corrupt (everything decoded before the error is
-    /// stored), or a register file was malformed (nothing imported).
+    /// stored), a register file was malformed (nothing imported), or `intel
+    /// import` found no document it could import.
     pub(crate) const BAD_INPUT: u8 = 3;
-    /// `--strict`: the capture had warnings (everything decoded is stored).
+    /// `--strict`: the capture had warnings (everything decoded is stored); or
+    /// `intel import` skipped bad documents (every good one is stored).
     pub(crate) const WARNINGS: u8 = 4;
     /// Interrupted (Ctrl-C); everything decoded so far is stored.
     pub(crate) const INTERRUPTED: u8 = 130;
@@ -49,8 +52,8 @@ struct Cli {
 
 const EXIT_HELP: &str = "Exit codes: 0 success; 1 failure (database, files); 2 usage error; \
 3 unreadable or corrupt capture (what was decoded before the error is stored), or malformed register \
-file (nothing imported); \
-4 --strict and the capture had warnings; 130 interrupted (what was decoded is stored).";
+file (nothing imported), or no importable intel document; \
+4 --strict and the capture had warnings, or intel import skipped bad documents (the good ones are stored); 130 interrupted (what was decoded is stored).";
 
 #[derive(Subcommand, Debug)]
 enum Command {
@@ -72,6 +75,8 @@ enum Command {
     Map(map::MapArgs),
     /// The asset register (CMDB): import a CSV or JSON export, reconcile it with the inventory, export the result.
     Cmdb(cmdb::CmdbArgs),
+    /// Vulnerability intelligence: import CSAF advisories, KEV, EPSS, CVE records (SSVC), ATT&CK for ICS; show what is held and as of when.
+    Intel(intel::IntelArgs),
     /// List the captures analysed into the database and their status.
     Captures(query::CapturesArgs),
     /// Measure the capture -> flows -> reassembly stage: MB/s, packets/s, peak memory.
@@ -97,6 +102,7 @@ fn main() -> ExitCode {
         Command::Map(a) => map::run(a, db),
         Command::Cmdb(a) => cmdb::run(a, db),
         Command::Audit(a) => assets::audit(a, db),
+        Command::Intel(a) => intel::run(a, db),
         Command::Captures(a) => query::captures(a, db),
         Command::Bench(a) => bench::run(a),
     };

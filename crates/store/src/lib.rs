@@ -6,7 +6,8 @@
 //! read queries the CLI and server print ([`Store::hosts`], [`Store::flows`], ...).
 //! It also keeps the asset inventory as last built ([`Store::replace_inventory`]),
 //! the user's role overrides and the append-only audit log of their changes,
-//! and the asset register (CMDB) the user imported ([`Store::replace_register`]).
+//! the asset register (CMDB) the user imported ([`Store::replace_register`]),
+//! and vulnerability intelligence with its provenance ([`Store::write_intel`]).
 //!
 //! The one rule everything here serves: **writing the same observations twice
 //! changes nothing.** Flow records and message counts are cumulative and are merged
@@ -23,6 +24,7 @@
 mod codes;
 mod digest;
 mod error;
+mod intel;
 mod inventory;
 mod ipnet;
 mod migrate;
@@ -33,6 +35,7 @@ mod rows;
 mod write;
 
 pub use error::StoreError;
+pub use intel::{IntelAdvisory, IntelKindStatus, IntelRevision, IntelSourceRow, IntelWriter};
 pub use inventory::{AssetFilter, EdgeFilter};
 pub use ipnet::{IpNet, IpNetParseError};
 pub use query::{ConversationFilter, EventFilter, FlowFilter, HostFilter, MessageFilter};
@@ -66,7 +69,7 @@ const WAL_CHECKPOINT_PAGES: i64 = 16_384;
 const STATEMENT_CACHE: usize = 64;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// A handle on one otposture database.
 #[derive(Debug)]

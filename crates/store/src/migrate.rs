@@ -32,6 +32,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, name: "inventory", sql: include_str!("migrations/0004_inventory.sql") },
     Migration { version: 5, name: "cmdb", sql: include_str!("migrations/0005_cmdb.sql") },
     Migration { version: 6, name: "operation_records", sql: include_str!("migrations/0006_operation_records.sql") },
+    Migration { version: 7, name: "intel", sql: include_str!("migrations/0007_intel.sql") },
 ];
 
 /// `PRAGMA application_id` of otposture databases: "OTPS".
