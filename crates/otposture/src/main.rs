@@ -12,6 +12,7 @@ mod intel;
 mod map;
 mod output;
 mod query;
+mod vulns;
 mod writer;
 
 use clap::{Parser, Subcommand};
@@ -77,6 +78,8 @@ enum Command {
     Cmdb(cmdb::CmdbArgs),
     /// Vulnerability intelligence: import CSAF advisories, KEV, EPSS, CVE records (SSVC), ATT&CK for ICS; show what is held and as of when.
     Intel(intel::IntelArgs),
+    /// Which imported advisories name which assets, and whether their firmware is affected (with the evidence).
+    Vulns(vulns::VulnsArgs),
     /// List the captures analysed into the database and their status.
     Captures(query::CapturesArgs),
     /// Measure the capture -> flows -> reassembly stage: MB/s, packets/s, peak memory.
@@ -103,6 +106,7 @@ fn main() -> ExitCode {
         Command::Cmdb(a) => cmdb::run(a, db),
         Command::Audit(a) => assets::audit(a, db),
         Command::Intel(a) => intel::run(a, db),
+        Command::Vulns(a) => vulns::run(a, db),
         Command::Captures(a) => query::captures(a, db),
         Command::Bench(a) => bench::run(a),
     };

@@ -31,6 +31,41 @@ fn json<T: Serialize + ?Sized>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
 
+/// A product node with one vulnerability's status for it ([`Store::product_statuses`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProductStatusRow {
+    /// Advisory tracking id (`ICSA-24-228-04`).
+    pub tracking_id: String,
+    /// Advisory title.
+    pub title: String,
+    /// The vulnerability's index in the advisory.
+    pub ordinal: i64,
+    /// Its CVE id.
+    pub cve: Option<String>,
+    /// Its highest CVSS base score.
+    pub cvss_score: Option<f64>,
+    /// CSAF product status category (`known_affected`, `fixed`, ...).
+    pub status: String,
+    /// The advisory's product id.
+    pub product_id: String,
+    /// Full product name.
+    pub name: String,
+    /// Branch path steps: vendor, product family, product name.
+    pub vendor: Option<String>,
+    /// Product family steps.
+    pub family: Option<String>,
+    /// Product name step.
+    pub product: Option<String>,
+    /// `product_version` step.
+    pub version: Option<String>,
+    /// `product_version_range` step.
+    pub version_range: Option<String>,
+    /// Helper model numbers.
+    pub model_numbers: Vec<String>,
+    /// Helper SKUs.
+    pub skus: Vec<String>,
+}
+
 /// One imported document's provenance.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct IntelSourceRow {
@@ -315,6 +350,46 @@ impl Store {
             )
             .optional()
             .map_err(sql(&self.path, "reading an advisory"))
+    }
+
+    /// Every product node the advisories in force give a vulnerability status
+    /// for, with that vulnerability's CVE and highest CVSS base score: what
+    /// matching assets to advisories reads. Ordered by advisory, vulnerability
+    /// and product, so one vulnerability's nodes are adjacent.
+    pub fn product_statuses(&self) -> Result<Vec<ProductStatusRow>, StoreError> {
+        let list = |text: Option<String>| -> Vec<String> {
+            text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+        };
+        self.rows(
+            "SELECT s.tracking_id, a.title, s.ordinal, v.cve, v.cvss_score, s.status, p.product_id, p.name,
+                p.vendor, p.family, p.product, p.version, p.version_range, p.model_numbers, p.skus
+             FROM product_status s
+             JOIN advisory_products p ON p.tracking_id = s.tracking_id AND p.product_id = s.product_id
+             JOIN advisories a ON a.tracking_id = s.tracking_id
+             LEFT JOIN advisory_vulnerabilities v ON v.tracking_id = s.tracking_id AND v.ordinal = s.ordinal
+             ORDER BY s.tracking_id, s.ordinal, s.product_id, s.status",
+            Vec::new(),
+            "listing product statuses",
+            |r| {
+                Ok(ProductStatusRow {
+                    tracking_id: r.get(0)?,
+                    title: r.get(1)?,
+                    ordinal: r.get(2)?,
+                    cve: r.get(3)?,
+                    cvss_score: r.get(4)?,
+                    status: r.get(5)?,
+                    product_id: r.get(6)?,
+                    name: r.get(7)?,
+                    vendor: r.get(8)?,
+                    family: r.get(9)?,
+                    product: r.get(10)?,
+                    version: r.get(11)?,
+                    version_range: r.get(12)?,
+                    model_numbers: list(r.get(13)?),
+                    skus: list(r.get(14)?),
+                })
+            },
+        )
     }
 
     /// Every revision of `tracking_id` imported, in import order.

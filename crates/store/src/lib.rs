@@ -35,7 +35,7 @@ mod rows;
 mod write;
 
 pub use error::StoreError;
-pub use intel::{IntelAdvisory, IntelKindStatus, IntelRevision, IntelSourceRow, IntelWriter};
+pub use intel::{IntelAdvisory, IntelKindStatus, IntelRevision, IntelSourceRow, IntelWriter, ProductStatusRow};
 pub use inventory::{AssetFilter, EdgeFilter};
 pub use ipnet::{IpNet, IpNetParseError};
 pub use query::{ConversationFilter, EventFilter, FlowFilter, HostFilter, MessageFilter};

@@ -29,6 +29,9 @@
 use otposture_versions::{check, fixed, single, Match, Range, Verdict, Version};
 use serde::Serialize;
 
+mod catalog;
+pub use catalog::{Catalog, Finding, Node, Vulnerability};
+
 /// What the inventory knows of one asset.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Identity<'a> {

@@ -1,0 +1,216 @@
+//! `otposture vulns`: which imported advisories name which assets (and the
+//! modules in their racks), and whether their firmware is affected, with the
+//! evidence. Matching lives in crates/vulns; this module loads the stored
+//! inventory and advisories and prints.
+
+use crate::output::{self, Format};
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use otposture_store::{AssetFilter, ProductStatusRow, Store};
+use otposture_vulns::{Catalog, Evidence, Identity, Node, Outcome, Status, Vulnerability};
+use serde::Serialize;
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// Version of the `otposture.vulns` JSON schema.
+const SCHEMA: u32 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Wanted {
+    Affected,
+    NotAffected,
+    NeedsReview,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct VulnsArgs {
+    /// Only this asset (its id, as `otposture assets` shows it).
+    #[arg(long, value_name = "ID")]
+    asset: Option<String>,
+    /// Only these outcomes (repeat or comma-separate) [default: affected, needs-review].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    outcome: Vec<Wanted>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+/// One asset (or module) and one vulnerability.
+#[derive(Debug, Serialize)]
+struct VulnRow {
+    asset: String,
+    /// The module's route in the asset's rack (`1/0`), when the match is a module's.
+    module: Option<String>,
+    vendor: Option<String>,
+    model: Option<String>,
+    order_number: Option<String>,
+    firmware: Option<String>,
+    advisory: String,
+    title: String,
+    cve: Option<String>,
+    cvss: Option<f64>,
+    outcome: Outcome,
+    confidence: otposture_vulns::Confidence,
+    /// The deciding product node's name.
+    product: String,
+    /// Why: the identity match and the version rule of the deciding node.
+    why: String,
+    evidence: Vec<Evidence>,
+}
+
+/// Groups the stored product statuses into vulnerabilities (they come ordered
+/// by advisory and vulnerability). Unknown status categories are left out.
+fn catalog(rows: Vec<ProductStatusRow>) -> Catalog {
+    let mut vulns: Vec<Vulnerability> = Vec::new();
+    let mut last: Option<(String, i64)> = None;
+    for r in rows {
+        let key = (r.tracking_id.clone(), r.ordinal);
+        if last.as_ref() != Some(&key) {
+            vulns.push(Vulnerability {
+                tracking_id: r.tracking_id.clone(),
+                title: r.title.clone(),
+                cve: r.cve.clone(),
+                cvss: r.cvss_score,
+                nodes: Vec::new(),
+            });
+            last = Some(key);
+        }
+        if let Some(v) = vulns.last_mut() {
+            v.nodes.push(Node {
+                product_id: r.product_id,
+                name: r.name,
+                vendor: r.vendor,
+                family: r.family,
+                product: r.product,
+                version: r.version,
+                version_range: r.version_range,
+                model_numbers: r.model_numbers,
+                skus: r.skus,
+                status: Status::of_csaf(&r.status),
+            });
+        }
+    }
+    Catalog::new(vulns)
+}
+
+/// The headline value of `field` among an asset document's attributes.
+fn headline(attributes: Option<&Value>, field: &str) -> Option<String> {
+    attributes?
+        .as_array()?
+        .iter()
+        .find(|a| a.get("field").and_then(Value::as_str) == Some(field))
+        .and_then(|a| a.get("value")?.as_str().map(str::to_owned))
+}
+
+/// What one identity (an asset, or a module in its rack) is.
+struct Subject {
+    asset: String,
+    module: Option<String>,
+    vendor: Option<String>,
+    model: Option<String>,
+    order_number: Option<String>,
+    firmware: Option<String>,
+}
+
+/// The asset and its modules, from the stored asset document.
+fn subjects(id: &str, doc: &str) -> anyhow::Result<Vec<Subject>> {
+    let doc: Value = serde_json::from_str(doc).with_context(|| format!("reading stored asset {id}"))?;
+    let attrs = doc.get("attributes");
+    let vendor = headline(attrs, "vendor");
+    let mut out = vec![Subject {
+        asset: id.to_owned(),
+        module: None,
+        vendor: vendor.clone(),
+        model: headline(attrs, "model"),
+        order_number: headline(attrs, "order_number"),
+        firmware: headline(attrs, "firmware"),
+    }];
+    for m in doc.get("modules").and_then(Value::as_array).into_iter().flatten() {
+        let field = |f: &str| m.get("attributes")?.get(f)?.as_str().map(str::to_owned);
+        out.push(Subject {
+            asset: id.to_owned(),
+            module: m.get("route").and_then(Value::as_str).map(str::to_owned),
+            vendor: field("vendor").or_else(|| vendor.clone()),
+            model: field("model"),
+            order_number: field("order_number"),
+            firmware: field("firmware"),
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) fn run(a: VulnsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
+    let store = Store::open(&crate::require_db(db)?)?;
+    let catalog = catalog(store.product_statuses()?);
+    let wanted = if a.outcome.is_empty() { vec![Wanted::Affected, Wanted::NeedsReview] } else { a.outcome };
+    let keep = |o: Outcome| {
+        wanted.contains(&match o {
+            Outcome::Affected => Wanted::Affected,
+            Outcome::NotAffected => Wanted::NotAffected,
+            Outcome::NeedsReview => Wanted::NeedsReview,
+        })
+    };
+    let mut rows = Vec::new();
+    let mut seen = false;
+    let walk = store.each_asset(&AssetFilter::default(), |asset| -> anyhow::Result<()> {
+        if a.asset.as_ref().is_some_and(|want| *want != asset.id) {
+            return Ok(());
+        }
+        seen = true;
+        for s in subjects(&asset.id, &asset.doc)? {
+            let identity = Identity {
+                vendor: s.vendor.as_deref(),
+                model: s.model.as_deref(),
+                order_number: s.order_number.as_deref(),
+                firmware: s.firmware.as_deref(),
+            };
+            for f in catalog.findings(&identity) {
+                if !keep(f.assessment.outcome) {
+                    continue;
+                }
+                let decider = f.assessment.evidence.first();
+                let v = f.vulnerability;
+                rows.push(VulnRow {
+                    asset: s.asset.clone(),
+                    module: s.module.clone(),
+                    vendor: s.vendor.clone(),
+                    model: s.model.clone(),
+                    order_number: s.order_number.clone(),
+                    firmware: s.firmware.clone(),
+                    advisory: v.tracking_id.clone(),
+                    title: v.title.clone(),
+                    cve: v.cve.clone(),
+                    cvss: v.cvss,
+                    outcome: f.assessment.outcome,
+                    confidence: f.assessment.confidence,
+                    product: decider.map(|e| e.product.clone()).unwrap_or_default(),
+                    why: decider.map(|e| format!("{}; {}", e.identity, e.version)).unwrap_or_default(),
+                    evidence: f.assessment.evidence,
+                });
+            }
+        }
+        Ok(())
+    })?;
+    walk?;
+    if let Some(id) = a.asset.as_ref().filter(|_| !seen) {
+        anyhow::bail!("no asset {id} in the stored inventory (otposture assets lists them)");
+    }
+    output::print(
+        &rows,
+        "vulns",
+        SCHEMA,
+        a.format,
+        &[
+            ("asset", "ASSET"),
+            ("module", "MODULE"),
+            ("advisory", "ADVISORY"),
+            ("cve", "CVE"),
+            ("cvss", "CVSS"),
+            ("outcome", "OUTCOME"),
+            ("confidence", "CONF"),
+            ("firmware", "FIRMWARE"),
+            ("product", "PRODUCT"),
+        ],
+    )?;
+    Ok(crate::exit::OK)
+}
