@@ -7,7 +7,7 @@ use crate::output::{self, Format};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use otposture_store::{AssetFilter, ProductStatusRow, Store};
-use otposture_vulns::{Catalog, Evidence, Identity, Node, Outcome, Status, Vulnerability};
+use otposture_vulns::{Catalog, Evidence, Identity, Matcher, Node, Outcome, Status, Vulnerability};
 use serde::Serialize;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -150,6 +150,7 @@ pub(crate) fn run(a: VulnsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
             Outcome::NeedsReview => Wanted::NeedsReview,
         })
     };
+    let mut matcher = Matcher::new(&catalog);
     let mut rows = Vec::new();
     let mut seen = false;
     let walk = store.each_asset(&AssetFilter::default(), |asset| -> anyhow::Result<()> {
@@ -164,7 +165,7 @@ pub(crate) fn run(a: VulnsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
                 order_number: s.order_number.as_deref(),
                 firmware: s.firmware.as_deref(),
             };
-            for f in catalog.findings(&identity) {
+            for f in matcher.findings(&identity) {
                 if !keep(f.assessment.outcome) {
                     continue;
                 }

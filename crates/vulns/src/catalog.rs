@@ -1,7 +1,9 @@
 //! The advisories in force, indexed so an asset meets only the
 //! vulnerabilities whose product nodes could name it.
 
-use crate::{assess, fine_words, order_key, Assessment, Identity, Product, Status, FAMILIES};
+use crate::{
+    assess_prepared, fine_words, order_key, Assessment, IdFacts, Identity, NodeFacts, Product, Status, FAMILIES,
+};
 use std::collections::{BTreeSet, HashMap};
 
 /// A product node as the store keeps it, with its status.
@@ -71,7 +73,7 @@ pub struct Vulnerability {
 }
 
 /// What an asset meets: one vulnerability and the answer.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Finding<'c> {
     /// The vulnerability.
     pub vulnerability: &'c Vulnerability,
@@ -79,16 +81,20 @@ pub struct Finding<'c> {
     pub assessment: Assessment,
 }
 
-/// The vulnerabilities, indexed by the distinctive words (holding a digit)
-/// of their nodes' names, their listed order numbers and the families they
-/// name, per normalised vendor.
+/// The vulnerabilities' product nodes, indexed by the distinctive words
+/// (holding a digit) of their names, their listed order numbers and the
+/// families they name. Every way a node can name an asset goes through one of
+/// these keys (docs/vulns.md), so an asset is matched against the nodes under
+/// its own keys only, grouped by vulnerability.
 #[derive(Debug, Default)]
 pub struct Catalog {
     vulns: Vec<Vulnerability>,
-    by_key: HashMap<String, Vec<usize>>,
-    /// Vulnerabilities with a node the index cannot key (a wildcard model
-    /// number): checked for every asset.
-    unkeyed: Vec<usize>,
+    /// Per vulnerability, per node: what matching needs, worked out once.
+    facts: Vec<Vec<NodeFacts>>,
+    by_key: HashMap<String, Vec<(u32, u32)>>,
+    /// Nodes the index cannot key (a wildcard model number): matched against
+    /// every asset.
+    unkeyed: Vec<(u32, u32)>,
 }
 
 fn keys_of_identity(id: &Identity<'_>) -> BTreeSet<String> {
@@ -108,38 +114,45 @@ fn keys_of_identity(id: &Identity<'_>) -> BTreeSet<String> {
     keys
 }
 
+fn keys_of_node(n: &Node) -> (BTreeSet<String>, bool) {
+    let mut keys = BTreeSet::new();
+    let words = fine_words(&n.text());
+    for (_, family) in FAMILIES {
+        if fine_words(family).iter().all(|w| words.contains(w)) {
+            keys.insert(format!("family:{}", family.to_lowercase()));
+        }
+    }
+    keys.extend(words.into_iter().filter(|w| w.chars().any(|c| c.is_ascii_digit())));
+    let mut wild = false;
+    for m in n.model_numbers.iter().chain(&n.skus) {
+        if m.contains(['*', '?']) {
+            wild = true;
+        } else {
+            keys.insert(order_key(m).to_lowercase());
+        }
+    }
+    (keys, wild)
+}
+
 impl Catalog {
     /// Indexes `vulns`.
     pub fn new(vulns: Vec<Vulnerability>) -> Self {
-        let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_key: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
         let mut unkeyed = Vec::new();
         for (i, v) in vulns.iter().enumerate() {
-            let mut keys = BTreeSet::new();
-            let mut wild = false;
-            for n in &v.nodes {
-                let words = fine_words(&n.text());
-                for (_, family) in FAMILIES {
-                    if fine_words(family).iter().all(|w| words.contains(w)) {
-                        keys.insert(format!("family:{}", family.to_lowercase()));
-                    }
+            for (j, n) in v.nodes.iter().enumerate() {
+                let (Ok(i), Ok(j)) = (u32::try_from(i), u32::try_from(j)) else { continue };
+                let (keys, wild) = keys_of_node(n);
+                if wild {
+                    unkeyed.push((i, j));
                 }
-                keys.extend(words.into_iter().filter(|w| w.chars().any(|c| c.is_ascii_digit())));
-                for m in n.model_numbers.iter().chain(&n.skus) {
-                    if m.contains(['*', '?']) {
-                        wild = true;
-                    } else {
-                        keys.insert(order_key(m).to_lowercase());
-                    }
+                for k in keys {
+                    by_key.entry(k).or_default().push((i, j));
                 }
-            }
-            if wild {
-                unkeyed.push(i);
-            }
-            for k in keys {
-                by_key.entry(k).or_default().push(i);
             }
         }
-        Catalog { vulns, by_key, unkeyed }
+        let facts = vulns.iter().map(|v| v.nodes.iter().map(|n| NodeFacts::of(&n.product())).collect()).collect();
+        Catalog { vulns, facts, by_key, unkeyed }
     }
 
     /// Vulnerabilities indexed.
@@ -153,22 +166,74 @@ impl Catalog {
     }
 
     /// Every vulnerability whose nodes name the asset, with the answer; in
-    /// advisory order.
+    /// the order the vulnerabilities were given.
     pub fn findings(&self, id: &Identity<'_>) -> Vec<Finding<'_>> {
-        let mut candidates: BTreeSet<usize> = self.unkeyed.iter().copied().collect();
+        let mut candidates: Vec<(u32, u32)> = self.unkeyed.clone();
         for k in keys_of_identity(id) {
             if let Some(list) = self.by_key.get(&k) {
                 candidates.extend(list);
             }
         }
-        candidates
-            .into_iter()
-            .filter_map(|i| {
-                let v = self.vulns.get(i)?;
-                let nodes: Vec<(Product<'_>, Status)> =
-                    v.nodes.iter().filter_map(|n| Some((n.product(), n.status?))).collect();
-                assess(id, &nodes).map(|assessment| Finding { vulnerability: v, assessment })
-            })
-            .collect()
+        candidates.sort_unstable();
+        candidates.dedup();
+        let idf = IdFacts::of(id);
+        let mut out = Vec::new();
+        let mut nodes: Vec<(Product<'_>, Status, &NodeFacts)> = Vec::new();
+        let mut candidates = candidates.into_iter().peekable();
+        while let Some((i, j)) = candidates.next() {
+            nodes.clear();
+            let mut take = |j: u32| {
+                let n = self.vulns.get(i as usize).and_then(|v| v.nodes.get(j as usize));
+                let f = self.facts.get(i as usize).and_then(|f| f.get(j as usize));
+                if let (Some(n), Some(f)) = (n, f) {
+                    if let Some(status) = n.status {
+                        nodes.push((n.product(), status, f));
+                    }
+                }
+            };
+            take(j);
+            while let Some((_, j)) = candidates.next_if(|(next, _)| *next == i) {
+                take(j);
+            }
+            let Some(v) = self.vulns.get(i as usize) else { continue };
+            if let Some(assessment) = assess_prepared(&idf, &nodes) {
+                out.push(Finding { vulnerability: v, assessment });
+            }
+        }
+        out
+    }
+}
+
+/// Identities remembered by a [`Matcher`] before it starts afresh.
+const MAX_REMEMBERED: usize = 1 << 16;
+
+/// Matches many assets against one catalogue, answering an identity it has
+/// met before from memory: a plant has thousands of devices but few distinct
+/// (vendor, model, order number, firmware) combinations. Bounded: past
+/// [`MAX_REMEMBERED`] identities the memory is cleared.
+#[derive(Debug)]
+pub struct Matcher<'c> {
+    catalog: &'c Catalog,
+    seen: HashMap<[Option<String>; 4], Vec<Finding<'c>>>,
+}
+
+impl<'c> Matcher<'c> {
+    /// A matcher over `catalog`.
+    pub fn new(catalog: &'c Catalog) -> Self {
+        Matcher { catalog, seen: HashMap::new() }
+    }
+
+    /// [`Catalog::findings`] for `id`, from memory when it was asked before.
+    pub fn findings(&mut self, id: &Identity<'_>) -> Vec<Finding<'c>> {
+        let key = [id.vendor, id.model, id.order_number, id.firmware].map(|f| f.map(str::to_owned));
+        if let Some(found) = self.seen.get(&key) {
+            return found.clone();
+        }
+        let found = self.catalog.findings(id);
+        if self.seen.len() >= MAX_REMEMBERED {
+            self.seen.clear();
+        }
+        self.seen.insert(key, found.clone());
+        found
     }
 }
