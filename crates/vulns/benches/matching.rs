@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
 
-use otposture_vulns::{Catalog, Identity, Matcher, Node, Status, Vulnerability};
+use otposture_vulns::{Catalog, Identity, Matcher, Vulnerability};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -50,34 +50,7 @@ fn main() {
     let mut vulns = Vec::new();
     for p in &paths {
         let Ok(a) = otposture_intel::csaf::parse(&std::fs::read(p).unwrap()) else { continue };
-        for v in &a.vulnerabilities {
-            let nodes = v
-                .product_status
-                .iter()
-                .filter_map(|(status, pid)| {
-                    let p = a.products.iter().find(|p| &p.product_id == pid)?;
-                    Some(Node {
-                        product_id: p.product_id.clone(),
-                        name: p.name.clone(),
-                        vendor: p.vendor.clone(),
-                        family: p.family.clone(),
-                        product: p.product.clone(),
-                        version: p.version.clone(),
-                        version_range: p.version_range.clone(),
-                        model_numbers: p.model_numbers.clone(),
-                        skus: p.skus.clone(),
-                        status: Status::of_csaf(status),
-                    })
-                })
-                .collect();
-            vulns.push(Vulnerability {
-                tracking_id: a.tracking_id.clone(),
-                title: a.title.clone(),
-                cve: v.cve.clone(),
-                cvss: None,
-                nodes,
-            });
-        }
+        vulns.extend(Vulnerability::of_advisory(&a));
     }
     let parsed = started.elapsed();
     let t = Instant::now();

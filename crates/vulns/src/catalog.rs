@@ -72,6 +72,42 @@ pub struct Vulnerability {
     pub nodes: Vec<Node>,
 }
 
+impl Vulnerability {
+    /// The vulnerabilities of a CSAF advisory as the intel crate read it,
+    /// each with the product nodes it gives a status for (statuses this build
+    /// does not know are kept as `None` and take no part).
+    pub fn of_advisory(a: &otposture_intel::Advisory) -> Vec<Vulnerability> {
+        a.vulnerabilities
+            .iter()
+            .map(|v| Vulnerability {
+                tracking_id: a.tracking_id.clone(),
+                title: a.title.clone(),
+                cve: v.cve.clone(),
+                cvss: v.scores.iter().map(|s| s.base_score).reduce(f64::max),
+                nodes: v
+                    .product_status
+                    .iter()
+                    .filter_map(|(status, pid)| {
+                        let p = a.products.iter().find(|p| &p.product_id == pid)?;
+                        Some(Node {
+                            product_id: p.product_id.clone(),
+                            name: p.name.clone(),
+                            vendor: p.vendor.clone(),
+                            family: p.family.clone(),
+                            product: p.product.clone(),
+                            version: p.version.clone(),
+                            version_range: p.version_range.clone(),
+                            model_numbers: p.model_numbers.clone(),
+                            skus: p.skus.clone(),
+                            status: Status::of_csaf(status),
+                        })
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
 /// What an asset meets: one vulnerability and the answer.
 #[derive(Clone, Debug)]
 pub struct Finding<'c> {

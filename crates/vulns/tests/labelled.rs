@@ -10,7 +10,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use otposture_vulns::{Catalog, Identity, Node, Outcome, Status, Vulnerability};
+use otposture_vulns::{Catalog, Identity, Outcome, Vulnerability};
 use std::path::PathBuf;
 
 /// What a person answers for the identity against the whole advisory.
@@ -293,35 +293,7 @@ fn shared_csaf() -> Option<PathBuf> {
 fn advisory(dir: &std::path::Path, id: &str) -> Vec<Vulnerability> {
     let year = format!("20{}", &id[5..7]);
     let bytes = std::fs::read(dir.join(year).join(format!("{}.json", id.to_lowercase()))).unwrap();
-    let a = otposture_intel::csaf::parse(&bytes).unwrap();
-    a.vulnerabilities
-        .iter()
-        .map(|v| Vulnerability {
-            tracking_id: a.tracking_id.clone(),
-            title: a.title.clone(),
-            cve: v.cve.clone(),
-            cvss: v.scores.iter().map(|s| s.base_score).reduce(f64::max),
-            nodes: v
-                .product_status
-                .iter()
-                .filter_map(|(status, pid)| {
-                    let p = a.products.iter().find(|p| &p.product_id == pid)?;
-                    Some(Node {
-                        product_id: p.product_id.clone(),
-                        name: p.name.clone(),
-                        vendor: p.vendor.clone(),
-                        family: p.family.clone(),
-                        product: p.product.clone(),
-                        version: p.version.clone(),
-                        version_range: p.version_range.clone(),
-                        model_numbers: p.model_numbers.clone(),
-                        skus: p.skus.clone(),
-                        status: Status::of_csaf(status),
-                    })
-                })
-                .collect(),
-        })
-        .collect()
+    Vulnerability::of_advisory(&otposture_intel::csaf::parse(&bytes).unwrap())
 }
 
 /// The answer over all of an advisory's vulnerabilities: affected if any is,
