@@ -30,6 +30,12 @@ pub(crate) struct VulnsArgs {
     /// Only these outcomes (repeat or comma-separate) [default: affected, needs-review].
     #[arg(long, value_enum, value_delimiter = ',')]
     outcome: Vec<Wanted>,
+    /// Only vulnerabilities in CISA's Known Exploited Vulnerabilities catalog.
+    #[arg(long)]
+    kev: bool,
+    /// Only assets of this vendor (any spelling: `siemens`, `SIEMENS AG`).
+    #[arg(long, value_name = "VENDOR")]
+    vendor: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -49,6 +55,13 @@ struct VulnRow {
     title: String,
     cve: Option<String>,
     cvss: Option<f64>,
+    /// When CISA added the CVE to KEV; null when it is not known exploited.
+    kev: Option<String>,
+    epss: Option<f64>,
+    /// CISA's SSVC decision points from the CVE record, when imported.
+    ssvc_exploitation: Option<String>,
+    ssvc_automatable: Option<String>,
+    ssvc_technical_impact: Option<String>,
     outcome: Outcome,
     confidence: otposture_vulns::Confidence,
     /// The deciding product node's name.
@@ -71,6 +84,9 @@ fn catalog(rows: Vec<ProductStatusRow>) -> Catalog {
                 title: r.title.clone(),
                 cve: r.cve.clone(),
                 cvss: r.cvss_score,
+                kev_date_added: r.kev_date_added.clone(),
+                epss: r.epss,
+                ssvc: r.ssvc.clone(),
                 nodes: Vec::new(),
             });
             last = Some(key);
@@ -150,6 +166,8 @@ pub(crate) fn run(a: VulnsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
             Outcome::NeedsReview => Wanted::NeedsReview,
         })
     };
+    let normalise = otposture_inventory::vendor::normalise;
+    let vendor = a.vendor.as_deref().and_then(normalise);
     let mut matcher = Matcher::new(&catalog);
     let mut rows = Vec::new();
     let mut seen = false;
@@ -165,8 +183,11 @@ pub(crate) fn run(a: VulnsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
                 order_number: s.order_number.as_deref(),
                 firmware: s.firmware.as_deref(),
             };
+            if vendor.as_ref().is_some_and(|want| s.vendor.as_deref().and_then(normalise).as_ref() != Some(want)) {
+                continue;
+            }
             for f in matcher.findings(&identity) {
-                if !keep(f.assessment.outcome) {
+                if !keep(f.assessment.outcome) || (a.kev && f.vulnerability.kev_date_added.is_none()) {
                     continue;
                 }
                 let decider = f.assessment.evidence.first();
@@ -182,6 +203,11 @@ pub(crate) fn run(a: VulnsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
                     title: v.title.clone(),
                     cve: v.cve.clone(),
                     cvss: v.cvss,
+                    kev: v.kev_date_added.clone(),
+                    epss: v.epss,
+                    ssvc_exploitation: v.ssvc[0].clone(),
+                    ssvc_automatable: v.ssvc[1].clone(),
+                    ssvc_technical_impact: v.ssvc[2].clone(),
                     outcome: f.assessment.outcome,
                     confidence: f.assessment.confidence,
                     product: decider.map(|e| e.product.clone()).unwrap_or_default(),
@@ -207,6 +233,7 @@ pub(crate) fn run(a: VulnsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
             ("advisory", "ADVISORY"),
             ("cve", "CVE"),
             ("cvss", "CVSS"),
+            ("kev", "KEV"),
             ("outcome", "OUTCOME"),
             ("confidence", "CONF"),
             ("firmware", "FIRMWARE"),

@@ -106,6 +106,31 @@ fn a_cpu_seen_on_the_wire_is_matched_to_its_advisory_by_order_number_and_firmwar
     // One asset, and an asset that does not exist.
     let one = json_of(&["vulns", "--asset", id]);
     assert_eq!(one["vulns"].as_array().unwrap().len(), 1);
+    assert!(json_of(&["vulns", "--vendor", "Schneider Electric"])["vulns"].as_array().unwrap().is_empty());
+    assert_eq!(json_of(&["vulns", "--vendor", "SIEMENS AG"])["vulns"].as_array().unwrap().len(), 1);
+
+    // Known exploited: a KEV catalog naming CVE-2026-0001 marks its row, and
+    // --kev keeps only such rows.
+    assert!(json_of(&["vulns", "--kev"])["vulns"].as_array().unwrap().is_empty());
+    assert!(affected[0]["kev"].is_null());
+    let kev = json!({
+        "title": "CISA Catalog of Known Exploited Vulnerabilities", "catalogVersion": "2026.01.02",
+        "dateReleased": "2026-01-02T12:00:00.000Z", "count": 1,
+        "vulnerabilities": [{
+            "cveID": "CVE-2026-0001", "vendorProject": "Siemens", "product": "SIMATIC test CPU",
+            "vulnerabilityName": "Test", "dateAdded": "2026-01-02", "shortDescription": "Test.",
+            "requiredAction": "Apply updates.", "dueDate": "2026-01-23", "knownRansomwareCampaignUse": "Unknown",
+            "notes": "", "cwes": []
+        }]
+    });
+    let kev_file = dir.path().join("kev.json");
+    std::fs::write(&kev_file, kev.to_string()).unwrap();
+    let imported = otposture(&db, &["intel", "import", kev_file.to_str().unwrap()]);
+    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    let known = json_of(&["vulns", "--kev"]);
+    let known = known["vulns"].as_array().unwrap();
+    assert_eq!(known.len(), 1, "{known:?}");
+    assert_eq!((known[0]["cve"].as_str(), known[0]["kev"].as_str()), (Some("CVE-2026-0001"), Some("2026-01-02")));
     let missing = otposture(&db, &["vulns", "--asset", "mac-00:00:00:00:00:99"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no asset"), "{missing:?}");

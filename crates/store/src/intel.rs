@@ -64,6 +64,14 @@ pub struct ProductStatusRow {
     pub model_numbers: Vec<String>,
     /// Helper SKUs.
     pub skus: Vec<String>,
+    /// When CISA added the CVE to KEV (the KEV catalog, else the CVE
+    /// record's KEV mark); `None` when it is not known exploited.
+    pub kev_date_added: Option<String>,
+    /// The CVE's EPSS score.
+    pub epss: Option<f64>,
+    /// CISA's SSVC points from the CVE record: exploitation, automatable,
+    /// technical impact.
+    pub ssvc: [Option<String>; 3],
 }
 
 /// One imported document's provenance.
@@ -362,11 +370,16 @@ impl Store {
         };
         self.rows(
             "SELECT s.tracking_id, a.title, s.ordinal, v.cve, v.cvss_score, s.status, p.product_id, p.name,
-                p.vendor, p.family, p.product, p.version, p.version_range, p.model_numbers, p.skus
+                p.vendor, p.family, p.product, p.version, p.version_range, p.model_numbers, p.skus,
+                COALESCE(k.date_added, c.kev_date_added), e.epss, c.ssvc_exploitation, c.ssvc_automatable,
+                c.ssvc_technical_impact
              FROM product_status s
              JOIN advisory_products p ON p.tracking_id = s.tracking_id AND p.product_id = s.product_id
              JOIN advisories a ON a.tracking_id = s.tracking_id
              LEFT JOIN advisory_vulnerabilities v ON v.tracking_id = s.tracking_id AND v.ordinal = s.ordinal
+             LEFT JOIN kev_entries k ON k.cve = v.cve
+             LEFT JOIN epss_scores e ON e.cve = v.cve
+             LEFT JOIN cve_records c ON c.cve = v.cve
              ORDER BY s.tracking_id, s.ordinal, s.product_id, s.status",
             Vec::new(),
             "listing product statuses",
@@ -387,6 +400,9 @@ impl Store {
                     version_range: r.get(12)?,
                     model_numbers: list(r.get(13)?),
                     skus: list(r.get(14)?),
+                    kev_date_added: r.get(15)?,
+                    epss: r.get(16)?,
+                    ssvc: [r.get(17)?, r.get(18)?, r.get(19)?],
                 })
             },
         )

@@ -68,6 +68,12 @@ pub struct Vulnerability {
     pub cve: Option<String>,
     /// Highest CVSS base score.
     pub cvss: Option<f64>,
+    /// When CISA added the CVE to the KEV catalog, if it did.
+    pub kev_date_added: Option<String>,
+    /// EPSS score.
+    pub epss: Option<f64>,
+    /// CISA's SSVC points: exploitation, automatable, technical impact.
+    pub ssvc: [Option<String>; 3],
     /// The nodes.
     pub nodes: Vec<Node>,
 }
@@ -84,6 +90,9 @@ impl Vulnerability {
                 title: a.title.clone(),
                 cve: v.cve.clone(),
                 cvss: v.scores.iter().map(|s| s.base_score).reduce(f64::max),
+                kev_date_added: None,
+                epss: None,
+                ssvc: [None, None, None],
                 nodes: v
                     .product_status
                     .iter()
