@@ -4,6 +4,7 @@
 //! The work happens in the library crates (capture -> observe -> store ->
 //! inventory; cmdb for the asset register; intel for vulnerability intelligence).
 
+mod advisories;
 mod analyze;
 mod assets;
 mod bench;
@@ -80,6 +81,8 @@ enum Command {
     Intel(intel::IntelArgs),
     /// Which imported advisories name which assets, and whether their firmware is affected (with the evidence).
     Vulns(vulns::VulnsArgs),
+    /// One imported advisory: `advisories show ID` (revisions, products, statuses, remediations).
+    Advisories(advisories::AdvisoriesArgs),
     /// List the captures analysed into the database and their status.
     Captures(query::CapturesArgs),
     /// Measure the capture -> flows -> reassembly stage: MB/s, packets/s, peak memory.
@@ -107,6 +110,7 @@ fn main() -> ExitCode {
         Command::Audit(a) => assets::audit(a, db),
         Command::Intel(a) => intel::run(a, db),
         Command::Vulns(a) => vulns::run(a, db),
+        Command::Advisories(a) => advisories::run(a, db),
         Command::Captures(a) => query::captures(a, db),
         Command::Bench(a) => bench::run(a),
     };

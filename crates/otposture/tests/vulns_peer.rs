@@ -109,6 +109,19 @@ fn a_cpu_seen_on_the_wire_is_matched_to_its_advisory_by_order_number_and_firmwar
     assert!(json_of(&["vulns", "--vendor", "Schneider Electric"])["vulns"].as_array().unwrap().is_empty());
     assert_eq!(json_of(&["vulns", "--vendor", "SIEMENS AG"])["vulns"].as_array().unwrap().len(), 1);
 
+    // The advisory itself, as stored.
+    let shown = loopback::json(&db, &["advisories", "show", "TEST-2026-001"]);
+    assert_eq!(shown["schema"], "otposture.advisory/1");
+    assert_eq!(shown["advisory"]["title"], "Test advisory for the snap7 CPU");
+    let vulns_shown = shown["vulnerabilities"].as_array().unwrap();
+    assert_eq!(vulns_shown.len(), 3);
+    assert_eq!(vulns_shown[1]["cve"], "CVE-2026-0002");
+    assert_eq!(vulns_shown[1]["statuses"], json!([["fixed", "CSAFPID-0002"], ["known_affected", "CSAFPID-0001"]]));
+    assert_eq!(shown["products"].as_array().unwrap().len(), 3);
+    assert_eq!(shown["products"][0]["model_numbers"], json!([order]));
+    let unknown = otposture(&db, &["advisories", "show", "ICSA-00-000-00"]);
+    assert_eq!(unknown.status.code(), Some(1));
+
     // Known exploited: a KEV catalog naming CVE-2026-0001 marks its row, and
     // --kev keeps only such rows.
     assert!(json_of(&["vulns", "--kev"])["vulns"].as_array().unwrap().is_empty());

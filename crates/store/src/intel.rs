@@ -31,6 +31,69 @@ fn json<T: Serialize + ?Sized>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
 
+/// One vulnerability of an advisory ([`Store::advisory_vulnerabilities`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AdvisoryVulnerabilityRow {
+    /// Index in the advisory.
+    pub ordinal: i64,
+    /// CVE id.
+    pub cve: Option<String>,
+    /// CWE id and name.
+    pub cwe: Option<String>,
+    /// CWE name.
+    pub cwe_name: Option<String>,
+    /// Title.
+    pub title: Option<String>,
+    /// CVSS version of the highest base score.
+    pub cvss_version: Option<String>,
+    /// Highest CVSS base score.
+    pub cvss_score: Option<f64>,
+    /// Its vector.
+    pub cvss_vector: Option<String>,
+    /// (CSAF status category, product id).
+    pub statuses: Vec<(String, String)>,
+    /// Vendor fixes, workarounds and mitigations.
+    pub remediations: Vec<RemediationRow>,
+}
+
+/// One remediation of a vulnerability.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RemediationRow {
+    /// `vendor_fix`, `workaround`, `mitigation`, `none_available`, `no_fix_planned`.
+    pub category: String,
+    /// What to do.
+    pub details: String,
+    /// Where to read more.
+    pub url: Option<String>,
+    /// When it was published.
+    pub date: Option<String>,
+    /// The products it is for.
+    pub product_ids: Vec<String>,
+}
+
+/// One product node of an advisory ([`Store::advisory_products`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AdvisoryProductRow {
+    /// The advisory's product id.
+    pub product_id: String,
+    /// Full name.
+    pub name: String,
+    /// Vendor branch.
+    pub vendor: Option<String>,
+    /// Product family branches.
+    pub family: Option<String>,
+    /// Product name branch.
+    pub product: Option<String>,
+    /// `product_version`.
+    pub version: Option<String>,
+    /// `product_version_range`.
+    pub version_range: Option<String>,
+    /// Helper model numbers.
+    pub model_numbers: Vec<String>,
+    /// Helper SKUs.
+    pub skus: Vec<String>,
+}
+
 /// A product node with one vulnerability's status for it ([`Store::product_statuses`]).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ProductStatusRow {
@@ -403,6 +466,90 @@ impl Store {
                     kev_date_added: r.get(15)?,
                     epss: r.get(16)?,
                     ssvc: [r.get(17)?, r.get(18)?, r.get(19)?],
+                })
+            },
+        )
+    }
+
+    /// The vulnerabilities of the advisory in force under `tracking_id`, each
+    /// with its product statuses and remediations, in advisory order.
+    pub fn advisory_vulnerabilities(&self, tracking_id: &str) -> Result<Vec<AdvisoryVulnerabilityRow>, StoreError> {
+        let list = |text: Option<String>| -> Vec<String> {
+            text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+        };
+        let mut vulns = self.rows(
+            "SELECT ordinal, cve, cwe, cwe_name, title, cvss_version, cvss_score, cvss_vector
+             FROM advisory_vulnerabilities WHERE tracking_id = ?1 ORDER BY ordinal",
+            vec![tracking_id.to_string().into()],
+            "listing an advisory's vulnerabilities",
+            |r| {
+                Ok(AdvisoryVulnerabilityRow {
+                    ordinal: r.get(0)?,
+                    cve: r.get(1)?,
+                    cwe: r.get(2)?,
+                    cwe_name: r.get(3)?,
+                    title: r.get(4)?,
+                    cvss_version: r.get(5)?,
+                    cvss_score: r.get(6)?,
+                    cvss_vector: r.get(7)?,
+                    statuses: Vec::new(),
+                    remediations: Vec::new(),
+                })
+            },
+        )?;
+        let statuses: Vec<(i64, String, String)> = self.rows(
+            "SELECT ordinal, status, product_id FROM product_status WHERE tracking_id = ?1
+             ORDER BY ordinal, status, product_id",
+            vec![tracking_id.to_string().into()],
+            "listing an advisory's product statuses",
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let remediations: Vec<(i64, RemediationRow)> = self.rows(
+            "SELECT ordinal, category, details, url, date, product_ids FROM remediations WHERE tracking_id = ?1
+             ORDER BY ordinal, n",
+            vec![tracking_id.to_string().into()],
+            "listing an advisory's remediations",
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    RemediationRow {
+                        category: r.get(1)?,
+                        details: r.get(2)?,
+                        url: r.get(3)?,
+                        date: r.get(4)?,
+                        product_ids: list(r.get(5)?),
+                    },
+                ))
+            },
+        )?;
+        for v in &mut vulns {
+            v.statuses = statuses.iter().filter(|s| s.0 == v.ordinal).map(|s| (s.1.clone(), s.2.clone())).collect();
+            v.remediations = remediations.iter().filter(|r| r.0 == v.ordinal).map(|r| r.1.clone()).collect();
+        }
+        Ok(vulns)
+    }
+
+    /// The product nodes of the advisory in force under `tracking_id`.
+    pub fn advisory_products(&self, tracking_id: &str) -> Result<Vec<AdvisoryProductRow>, StoreError> {
+        let list = |text: Option<String>| -> Vec<String> {
+            text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+        };
+        self.rows(
+            "SELECT product_id, name, vendor, family, product, version, version_range, model_numbers, skus
+             FROM advisory_products WHERE tracking_id = ?1 ORDER BY product_id",
+            vec![tracking_id.to_string().into()],
+            "listing an advisory's products",
+            |r| {
+                Ok(AdvisoryProductRow {
+                    product_id: r.get(0)?,
+                    name: r.get(1)?,
+                    vendor: r.get(2)?,
+                    family: r.get(3)?,
+                    product: r.get(4)?,
+                    version: r.get(5)?,
+                    version_range: r.get(6)?,
+                    model_numbers: list(r.get(7)?),
+                    skus: list(r.get(8)?),
                 })
             },
         )

@@ -35,7 +35,10 @@ mod rows;
 mod write;
 
 pub use error::StoreError;
-pub use intel::{IntelAdvisory, IntelKindStatus, IntelRevision, IntelSourceRow, IntelWriter, ProductStatusRow};
+pub use intel::{
+    AdvisoryProductRow, AdvisoryVulnerabilityRow, IntelAdvisory, IntelKindStatus, IntelRevision, IntelSourceRow,
+    IntelWriter, ProductStatusRow, RemediationRow,
+};
 pub use inventory::{AssetFilter, EdgeFilter};
 pub use ipnet::{IpNet, IpNetParseError};
 pub use query::{ConversationFilter, EventFilter, FlowFilter, HostFilter, MessageFilter};
