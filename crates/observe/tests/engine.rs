@@ -22,6 +22,15 @@ const T0: Timestamp = Timestamp(1_709_280_000_000_000_000);
 /// What the recording dissector saw, per direction: bytes, with gaps as `[gap N]`.
 type Seen = Arc<Mutex<[Vec<u8>; 2]>>;
 
+/// Claims streams whose first bytes are "REC".
+fn rec_probe(data: &[u8]) -> Probe {
+    match data.len() {
+        0..=2 if b"REC".starts_with(data) => Probe::NeedMore,
+        _ if data.starts_with(b"REC") => Probe::Match,
+        _ => Probe::NoMatch,
+    }
+}
+
 /// A stream dissector for tests: claims streams whose first bytes are "REC" and
 /// records everything it is given.
 struct Recorder(Seen);
@@ -35,11 +44,7 @@ impl StreamDissector for Recorder {
         port == 9999
     }
     fn probe(&self, _d: Direction, data: &[u8]) -> Probe {
-        match data.len() {
-            0..=2 if b"REC".starts_with(data) => Probe::NeedMore,
-            _ if data.starts_with(b"REC") => Probe::Match,
-            _ => Probe::NoMatch,
-        }
+        rec_probe(data)
     }
     fn new_session(&self) -> Box<dyn StreamSession> {
         Box::new(RecorderSession(self.0.clone()))
@@ -428,11 +433,7 @@ impl StreamDissector for Addressed {
         port == 9999
     }
     fn probe(&self, _d: Direction, data: &[u8]) -> Probe {
-        match data.len() {
-            0..=2 if b"REC".starts_with(data) => Probe::NeedMore,
-            _ if data.starts_with(b"REC") => Probe::Match,
-            _ => Probe::NoMatch,
-        }
+        rec_probe(data)
     }
     fn new_session(&self) -> Box<dyn StreamSession> {
         Box::new(AddressedSession(self.0.clone()))
