@@ -92,16 +92,17 @@ fn catalog(rows: Vec<ProductStatusRow>) -> Catalog {
             last = Some(key);
         }
         if let Some(v) = vulns.last_mut() {
+            let p = r.product;
             v.nodes.push(Node {
-                product_id: r.product_id,
-                name: r.name,
-                vendor: r.vendor,
-                family: r.family,
-                product: r.product,
-                version: r.version,
-                version_range: r.version_range,
-                model_numbers: r.model_numbers,
-                skus: r.skus,
+                product_id: p.product_id,
+                name: p.name,
+                vendor: p.vendor,
+                family: p.family,
+                product: p.product,
+                version: p.version,
+                version_range: p.version_range,
+                model_numbers: p.model_numbers,
+                skus: p.skus,
                 status: Status::of_csaf(&r.status),
             });
         }

@@ -31,6 +31,30 @@ fn json<T: Serialize + ?Sized>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
 
+/// The columns of `advisory_products p` that [`product_row`] reads, in order.
+const PRODUCT_COLUMNS: &str =
+    "p.product_id, p.name, p.vendor, p.family, p.product, p.version, p.version_range, p.model_numbers, p.skus";
+
+/// A JSON array of strings as stored; empty when absent or unreadable.
+fn json_list(text: Option<String>) -> Vec<String> {
+    text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+}
+
+/// The [`PRODUCT_COLUMNS`] of a row, from column `at` on.
+fn product_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<AdvisoryProductRow> {
+    Ok(AdvisoryProductRow {
+        product_id: r.get(at)?,
+        name: r.get(at + 1)?,
+        vendor: r.get(at + 2)?,
+        family: r.get(at + 3)?,
+        product: r.get(at + 4)?,
+        version: r.get(at + 5)?,
+        version_range: r.get(at + 6)?,
+        model_numbers: json_list(r.get(at + 7)?),
+        skus: json_list(r.get(at + 8)?),
+    })
+}
+
 /// One vulnerability of an advisory ([`Store::advisory_vulnerabilities`]).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AdvisoryVulnerabilityRow {
@@ -109,24 +133,8 @@ pub struct ProductStatusRow {
     pub cvss_score: Option<f64>,
     /// CSAF product status category (`known_affected`, `fixed`, ...).
     pub status: String,
-    /// The advisory's product id.
-    pub product_id: String,
-    /// Full product name.
-    pub name: String,
-    /// Branch path steps: vendor, product family, product name.
-    pub vendor: Option<String>,
-    /// Product family steps.
-    pub family: Option<String>,
-    /// Product name step.
-    pub product: Option<String>,
-    /// `product_version` step.
-    pub version: Option<String>,
-    /// `product_version_range` step.
-    pub version_range: Option<String>,
-    /// Helper model numbers.
-    pub model_numbers: Vec<String>,
-    /// Helper SKUs.
-    pub skus: Vec<String>,
+    /// The product node.
+    pub product: AdvisoryProductRow,
     /// When CISA added the CVE to KEV (the KEV catalog, else the CVE
     /// record's KEV mark); `None` when it is not known exploited.
     pub kev_date_added: Option<String>,
@@ -428,12 +436,9 @@ impl Store {
     /// matching assets to advisories reads. Ordered by advisory, vulnerability
     /// and product, so one vulnerability's nodes are adjacent.
     pub fn product_statuses(&self) -> Result<Vec<ProductStatusRow>, StoreError> {
-        let list = |text: Option<String>| -> Vec<String> {
-            text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
-        };
         self.rows(
-            "SELECT s.tracking_id, a.title, s.ordinal, v.cve, v.cvss_score, s.status, p.product_id, p.name,
-                p.vendor, p.family, p.product, p.version, p.version_range, p.model_numbers, p.skus,
+            &format!(
+                "SELECT s.tracking_id, a.title, s.ordinal, v.cve, v.cvss_score, s.status, {PRODUCT_COLUMNS},
                 COALESCE(k.date_added, c.kev_date_added), e.epss, c.ssvc_exploitation, c.ssvc_automatable,
                 c.ssvc_technical_impact
              FROM product_status s
@@ -443,7 +448,8 @@ impl Store {
              LEFT JOIN kev_entries k ON k.cve = v.cve
              LEFT JOIN epss_scores e ON e.cve = v.cve
              LEFT JOIN cve_records c ON c.cve = v.cve
-             ORDER BY s.tracking_id, s.ordinal, s.product_id, s.status",
+             ORDER BY s.tracking_id, s.ordinal, s.product_id, s.status"
+            ),
             Vec::new(),
             "listing product statuses",
             |r| {
@@ -454,15 +460,7 @@ impl Store {
                     cve: r.get(3)?,
                     cvss_score: r.get(4)?,
                     status: r.get(5)?,
-                    product_id: r.get(6)?,
-                    name: r.get(7)?,
-                    vendor: r.get(8)?,
-                    family: r.get(9)?,
-                    product: r.get(10)?,
-                    version: r.get(11)?,
-                    version_range: r.get(12)?,
-                    model_numbers: list(r.get(13)?),
-                    skus: list(r.get(14)?),
+                    product: product_row(r, 6)?,
                     kev_date_added: r.get(15)?,
                     epss: r.get(16)?,
                     ssvc: [r.get(17)?, r.get(18)?, r.get(19)?],
@@ -474,9 +472,6 @@ impl Store {
     /// The vulnerabilities of the advisory in force under `tracking_id`, each
     /// with its product statuses and remediations, in advisory order.
     pub fn advisory_vulnerabilities(&self, tracking_id: &str) -> Result<Vec<AdvisoryVulnerabilityRow>, StoreError> {
-        let list = |text: Option<String>| -> Vec<String> {
-            text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
-        };
         let mut vulns = self.rows(
             "SELECT ordinal, cve, cwe, cwe_name, title, cvss_version, cvss_score, cvss_vector
              FROM advisory_vulnerabilities WHERE tracking_id = ?1 ORDER BY ordinal",
@@ -517,7 +512,7 @@ impl Store {
                         details: r.get(2)?,
                         url: r.get(3)?,
                         date: r.get(4)?,
-                        product_ids: list(r.get(5)?),
+                        product_ids: json_list(r.get(5)?),
                     },
                 ))
             },
@@ -531,27 +526,11 @@ impl Store {
 
     /// The product nodes of the advisory in force under `tracking_id`.
     pub fn advisory_products(&self, tracking_id: &str) -> Result<Vec<AdvisoryProductRow>, StoreError> {
-        let list = |text: Option<String>| -> Vec<String> {
-            text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
-        };
         self.rows(
-            "SELECT product_id, name, vendor, family, product, version, version_range, model_numbers, skus
-             FROM advisory_products WHERE tracking_id = ?1 ORDER BY product_id",
+            &format!("SELECT {PRODUCT_COLUMNS} FROM advisory_products p WHERE tracking_id = ?1 ORDER BY product_id"),
             vec![tracking_id.to_string().into()],
             "listing an advisory's products",
-            |r| {
-                Ok(AdvisoryProductRow {
-                    product_id: r.get(0)?,
-                    name: r.get(1)?,
-                    vendor: r.get(2)?,
-                    family: r.get(3)?,
-                    product: r.get(4)?,
-                    version: r.get(5)?,
-                    version_range: r.get(6)?,
-                    model_numbers: list(r.get(7)?),
-                    skus: list(r.get(8)?),
-                })
-            },
+            |r| product_row(r, 0),
         )
     }
 
