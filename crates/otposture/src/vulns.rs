@@ -22,6 +22,17 @@ enum Wanted {
     NeedsReview,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum SsvcWanted {
+    Act,
+    Attend,
+    #[value(name = "track*")]
+    TrackStar,
+    Track,
+    /// A decision point is unknown.
+    Unknown,
+}
+
 #[derive(Args, Debug)]
 pub(crate) struct VulnsArgs {
     /// Only this asset (its id, as `otposture assets` shows it).
@@ -36,6 +47,9 @@ pub(crate) struct VulnsArgs {
     /// Only assets of this vendor (any spelling: `siemens`, `SIEMENS AG`).
     #[arg(long, value_name = "VENDOR")]
     vendor: Option<String>,
+    /// Only these CISA SSVC decisions (comma-separated or repeated).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    ssvc: Vec<SsvcWanted>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -62,6 +76,11 @@ struct VulnRow {
     ssvc_exploitation: Option<String>,
     ssvc_automatable: Option<String>,
     ssvc_technical_impact: Option<String>,
+    /// CISA's SSVC decision for this asset (`track`, `track*`, `attend`,
+    /// `act`); null when a decision point is unknown.
+    ssvc: Option<String>,
+    /// How it was reached, point by point.
+    ssvc_path: String,
     outcome: Outcome,
     confidence: otposture_vulns::Confidence,
     /// The deciding product node's name.
@@ -84,6 +103,7 @@ fn catalog(rows: Vec<ProductStatusRow>) -> Catalog {
                 title: r.title.clone(),
                 cve: r.cve.clone(),
                 cvss: r.cvss_score,
+                cvss_vector: r.cvss_vector.clone(),
                 kev_date_added: r.kev_date_added.clone(),
                 epss: r.epss,
                 ssvc: r.ssvc.clone(),
@@ -193,6 +213,24 @@ pub(crate) fn run(a: VulnsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
                 }
                 let decider = f.assessment.evidence.first();
                 let v = f.vulnerability;
+                let ssvc = otposture_vulns::ssvc::assess(
+                    v.kev_date_added.is_some(),
+                    [v.ssvc[0].as_deref(), v.ssvc[1].as_deref(), v.ssvc[2].as_deref()],
+                    v.cvss_vector.as_deref(),
+                    &asset.role,
+                );
+                let decision = ssvc.decision.map(|d| d.name());
+                if !a.ssvc.is_empty()
+                    && !a.ssvc.iter().any(|w| match w {
+                        SsvcWanted::Unknown => decision.is_none(),
+                        SsvcWanted::TrackStar => decision == Some("track*"),
+                        SsvcWanted::Act => decision == Some("act"),
+                        SsvcWanted::Attend => decision == Some("attend"),
+                        SsvcWanted::Track => decision == Some("track"),
+                    })
+                {
+                    continue;
+                }
                 rows.push(VulnRow {
                     asset: s.asset.clone(),
                     module: s.module.clone(),
@@ -209,6 +247,8 @@ pub(crate) fn run(a: VulnsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
                     ssvc_exploitation: v.ssvc[0].clone(),
                     ssvc_automatable: v.ssvc[1].clone(),
                     ssvc_technical_impact: v.ssvc[2].clone(),
+                    ssvc: decision.map(str::to_owned),
+                    ssvc_path: ssvc.path,
                     outcome: f.assessment.outcome,
                     confidence: f.assessment.confidence,
                     product: decider.map(|e| e.product.clone()).unwrap_or_default(),
@@ -235,6 +275,7 @@ pub(crate) fn run(a: VulnsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
             ("cve", "CVE"),
             ("cvss", "CVSS"),
             ("kev", "KEV"),
+            ("ssvc", "SSVC"),
             ("outcome", "OUTCOME"),
             ("confidence", "CONF"),
             ("firmware", "FIRMWARE"),

@@ -45,7 +45,10 @@ fn advisory(order: &str, firmware: &str, above: &str) -> Value {
             ]}
         ]}]},
         "vulnerabilities": [
-            {"cve": "CVE-2026-0001", "product_status": {"known_affected": ["CSAFPID-0001"]}},
+            {"cve": "CVE-2026-0001", "product_status": {"known_affected": ["CSAFPID-0001"]},
+             "scores": [{"products": ["CSAFPID-0001"], "cvss_v3": {
+                 "version": "3.1", "vectorString": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+                 "baseScore": 9.8, "baseSeverity": "CRITICAL"}}]},
             {"cve": "CVE-2026-0002", "product_status": {"known_affected": ["CSAFPID-0001"], "fixed": ["CSAFPID-0002"]}},
             {"cve": "CVE-2026-0003", "product_status": {"known_affected": ["CSAFPID-0003"]}}
         ]
@@ -126,6 +129,13 @@ fn a_cpu_seen_on_the_wire_is_matched_to_its_advisory_by_order_number_and_firmwar
     // --kev keeps only such rows.
     assert!(json_of(&["vulns", "--kev"])["vulns"].as_array().unwrap().is_empty());
     assert!(affected[0]["kev"].is_null());
+    // SSVC: without KEV or a CVE record, exploitation is unknown: no decision.
+    assert!(affected[0]["ssvc"].is_null(), "{}", affected[0]);
+    assert!(
+        affected[0]["ssvc_path"].as_str().unwrap().starts_with("E=unknown -> A=yes (CVSS vector)"),
+        "{}",
+        affected[0]
+    );
     let kev = json!({
         "title": "CISA Catalog of Known Exploited Vulnerabilities", "catalogVersion": "2026.01.02",
         "dateReleased": "2026-01-02T12:00:00.000Z", "count": 1,
@@ -144,6 +154,15 @@ fn a_cpu_seen_on_the_wire_is_matched_to_its_advisory_by_order_number_and_firmwar
     let known = known["vulns"].as_array().unwrap();
     assert_eq!(known.len(), 1, "{known:?}");
     assert_eq!((known[0]["cve"].as_str(), known[0]["kev"].as_str()), (Some("CVE-2026-0001"), Some("2026-01-02")));
+    // Known exploited, automatable and total by its CVSS vector, on a controller: Act.
+    assert_eq!(known[0]["ssvc"], "act", "{}", known[0]);
+    assert_eq!(
+        known[0]["ssvc_path"],
+        "E=active (in CISA KEV) -> A=yes (CVSS vector) -> TI=total (CVSS vector) -> MWI=high (role controller default) -> act"
+    );
+    let acts = json_of(&["vulns", "--ssvc", "act"]);
+    assert_eq!(acts["vulns"].as_array().unwrap().len(), 1);
+    assert!(json_of(&["vulns", "--ssvc", "track"])["vulns"].as_array().unwrap().is_empty());
     let missing = otposture(&db, &["vulns", "--asset", "mac-00:00:00:00:00:99"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no asset"), "{missing:?}");

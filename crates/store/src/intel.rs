@@ -135,6 +135,8 @@ pub struct ProductStatusRow {
     pub status: String,
     /// The product node.
     pub product: AdvisoryProductRow,
+    /// The vector of its highest CVSS base score.
+    pub cvss_vector: Option<String>,
     /// When CISA added the CVE to KEV (the KEV catalog, else the CVE
     /// record's KEV mark); `None` when it is not known exploited.
     pub kev_date_added: Option<String>,
@@ -438,7 +440,7 @@ impl Store {
     pub fn product_statuses(&self) -> Result<Vec<ProductStatusRow>, StoreError> {
         self.rows(
             &format!(
-                "SELECT s.tracking_id, a.title, s.ordinal, v.cve, v.cvss_score, s.status, {PRODUCT_COLUMNS},
+                "SELECT s.tracking_id, a.title, s.ordinal, v.cve, v.cvss_score, s.status, {PRODUCT_COLUMNS}, v.cvss_vector,
                 COALESCE(k.date_added, c.kev_date_added), e.epss, c.ssvc_exploitation, c.ssvc_automatable,
                 c.ssvc_technical_impact
              FROM product_status s
@@ -461,9 +463,10 @@ impl Store {
                     cvss_score: r.get(4)?,
                     status: r.get(5)?,
                     product: product_row(r, 6)?,
-                    kev_date_added: r.get(15)?,
-                    epss: r.get(16)?,
-                    ssvc: [r.get(17)?, r.get(18)?, r.get(19)?],
+                    cvss_vector: r.get(15)?,
+                    kev_date_added: r.get(16)?,
+                    epss: r.get(17)?,
+                    ssvc: [r.get(18)?, r.get(19)?, r.get(20)?],
                 })
             },
         )

@@ -68,6 +68,8 @@ pub struct Vulnerability {
     pub cve: Option<String>,
     /// Highest CVSS base score.
     pub cvss: Option<f64>,
+    /// Its vector.
+    pub cvss_vector: Option<String>,
     /// When CISA added the CVE to the KEV catalog, if it did.
     pub kev_date_added: Option<String>,
     /// EPSS score.
@@ -90,6 +92,11 @@ impl Vulnerability {
                 title: a.title.clone(),
                 cve: v.cve.clone(),
                 cvss: v.scores.iter().map(|s| s.base_score).reduce(f64::max),
+                cvss_vector: v
+                    .scores
+                    .iter()
+                    .max_by(|a, b| a.base_score.total_cmp(&b.base_score))
+                    .and_then(|s| s.vector.clone()),
                 kev_date_added: None,
                 epss: None,
                 ssvc: [None, None, None],

@@ -30,6 +30,7 @@ use otposture_versions::{check, fixed, Range, Verdict, Version};
 use serde::Serialize;
 
 mod catalog;
+pub mod ssvc;
 pub use catalog::{Catalog, Finding, Matcher, Node, Vulnerability};
 
 /// What the inventory knows of one asset.
