@@ -14,6 +14,87 @@ use std::path::PathBuf;
 
 /// Version of the `otposture.vulns` JSON schema.
 const SCHEMA: u32 = 1;
+/// Version of the `otposture.remediation-plan` JSON schema.
+const PLAN_SCHEMA: u32 = 1;
+
+/// One remediation of an advisory and what it closes among the rows listed.
+#[derive(Debug, Serialize)]
+struct PlanRow {
+    advisory: String,
+    /// `vendor_fix`, `workaround`, `mitigation`, `none_available`, `no_fix_planned`.
+    category: String,
+    /// What to do (for a vendor fix, usually the fixed version), white space folded.
+    details: String,
+    url: Option<String>,
+    /// Vulnerabilities it addresses among the rows (counted).
+    vulnerabilities: usize,
+    /// Assets (or modules) it concerns (counted).
+    assets: usize,
+    cves: Vec<String>,
+    asset_ids: Vec<String>,
+}
+
+/// Groups the rows' remediations: for each row that is not "not affected"
+/// (those need no fix), the remediations of its vulnerability that name its
+/// deciding product node (or name none), merged by advisory, category and
+/// text; vendor fixes first, then the most assets.
+fn plan(rows: &[VulnRow], remediations: Vec<(String, i64, otposture_store::RemediationRow)>) -> Vec<PlanRow> {
+    let mut out: Vec<PlanRow> = Vec::new();
+    for row in rows.iter().filter(|r| r.outcome != Outcome::NotAffected) {
+        let deciding = row.evidence.first().map(|e| e.product_id.as_str());
+        for (advisory, ordinal, r) in &remediations {
+            if *advisory != row.advisory || *ordinal != row.ordinal {
+                continue;
+            }
+            if !r.product_ids.is_empty() && !deciding.is_some_and(|d| r.product_ids.iter().any(|p| p == d)) {
+                continue;
+            }
+            let details = r.details.split_whitespace().collect::<Vec<_>>().join(" ");
+            let at =
+                out.iter().position(|p| p.advisory == *advisory && p.category == r.category && p.details == details);
+            let entry = match at.and_then(|i| out.get_mut(i)) {
+                Some(e) => e,
+                None => {
+                    out.push(PlanRow {
+                        advisory: advisory.clone(),
+                        category: r.category.clone(),
+                        details,
+                        url: r.url.clone(),
+                        vulnerabilities: 0,
+                        assets: 0,
+                        cves: Vec::new(),
+                        asset_ids: Vec::new(),
+                    });
+                    let Some(e) = out.last_mut() else { continue };
+                    e
+                }
+            };
+            let cve = row.cve.clone().unwrap_or_else(|| format!("{}#{}", row.advisory, row.ordinal));
+            if !entry.cves.contains(&cve) {
+                entry.cves.push(cve);
+            }
+            let asset = match &row.module {
+                Some(m) => format!("{} module {m}", row.asset),
+                None => row.asset.clone(),
+            };
+            if !entry.asset_ids.contains(&asset) {
+                entry.asset_ids.push(asset);
+            }
+            entry.vulnerabilities = entry.cves.len();
+            entry.assets = entry.asset_ids.len();
+        }
+    }
+    out.sort_by(|a, b| {
+        (a.category != "vendor_fix", std::cmp::Reverse(a.assets), std::cmp::Reverse(a.vulnerabilities), &a.advisory)
+            .cmp(&(
+                b.category != "vendor_fix",
+                std::cmp::Reverse(b.assets),
+                std::cmp::Reverse(b.vulnerabilities),
+                &b.advisory,
+            ))
+    });
+    out
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Wanted {
@@ -50,6 +131,11 @@ pub(crate) struct VulnsArgs {
     /// Only these CISA SSVC decisions (comma-separated or repeated).
     #[arg(long, value_enum, value_delimiter = ',')]
     ssvc: Vec<SsvcWanted>,
+    /// Print the remediation plan instead: the advisories' fixes, workarounds
+    /// and mitigations for the rows selected, each with the vulnerabilities
+    /// it closes and the assets it concerns (otposture.remediation-plan/1).
+    #[arg(long)]
+    plan: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -88,6 +174,8 @@ struct VulnRow {
     /// Why: the identity match and the version rule of the deciding node.
     why: String,
     evidence: Vec<Evidence>,
+    #[serde(skip)]
+    ordinal: i64,
 }
 
 /// Groups the stored product statuses into vulnerabilities (they come ordered
@@ -100,6 +188,7 @@ fn catalog(rows: Vec<ProductStatusRow>) -> Catalog {
         if last.as_ref() != Some(&key) {
             vulns.push(Vulnerability {
                 tracking_id: r.tracking_id.clone(),
+                ordinal: r.ordinal,
                 title: r.title.clone(),
                 cve: r.cve.clone(),
                 cvss: r.cvss_score,
@@ -254,6 +343,7 @@ pub(crate) fn run(a: VulnsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
                     product: decider.map(|e| e.product.clone()).unwrap_or_default(),
                     why: decider.map(|e| format!("{}; {}", e.identity, e.version)).unwrap_or_default(),
                     evidence: f.assessment.evidence,
+                    ordinal: v.ordinal,
                 });
             }
         }
@@ -262,6 +352,23 @@ pub(crate) fn run(a: VulnsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
     walk?;
     if let Some(id) = a.asset.as_ref().filter(|_| !seen) {
         anyhow::bail!("no asset {id} in the stored inventory (otposture assets lists them)");
+    }
+    if a.plan {
+        let plan = plan(&rows, store.all_remediations()?);
+        output::print(
+            &plan,
+            "remediation-plan",
+            PLAN_SCHEMA,
+            a.format,
+            &[
+                ("advisory", "ADVISORY"),
+                ("category", "CATEGORY"),
+                ("vulnerabilities", "VULNS"),
+                ("assets", "ASSETS"),
+                ("details", "REMEDIATION"),
+            ],
+        )?;
+        return Ok(crate::exit::OK);
     }
     output::print(
         &rows,

@@ -17,6 +17,8 @@ use serde_json::{json, Value};
 /// version of the CPU below `above` (so the device's own firmware is inside),
 /// one fixed in exactly `firmware`, and one for another order number.
 fn advisory(order: &str, firmware: &str, above: &str) -> Value {
+    let fix = json!([{"category": "vendor_fix", "details": format!("Update to {above} or later"),
+                      "url": "https://psirt.example.invalid/fix", "product_ids": ["CSAFPID-0001"]}]);
     let leaf = |category: &str, name: &str, id: &str, full: &str, models: &[&str]| {
         json!({"category": category, "name": name, "product": {
             "name": full, "product_id": id,
@@ -45,11 +47,12 @@ fn advisory(order: &str, firmware: &str, above: &str) -> Value {
             ]}
         ]}]},
         "vulnerabilities": [
-            {"cve": "CVE-2026-0001", "product_status": {"known_affected": ["CSAFPID-0001"]},
+            {"cve": "CVE-2026-0001", "product_status": {"known_affected": ["CSAFPID-0001"]}, "remediations": fix,
              "scores": [{"products": ["CSAFPID-0001"], "cvss_v3": {
                  "version": "3.1", "vectorString": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
                  "baseScore": 9.8, "baseSeverity": "CRITICAL"}}]},
-            {"cve": "CVE-2026-0002", "product_status": {"known_affected": ["CSAFPID-0001"], "fixed": ["CSAFPID-0002"]}},
+            {"cve": "CVE-2026-0002", "product_status": {"known_affected": ["CSAFPID-0001"], "fixed": ["CSAFPID-0002"]},
+             "remediations": fix},
             {"cve": "CVE-2026-0003", "product_status": {"known_affected": ["CSAFPID-0003"]}}
         ]
     })
@@ -111,6 +114,17 @@ fn a_cpu_seen_on_the_wire_is_matched_to_its_advisory_by_order_number_and_firmwar
     assert_eq!(one["vulns"].as_array().unwrap().len(), 1);
     assert!(json_of(&["vulns", "--vendor", "Schneider Electric"])["vulns"].as_array().unwrap().is_empty());
     assert_eq!(json_of(&["vulns", "--vendor", "SIEMENS AG"])["vulns"].as_array().unwrap().len(), 1);
+
+    // The remediation plan: the one vendor fix, with what it closes among the rows asked for.
+    let plan = json_of(&["vulns", "--plan"]);
+    assert_eq!(plan["schema"], "otposture.remediation-plan/1");
+    let plan = plan["remediation-plan"].as_array().unwrap();
+    assert_eq!(plan.len(), 1, "{plan:?}");
+    assert_eq!((plan[0]["category"].as_str(), plan[0]["vulnerabilities"].as_u64()), (Some("vendor_fix"), Some(1)));
+    assert_eq!(plan[0]["asset_ids"], json!([id]));
+    // A device not affected needs no fix: asking for those rows adds nothing.
+    let both = json_of(&["vulns", "--plan", "--outcome", "affected,not-affected"]);
+    assert_eq!(both["remediation-plan"][0]["cves"], json!(["CVE-2026-0001"]));
 
     // The advisory itself, as stored.
     let shown = loopback::json(&db, &["advisories", "show", "TEST-2026-001"]);

@@ -527,6 +527,30 @@ impl Store {
         Ok(vulns)
     }
 
+    /// Every remediation of the advisories in force, keyed by advisory and
+    /// vulnerability ordinal, in advisory order.
+    pub fn all_remediations(&self) -> Result<Vec<(String, i64, RemediationRow)>, StoreError> {
+        self.rows(
+            "SELECT tracking_id, ordinal, category, details, url, date, product_ids FROM remediations
+             ORDER BY tracking_id, ordinal, n",
+            Vec::new(),
+            "listing remediations",
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    RemediationRow {
+                        category: r.get(2)?,
+                        details: r.get(3)?,
+                        url: r.get(4)?,
+                        date: r.get(5)?,
+                        product_ids: json_list(r.get(6)?),
+                    },
+                ))
+            },
+        )
+    }
+
     /// The product nodes of the advisory in force under `tracking_id`.
     pub fn advisory_products(&self, tracking_id: &str) -> Result<Vec<AdvisoryProductRow>, StoreError> {
         self.rows(

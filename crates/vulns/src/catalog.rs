@@ -62,6 +62,8 @@ impl Node {
 pub struct Vulnerability {
     /// Advisory tracking id.
     pub tracking_id: String,
+    /// Its index among the advisory's vulnerabilities.
+    pub ordinal: i64,
     /// Advisory title.
     pub title: String,
     /// CVE id.
@@ -87,8 +89,10 @@ impl Vulnerability {
     pub fn of_advisory(a: &otposture_intel::Advisory) -> Vec<Vulnerability> {
         a.vulnerabilities
             .iter()
-            .map(|v| Vulnerability {
+            .enumerate()
+            .map(|(ordinal, v)| Vulnerability {
                 tracking_id: a.tracking_id.clone(),
+                ordinal: i64::try_from(ordinal).unwrap_or(i64::MAX),
                 title: a.title.clone(),
                 cve: v.cve.clone(),
                 cvss: v.scores.iter().map(|s| s.base_score).reduce(f64::max),
