@@ -387,19 +387,23 @@ impl Engine {
         }
         let registry = &core.registry;
         let agg = &mut core.agg;
-        // Bytes of the other direction released by this packet's acknowledgement
-        // (they waited behind a hole) were sent by the peer: they carry its addressing.
-        let peer = PacketCtx {
-            direction: Some(dir.reverse()),
-            src_mac: ctx.dst_mac,
-            dst_mac: ctx.src_mac,
-            src_ip: ctx.dst_ip,
-            dst_ip: ctx.src_ip,
-            ..ctx
-        };
         let mut deliver = |chunk: Chunk<'_>, to: Direction| {
-            let ctx = if to == dir { &ctx } else { &peer };
-            feed_stream(registry, ext, app_protocol, agg, ctx, to, chunk);
+            if to == dir {
+                feed_stream(registry, ext, app_protocol, agg, &ctx, to, chunk);
+            } else {
+                // Bytes of the other direction released by this packet's
+                // acknowledgement (they waited behind a hole) were sent by the
+                // peer: they carry its addressing. Rare, so made only then.
+                let peer = PacketCtx {
+                    direction: Some(to),
+                    src_mac: ctx.dst_mac,
+                    dst_mac: ctx.src_mac,
+                    src_ip: ctx.dst_ip,
+                    dst_ip: ctx.src_ip,
+                    ..ctx
+                };
+                feed_stream(registry, ext, app_protocol, agg, &peer, to, chunk);
+            }
         };
         // The peer's bytes this acknowledgement releases were sent before this
         // packet: delivered first, a request held behind a hole meets its answer.
