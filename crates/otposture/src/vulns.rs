@@ -73,9 +73,9 @@ fn plan(rows: &[VulnRow], remediations: Vec<(String, i64, otposture_store::Remed
             if !entry.cves.contains(&cve) {
                 entry.cves.push(cve);
             }
-            let asset = match &row.module {
-                Some(m) => format!("{} module {m}", row.asset),
-                None => row.asset.clone(),
+            let asset = match &row.subject.module {
+                Some(m) => format!("{} module {m}", row.subject.asset),
+                None => row.subject.asset.clone(),
             };
             if !entry.asset_ids.contains(&asset) {
                 entry.asset_ids.push(asset);
@@ -144,13 +144,9 @@ pub(crate) struct VulnsArgs {
 /// One asset (or module) and one vulnerability.
 #[derive(Debug, Serialize)]
 struct VulnRow {
-    asset: String,
-    /// The module's route in the asset's rack (`1/0`), when the match is a module's.
-    module: Option<String>,
-    vendor: Option<String>,
-    model: Option<String>,
-    order_number: Option<String>,
-    firmware: Option<String>,
+    /// The asset (or module) and the identity matched.
+    #[serde(flatten)]
+    subject: Subject,
     advisory: String,
     title: String,
     cve: Option<String>,
@@ -229,8 +225,10 @@ fn headline(attributes: Option<&Value>, field: &str) -> Option<String> {
 }
 
 /// What one identity (an asset, or a module in its rack) is.
+#[derive(Clone, Debug, Serialize)]
 struct Subject {
     asset: String,
+    /// The module's route in the asset's rack (`1/0`), when the match is a module's.
     module: Option<String>,
     vendor: Option<String>,
     model: Option<String>,
@@ -321,12 +319,7 @@ pub(crate) fn run(a: VulnsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
                     continue;
                 }
                 rows.push(VulnRow {
-                    asset: s.asset.clone(),
-                    module: s.module.clone(),
-                    vendor: s.vendor.clone(),
-                    model: s.model.clone(),
-                    order_number: s.order_number.clone(),
-                    firmware: s.firmware.clone(),
+                    subject: s.clone(),
                     advisory: v.tracking_id.clone(),
                     title: v.title.clone(),
                     cve: v.cve.clone(),
