@@ -251,12 +251,11 @@ impl<'e> OperationBatches<'e> {
         let mut legacy_row = tx.prepare_cached(LEGACY_ROW).map_err(fail())?;
         let mut attributes = Vec::new();
         let mut blob = Vec::new();
-        let mut text = [String::new(), String::new(), String::new()];
         for (key, events) in &self.groups {
-            let [src_mac, src_ip, dst_ip] = &mut text;
-            let src_mac = crate::write::text_of(src_mac, key.src_mac).map(str::to_owned);
-            let src_ip = crate::write::text_of(src_ip, key.src_ip).map(str::to_owned);
-            let dst_ip = crate::write::text_of(dst_ip, key.dst_ip).map(str::to_owned);
+            // One group per row written: owned texts cost nothing worth a buffer here.
+            let src_mac = key.src_mac.map(|m| m.to_string());
+            let src_ip = key.src_ip.map(|ip| ip.to_string());
+            let dst_ip = key.dst_ip.map(|ip| ip.to_string());
             let class = key.class.map(|c| c.name());
             let packet = |e: &&Event| i64::try_from(e.packet).unwrap_or(i64::MAX);
             let lo = events.iter().map(packet).min().unwrap_or(0);

@@ -192,7 +192,7 @@ pub(crate) fn attributes_json<'b>(buf: &'b mut Vec<u8>, e: &Event) -> &'b str {
 }
 
 /// Writes `value`'s text into `buf` (cleared first) and returns it, or `None` for no value.
-pub(crate) fn text_of<T: std::fmt::Display>(buf: &mut String, value: Option<T>) -> Option<&str> {
+fn text_of<T: std::fmt::Display>(buf: &mut String, value: Option<T>) -> Option<&str> {
     use std::fmt::Write;
     buf.clear();
     let value = value?;
