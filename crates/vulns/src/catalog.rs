@@ -153,20 +153,14 @@ pub struct Catalog {
     unkeyed: Vec<(u32, u32)>,
 }
 
-fn keys_of_identity(id: &Identity<'_>) -> BTreeSet<String> {
-    let mut keys = BTreeSet::new();
-    if let Some(model) = id.model {
-        keys.extend(fine_words(model).into_iter().filter(|w| w.chars().any(|c| c.is_ascii_digit())));
-    }
-    for text in [id.order_number, id.model].into_iter().flatten() {
-        let key = order_key(text);
-        if let Some((_, family)) = FAMILIES.iter().find(|(prefix, _)| key.starts_with(prefix)) {
-            keys.insert(format!("family:{}", family.to_lowercase()));
-        }
-    }
-    if let Some(order) = id.order_number {
-        keys.insert(order_key(order).to_lowercase());
-    }
+/// The index keys an identity can be named under, from its facts: the
+/// distinctive model words, the family its order number or model starts as,
+/// and its order number.
+fn keys_of_identity(id: &IdFacts<'_>) -> BTreeSet<String> {
+    let mut keys: BTreeSet<String> =
+        id.model_words.iter().filter(|w| w.chars().any(|c| c.is_ascii_digit())).cloned().collect();
+    keys.extend(id.families.iter().map(|(_, _, family, _)| format!("family:{}", family.to_lowercase())));
+    keys.extend(id.order.as_ref().map(|o| o.to_lowercase()));
     keys
 }
 
@@ -224,15 +218,15 @@ impl Catalog {
     /// Every vulnerability whose nodes name the asset, with the answer; in
     /// the order the vulnerabilities were given.
     pub fn findings(&self, id: &Identity<'_>) -> Vec<Finding<'_>> {
+        let idf = IdFacts::of(id);
         let mut candidates: Vec<(u32, u32)> = self.unkeyed.clone();
-        for k in keys_of_identity(id) {
+        for k in keys_of_identity(&idf) {
             if let Some(list) = self.by_key.get(&k) {
                 candidates.extend(list);
             }
         }
         candidates.sort_unstable();
         candidates.dedup();
-        let idf = IdFacts::of(id);
         let mut out = Vec::new();
         let mut nodes: Vec<(Product<'_>, Status, &NodeFacts)> = Vec::new();
         let mut candidates = candidates.into_iter().peekable();
