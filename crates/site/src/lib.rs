@@ -287,7 +287,7 @@ impl Site {
             .iter()
             .filter(|c| c.assets.iter().any(|a| a == asset) || zone.is_some_and(|z| c.zones.iter().any(|cz| cz == z)))
             .collect();
-        found.sort_by(|a, b| (b.wellbeing, b.mission).cmp(&(a.wellbeing, a.mission)));
+        found.sort_by_key(|c| std::cmp::Reverse((c.wellbeing, c.mission)));
         found
     }
 }
