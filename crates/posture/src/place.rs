@@ -1,0 +1,204 @@
+//! Where each asset and address sits: its zone (from the site file) and its
+//! Purdue level, and how that was decided.
+
+use ipnet::IpNet;
+use otposture_inventory::{Asset, Inventory, Role};
+use otposture_site::Site;
+use serde::Serialize;
+use std::net::IpAddr;
+
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// How a place was decided.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "by", content = "detail")]
+pub enum Placement {
+    /// The zone lists the asset by id.
+    Listed,
+    /// One of its addresses is in the zone's block.
+    Cidr(String),
+    /// It was seen on the zone's VLAN.
+    Vlan(u16),
+    /// No zone holds it; the level is its role's.
+    Role(String),
+    /// A globally routable address no zone holds: the internet.
+    Internet,
+    /// No zone holds it and nothing gives it a level.
+    Unplaced,
+}
+
+/// A zone and a level.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Place {
+    /// The zone's name, when a zone holds it.
+    pub zone: Option<String>,
+    /// Purdue level: the zone's, else the role's (5 for the internet).
+    pub level: Option<u8>,
+    /// In a DMZ zone.
+    pub dmz: bool,
+    /// Outside the plant: an external zone or the internet.
+    pub external: bool,
+    /// How it was decided.
+    pub by: Placement,
+}
+
+impl Place {
+    fn unplaced() -> Place {
+        Place { zone: None, level: None, dmz: false, external: false, by: Placement::Unplaced }
+    }
+}
+
+/// Places of every asset and of the addresses edges reach.
+#[derive(Debug)]
+pub struct Placing<'a> {
+    site: Option<&'a Site>,
+    assets: HashMap<&'a str, (Place, Role, Option<IpAddr>)>,
+    by_ip: HashMap<IpAddr, &'a str>,
+}
+
+/// Whether an address is routed on the internet (not private, shared,
+/// loopback, link-local, multicast, documentation or reserved).
+pub(crate) fn is_global(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_unspecified()
+                || o[0] == 0
+                || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64.0.0/10, carrier-grade NAT
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0) // 192.0.0.0/24, protocol assignments
+                || (o[0] == 198 && (o[1] & 0xfe) == 18) // 198.18.0.0/15, benchmarking
+                || o[0] >= 240)
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link-local
+                || (s[0] == 0x2001 && s[1] == 0x0db8)) // documentation
+                && v6.to_ipv4_mapped().is_none_or(|v4| is_global(IpAddr::V4(v4)))
+        }
+    }
+}
+
+impl<'a> Placing<'a> {
+    /// Places every asset of the inventory.
+    pub fn new(site: Option<&'a Site>, inventory: &'a Inventory) -> Self {
+        let mut assets = HashMap::default();
+        let mut by_ip = HashMap::default();
+        for asset in &inventory.assets {
+            assets.insert(asset.id.as_str(), (place_asset(site, asset), asset.role.role, asset.ips.first().copied()));
+            for ip in &asset.ips {
+                by_ip.entry(*ip).or_insert(asset.id.as_str());
+            }
+        }
+        Placing { site, assets, by_ip }
+    }
+
+    /// The site file in force.
+    pub fn site(&self) -> Option<&'a Site> {
+        self.site
+    }
+
+    /// The place of an edge endpoint: an asset id or `ip-<address>`.
+    pub fn of(&self, id: &str) -> Place {
+        if let Some((place, _, _)) = self.assets.get(id) {
+            return place.clone();
+        }
+        match id.strip_prefix("ip-").and_then(|a| a.split("-vlan").next()).and_then(|a| a.parse().ok()) {
+            Some(ip) => place_ip(self.site, ip),
+            None => Place::unplaced(),
+        }
+    }
+
+    /// The role of an asset (`Unknown` for addresses no asset holds).
+    pub fn role(&self, id: &str) -> Role {
+        self.assets.get(id).map_or(Role::Unknown, |(_, r, _)| *r)
+    }
+
+    /// How people name an endpoint: an asset's first address, else its id
+    /// (`ip-10.0.0.1` reads `10.0.0.1`).
+    pub fn label(&self, id: &str) -> String {
+        match self.assets.get(id) {
+            Some((_, _, Some(ip))) => ip.to_string(),
+            _ => id.strip_prefix("ip-").unwrap_or(id).to_string(),
+        }
+    }
+
+    /// The asset holding an address, else `ip-<address>`.
+    pub fn id_of_ip(&self, ip: IpAddr) -> String {
+        self.by_ip.get(&ip).map_or_else(|| format!("ip-{ip}"), |id| (*id).to_string())
+    }
+}
+
+fn zone_place(site: &Site, name: &str, by: Placement) -> Place {
+    let zone = site.zone(name);
+    Place {
+        zone: Some(name.to_string()),
+        level: zone.map(|z| z.level),
+        dmz: zone.is_some_and(|z| z.dmz),
+        external: zone.is_some_and(|z| z.external),
+        by,
+    }
+}
+
+fn place_ip(site: Option<&Site>, ip: IpAddr) -> Place {
+    if let Some((zone, net)) = site.and_then(|s| s.zone_of_ip(ip)) {
+        return Place {
+            zone: Some(zone.name.clone()),
+            level: Some(zone.level),
+            dmz: zone.dmz,
+            external: zone.external,
+            by: Placement::Cidr(net.to_string()),
+        };
+    }
+    if is_global(ip) {
+        return Place { zone: None, level: Some(5), dmz: false, external: true, by: Placement::Internet };
+    }
+    Place::unplaced()
+}
+
+fn place_asset(site: Option<&Site>, asset: &Asset) -> Place {
+    if let Some(site) = site {
+        if let Some(zone) = site.zone_listing(&asset.id) {
+            return zone_place(site, &zone.name, Placement::Listed);
+        }
+        let best: Option<(&str, IpNet)> = asset
+            .ips
+            .iter()
+            .filter_map(|ip| site.zone_of_ip(*ip).map(|(z, n)| (z.name.as_str(), n)))
+            .max_by_key(|(_, n)| n.prefix_len());
+        if let Some((zone, net)) = best {
+            return zone_place(site, zone, Placement::Cidr(net.to_string()));
+        }
+        if let Some(zone) = asset.vlans.iter().find_map(|v| site.zone_of_vlan(*v)) {
+            return zone_place(
+                site,
+                &zone.name,
+                Placement::Vlan(zone.vlans.iter().copied().find(|v| asset.vlans.contains(v)).unwrap_or(0)),
+            );
+        }
+    }
+    // Not in a zone: an asset whose every address is global is on the internet
+    // side (a capture of a public address space); otherwise its role's level.
+    if !asset.ips.is_empty() && asset.ips.iter().all(|ip| is_global(*ip)) && asset.role.level.is_none_or(|l| l >= 4) {
+        return Place { zone: None, level: Some(5), dmz: false, external: true, by: Placement::Internet };
+    }
+    match asset.role.level {
+        Some(level) => Place {
+            zone: None,
+            level: Some(level),
+            dmz: false,
+            external: false,
+            by: Placement::Role(asset.role.role.name().to_string()),
+        },
+        None => Place::unplaced(),
+    }
+}
