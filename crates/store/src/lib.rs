@@ -24,6 +24,7 @@
 mod codes;
 mod digest;
 mod error;
+mod findings;
 mod intel;
 mod inventory;
 mod ipnet;
@@ -35,6 +36,9 @@ mod rows;
 mod write;
 
 pub use error::StoreError;
+pub use findings::{
+    AssessmentContext, AssessmentOutcome, FindingFilter, FindingRow, FoundFinding, SiteRow, Transition, USER_STATES,
+};
 pub use intel::{
     AdvisoryProductRow, AdvisoryVulnerabilityRow, IntelAdvisory, IntelKindStatus, IntelRevision, IntelSourceRow,
     IntelWriter, ProductStatusRow, RemediationRow,
@@ -72,7 +76,7 @@ const WAL_CHECKPOINT_PAGES: i64 = 16_384;
 const STATEMENT_CACHE: usize = 64;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// A handle on one otposture database.
 #[derive(Debug)]
