@@ -12,6 +12,7 @@ mod cmdb;
 mod intel;
 mod map;
 mod output;
+mod posture;
 mod query;
 mod vulns;
 mod writer;
@@ -83,6 +84,12 @@ enum Command {
     Vulns(vulns::VulnsArgs),
     /// One imported advisory: `advisories show ID` (revisions, products, statuses, remediations).
     Advisories(advisories::AdvisoriesArgs),
+    /// The site file: zones, conduits, consequences, owners (`site check FILE`, `site apply FILE`, `site show`).
+    Site(posture::SiteArgs),
+    /// Run the posture checks over everything stored and record the findings (open, reopened, resolved).
+    Assess(posture::AssessArgs),
+    /// List, filter and export findings; `findings show ID` explains one; `ack`, `accept`, `reopen` change its state (logged).
+    Findings(posture::FindingsArgs),
     /// List the captures analysed into the database and their status.
     Captures(query::CapturesArgs),
     /// Measure the capture -> flows -> reassembly stage: MB/s, packets/s, peak memory.
@@ -111,6 +118,9 @@ fn main() -> ExitCode {
         Command::Intel(a) => intel::run(a, db),
         Command::Vulns(a) => vulns::run(a, db),
         Command::Advisories(a) => advisories::run(a, db),
+        Command::Site(a) => posture::site(a, db),
+        Command::Assess(a) => posture::assess(a, db),
+        Command::Findings(a) => posture::findings(a, db),
         Command::Captures(a) => query::captures(a, db),
         Command::Bench(a) => bench::run(a),
     };

@@ -6,7 +6,9 @@
 use crate::output::{self, Format};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use otposture_store::{AssetFilter, ProductStatusRow, Store};
+use otposture_site::{Mission, Site, Wellbeing};
+use otposture_store::{AssetFilter, AssetRecord, ProductStatusRow, Store};
+use otposture_vulns::ssvc::{Consequence, MissionPrevalence, PublicWellbeing};
 use otposture_vulns::{Catalog, Evidence, Identity, Matcher, Node, Outcome, Status, Vulnerability};
 use serde::Serialize;
 use serde_json::Value;
@@ -143,16 +145,16 @@ pub(crate) struct VulnsArgs {
 
 /// One asset (or module) and one vulnerability.
 #[derive(Debug, Serialize)]
-struct VulnRow {
+pub(crate) struct VulnRow {
     /// The asset (or module) and the identity matched.
     #[serde(flatten)]
-    subject: Subject,
-    advisory: String,
-    title: String,
-    cve: Option<String>,
+    pub(crate) subject: Subject,
+    pub(crate) advisory: String,
+    pub(crate) title: String,
+    pub(crate) cve: Option<String>,
     cvss: Option<f64>,
     /// When CISA added the CVE to KEV; null when it is not known exploited.
-    kev: Option<String>,
+    pub(crate) kev: Option<String>,
     epss: Option<f64>,
     /// CISA's SSVC decision points from the CVE record, when imported.
     ssvc_exploitation: Option<String>,
@@ -160,10 +162,10 @@ struct VulnRow {
     ssvc_technical_impact: Option<String>,
     /// CISA's SSVC decision for this asset (`track`, `track*`, `attend`,
     /// `act`); null when a decision point is unknown.
-    ssvc: Option<String>,
+    pub(crate) ssvc: Option<String>,
     /// How it was reached, point by point.
-    ssvc_path: String,
-    outcome: Outcome,
+    pub(crate) ssvc_path: String,
+    pub(crate) outcome: Outcome,
     confidence: otposture_vulns::Confidence,
     /// The deciding product node's name.
     product: String,
@@ -226,8 +228,8 @@ fn headline(attributes: Option<&Value>, field: &str) -> Option<String> {
 
 /// What one identity (an asset, or a module in its rack) is.
 #[derive(Clone, Debug, Serialize)]
-struct Subject {
-    asset: String,
+pub(crate) struct Subject {
+    pub(crate) asset: String,
     /// The module's route in the asset's rack (`1/0`), when the match is a module's.
     module: Option<String>,
     vendor: Option<String>,
@@ -263,27 +265,46 @@ fn subjects(id: &str, doc: &str) -> anyhow::Result<Vec<Subject>> {
     Ok(out)
 }
 
-pub(crate) fn run(a: VulnsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
-    let store = Store::open(&crate::require_db(db)?)?;
+/// The SSVC mission and well-being input of an asset: the gravest consequence
+/// the site file declares for it or its zone, else its role's default.
+fn consequence_of(site: Option<&Site>, asset: &AssetRecord) -> Consequence {
+    let Some(site) = site else { return Consequence::of_role(&asset.role) };
+    let doc: Value = serde_json::from_str(&asset.doc).unwrap_or_default();
+    let list = |k: &str| doc.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
+    let ips: Vec<std::net::IpAddr> = list("ips").iter().filter_map(|v| v.as_str()?.parse().ok()).collect();
+    let vlans: Vec<u16> = list("vlans").iter().filter_map(|v| u16::try_from(v.as_u64()?).ok()).collect();
+    let zone = otposture_posture::zone_for(site, &asset.id, &ips, &vlans).map(|(z, _)| z.name.as_str());
+    match site.consequences_of(&asset.id, zone).first() {
+        Some(c) => Consequence {
+            mission: match c.mission {
+                Mission::Minimal => MissionPrevalence::Minimal,
+                Mission::Support => MissionPrevalence::Support,
+                Mission::Essential => MissionPrevalence::Essential,
+            },
+            wellbeing: match c.wellbeing {
+                Wellbeing::Minimal => PublicWellbeing::Minimal,
+                Wellbeing::Material => PublicWellbeing::Material,
+                Wellbeing::Irreversible => PublicWellbeing::Irreversible,
+            },
+            source: format!("site: process {}", c.process),
+        },
+        None => Consequence::of_role(&asset.role),
+    }
+}
+
+/// Every match of every stored asset (or of `only`), each with its SSVC
+/// decision under the site's consequences; false when `only` is no asset.
+pub(crate) fn matches(store: &Store, site: Option<&Site>, only: Option<&str>) -> anyhow::Result<(Vec<VulnRow>, bool)> {
     let catalog = catalog(store.product_statuses()?);
-    let wanted = if a.outcome.is_empty() { vec![Wanted::Affected, Wanted::NeedsReview] } else { a.outcome };
-    let keep = |o: Outcome| {
-        wanted.contains(&match o {
-            Outcome::Affected => Wanted::Affected,
-            Outcome::NotAffected => Wanted::NotAffected,
-            Outcome::NeedsReview => Wanted::NeedsReview,
-        })
-    };
-    let normalise = otposture_inventory::vendor::normalise;
-    let vendor = a.vendor.as_deref().and_then(normalise);
     let mut matcher = Matcher::new(&catalog);
     let mut rows = Vec::new();
     let mut seen = false;
     let walk = store.each_asset(&AssetFilter::default(), |asset| -> anyhow::Result<()> {
-        if a.asset.as_ref().is_some_and(|want| *want != asset.id) {
+        if only.is_some_and(|want| want != asset.id) {
             return Ok(());
         }
         seen = true;
+        let consequence = consequence_of(site, &asset);
         for s in subjects(&asset.id, &asset.doc)? {
             let identity = Identity {
                 vendor: s.vendor.as_deref(),
@@ -291,33 +312,15 @@ pub(crate) fn run(a: VulnsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
                 order_number: s.order_number.as_deref(),
                 firmware: s.firmware.as_deref(),
             };
-            if vendor.as_ref().is_some_and(|want| s.vendor.as_deref().and_then(normalise).as_ref() != Some(want)) {
-                continue;
-            }
             for f in matcher.findings(&identity) {
-                if !keep(f.assessment.outcome) || (a.kev && f.vulnerability.kev_date_added.is_none()) {
-                    continue;
-                }
                 let decider = f.assessment.evidence.first();
                 let v = f.vulnerability;
-                let ssvc = otposture_vulns::ssvc::assess(
+                let ssvc = otposture_vulns::ssvc::assess_with(
                     v.kev_date_added.is_some(),
                     [v.ssvc[0].as_deref(), v.ssvc[1].as_deref(), v.ssvc[2].as_deref()],
                     v.cvss_vector.as_deref(),
-                    &asset.role,
+                    &consequence,
                 );
-                let decision = ssvc.decision.map(|d| d.name());
-                if !a.ssvc.is_empty()
-                    && !a.ssvc.iter().any(|w| match w {
-                        SsvcWanted::Unknown => decision.is_none(),
-                        SsvcWanted::TrackStar => decision == Some("track*"),
-                        SsvcWanted::Act => decision == Some("act"),
-                        SsvcWanted::Attend => decision == Some("attend"),
-                        SsvcWanted::Track => decision == Some("track"),
-                    })
-                {
-                    continue;
-                }
                 rows.push(VulnRow {
                     subject: s.clone(),
                     advisory: v.tracking_id.clone(),
@@ -329,7 +332,7 @@ pub(crate) fn run(a: VulnsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
                     ssvc_exploitation: v.ssvc[0].clone(),
                     ssvc_automatable: v.ssvc[1].clone(),
                     ssvc_technical_impact: v.ssvc[2].clone(),
-                    ssvc: decision.map(str::to_owned),
+                    ssvc: ssvc.decision.map(|d| d.name().to_owned()),
                     ssvc_path: ssvc.path,
                     outcome: f.assessment.outcome,
                     confidence: f.assessment.confidence,
@@ -343,6 +346,47 @@ pub(crate) fn run(a: VulnsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
         Ok(())
     })?;
     walk?;
+    Ok((rows, seen))
+}
+
+/// The site file in force, parsed.
+pub(crate) fn site_in_force(store: &Store) -> anyhow::Result<Option<Site>> {
+    let Some(row) = store.current_site()? else { return Ok(None) };
+    let site = Site::parse(&row.text).map_err(|problems| otposture_site::SiteError {
+        path: format!("{} (stored site file {})", row.path, row.id).into(),
+        problems,
+    })?;
+    Ok(Some(site))
+}
+
+pub(crate) fn run(a: VulnsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
+    let store = Store::open(&crate::require_db(db)?)?;
+    let site = site_in_force(&store)?;
+    let wanted = if a.outcome.is_empty() { vec![Wanted::Affected, Wanted::NeedsReview] } else { a.outcome };
+    let keep = |o: Outcome| {
+        wanted.contains(&match o {
+            Outcome::Affected => Wanted::Affected,
+            Outcome::NotAffected => Wanted::NotAffected,
+            Outcome::NeedsReview => Wanted::NeedsReview,
+        })
+    };
+    let normalise = otposture_inventory::vendor::normalise;
+    let vendor = a.vendor.as_deref().and_then(normalise);
+    let (mut rows, seen) = matches(&store, site.as_ref(), a.asset.as_deref())?;
+    rows.retain(|r| {
+        let decision = r.ssvc.as_deref();
+        keep(r.outcome)
+            && (!a.kev || r.kev.is_some())
+            && vendor.as_ref().is_none_or(|want| r.subject.vendor.as_deref().and_then(normalise).as_ref() == Some(want))
+            && (a.ssvc.is_empty()
+                || a.ssvc.iter().any(|w| match w {
+                    SsvcWanted::Unknown => decision.is_none(),
+                    SsvcWanted::TrackStar => decision == Some("track*"),
+                    SsvcWanted::Act => decision == Some("act"),
+                    SsvcWanted::Attend => decision == Some("attend"),
+                    SsvcWanted::Track => decision == Some("track"),
+                }))
+    });
     if let Some(id) = a.asset.as_ref().filter(|_| !seen) {
         anyhow::bail!("no asset {id} in the stored inventory (otposture assets lists them)");
     }

@@ -29,7 +29,7 @@ mod place;
 #[cfg(test)]
 mod tests;
 
-pub use place::{Place, Placement, Placing};
+pub use place::{zone_for, Place, Placement, Placing};
 
 use otposture_inventory::Inventory;
 use otposture_site::Site;

@@ -1,9 +1,8 @@
 //! Where each asset and address sits: its zone (from the site file) and its
 //! Purdue level, and how that was decided.
 
-use ipnet::IpNet;
 use otposture_inventory::{Asset, Inventory, Role};
-use otposture_site::Site;
+use otposture_site::{Site, Zone};
 use serde::Serialize;
 use std::net::IpAddr;
 
@@ -138,17 +137,6 @@ impl<'a> Placing<'a> {
     }
 }
 
-fn zone_place(site: &Site, name: &str, by: Placement) -> Place {
-    let zone = site.zone(name);
-    Place {
-        zone: Some(name.to_string()),
-        level: zone.map(|z| z.level),
-        dmz: zone.is_some_and(|z| z.dmz),
-        external: zone.is_some_and(|z| z.external),
-        by,
-    }
-}
-
 fn place_ip(site: Option<&Site>, ip: IpAddr) -> Place {
     if let Some((zone, net)) = site.and_then(|s| s.zone_of_ip(ip)) {
         return Place {
@@ -165,26 +153,28 @@ fn place_ip(site: Option<&Site>, ip: IpAddr) -> Place {
     Place::unplaced()
 }
 
+/// The zone that holds an asset, and how: listed by id, else the most
+/// specific block holding one of its addresses, else one of its VLANs.
+pub fn zone_for<'s>(site: &'s Site, id: &str, ips: &[IpAddr], vlans: &[u16]) -> Option<(&'s Zone, Placement)> {
+    if let Some(zone) = site.zone_listing(id) {
+        return Some((zone, Placement::Listed));
+    }
+    let best = ips.iter().filter_map(|ip| site.zone_of_ip(*ip)).max_by_key(|(_, n)| n.prefix_len());
+    if let Some((zone, net)) = best {
+        return Some((zone, Placement::Cidr(net.to_string())));
+    }
+    vlans.iter().find_map(|v| site.zone_of_vlan(*v).map(|z| (z, Placement::Vlan(*v))))
+}
+
 fn place_asset(site: Option<&Site>, asset: &Asset) -> Place {
-    if let Some(site) = site {
-        if let Some(zone) = site.zone_listing(&asset.id) {
-            return zone_place(site, &zone.name, Placement::Listed);
-        }
-        let best: Option<(&str, IpNet)> = asset
-            .ips
-            .iter()
-            .filter_map(|ip| site.zone_of_ip(*ip).map(|(z, n)| (z.name.as_str(), n)))
-            .max_by_key(|(_, n)| n.prefix_len());
-        if let Some((zone, net)) = best {
-            return zone_place(site, zone, Placement::Cidr(net.to_string()));
-        }
-        if let Some(zone) = asset.vlans.iter().find_map(|v| site.zone_of_vlan(*v)) {
-            return zone_place(
-                site,
-                &zone.name,
-                Placement::Vlan(zone.vlans.iter().copied().find(|v| asset.vlans.contains(v)).unwrap_or(0)),
-            );
-        }
+    if let Some((zone, by)) = site.and_then(|s| zone_for(s, &asset.id, &asset.ips, &asset.vlans)) {
+        return Place {
+            zone: Some(zone.name.clone()),
+            level: Some(zone.level),
+            dmz: zone.dmz,
+            external: zone.external,
+            by,
+        };
     }
     // Not in a zone: an asset whose every address is global is on the internet
     // side (a capture of a public address space); otherwise its role's level.

@@ -240,15 +240,45 @@ fn point(name: &str, v: Option<(&str, &str)>) -> String {
     }
 }
 
+/// Mission Prevalence and Public Well-Being of one asset, and where they
+/// came from (the site file's consequences, or the role's default).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Consequence {
+    /// How much the mission depends on the asset.
+    pub mission: MissionPrevalence,
+    /// What its failure does to people.
+    pub wellbeing: PublicWellbeing,
+    /// Where they came from, for the decision's path (`role controller default`,
+    /// `site: process chlorination`).
+    pub source: String,
+}
+
+impl Consequence {
+    /// The role's default ([`role_default`]).
+    pub fn of_role(role: &str) -> Self {
+        let (mission, wellbeing) = role_default(role);
+        Consequence { mission, wellbeing, source: format!("role {role} default") }
+    }
+}
+
 /// The decision for one vulnerability on an asset of `role`, from its KEV
 /// listing, CISA's vulnrichment points (exploitation, automatable, technical
 /// impact) and its CVSS vector.
 pub fn assess(in_kev: bool, points: [Option<&str>; 3], cvss_vector: Option<&str>, role: &str) -> SsvcDecision {
+    assess_with(in_kev, points, cvss_vector, &Consequence::of_role(role))
+}
+
+/// [`assess`] with the asset's declared consequence.
+pub fn assess_with(
+    in_kev: bool,
+    points: [Option<&str>; 3],
+    cvss_vector: Option<&str>,
+    consequence: &Consequence,
+) -> SsvcDecision {
     let e = exploitation(in_kev, points[0]);
     let a = automatable(points[1], cvss_vector);
     let t = technical_impact(points[2], cvss_vector);
-    let (mp, pwb) = role_default(role);
-    let m = mission_wellbeing(mp, pwb);
+    let m = mission_wellbeing(consequence.mission, consequence.wellbeing);
     let decision = match (e, a, t) {
         (Some((e, _)), Some((a, _)), Some((t, _))) => Some(decide(e, a, t, m)),
         _ => None,
@@ -272,7 +302,7 @@ pub fn assess(in_kev: bool, points: [Option<&str>; 3], cvss_vector: Option<&str>
         point("E", e_name),
         point("A", a_name),
         point("TI", t_name),
-        format!("MWI={m_name} (role {role} default)"),
+        format!("MWI={m_name} ({})", consequence.source),
         decision.map_or("no decision: a point is unknown".to_owned(), |d| d.name().to_owned()),
     ];
     SsvcDecision { decision, path: path.join(" -> ") }
