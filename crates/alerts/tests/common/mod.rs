@@ -1,0 +1,37 @@
+//! Alerts and configurations shared by the integration tests.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use otposture_alerts::{Alert, AlertsConfig, Severity};
+
+/// An alert whose text exercises CEF escaping: pipes, equals signs, backslashes, newlines.
+pub fn alert(id: &str) -> Alert {
+    Alert {
+        id: id.to_owned(),
+        finding_id: format!("finding-{id}"),
+        event: "opened".to_owned(),
+        check: "segmentation.unallowed_flow".to_owned(),
+        title: "Flow from IT|zone to level-1 controllers".to_owned(),
+        severity: Severity::High,
+        time_ns: 1_700_000_000_123_456_789,
+        site: Some("Plant=1".to_owned()),
+        assets: vec!["asset-1".to_owned(), "asset-2".to_owned()],
+        source: Some("192.168.10.20".parse().unwrap()),
+        destination: Some("10.0.0.5".parse().unwrap()),
+        protocol: Some("modbus".to_owned()),
+        attack: vec!["T0886".to_owned()],
+        remediation: Some("Allow it in a conduit\nor block it at C:\\fw".to_owned()),
+        detail: serde_json::json!({"port": 502}),
+    }
+}
+
+/// Short backoffs and deadline so failing receivers cost the tests seconds, not minutes.
+pub fn quick_config(dead_letter: std::path::PathBuf) -> AlertsConfig {
+    AlertsConfig {
+        dead_letter,
+        max_attempts: 5,
+        initial_backoff_ms: 20,
+        max_backoff_ms: 100,
+        deadline_secs: 3,
+        ..AlertsConfig::default()
+    }
+}
