@@ -195,6 +195,17 @@ impl SyslogSink {
     }
 }
 
+impl Drop for SyslogSink {
+    fn drop(&mut self) {
+        // RFC 5425 section 4.4: close with a TLS close_notify, so the receiver sees a
+        // clean end rather than a truncation. Best effort: the connection may be gone.
+        if let Some(Conn::Tls(s)) = &mut self.conn {
+            s.conn.send_close_notify();
+            let _ = s.conn.write_tls(&mut s.sock);
+        }
+    }
+}
+
 impl Sink for SyslogSink {
     fn deliver(&mut self, alert: &Alert) -> Result<(), Failure> {
         self.write(alert).map_err(|e| {

@@ -4,7 +4,7 @@
 use otposture_alerts::{Alert, AlertsConfig, Severity};
 
 /// An alert whose text exercises CEF escaping: pipes, equals signs, backslashes, newlines.
-pub fn alert(id: &str) -> Alert {
+pub(crate) fn alert(id: &str) -> Alert {
     Alert {
         id: id.to_owned(),
         finding_id: format!("finding-{id}"),
@@ -25,7 +25,7 @@ pub fn alert(id: &str) -> Alert {
 }
 
 /// Short backoffs and deadline so failing receivers cost the tests seconds, not minutes.
-pub fn quick_config(dead_letter: std::path::PathBuf) -> AlertsConfig {
+pub(crate) fn quick_config(dead_letter: std::path::PathBuf) -> AlertsConfig {
     AlertsConfig {
         dead_letter,
         max_attempts: 5,
