@@ -27,44 +27,6 @@ fn rsyslogd() -> Option<PathBuf> {
     found
 }
 
-/// A CA and a server certificate for `localhost` and 127.0.0.1, made with the openssl CLI.
-fn make_certificates(dir: &Path) {
-    let run = |args: &[&str]| {
-        let out = Command::new("openssl").args(args).current_dir(dir).output().expect("the openssl CLI");
-        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    };
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    run(&[
-        &["req", "-x509"],
-        &ec[..],
-        &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=otposture test CA"],
-    ]
-    .concat());
-    run(&[&["req"], &ec[..], &["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"]].concat());
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "server.pem",
-        "-days",
-        "2",
-        "-extfile",
-        "ext.cnf",
-    ]);
-}
-
 struct Ports {
     udp: u16,
     tcp: u16,
@@ -183,7 +145,7 @@ fn line_for<'a>(lines: &'a [String], app: &str, alert: &Alert) -> &'a str {
 fn rsyslog_receives_whole_cef_records_over_udp_tcp_and_tls() {
     let Some(bin) = rsyslogd() else { return };
     let dir = tempfile::tempdir().unwrap();
-    make_certificates(dir.path());
+    common::make_certificates(dir.path());
     let ports = free_ports();
     let _rsyslog = start_rsyslog(&bin, dir.path(), &ports, 1);
 
@@ -235,7 +197,7 @@ fn rsyslog_receives_whole_cef_records_over_udp_tcp_and_tls() {
 fn tcp_and_tls_reconnect_after_rsyslog_restarts() {
     let Some(bin) = rsyslogd() else { return };
     let dir = tempfile::tempdir().unwrap();
-    make_certificates(dir.path());
+    common::make_certificates(dir.path());
     let ports = free_ports();
     let rsyslog = start_rsyslog(&bin, dir.path(), &ports, 1);
 

@@ -6,7 +6,7 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -50,13 +50,32 @@ impl Log {
     }
 }
 
-/// Serves on `listener` until the test ends; `answer(id, n)` scripts the replies.
+trait Stream: Read + Write + Send {}
+impl<S: Read + Write + Send> Stream for S {}
+
+/// Serves plain HTTP on `listener` until the test ends; `answer(id, n)` scripts the replies.
 fn serve(listener: TcpListener, answer: impl Fn(&str, usize) -> Answer + Send + 'static) -> Log {
+    serve_with(listener, None, answer)
+}
+
+/// Serves HTTP, or HTTPS with `tls`.
+fn serve_with(
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    answer: impl Fn(&str, usize) -> Answer + Send + 'static,
+) -> Log {
     let log = Log::default();
     let requests = Arc::clone(&log.requests);
     std::thread::spawn(move || {
         for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
+            let Ok(stream) = stream else { continue };
+            let mut stream: Box<dyn Stream> = match &tls {
+                None => Box::new(stream),
+                Some(config) => {
+                    let conn = rustls::ServerConnection::new(Arc::clone(config)).unwrap();
+                    Box::new(rustls::StreamOwned::new(conn, stream))
+                }
+            };
             let Some((head, body)) = read_request(&mut stream) else { continue };
             let mut headers = [httparse::EMPTY_HEADER; 32];
             let mut req = httparse::Request::new(&mut headers);
@@ -100,7 +119,7 @@ fn serve(listener: TcpListener, answer: impl Fn(&str, usize) -> Answer + Send + 
     log
 }
 
-fn read_request(stream: &mut TcpStream) -> Option<(Vec<u8>, Vec<u8>)> {
+fn read_request(stream: &mut dyn Stream) -> Option<(Vec<u8>, Vec<u8>)> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
@@ -128,8 +147,9 @@ fn read_request(stream: &mut TcpStream) -> Option<(Vec<u8>, Vec<u8>)> {
     }
 }
 
-fn respond(stream: &mut TcpStream, status: u16, extra: &str) {
+fn respond(stream: &mut dyn Stream, status: u16, extra: &str) {
     let _ = write!(stream, "HTTP/1.1 {status} Scripted\r\nContent-Length: 2\r\n{extra}Connection: close\r\n\r\nok");
+    let _ = stream.flush();
 }
 
 fn now_secs() -> u64 {
@@ -366,4 +386,62 @@ fn the_severity_threshold_applies_at_send() {
     let report = dispatcher.finish();
     assert_eq!((report.targets[0].delivered, report.targets[0].filtered), (1, 1), "{report}");
     assert_eq!(log.delivered_ids(), ["h2"]);
+}
+
+fn tls_server(dir: &Path) -> Arc<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    common::make_certificates(dir);
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(dir.join("server.pem")).unwrap().map(Result::unwrap).collect();
+    let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    Arc::new(config)
+}
+
+#[test]
+fn delivers_over_https_trusting_the_ca_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let log = serve_with(listener, Some(tls_server(dir.path())), |_, _| Answer::Status(200));
+    let mut config = config(dir.path(), ([127, 0, 0, 1], port).into());
+    config.webhook[0].url = format!("https://localhost:{port}/hooks/ot?site=1");
+    config.webhook[0].ca_file = Some(dir.path().join("ca.pem"));
+    let dispatcher = Dispatcher::start(&config).unwrap();
+    dispatcher.send(common::alert("s1"));
+    let report = dispatcher.finish();
+    assert!(report.all_delivered(), "{report}");
+    assert_eq!(log.delivered_ids(), ["s1"]);
+    assert!(log.requests.lock().unwrap()[0].signature_ok);
+}
+
+#[test]
+fn an_untrusted_https_receiver_gets_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let log = serve_with(listener, Some(tls_server(dir.path())), |_, _| Answer::Status(200));
+    // Another CA than the one that signed the server's certificate.
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    common::make_certificates(&other);
+    let mut config = config(dir.path(), ([127, 0, 0, 1], port).into());
+    config.webhook[0].url = format!("https://localhost:{port}/hooks/ot?site=1");
+    config.webhook[0].ca_file = Some(other.join("ca.pem"));
+    config.max_attempts = 2;
+    let dispatcher = Dispatcher::start(&config).unwrap();
+    dispatcher.send(common::alert("u1"));
+    let report = dispatcher.finish();
+    assert_eq!(report.targets[0].dead_lettered, 1, "{report}");
+    let error = report.targets[0].last_error.clone().unwrap_or_default();
+    assert!(error.contains("certificate"), "{error}");
+    assert_eq!(log.count(), 0);
+    let dead = dead_letters(&config.dead_letter);
+    assert_eq!((dead.len(), dead[0].attempts), (1, 2), "max_attempts = 2, then the dead-letter file");
 }

@@ -1,6 +1,9 @@
 //! Alerts and configurations shared by the integration tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+use std::path::Path;
+use std::process::Command;
+
 use otposture_alerts::{Alert, AlertsConfig, Severity};
 
 /// An alert whose text exercises CEF escaping: pipes, equals signs, backslashes, newlines.
@@ -34,4 +37,42 @@ pub(crate) fn quick_config(dead_letter: std::path::PathBuf) -> AlertsConfig {
         deadline_secs: 3,
         ..AlertsConfig::default()
     }
+}
+
+/// A CA and a server certificate for `localhost` and 127.0.0.1, made with the openssl CLI.
+pub(crate) fn make_certificates(dir: &Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir).output().expect("the openssl CLI");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    run(&[
+        &["req", "-x509"],
+        &ec[..],
+        &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=otposture test CA"],
+    ]
+    .concat());
+    run(&[&["req"], &ec[..], &["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"]].concat());
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
 }
