@@ -5,11 +5,13 @@
 # server and client (the SSH peer test), TigerVNC's headless Xvnc server (the
 # VNC peer test, and the display of the RDP client), Samba's server and client
 # (the SMB peer test), xrdp and FreeRDP's client (the RDP peer test), dnsmasq and dig (the DNS peer test), curl (the HTTP peer
-# test's client), the inetutils telnet client (the Telnet peer test) and
-# Net-SNMP's agent and tools (the SNMP peer test; numeric OIDs, no MIB files needed).
+# test's client), the inetutils telnet client (the Telnet peer test),
+# Net-SNMP's agent and tools (the SNMP peer test; numeric OIDs, no MIB files needed) and
+# rsyslog with its GnuTLS driver (the alerts crate's syslog test receives UDP, TCP
+# and TLS on loopback).
 set -euo pipefail
 need=()
-for p in libpcap-dev tshark tcpdump openssh-server openssh-client tigervnc-standalone-server tigervnc-tools dnsmasq-base bind9-dnsutils curl inetutils-telnet snmpd snmp samba smbclient xrdp freerdp2-x11; do
+for p in libpcap-dev tshark tcpdump openssh-server openssh-client tigervnc-standalone-server tigervnc-tools dnsmasq-base bind9-dnsutils curl inetutils-telnet snmpd snmp samba smbclient xrdp freerdp2-x11 rsyslog rsyslog-gnutls; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
