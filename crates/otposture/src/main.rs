@@ -90,6 +90,8 @@ enum Command {
     Assess(posture::AssessArgs),
     /// List, filter and export findings; `findings show ID` explains one; `ack`, `accept`, `reopen` change its state (logged).
     Findings(posture::FindingsArgs),
+    /// Alert delivery: `alerts redeliver` sends the dead-letter file's alerts again.
+    Alerts(posture::AlertsArgs),
     /// List the captures analysed into the database and their status.
     Captures(query::CapturesArgs),
     /// Measure the capture -> flows -> reassembly stage: MB/s, packets/s, peak memory.
@@ -121,6 +123,7 @@ fn main() -> ExitCode {
         Command::Site(a) => posture::site(a, db),
         Command::Assess(a) => posture::assess(a, db),
         Command::Findings(a) => posture::findings(a, db),
+        Command::Alerts(a) => posture::alerts(a, db),
         Command::Captures(a) => query::captures(a, db),
         Command::Bench(a) => bench::run(a),
     };

@@ -148,6 +148,9 @@ fn apply(store: &mut Store, file: &Path) -> anyhow::Result<Result<Site, otpostur
         Err(e) => return Ok(Err(e)),
     };
     let sha = sha256_hex(&text);
+    // Stored absolute: relative paths in it (the dead-letter file) are read
+    // from its directory whenever it is used.
+    let file = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
     let stored = store.apply_site((&site.name, &sha, &file.display().to_string(), &text), (now_secs(), &actor()))?;
     if stored {
         eprintln!(
@@ -264,6 +267,9 @@ pub(crate) struct AssessmentSummary {
     stale: usize,
     states: std::collections::BTreeMap<String, u64>,
     transitions: Vec<TransitionLine>,
+    /// What happened to the alerts sent for the transitions, when the site
+    /// file configures targets.
+    alerts: Option<otposture_alerts::DeliveryReport>,
 }
 
 #[derive(Serialize)]
@@ -281,6 +287,7 @@ pub(crate) fn assess_stored(
     store: &mut Store,
     site: Option<&Site>,
     site_sha: Option<&str>,
+    site_dir: Option<&Path>,
 ) -> anyhow::Result<(AssessmentSummary, Vec<Finding>)> {
     crate::assets::current(store)?;
     let inventory = crate::assets::build(store)?;
@@ -329,6 +336,7 @@ pub(crate) fn assess_stored(
     let ctx =
         AssessmentContext { at_secs: now_secs(), actor: &actor, site: site.map(|s| s.name.as_str()).zip(site_sha) };
     let outcome = store.record_assessment(&found, ctx)?;
+    let report = deliver(site, site_dir, &outcome, &findings, store, &inventory)?;
     let mut transitions = Vec::new();
     for t in &outcome.transitions {
         let row = store.finding(&t.finding_id)?;
@@ -347,6 +355,7 @@ pub(crate) fn assess_stored(
         stale: stale.len(),
         states: outcome.states,
         transitions,
+        alerts: report,
     };
     Ok((summary, findings))
 }
@@ -360,8 +369,10 @@ pub(crate) fn assess(a: AssessArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
         }
     }
     let site = crate::vulns::site_in_force(&store)?;
-    let sha = store.current_site()?.map(|s| s.sha256);
-    let (summary, _) = assess_stored(&mut store, site.as_ref(), sha.as_deref())?;
+    let stored = store.current_site()?;
+    let sha = stored.as_ref().map(|s| s.sha256.clone());
+    let dir = stored.as_ref().and_then(|s| Path::new(&s.path).parent().map(Path::to_path_buf));
+    let (summary, _) = assess_stored(&mut store, site.as_ref(), sha.as_deref(), dir.as_deref())?;
     match a.format {
         Format::Table => {
             println!(
@@ -383,6 +394,9 @@ pub(crate) fn assess(a: AssessArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
             println!("  findings by state: {}", states.join(", "));
             for t in &summary.transitions {
                 println!("  {:<9} {} {:<8} {:<34} {}", t.event, t.finding, t.severity, t.check, t.title);
+            }
+            if let Some(report) = &summary.alerts {
+                println!("  alerts: {report}");
             }
             println!("  (otposture findings lists them; otposture findings show ID explains one)");
         }
@@ -613,5 +627,121 @@ fn print_finding(doc: &Value) {
             .unwrap_or_default();
         let event = e.get("event_id").and_then(Value::as_i64).map(|id| format!(" [event {id}]")).unwrap_or_default();
         println!("    {first}  {what}{event}");
+    }
+}
+
+/// The site's alert configuration with its dead-letter path made absolute
+/// (relative to the site file's directory).
+fn alerts_config(site: Option<&Site>, site_dir: Option<&Path>) -> Option<otposture_alerts::AlertsConfig> {
+    let mut config = site?.alerts.clone()?;
+    if config.syslog.is_empty() && config.webhook.is_empty() {
+        return None;
+    }
+    if config.dead_letter.is_relative() {
+        if let Some(dir) = site_dir {
+            config.dead_letter = dir.join(&config.dead_letter);
+        }
+    }
+    Some(config)
+}
+
+/// The first address of an evidence end: an `ip-` id, else the asset's first address.
+fn address_of(id: Option<&str>, inventory: &otposture_inventory::Inventory) -> Option<std::net::IpAddr> {
+    let id = id?;
+    if let Some(ip) = id.strip_prefix("ip-").and_then(|a| a.split("-vlan").next()).and_then(|a| a.parse().ok()) {
+        return Some(ip);
+    }
+    inventory.assets.iter().find(|a| a.id == id).and_then(|a| a.ips.first().copied())
+}
+
+/// Sends an alert for every transition of the assessment to the site's
+/// targets. Delivery runs on the dispatcher's threads; what is not delivered
+/// within the configured deadline goes to the dead-letter file
+/// (`otposture alerts redeliver` sends it again).
+fn deliver(
+    site: Option<&Site>,
+    site_dir: Option<&Path>,
+    outcome: &otposture_store::AssessmentOutcome,
+    findings: &[Finding],
+    store: &Store,
+    inventory: &otposture_inventory::Inventory,
+) -> anyhow::Result<Option<otposture_alerts::DeliveryReport>> {
+    let Some(config) = alerts_config(site, site_dir) else { return Ok(None) };
+    if outcome.transitions.is_empty() {
+        return Ok(None);
+    }
+    let dispatcher = otposture_alerts::Dispatcher::start(&config)?;
+    for t in &outcome.transitions {
+        // A resolved finding is not among this assessment's: its stored document says what it was.
+        let finding: Option<Value> = match findings.iter().find(|f| f.id == t.finding_id) {
+            Some(f) => Some(serde_json::to_value(f)?),
+            None => store.finding(&t.finding_id)?.map(|r| serde_json::from_str(&r.doc)).transpose()?,
+        };
+        let Some(doc) = finding else { continue };
+        let text = |k: &str| doc.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        let list = |k: &str| -> Vec<String> {
+            doc.get(k)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .unwrap_or_default()
+        };
+        let first = doc.get("evidence").and_then(Value::as_array).and_then(|e| e.first());
+        let end = |k: &str| first.and_then(|e| e.get(k)).and_then(Value::as_str);
+        let severity = match text("severity").as_str() {
+            "critical" => otposture_alerts::Severity::Critical,
+            "high" => otposture_alerts::Severity::High,
+            "medium" => otposture_alerts::Severity::Medium,
+            _ => otposture_alerts::Severity::Low,
+        };
+        dispatcher.send(otposture_alerts::Alert {
+            id: format!("{}:{}:{}", t.finding_id, t.event, outcome.id),
+            finding_id: t.finding_id.clone(),
+            event: t.event.to_string(),
+            check: text("check"),
+            title: text("title"),
+            severity,
+            time_ns: doc.get("last_seen_ns").and_then(Value::as_i64).unwrap_or(0),
+            site: site.map(|s| s.name.clone()),
+            assets: list("assets"),
+            source: address_of(end("client"), inventory),
+            destination: address_of(end("server"), inventory),
+            protocol: end("protocol").map(str::to_string),
+            attack: list("attack"),
+            remediation: Some(text("remediation")).filter(|r| !r.is_empty()),
+            detail: serde_json::json!({
+                "zones": doc.get("zones"),
+                "evidence_total": doc.get("evidence_total"),
+                "evidence": doc.get("evidence"),
+            }),
+        });
+    }
+    Ok(Some(dispatcher.finish()))
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct AlertsArgs {
+    #[command(subcommand)]
+    command: AlertsCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum AlertsCommand {
+    /// Sends the dead-letter file's alerts again to the targets of the site file in force; keeps those that still fail.
+    Redeliver,
+}
+
+pub(crate) fn alerts(a: AlertsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
+    let store = Store::open(&crate::require_db(db)?)?;
+    let site = crate::vulns::site_in_force(&store)?;
+    let dir = store.current_site()?.and_then(|s| Path::new(&s.path).parent().map(Path::to_path_buf));
+    match a.command {
+        AlertsCommand::Redeliver => {
+            let config = alerts_config(site.as_ref(), dir.as_deref()).ok_or_else(|| {
+                anyhow::anyhow!("the site file in force configures no alert targets ([alerts] in docs/site.md)")
+            })?;
+            let report = otposture_alerts::redeliver(&config)?;
+            println!("{report}");
+            Ok(if report.all_delivered() { crate::exit::OK } else { crate::exit::WARNINGS })
+        }
     }
 }

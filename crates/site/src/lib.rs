@@ -11,8 +11,8 @@
 //!   deployer's "mission and well-being" input), and the downtime they tolerate;
 //! - **owners**: who answers for a zone or process;
 //! - **findings**: how long a finding may go unobserved before it is resolved;
-//! - **alerts**: where findings are sent (read by the alerts crate; kept here as
-//!   the table the file holds).
+//! - **alerts**: where findings are sent (syslog and webhook targets, checked
+//!   by the alerts crate; docs/alerts.md).
 //!
 //! Every problem names the file, line and column and what is wrong; all problems
 //! are reported at once and nothing is taken from a file that has any.
@@ -44,8 +44,8 @@ pub struct Site {
     pub owners: BTreeMap<String, Owner>,
     /// How findings age out.
     pub findings: FindingsPolicy,
-    /// The `[alerts]` table as written (the alerts crate reads it).
-    pub alerts: Option<toml::Table>,
+    /// Where findings are sent (`[alerts]`; docs/alerts.md).
+    pub alerts: Option<otposture_alerts::AlertsConfig>,
 }
 
 /// One zone.

@@ -24,7 +24,7 @@ struct File {
     #[serde(default)]
     owner: Vec<RawOwner>,
     findings: Option<RawFindings>,
-    alerts: Option<toml::Table>,
+    alerts: Option<S<otposture_alerts::AlertsConfig>>,
 }
 
 #[derive(Deserialize)]
@@ -404,13 +404,14 @@ fn validate(file: File, p: &mut Problems<'_>) -> Site {
         secs
     });
 
-    Site {
-        name,
-        zones,
-        conduits,
-        consequences,
-        owners,
-        findings: FindingsPolicy { resolve_after_secs },
-        alerts: file.alerts,
-    }
+    let alerts = file.alerts.map(|a| {
+        let span = a.span();
+        let config = a.into_inner();
+        for problem in otposture_alerts::validate(&config) {
+            p.at(span.clone(), format!("alerts: {problem}"));
+        }
+        config
+    });
+
+    Site { name, zones, conduits, consequences, owners, findings: FindingsPolicy { resolve_after_secs }, alerts }
 }
