@@ -118,10 +118,13 @@ pub struct Deviation {
     /// The current value. For the conversation kinds the classes now seen.
     pub after: Option<String>,
     /// Evidence, ns since the epoch (packet time): when what is new was first
-    /// seen (the new value, asset or conversation); for the vanished kinds,
-    /// from the baseline.
+    /// seen (the new value, asset or conversation; for `address_change` the
+    /// asset). For the vanished kinds, from the baseline. `None` for
+    /// `new_operation`: the inventory does not say when a class was first sent
+    /// (`otposture events --kind operation` lists each write, program or
+    /// control with its time).
     pub first_seen_ns: Option<i64>,
-    /// When it was last seen.
+    /// When it was last seen (for `new_operation`, the conversation).
     pub last_seen_ns: Option<i64>,
     /// The deviation in one sentence, for people.
     pub explanation: String,
@@ -604,8 +607,10 @@ fn operations(b: &ConversationState, c: &ConversationState, out: &mut Vec<Deviat
             ),
         )
         .conversation(c, &c.client)
-        .classes(Some(b.operations), Some(c.operations))
-        .seen(c.first_seen_ns, c.last_seen_ns);
+        .classes(Some(b.operations), Some(c.operations));
+        // The inventory counts classes per conversation, not when each was
+        // first sent: no first sighting is claimed, only the conversation's last.
+        d.last_seen_ns = Some(c.last_seen_ns);
         d.operation = Some(class);
         out.push(d);
     }

@@ -249,6 +249,7 @@ fn a_new_operation_class_on_a_known_conversation_is_named() {
     assert_eq!(d.iter().map(|x| x.operation).collect::<Vec<_>>(), [Some(Program), Some(Write)]);
     assert_eq!((d[0].before.as_deref(), d[0].after.as_deref()), (Some("read"), Some("program read write")));
     assert!(d[0].explanation.contains("sent program requests") && d[0].explanation.contains("saw only read"), "{d:?}");
+    assert_eq!((d[0].first_seen_ns, d[0].last_seen_ns), (None, Some(T0 + 90)), "no first sighting is claimed");
     // A class that stopped is not a deviation.
     let mut quiet = cell();
     quiet.conversations[0].operations = Classes::default();
