@@ -248,3 +248,65 @@ fn a_baseline_then_a_second_capture_lists_exactly_the_drift() {
     assert_eq!(json(&db, &["baseline", "diff"])["deviations"], serde_json::json!([]));
     assert_eq!(json(&db, &["baseline", "show", "--id", "1"])["assets"].as_array().unwrap().len(), 3);
 }
+
+/// Three real captures of one S7-300 cell (`../shared/pcaps/s7comm`), all
+/// with the CPU 315-2 PN/DP at MAC 00:0e:8c:d0:f9:cb. What each holds, from
+/// tshark 4.0.17 (`-z conv,ip`, `eth.src`/`ip.src`, `s7comm.param.func` of jobs,
+/// `s7comm.param.userdata.funcgroup`/`subfunc`/`szl_id` of userdata):
+/// - `tia_s300_goOnline`: TIA Portal at 134.217.61.131 (VMware MAC
+///   00:0c:29:c1:49:92) goes online with the CPU at 134.217.61.211: setup
+///   communication (job 0xf0) and SZL reads, 0x0011 and 0x001c among them (the
+///   CPU states model, order number 6ES7 315-2EH14-0AB0, firmware V3.2.7 and
+///   serial). Nothing is written or downloaded.
+/// - `tia_s300_downloadOb1`: the same station and CPU, same addresses:
+///   request download (0x1a), download block (0x1b) twice, download ended
+///   (0x1c) and the PI service that inserts the block (0x28): a program
+///   transfer on a conversation that only read diagnostics before. No SZL
+///   identity read, so no identity is stated.
+/// - `step7_s300_readVarTab`: a STEP 7 station at 134.249.62.202 (another
+///   VMware MAC, 00:0c:29:6e:5d:01) reads a variable table (userdata group 1,
+///   programmer commands) from the same CPU MAC, now at 134.249.61.182: the
+///   CPU was re-addressed, and a station the baseline never saw talks to it.
+#[test]
+fn a_baseline_of_a_real_s7_cell_reports_the_download_the_readdressing_and_the_new_station() {
+    let Some(pcaps) = otposture_fixtures::shared_pcaps() else { return };
+    let s7 = pcaps.join("s7comm");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s7.db");
+    const CPU: &str = "mac-00:0e:8c:d0:f9:cb";
+    const TIA: &str = "mac-00:0c:29:c1:49:92";
+    const STEP7: &str = "mac-00:0c:29:6e:5d:01";
+
+    analyze(&db, &s7.join("tia_s300_goOnline.pcapng"));
+    let accepted = otposture(&db, &["baseline", "accept", "--note", "TIA online, CPU identified"]);
+    assert!(accepted.status.success(), "{}", stderr(&accepted));
+    let baseline = json(&db, &["baseline", "show"]);
+    let cpu = baseline["assets"].as_array().unwrap().iter().find(|a| a["id"] == CPU).unwrap();
+    assert_eq!(cpu["identity"]["firmware"]["value"], "V3.2.7", "{cpu:#}");
+    assert_eq!(cpu["identity"]["order_number"]["value"], "6ES7 315-2EH14-0AB0", "{cpu:#}");
+
+    // The download: one new operation class, program; the CPU did not state
+    // its identity this time, which is no change.
+    analyze(&db, &s7.join("tia_s300_downloadOb1.pcapng"));
+    let report = json(&db, &["baseline", "diff"]);
+    assert_eq!(
+        summary(&report),
+        [row("new_operation", "-", TIA, CPU, "program", "diagnostic session", "diagnostic program session")],
+        "{report:#}"
+    );
+
+    // The STEP 7 session: the same CPU MAC at another address (one address
+    // change under its id, not a new device), a new station and its conversation.
+    analyze(&db, &s7.join("step7_s300_readVarTab.pcapng"));
+    let report = json(&db, &["baseline", "diff"]);
+    assert_eq!(
+        summary(&report),
+        [
+            row("new_asset", STEP7, "-", "-", "-", "-", "-"),
+            row("address_change", CPU, "-", "-", "ips", "134.217.61.211", "134.217.61.211 134.249.61.182"),
+            row("new_conversation", "-", STEP7, CPU, "-", "-", "diagnostic"),
+            row("new_operation", "-", TIA, CPU, "program", "diagnostic session", "diagnostic program session"),
+        ],
+        "{report:#}"
+    );
+}
