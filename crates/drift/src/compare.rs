@@ -1,5 +1,5 @@
 //! Deviations of a current snapshot from the baseline, and the rules that
-//! decide them (docs/drift.md says the same for users).
+//! decide them (docs/cli.md says the same for users).
 //!
 //! - An asset is matched by id. An asset of the baseline that is gone and an
 //!   asset that is new which state the same vendor and serial number (exactly

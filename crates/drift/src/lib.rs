@@ -5,7 +5,7 @@
 //! new and vanished conversations, and new operation classes on known ones.
 //!
 //! It owns the snapshot document and the comparison rules (module
-//! [`compare`](crate::compare())'s header, and docs/drift.md). It does not
+//! [`compare`](crate::compare())'s header, and docs/cli.md). It does not
 //! store baselines (crates/store), judge severity or raise findings (the
 //! findings engine), or read the clock: the caller says when a snapshot was
 //! taken.
