@@ -361,6 +361,9 @@ fn address_words(a: &AssetState) -> String {
 
 /// MACs, IPs and VLANs of one asset (same id) that differ.
 fn addresses(b: &AssetState, c: &AssetState, out: &mut Vec<Deviation>) {
+    if b.macs == c.macs && b.ips == c.ips && b.vlans == c.vlans {
+        return;
+    }
     let vlans = |a: &AssetState| a.vlans.iter().map(ToString::to_string).collect::<Vec<_>>();
     let lists = [
         ("macs", b.macs.clone(), c.macs.clone()),
@@ -488,24 +491,16 @@ fn confidence(s: &Stated) -> &'static str {
 
 /// Conversations, matched by (client, server, protocol) with the baseline's
 /// ids of re-addressed devices replaced by their current ones.
-fn conversations(baseline: &Snapshot, current: &Snapshot, renames: &HashMap<&str, &str>, out: &mut Vec<Deviation>) {
-    let rename = |id: &str| -> String { renames.get(id).map_or(id, |n| *n).to_string() };
-    // The baseline's keys under current ids; only re-addressed ends are copied.
-    let renamed: Vec<(Option<(String, String)>, &ConversationState)> = baseline
-        .conversations
-        .iter()
-        .map(|c| {
-            let moved = renames.contains_key(c.client.as_str()) || renames.contains_key(c.server.as_str());
-            (moved.then(|| (rename(&c.client), rename(&c.server))), c)
-        })
-        .collect();
-    let mut base: Vec<(&str, &str, &ConversationState)> = renamed
-        .iter()
-        .map(|(names, c)| match names {
-            Some((client, server)) => (client.as_str(), server.as_str(), *c),
-            None => (c.client.as_str(), c.server.as_str(), *c),
-        })
-        .collect();
+fn conversations<'a>(
+    baseline: &'a Snapshot,
+    current: &'a Snapshot,
+    renames: &HashMap<&'a str, &'a str>,
+    out: &mut Vec<Deviation>,
+) {
+    // The baseline's keys under current ids (borrowed: nothing is copied).
+    let rename = |id: &'a str| -> &'a str { renames.get(id).copied().unwrap_or(id) };
+    let mut base: Vec<(&str, &str, &ConversationState)> =
+        baseline.conversations.iter().map(|c| (rename(&c.client), rename(&c.server), c)).collect();
     if !base.is_sorted_by(|x, y| (x.0, x.1, &x.2.protocol) <= (y.0, y.1, &y.2.protocol)) {
         base.sort_by(|x, y| (x.0, x.1, &x.2.protocol).cmp(&(y.0, y.1, &y.2.protocol)));
     }
