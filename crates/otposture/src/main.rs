@@ -2,11 +2,13 @@
 //!
 //! A thin binary: argument parsing, progress, output formats and exit codes.
 //! The work happens in the library crates (capture -> observe -> store ->
-//! inventory; cmdb for the asset register; intel for vulnerability intelligence).
+//! inventory; cmdb for the asset register; intel for vulnerability intelligence;
+//! drift for baselines).
 
 mod advisories;
 mod analyze;
 mod assets;
+mod baseline;
 mod bench;
 mod cmdb;
 mod intel;
@@ -72,8 +74,10 @@ enum Command {
     Operations(query::OperationsArgs),
     /// List assets (devices merged from hosts and protocol identities) with role, vendor and firmware; `assets show ID` explains one.
     Assets(assets::AssetsArgs),
-    /// Every change users made (role overrides), newest first.
+    /// Every change users made (role overrides, register imports, baselines), newest first.
     Audit(assets::AuditArgs),
+    /// Baselines and drift: accept the inventory as the expected state, then list how it deviates (new assets, identity changes, new conversations and operations).
+    Baseline(baseline::BaselineArgs),
     /// The communication map between assets: protocols, operations and who may write to, program or stop whom.
     Map(map::MapArgs),
     /// The asset register (CMDB): import a CSV or JSON export, reconcile it with the inventory, export the result.
@@ -117,6 +121,7 @@ fn main() -> ExitCode {
         Command::Map(a) => map::run(a, db),
         Command::Cmdb(a) => cmdb::run(a, db),
         Command::Audit(a) => assets::audit(a, db),
+        Command::Baseline(a) => baseline::run(a, db),
         Command::Intel(a) => intel::run(a, db),
         Command::Vulns(a) => vulns::run(a, db),
         Command::Advisories(a) => advisories::run(a, db),

@@ -498,6 +498,10 @@ fn every_command_has_help() {
         vec!["cmdb", "import", "--help"],
         vec!["cmdb", "reconcile", "--help"],
         vec!["cmdb", "export", "--help"],
+        vec!["baseline", "--help"],
+        vec!["baseline", "accept", "--help"],
+        vec!["baseline", "show", "--help"],
+        vec!["baseline", "diff", "--help"],
     ] {
         let out = env.run(&cmd);
         assert_eq!(code(&out), 0, "{cmd:?}");

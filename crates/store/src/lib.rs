@@ -7,7 +7,8 @@
 //! It also keeps the asset inventory as last built ([`Store::replace_inventory`]),
 //! the user's role overrides and the append-only audit log of their changes,
 //! the asset register (CMDB) the user imported ([`Store::replace_register`]),
-//! and vulnerability intelligence with its provenance ([`Store::write_intel`]).
+//! vulnerability intelligence with its provenance ([`Store::write_intel`]),
+//! and the baselines the user accepted ([`Store::accept_baseline`]).
 //!
 //! The one rule everything here serves: **writing the same observations twice
 //! changes nothing.** Flow records and message counts are cumulative and are merged
@@ -21,6 +22,7 @@
 //! per thread. Concurrent processes may share a file (SQLite locking, with a busy
 //! timeout); writers take turns. See `docs/store.md` for tables and policies.
 
+mod baseline;
 mod codes;
 mod digest;
 mod error;
@@ -35,6 +37,7 @@ mod register;
 mod rows;
 mod write;
 
+pub use baseline::{Baseline, BaselineSummary};
 pub use error::StoreError;
 pub use findings::{
     AssessmentContext, AssessmentOutcome, FindingFilter, FindingRow, FoundFinding, SiteRow, Transition, USER_STATES,

@@ -33,6 +33,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 5, name: "cmdb", sql: include_str!("migrations/0005_cmdb.sql") },
     Migration { version: 6, name: "operation_records", sql: include_str!("migrations/0006_operation_records.sql") },
     Migration { version: 7, name: "intel", sql: include_str!("migrations/0007_intel.sql") },
+    Migration { version: 8, name: "baselines", sql: include_str!("migrations/0008_baselines.sql") },
     Migration { version: 9, name: "findings", sql: include_str!("migrations/0009_findings.sql") },
 ];
 

@@ -489,9 +489,9 @@ pub struct AuditEntry {
     pub at_secs: i64,
     /// Who.
     pub actor: String,
-    /// `set_role`, `clear_role`.
+    /// `set_role`, `clear_role`, `import_register`, `accept_baseline`.
     pub action: String,
-    /// What it changed (an asset id).
+    /// What it changed (an asset id, `register`, `baseline`).
     pub target: String,
     /// Details, JSON.
     pub detail: String,
