@@ -308,7 +308,23 @@ pub(crate) fn assess_stored(
             kev: r.kev.is_some(),
         })
         .collect();
-    let findings = otposture_posture::assess(&Facts { site, inventory: &inventory, events: &events, vulns: &vulns });
+    // Deviations from the accepted baseline, when there is one.
+    let deviations = match store.current_baseline()? {
+        Some(base) => {
+            let baseline: otposture_drift::Snapshot = serde_json::from_str(&base.doc)
+                .with_context(|| format!("reading the snapshot of baseline {}", base.summary.id))?;
+            let now = otposture_drift::Snapshot::of(&inventory, now_secs().saturating_mul(1_000_000_000));
+            otposture_drift::compare(&baseline, &now)
+        }
+        None => Vec::new(),
+    };
+    let findings = otposture_posture::assess(&Facts {
+        site,
+        inventory: &inventory,
+        events: &events,
+        vulns: &vulns,
+        deviations: &deviations,
+    });
     // Findings whose newest evidence is older than the site's resolve_after,
     // counted back from the newest traffic stored, are no longer observed.
     let newest = inventory.assets.iter().map(|a| a.last_seen_ns).max().unwrap_or(0);

@@ -3,6 +3,7 @@
 
 use crate::place::Place;
 use crate::{Collector, Draft, Evidence, Facts, Placing, Severity};
+use otposture_drift::{Deviation, DeviationKind};
 use otposture_inventory::{Edge, Role};
 use otposture_model::{EventKind, OperationClass};
 use otposture_store::EventRow;
@@ -23,6 +24,9 @@ pub(crate) fn run(facts: &Facts<'_>, placing: &Placing<'_>, out: &mut Collector)
         insecure(event, placing, out);
     }
     firmware(facts, placing, out);
+    for d in facts.deviations {
+        drift(d, placing, out);
+    }
     if let Some(site) = placing.site() {
         for asset in &facts.inventory.assets {
             let place = placing.of(&asset.id);
@@ -643,4 +647,101 @@ fn firmware(facts: &Facts<'_>, placing: &Placing<'_>, out: &mut Collector) {
             },
         );
     }
+}
+
+/// Classes whose first appearance on a conversation to a controller is a new
+/// source of control.
+fn controls(class: OperationClass) -> bool {
+    matches!(
+        class,
+        OperationClass::Write | OperationClass::Program | OperationClass::Firmware | OperationClass::Control
+    )
+}
+
+fn drift(d: &Deviation, placing: &Placing<'_>, out: &mut Collector) {
+    let conv = d.conversation.as_ref();
+    let server_is_controller = conv.is_some_and(|c| is_controller(placing.role(&c.server)));
+    // New control from a source the baseline never saw send it.
+    let new_control = match d.kind {
+        DeviationKind::NewOperation => d.operation.is_some_and(controls),
+        DeviationKind::NewConversation => d
+            .after
+            .as_deref()
+            .is_some_and(|classes| classes.split([' ', ',']).filter_map(OperationClass::parse).any(controls)),
+        _ => false,
+    };
+    let (check, severity, attack, remediation): (&'static str, Severity, &'static [&'static str], &str) = match d.kind {
+        _ if new_control && server_is_controller => (
+            "operations.new_control_source",
+            Severity::High,
+            &["T0855", "T0848"],
+            "Confirm this host is meant to command the controller; if not, isolate it and check the controller's logic and set points. If it is, accept a new baseline.",
+        ),
+        DeviationKind::NewAsset => (
+            "drift.new_asset",
+            Severity::Medium,
+            &["T0848"],
+            "Identify the new device and its owner; add it to the asset register, or remove it from the network.",
+        ),
+        DeviationKind::VanishedAsset => (
+            "drift.vanished_asset",
+            Severity::Low,
+            &[],
+            "Confirm the device was decommissioned or moved; a controller that falls silent can mean a failure.",
+        ),
+        DeviationKind::NewConversation => (
+            "drift.new_conversation",
+            if server_is_controller { Severity::Medium } else { Severity::Low },
+            &["T0886"],
+            "Confirm the new communication path is intended; if it is, accept a new baseline.",
+        ),
+        DeviationKind::NewOperation => (
+            "drift.new_operation",
+            if d.operation.is_some_and(controls) { Severity::High } else { Severity::Medium },
+            &["T0855"],
+            "Confirm why this conversation now carries a new kind of operation; if it is intended, accept a new baseline.",
+        ),
+        DeviationKind::IdentityChange => (
+            "drift.identity_change",
+            if d.field.as_deref() == Some("firmware") { Severity::High } else { Severity::Medium },
+            if d.field.as_deref() == Some("firmware") { &["T0857"] } else { &[] },
+            "Check the change against an approved change record (firmware updates and replaced modules should have one).",
+        ),
+        DeviationKind::AddressChange => (
+            "drift.address_change",
+            Severity::Low,
+            &[],
+            "Confirm the device was readdressed on purpose; update the site file and asset register.",
+        ),
+        DeviationKind::VanishedConversation | DeviationKind::IdentityLearned => return,
+    };
+    let key = [
+        d.kind.name().to_string(),
+        d.asset.clone().unwrap_or_default(),
+        conv.map(|c| format!("{}>{}:{}", c.client, c.server, c.protocol)).unwrap_or_default(),
+        d.module.clone().unwrap_or_default(),
+        d.field.clone().unwrap_or_default(),
+        d.operation.map(|o| o.name().to_string()).unwrap_or_default(),
+        d.after.clone().filter(|_| d.kind == DeviationKind::IdentityChange).unwrap_or_default(),
+    ]
+    .join("|");
+    let mut assets: Vec<&str> = d.asset.iter().map(String::as_str).collect();
+    if let Some(c) = conv {
+        assets.push(&c.client);
+        assets.push(&c.server);
+    }
+    out.add(
+        Draft { check, key, title: d.explanation.clone(), severity, attack, remediation: remediation.to_string() },
+        &assets,
+        &[],
+        Evidence {
+            what: d.explanation.clone(),
+            client: conv.map(|c| c.client.clone()),
+            server: conv.map(|c| c.server.clone()),
+            protocol: conv.map(|c| c.protocol.clone()),
+            first_seen_ns: d.first_seen_ns.or(d.last_seen_ns).unwrap_or(0),
+            last_seen_ns: d.last_seen_ns.or(d.first_seen_ns).unwrap_or(0),
+            ..evidence_base()
+        },
+    );
 }

@@ -22,7 +22,11 @@
 //! - `firmware.vulnerable`: assets with vulnerabilities whose SSVC decision is
 //!   act or attend;
 //! - `operations.*`: program transfers, firmware updates, run-state changes,
-//!   and writes from hosts that are neither HMI nor engineering workstation.
+//!   and writes from hosts that are neither HMI nor engineering workstation;
+//! - `drift.*`: deviations from the accepted baseline (new and vanished
+//!   assets, new conversations, new operation classes on known ones, identity
+//!   changes); a new source of writes, program transfers or run-state
+//!   commands to a controller is `operations.new_control_source`.
 
 mod checks;
 mod place;
@@ -169,6 +173,8 @@ pub struct Facts<'a> {
     pub events: &'a [EventRow],
     /// Vulnerability matches.
     pub vulns: &'a [VulnFact],
+    /// Deviations from the accepted baseline (empty without one).
+    pub deviations: &'a [otposture_drift::Deviation],
 }
 
 /// Runs every check. Findings come ordered by severity (gravest first), then id.

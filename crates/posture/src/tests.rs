@@ -106,7 +106,7 @@ impl Plant {
         let mut inventory = otposture_inventory::build(&self.hosts, &[], &self.conversations);
         let unused = otposture_inventory::apply_overrides(&mut inventory, &self.roles);
         assert!(unused.is_empty(), "every test host is an asset");
-        assess(&Facts { site, inventory: &inventory, events: &self.events, vulns: &[] })
+        assess(&Facts { site, inventory: &inventory, events: &self.events, vulns: &[], deviations: &[] })
     }
 }
 
@@ -446,7 +446,7 @@ fn vulnerable_firmware_takes_the_graver_decision() {
         kev: false,
     };
     let vulns = [v("attend", "CVE-1"), v("act", "CVE-2"), v("track", "CVE-3")];
-    let f = assess(&Facts { site: None, inventory: &inventory, events: &[], vulns: &vulns });
+    let f = assess(&Facts { site: None, inventory: &inventory, events: &[], vulns: &vulns, deviations: &[] });
     let x = one(&f, "firmware.vulnerable");
     assert_eq!(x.severity, Severity::Critical);
     assert_eq!(x.evidence_total, 2, "track is not evidence");

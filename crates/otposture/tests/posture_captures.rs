@@ -1,0 +1,191 @@
+//! Posture findings on real captures (`../shared/pcaps`), each expected
+//! finding with the reason the capture gives for it.
+//!
+//! What the captures hold (tshark 4.0.17, `-z conv,ip` and the protocol fields
+//! named):
+//! - `it_remote/rdp-proprietary-encryption.pcap`: 172.21.128.16 opens RDP to
+//!   10.226.24.52; the server selects standard RDP security (`rdp.selectedProtocol`
+//!   0: no NLA) with 128-bit proprietary encryption.
+//! - `it_remote/vncmac.pcap`: 192.168.2.115 opens VNC (RFB 3.889, Apple Remote
+//!   Desktop) to 192.168.2.16.
+//! - `it_remote/single-conn.pcap`: 192.150.186.169 opens SSH to 131.159.14.23
+//!   (both global addresses; the client is on no zone, so the internet).
+//! - `s7comm/snap7_s300_everything.pcapng`: 134.217.61.131 uploads blocks from
+//!   the CPU at 134.217.61.211 (`s7comm.param.func` 0x1d/0x1e/0x1f), sets its
+//!   clock and stops it (PLC stop 0x29) and sends PI services (0x28).
+//! - `s7comm/s7comm_downloading_block_db1.pcap`: 192.168.1.10 downloads DB1 to
+//!   192.168.1.40 (0x1a/0x1b/0x1c, then PI 0x28); the PLC also sends two
+//!   unanswered SYNs to the station's port 102 (frames 1 and 93).
+//! - `dnp3/cold_restart_and_response.pcap`, `warm_restart_and_response.pcap`:
+//!   192.168.60.1 sends COLD_RESTART (13) and WARM_RESTART (14) to the
+//!   outstation 192.168.60.130; `select_operate_and_responses.pcap` and
+//!   `directoperate_and_response.pcap`: SELECT (3), OPERATE (4) and
+//!   DIRECT_OPERATE (5) on the same pair; none carries secure authentication
+//!   (no group 120 objects).
+//!
+//! The site file (`tests/data/shared-captures.site.toml`) puts the RDP and VNC
+//! servers in an HMI zone (level 2) and their clients in a corporate zone
+//! (level 4), the SSH server in a level 3 zone, the S7 CPUs in a level 1 cell
+//! with a conduit from engineering that allows reads, writes and configuration
+//! but no program transfer or run-state change, and the DNP3 outstation in a
+//! level 1 zone with a conduit from the control center that allows reads only.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod loopback;
+
+use loopback::{json, otposture};
+use std::path::Path;
+
+const CAPTURES: &[&str] = &[
+    "it_remote/rdp-proprietary-encryption.pcap",
+    "it_remote/vncmac.pcap",
+    "it_remote/single-conn.pcap",
+    "s7comm/snap7_s300_everything.pcapng",
+    "s7comm/s7comm_downloading_block_db1.pcap",
+    "dnp3/cold_restart_and_response.pcap",
+    "dnp3/warm_restart_and_response.pcap",
+    "dnp3/select_operate_and_responses.pcap",
+    "dnp3/directoperate_and_response.pcap",
+];
+
+// Asset ids (the sending MACs of the captures).
+const RDP_SERVER: &str = "mac-00:1b:2f:06:fa:62"; // 10.226.24.52
+const RDP_CLIENT: &str = "mac-00:05:9a:3c:78:00"; // 172.21.128.16
+const VNC_SERVER: &str = "mac-7c:d1:c3:d8:b4:db"; // 192.168.2.16
+const VNC_CLIENT: &str = "mac-98:5a:eb:8c:69:fa"; // 192.168.2.115
+const SSH_SERVER: &str = "mac-00:12:7f:eb:3b:c0"; // 131.159.14.23
+const SNAP7_STATION: &str = "mac-00:0c:29:c1:49:92"; // 134.217.61.131
+const SNAP7_CPU: &str = "mac-00:0e:8c:d0:f9:cb"; // 134.217.61.211
+const DB1_STATION: &str = "mac-90:e6:ba:84:5e:41"; // 192.168.1.10
+const DB1_CPU: &str = "mac-00:1b:1b:23:eb:3b"; // 192.168.1.40
+const MASTER: &str = "mac-00:50:56:c0:00:08"; // 192.168.60.1
+const OUTSTATION: &str = "mac-00:0c:29:24:3a:0a"; // 192.168.60.130
+
+#[test]
+fn the_shared_captures_produce_the_expected_findings() {
+    let Some(pcaps) = otposture_fixtures::shared_pcaps() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let mut args = vec!["analyze".to_string(), "--quiet".to_string()];
+    args.extend(CAPTURES.iter().map(|c| pcaps.join(c).display().to_string()));
+    let out = otposture(&db, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let site = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/shared-captures.site.toml");
+    let out = otposture(&db, &["assess", "--site", site.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let findings = json(&db, &["findings"]);
+    let mut got: Vec<(String, String, String)> = findings["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap().into(),
+                f["key"].as_str().unwrap().into(),
+                f["severity"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    got.sort();
+    let f = |check: &str, key: String, severity: &str| (check.to_string(), key, severity.to_string());
+    let mut want = vec![
+        // Remote access into OT: RDP and VNC from the corporate zone (level 4),
+        // SSH from the internet into a level 3 zone.
+        f("exposure.remote_access", format!("{RDP_SERVER}:RDP"), "high"),
+        f("exposure.remote_access", format!("{VNC_SERVER}:VNC"), "high"),
+        f("exposure.remote_access", format!("{SSH_SERVER}:SSH"), "critical"),
+        // The RDP server selected standard RDP security: no NLA.
+        f("insecure.rdp_without_nla", format!("{RDP_SERVER}:rdp"), "medium"),
+        // Level 4 straight to level 2, both remote sessions.
+        f("segmentation.it_to_control", format!("{RDP_CLIENT}>{RDP_SERVER}"), "high"),
+        f("segmentation.it_to_control", format!("{VNC_CLIENT}>{VNC_SERVER}"), "high"),
+        // No conduit carries RDP or VNC from corporate to the HMI zone.
+        f("segmentation.no_conduit", "corporate>hmi:rdp".into(), "medium"),
+        f("segmentation.no_conduit", "corporate>hmi:rfb".into(), "medium"),
+        // The internet reaches the level 3 SSH server in one hop.
+        f("segmentation.dmz_bypass", "internet>remote-ops".into(), "high"),
+        // The DB1 CPU's unanswered SYNs to the station: the cell opens to engineering.
+        f("segmentation.no_conduit", "s7-cell>engineering:tcp".into(), "high"),
+        // Both S7 stations transfer programs (upload, download) and snap7 stops the
+        // CPU: the engineering conduit allows neither.
+        f("segmentation.operation_not_allowed", "engineering>s7-cell:s7comm:program".into(), "high"),
+        f("segmentation.operation_not_allowed", "engineering>s7-cell:s7comm:control".into(), "high"),
+        f("operations.program_transfer", format!("{SNAP7_STATION}>{SNAP7_CPU}:s7comm"), "medium"),
+        f("operations.program_transfer", format!("{DB1_STATION}>{DB1_CPU}:s7comm"), "medium"),
+        f("operations.run_state_change", format!("{SNAP7_STATION}>{SNAP7_CPU}:s7comm"), "medium"),
+        // DNP3: restarts and operates over a read-only conduit, without secure
+        // authentication, from the control center's zone into the outstation's.
+        f("operations.run_state_change", format!("{MASTER}>{OUTSTATION}:dnp3"), "medium"),
+        f("segmentation.operation_not_allowed", "control-center>outstations:dnp3:control".into(), "high"),
+        f("segmentation.operation_not_allowed", "control-center>outstations:dnp3:write".into(), "medium"),
+        f("insecure.dnp3_unauthenticated_control", format!("{OUTSTATION}:dnp3"), "high"),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+
+    // The snap7 station only uploaded: Program Upload, not Download; its stop is T0858.
+    let by_key = |check: &str, key: String| {
+        findings["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["check"] == check && x["key"] == key.as_str())
+            .unwrap()
+            .clone()
+    };
+    let upload = by_key("operations.program_transfer", format!("{SNAP7_STATION}>{SNAP7_CPU}:s7comm"));
+    assert_eq!(upload["attack"], serde_json::json!(["T0845"]), "{upload:#}");
+    assert!(upload["title"].as_str().unwrap().contains("uploaded a program from 134.217.61.211"));
+    let ssh = by_key("exposure.remote_access", format!("{SSH_SERVER}:SSH"));
+    assert!(
+        ssh["evidence"][0]["what"].as_str().unwrap().starts_with("used by 192.150.186.169 (the internet)"),
+        "{ssh:#}"
+    );
+}
+
+/// A baseline taken on one capture of an S7-300 cell, then two more captures
+/// of the same plant analysed (see tests/drift.rs for their contents):
+/// `tia_s300_downloadOb1` downloads OB1 on the conversation the baseline saw
+/// only read diagnostics on; `step7_s300_stop` is a STEP 7 station the
+/// baseline never saw stopping a CPU it never saw either (tshark: PLC stop,
+/// `s7comm.param.func` 0x29, from 134.249.62.199 to 134.249.61.163).
+#[test]
+fn a_baseline_then_new_captures_give_drift_and_new_control_source_findings() {
+    let Some(pcaps) = otposture_fixtures::shared_pcaps() else { return };
+    let s7 = pcaps.join("s7comm");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let analyze = |name: &str| {
+        let out = otposture(&db, &["analyze", "--quiet", s7.join(name).to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    analyze("tia_s300_goOnline.pcapng");
+    assert!(otposture(&db, &["baseline", "accept", "--note", "cell online"]).status.success());
+    assert!(otposture(&db, &["assess"]).status.success());
+    assert!(json(&db, &["findings"])["findings"].as_array().unwrap().is_empty(), "nothing risky when going online");
+    analyze("tia_s300_downloadOb1.pcapng");
+    analyze("step7_s300_stop.pcapng");
+    assert!(otposture(&db, &["assess"]).status.success());
+    let mut got: Vec<(String, String)> = json(&db, &["findings"])["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["check"].as_str().unwrap().into(), f["severity"].as_str().unwrap().into()))
+        .collect();
+    got.sort();
+    let pair = |c: &str, s: &str| (c.to_string(), s.to_string());
+    assert_eq!(
+        got,
+        [
+            // The STEP 7 station and the CPU it stops are new to the baseline.
+            pair("drift.new_asset", "medium"),
+            pair("drift.new_asset", "medium"),
+            // Program requests on the known conversation; a stop from a new station.
+            pair("operations.new_control_source", "high"),
+            pair("operations.new_control_source", "high"),
+            // The download and the stop are risky operations in their own right.
+            pair("operations.program_transfer", "medium"),
+            pair("operations.run_state_change", "medium"),
+        ]
+    );
+}
