@@ -97,8 +97,8 @@ fn the_shared_captures_produce_the_expected_findings() {
         // The RDP server selected standard RDP security: no NLA.
         f("insecure.rdp_without_nla", format!("{RDP_SERVER}:rdp"), "medium"),
         // Level 4 straight to level 2, both remote sessions.
-        f("segmentation.it_to_control", format!("{RDP_CLIENT}>{RDP_SERVER}"), "high"),
-        f("segmentation.it_to_control", format!("{VNC_CLIENT}>{VNC_SERVER}"), "high"),
+        f("segmentation.it_to_control", RDP_CLIENT.to_string(), "high"),
+        f("segmentation.it_to_control", VNC_CLIENT.to_string(), "high"),
         // No conduit carries RDP or VNC from corporate to the HMI zone.
         f("segmentation.no_conduit", "corporate>hmi:rdp".into(), "medium"),
         f("segmentation.no_conduit", "corporate>hmi:rfb".into(), "medium"),

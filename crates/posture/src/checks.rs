@@ -182,29 +182,30 @@ fn segmentation(edge: &Edge, cp: &Place, sp: &Place, placing: &Placing<'_>, out:
             }
         }
     }
-    // IT or the internet straight to levels 0-2, either way round.
+    // IT or the internet straight to levels 0-2, either way round: one
+    // finding per outside host, its edges into control the evidence.
     let outside = |p: &Place| p.external || (p.level.is_some_and(|l| l >= 4) && !p.dmz);
     let control = |p: &Place| !p.external && p.level.is_some_and(|l| l <= 2);
-    if (outside(cp) && control(sp)) || (control(cp) && outside(sp)) {
-        let external = cp.external || sp.external;
+    let crossing = if outside(cp) && control(sp) {
+        Some((&edge.client.id, cp))
+    } else if control(cp) && outside(sp) {
+        Some((&edge.server.id, sp))
+    } else {
+        None
+    };
+    if let Some((host, place)) = crossing {
         out.add(
             Draft {
                 check: "segmentation.it_to_control",
-                key: format!("{}>{}", edge.client.id, edge.server.id),
-                title: format!(
-                    "{} ({}) and {} ({}) talk directly",
-                    placing.label(&edge.client.id),
-                    where_is(cp),
-                    placing.label(&edge.server.id),
-                    where_is(sp)
-                ),
-                severity: if external { Severity::Critical } else { Severity::High },
-                attack: if external { &["T0822", "T0886"] } else { &["T0886"] },
+                key: host.clone(),
+                title: format!("{} ({}) talks directly to level 0-2 assets", placing.label(host), where_is(place)),
+                severity: if place.external { Severity::Critical } else { Severity::High },
+                attack: if place.external { &["T0822", "T0886"] } else { &["T0886"] },
                 remediation: "Route this traffic through the DMZ (a broker, jump host or replica at level 3.5), or block it; level 0-2 assets should never be reached from IT or the internet directly.".into(),
             },
             &ends(edge),
             &zones,
-            edge_evidence(edge, edge_words(edge, placing)),
+            edge_evidence(edge, format!("{} ({} -> {})", edge_words(edge, placing), where_is(cp), where_is(sp))),
         );
     }
     // Controllers and the internet.

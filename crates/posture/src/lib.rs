@@ -39,7 +39,7 @@ use otposture_inventory::Inventory;
 use otposture_site::Site;
 use otposture_store::EventRow;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How urgent a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -188,7 +188,7 @@ pub fn assess(facts: &Facts<'_>) -> Vec<Finding> {
 /// Findings being gathered, by (check, key).
 #[derive(Debug, Default)]
 pub(crate) struct Collector {
-    findings: BTreeMap<(&'static str, String), Finding>,
+    findings: BTreeMap<(&'static str, String), (Finding, BTreeSet<String>, BTreeSet<String>)>,
 }
 
 /// What a check says about one finding, before evidence.
@@ -206,30 +206,35 @@ impl Collector {
     /// Adds evidence to the finding `draft` describes (made on first use; a
     /// graver severity seen later raises it).
     pub(crate) fn add(&mut self, draft: Draft, assets: &[&str], zones: &[&str], evidence: Evidence) {
-        let finding = self.findings.entry((draft.check, draft.key.clone())).or_insert_with(|| Finding {
-            id: finding_id(draft.check, &draft.key),
-            check: draft.check,
-            key: draft.key,
-            title: draft.title,
-            severity: draft.severity,
-            assets: Vec::new(),
-            zones: Vec::new(),
-            attack: draft.attack.to_vec(),
-            remediation: draft.remediation,
-            evidence: Vec::new(),
-            evidence_total: 0,
-            first_seen_ns: evidence.first_seen_ns,
-            last_seen_ns: evidence.last_seen_ns,
-        });
+        let (finding, all_assets, all_zones) =
+            self.findings.entry((draft.check, draft.key.clone())).or_insert_with(|| {
+                let finding = Finding {
+                    id: finding_id(draft.check, &draft.key),
+                    check: draft.check,
+                    key: draft.key,
+                    title: draft.title,
+                    severity: draft.severity,
+                    assets: Vec::new(),
+                    zones: Vec::new(),
+                    attack: draft.attack.to_vec(),
+                    remediation: draft.remediation,
+                    evidence: Vec::new(),
+                    evidence_total: 0,
+                    first_seen_ns: evidence.first_seen_ns,
+                    last_seen_ns: evidence.last_seen_ns,
+                };
+                (finding, BTreeSet::new(), BTreeSet::new())
+            });
         finding.severity = finding.severity.max(draft.severity);
-        for a in assets {
-            if !a.is_empty() && !finding.assets.iter().any(|x| x == a) {
-                finding.assets.push((*a).to_string());
+        // Sets, not lists: one finding can gather a zone pair's every edge.
+        for a in assets.iter().filter(|a| !a.is_empty()) {
+            if !all_assets.contains(*a) {
+                all_assets.insert((*a).to_string());
             }
         }
-        for z in zones {
-            if !z.is_empty() && !finding.zones.iter().any(|x| x == z) {
-                finding.zones.push((*z).to_string());
+        for z in zones.iter().filter(|z| !z.is_empty()) {
+            if !all_zones.contains(*z) {
+                all_zones.insert((*z).to_string());
             }
         }
         finding.first_seen_ns = finding.first_seen_ns.min(evidence.first_seen_ns);
@@ -244,9 +249,9 @@ impl Collector {
         let mut all: Vec<Finding> = self
             .findings
             .into_values()
-            .map(|mut f| {
-                f.assets.sort();
-                f.zones.sort();
+            .map(|(mut f, assets, zones)| {
+                f.assets = assets.into_iter().collect();
+                f.zones = zones.into_iter().collect();
                 f
             })
             .collect();
