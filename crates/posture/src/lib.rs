@@ -188,8 +188,11 @@ pub fn assess(facts: &Facts<'_>) -> Vec<Finding> {
 /// Findings being gathered, by (check, key).
 #[derive(Debug, Default)]
 pub(crate) struct Collector {
-    findings: BTreeMap<(&'static str, String), (Finding, BTreeSet<String>, BTreeSet<String>)>,
+    findings: BTreeMap<(&'static str, String), Gathering>,
 }
+
+/// A finding being gathered, with its assets and zones as sets.
+type Gathering = (Finding, BTreeSet<String>, BTreeSet<String>);
 
 /// What a check says about one finding, before evidence.
 #[derive(Debug)]
