@@ -16,4 +16,8 @@ echo
 echo
 ./target/release/otposture --db "$db" assets
 echo
+./target/release/otposture --db "$db" assess --site samples/plant-cell.site.toml
+echo
+./target/release/otposture --db "$db" findings
+echo
 echo "database: $db (try: ./target/release/otposture --db $db flows --format json)"

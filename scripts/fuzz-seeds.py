@@ -48,6 +48,8 @@ csaf_document: the 16 smallest and 4 largest CISA CSAF advisories from
 ../shared/intel/csaf, and the crate's own fixtures (crates/intel/tests/fixtures).
 cmdb_register: small asset registers (documented columns, a NetBox and a
 ServiceNow export, JSON, and one with every kind of bad row).
+site_file: the example site files (examples/, samples/) and the posture
+test's (crates/otposture/tests/data).
 version_range: every distinct product_version / product_version_range name of
 the CISA CSAF corpus (../shared/intel/csaf/csaf_files), a zero byte, and an
 observed version taken from the text (the target's input format).
@@ -394,7 +396,18 @@ def version_range_seeds():
     return len(names)
 
 
+def site_seeds():
+    d = os.path.join(out, "site_file")
+    os.makedirs(d, exist_ok=True)
+    picked = [os.path.join(root, "examples", "site.toml"), os.path.join(root, "samples", "plant-cell.site.toml"),
+              os.path.join(root, "crates", "otposture", "tests", "data", "shared-captures.site.toml")]
+    for p in picked:
+        open(os.path.join(d, os.path.basename(p)), "wb").write(open(p, "rb").read())
+    return len(picked)
+
+
 def main():
+    site_seeds()
     n_cmdb = cmdb_seeds()
     n_csaf = csaf_seeds()
     files = []

@@ -502,6 +502,14 @@ fn every_command_has_help() {
         vec!["baseline", "accept", "--help"],
         vec!["baseline", "show", "--help"],
         vec!["baseline", "diff", "--help"],
+        vec!["site", "--help"],
+        vec!["site", "check", "--help"],
+        vec!["site", "apply", "--help"],
+        vec!["assess", "--help"],
+        vec!["findings", "--help"],
+        vec!["findings", "show", "--help"],
+        vec!["findings", "accept", "--help"],
+        vec!["alerts", "redeliver", "--help"],
     ] {
         let out = env.run(&cmd);
         assert_eq!(code(&out), 0, "{cmd:?}");

@@ -544,4 +544,29 @@ mod tests {
         assert_eq!(log.iter().filter(|e| e.action == "apply_site").count(), 2);
         assert!(log[0].detail.contains("\"previous_sha256\":\"aa\""), "{}", log[0].detail);
     }
+
+    /// A schema 8 file holding a baseline migrates, keeps it and takes findings.
+    #[test]
+    fn a_schema_8_file_migrates_to_the_findings_schema() {
+        use crate::migrate::{migrate, MIGRATIONS};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v8.db");
+        {
+            let mut conn = rusqlite::Connection::open(&path).unwrap();
+            crate::digest::register(&conn).unwrap();
+            migrate(&mut conn, &path, MIGRATIONS.get(..8).unwrap()).unwrap();
+            conn.execute(
+                "INSERT INTO baselines (accepted_at, actor, note, assets, conversations, doc)
+                 VALUES (9, 'me', 'before findings', 0, 0, '{}')",
+                [],
+            )
+            .unwrap();
+            assert_eq!(crate::migrate::user_version(&conn, &path).unwrap(), 8);
+        }
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), crate::SCHEMA_VERSION);
+        assert_eq!(store.current_baseline().unwrap().unwrap().summary.note.as_deref(), Some("before findings"));
+        let o = store.record_assessment(&[found("F1", 20)], ctx(100)).unwrap();
+        assert_eq!(events(&o), [("F1", "opened")]);
+    }
 }
