@@ -177,6 +177,31 @@ fn a_cpu_seen_on_the_wire_is_matched_to_its_advisory_by_order_number_and_firmwar
     let acts = json_of(&["vulns", "--ssvc", "act"]);
     assert_eq!(acts["vulns"].as_array().unwrap().len(), 1);
     assert!(json_of(&["vulns", "--ssvc", "track"])["vulns"].as_array().unwrap().is_empty());
+    // The posture check: an Act decision on the CPU's firmware is a critical finding.
+    assert!(otposture(&db, &["assess"]).status.success());
+    let findings = json_of(&["findings", "--check", "firmware."]);
+    let firmware = &findings["findings"].as_array().unwrap()[0];
+    assert_eq!((firmware["key"].as_str(), firmware["severity"].as_str()), (Some(id), Some("critical")), "{findings}");
+    assert!(firmware["evidence"][0]["what"].as_str().unwrap().contains("CVE-2026-0001, in CISA KEV"), "{firmware}");
+    // The site says the bench CPU runs a process of minimal mission and
+    // well-being: SSVC weighs that instead of the role's default, and the
+    // decision (and the finding) drop to Attend.
+    let site = dir.path().join("site.toml");
+    std::fs::write(
+        &site,
+        "[site]\nname = 'bench'\n[[zone]]\nname = 'lab'\nlevel = 1\ncidrs = ['127.0.0.1/32']\n\
+         [[consequence]]\nprocess = 'test bench'\nzones = ['lab']\nmission = 'minimal'\nwellbeing = 'minimal'\n",
+    )
+    .unwrap();
+    assert!(otposture(&db, &["site", "apply", site.to_str().unwrap()]).status.success());
+    let known = json_of(&["vulns", "--kev"]);
+    assert_eq!(
+        known["vulns"][0]["ssvc_path"],
+        "E=active (in CISA KEV) -> A=yes (CVSS vector) -> TI=total (CVSS vector) -> MWI=low (site: process test bench) -> attend"
+    );
+    assert!(otposture(&db, &["assess"]).status.success());
+    let findings = json_of(&["findings", "--check", "firmware."]);
+    assert_eq!(findings["findings"][0]["severity"], "high", "{findings}");
     let missing = otposture(&db, &["vulns", "--asset", "mac-00:00:00:00:00:99"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no asset"), "{missing:?}");
