@@ -22,6 +22,7 @@ pub(crate) fn run(facts: &Facts<'_>, placing: &Placing<'_>, out: &mut Collector)
     }
     for event in facts.events {
         insecure(event, placing, out);
+        remote_support(event, placing, out);
     }
     firmware(facts, placing, out);
     for d in facts.deviations {
@@ -301,6 +302,17 @@ fn remote_access(edge: &Edge, cp: &Place, sp: &Place, placing: &Placing<'_>, out
     };
     let ot_server = !sp.external && !sp.dmz && (sp.level.is_some_and(|l| l <= 3) || is_controller(server_role));
     if !ot_server {
+        // A remote-support tool's port opened from an OT host to a broker
+        // outside: the tool runs on the OT host.
+        if let Some(tool) = named.filter(|n| n.contains("(port")) {
+            if in_ot(cp, placing.role(&edge.client.id)) {
+                let evidence = edge_evidence(
+                    edge,
+                    format!("{} to {} ({})", edge_words(edge, placing), placing.label(&edge.server.id), where_is(sp)),
+                );
+                support_finding(&edge.client.id, cp, tool, evidence, placing, out);
+            }
+        }
         return;
     }
     let (severity, attack): (Severity, &'static [&'static str]) = if cp.external {
@@ -745,4 +757,86 @@ fn drift(d: &Deviation, placing: &Placing<'_>, out: &mut Collector) {
             ..evidence_base()
         },
     );
+}
+
+/// Remote-support services by the domains their clients reach (the vendors'
+/// published connection hosts); a name matches the domain or any name under it.
+const SUPPORT_DOMAINS: &[(&str, &str)] = &[
+    ("teamviewer.com", "TeamViewer"),
+    ("anydesk.com", "AnyDesk"),
+    ("logmein.com", "LogMeIn"),
+    ("logme.in", "LogMeIn"),
+    ("screenconnect.com", "ConnectWise ScreenConnect"),
+    ("splashtop.com", "Splashtop"),
+    ("beyondtrustcloud.com", "BeyondTrust Remote Support"),
+    ("bomgarcloud.com", "BeyondTrust Remote Support"),
+    ("rustdesk.com", "RustDesk"),
+    ("gotomypc.com", "GoTo"),
+    ("realvnc.com", "RealVNC Connect"),
+    ("ammyy.com", "Ammyy Admin"),
+    ("dwservice.net", "DWService"),
+    ("remoteutilities.com", "Remote Utilities"),
+    ("ngrok.io", "ngrok tunnel"),
+    ("ngrok-free.app", "ngrok tunnel"),
+];
+
+/// The remote-support service a host name belongs to.
+pub(crate) fn support_tool(name: &str) -> Option<&'static str> {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    SUPPORT_DOMAINS
+        .iter()
+        .find(|(domain, _)| name == *domain || name.strip_suffix(domain).is_some_and(|rest| rest.ends_with('.')))
+        .map(|(_, tool)| *tool)
+}
+
+/// An OT host: placed at level 0-3 outside a DMZ, or a controller.
+fn in_ot(place: &Place, role: Role) -> bool {
+    !place.external && !place.dmz && (place.level.is_some_and(|l| l <= 3) || is_controller(role))
+}
+
+fn support_finding(
+    host: &str,
+    place: &Place,
+    tool: &str,
+    evidence: Evidence,
+    placing: &Placing<'_>,
+    out: &mut Collector,
+) {
+    out.add(
+        Draft {
+            check: "exposure.remote_support_tool",
+            key: format!("{host}:{tool}"),
+            title: format!("{tool} runs on {} ({})", placing.label(host), where_is(place)),
+            severity: Severity::High,
+            attack: &["T0822", "T0886"],
+            remediation: format!(
+                "Remove {tool} from the OT host or block its service at the boundary; vendor remote access belongs behind a DMZ jump host with multi-factor authentication, session recording and access granted per session."
+            ),
+        },
+        &[host],
+        &[place.zone.as_deref().unwrap_or_default()],
+        evidence,
+    );
+}
+
+/// Remote-support tools recognised by name: the server name an OT host asks
+/// for in a TLS ClientHello, or a DNS answer it receives.
+fn remote_support(e: &EventRow, placing: &Placing<'_>, out: &mut Collector) {
+    let (host_ip, name, how) = match (e.protocol.as_str(), e.name.as_str()) {
+        ("tls", "tls.client_hello") => (e.src_ip, e.attributes.get("sni"), "TLS server name"),
+        ("dns", "dns.answer") => (e.dst_ip, e.attributes.get("host_name"), "DNS answer for"),
+        _ => return,
+    };
+    let (Some(ip), Some(name)) = (host_ip, name) else { return };
+    let Some(tool) = support_tool(name) else { return };
+    let host = placing.id_of_ip(ip);
+    let place = placing.of(&host);
+    if !in_ot(&place, placing.role(&host)) {
+        return;
+    }
+    let peer = if e.name == "dns.answer" { e.src_ip } else { e.dst_ip };
+    let peer = peer.map(|p| placing.id_of_ip(p)).unwrap_or_default();
+    // The OT host is the client either way: of the TLS session, or of the DNS lookup.
+    let evidence = event_evidence(e, &host, &peer, format!("{how} {name}"));
+    support_finding(&host, &place, tool, evidence, placing, out);
 }

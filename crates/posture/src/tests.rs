@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::too_many_arguments)]
 
 use super::*;
+use crate::checks::support_tool;
 use otposture_model::{EventKind, FlowId, HostSource, MacAddr, OperationClass};
 use otposture_store::{Attributes, CaptureId, ClassCount, ConversationRow, HostRow, RoleOverride};
 use std::net::IpAddr;
@@ -463,4 +464,63 @@ fn findings_come_gravest_first_and_ids_are_stable() {
     p.talk("192.168.1.20", "93.184.216.34", "tls", 443, &[]);
     let f = p.assess(Some(&site()));
     assert!(f.windows(2).all(|w| w[0].severity >= w[1].severity), "{:#?}", checks(&f));
+}
+
+#[test]
+fn remote_support_tools_on_ot_hosts_by_name_and_by_port() {
+    let mut p = Plant::new();
+    let hmi = p.host("192.168.2.10", "hmi");
+    let ews = p.host("192.168.3.7", "engineering_workstation");
+    p.host("10.0.5.5", "it_host");
+    p.host("192.168.3.53", "it_host");
+    p.event(
+        "192.168.2.10",
+        "93.184.216.34",
+        "tls",
+        EventKind::Identity,
+        "tls.client_hello",
+        None,
+        &[("sni", "router7.teamviewer.com")],
+    );
+    p.event(
+        "192.168.3.53",
+        "192.168.3.7",
+        "dns",
+        EventKind::Identity,
+        "dns.answer",
+        None,
+        &[("host_name", "relay-1.net.anydesk.com."), ("address", "1.2.3.4")],
+    );
+    // An IT host may run what it likes; a look-alike name is not the service.
+    p.event(
+        "10.0.5.5",
+        "93.184.216.34",
+        "tls",
+        EventKind::Identity,
+        "tls.client_hello",
+        None,
+        &[("sni", "teamviewer.com")],
+    );
+    p.event(
+        "192.168.2.10",
+        "93.184.216.34",
+        "tls",
+        EventKind::Identity,
+        "tls.client_hello",
+        None,
+        &[("sni", "notteamviewer.com")],
+    );
+    // TeamViewer's port, outbound from the EWS to a broker on the internet.
+    p.talk("192.168.3.7", "93.184.216.40", "tcp", 5938, &[]);
+    let f = p.assess(Some(&site()));
+    let mut got: Vec<_> =
+        f.iter().filter(|x| x.check == "exposure.remote_support_tool").map(|x| x.key.clone()).collect();
+    got.sort();
+    let mut want = vec![format!("{hmi}:TeamViewer"), format!("{ews}:AnyDesk"), format!("{ews}:TeamViewer (port 5938)")];
+    want.sort();
+    assert_eq!(got, want, "{:#?}", checks(&f));
+    let tv = f.iter().find(|x| x.key == format!("{hmi}:TeamViewer")).unwrap();
+    assert_eq!(tv.severity, Severity::High);
+    assert_eq!(tv.evidence[0].what, "TLS server name router7.teamviewer.com");
+    assert_eq!(support_tool("TEAMVIEWER.COM."), Some("TeamViewer"));
 }
