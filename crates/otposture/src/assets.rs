@@ -211,6 +211,7 @@ pub(crate) fn run(a: AssetsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
             return Ok(crate::exit::OK);
         }
         Some(Action::SetRole { id, role, reason }) => {
+            crate::access::require(&store, crate::access::Role::Engineer, "set asset roles")?;
             current(&mut store)?;
             if store.assets(&AssetFilter { id: Some(id.clone()), ..AssetFilter::default() })?.is_empty() {
                 anyhow::bail!("no asset {id:?}: `otposture assets` lists the ids");
@@ -221,6 +222,7 @@ pub(crate) fn run(a: AssetsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
             return Ok(crate::exit::OK);
         }
         Some(Action::ClearRole { id }) => {
+            crate::access::require(&store, crate::access::Role::Engineer, "set asset roles")?;
             if !store.clear_role_override(&id, &actor(), now_secs())? {
                 anyhow::bail!("{id:?} has no role override");
             }

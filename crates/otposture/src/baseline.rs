@@ -81,6 +81,7 @@ fn snapshot_now(store: &Store) -> anyhow::Result<Snapshot> {
 }
 
 fn accept(store: &mut Store, note: Option<&str>) -> anyhow::Result<u8> {
+    crate::access::require(store, crate::access::Role::Engineer, "accept a baseline")?;
     let snapshot = snapshot_now(store)?;
     if snapshot.assets.is_empty() {
         anyhow::bail!("the inventory is empty: run `otposture analyze <capture>` before accepting a baseline");

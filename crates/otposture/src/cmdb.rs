@@ -289,6 +289,7 @@ fn import(a: ImportArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
         mapping: mapping.to_json().to_string(),
         skipped: parsed.bad_rows(),
     };
+    crate::access::require(&store, crate::access::Role::Engineer, "import the asset register")?;
     store.replace_register(&source, entries, &crate::assets::actor(), crate::assets::now_secs())?;
     let imported = store.latest_register_import()?.ok_or_else(|| anyhow::anyhow!("the import was not recorded"))?;
     let flags = flag_lines(&parsed);

@@ -5,6 +5,7 @@
 //! inventory; cmdb for the asset register; intel for vulnerability intelligence;
 //! drift for baselines).
 
+mod access;
 mod advisories;
 mod analyze;
 mod assets;
@@ -38,6 +39,8 @@ pub(crate) mod exit {
     /// `--strict`: the capture had warnings (everything decoded is stored); or
     /// `intel import` skipped bad documents (every good one is stored).
     pub(crate) const WARNINGS: u8 = 4;
+    /// The user's role does not allow the change (`otposture users`); nothing changed.
+    pub(crate) const REFUSED: u8 = 5;
     /// Interrupted (Ctrl-C); everything decoded so far is stored.
     pub(crate) const INTERRUPTED: u8 = 130;
 }
@@ -58,7 +61,7 @@ struct Cli {
 const EXIT_HELP: &str = "Exit codes: 0 success; 1 failure (database, files); 2 usage error; \
 3 unreadable or corrupt capture (what was decoded before the error is stored), or malformed register \
 file (nothing imported), or no importable intel document; \
-4 --strict and the capture had warnings, or intel import skipped bad documents (the good ones are stored); 130 interrupted (what was decoded is stored).";
+4 --strict and the capture had warnings, or intel import skipped bad documents (the good ones are stored); 5 the user's role does not allow the change; 130 interrupted (what was decoded is stored).";
 
 #[derive(Subcommand, Debug)]
 enum Command {
@@ -94,6 +97,8 @@ enum Command {
     Assess(posture::AssessArgs),
     /// List, filter and export findings; `findings show ID` explains one; `ack`, `accept`, `reopen` change its state (logged).
     Findings(posture::FindingsArgs),
+    /// Who may change what: `users`, `users add NAME --role R`, `users remove NAME`.
+    Users(access::UsersArgs),
     /// Alert delivery: `alerts redeliver` sends the dead-letter file's alerts again.
     Alerts(posture::AlertsArgs),
     /// List the captures analysed into the database and their status.
@@ -129,6 +134,7 @@ fn main() -> ExitCode {
         Command::Assess(a) => posture::assess(a, db),
         Command::Findings(a) => posture::findings(a, db),
         Command::Alerts(a) => posture::alerts(a, db),
+        Command::Users(a) => access::users(a, db),
         Command::Captures(a) => query::captures(a, db),
         Command::Bench(a) => bench::run(a),
     };
@@ -136,7 +142,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(exit::FAILURE)
+            ExitCode::from(if e.downcast_ref::<access::Refused>().is_some() { exit::REFUSED } else { exit::FAILURE })
         }
     }
 }

@@ -143,6 +143,7 @@ fn load(file: &Path) -> Result<(Site, String), otposture_site::SiteError> {
 }
 
 fn apply(store: &mut Store, file: &Path) -> anyhow::Result<Result<Site, otposture_site::SiteError>> {
+    crate::access::require(store, crate::access::Role::Engineer, "put a site file in force")?;
     let (site, text) = match load(file) {
         Ok(loaded) => loaded,
         Err(e) => return Ok(Err(e)),
@@ -509,6 +510,11 @@ pub(crate) fn findings(a: FindingsArgs, db: Option<PathBuf>) -> anyhow::Result<u
     let db = crate::require_db(db)?;
     let mut store = Store::open(&db)?;
     let change = |store: &mut Store, id: &str, state: &str, reason: &str, until: Option<i64>| -> anyhow::Result<u8> {
+        if state == "accepted" {
+            crate::access::require(store, crate::access::Role::Engineer, "accept a risk")?;
+        } else {
+            crate::access::require(store, crate::access::Role::Analyst, "acknowledge or reopen findings")?;
+        }
         anyhow::ensure!(!reason.trim().is_empty(), "--reason must say why");
         if !store.set_finding_state(id, state, reason, until, (now_secs(), &actor()))? {
             anyhow::bail!("no finding {id} (otposture findings lists them)");

@@ -510,6 +510,8 @@ fn every_command_has_help() {
         vec!["findings", "show", "--help"],
         vec!["findings", "accept", "--help"],
         vec!["alerts", "redeliver", "--help"],
+        vec!["users", "--help"],
+        vec!["users", "add", "--help"],
     ] {
         let out = env.run(&cmd);
         assert_eq!(code(&out), 0, "{cmd:?}");

@@ -335,3 +335,65 @@ fn transitions_are_delivered_as_signed_webhooks_and_wait_out_a_receiver_that_is_
     let left = std::fs::read_to_string(dir.path().join("dead-letter.jsonl")).unwrap_or_default();
     assert!(left.trim().is_empty(), "{left}");
 }
+
+fn as_user(db: &Path, user: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_otposture"))
+        .env("USER", user)
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn roles_limit_who_may_accept_risks_baselines_and_site_files_and_every_change_is_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    sample(&db);
+    let site = repo().join("samples/plant-cell.site.toml");
+    let site = site.to_str().unwrap();
+    // No users yet: anyone may; the first user must be an admin.
+    assert!(!as_user(&db, "alice", &["users", "add", "alice", "--role", "analyst"]).status.success());
+    assert!(as_user(&db, "alice", &["users", "add", "alice", "--role", "admin"]).status.success());
+    assert!(as_user(&db, "alice", &["users", "add", "bob", "--role", "analyst"]).status.success());
+    assert!(as_user(&db, "alice", &["users", "add", "carol", "--role", "engineer"]).status.success());
+    // Only an admin manages users; the last admin stays.
+    let refused = as_user(&db, "carol", &["users", "add", "carol", "--role", "admin"]);
+    assert_eq!(refused.status.code(), Some(5), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(!as_user(&db, "alice", &["users", "remove", "alice"]).status.success(), "the last admin");
+
+    // bob (analyst) may not put a site file in force, accept a baseline or a risk.
+    for args in [vec!["site", "apply", site], vec!["assess", "--site", site], vec!["baseline", "accept"]] {
+        let out = as_user(&db, "bob", &args);
+        assert_eq!(out.status.code(), Some(5), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("bob (analyst) may not"), "{args:?}");
+    }
+    assert!(!as_user(&db, "bob", &["site", "show"]).status.success(), "nothing was put in force");
+    // A stranger may do nothing that changes policy either.
+    assert_eq!(as_user(&db, "mallory", &["baseline", "accept"]).status.code(), Some(5));
+    // carol (engineer) may; anyone may run an assessment with the site in force.
+    assert!(as_user(&db, "carol", &["site", "apply", site]).status.success());
+    assert!(as_user(&db, "mallory", &["assess"]).status.success());
+    let findings = json(&db, &["findings"]);
+    let id = findings["findings"][0]["id"].as_str().unwrap().to_string();
+    let out = as_user(&db, "bob", &["findings", "accept", &id, "--reason", "x", "--until", "7d"]);
+    assert_eq!(out.status.code(), Some(5));
+    assert!(as_user(&db, "bob", &["findings", "ack", &id, "--reason", "looking"]).status.success());
+    assert!(as_user(&db, "carol", &["findings", "accept", &id, "--reason", "by design", "--until", "7d"])
+        .status
+        .success());
+    assert!(as_user(&db, "carol", &["baseline", "accept", "--note", "commissioned"]).status.success());
+
+    let audit = String::from_utf8_lossy(&otposture(&db, &["audit"]).stdout).to_string();
+    for (actor, action) in [
+        ("alice", "set_user"),
+        ("carol", "apply_site"),
+        ("bob", "acknowledge_finding"),
+        ("carol", "accept_finding"),
+        ("carol", "accept_baseline"),
+    ] {
+        assert!(audit.lines().any(|l| l.contains(actor) && l.contains(action)), "{actor} {action}:\n{audit}");
+    }
+    assert!(!audit.contains("mallory"), "refused changes change nothing:\n{audit}");
+}

@@ -35,6 +35,7 @@ mod query;
 mod records;
 mod register;
 mod rows;
+mod users;
 mod write;
 
 pub use baseline::{Baseline, BaselineSummary};
@@ -55,6 +56,7 @@ pub use rows::{
     ProtocolSummary, RegisterEntry, RegisterFlag, RegisterImport, RegisterSource, RoleOverride, RunId, RunRow,
     RunStatus,
 };
+pub use users::UserRow;
 
 use error::sql;
 use rusqlite::Connection;
@@ -79,7 +81,7 @@ const WAL_CHECKPOINT_PAGES: i64 = 16_384;
 const STATEMENT_CACHE: usize = 64;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// A handle on one otposture database.
 #[derive(Debug)]

@@ -35,6 +35,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 7, name: "intel", sql: include_str!("migrations/0007_intel.sql") },
     Migration { version: 8, name: "baselines", sql: include_str!("migrations/0008_baselines.sql") },
     Migration { version: 9, name: "findings", sql: include_str!("migrations/0009_findings.sql") },
+    Migration { version: 10, name: "users", sql: include_str!("migrations/0010_users.sql") },
 ];
 
 /// `PRAGMA application_id` of otposture databases: "OTPS".
