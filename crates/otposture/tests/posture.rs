@@ -257,14 +257,19 @@ fn site_with_webhook(dir: &Path, port: u16, extra: &str) -> PathBuf {
 
 const KEY: &[u8] = b"posture-test-key";
 
-fn with_key(db: &Path, args: &[&str]) -> std::process::Output {
+/// Runs the built `otposture` on `db` with one more environment variable.
+fn with_env(db: &Path, (name, value): (&str, &str), args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_otposture"))
-        .env("OTPOSTURE_TEST_WEBHOOK_KEY", std::str::from_utf8(KEY).unwrap())
+        .env(name, value)
         .arg("--db")
         .arg(db)
         .args(args)
         .output()
         .unwrap()
+}
+
+fn with_key(db: &Path, args: &[&str]) -> std::process::Output {
+    with_env(db, ("OTPOSTURE_TEST_WEBHOOK_KEY", std::str::from_utf8(KEY).unwrap()), args)
 }
 
 #[test]
@@ -337,13 +342,7 @@ fn transitions_are_delivered_as_signed_webhooks_and_wait_out_a_receiver_that_is_
 }
 
 fn as_user(db: &Path, user: &str, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_otposture"))
-        .env("USER", user)
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .unwrap()
+    with_env(db, ("USER", user), args)
 }
 
 #[test]
