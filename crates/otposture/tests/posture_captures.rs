@@ -189,3 +189,67 @@ fn a_baseline_then_new_captures_give_drift_and_new_control_source_findings() {
         ]
     );
 }
+
+/// Every capture of `it_remote/` with a remote session into a host the site
+/// file puts at level 2, opened from a level 4 zone: each is an exposure
+/// finding naming the server (tshark `-z conv,tcp` gives the pairs):
+/// - RDP (TCP 3389): `rdp-proprietary-encryption` 172.21.128.16 -> 10.226.24.52,
+///   `rdp-no-cookie-mstshash` 10.128.36.245 -> 10.132.153.76, `rdp-unknown-keyboard`
+///   and `rdp-x509` 192.168.1.1 -> 192.168.1.2;
+/// - SSH: `single-conn` is the internet case of the other test; `ssh_kex_curve25519`
+///   192.168.1.100 -> 192.168.1.32, `sshguess` 192.168.56.1 -> 192.168.56.103 (eleven
+///   password-guessing connections), `ssh-on-port-80` 172.16.238.1 -> 172.16.238.131
+///   (SSH on port 80: found by content, not port);
+/// - Telnet: `telnet-auth-missing-name` 10.0.0.1 -> 10.0.0.2 (on port 21);
+/// - VNC (TCP 5900): `vncmac` 192.168.2.115 -> 192.168.2.16, `vnc-scanner`
+///   192.168.0.11 -> 10.0.0.149.
+///
+/// Not findings: `reverse-ssh` goes out from 10.0.0.1 to 13.13.13.37 on the
+/// internet (not into OT); `ssh1-ssh2-fingerprints` and
+/// `rdpeudp-handshake-success` run on loopback (no zone, no level).
+#[test]
+fn every_remote_access_capture_into_ot_is_an_exposure_finding() {
+    let Some(pcaps) = otposture_fixtures::shared_pcaps() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let mut args = vec!["analyze".to_string(), "--quiet".to_string()];
+    let mut names: Vec<_> = std::fs::read_dir(pcaps.join("it_remote")).unwrap().map(|e| e.unwrap().path()).collect();
+    names.sort();
+    assert_eq!(names.len(), 14, "{names:?}");
+    args.extend(names.iter().filter(|p| !p.ends_with("single-conn.pcap")).map(|p| p.display().to_string()));
+    let out = otposture(&db, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.status.code() == Some(0) || out.status.code() == Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    let site = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/remote-access.site.toml");
+    let out = otposture(&db, &["assess", "--site", site.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let findings = json(&db, &["findings", "--check", "exposure.remote_access"]);
+    let mut got: Vec<(String, String)> = findings["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["title"].as_str().unwrap().to_string(), f["severity"].as_str().unwrap().to_string()))
+        .collect();
+    got.sort();
+    let into = |kind: &str, ip: &str| (format!("{kind} into {ip} (zone hmi (level 2))"), "high".to_string());
+    let mut want = vec![
+        into("RDP", "10.226.24.52"),
+        into("RDP", "10.132.153.76"),
+        into("RDP", "192.168.1.2"),
+        into("SSH", "192.168.1.32"),
+        into("SSH", "192.168.56.103"),
+        into("SSH", "172.16.238.131"),
+        into("Telnet", "10.0.0.2"),
+        into("VNC", "192.168.2.16"),
+        into("VNC", "10.0.0.149"),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+    // sshguess: the eleven connections are one finding, its flows counted.
+    let guess = findings["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["title"].as_str().unwrap().contains("192.168.56.103"))
+        .unwrap();
+    assert_eq!(guess["evidence"][0]["count"], 11, "{guess:#}");
+}
