@@ -12,6 +12,7 @@ use otposture_vulns::ssvc::{Consequence, MissionPrevalence, PublicWellbeing};
 use otposture_vulns::{Catalog, Evidence, Identity, Matcher, Node, Outcome, Status, Vulnerability};
 use serde::Serialize;
 use serde_json::Value;
+use sha2::Digest;
 use std::path::PathBuf;
 
 /// Version of the `otposture.vulns` JSON schema.
@@ -138,9 +139,25 @@ pub(crate) struct VulnsArgs {
     /// it closes and the assets it concerns (otposture.remediation-plan/1).
     #[arg(long)]
     plan: bool,
+    /// Order of the rows: by asset then advisory, or by priority, highest first.
+    #[arg(long, value_enum, default_value_t = Sort::Asset)]
+    sort: Sort,
+    /// Print the rows selected as an OpenVEX document instead (affected,
+    /// fixed, not_affected, under_investigation per asset and vulnerability;
+    /// add `--outcome affected,not-affected,needs-review` for every status).
+    #[arg(long, conflicts_with = "plan")]
+    vex: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Sort {
+    /// By asset, then advisory.
+    Asset,
+    /// By priority, highest first.
+    Priority,
 }
 
 /// One asset (or module) and one vulnerability.
@@ -165,6 +182,11 @@ pub(crate) struct VulnRow {
     pub(crate) ssvc: Option<String>,
     /// How it was reached, point by point.
     pub(crate) ssvc_path: String,
+    /// 0-100, for sorting: SSVC, EPSS, CVSS, observed exposure and the
+    /// asset's criticality, weighed (docs/vulns.md); `priority_parts` shows each.
+    pub(crate) priority: f64,
+    /// The parts of `priority`, each 0-1, with what they came from.
+    pub(crate) priority_parts: PriorityParts,
     pub(crate) outcome: Outcome,
     confidence: otposture_vulns::Confidence,
     /// The deciding product node's name.
@@ -265,6 +287,140 @@ fn subjects(id: &str, doc: &str) -> anyhow::Result<Vec<Subject>> {
     Ok(out)
 }
 
+/// The parts of a row's priority, each 0-1.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct PriorityParts {
+    /// Act 1, Attend 0.7, Track* 0.4, Track 0.2, no decision 0.3.
+    ssvc: f64,
+    /// The EPSS probability (0 when not imported).
+    epss: f64,
+    /// CVSS base score / 10 (0.5 when the advisory gives none).
+    cvss: f64,
+    /// Reached from the internet 1, from IT (level 4-5) or by remote access 0.7,
+    /// from another zone 0.4, else 0.
+    exposure: f64,
+    /// What the exposure part saw.
+    exposure_reason: String,
+    /// Mission and well-being: high 1, medium 0.6, low 0.2.
+    criticality: f64,
+    /// Where the criticality came from (the site's process, or the role's default).
+    criticality_source: String,
+}
+
+/// Weights of the priority's parts (they sum to 1).
+const WEIGHTS: [f64; 5] = [0.35, 0.20, 0.15, 0.15, 0.15];
+
+fn priority(
+    ssvc: Option<&str>,
+    epss: Option<f64>,
+    cvss: Option<f64>,
+    exposure: &Exposure,
+    consequence: &Consequence,
+) -> (f64, PriorityParts) {
+    let ssvc = match ssvc {
+        Some("act") => 1.0,
+        Some("attend") => 0.7,
+        Some("track*") => 0.4,
+        Some("track") => 0.2,
+        _ => 0.3,
+    };
+    let criticality = match otposture_vulns::ssvc::mission_wellbeing(consequence.mission, consequence.wellbeing) {
+        otposture_vulns::ssvc::MissionWellbeing::High => 1.0,
+        otposture_vulns::ssvc::MissionWellbeing::Medium => 0.6,
+        otposture_vulns::ssvc::MissionWellbeing::Low => 0.2,
+    };
+    let parts = PriorityParts {
+        ssvc,
+        epss: epss.unwrap_or(0.0).clamp(0.0, 1.0),
+        cvss: cvss.map_or(0.5, |c| (c / 10.0).clamp(0.0, 1.0)),
+        exposure: exposure.score,
+        exposure_reason: exposure.reason.clone(),
+        criticality,
+        criticality_source: consequence.source.clone(),
+    };
+    let sum = WEIGHTS[0] * parts.ssvc
+        + WEIGHTS[1] * parts.epss
+        + WEIGHTS[2] * parts.cvss
+        + WEIGHTS[3] * parts.exposure
+        + WEIGHTS[4] * parts.criticality;
+    ((sum * 1000.0).round() / 10.0, parts)
+}
+
+/// How an asset is reached, from the communication map.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Exposure {
+    score: f64,
+    reason: String,
+}
+
+/// Remote access protocols as the map names them.
+const REMOTE: &[&str] = &["rdp", "rfb", "ssh", "telnet"];
+
+/// Each asset's exposure: the strongest way the map shows it reached as a
+/// server (from the internet, from IT or by remote access, from another zone).
+fn exposures(store: &Store, site: Option<&Site>) -> anyhow::Result<std::collections::HashMap<String, Exposure>> {
+    // Where each asset sits: (level, external, zone).
+    let mut places: std::collections::HashMap<String, (Option<u8>, bool, Option<String>)> = Default::default();
+    store
+        .each_asset(&AssetFilter::default(), |a| -> Result<(), std::convert::Infallible> {
+            let doc: Value = serde_json::from_str(&a.doc).unwrap_or_default();
+            let list = |k: &str| doc.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
+            let ips: Vec<std::net::IpAddr> = list("ips").iter().filter_map(|v| v.as_str()?.parse().ok()).collect();
+            let vlans: Vec<u16> = list("vlans").iter().filter_map(|v| u16::try_from(v.as_u64()?).ok()).collect();
+            let zone = site.and_then(|s| otposture_posture::zone_for(s, &a.id, &ips, &vlans)).map(|(z, _)| z);
+            let place = match zone {
+                Some(z) => (Some(z.level), z.external, Some(z.name.clone())),
+                None if !ips.is_empty() && ips.iter().all(|ip| otposture_posture::is_global(*ip)) => {
+                    (Some(5), true, None)
+                }
+                None => (a.level, false, None),
+            };
+            places.insert(a.id.clone(), place);
+            Ok(())
+        })?
+        .ok();
+    let place_of = |id: &str| -> (Option<u8>, bool, Option<String>) {
+        if let Some(p) = places.get(id) {
+            return p.clone();
+        }
+        let ip: Option<std::net::IpAddr> =
+            id.strip_prefix("ip-").and_then(|a| a.split("-vlan").next()).and_then(|a| a.parse().ok());
+        match ip {
+            Some(ip) => match site.and_then(|s| s.zone_of_ip(ip)) {
+                Some((z, _)) => (Some(z.level), z.external, Some(z.name.clone())),
+                None if otposture_posture::is_global(ip) => (Some(5), true, None),
+                None => (None, false, None),
+            },
+            None => (None, false, None),
+        }
+    };
+    let mut out: std::collections::HashMap<String, Exposure> = Default::default();
+    store
+        .each_edge(&otposture_store::EdgeFilter::default(), |e| -> Result<(), std::convert::Infallible> {
+            let (client_level, client_external, client_zone) = place_of(&e.client);
+            let (_, _, server_zone) = place_of(&e.server);
+            let client = e.client.strip_prefix("ip-").unwrap_or(&e.client);
+            let (score, reason) = if client_external {
+                (1.0, format!("reached from the internet ({client}, {})", e.protocol))
+            } else if client_level.is_some_and(|l| l >= 4) {
+                (0.7, format!("reached from IT ({client}, level {}, {})", client_level.unwrap_or(4), e.protocol))
+            } else if REMOTE.contains(&e.protocol.as_str()) {
+                (0.7, format!("reached by remote access ({client}, {})", e.protocol))
+            } else if client_zone.is_some() && server_zone.is_some() && client_zone != server_zone {
+                (0.4, format!("reached from zone {} ({client}, {})", client_zone.unwrap_or_default(), e.protocol))
+            } else {
+                return Ok(());
+            };
+            let slot = out.entry(e.server.clone()).or_default();
+            if score > slot.score {
+                *slot = Exposure { score, reason };
+            }
+            Ok(())
+        })?
+        .ok();
+    Ok(out)
+}
+
 /// The SSVC mission and well-being input of an asset: the gravest consequence
 /// the site file declares for it or its zone, else its role's default.
 fn consequence_of(site: Option<&Site>, asset: &AssetRecord) -> Consequence {
@@ -297,6 +453,8 @@ fn consequence_of(site: Option<&Site>, asset: &AssetRecord) -> Consequence {
 pub(crate) fn matches(store: &Store, site: Option<&Site>, only: Option<&str>) -> anyhow::Result<(Vec<VulnRow>, bool)> {
     let catalog = catalog(store.product_statuses()?);
     let mut matcher = Matcher::new(&catalog);
+    let exposure = exposures(store, site)?;
+    let unexposed = Exposure { score: 0.0, reason: "not reached from outside its zone".into() };
     let mut rows = Vec::new();
     let mut seen = false;
     let walk = store.each_asset(&AssetFilter::default(), |asset| -> anyhow::Result<()> {
@@ -321,6 +479,9 @@ pub(crate) fn matches(store: &Store, site: Option<&Site>, only: Option<&str>) ->
                     v.cvss_vector.as_deref(),
                     &consequence,
                 );
+                let decision = ssvc.decision.map(|d| d.name().to_owned());
+                let reached = exposure.get(&asset.id).unwrap_or(&unexposed);
+                let (priority, priority_parts) = priority(decision.as_deref(), v.epss, v.cvss, reached, &consequence);
                 rows.push(VulnRow {
                     subject: s.clone(),
                     advisory: v.tracking_id.clone(),
@@ -332,8 +493,10 @@ pub(crate) fn matches(store: &Store, site: Option<&Site>, only: Option<&str>) ->
                     ssvc_exploitation: v.ssvc[0].clone(),
                     ssvc_automatable: v.ssvc[1].clone(),
                     ssvc_technical_impact: v.ssvc[2].clone(),
-                    ssvc: ssvc.decision.map(|d| d.name().to_owned()),
+                    ssvc: decision,
                     ssvc_path: ssvc.path,
+                    priority,
+                    priority_parts,
                     outcome: f.assessment.outcome,
                     confidence: f.assessment.confidence,
                     product: decider.map(|e| e.product.clone()).unwrap_or_default(),
@@ -390,6 +553,14 @@ pub(crate) fn run(a: VulnsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
     if let Some(id) = a.asset.as_ref().filter(|_| !seen) {
         anyhow::bail!("no asset {id} in the stored inventory (otposture assets lists them)");
     }
+    if a.sort == Sort::Priority {
+        rows.sort_by(|x, y| y.priority.total_cmp(&x.priority));
+    }
+    if a.vex {
+        let doc = vex(&rows, &store.all_remediations()?);
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(crate::exit::OK);
+    }
     if a.plan {
         let plan = plan(&rows, store.all_remediations()?);
         output::print(
@@ -420,6 +591,7 @@ pub(crate) fn run(a: VulnsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
             ("cvss", "CVSS"),
             ("kev", "KEV"),
             ("ssvc", "SSVC"),
+            ("priority", "PRIO"),
             ("outcome", "OUTCOME"),
             ("confidence", "CONF"),
             ("firmware", "FIRMWARE"),
@@ -427,4 +599,158 @@ pub(crate) fn run(a: VulnsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
         ],
     )?;
     Ok(crate::exit::OK)
+}
+
+/// The rows as an OpenVEX 0.2.0 document (openvex.dev/ns/v0.2.0): one
+/// statement per asset (or module) and vulnerability. Affected rows carry the
+/// advisory's remediations as the action; a device on a fixed version is
+/// `fixed`; one the advisory lists as not affected (or outside every affected
+/// range) is `not_affected` with the reason; needs review is
+/// `under_investigation`.
+fn vex(rows: &[VulnRow], remediations: &[(String, i64, otposture_store::RemediationRow)]) -> Value {
+    let now = otposture_model::Timestamp(crate::assets::now_secs().saturating_mul(1_000_000_000)).to_string();
+    let statements: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let product = match &r.subject.module {
+                Some(m) => format!("urn:otposture:asset:{}:module:{m}", r.subject.asset),
+                None => format!("urn:otposture:asset:{}", r.subject.asset),
+            };
+            let vulnerability = match &r.cve {
+                Some(cve) => serde_json::json!({ "name": cve, "aliases": [r.advisory] }),
+                None => serde_json::json!({ "name": r.advisory }),
+            };
+            let identity = [
+                r.subject.vendor.as_deref(),
+                r.subject.model.as_deref(),
+                r.subject.order_number.as_deref(),
+                r.subject.firmware.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+            let fixed = r.evidence.first().is_some_and(|e| e.status == Status::Fixed);
+            let (status, extra): (&str, Option<(&str, String)>) = match r.outcome {
+                Outcome::Affected => {
+                    let actions: Vec<String> = remediations
+                        .iter()
+                        .filter(|(adv, ordinal, rem)| {
+                            *adv == r.advisory
+                                && *ordinal == r.ordinal
+                                && (rem.product_ids.is_empty()
+                                    || r.evidence.first().is_some_and(|e| rem.product_ids.contains(&e.product_id)))
+                        })
+                        .map(|(_, _, rem)| format!("{}: {}", rem.category, rem.details))
+                        .collect();
+                    let action =
+                        if actions.is_empty() { format!("see advisory {}", r.advisory) } else { actions.join("; ") };
+                    ("affected", Some(("action_statement", action)))
+                }
+                Outcome::NotAffected if fixed => ("fixed", None),
+                Outcome::NotAffected => (
+                    "not_affected",
+                    Some((
+                        "impact_statement",
+                        format!("{} (CSAF product status and version ranges of {})", r.why, r.advisory),
+                    )),
+                ),
+                Outcome::NeedsReview => ("under_investigation", None),
+            };
+            let mut st = serde_json::Map::new();
+            st.insert("vulnerability".into(), vulnerability);
+            st.insert("products".into(), serde_json::json!([{ "@id": product }]));
+            st.insert("status".into(), status.into());
+            if let Some((key, text)) = extra {
+                st.insert(key.into(), text.into());
+            }
+            st.insert("timestamp".into(), now.clone().into());
+            st.insert("status_notes".into(), format!("{identity}: {} ({})", r.why, r.advisory).into());
+            Value::Object(st)
+        })
+        .collect();
+    let id_text: String = rows.iter().map(|r| format!("{}|{}|{:?};", r.subject.asset, r.advisory, r.outcome)).collect();
+    let digest: String = sha2::Sha256::digest(id_text.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect();
+    serde_json::json!({
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": format!("urn:otposture:vex:{digest}"),
+        "author": "otposture",
+        "role": "asset owner",
+        "timestamp": now,
+        "version": 1,
+        "tooling": format!("otposture {}", env!("CARGO_PKG_VERSION")),
+        "statements": statements,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use otposture_store::{AssetRecord, EdgeRecord};
+
+    fn asset(id: &str, role: &str, level: Option<u8>, ips: &[&str]) -> AssetRecord {
+        AssetRecord {
+            id: id.into(),
+            role: role.into(),
+            level,
+            rule: "test".into(),
+            vendor: None,
+            model: None,
+            firmware: None,
+            first_seen_ns: 0,
+            last_seen_ns: 0,
+            doc: serde_json::json!({ "id": id, "ips": ips, "vlans": [] }).to_string(),
+        }
+    }
+
+    fn edge(client: &str, server: &str, protocol: &str) -> EdgeRecord {
+        EdgeRecord {
+            client: client.into(),
+            server: server.into(),
+            protocol: protocol.into(),
+            trust: vec![],
+            doc: "{}".into(),
+        }
+    }
+
+    /// The strongest way each asset is reached: the internet over IT over
+    /// remote access over another zone; nothing within its own zone.
+    #[test]
+    fn exposure_is_the_strongest_way_an_asset_is_reached() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("v.db")).unwrap();
+        let assets = [
+            asset("mac-plc", "controller", Some(1), &["192.168.1.10"]),
+            asset("mac-hmi", "hmi", Some(2), &["192.168.2.10"]),
+            asset("mac-rtu", "rtu", Some(1), &["192.168.1.20"]),
+            asset("mac-ied", "ied", Some(1), &["192.168.1.30"]),
+            asset("mac-pc", "it_host", Some(4), &["10.0.0.5"]),
+            asset("mac-plc2", "controller", Some(1), &["192.168.1.40"]),
+        ];
+        let edges = [
+            edge("mac-hmi", "mac-plc", "modbus"),
+            edge("ip-93.184.216.34", "mac-plc", "s7comm"),
+            edge("mac-pc", "mac-hmi", "http"),
+            edge("mac-hmi", "mac-rtu", "ssh"),
+            edge("mac-plc", "mac-ied", "iec104"),
+            edge("mac-hmi", "mac-plc2", "modbus"),
+        ];
+        store.replace_inventory(&assets, &edges, 0, 1).unwrap();
+        let site = Site::parse(
+            "[site]\nname='t'\n[[zone]]\nname='cell'\nlevel=1\ncidrs=['192.168.1.0/24']\n[[zone]]\nname='hmi'\nlevel=2\ncidrs=['192.168.2.0/24']\n",
+        )
+        .unwrap();
+        let e = exposures(&store, Some(&site)).unwrap();
+        let of = |id: &str| e.get(id).map(|x| (x.score, x.reason.clone()));
+        assert_eq!(of("mac-plc"), Some((1.0, "reached from the internet (93.184.216.34, s7comm)".into())));
+        assert_eq!(of("mac-hmi"), Some((0.7, "reached from IT (mac-pc, level 4, http)".into())));
+        assert_eq!(of("mac-rtu"), Some((0.7, "reached by remote access (mac-hmi, ssh)".into())));
+        assert_eq!(of("mac-ied"), None, "PLC to IED stays inside the cell");
+        assert_eq!(of("mac-plc2"), Some((0.4, "reached from zone hmi (mac-hmi, modbus)".into())));
+        // Without a site file, only the internet, IT and remote access count.
+        let e = exposures(&store, None).unwrap();
+        assert_eq!(e.get("mac-plc").map(|x| x.score), Some(1.0));
+        assert_eq!(e.len(), 3);
+    }
 }

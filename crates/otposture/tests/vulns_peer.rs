@@ -202,6 +202,39 @@ fn a_cpu_seen_on_the_wire_is_matched_to_its_advisory_by_order_number_and_firmwar
     assert!(otposture(&db, &["assess"]).status.success());
     let findings = json_of(&["findings", "--check", "firmware."]);
     assert_eq!(findings["findings"][0]["severity"], "high", "{findings}");
+    // The priority weighs SSVC, EPSS, CVSS, exposure and criticality, each part shown.
+    let row = &known["vulns"][0];
+    let parts = &row["priority_parts"];
+    assert_eq!(
+        (parts["ssvc"].as_f64(), parts["epss"].as_f64(), parts["criticality"].as_f64()),
+        (Some(0.7), Some(0.0), Some(0.2)),
+        "{row}"
+    );
+    assert_eq!(parts["criticality_source"], "site: process test bench");
+    assert_eq!(
+        (parts["exposure"].as_f64(), parts["exposure_reason"].as_str()),
+        (Some(0.0), Some("not reached from outside its zone")),
+        "snap7's client is on the same loopback address"
+    );
+    let cvss = row["cvss"].as_f64().map_or(0.5, |c| c / 10.0);
+    assert!((parts["cvss"].as_f64().unwrap() - cvss).abs() < 1e-9, "{row}");
+    let want = 100.0 * (0.35 * 0.7 + 0.15 * cvss + 0.15 * 0.2);
+    assert!((row["priority"].as_f64().unwrap() - want).abs() < 0.051, "{row} (want {want:.1})");
+    // VEX: the affected CVE with the advisory's fix as the action; the fixed one as fixed.
+    let out = otposture(&db, &["vulns", "--vex", "--outcome", "affected,not-affected"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let vex: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(vex["@context"], "https://openvex.dev/ns/v0.2.0");
+    let statements = vex["statements"].as_array().unwrap();
+    let status = |cve: &str| {
+        statements.iter().find(|s| s["vulnerability"]["name"] == cve).map(|s| s["status"].as_str().unwrap().to_string())
+    };
+    assert_eq!(status("CVE-2026-0001").as_deref(), Some("affected"), "{vex:#}");
+    assert_eq!(status("CVE-2026-0002").as_deref(), Some("fixed"), "{vex:#}");
+    let affected = statements.iter().find(|s| s["vulnerability"]["name"] == "CVE-2026-0001").unwrap();
+    assert!(affected["action_statement"].as_str().unwrap().starts_with("vendor_fix: "), "{affected:#}");
+    assert_eq!(affected["products"][0]["@id"], format!("urn:otposture:asset:{id}"));
+    assert_eq!(affected["vulnerability"]["aliases"], json!(["TEST-2026-001"]));
     let missing = otposture(&db, &["vulns", "--asset", "mac-00:00:00:00:00:99"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no asset"), "{missing:?}");

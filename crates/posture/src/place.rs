@@ -57,7 +57,7 @@ pub struct Placing<'a> {
 
 /// Whether an address is routed on the internet (not private, shared,
 /// loopback, link-local, multicast, documentation or reserved).
-pub(crate) fn is_global(ip: IpAddr) -> bool {
+pub fn is_global(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             let o = v4.octets();
