@@ -43,6 +43,14 @@ struct WDocument {
     tracking: WTracking,
     #[serde(default)]
     aggregate_severity: Option<WSeverity>,
+    #[serde(default)]
+    notes: Vec<WNote>,
+}
+
+#[derive(Deserialize)]
+struct WNote {
+    #[serde(default)]
+    text: String,
 }
 
 #[derive(Deserialize)]
@@ -145,6 +153,8 @@ struct WVuln {
     product_status: Option<WStatus>,
     #[serde(default)]
     remediations: Vec<WRemediation>,
+    #[serde(default)]
+    notes: Vec<WNote>,
 }
 
 #[derive(Deserialize)]
@@ -451,6 +461,13 @@ impl Validator {
         for (i, v) in w.vulnerabilities.into_iter().enumerate() {
             vulnerabilities.push(self.vulnerability(v, &format!("/vulnerabilities/{i}"))?);
         }
+        // A vulnerability's own notes win; else what the document says of all.
+        let document_exploitation = exploitation(d.notes.iter().map(|n| n.text.as_str()));
+        for v in &mut vulnerabilities {
+            if v.exploitation.is_none() {
+                v.exploitation.clone_from(&document_exploitation);
+            }
+        }
         Ok(Advisory {
             tracking_id: t.id,
             version: t.version,
@@ -463,6 +480,7 @@ impl Validator {
             initial_release_date: t.initial_release_date,
             current_release_date: t.current_release_date,
             severity: d.aggregate_severity.map(|s| s.text),
+            exploitation: document_exploitation,
             revisions,
             products,
             vulnerabilities,
@@ -669,14 +687,93 @@ impl Validator {
             scores,
             product_status,
             remediations,
+            exploitation: exploitation(v.notes.iter().map(|n| n.text.as_str())),
         })
     }
+}
+
+/// What an advisory's notes say of exploitation, as an SSVC Exploitation
+/// point (`none`, `public poc`, `active`) and the sentence that says it; the
+/// gravest statement wins. CISA's ICS advisories state it in words ("No known
+/// public exploits specifically target this vulnerability", "Public exploits
+/// are available", "... has received reports of this vulnerability being
+/// actively exploited"); CSAF 2.0 has no field for it.
+pub fn exploitation<'a>(notes: impl Iterator<Item = &'a str>) -> Option<(String, String)> {
+    let mut best: Option<(u8, &'static str, String)> = None;
+    for text in notes {
+        for sentence in text.split_inclusive(['.', '\n']) {
+            let lower = sentence.to_ascii_lowercase();
+            let point = if (lower.contains("actively exploited")
+                || lower.contains("exploited in the wild")
+                || lower.contains("known to be exploited"))
+                && !lower.contains("no known")
+                && !lower.contains("not been")
+                && !lower.contains("no reports")
+            {
+                (2, "active")
+            } else if lower.contains("public exploits are available")
+                || lower.contains("exploits are publicly available")
+                || lower.contains("are publicly available") && lower.contains("exploit") && !lower.contains("no known")
+                || lower.contains("exploit code is publicly available")
+            {
+                (1, "public poc")
+            } else if lower.contains("no known public exploits") {
+                (0, "none")
+            } else {
+                continue;
+            };
+            if best.as_ref().is_none_or(|(rank, _, _)| point.0 > *rank) {
+                best = Some((point.0, point.1, sentence.trim().to_string()));
+            }
+        }
+    }
+    best.map(|(_, point, sentence)| (point.to_string(), sentence))
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    /// The sentences CISA's advisories use (counts from `../shared/intel/csaf`:
+    /// "No known public exploits specifically target ..." about 1,100 times,
+    /// "Public exploits are available" 13).
+    #[test]
+    fn exploitation_is_read_from_the_notes_gravest_first() {
+        let point = |notes: &[&str]| exploitation(notes.iter().copied());
+        assert_eq!(
+            point(&["Successful exploitation could allow remote code execution.", "No known public exploits specifically target this vulnerability. High skill level is needed to exploit."]),
+            Some(("none".into(), "No known public exploits specifically target this vulnerability.".into()))
+        );
+        assert_eq!(
+            point(&["ATTENTION: Remotely exploitable/low skill level to exploit. Public exploits are available."])
+                .map(|p| p.0),
+            Some("public poc".into())
+        );
+        assert_eq!(
+            point(&["Exploits that target these vulnerabilities are publicly available."]).map(|p| p.0),
+            Some("public poc".into())
+        );
+        assert_eq!(
+            point(&[
+                "No known public exploits specifically target this vulnerability.",
+                "Siemens has received reports of this vulnerability being actively exploited."
+            ])
+            .map(|p| p.0),
+            Some("active".into()),
+            "the gravest statement wins"
+        );
+        // Words about exploitation that state nothing, and denials, are not points.
+        assert_eq!(
+            point(&["CISA recommends users take defensive measures to minimize the risk of exploitation."]),
+            None
+        );
+        assert_eq!(
+            point(&["The vendor has no reports of this vulnerability being actively exploited."]).map(|p| p.0),
+            None
+        );
+        assert_eq!(point(&[]), None);
+    }
 
     #[test]
     fn integer_versions_compare_by_value_not_text() {

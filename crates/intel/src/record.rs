@@ -122,6 +122,9 @@ pub struct Advisory {
     pub current_release_date: String,
     /// `/document/aggregate_severity/text`, when given.
     pub severity: Option<String>,
+    /// SSVC Exploitation from the advisory's notes (`none`, `public poc`,
+    /// `active`) and the sentence that says it ([`crate::csaf::exploitation`]).
+    pub exploitation: Option<(String, String)>,
     /// `/document/tracking/revision_history`, as written.
     pub revisions: Vec<Revision>,
     /// Every product defined in the product tree: branch leaves, full product
@@ -204,6 +207,9 @@ pub struct Vulnerability {
     pub product_status: Vec<(String, String)>,
     /// `remediations`.
     pub remediations: Vec<Remediation>,
+    /// SSVC Exploitation from its notes, else the document's (`none`,
+    /// `public poc`, `active`), with the sentence that says it.
+    pub exploitation: Option<(String, String)>,
 }
 
 /// A CVSS score.

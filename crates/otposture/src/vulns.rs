@@ -216,6 +216,7 @@ fn catalog(rows: Vec<ProductStatusRow>) -> Catalog {
                 kev_date_added: r.kev_date_added.clone(),
                 epss: r.epss,
                 ssvc: r.ssvc.clone(),
+                csaf_exploitation: r.csaf_exploitation.clone(),
                 nodes: Vec::new(),
             });
             last = Some(key);
@@ -476,6 +477,7 @@ pub(crate) fn matches(store: &Store, site: Option<&Site>, only: Option<&str>) ->
                 let ssvc = otposture_vulns::ssvc::assess_with(
                     v.kev_date_added.is_some(),
                     [v.ssvc[0].as_deref(), v.ssvc[1].as_deref(), v.ssvc[2].as_deref()],
+                    v.csaf_exploitation.as_deref(),
                     v.cvss_vector.as_deref(),
                     &consequence,
                 );

@@ -145,6 +145,9 @@ pub struct ProductStatusRow {
     /// CISA's SSVC points from the CVE record: exploitation, automatable,
     /// technical impact.
     pub ssvc: [Option<String>; 3],
+    /// What the advisory's notes say of exploitation (`none`, `public poc`,
+    /// `active`), when they say it.
+    pub csaf_exploitation: Option<String>,
 }
 
 /// One imported document's provenance.
@@ -442,7 +445,7 @@ impl Store {
             &format!(
                 "SELECT s.tracking_id, a.title, s.ordinal, v.cve, v.cvss_score, s.status, {PRODUCT_COLUMNS}, v.cvss_vector,
                 COALESCE(k.date_added, c.kev_date_added), e.epss, c.ssvc_exploitation, c.ssvc_automatable,
-                c.ssvc_technical_impact
+                c.ssvc_technical_impact, v.exploitation
              FROM product_status s
              JOIN advisory_products p ON p.tracking_id = s.tracking_id AND p.product_id = s.product_id
              JOIN advisories a ON a.tracking_id = s.tracking_id
@@ -467,6 +470,7 @@ impl Store {
                     kev_date_added: r.get(16)?,
                     epss: r.get(17)?,
                     ssvc: [r.get(18)?, r.get(19)?, r.get(20)?],
+                    csaf_exploitation: r.get(21)?,
                 })
             },
         )
@@ -708,8 +712,8 @@ fn write_advisory(
     let mut vuln = tx
         .prepare_cached(
             "INSERT INTO advisory_vulnerabilities (tracking_id, ordinal, cve, cwe, cwe_name, title, cvss_version,
-                cvss_score, cvss_vector)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                cvss_score, cvss_vector, exploitation, exploitation_note)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )
         .map_err(sql(path, "preparing the vulnerability insert"))?;
     let mut score = tx
@@ -740,7 +744,9 @@ fn write_advisory(
             v.title,
             top.map(|s| s.version.as_str()),
             top.map(|s| s.base_score),
-            top.and_then(|s| s.vector.as_deref())
+            top.and_then(|s| s.vector.as_deref()),
+            v.exploitation.as_ref().map(|e| e.0.as_str()),
+            v.exploitation.as_ref().map(|e| e.1.as_str())
         ])
         .map_err(sql(path, "writing an advisory vulnerability"))?;
         for (n, s) in v.scores.iter().enumerate() {

@@ -78,6 +78,8 @@ pub struct Vulnerability {
     pub epss: Option<f64>,
     /// CISA's SSVC points: exploitation, automatable, technical impact.
     pub ssvc: [Option<String>; 3],
+    /// What the advisory's notes say of exploitation (`none`, `public poc`, `active`).
+    pub csaf_exploitation: Option<String>,
     /// The nodes.
     pub nodes: Vec<Node>,
 }
@@ -104,6 +106,7 @@ impl Vulnerability {
                 kev_date_added: None,
                 epss: None,
                 ssvc: [None, None, None],
+                csaf_exploitation: v.exploitation.as_ref().map(|e| e.0.clone()),
                 nodes: v
                     .product_status
                     .iter()

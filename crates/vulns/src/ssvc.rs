@@ -156,17 +156,26 @@ pub fn decide(e: Exploitation, a: Automatable, t: TechnicalImpact, m: MissionWel
 }
 
 /// Exploitation from what is known: in KEV is active; else CISA's
-/// vulnrichment point (`none`, `poc`, `active`).
-pub fn exploitation(in_kev: bool, vulnrichment: Option<&str>) -> Option<(Exploitation, &'static str)> {
+/// vulnrichment point (`none`, `poc`, `active`); else what the advisory's
+/// notes say (`none`, `public poc`, `active`; crates/intel `csaf::exploitation`).
+pub fn exploitation(
+    in_kev: bool,
+    vulnrichment: Option<&str>,
+    csaf: Option<&str>,
+) -> Option<(Exploitation, &'static str)> {
     if in_kev {
         return Some((Exploitation::Active, "in CISA KEV"));
     }
-    match vulnrichment? {
-        "none" => Some((Exploitation::None, "CISA vulnrichment")),
-        "poc" | "public poc" => Some((Exploitation::PublicPoc, "CISA vulnrichment")),
-        "active" => Some((Exploitation::Active, "CISA vulnrichment")),
+    let point = |p: &str| match p {
+        "none" => Some(Exploitation::None),
+        "poc" | "public poc" => Some(Exploitation::PublicPoc),
+        "active" => Some(Exploitation::Active),
         _ => None,
-    }
+    };
+    vulnrichment
+        .and_then(point)
+        .map(|e| (e, "CISA vulnrichment"))
+        .or_else(|| csaf.and_then(point).map(|e| (e, "CSAF advisory note")))
 }
 
 /// The CVSS 3.x base metrics of a vector (`CVSS:3.1/AV:N/AC:L/...`).
@@ -265,17 +274,20 @@ impl Consequence {
 /// listing, CISA's vulnrichment points (exploitation, automatable, technical
 /// impact) and its CVSS vector.
 pub fn assess(in_kev: bool, points: [Option<&str>; 3], cvss_vector: Option<&str>, role: &str) -> SsvcDecision {
-    assess_with(in_kev, points, cvss_vector, &Consequence::of_role(role))
+    assess_with(in_kev, points, None, cvss_vector, &Consequence::of_role(role))
 }
 
 /// [`assess`] with the asset's declared consequence.
+/// `csaf_exploitation` is what the advisory's notes say, used when neither
+/// KEV nor vulnrichment says anything.
 pub fn assess_with(
     in_kev: bool,
     points: [Option<&str>; 3],
+    csaf_exploitation: Option<&str>,
     cvss_vector: Option<&str>,
     consequence: &Consequence,
 ) -> SsvcDecision {
-    let e = exploitation(in_kev, points[0]);
+    let e = exploitation(in_kev, points[0], csaf_exploitation);
     let a = automatable(points[1], cvss_vector);
     let t = technical_impact(points[2], cvss_vector);
     let m = mission_wellbeing(consequence.mission, consequence.wellbeing);
@@ -312,6 +324,26 @@ pub fn assess_with(
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_advisory_note_decides_exploitation_only_when_kev_and_vulnrichment_are_silent() {
+        assert_eq!(
+            exploitation(false, None, Some("public poc")),
+            Some((Exploitation::PublicPoc, "CSAF advisory note"))
+        );
+        assert_eq!(exploitation(false, Some("none"), Some("active")), Some((Exploitation::None, "CISA vulnrichment")));
+        assert_eq!(exploitation(true, None, Some("none")), Some((Exploitation::Active, "in CISA KEV")));
+        assert_eq!(exploitation(false, None, None), None);
+        let d = assess_with(
+            false,
+            [None, None, None],
+            Some("none"),
+            Some("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+            &Consequence::of_role("controller"),
+        );
+        assert_eq!(d.decision, Some(Decision::Attend));
+        assert!(d.path.starts_with("E=none (CSAF advisory note) -> A=yes (CVSS vector)"), "{}", d.path);
+    }
 
     #[test]
     fn the_table_is_cisas_coordinator_table_row_for_row() {
