@@ -24,6 +24,7 @@ pub(crate) fn run(facts: &Facts<'_>, placing: &Placing<'_>, out: &mut Collector)
         insecure(event, placing, out);
         remote_support(event, placing, out);
     }
+    name_poisoning(facts.events, placing, out);
     firmware(facts, placing, out);
     for d in facts.deviations {
         drift(d, placing, out);
@@ -839,4 +840,77 @@ fn remote_support(e: &EventRow, placing: &Placing<'_>, out: &mut Collector) {
     // The OT host is the client either way: of the TLS session, or of the DNS lookup.
     let evidence = event_evidence(e, &host, &peer, format!("{how} {name}"));
     support_finding(&host, &place, tool, evidence, placing, out);
+}
+
+/// Distinct names one host must answer with its own address before it counts
+/// as a poisoner (a host answers LLMNR and NBNS for its own name, in a
+/// couple of NetBIOS suffixes at most).
+const POISONED_NAMES: usize = 3;
+
+/// A host answering LLMNR or NetBIOS name queries for many names with its own
+/// address: a name-resolution poisoner (Responder and the like), which
+/// collects the credentials of every host that then connects to it.
+fn name_poisoning(events: &[EventRow], placing: &Placing<'_>, out: &mut Collector) {
+    let mut by_answerer: BTreeMap<&str, (BTreeMap<String, &EventRow>, i64, i64)> = BTreeMap::new();
+    for e in events {
+        let name = match e.name.as_str() {
+            "llmnr.answer" => e.attributes.get("host_name"),
+            "nbns.answer" => e.attributes.get("netbios_name"),
+            _ => continue,
+        };
+        let (Some(name), Some(address), Some(by)) =
+            (name, e.attributes.get("address"), e.attributes.get("answered_by"))
+        else {
+            continue;
+        };
+        if address != by {
+            continue;
+        }
+        // `HOST<20>` and `HOST<00>` are one name.
+        let bare = name.split('<').next().unwrap_or(name).trim().trim_end_matches('.').to_ascii_lowercase();
+        let entry = by_answerer.entry(by).or_insert_with(|| (BTreeMap::new(), e.ts_ns, e.ts_ns));
+        entry.0.entry(bare).or_insert(e);
+        entry.1 = entry.1.min(e.ts_ns);
+        entry.2 = entry.2.max(e.ts_ns);
+    }
+    for (by, (names, first, last)) in by_answerer {
+        if names.len() < POISONED_NAMES {
+            continue;
+        }
+        let Ok(ip) = by.parse() else { continue };
+        let host = placing.id_of_ip(ip);
+        let list: Vec<&str> = names.keys().map(String::as_str).take(10).collect();
+        let first_event = names.values().min_by_key(|e| e.ts_ns).copied();
+        let mut evidence = Evidence {
+            what: format!(
+                "answered {} names with its own address: {}{}",
+                names.len(),
+                list.join(", "),
+                if names.len() > 10 { ", ..." } else { "" }
+            ),
+            count: names.len() as u64,
+            first_seen_ns: first,
+            last_seen_ns: last,
+            ..evidence_base()
+        };
+        if let Some(e) = first_event {
+            evidence.event_id = Some(e.id);
+            evidence.flow_id = e.flow_id.map(|f| f.0);
+            evidence.capture_id = Some(e.capture_id.0);
+            evidence.packet = Some(e.packet);
+        }
+        out.add(
+            Draft {
+                check: "insecure.name_poisoning",
+                key: host.clone(),
+                title: format!("{} answers LLMNR/NetBIOS queries for other hosts' names (a name-resolution poisoner)", placing.label(&host)),
+                severity: Severity::High,
+                attack: &["T0830", "T0859"],
+                remediation: "Find and remove the poisoner; disable LLMNR and NetBIOS over TCP/IP on OT hosts (group policy), so name lookups cannot be answered by any host on the segment.".into(),
+            },
+            &[&host],
+            &[],
+            evidence,
+        );
+    }
 }

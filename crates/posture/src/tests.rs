@@ -524,3 +524,51 @@ fn remote_support_tools_on_ot_hosts_by_name_and_by_port() {
     assert_eq!(tv.evidence[0].what, "TLS server name router7.teamviewer.com");
     assert_eq!(support_tool("TEAMVIEWER.COM."), Some("TeamViewer"));
 }
+
+#[test]
+fn a_host_answering_for_many_names_is_a_name_poisoner() {
+    let mut p = Plant::new();
+    let rogue = p.host("192.168.2.66", "it_host");
+    p.host("192.168.2.10", "hmi");
+    for name in ["fileserver", "wpad", "historian01"] {
+        p.event(
+            "192.168.2.66",
+            "192.168.2.10",
+            "llmnr",
+            EventKind::Identity,
+            "llmnr.answer",
+            None,
+            &[("host_name", name), ("address", "192.168.2.66"), ("answered_by", "192.168.2.66")],
+        );
+    }
+    // An honest host answers for itself, in two NetBIOS suffixes.
+    for name in ["HMI01<00>", "HMI01<20>"] {
+        p.event(
+            "192.168.2.10",
+            "192.168.2.66",
+            "nbns",
+            EventKind::Identity,
+            "nbns.answer",
+            None,
+            &[("netbios_name", name), ("address", "192.168.2.10"), ("answered_by", "192.168.2.10")],
+        );
+    }
+    // A DNS-style answer for another address is not poisoning.
+    p.event(
+        "192.168.2.10",
+        "192.168.2.66",
+        "llmnr",
+        EventKind::Identity,
+        "llmnr.answer",
+        None,
+        &[("host_name", "x"), ("address", "192.168.2.1"), ("answered_by", "192.168.2.10")],
+    );
+    let f = p.assess(None);
+    let x = one(&f, "insecure.name_poisoning");
+    assert_eq!((x.key.as_str(), x.severity), (rogue.as_str(), Severity::High));
+    assert!(
+        x.evidence[0].what.starts_with("answered 3 names with its own address: fileserver, historian01, wpad"),
+        "{}",
+        x.evidence[0].what
+    );
+}
