@@ -485,23 +485,11 @@ fn until_secs(text: &str, now: i64) -> anyhow::Result<i64> {
     if let Some(secs) = otposture_site::parse_duration(text) {
         return Ok(now.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX)));
     }
-    let parts: Vec<&str> = text.split('-').collect();
-    if let [y, m, d] = parts.as_slice() {
-        if let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i64>(), m.parse::<u32>(), d.parse::<u32>()) {
-            if (1..=12).contains(&m) && (1..=31).contains(&d) {
-                // Days from the civil date (H. Hinnant's algorithm), end of day.
-                let y = if m <= 2 { y - 1 } else { y };
-                let era = y.div_euclid(400);
-                let yoe = y - era * 400;
-                let mp = i64::from((m + 9) % 12);
-                let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-                let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-                let days = era * 146_097 + doe - 719_468;
-                let at = days * 86_400 + 86_399;
-                anyhow::ensure!(at > now, "--until {text} is in the past");
-                return Ok(at);
-            }
-        }
+    // A date is the end of that day, UTC.
+    if let Ok(end) = crate::query::parse_time(&format!("{text}T23:59:59Z")) {
+        let at = end.0.div_euclid(1_000_000_000);
+        anyhow::ensure!(at > now, "--until {text} is in the past");
+        return Ok(at);
     }
     anyhow::bail!("--until {text:?} is neither a date like 2027-03-31 nor a duration like 90d")
 }

@@ -44,7 +44,7 @@ pub(crate) fn open(db: Option<PathBuf>) -> anyhow::Result<Store> {
 }
 
 /// Parses RFC 3339 UTC (`2024-03-01T08:00:00Z`, fraction optional) or Unix seconds.
-fn parse_time(s: &str) -> Result<Timestamp, String> {
+pub(crate) fn parse_time(s: &str) -> Result<Timestamp, String> {
     if let Ok(secs) = s.parse::<i64>() {
         return Ok(Timestamp::from_parts(secs, 0));
     }

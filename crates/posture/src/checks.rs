@@ -264,32 +264,18 @@ fn attack_of_class(class: OperationClass) -> &'static [&'static str] {
     }
 }
 
-/// Remote access protocols and remote-support tools: (protocol on the edge or
-/// `tcp:<port>`, name).
-const REMOTE: &[(&str, &str)] = &[
-    ("rdp", "RDP"),
-    ("rfb", "VNC"),
-    ("ssh", "SSH"),
-    ("telnet", "Telnet"),
-    // Remote-support tools by their registered ports (IANA: TeamViewer 5938;
-    // AnyDesk's documented ports 7070 and 6568): the payload is theirs and
-    // encrypted, so the port is the evidence and the finding says so.
-    ("tcp:5938", "TeamViewer (port 5938)"),
-    ("tcp:7070", "AnyDesk (port 7070)"),
-    ("tcp:6568", "AnyDesk (port 6568)"),
-];
+/// Remote access protocols, as the map names them.
+const REMOTE: &[(&str, &str)] = &[("rdp", "RDP"), ("rfb", "VNC"), ("ssh", "SSH"), ("telnet", "Telnet")];
+
+/// Remote-support tools by their registered ports (IANA: TeamViewer 5938;
+/// AnyDesk's documented ports 7070 and 6568): the payload is theirs and
+/// encrypted, so the port is the evidence and the finding says so.
+const SUPPORT_PORTS: &[(u16, &str)] =
+    &[(5938, "TeamViewer (port 5938)"), (7070, "AnyDesk (port 7070)"), (6568, "AnyDesk (port 6568)")];
 
 fn remote_access(edge: &Edge, cp: &Place, sp: &Place, placing: &Placing<'_>, out: &mut Collector) {
-    let named = REMOTE.iter().find(|(p, _)| *p == edge.protocol).map(|(_, n)| *n).or_else(|| {
-        REMOTE
-            .iter()
-            .find(|(p, _)| {
-                p.strip_prefix("tcp:")
-                    .and_then(|port| port.parse::<u16>().ok())
-                    .is_some_and(|port| edge.ports.contains(&port))
-            })
-            .map(|(_, n)| *n)
-    });
+    let by_port = SUPPORT_PORTS.iter().find(|(port, _)| edge.ports.contains(port)).map(|(_, n)| *n);
+    let named = REMOTE.iter().find(|(p, _)| *p == edge.protocol).map(|(_, n)| *n).or(by_port);
     // Web pages of controllers, HMIs and other level 0-2 devices are their
     // administration interfaces.
     let server_role = placing.role(&edge.server.id);
@@ -305,7 +291,7 @@ fn remote_access(edge: &Edge, cp: &Place, sp: &Place, placing: &Placing<'_>, out
     if !ot_server {
         // A remote-support tool's port opened from an OT host to a broker
         // outside: the tool runs on the OT host.
-        if let Some(tool) = named.filter(|n| n.contains("(port")) {
+        if let Some(tool) = by_port {
             if in_ot(cp, placing.role(&edge.client.id)) {
                 let evidence = edge_evidence(
                     edge,
