@@ -218,7 +218,7 @@ pub fn technical_impact(
 }
 
 /// Mission Prevalence and Public Well-Being by an asset's role, until the
-/// site declares its own consequences: a controller, RTU, IED or safety
+/// site file declares the asset's consequences (crates/site): a controller, RTU, IED or safety
 /// controller is essential to its process with material public well-being
 /// impact; an HMI, SCADA server, engineering workstation, historian, OPC
 /// server or network device supports it; an IT host or unknown device is
