@@ -12,24 +12,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
 
 use otposture_drift::{compare, AssetState, Confidence, ConversationState, Identity, Snapshot, Stated, SCHEMA};
+use otposture_fixtures::bench::{peak_rss_mib, size};
 use otposture_model::OperationClass;
 use std::collections::BTreeMap;
 use std::time::Instant;
-
-fn size(var: &str, default: usize) -> usize {
-    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
-}
 
 fn stated(value: String) -> Option<Stated> {
     Some(Stated { value, confidence: Confidence::High, first_seen_ns: 10, last_seen_ns: 20 })

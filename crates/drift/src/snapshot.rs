@@ -219,19 +219,7 @@ impl AssetState {
 }
 
 /// Operation classes in name order: bit `i` of [`Classes`] is `CLASSES[i]`.
-const CLASSES: [OperationClass; 11] = [
-    OperationClass::Authentication,
-    OperationClass::Configuration,
-    OperationClass::Control,
-    OperationClass::Diagnostic,
-    OperationClass::Discovery,
-    OperationClass::Firmware,
-    OperationClass::Program,
-    OperationClass::Read,
-    OperationClass::Session,
-    OperationClass::Unknown,
-    OperationClass::Write,
-];
+const CLASSES: [OperationClass; 11] = OperationClass::BY_NAME;
 
 /// A set of operation classes, two bytes: a plant has a million conversations.
 /// In JSON a list of class names in name order (`["read", "write"]`); a name

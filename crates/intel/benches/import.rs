@@ -8,21 +8,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, missing_docs)]
 
+use otposture_fixtures::bench::peak_rss_mib;
 use otposture_intel::import;
 use otposture_store::{IntelWriter, Store};
 use std::path::PathBuf;
 use std::time::Instant;
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
-}
 
 fn main() {
     let dir = std::env::var_os("OTPOSTURE_BENCH_INTEL")

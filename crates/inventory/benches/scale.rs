@@ -12,6 +12,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
 
+use otposture_fixtures::bench::{peak_rss_mib, size};
 use otposture_model::{
     Direction, EventKind, FlowEnd, FlowId, FlowKey, FlowRecord, HostSource, InitiatorBasis, MacAddr, MessageStat,
     Observation, OperationClass, StreamAnomalies, TcpState, Timestamp, Transport,
@@ -19,21 +20,6 @@ use otposture_model::{
 use otposture_store::{AssetFilter, Attributes, CaptureId, ConversationFilter, EdgeFilter, EventRow, HostRow, Store};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
-
-fn size(var: &str, default: u64) -> u64 {
-    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
-}
 
 fn ip(i: u64) -> IpAddr {
     IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + u32::try_from(i).unwrap()))

@@ -47,19 +47,7 @@ pub struct Edge {
 }
 
 /// Operation classes in the order of their names (how `operations` lists them).
-const CLASSES: [OperationClass; 11] = [
-    OperationClass::Authentication,
-    OperationClass::Configuration,
-    OperationClass::Control,
-    OperationClass::Diagnostic,
-    OperationClass::Discovery,
-    OperationClass::Firmware,
-    OperationClass::Program,
-    OperationClass::Read,
-    OperationClass::Session,
-    OperationClass::Unknown,
-    OperationClass::Write,
-];
+const CLASSES: [OperationClass; 11] = OperationClass::BY_NAME;
 
 /// Messages per operation class, held inline: a plant-scale map has a million
 /// edges, and a map per edge would cost more than the edge.

@@ -226,6 +226,22 @@ pub enum OperationClass {
 }
 
 impl OperationClass {
+    /// Every class, in the order of their names: how listings, counts and
+    /// bit sets of classes are ordered.
+    pub const BY_NAME: [OperationClass; 11] = [
+        OperationClass::Authentication,
+        OperationClass::Configuration,
+        OperationClass::Control,
+        OperationClass::Diagnostic,
+        OperationClass::Discovery,
+        OperationClass::Firmware,
+        OperationClass::Program,
+        OperationClass::Read,
+        OperationClass::Session,
+        OperationClass::Unknown,
+        OperationClass::Write,
+    ];
+
     /// Snake-case name used in text and JSON.
     pub fn name(self) -> &'static str {
         match self {
@@ -561,6 +577,18 @@ pub enum Observation {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn every_operation_class_is_listed_once_in_name_order() {
+        let names: Vec<&str> = OperationClass::BY_NAME.iter().map(|c| c.name()).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(names, sorted);
+        for c in OperationClass::BY_NAME {
+            assert_eq!(OperationClass::parse(c.name()), Some(c));
+        }
+    }
 
     #[test]
     fn formats_timestamps_as_utc() {

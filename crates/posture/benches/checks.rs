@@ -11,27 +11,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
 
+use otposture_fixtures::bench::{peak_rss_mib, size};
 use otposture_model::{EventKind, FlowId, HostSource, MacAddr, OperationClass};
 use otposture_posture::{assess, Facts};
 use otposture_site::Site;
 use otposture_store::{Attributes, CaptureId, ClassCount, ConversationRow, EventRow, HostRow};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
-
-fn size(var: &str, default: u64) -> u64 {
-    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
-}
 
 /// Host i: controllers (every tenth) in 10.1.0.0/16, the others spread over
 /// the level 2 (10.2/16), level 3 (10.3/16) and level 4 (10.4/16) zones.
