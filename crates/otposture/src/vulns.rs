@@ -364,10 +364,7 @@ fn exposures(store: &Store, site: Option<&Site>) -> anyhow::Result<std::collecti
     let mut places: std::collections::HashMap<String, (Option<u8>, bool, Option<String>)> = Default::default();
     store
         .each_asset(&AssetFilter::default(), |a| -> Result<(), std::convert::Infallible> {
-            let doc: Value = serde_json::from_str(&a.doc).unwrap_or_default();
-            let list = |k: &str| doc.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
-            let ips: Vec<std::net::IpAddr> = list("ips").iter().filter_map(|v| v.as_str()?.parse().ok()).collect();
-            let vlans: Vec<u16> = list("vlans").iter().filter_map(|v| u16::try_from(v.as_u64()?).ok()).collect();
+            let (ips, vlans) = addresses(&a);
             let zone = site.and_then(|s| otposture_posture::zone_for(s, &a.id, &ips, &vlans)).map(|(z, _)| z);
             let place = match zone {
                 Some(z) => (Some(z.level), z.external, Some(z.name.clone())),
@@ -422,14 +419,20 @@ fn exposures(store: &Store, site: Option<&Site>) -> anyhow::Result<std::collecti
     Ok(out)
 }
 
+/// A stored asset's addresses and VLANs, from its document.
+fn addresses(asset: &AssetRecord) -> (Vec<std::net::IpAddr>, Vec<u16>) {
+    let doc: Value = serde_json::from_str(&asset.doc).unwrap_or_default();
+    let list = |k: &str| doc.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
+    let ips = list("ips").iter().filter_map(|v| v.as_str()?.parse().ok()).collect();
+    let vlans = list("vlans").iter().filter_map(|v| u16::try_from(v.as_u64()?).ok()).collect();
+    (ips, vlans)
+}
+
 /// The SSVC mission and well-being input of an asset: the gravest consequence
 /// the site file declares for it or its zone, else its role's default.
 fn consequence_of(site: Option<&Site>, asset: &AssetRecord) -> Consequence {
     let Some(site) = site else { return Consequence::of_role(&asset.role) };
-    let doc: Value = serde_json::from_str(&asset.doc).unwrap_or_default();
-    let list = |k: &str| doc.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
-    let ips: Vec<std::net::IpAddr> = list("ips").iter().filter_map(|v| v.as_str()?.parse().ok()).collect();
-    let vlans: Vec<u16> = list("vlans").iter().filter_map(|v| u16::try_from(v.as_u64()?).ok()).collect();
+    let (ips, vlans) = addresses(asset);
     let zone = otposture_posture::zone_for(site, &asset.id, &ips, &vlans).map(|(z, _)| z.name.as_str());
     match site.consequences_of(&asset.id, zone).first() {
         Some(c) => Consequence {
