@@ -658,7 +658,7 @@ fn alerts_config(site: Option<&Site>, site_dir: Option<&Path>) -> Option<otpostu
 /// The first address of an evidence end: an `ip-` id, else the asset's first address.
 fn address_of(id: Option<&str>, inventory: &otposture_inventory::Inventory) -> Option<std::net::IpAddr> {
     let id = id?;
-    if let Some(ip) = id.strip_prefix("ip-").and_then(|a| a.split("-vlan").next()).and_then(|a| a.parse().ok()) {
+    if let Some(ip) = otposture_posture::ip_of_id(id) {
         return Some(ip);
     }
     inventory.assets.iter().find(|a| a.id == id).and_then(|a| a.ips.first().copied())

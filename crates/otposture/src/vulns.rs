@@ -381,8 +381,7 @@ fn exposures(store: &Store, site: Option<&Site>) -> anyhow::Result<std::collecti
         if let Some(p) = places.get(id) {
             return p.clone();
         }
-        let ip: Option<std::net::IpAddr> =
-            id.strip_prefix("ip-").and_then(|a| a.split("-vlan").next()).and_then(|a| a.parse().ok());
+        let ip = otposture_posture::ip_of_id(id);
         match ip {
             Some(ip) => match site.and_then(|s| s.zone_of_ip(ip)) {
                 Some((z, _)) => (Some(z.level), z.external, Some(z.name.clone())),

@@ -55,6 +55,12 @@ pub struct Placing<'a> {
     by_ip: HashMap<IpAddr, &'a str>,
 }
 
+/// The address of an `ip-<address>` or `ip-<address>-vlan<N>` endpoint id
+/// (an address no asset holds); `None` for an asset id.
+pub fn ip_of_id(id: &str) -> Option<IpAddr> {
+    id.strip_prefix("ip-").and_then(|a| a.split("-vlan").next()).and_then(|a| a.parse().ok())
+}
+
 /// Whether an address is routed on the internet (not private, shared,
 /// loopback, link-local, multicast, documentation or reserved).
 pub fn is_global(ip: IpAddr) -> bool {
@@ -111,7 +117,7 @@ impl<'a> Placing<'a> {
         if let Some((place, _, _)) = self.assets.get(id) {
             return place.clone();
         }
-        match id.strip_prefix("ip-").and_then(|a| a.split("-vlan").next()).and_then(|a| a.parse().ok()) {
+        match ip_of_id(id) {
             Some(ip) => place_ip(self.site, ip),
             None => Place::unplaced(),
         }
