@@ -335,16 +335,15 @@ fn names_hosts_from_ip_arp_and_dhcp() {
     assert!(dhcp_names.iter().any(|n| n == "EWS-01"), "{dhcp_names:?}");
 }
 
-#[test]
-fn checkpoints_repeat_cumulative_counts_that_the_final_record_supersedes() {
-    let mut c = conversation();
-    c.handshake().client_sends(REQUEST).server_sends(RESPONSE).close();
-    let frames = c.into_frames();
+/// Feeds `frames` spaced `gap_ns` apart, checkpointing after each, and returns
+/// every observation, the final ones included.
+fn fed_with_checkpoints(frames: &[Frame], gap_ns: i64) -> Vec<Observation> {
     let (mut e, _, _) = engine_with(EngineConfig::default());
     let mut all = Vec::new();
+    let start = frames.first().unwrap().ts;
     for (i, f) in frames.iter().enumerate() {
         e.packet(&RawPacket {
-            ts: f.ts,
+            ts: Timestamp(start.0 + gap_ns * i as i64),
             linktype: 1,
             data: &f.data,
             orig_len: f.data.len() as u32,
@@ -353,10 +352,37 @@ fn checkpoints_repeat_cumulative_counts_that_the_final_record_supersedes() {
         e.checkpoint(&mut all);
     }
     e.finish(&mut all);
-    let recs = flows(&all);
-    assert!(recs.len() > 2);
-    assert!(recs.windows(2).all(|w| w[0].id == w[1].id && w[0].packets_to_server <= w[1].packets_to_server));
-    assert_eq!(recs.last().unwrap().packets_to_server + recs.last().unwrap().packets_to_client, frames.len() as u64);
+    all
+}
+
+#[test]
+fn an_open_flow_is_recorded_once_until_it_ends_or_runs_on_a_minute() {
+    let mut c = conversation();
+    c.handshake().client_sends(REQUEST).server_sends(RESPONSE).close();
+    let frames = c.into_frames();
+    // A second apart: the first checkpoint records the flow, the next ones do
+    // not rewrite it, and its end supersedes the first record.
+    let recs = flows(&fed_with_checkpoints(&frames, 1_000_000_000));
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    assert_eq!(recs[0].packets_to_server + recs[0].packets_to_client, 1);
+    assert_eq!(recs[1].packets_to_server + recs[1].packets_to_client, frames.len() as u64);
+    assert_eq!(recs[1].end, FlowEnd::Closed);
+}
+
+#[test]
+fn a_long_running_flow_is_recorded_again_with_cumulative_counts() {
+    let mut c = conversation();
+    c.handshake().client_sends(REQUEST).server_sends(RESPONSE).close();
+    let frames = c.into_frames();
+    // 31 s apart: every second checkpoint is a minute after the last record.
+    // (The last ACK comes half a minute after the close and opens a flow of its own.)
+    let all = flows(&fed_with_checkpoints(&frames, 31_000_000_000));
+    let recs: Vec<_> = all.iter().filter(|r| r.id == all[0].id).collect();
+    let open: Vec<_> = recs.iter().filter(|r| r.end == FlowEnd::Open).collect();
+    assert!(open.len() >= 3, "{recs:?}");
+    assert!(open.windows(2).all(|w| w[1].last_seen.0 - w[0].last_seen.0 >= 60_000_000_000), "{open:?}");
+    assert!(recs.windows(2).all(|w| w[0].packets_to_server <= w[1].packets_to_server));
+    assert_eq!(recs.last().unwrap().end, FlowEnd::Closed);
 }
 
 #[test]

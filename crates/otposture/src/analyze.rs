@@ -181,6 +181,7 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
     let bar = progress_bar(args.quiet, source.progress().total_bytes);
     let t0 = Instant::now();
     let mut per_capture: Vec<CaptureStats> = vec![CaptureStats::default(); capture_ids.len()];
+    let mut link_types_seen: Vec<Vec<u32>> = vec![Vec::new(); capture_ids.len()];
     let mut current = 0usize;
     let mut since_checkpoint = 0u64;
     let mut failure: Option<CaptureError> = None;
@@ -204,9 +205,13 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
             cs.bytes += p.data.len() as u64;
             cs.first_ts = Some(cs.first_ts.map_or(p.ts, |t| t.min(p.ts)));
             cs.last_ts = Some(cs.last_ts.map_or(p.ts, |t| t.max(p.ts)));
-            let lt = link_name(p.linktype);
-            if !cs.link_types.iter().any(|l| l == &lt) {
-                cs.link_types.push(lt);
+            // Named once per link type and capture, not per packet.
+            if let Some(seen) = link_types_seen.get_mut(p.source).filter(|s| !s.contains(&p.linktype)) {
+                seen.push(p.linktype);
+                let lt = link_name(p.linktype);
+                if !cs.link_types.contains(&lt) {
+                    cs.link_types.push(lt);
+                }
             }
         }
         engine.packet(&raw(&p));

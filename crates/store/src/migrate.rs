@@ -37,6 +37,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 9, name: "findings", sql: include_str!("migrations/0009_findings.sql") },
     Migration { version: 10, name: "users", sql: include_str!("migrations/0010_users.sql") },
     Migration { version: 11, name: "csaf_exploitation", sql: include_str!("migrations/0011_csaf_exploitation.sql") },
+    Migration { version: 12, name: "lean_indices", sql: include_str!("migrations/0012_lean_indices.sql") },
 ];
 
 /// `PRAGMA application_id` of otposture databases: "OTPS".
