@@ -16,26 +16,50 @@ use std::collections::HashMap;
 /// Names kept per thread.
 pub(crate) const MAX_NAMES: usize = 4096;
 
+/// Slots of the cache of names last asked for.
+const RECENT: usize = 64;
+
+/// A cached name: the family's address and length, the code, the name.
+type Recent = ((usize, usize), u64, &'static str);
+
+/// The names kept, and in front of them a direct-mapped cache of the names
+/// last asked for, keyed by the family's address: a hit costs a compare, where
+/// hashing the family's text for the map was most of the lookup.
+struct Names {
+    kept: HashMap<(&'static str, u64), &'static str, foldhash::fast::RandomState>,
+    recent: [Option<Recent>; RECENT],
+}
+
 thread_local! {
-    static NAMES: RefCell<HashMap<(&'static str, u64), &'static str, foldhash::fast::RandomState>> =
-        RefCell::new(HashMap::default());
+    static NAMES: RefCell<Names> = RefCell::new(Names { kept: HashMap::default(), recent: [None; RECENT] });
 }
 
 /// The name for `(family, code)`, made by `make` the first time it is asked for.
 /// `family` tells apart the name spaces of different callers (`"cip_service"`),
 /// `code` packs the numbers the name is made of.
 pub(crate) fn name(family: &'static str, code: u64, make: impl FnOnce() -> String) -> Cow<'static, str> {
+    let at = (family.as_ptr() as usize, family.len());
+    let slot = (at.0 ^ code as usize).wrapping_mul(0x9e37_79b9_7f4a_7c15_u64 as usize) >> (usize::BITS - 6);
     NAMES.with(|names| {
         let mut names = names.borrow_mut();
-        if let Some(&known) = names.get(&(family, code)) {
-            return Cow::Borrowed(known);
+        if let Some(Some((a, c, known))) = names.recent.get(slot) {
+            if (*a, *c) == (at, code) {
+                return Cow::Borrowed(*known);
+            }
         }
-        if names.len() >= MAX_NAMES {
-            return Cow::Owned(make());
+        let known = match names.kept.get(&(family, code)) {
+            Some(&known) => known,
+            None if names.kept.len() >= MAX_NAMES => return Cow::Owned(make()),
+            None => {
+                let kept: &'static str = Box::leak(make().into_boxed_str());
+                names.kept.insert((family, code), kept);
+                kept
+            }
+        };
+        if let Some(r) = names.recent.get_mut(slot) {
+            *r = Some((at, code, known));
         }
-        let kept: &'static str = Box::leak(make().into_boxed_str());
-        names.insert((family, code), kept);
-        Cow::Borrowed(kept)
+        Cow::Borrowed(known)
     })
 }
 
@@ -59,6 +83,17 @@ mod tests {
         assert_eq!((a.as_ref(), b.as_ref()), ("op_7", "op_7"));
         assert_eq!(made, 1);
         assert_eq!(name("test_other_family", 7, || "other".into()), "other");
+    }
+
+    #[test]
+    fn names_that_share_a_cache_slot_stay_apart() {
+        for round in 0..2 {
+            for code in 0..500u64 {
+                let n = name("test_slots", code, || format!("op_{code}"));
+                assert_eq!(n, format!("op_{code}"), "round {round}");
+                assert_eq!(name("test_slots_b", code, || format!("b_{code}")), format!("b_{code}"));
+            }
+        }
     }
 
     #[test]

