@@ -5,12 +5,6 @@
 //! inventory; cmdb for the asset register; intel for vulnerability intelligence;
 //! drift for baselines).
 
-/// mimalloc instead of the system allocator: kept operations carry their
-/// attributes as short strings, a few million small allocations on a large
-/// capture, and glibc's malloc and free were a tenth of the packet path.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod access;
 mod advisories;
 mod analyze;
