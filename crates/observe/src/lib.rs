@@ -216,11 +216,11 @@ impl Engine {
                 return;
             }
         };
-        let mut ended = Vec::new();
-        self.table.maybe_sweep(p.ts, &mut |f, why| ended.push((f, why)));
-        for (f, why) in ended {
-            self.core.end_flow(f, why, p.ts);
-        }
+        // Ended flows go straight to their record: flows are large, and
+        // gathering a sweep's worth into a vector first (all of a capture's
+        // flows, when a day-long silence ends them at once) copied each twice.
+        let core = &mut self.core;
+        self.table.maybe_sweep(p.ts, &mut |f, why| core.end_flow(f, why, p.ts));
         if (p.data.len() as u32) < p.orig_len {
             self.core.stats.snapped += 1;
         }
@@ -538,12 +538,9 @@ impl Engine {
 
     /// Ends every flow (end of input) and moves all observations to `out`.
     pub fn finish(&mut self, out: &mut Vec<Observation>) {
-        let mut all = Vec::new();
-        self.table.drain(&mut |f, why| all.push((f, why)));
         let now = self.core.stats.last_ts.unwrap_or_default();
-        for (f, why) in all {
-            self.core.end_flow(f, why, now);
-        }
+        let core = &mut self.core;
+        self.table.drain(&mut |f, why| core.end_flow(f, why, now));
         self.defrag.expire(Timestamp(i64::MAX));
         self.checkpoint(out);
     }
