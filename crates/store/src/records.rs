@@ -196,7 +196,9 @@ struct GroupKey<'e> {
 /// The kept operations of one write batch, grouped into rows.
 #[derive(Debug, Default)]
 pub(crate) struct OperationBatches<'e> {
-    index: HashMap<GroupKey<'e>, usize>,
+    /// foldhash: the key is hashed once per kept operation, and SipHash was
+    /// the most of that.
+    index: HashMap<GroupKey<'e>, usize, foldhash::fast::RandomState>,
     groups: Vec<(GroupKey<'e>, Vec<&'e Event>)>,
 }
 

@@ -222,16 +222,18 @@ impl<'t> BatchWriter<'t> {
     fn flow(&mut self, f: &FlowRecord) -> Result<(), StoreError> {
         let k = &f.key;
         let a = &f.anomalies;
+        let client_ip = text_of(&mut self.text.src_ip, Some(k.client_ip));
+        let server_ip = text_of(&mut self.text.dst_ip, Some(k.server_ip));
         self.flow
             .execute(params![
                 f.id.0,
                 self.capture,
                 k.vlan,
                 k.transport.name(),
-                k.client_ip.to_string(),
+                client_ip,
                 IpKey::new(k.client_ip),
                 k.client_port,
-                k.server_ip.to_string(),
+                server_ip,
                 IpKey::new(k.server_ip),
                 k.server_port,
                 codes::initiator(f.initiator),
