@@ -462,6 +462,7 @@ fn mac(last: u8) -> MacAddr {
 
 fn host(mac: Option<MacAddr>, ip: &str, vlan: Option<u16>, name: Option<&str>) -> HostRow {
     HostRow {
+        network: None,
         id: 0,
         mac,
         ip: Some(ip.parse().unwrap()),
@@ -485,6 +486,7 @@ fn host(mac: Option<MacAddr>, ip: &str, vlan: Option<u16>, name: Option<&str>) -
 /// A CIP ListIdentity reply from `mac`.
 fn cip(id: i64, mac: MacAddr, ip: &str, vendor: &str, model: &str, revision: &str, serial: &str) -> EventRow {
     EventRow {
+        network: None,
         id,
         capture_id: CaptureId(1),
         ts: String::new(),

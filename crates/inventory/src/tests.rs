@@ -14,6 +14,7 @@ fn ip(s: &str) -> IpAddr {
 
 fn host(mac: Option<MacAddr>, ip: &str, vlan: Option<u16>, first: i64) -> HostRow {
     HostRow {
+        network: None,
         id: 0,
         mac,
         ip: Some(self::ip(ip)),
@@ -36,6 +37,7 @@ fn host(mac: Option<MacAddr>, ip: &str, vlan: Option<u16>, first: i64) -> HostRo
 
 fn identity(id: i64, name: &str, mac: Option<MacAddr>, ip: &str, ts: i64, attrs: &[(&str, &str)]) -> EventRow {
     EventRow {
+        network: None,
         id,
         capture_id: CaptureId(1),
         ts: String::new(),
@@ -55,6 +57,7 @@ fn identity(id: i64, name: &str, mac: Option<MacAddr>, ip: &str, ts: i64, attrs:
 
 fn conversation(client: &str, server: &str, protocol: &str, requests: &[(OperationClass, u64)]) -> ConversationRow {
     ConversationRow {
+        network: None,
         client_ip: ip(client),
         server_ip: ip(server),
         vlan: None,
@@ -464,6 +467,7 @@ fn safety_controllers_and_relays_are_told_from_their_product_names() {
 fn historian_and_opc_ua_servers_are_told_from_the_ports_they_answer() {
     let hosts: Vec<HostRow> = (1..=4).map(|i| host(Some(mac(i)), &format!("10.0.0.{i}"), None, 0)).collect();
     let port = |client: &str, server: &str, port: u16, packets: u64| ConversationRow {
+        network: None,
         server_port: port,
         app_protocol: None,
         packets,

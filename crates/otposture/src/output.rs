@@ -46,10 +46,16 @@ pub(crate) fn print<T: Serialize>(
         Format::Csv => {
             let values: Vec<Value> = rows.iter().map(serde_json::to_value).collect::<Result<_, _>>()?;
             let mut w = csv::Writer::from_writer(&mut out);
-            let header: Vec<String> = match values.first() {
-                Some(Value::Object(m)) => m.keys().cloned().collect(),
-                _ => Vec::new(),
-            };
+            // Every key of every row, in order of appearance: a field left out
+            // of some rows (a host's network, in the unnamed network) is still a column.
+            let mut header: Vec<String> = Vec::new();
+            for v in &values {
+                if let Value::Object(m) = v {
+                    for k in m.keys().filter(|k| !header.contains(*k)) {
+                        header.push(k.clone());
+                    }
+                }
+            }
             if !header.is_empty() {
                 w.write_record(&header)?;
             }

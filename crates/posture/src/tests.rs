@@ -27,6 +27,7 @@ impl Plant {
     fn host(&mut self, ip: &str, role: &str) -> String {
         let n = self.hosts.len() + 1;
         self.hosts.push(HostRow {
+            network: None,
             id: n as i64,
             mac: Some(mac(n)),
             ip: Some(ip.parse().unwrap()),
@@ -58,6 +59,7 @@ impl Plant {
 
     fn talk(&mut self, client: &str, server: &str, protocol: &str, port: u16, requests: &[(OperationClass, u64)]) {
         self.conversations.push(ConversationRow {
+            network: None,
             client_ip: client.parse().unwrap(),
             server_ip: server.parse().unwrap(),
             vlan: None,
@@ -86,6 +88,7 @@ impl Plant {
     ) {
         let id = self.events.len() as i64 + 1;
         self.events.push(EventRow {
+            network: None,
             id,
             capture_id: CaptureId(1),
             ts: String::new(),
