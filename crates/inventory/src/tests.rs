@@ -574,3 +574,100 @@ fn a_name_service_answer_names_the_host_at_the_address_not_the_server() {
     let resolver = asset(&inv, "mac-02:00:00:00:00:14");
     assert_eq!(resolver.get(Field::HostName), None, "the resolver is not named by its answers");
 }
+
+fn host_in(net: &str, mac: Option<MacAddr>, ip: &str) -> HostRow {
+    HostRow { network: Some(net.to_string()), ..host(mac, ip, None, 0) }
+}
+
+/// Two plants reusing 10.0.0.0/24, each with a router (its own MAC) that
+/// sends for the addresses behind it: plant A's 10.0.0.5 and plant B's
+/// 10.0.0.5 are two devices, with their own identities, names and edges.
+fn two_plants(network: impl Fn(&str) -> Option<String>) -> Inventory {
+    let mut hosts = Vec::new();
+    let mut events = Vec::new();
+    let mut conversations = Vec::new();
+    for (plant, router) in [("a", mac(0xa1)), ("b", mac(0xb1))] {
+        for i in 5..=8 {
+            hosts.push(HostRow { network: network(plant), ..host(Some(router), &format!("10.0.0.{i}"), None, 0) });
+        }
+        let serial = format!("serial-{plant}");
+        let mut id = identity(
+            1,
+            "enip.list_identity",
+            Some(router),
+            "10.0.0.5",
+            10,
+            &[("vendor", "Rockwell Automation/Allen-Bradley"), ("serial", &serial)],
+        );
+        id.network = network(plant);
+        events.push(id);
+        let name = format!("plc-{plant}");
+        let mut answer =
+            identity(2, "dns.answer", None, "10.0.0.53", 20, &[("address", "10.0.0.5"), ("host_name", &name)]);
+        answer.network = network(plant);
+        events.push(answer);
+        // A's HMI polls the PLC; B's PLC talks to an address no asset holds.
+        let (client, server) = if plant == "a" { ("10.0.0.6", "10.0.0.5") } else { ("10.0.0.5", "10.0.0.99") };
+        conversations.push(ConversationRow { network: network(plant), ..conversation(client, server, "enip", &[]) });
+    }
+    build(&hosts, &events, &conversations)
+}
+
+#[test]
+fn two_networks_keep_the_same_address_behind_their_routers_apart() {
+    let inv = two_plants(|plant| Some(plant.to_string()));
+    for plant in ["a", "b"] {
+        let plc = asset(&inv, &format!("ip-10.0.0.5@{plant}"));
+        assert_eq!(plc.networks, [plant]);
+        assert_eq!(plc.get(Field::Serial), Some(format!("serial-{plant}").as_str()), "its own identity");
+        assert_eq!(plc.get(Field::HostName), Some(format!("plc-{plant}").as_str()), "named by its own network's DNS");
+        assert!(plc.in_network(Some(plant)) && !plc.in_network(None));
+        let router = asset(&inv, &format!("mac-02:00:00:00:00:{plant}1"));
+        assert_eq!(router.role.rule, "routes_for_many_addresses");
+        assert_eq!(router.networks, [plant]);
+    }
+    assert_eq!(inv.unplaced_identities, 0);
+    let edges: Vec<(String, String)> = inv.edges.iter().map(|e| (e.client.id, e.server.id)).collect();
+    assert_eq!(
+        edges,
+        [
+            ("ip-10.0.0.5@b".to_string(), "ip-10.0.0.99@b".to_string()),
+            ("ip-10.0.0.6@a".to_string(), "ip-10.0.0.5@a".to_string())
+        ]
+    );
+    let doc = serde_json::to_value(asset(&inv, "ip-10.0.0.5@a")).unwrap();
+    assert_eq!(doc["networks"], serde_json::json!(["a"]));
+
+    // The same traffic without networks: one address, one device, as before.
+    let merged = two_plants(|_| None);
+    let plc = asset(&merged, "ip-10.0.0.5");
+    assert_eq!(plc.networks, [""]);
+    assert!(plc.in_network(None));
+    assert!(merged.assets.iter().all(|a| !a.id.contains('@')));
+    let doc = serde_json::to_value(plc).unwrap();
+    assert!(doc.get("networks").is_none(), "the unnamed network alone is left out of the document");
+}
+
+#[test]
+fn one_mac_in_two_networks_is_one_asset_listing_both() {
+    let laptop = mac(0x10);
+    let hosts = vec![
+        host_in("b", Some(laptop), "10.0.0.20"),
+        host_in("a", Some(laptop), "10.0.0.20"),
+        host(Some(laptop), "192.168.0.20", None, 0),
+    ];
+    let inv = build(&hosts, &[], &[]);
+    assert_eq!(inv.assets.len(), 1);
+    let a = asset(&inv, "mac-02:00:00:00:00:10");
+    assert_eq!(a.networks, ["", "a", "b"]);
+    assert_eq!(a.ips, [ip("10.0.0.20"), ip("192.168.0.20")]);
+    let doc = serde_json::to_value(a).unwrap();
+    assert_eq!(doc["networks"], serde_json::json!(["", "a", "b"]));
+}
+
+#[test]
+fn address_ids_add_nothing_in_the_unnamed_network() {
+    assert_eq!(address_id(ip("10.0.0.5"), None, None), "ip-10.0.0.5");
+    assert_eq!(address_id(ip("10.0.0.5"), Some(10), Some("")), "ip-10.0.0.5-vlan10");
+    assert_eq!(address_id(ip("fe80::1"), Some(10), Some("plant-a")), "ip-fe80::1-vlan10@plant-a");
+}
