@@ -204,6 +204,18 @@ pub fn address_id(ip: IpAddr, vlan: Option<u16>, network: Option<&str>) -> Strin
     id
 }
 
+/// Reads an [`address_id`]: its address and network (`None`: the unnamed
+/// one); `None` for an id of another kind (`mac-...`).
+pub fn parse_address_id(id: &str) -> Option<(IpAddr, Option<&str>)> {
+    let rest = id.strip_prefix("ip-")?;
+    let (rest, network) = match rest.rsplit_once('@') {
+        Some((rest, network)) => (rest, Some(network)),
+        None => (rest, None),
+    };
+    let ip = rest.split("-vlan").next()?.parse().ok()?;
+    Some((ip, network))
+}
+
 /// Networks by number, the unnamed one 0: keys hold four bytes, not a name.
 #[derive(Debug)]
 struct Networks {

@@ -670,4 +670,8 @@ fn address_ids_add_nothing_in_the_unnamed_network() {
     assert_eq!(address_id(ip("10.0.0.5"), None, None), "ip-10.0.0.5");
     assert_eq!(address_id(ip("10.0.0.5"), Some(10), Some("")), "ip-10.0.0.5-vlan10");
     assert_eq!(address_id(ip("fe80::1"), Some(10), Some("plant-a")), "ip-fe80::1-vlan10@plant-a");
+    assert_eq!(parse_address_id("ip-fe80::1-vlan10@plant-a"), Some((ip("fe80::1"), Some("plant-a"))));
+    assert_eq!(parse_address_id("ip-10.0.0.5-vlan10"), Some((ip("10.0.0.5"), None)));
+    assert_eq!(parse_address_id("ip-10.0.0.5@b"), Some((ip("10.0.0.5"), Some("b"))));
+    assert_eq!(parse_address_id("mac-02:00:00:00:00:01"), None);
 }

@@ -24,6 +24,21 @@ fn cell(v: Option<&Value>) -> String {
     }
 }
 
+/// The column of a network name (`analyze --network`), for the tables that
+/// show it only when some row is in a named network: without named networks
+/// a table reads as before they existed.
+pub(crate) fn network_column<'a>(
+    columns: &[(&'a str, &'a str)],
+    (field, at): (&'a str, usize),
+    shown: bool,
+) -> Vec<(&'a str, &'a str)> {
+    let mut columns = columns.to_vec();
+    if shown {
+        columns.insert(at.min(columns.len()), (field, "NETWORK"));
+    }
+    columns
+}
+
 /// Prints rows. `table_columns` picks what the table shows; JSON and CSV carry everything.
 pub(crate) fn print<T: Serialize>(
     rows: &[T],
@@ -51,8 +66,10 @@ pub(crate) fn print<T: Serialize>(
             let mut header: Vec<String> = Vec::new();
             for v in &values {
                 if let Value::Object(m) = v {
-                    for k in m.keys().filter(|k| !header.contains(*k)) {
-                        header.push(k.clone());
+                    for k in m.keys() {
+                        if !header.contains(k) {
+                            header.push(k.clone());
+                        }
                     }
                 }
             }

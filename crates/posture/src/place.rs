@@ -55,10 +55,10 @@ pub struct Placing<'a> {
     by_ip: HashMap<IpAddr, &'a str>,
 }
 
-/// The address of an `ip-<address>` or `ip-<address>-vlan<N>` endpoint id
-/// (an address no asset holds); `None` for an asset id.
+/// The address of an `ip-<address>[-vlan<N>][@<network>]` endpoint id (an
+/// address no asset holds); `None` for an asset id.
 pub fn ip_of_id(id: &str) -> Option<IpAddr> {
-    id.strip_prefix("ip-").and_then(|a| a.split("-vlan").next()).and_then(|a| a.parse().ok())
+    otposture_inventory::parse_address_id(id).map(|(ip, _)| ip)
 }
 
 /// Whether an address is routed on the internet (not private, shared,

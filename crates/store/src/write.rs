@@ -128,6 +128,8 @@ const COPY_HOST_NAMES: &str = "UPDATE hosts SET host_name = n.host_name, vendor_
 const DHCP_HOST_VLAN: &str =
     "SELECT vlan FROM hosts WHERE mac = ?1 ORDER BY network = ?3 DESC, ip = ?2 DESC, last_seen DESC LIMIT 1";
 
+const STORED_CAPTURE: &str = "SELECT id, network FROM captures WHERE fingerprint = ?1";
+
 /// Names and address a DHCP identity event teaches about a MAC.
 #[derive(Debug)]
 struct DhcpIdentity<'a> {
@@ -453,34 +455,46 @@ impl Store {
                 stmt.query_row(args, |row| row.get(0)).optional()
             })
             .map_err(sql(&self.path, "recording the start of a capture"))?;
-        if let Some(id) = id {
-            return Ok(CaptureId(id));
+        match id {
+            Some(id) => Ok(CaptureId(id)),
+            // The row exists under another network: the upsert's WHERE held it back.
+            None => {
+                let (capture, stored) = self
+                    .conn
+                    .query_row(STORED_CAPTURE, [fingerprint], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .map_err(sql(&self.path, "reading a capture's network"))?;
+                Err(self.mismatch(capture, stored, network))
+            }
         }
-        // The row exists under another network (the upsert's WHERE held it back).
-        let (id, stored): (i64, String) = self
-            .conn
-            .query_row("SELECT id, network FROM captures WHERE fingerprint = ?1", [fingerprint], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
-            .map_err(sql(&self.path, "reading a capture's network"))?;
-        Err(StoreError::NetworkMismatch {
-            path: self.path.clone(),
-            capture: id,
-            stored: (!stored.is_empty()).then_some(stored),
-            given: (!network.is_empty()).then(|| network.to_string()),
-        })
     }
 
-    /// The network a capture with this fingerprint was analysed under:
-    /// `None` when no such capture is stored, `Some(None)` for the unnamed network.
-    pub fn capture_network(&self, fingerprint: &str) -> Result<Option<Option<String>>, StoreError> {
+    /// Checks, before anything is written, that a capture with this
+    /// fingerprint may be analysed in `network` (`None`: the unnamed one):
+    /// it is new, or was analysed in that network before. Otherwise the error
+    /// is [`StoreError::NetworkMismatch`], as [`Store::begin_capture_in`] would return.
+    pub fn check_capture_network(&self, network: Option<&str>, fingerprint: &str) -> Result<(), StoreError> {
+        let network = network.unwrap_or_default();
+        match self.stored_capture(fingerprint)? {
+            Some((capture, stored)) if stored != network => Err(self.mismatch(capture, stored, network)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The id and network of the capture with this fingerprint.
+    fn stored_capture(&self, fingerprint: &str) -> Result<Option<(i64, String)>, StoreError> {
         self.conn
-            .query_row("SELECT network FROM captures WHERE fingerprint = ?1", [fingerprint], |row| {
-                row.get::<_, String>(0)
-            })
-            .optional()
-            .map(|n| n.map(|n| (!n.is_empty()).then_some(n)))
+            .prepare_cached(STORED_CAPTURE)
+            .and_then(|mut stmt| stmt.query_row([fingerprint], |row| Ok((row.get(0)?, row.get(1)?))).optional())
             .map_err(sql(&self.path, "reading a capture's network"))
+    }
+
+    fn mismatch(&self, capture: i64, stored: String, given: &str) -> StoreError {
+        StoreError::NetworkMismatch {
+            path: self.path.clone(),
+            capture,
+            stored: (!stored.is_empty()).then_some(stored),
+            given: (!given.is_empty()).then(|| given.to_string()),
+        }
     }
 
     /// Records how far the analysis of a capture has got.

@@ -287,9 +287,11 @@ fn two_networks_keep_one_address_apart() {
     assert!(err.to_string().contains("leave out --network"), "{err}");
     assert_eq!(store.captures().unwrap(), before, "a refused capture is left as it was");
     assert_eq!(at(&mut store, Some("plant-a"), "sha256:a"), a);
-    assert_eq!(store.capture_network("sha256:a").unwrap(), Some(Some("plant-a".to_string())));
-    assert_eq!(store.capture_network("sha256:unnamed").unwrap(), Some(None));
-    assert_eq!(store.capture_network("sha256:never").unwrap(), None);
+    assert!(store.check_capture_network(Some("plant-a"), "sha256:a").is_ok());
+    assert!(store.check_capture_network(None, "sha256:unnamed").is_ok());
+    assert!(store.check_capture_network(Some("plant-c"), "sha256:never").is_ok(), "a new capture takes any network");
+    let err = store.check_capture_network(None, "sha256:b").unwrap_err();
+    assert!(matches!(err, StoreError::NetworkMismatch { ref stored, given: None, .. } if stored.as_deref() == Some("plant-b")));
 }
 
 fn begin_err(store: &mut Store, fingerprint: &str) -> StoreError {
