@@ -146,6 +146,21 @@ fn two_plants_on_one_address_space_stay_apart_under_their_network_names() {
         captures["captures"].as_array().unwrap().iter().map(|c| c["network"].as_str().unwrap()).collect();
     assert_eq!(networks, ["plant-a", "plant-b"]);
 
+    // A site file's zones of one network each hold that plant's assets only.
+    let site = dir.path().join("site.toml");
+    let zone = |name: &str, level: u8| {
+        format!("[[zone]]\nname = '{name}'\nlevel = {level}\nnetwork = '{name}'\ncidrs = ['10.0.0.0/16']\n")
+    };
+    std::fs::write(&site, format!("[site]\nname = 'two plants'\n{}{}", zone("plant-a", 1), zone("plant-b", 2)))
+        .unwrap();
+    let out = otposture(&db, &["site", "check", site.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{}", stderr(&out));
+    for (zone, level) in [("plant-a", 1), ("plant-b", 2)] {
+        let line = text.lines().find(|l| l.trim_start().starts_with(zone)).unwrap_or_else(|| panic!("{text}"));
+        assert!(line.contains(&format!("level {level}")) && line.ends_with(" 5 assets"), "{text}");
+    }
+
     // A capture keeps its network: under another one it is refused, and nothing changes.
     let out = analyze(&db, &a, Some("plant-b"));
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
