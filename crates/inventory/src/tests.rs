@@ -675,3 +675,32 @@ fn address_ids_add_nothing_in_the_unnamed_network() {
     assert_eq!(parse_address_id("ip-10.0.0.5@b"), Some((ip("10.0.0.5"), Some("b"))));
     assert_eq!(parse_address_id("mac-02:00:00:00:00:01"), None);
 }
+
+#[test]
+fn a_host_announcing_a_domain_controller_is_an_it_host_unless_it_answers_control_protocols() {
+    let (dc, gateway) = (mac(0x20), mac(0x21));
+    let hosts = vec![host(Some(dc), "10.0.0.10", None, 0), host(Some(gateway), "10.0.0.11", None, 0)];
+    let announce = |id: i64, mac: MacAddr, ip: &str, roles: &str| {
+        identity(
+            id,
+            "browser.announcement",
+            Some(mac),
+            ip,
+            100,
+            &[("host_name", "X"), ("roles", roles), ("address", ip)],
+        )
+    };
+    let ids = vec![
+        announce(1, dc, "10.0.0.10", "workstation,server,domain_controller,time_source"),
+        announce(2, gateway, "10.0.0.11", "workstation,server,backup_domain_controller"),
+    ];
+    // The gateway also answers Modbus: the controller rule outweighs the announcement.
+    let inv = build(&hosts, &ids, &[conversation("10.0.0.20", "10.0.0.11", "modbus", &[])]);
+    let a = asset(&inv, "mac-02:00:00:00:00:20");
+    assert_eq!((a.role.role, a.role.rule, a.role.level), (Role::ItHost, "announces_domain_controller", Some(4)));
+    assert_eq!(a.role.evidence, ["announces domain_controller (browser.announcement)"]);
+    let g = asset(&inv, "mac-02:00:00:00:00:21");
+    assert_eq!(g.role.rule, "serves_control_protocols");
+    let candidate = g.candidates.iter().find(|d| d.rule == "announces_domain_controller").unwrap();
+    assert_eq!(candidate.evidence, ["announces backup_domain_controller (browser.announcement)"]);
+}
