@@ -597,6 +597,10 @@ pub struct RegisterEntry {
     pub criticality: Option<String>,
     /// Notes.
     pub notes: Option<String>,
+    /// The network its addresses are in (`analyze --network`); `None` (left
+    /// out of JSON): any network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
     /// Columns no field maps, in file order.
     pub extra: Attributes,
     /// Values kept raw and flagged.

@@ -32,3 +32,7 @@ INSERT INTO hosts_new (id, mac, ip, ip_key, vlan, first_seen, last_seen, source,
 DROP TABLE hosts;
 ALTER TABLE hosts_new RENAME TO hosts;
 CREATE INDEX hosts_by_ip ON hosts (ip_key);
+
+-- A register entry may name the network its addresses are in (docs/cmdb.md):
+-- matching it by IP then looks in that network only. NULL: any network.
+ALTER TABLE register_entries ADD COLUMN network TEXT;
