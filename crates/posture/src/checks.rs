@@ -840,7 +840,8 @@ const POISONED_NAMES: usize = 3;
 /// collects the credentials of every host that then connects to it.
 fn name_poisoning(events: &[EventRow], placing: &Placing<'_>, out: &mut Collector) {
     // By the answerer's address in its network: two plants' 10.0.0.5 are two hosts.
-    let mut by_answerer: BTreeMap<(Option<&str>, &str), (BTreeMap<String, &EventRow>, i64, i64)> = BTreeMap::new();
+    type Answers<'e> = (BTreeMap<String, &'e EventRow>, i64, i64);
+    let mut by_answerer: BTreeMap<(Option<&str>, &str), Answers<'_>> = BTreeMap::new();
     for e in events {
         let name = match e.name.as_str() {
             "llmnr.answer" => e.attributes.get("host_name"),

@@ -291,7 +291,9 @@ fn two_networks_keep_one_address_apart() {
     assert!(store.check_capture_network(None, "sha256:unnamed").is_ok());
     assert!(store.check_capture_network(Some("plant-c"), "sha256:never").is_ok(), "a new capture takes any network");
     let err = store.check_capture_network(None, "sha256:b").unwrap_err();
-    assert!(matches!(err, StoreError::NetworkMismatch { ref stored, given: None, .. } if stored.as_deref() == Some("plant-b")));
+    assert!(
+        matches!(err, StoreError::NetworkMismatch { ref stored, given: None, .. } if stored.as_deref() == Some("plant-b"))
+    );
 }
 
 fn begin_err(store: &mut Store, fingerprint: &str) -> StoreError {
