@@ -142,6 +142,7 @@ pub const CSV_COLUMNS: &[&str] = &[
     "register_firmware",
     "register_role",
     "register_site",
+    "register_network",
     "register_location",
     "register_owner",
     "register_asset_tag",
@@ -201,6 +202,7 @@ pub fn csv_record(row: &Row) -> Vec<String> {
                 opt(&e.firmware),
                 opt(&e.role),
                 opt(&e.site),
+                opt(&e.network),
                 opt(&e.location),
                 opt(&e.owner),
                 opt(&e.asset_tag),
@@ -210,7 +212,7 @@ pub fn csv_record(row: &Row) -> Vec<String> {
                 safe(&flags.join("; ")),
             ]);
         }
-        None => out.extend(std::iter::repeat_n(String::new(), 17)),
+        None => out.extend(std::iter::repeat_n(String::new(), 18)),
     }
     match &row.discovered {
         Some(d) => out.extend([

@@ -7,8 +7,9 @@
 //!    a device. When they point at different assets, or a key points at
 //!    several, the entry is `ambiguous` and matches nothing.
 //! 2. **IP**, only when no serial or MAC matched: one asset with one of the
-//!    entry's addresses; several (the same address on two VLANs) are told
-//!    apart by name, else the entry is ambiguous.
+//!    entry's addresses (in the entry's network, when it names one); several
+//!    (the same address on two VLANs or in two networks) are told apart by
+//!    name, else the entry is ambiguous.
 //! 3. **name**, only when nothing above matched: the asset's configured name
 //!    or DHCP host name, any case, in full or by its first label.
 //!
@@ -228,6 +229,8 @@ struct Doc {
     id: String,
     macs: Vec<String>,
     ips: Vec<String>,
+    /// Named networks it was seen in (`""` the unnamed one); absent: the unnamed one only.
+    networks: Vec<String>,
     attributes: Vec<DocAttribute>,
     role: DocDecision,
     first_seen_ns: i64,
@@ -316,6 +319,8 @@ struct Index {
     serial: HashMap<String, BTreeSet<usize>>,
     mac: HashMap<String, BTreeSet<usize>>,
     ip: HashMap<String, BTreeSet<usize>>,
+    /// By (named network, IP), for entries that name their network.
+    ip_in: HashMap<(String, String), BTreeSet<usize>>,
     name: HashMap<String, BTreeSet<usize>>,
 }
 
@@ -331,6 +336,9 @@ impl Index {
             }
             for ip in &d.ips {
                 ix.ip.entry(ip_key(ip)).or_default().insert(i);
+                for n in d.networks.iter().filter(|n| !n.is_empty()) {
+                    ix.ip_in.entry((n.clone(), ip_key(ip))).or_default().insert(i);
+                }
             }
             for n in d.values("name").chain(d.values("host_name")) {
                 for k in values::name_keys(n) {
@@ -353,7 +361,12 @@ impl Index {
         Hits {
             serial: Index::find(&self.serial, e.serial.as_deref().map(values::serial_key)),
             mac: Index::find(&self.mac, e.macs.iter().map(|m| m.to_lowercase())),
-            ip: Index::find(&self.ip, e.ips.iter().map(|ip| ip_key(ip))),
+            ip: match &e.network {
+                Some(n) => {
+                    e.ips.iter().filter_map(|ip| self.ip_in.get(&(n.clone(), ip_key(ip)))).flatten().copied().collect()
+                }
+                None => Index::find(&self.ip, e.ips.iter().map(|ip| ip_key(ip))),
+            },
             name: Index::find(&self.name, e.name.as_deref().map(values::name_keys).unwrap_or_default()),
         }
     }

@@ -51,11 +51,13 @@ pub enum Field {
     Criticality,
     /// Notes.
     Notes,
+    /// The network its addresses are in (`analyze --network`).
+    Network,
 }
 
 impl Field {
     /// Every field, in column order.
-    pub const ALL: [Field; 14] = [
+    pub const ALL: [Field; 15] = [
         Field::Name,
         Field::Mac,
         Field::Ip,
@@ -70,6 +72,7 @@ impl Field {
         Field::AssetTag,
         Field::Criticality,
         Field::Notes,
+        Field::Network,
     ];
 
     /// The canonical column name.
@@ -89,6 +92,7 @@ impl Field {
             Field::AssetTag => "asset_tag",
             Field::Criticality => "criticality",
             Field::Notes => "notes",
+            Field::Network => "network",
         }
     }
 
@@ -616,6 +620,14 @@ fn entry(r: &RawRow, lookup: &HashMap<String, Vec<(Field, usize)>>, file: &str) 
         match values::parse_role(&v) {
             Ok(role) => e.role = Some(role.name().to_string()),
             Err(why) => errors.push(err(col, RowErrorKind::UnknownRole, why)),
+        }
+    }
+    // A network the inventory could not have (not a network name) is kept
+    // as written, flagged, and the entry's addresses match in any network.
+    if let Some((col, v)) = fields.one(Field::Network) {
+        match otposture_model::check_network_name(&v) {
+            Ok(()) => e.network = Some(v),
+            Err(_) => flags.push(flag("network_unrecognised", col, &v)),
         }
     }
     let text = |f: Field| fields.one(f).map(|(_, v)| v);

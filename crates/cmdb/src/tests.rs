@@ -462,6 +462,7 @@ fn mac(last: u8) -> MacAddr {
 
 fn host(mac: Option<MacAddr>, ip: &str, vlan: Option<u16>, name: Option<&str>) -> HostRow {
     HostRow {
+        network: None,
         id: 0,
         mac,
         ip: Some(ip.parse().unwrap()),
@@ -485,6 +486,7 @@ fn host(mac: Option<MacAddr>, ip: &str, vlan: Option<u16>, name: Option<&str>) -
 /// A CIP ListIdentity reply from `mac`.
 fn cip(id: i64, mac: MacAddr, ip: &str, vendor: &str, model: &str, revision: &str, serial: &str) -> EventRow {
     EventRow {
+        network: None,
         id,
         capture_id: CaptureId(1),
         ts: String::new(),
@@ -751,4 +753,45 @@ fn an_unreadable_asset_document_is_an_error_naming_the_asset() {
     assets[0].doc = "not json".into();
     let err = reconcile(&[], &assets).unwrap_err();
     assert!(err.to_string().starts_with("asset mac-02:00:00:00:00:01: its stored document is unreadable"), "{err}");
+}
+
+// ---- networks ----
+
+#[test]
+fn a_network_column_is_read_and_a_value_that_names_no_network_is_flagged() {
+    let p = csv("name,ip,network\nPLC-A,10.0.0.5,plant-a\nPLC-B,10.0.0.5,plant-b\nX,10.0.0.9,OT LAN\n");
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    let networks: Vec<Option<&str>> = p.entries.iter().map(|e| e.network.as_deref()).collect();
+    assert_eq!(networks, [Some("plant-a"), Some("plant-b"), None]);
+    let flag = &p.entries[2].flags[0];
+    assert_eq!(
+        (flag.flag.as_str(), flag.column.as_str(), flag.value.as_str()),
+        ("network_unrecognised", "network", "OT LAN")
+    );
+}
+
+#[test]
+fn an_entry_naming_its_network_matches_by_ip_only_there() {
+    let in_network = |net: &str| HostRow { network: Some(net.to_string()), ..host(None, "10.0.0.5", None, None) };
+    let assets = inventory(&[in_network("plant-a"), in_network("plant-b")], &[]);
+    let ids: Vec<&str> = assets.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, ["ip-10.0.0.5@plant-a", "ip-10.0.0.5@plant-b"]);
+    let at = |row: u64, network: Option<&str>| RegisterEntry {
+        network: network.map(str::to_string),
+        ..entry(row, Some("plc"), &[], &["10.0.0.5"], None)
+    };
+    let r = reconcile(&[at(2, Some("plant-b")), at(3, Some("plant-a"))], &assets).unwrap();
+    assert_eq!(matched(&r), [(2, "ip-10.0.0.5@plant-b", Key::Ip), (3, "ip-10.0.0.5@plant-a", Key::Ip)]);
+    // Without a network the address is in both: not guessed.
+    let r = reconcile(&[at(2, None)], &assets).unwrap();
+    assert_eq!((r.ambiguous[0].reason, r.ambiguous[0].candidates.len()), (Ambiguity::SeveralAssets, 2));
+    // A network no asset was seen in holds nothing.
+    let r = reconcile(&[at(2, Some("plant-c"))], &assets).unwrap();
+    assert_eq!(r.register_only.len(), 1);
+    // The export keeps the register's network.
+    let rows = export::rows(&reconcile(&[at(2, Some("plant-b"))], &assets).unwrap());
+    let record = export::csv_record(&rows[0]);
+    let col = export::CSV_COLUMNS.iter().position(|c| *c == "register_network").unwrap();
+    assert_eq!(record[col], "plant-b");
+    assert_eq!(record.len(), export::CSV_COLUMNS.len());
 }

@@ -330,6 +330,7 @@ mod of_inventory {
 
     fn host(mac: u8, ip: &str) -> HostRow {
         HostRow {
+            network: None,
             id: 0,
             mac: Some(MacAddr([0x02, 0, 0, 0, 0, mac])),
             ip: Some(ip.parse().unwrap()),
@@ -354,6 +355,7 @@ mod of_inventory {
     fn takes_the_headline_identity_and_the_classes_of_each_conversation() {
         let hosts = [host(1, "10.0.0.1"), host(2, "10.0.0.2")];
         let id = |n: i64, ts: i64, revision: &str| EventRow {
+            network: None,
             id: n,
             capture_id: CaptureId(1),
             ts: String::new(),
@@ -375,6 +377,7 @@ mod of_inventory {
             ),
         };
         let conversation = ConversationRow {
+            network: None,
             client_ip: "10.0.0.1".parse().unwrap(),
             server_ip: "10.0.0.2".parse().unwrap(),
             vlan: None,

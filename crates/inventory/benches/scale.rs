@@ -38,6 +38,7 @@ fn main() {
     let edges = size("OTPOSTURE_BENCH_EDGES", 1_000_000) / scale;
     let hosts: Vec<HostRow> = (0..assets)
         .map(|i| HostRow {
+            network: None,
             id: 0,
             mac: Some(mac(i)),
             ip: Some(ip(i)),
@@ -61,6 +62,7 @@ fn main() {
     let identities: Vec<EventRow> = (0..assets)
         .step_by(10)
         .map(|i| EventRow {
+            network: None,
             id: i as i64,
             capture_id: CaptureId(1),
             ts: String::new(),

@@ -515,6 +515,20 @@ pub(crate) fn decide(attributes: &[Attribute], modules: &[Module], b: &Behaviour
         ));
     }
 
+    // NetBIOS and browser announcements: a Windows domain controller is an IT
+    // host. Last of the medium rules, so any other evidence of the same
+    // standing (a control protocol it answers) decides instead.
+    let domain: Vec<String> = attributes
+        .iter()
+        .filter(|a| a.field == Field::Services)
+        .flat_map(|a| &a.values)
+        .filter(|v| DOMAIN_CONTROLLER_SERVICES.contains(&v.value.as_str()))
+        .map(|v| format!("announces {} ({})", v.value, v.first.event.as_deref().unwrap_or(&v.first.source)))
+        .collect();
+    if !domain.is_empty() {
+        out.push(Decision::new(Role::ItHost, "announces_domain_controller", Confidence::Medium, domain));
+    }
+
     let ot = b.serves.iter().chain(&b.uses).any(|p| CONTROL_PROTOCOLS.contains(&p.as_str()));
     if out.is_empty() && !ot && !(b.serves.is_empty() && b.uses.is_empty()) {
         let protocols: Vec<&str> = b.serves.iter().chain(&b.uses).map(String::as_str).collect();
@@ -529,6 +543,11 @@ pub(crate) fn decide(attributes: &[Attribute], modules: &[Module], b: &Behaviour
     out.sort_by_key(|d| std::cmp::Reverse(d.confidence));
     out
 }
+
+/// The services a NetBIOS name or browser announcement gives a domain
+/// controller: the `<1C>` group name, and the server type bits of a primary
+/// or backup domain controller (docs/inventory.md, identity fields).
+const DOMAIN_CONTROLLER_SERVICES: &[&str] = &["domain_controller", "backup_domain_controller"];
 
 /// Safety controller product names and catalogue numbers: Rockwell GuardLogix
 /// (catalogue numbers whose controller suffix holds an `S`: 1756-L73S,

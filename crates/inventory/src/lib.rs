@@ -15,6 +15,13 @@
 //! 4. Assets that state the same vendor and serial number are one device with
 //!    several interfaces.
 //!
+//! Addresses are always read within a network (`analyze --network`; one
+//! unnamed network unless the user names them): an address behind a router,
+//! a MAC-less sender, the host a name service names, the ends of a
+//! conversation are placed by (network, IP, VLAN), so two plants that reuse one
+//! address space stay apart. A MAC is one device wherever it was seen, and
+//! lists the networks it was seen in.
+//!
 //! Identity values are kept per field with every distinct value and its
 //! provenance; when sources disagree all values are shown and the asset's
 //! headline value is the most trusted, then the latest.
@@ -127,7 +134,8 @@ pub struct Module {
 /// One device.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Asset {
-    /// Stable id: `mac-<mac>` or `ip-<ip>` (`ip-<ip>-vlan<N>` when tagged).
+    /// Stable id: `mac-<mac>` or `ip-<ip>` (`ip-<ip>-vlan<N>` when tagged,
+    /// `@<network>` after it in a named network): see [`address_id`].
     pub id: String,
     /// Its MAC addresses.
     pub macs: Vec<MacAddr>,
@@ -135,6 +143,11 @@ pub struct Asset {
     pub ips: Vec<IpAddr>,
     /// VLANs it was seen on.
     pub vlans: Vec<u16>,
+    /// Networks it was seen in, by name, `""` for the unnamed one. Left out of
+    /// JSON when that is the only one, so an inventory without named networks
+    /// reads as before they existed.
+    #[serde(skip_serializing_if = "unnamed_only")]
+    pub networks: Vec<String>,
     /// First and last seen, ns since the epoch.
     pub first_seen_ns: i64,
     /// Last seen.
@@ -162,6 +175,84 @@ impl Asset {
     pub fn get(&self, field: Field) -> Option<&str> {
         self.attributes.iter().find(|a| a.field == field).map(|a| a.value.as_str())
     }
+
+    /// Whether it was seen in `network` (`None`: the unnamed one).
+    pub fn in_network(&self, network: Option<&str>) -> bool {
+        let name = network.unwrap_or_default();
+        self.networks.iter().any(|n| n == name)
+    }
+}
+
+fn unnamed_only(networks: &[String]) -> bool {
+    networks.iter().all(String::is_empty)
+}
+
+/// The id of something known only by its address: `ip-<ip>`, with
+/// `-vlan<N>` when tagged and `@<network>` in a named network. The unnamed
+/// network adds nothing, so ids are what they were before networks existed.
+/// Network names hold no `@` (`otposture_model::check_network_name`), so the
+/// last `@` starts the network.
+pub fn address_id(ip: IpAddr, vlan: Option<u16>, network: Option<&str>) -> String {
+    let mut id = format!("ip-{ip}");
+    if let Some(v) = vlan {
+        id.push_str(&format!("-vlan{v}"));
+    }
+    if let Some(n) = network.filter(|n| !n.is_empty()) {
+        id.push('@');
+        id.push_str(n);
+    }
+    id
+}
+
+/// Reads an [`address_id`]: its address and network (`None`: the unnamed
+/// one); `None` for an id of another kind (`mac-...`).
+pub fn parse_address_id(id: &str) -> Option<(IpAddr, Option<&str>)> {
+    let rest = id.strip_prefix("ip-")?;
+    let (rest, network) = match rest.rsplit_once('@') {
+        Some((rest, network)) => (rest, Some(network)),
+        None => (rest, None),
+    };
+    let ip = rest.split("-vlan").next()?.parse().ok()?;
+    Some((ip, network))
+}
+
+/// Networks by number, the unnamed one 0: keys hold four bytes, not a name.
+#[derive(Debug)]
+struct Networks {
+    names: Vec<String>,
+    ids: HashMap<String, u32>,
+}
+
+impl Default for Networks {
+    fn default() -> Self {
+        let mut ids = HashMap::default();
+        ids.insert(String::new(), 0);
+        Networks { names: vec![String::new()], ids }
+    }
+}
+
+impl Networks {
+    /// The number of a network, given one the first time it is met; the
+    /// unnamed one past 2^32 networks.
+    fn id(&mut self, name: Option<&str>) -> u32 {
+        let name = name.unwrap_or_default();
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let Ok(id) = u32::try_from(self.names.len()) else { return 0 };
+        self.names.push(name.to_string());
+        self.ids.insert(name.to_string(), id);
+        id
+    }
+
+    /// The number of a network met before.
+    fn get(&self, name: Option<&str>) -> Option<u32> {
+        self.ids.get(name.unwrap_or_default()).copied()
+    }
+
+    fn name(&self, id: u32) -> &str {
+        self.names.get(id as usize).map_or("", String::as_str)
+    }
 }
 
 /// The inventory and what could not be placed in it.
@@ -179,8 +270,11 @@ pub struct Inventory {
 #[derive(Debug, Default)]
 struct Draft {
     macs: BTreeSet<MacAddr>,
-    ips: BTreeSet<IpAddr>,
+    /// Addresses with the network each was seen in.
+    ips: BTreeSet<(IpAddr, u32)>,
     vlans: BTreeSet<u16>,
+    /// Networks seen in, sorted (a handful at most; usually one).
+    networks: Vec<u32>,
     first: Option<i64>,
     last: Option<i64>,
     /// Value records by (field, value).
@@ -238,6 +332,12 @@ impl IntoIterator for Values {
 }
 
 impl Draft {
+    fn in_network(&mut self, net: u32) {
+        if let Err(at) = self.networks.binary_search(&net) {
+            self.networks.insert(at, net);
+        }
+    }
+
     fn seen(&mut self, first: i64, last: i64) {
         self.first = Some(self.first.map_or(first, |f| f.min(first)));
         self.last = Some(self.last.map_or(last, |l| l.max(last)));
@@ -302,15 +402,16 @@ impl InventoryBuilder {
 
     /// One conversation: what it says of its two ends' behaviour, and its edge.
     pub fn conversation(&mut self, c: &ConversationRow) {
-        let client = self.b.locate(c.client_ip, c.vlan);
-        let server = self.b.locate(c.server_ip, c.vlan);
+        let net = self.b.networks.id(c.network.as_deref());
+        let client = self.b.locate(net, c.client_ip, c.vlan);
+        let server = self.b.locate(net, c.server_ip, c.vlan);
         if let Some(b) = client.and_then(|i| self.talk.get_mut(i)) {
             b.as_client(c);
         }
         if let Some(b) = server.and_then(|i| self.talk.get_mut(i)) {
             b.as_server(c);
         }
-        self.edges.add(c, client, server);
+        self.edges.add(c, net, client, server);
     }
 
     /// Classifies the assets and names the edges.
@@ -321,13 +422,17 @@ impl InventoryBuilder {
     }
 }
 
+/// An address in a network.
+type Addr = (u32, IpAddr);
+
 #[derive(Debug, Default)]
 struct Builder {
     drafts: Vec<Draft>,
+    networks: Networks,
     by_mac: HashMap<MacAddr, usize>,
-    by_ip: HashMap<(IpAddr, Option<u16>), usize>,
+    by_ip: HashMap<(u32, IpAddr, Option<u16>), usize>,
     /// Address -> the drafts holding it on any VLAN (made after the hosts).
-    by_addr: HashMap<IpAddr, Vec<usize>>,
+    by_addr: HashMap<Addr, Vec<usize>>,
 }
 
 /// Addresses that name no device.
@@ -353,44 +458,51 @@ impl Builder {
     }
 
     fn hosts(&mut self, hosts: &[HostRow], identities: &[EventRow]) {
-        // Addresses each MAC sent for.
-        let mut ips_of: HashMap<MacAddr, BTreeSet<IpAddr>> = HashMap::default();
+        // Addresses each MAC sent for, in their networks.
+        let mut ips_of: HashMap<MacAddr, BTreeSet<Addr>> = HashMap::default();
         for h in hosts {
+            let net = self.networks.id(h.network.as_deref());
             if let (Some(mac), Some(ip)) = (h.mac, h.ip.filter(|ip| is_device_ip(*ip))) {
-                ips_of.entry(mac).or_default().insert(ip);
+                ips_of.entry(mac).or_default().insert((net, ip));
             }
         }
         // What a MAC claimed as its own in ARP: a router's own address.
-        let mut arp_claims: HashMap<MacAddr, BTreeSet<IpAddr>> = HashMap::default();
+        let mut arp_claims: HashMap<MacAddr, BTreeSet<Addr>> = HashMap::default();
         for e in identities.iter().filter(|e| e.name == "arp.sender") {
             let ip = e.attributes.get("ip").and_then(|s| s.parse::<IpAddr>().ok());
             if let (Some(mac), Some(ip)) = (e.src_mac, ip) {
-                arp_claims.entry(mac).or_default().insert(ip);
+                let net = self.networks.id(e.network.as_deref());
+                arp_claims.entry(mac).or_default().insert((net, ip));
             }
         }
         let routing = |mac: &MacAddr| ips_of.get(mac).is_some_and(|s| s.len() >= ROUTING_MIN_IPS);
         for h in hosts {
             let ip = h.ip.filter(|ip| is_device_ip(*ip));
+            let net = self.networks.id(h.network.as_deref());
             let at = match (h.mac, ip) {
-                (Some(mac), Some(ip)) if routing(&mac) && !arp_claims.get(&mac).is_some_and(|s| s.contains(&ip)) => {
+                (Some(mac), Some(ip))
+                    if routing(&mac) && !arp_claims.get(&mac).is_some_and(|s| s.contains(&(net, ip))) =>
+                {
                     // An address behind a router: a device of its own.
                     let r = self.mac_draft(mac);
                     if let Some(d) = self.drafts.get_mut(r) {
                         d.routes_for = ips_of.get(&mac).map_or(0, BTreeSet::len);
                         d.seen(h.first_seen_ns, h.last_seen_ns);
                         d.vlans.extend(h.vlan);
+                        d.in_network(net);
                     }
-                    self.ip_draft(ip, h.vlan)
+                    self.ip_draft(net, ip, h.vlan)
                 }
                 (Some(mac), _) => self.mac_draft(mac),
-                (None, Some(ip)) => self.ip_draft(ip, h.vlan),
+                (None, Some(ip)) => self.ip_draft(net, ip, h.vlan),
                 (None, None) => continue,
             };
             let Some(d) = self.drafts.get_mut(at) else { continue };
             d.seen(h.first_seen_ns, h.last_seen_ns);
             d.vlans.extend(h.vlan);
+            d.in_network(net);
             if let Some(ip) = ip {
-                d.ips.insert(ip);
+                d.ips.insert((ip, net));
             }
             let p = Provenance::outside_packets("dhcp", h.last_seen_ns);
             if let Some(name) = h.host_name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
@@ -403,16 +515,16 @@ impl Builder {
             if d.routes_for > 0 {
                 continue;
             }
-            for ip in &d.ips {
+            for &(ip, net) in &d.ips {
                 for vlan in d.vlans.iter().copied().map(Some).chain(d.vlans.is_empty().then_some(None)) {
-                    self.by_ip.entry((*ip, vlan)).or_insert(i);
+                    self.by_ip.entry((net, ip, vlan)).or_insert(i);
                 }
             }
         }
         for (mac, ips) in &arp_claims {
             if routing(mac) {
                 if let Some(d) = self.by_mac.get(mac).and_then(|&i| self.drafts.get_mut(i)) {
-                    d.ips.extend(ips.iter().copied());
+                    d.ips.extend(ips.iter().map(|&(net, ip)| (ip, net)));
                 }
             }
         }
@@ -441,27 +553,32 @@ impl Builder {
         i
     }
 
-    fn ip_draft(&mut self, ip: IpAddr, vlan: Option<u16>) -> usize {
-        if let Some(&i) = self.by_ip.get(&(ip, vlan)) {
+    fn ip_draft(&mut self, net: u32, ip: IpAddr, vlan: Option<u16>) -> usize {
+        if let Some(&i) = self.by_ip.get(&(net, ip, vlan)) {
             return i;
         }
         let i = self.new_draft();
-        self.by_ip.insert((ip, vlan), i);
+        self.by_ip.insert((net, ip, vlan), i);
         i
     }
 
+    /// The one asset holding an address in the event's network, if exactly one does.
+    fn holder(&self, e: &EventRow, ip: IpAddr) -> Option<usize> {
+        let net = self.networks.get(e.network.as_deref())?;
+        let mut found = self.by_addr.get(&(net, ip))?.iter().map(|&i| self.resolve(i));
+        let first = found.next()?;
+        found.all(|i| i == first).then_some(first)
+    }
+
     /// The asset that sent an event: by MAC unless the MAC routes for others,
-    /// else by address when exactly one asset has it.
+    /// else by address (in the event's network) when exactly one asset has it.
     fn sender(&self, e: &EventRow) -> Option<usize> {
         if let Some(&i) = e.src_mac.as_ref().and_then(|m| self.by_mac.get(m)) {
             if self.drafts.get(i).is_some_and(|d| d.routes_for == 0) {
                 return Some(self.resolve(i));
             }
         }
-        let ip = e.src_ip?;
-        let mut found = self.by_addr.get(&ip)?.iter().map(|&i| self.resolve(i));
-        let first = found.next()?;
-        found.all(|i| i == first).then_some(first)
+        self.holder(e, e.src_ip?)
     }
 
     /// The asset an identity event describes: its sender, or for name
@@ -474,18 +591,16 @@ impl Builder {
             // Said by the host itself: its MAC places it best.
             Some(Some(ip)) if Some(ip) == e.src_ip => self.sender(e),
             Some(Some(ip)) => {
-                let mut found = self.by_addr.get(&ip)?.iter().map(|&i| self.resolve(i));
-                let first = found.next()?;
-                let routes = self.drafts.get(first).is_some_and(|d| d.routes_for > 0);
-                (found.all(|i| i == first) && !routes).then_some(first)
+                let first = self.holder(e, ip)?;
+                self.drafts.get(first).is_some_and(|d| d.routes_for == 0).then_some(first)
             }
         }
     }
 
     /// Indexes every address once the hosts are placed.
     fn index_addresses(&mut self) {
-        for (&(ip, _), &i) in &self.by_ip {
-            let list = self.by_addr.entry(ip).or_default();
+        for (&(net, ip, _), &i) in &self.by_ip {
+            let list = self.by_addr.entry((net, ip)).or_default();
             if !list.contains(&i) {
                 list.push(i);
             }
@@ -579,6 +694,9 @@ impl Builder {
                 into.macs.extend(from.macs);
                 into.ips.extend(from.ips);
                 into.vlans.extend(from.vlans);
+                for net in from.networks {
+                    into.in_network(net);
+                }
                 if let (Some(f), Some(l)) = (from.first, from.last) {
                     into.seen(f, l);
                 }
@@ -605,19 +723,19 @@ impl Builder {
         }
     }
 
-    /// The draft holding `ip` on `vlan`. An address on one VLAN only is found
-    /// whatever the tagging of the flow (a trunk port, a capture on both sides
-    /// of a tagging switch).
-    fn locate(&self, ip: IpAddr, vlan: Option<u16>) -> Option<usize> {
-        self.by_ip.get(&(ip, vlan)).map(|&i| self.resolve(i)).or_else(|| {
-            let mut held = self.by_addr.get(&ip)?.iter().map(|&i| self.resolve(i));
+    /// The draft holding `ip` on `vlan` in network `net`. An address on one
+    /// VLAN only is found whatever the tagging of the flow (a trunk port, a
+    /// capture on both sides of a tagging switch).
+    fn locate(&self, net: u32, ip: IpAddr, vlan: Option<u16>) -> Option<usize> {
+        self.by_ip.get(&(net, ip, vlan)).map(|&i| self.resolve(i)).or_else(|| {
+            let mut held = self.by_addr.get(&(net, ip))?.iter().map(|&i| self.resolve(i));
             let first = held.next()?;
             held.all(|i| i == first).then_some(first)
         })
     }
 
     fn finish(self, mut talk: Vec<classify::Behaviour>, edges: map::EdgeSums) -> (Vec<Asset>, Edges) {
-        let Builder { drafts, .. } = self;
+        let Builder { drafts, networks, .. } = self;
         // Each asset with the draft it came from, for locating edge ends.
         let mut assets: Vec<(Asset, usize)> = Vec::new();
         for (i, mut d) in drafts.into_iter().enumerate() {
@@ -633,11 +751,15 @@ impl Builder {
             let modules: Vec<Module> = std::mem::take(&mut d.modules).into_values().collect();
             let candidates = classify::decide(&attributes, &modules, &behaviour, d.routes_for);
             let role = candidates.first().cloned().unwrap_or_else(Decision::unknown);
+            let mut names: Vec<String> = d.networks.iter().map(|&n| networks.name(n).to_string()).collect();
+            names.sort_unstable();
+            let ips: BTreeSet<IpAddr> = d.ips.iter().map(|&(ip, _)| ip).collect();
             let asset = Asset {
-                id: asset_id(&d),
+                id: asset_id(&d, &networks),
                 macs: d.macs.into_iter().collect(),
-                ips: d.ips.into_iter().collect(),
+                ips: ips.into_iter().collect(),
                 vlans: d.vlans.into_iter().collect(),
+                networks: names,
                 first_seen_ns: d.first.unwrap_or_default(),
                 last_seen_ns: d.last.unwrap_or_default(),
                 attributes,
@@ -655,7 +777,7 @@ impl Builder {
         let asset_of_draft: BTreeMap<usize, usize> =
             assets.iter().enumerate().map(|(at, (_, draft))| (*draft, at)).collect();
         let sorted: Vec<Asset> = assets.into_iter().map(|(a, _)| a).collect();
-        let edges = edges.finish(&asset_of_draft, &sorted);
+        let edges = edges.finish(&asset_of_draft, &sorted, &networks);
         (sorted, edges)
     }
 }
@@ -669,20 +791,20 @@ fn is_placeholder_serial(s: &str) -> bool {
 fn describe(d: &Draft) -> String {
     match (d.macs.first(), d.ips.first()) {
         (Some(m), _) => format!("mac {m}"),
-        (None, Some(ip)) => format!("ip {ip}"),
+        (None, Some((ip, _))) => format!("ip {ip}"),
         (None, None) => "an unaddressed asset".into(),
     }
 }
 
-/// A MAC names the asset when it has one; else its address (and VLAN).
-fn asset_id(d: &Draft) -> String {
+/// A MAC names the asset when it has one; else its address (and VLAN, and
+/// network).
+fn asset_id(d: &Draft, networks: &Networks) -> String {
     if let Some(m) = d.macs.first() {
         return format!("mac-{m}");
     }
-    match (d.ips.first(), d.vlans.first()) {
-        (Some(ip), Some(v)) => format!("ip-{ip}-vlan{v}"),
-        (Some(ip), None) => format!("ip-{ip}"),
-        (None, _) => "unaddressed".into(),
+    match d.ips.first() {
+        Some(&(ip, net)) => address_id(ip, d.vlans.first().copied(), Some(networks.name(net))),
+        None => "unaddressed".into(),
     }
 }
 

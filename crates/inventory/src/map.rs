@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Endpoint {
     /// The asset id, or `ip-<address>` for an address no asset holds (a
-    /// server that never answered).
+    /// server that never answered; `ip-<address>@<network>` in a named network).
     pub id: String,
     /// True when `id` is an asset.
     pub asset: bool,
@@ -141,14 +141,14 @@ pub(crate) struct EdgeSums {
     /// Protocol names by number (a handful: application protocols and transports).
     protocols: Vec<String>,
     protocol_ids: crate::HashMap<String, u32>,
-    /// Addresses no asset holds, by number.
-    addresses: Vec<std::net::IpAddr>,
-    address_ids: crate::HashMap<std::net::IpAddr, u32>,
+    /// Addresses no asset holds (in their networks), by number.
+    addresses: Vec<crate::Addr>,
+    address_ids: crate::HashMap<crate::Addr, u32>,
 }
 
 impl EdgeSums {
-    /// Adds one conversation between the drafts `client` and `server`.
-    pub(crate) fn add(&mut self, c: &ConversationRow, client: Option<usize>, server: Option<usize>) {
+    /// Adds one conversation of network `net` between the drafts `client` and `server`.
+    pub(crate) fn add(&mut self, c: &ConversationRow, net: u32, client: Option<usize>, server: Option<usize>) {
         // Broadcast, multicast and unspecified addresses are no device.
         if !crate::is_device_ip(c.client_ip) || !crate::is_device_ip(c.server_ip) {
             return;
@@ -163,7 +163,8 @@ impl EdgeSums {
                 id
             }
         };
-        let (Some(client), Some(server)) = (self.end(client, c.client_ip), self.end(server, c.server_ip)) else {
+        let (Some(client), Some(server)) = (self.end(client, (net, c.client_ip)), self.end(server, (net, c.server_ip)))
+        else {
             return;
         };
         let key = (client, server, protocol);
@@ -203,15 +204,15 @@ impl EdgeSums {
 
     /// A draft's end, or an address's (numbered the first time it is met);
     /// `None` past 2^31 of either.
-    fn end(&mut self, draft: Option<usize>, ip: std::net::IpAddr) -> Option<End> {
+    fn end(&mut self, draft: Option<usize>, addr: crate::Addr) -> Option<End> {
         let n = match draft {
             Some(d) => u32::try_from(d).ok()?,
-            None => match self.address_ids.get(&ip) {
+            None => match self.address_ids.get(&addr) {
                 Some(&n) => n,
                 None => {
                     let n = u32::try_from(self.addresses.len()).ok()?;
-                    self.addresses.push(ip);
-                    self.address_ids.insert(ip, n);
+                    self.addresses.push(addr);
+                    self.address_ids.insert(addr, n);
                     n
                 }
             },
@@ -222,7 +223,12 @@ impl EdgeSums {
     /// The edges between the assets the drafts became (`assets_by_draft`:
     /// draft -> index in `assets`), ordered by client, server and protocol.
     /// Named one at a time as they are read, so the map is never held twice.
-    pub(crate) fn finish(self, assets_by_draft: &BTreeMap<usize, usize>, assets: &[Asset]) -> Edges {
+    pub(crate) fn finish(
+        self,
+        assets_by_draft: &BTreeMap<usize, usize>,
+        assets: &[Asset],
+        networks: &crate::Networks,
+    ) -> Edges {
         let EdgeSums { index, mut sums, protocols, addresses, address_ids, protocol_ids } = self;
         drop((index, address_ids, protocol_ids));
         // A located draft always becomes an asset (aliases are resolved before
@@ -241,7 +247,10 @@ impl EdgeSums {
         let edges = Edges {
             sums,
             asset_ids: assets.iter().map(|a| a.id.clone()).collect(),
-            address_ids: addresses.iter().map(|ip| format!("ip-{ip}")).collect(),
+            address_ids: addresses
+                .iter()
+                .map(|&(net, ip)| crate::address_id(ip, None, Some(networks.name(net))))
+                .collect(),
             protocols,
         };
         let mut sums = edges.sums;
@@ -265,7 +274,7 @@ pub struct Edges {
     sums: Vec<(Key, Sums)>,
     /// Asset ids by asset index.
     asset_ids: Vec<String>,
-    /// `ip-<address>` by address number.
+    /// `ip-<address>[@<network>]` by address number.
     address_ids: Vec<String>,
     protocols: Vec<String>,
 }

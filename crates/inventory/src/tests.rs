@@ -14,6 +14,7 @@ fn ip(s: &str) -> IpAddr {
 
 fn host(mac: Option<MacAddr>, ip: &str, vlan: Option<u16>, first: i64) -> HostRow {
     HostRow {
+        network: None,
         id: 0,
         mac,
         ip: Some(self::ip(ip)),
@@ -36,6 +37,7 @@ fn host(mac: Option<MacAddr>, ip: &str, vlan: Option<u16>, first: i64) -> HostRo
 
 fn identity(id: i64, name: &str, mac: Option<MacAddr>, ip: &str, ts: i64, attrs: &[(&str, &str)]) -> EventRow {
     EventRow {
+        network: None,
         id,
         capture_id: CaptureId(1),
         ts: String::new(),
@@ -55,6 +57,7 @@ fn identity(id: i64, name: &str, mac: Option<MacAddr>, ip: &str, ts: i64, attrs:
 
 fn conversation(client: &str, server: &str, protocol: &str, requests: &[(OperationClass, u64)]) -> ConversationRow {
     ConversationRow {
+        network: None,
         client_ip: ip(client),
         server_ip: ip(server),
         vlan: None,
@@ -464,6 +467,7 @@ fn safety_controllers_and_relays_are_told_from_their_product_names() {
 fn historian_and_opc_ua_servers_are_told_from_the_ports_they_answer() {
     let hosts: Vec<HostRow> = (1..=4).map(|i| host(Some(mac(i)), &format!("10.0.0.{i}"), None, 0)).collect();
     let port = |client: &str, server: &str, port: u16, packets: u64| ConversationRow {
+        network: None,
         server_port: port,
         app_protocol: None,
         packets,
@@ -569,4 +573,134 @@ fn a_name_service_answer_names_the_host_at_the_address_not_the_server() {
     assert_eq!(s, ["file_server", "nt_workstation", "server", "workstation"]);
     let resolver = asset(&inv, "mac-02:00:00:00:00:14");
     assert_eq!(resolver.get(Field::HostName), None, "the resolver is not named by its answers");
+}
+
+fn host_in(net: &str, mac: Option<MacAddr>, ip: &str) -> HostRow {
+    HostRow { network: Some(net.to_string()), ..host(mac, ip, None, 0) }
+}
+
+/// Two plants reusing 10.0.0.0/24, each with a router (its own MAC) that
+/// sends for the addresses behind it: plant A's 10.0.0.5 and plant B's
+/// 10.0.0.5 are two devices, with their own identities, names and edges.
+fn two_plants(network: impl Fn(&str) -> Option<String>) -> Inventory {
+    let mut hosts = Vec::new();
+    let mut events = Vec::new();
+    let mut conversations = Vec::new();
+    for (plant, router) in [("a", mac(0xa1)), ("b", mac(0xb1))] {
+        for i in 5..=8 {
+            hosts.push(HostRow { network: network(plant), ..host(Some(router), &format!("10.0.0.{i}"), None, 0) });
+        }
+        let serial = format!("serial-{plant}");
+        let mut id = identity(
+            1,
+            "enip.list_identity",
+            Some(router),
+            "10.0.0.5",
+            10,
+            &[("vendor", "Rockwell Automation/Allen-Bradley"), ("serial", &serial)],
+        );
+        id.network = network(plant);
+        events.push(id);
+        let name = format!("plc-{plant}");
+        let mut answer =
+            identity(2, "dns.answer", None, "10.0.0.53", 20, &[("address", "10.0.0.5"), ("host_name", &name)]);
+        answer.network = network(plant);
+        events.push(answer);
+        // A's HMI polls the PLC; B's PLC talks to an address no asset holds.
+        let (client, server) = if plant == "a" { ("10.0.0.6", "10.0.0.5") } else { ("10.0.0.5", "10.0.0.99") };
+        conversations.push(ConversationRow { network: network(plant), ..conversation(client, server, "enip", &[]) });
+    }
+    build(&hosts, &events, &conversations)
+}
+
+#[test]
+fn two_networks_keep_the_same_address_behind_their_routers_apart() {
+    let inv = two_plants(|plant| Some(plant.to_string()));
+    for plant in ["a", "b"] {
+        let plc = asset(&inv, &format!("ip-10.0.0.5@{plant}"));
+        assert_eq!(plc.networks, [plant]);
+        assert_eq!(plc.get(Field::Serial), Some(format!("serial-{plant}").as_str()), "its own identity");
+        assert_eq!(plc.get(Field::HostName), Some(format!("plc-{plant}").as_str()), "named by its own network's DNS");
+        assert!(plc.in_network(Some(plant)) && !plc.in_network(None));
+        let router = asset(&inv, &format!("mac-02:00:00:00:00:{plant}1"));
+        assert_eq!(router.role.rule, "routes_for_many_addresses");
+        assert_eq!(router.networks, [plant]);
+    }
+    assert_eq!(inv.unplaced_identities, 0);
+    let edges: Vec<(String, String)> = inv.edges.iter().map(|e| (e.client.id, e.server.id)).collect();
+    assert_eq!(
+        edges,
+        [
+            ("ip-10.0.0.5@b".to_string(), "ip-10.0.0.99@b".to_string()),
+            ("ip-10.0.0.6@a".to_string(), "ip-10.0.0.5@a".to_string())
+        ]
+    );
+    let doc = serde_json::to_value(asset(&inv, "ip-10.0.0.5@a")).unwrap();
+    assert_eq!(doc["networks"], serde_json::json!(["a"]));
+
+    // The same traffic without networks: one address, one device, as before.
+    let merged = two_plants(|_| None);
+    let plc = asset(&merged, "ip-10.0.0.5");
+    assert_eq!(plc.networks, [""]);
+    assert!(plc.in_network(None));
+    assert!(merged.assets.iter().all(|a| !a.id.contains('@')));
+    let doc = serde_json::to_value(plc).unwrap();
+    assert!(doc.get("networks").is_none(), "the unnamed network alone is left out of the document");
+}
+
+#[test]
+fn one_mac_in_two_networks_is_one_asset_listing_both() {
+    let laptop = mac(0x10);
+    let hosts = vec![
+        host_in("b", Some(laptop), "10.0.0.20"),
+        host_in("a", Some(laptop), "10.0.0.20"),
+        host(Some(laptop), "192.168.0.20", None, 0),
+    ];
+    let inv = build(&hosts, &[], &[]);
+    assert_eq!(inv.assets.len(), 1);
+    let a = asset(&inv, "mac-02:00:00:00:00:10");
+    assert_eq!(a.networks, ["", "a", "b"]);
+    assert_eq!(a.ips, [ip("10.0.0.20"), ip("192.168.0.20")]);
+    let doc = serde_json::to_value(a).unwrap();
+    assert_eq!(doc["networks"], serde_json::json!(["", "a", "b"]));
+}
+
+#[test]
+fn address_ids_add_nothing_in_the_unnamed_network() {
+    assert_eq!(address_id(ip("10.0.0.5"), None, None), "ip-10.0.0.5");
+    assert_eq!(address_id(ip("10.0.0.5"), Some(10), Some("")), "ip-10.0.0.5-vlan10");
+    assert_eq!(address_id(ip("fe80::1"), Some(10), Some("plant-a")), "ip-fe80::1-vlan10@plant-a");
+    assert_eq!(parse_address_id("ip-fe80::1-vlan10@plant-a"), Some((ip("fe80::1"), Some("plant-a"))));
+    assert_eq!(parse_address_id("ip-10.0.0.5-vlan10"), Some((ip("10.0.0.5"), None)));
+    assert_eq!(parse_address_id("ip-10.0.0.5@b"), Some((ip("10.0.0.5"), Some("b"))));
+    assert_eq!(parse_address_id("mac-02:00:00:00:00:01"), None);
+}
+
+#[test]
+fn a_host_announcing_a_domain_controller_is_an_it_host_unless_it_answers_control_protocols() {
+    let (dc, gateway) = (mac(0x20), mac(0x21));
+    let hosts = vec![host(Some(dc), "10.0.0.10", None, 0), host(Some(gateway), "10.0.0.11", None, 0)];
+    let announce = |id: i64, mac: MacAddr, ip: &str, roles: &str| {
+        identity(
+            id,
+            "browser.announcement",
+            Some(mac),
+            ip,
+            100,
+            &[("host_name", "X"), ("roles", roles), ("address", ip)],
+        )
+    };
+    let ids = vec![
+        announce(1, dc, "10.0.0.10", "workstation,server,domain_controller,time_source"),
+        announce(2, gateway, "10.0.0.11", "workstation,server,backup_domain_controller"),
+    ];
+    // The gateway also answers Modbus: the controller rule outweighs the announcement.
+    let inv = build(&hosts, &ids, &[conversation("10.0.0.20", "10.0.0.11", "modbus", &[])]);
+    let a = asset(&inv, "mac-02:00:00:00:00:20");
+    assert_eq!((a.role.role, a.role.rule, a.role.level), (Role::ItHost, "announces_domain_controller", Some(4)));
+    assert_eq!(a.role.evidence, ["announces domain_controller (browser.announcement)"]);
+    let g = asset(&inv, "mac-02:00:00:00:00:21");
+    assert_eq!(g.role.rule, "serves_control_protocols");
+    let candidate = g.candidates.iter().find(|d| d.rule == "announces_domain_controller").unwrap();
+    assert_eq!(candidate.evidence, ["announces backup_domain_controller (browser.announcement)"]);
 }

@@ -57,6 +57,30 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// Longest network name (`analyze --network`, a site zone's `network`).
+pub const NETWORK_NAME_MAX: usize = 32;
+
+/// Checks the name of a network: separately addressed plants analysed into one
+/// database are told apart by it, and it becomes part of asset ids
+/// (`ip-10.0.0.5@plant-a`), site files and register columns, so it is short and
+/// plain: ASCII letters, digits, `-`, `_` and `.`, starting with a letter or
+/// digit. The error says what is wrong, for the user.
+pub fn check_network_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("a network name cannot be empty (leave the network out for the unnamed one)".into());
+    }
+    if name.len() > NETWORK_NAME_MAX {
+        return Err(format!("network name {name:?} is {} characters long; at most {NETWORK_NAME_MAX}", name.len()));
+    }
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if !name.chars().all(plain) || !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(format!(
+            "network name {name:?}: use ASCII letters, digits, '-', '_' or '.', starting with a letter or digit"
+        ));
+    }
+    Ok(())
+}
+
 /// An IEEE 802 MAC address.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct MacAddr(pub [u8; 6]);
@@ -622,6 +646,17 @@ mod tests {
         assert_ne!(a, FlowId::derive(&key, Timestamp(6)));
         assert_ne!(a, FlowId::derive(&FlowKey { vlan: Some(1), ..key }, Timestamp(5)));
         assert!(a.0 >= 0);
+    }
+
+    #[test]
+    fn network_names_are_short_plain_words() {
+        for good in ["plant-a", "a", "Site_2.north", "0"] {
+            assert_eq!(check_network_name(good), Ok(()), "{good}");
+        }
+        for bad in ["", "plant a", "a@b", "-a", ".a", "ü", &"x".repeat(NETWORK_NAME_MAX + 1)] {
+            assert!(check_network_name(bad).is_err(), "{bad:?} was taken");
+        }
+        assert!(check_network_name(&"x".repeat(NETWORK_NAME_MAX)).is_ok());
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub(crate) struct AnalyzeArgs {
     /// Stop a live capture after this many packets.
     #[arg(long, value_name = "N", requires = "iface")]
     count: Option<u64>,
+    /// The network these captures come from (a plant or site with its own addressing): addresses seen here stay apart from the same addresses in other networks of the database. Letters, digits, '-', '_', '.'; default: the one unnamed network.
+    #[arg(long, value_name = "NAME", value_parser = parse_network)]
+    network: Option<String>,
     /// Treat capture warnings (captured length beyond snap length, bad timestamps) as failure (exit 4).
     #[arg(long)]
     strict: bool,
@@ -55,6 +58,11 @@ pub(crate) struct AnalyzeArgs {
     /// No progress bar, even on a terminal.
     #[arg(long)]
     quiet: bool,
+}
+
+/// A `--network` name, checked (exit 2 with the reason otherwise).
+pub(crate) fn parse_network(s: &str) -> Result<String, String> {
+    otposture_model::check_network_name(s).map(|()| s.to_string())
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,6 +124,17 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
         });
     }
     let mut store = Store::open(&db).with_context(|| format!("opening database {}", db.display()))?;
+    let network = args.network.as_deref();
+    // A capture keeps the network it was first analysed in: refuse before any
+    // capture row is touched. (A file that cannot be read is reported below.)
+    for path in &args.captures {
+        if let Ok((fp, _)) = fingerprint(path) {
+            if let Err(e) = store.check_capture_network(network, &fp) {
+                eprintln!("error: {}: {e}", path.display());
+                return Ok(exit::USAGE);
+            }
+        }
+    }
     let started = now_secs();
     let run_id = store.begin_run(started)?;
     let config = engine_config(args.flow_memory, args.tcp_idle, args.udp_idle);
@@ -138,7 +157,7 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
             };
             let live = otposture_capture::LiveSource::open(&opts)?;
             let fp = format!("live:{iface}:{started}");
-            let id = store.begin_capture(&fp, Path::new(&format!("iface:{iface}")), 0, started)?;
+            let id = store.begin_capture_in(network, &fp, Path::new(&format!("iface:{iface}")), 0, started)?;
             store.add_run_capture(run_id, id)?;
             capture_ids.push(id);
             inputs.push(format!("interface {iface}"));
@@ -168,7 +187,7 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
                 }
             };
             let (fp, size) = fingerprint(path).with_context(|| format!("reading {}", path.display()))?;
-            let id = store.begin_capture(&fp, path, size, started)?;
+            let id = store.begin_capture_in(network, &fp, path, size, started)?;
             store.add_run_capture(run_id, id)?;
             capture_ids.push(id);
             inputs.push(path.display().to_string());

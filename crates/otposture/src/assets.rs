@@ -4,7 +4,7 @@
 // a missing key or a non-object, so this indexing cannot panic.
 #![allow(clippy::indexing_slicing)]
 
-use crate::output::{array_end, array_item, print, Format};
+use crate::output::{array_end, array_item, network_column, print, Format};
 use clap::{Args, Subcommand};
 use otposture_inventory::{Inventory, Role};
 use otposture_model::{EventKind, Timestamp};
@@ -42,6 +42,9 @@ pub(crate) struct AssetsArgs {
     /// Only assets that serve or use this application protocol (modbus, s7comm, enip, ...).
     #[arg(long)]
     protocol: Option<String>,
+    /// Only assets seen in this network (`analyze --network NAME`).
+    #[arg(long, value_name = "NAME", value_parser = crate::analyze::parse_network)]
+    network: Option<String>,
     /// At most this many assets.
     #[arg(long)]
     limit: Option<u32>,
@@ -147,6 +150,10 @@ struct Line {
     conflicts: String,
     first_seen: String,
     last_seen: String,
+    /// Left out for an asset seen in the unnamed network only, so listings
+    /// without named networks read as before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    networks: Option<String>,
 }
 
 fn words(v: &Value) -> String {
@@ -180,8 +187,18 @@ impl Line {
             conflicts: conflicts.join(" "),
             first_seen: Timestamp(a["first_seen_ns"].as_i64().unwrap_or_default()).to_rfc3339(),
             last_seen: Timestamp(a["last_seen_ns"].as_i64().unwrap_or_default()).to_rfc3339(),
+            networks: a["networks"].as_array().map(|list| {
+                let name = |n: &Value| n.as_str().filter(|n| !n.is_empty()).unwrap_or("(unnamed)").to_string();
+                list.iter().map(name).collect::<Vec<_>>().join(" ")
+            }),
         }
     }
+}
+
+/// Whether a stored asset document was seen in the named network. A document
+/// without `networks` was seen in the unnamed network only.
+pub(crate) fn in_network(asset: &Value, network: &str) -> bool {
+    asset["networks"].as_array().is_some_and(|l| l.iter().any(|n| n == network))
 }
 
 /// The headline value of an identity field in a stored asset document.
@@ -249,13 +266,16 @@ pub(crate) fn run(a: AssetsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
         role: a.role.map(|r| r.name().to_string()),
         level: a.level,
         vendor_contains: a.vendor,
-        // The protocol filter reads the documents: no limit before it.
-        limit: if a.protocol.is_some() { None } else { a.limit },
+        // The protocol and network filters read the documents: no limit before them.
+        limit: if a.protocol.is_some() || a.network.is_some() { None } else { a.limit },
         ..AssetFilter::default()
     };
     let speaks = |doc: &Value, p: &str| {
         let has = |v: &Value| v.as_array().is_some_and(|l| l.iter().any(|x| x == p));
         has(&doc["serves"]) || has(&doc["uses"])
+    };
+    let wanted = |doc: &Value| {
+        a.protocol.as_deref().is_none_or(|p| speaks(doc, p)) && a.network.as_deref().is_none_or(|n| in_network(doc, n))
     };
     if a.format == Format::Json {
         // Streamed one asset at a time: a plant-scale listing never holds the
@@ -275,10 +295,8 @@ pub(crate) fn run(a: AssetsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
             if limit.is_some_and(|l| written >= l) {
                 return Ok(());
             }
-            if let Some(p) = &a.protocol {
-                if !speaks(&serde_json::from_str(&r.doc)?, p) {
-                    return Ok(());
-                }
+            if (a.protocol.is_some() || a.network.is_some()) && !wanted(&serde_json::from_str(&r.doc)?) {
+                return Ok(());
             }
             Ok(array_item(&mut out, &mut written, &r.doc)?)
         })?;
@@ -289,18 +307,14 @@ pub(crate) fn run(a: AssetsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
         return Ok(crate::exit::OK);
     }
     let mut assets = stored_assets(&store, &filter)?;
-    if let Some(p) = &a.protocol {
-        assets.retain(|x| speaks(x, p));
+    if a.protocol.is_some() || a.network.is_some() {
+        assets.retain(|x| wanted(x));
         if let Some(limit) = a.limit {
             assets.truncate(limit as usize);
         }
     }
     let lines: Vec<Line> = assets.iter().map(Line::of).collect();
-    print(
-        &lines,
-        "assets",
-        ASSETS_SCHEMA,
-        a.format,
+    let columns = network_column(
         &[
             ("id", "ASSET"),
             ("role", "ROLE"),
@@ -312,7 +326,10 @@ pub(crate) fn run(a: AssetsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
             ("serves", "SERVES"),
             ("conflicts", "CONFLICTS"),
         ],
-    )?;
+        ("networks", 7),
+        lines.iter().any(|l| l.networks.is_some()),
+    );
+    print(&lines, "assets", ASSETS_SCHEMA, a.format, &columns)?;
     Ok(crate::exit::OK)
 }
 

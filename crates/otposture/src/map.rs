@@ -40,6 +40,9 @@ pub(crate) struct MapArgs {
     /// Only edges that carry this trust: writes, programs, updates_firmware, controls, configures, authenticates.
     #[arg(long)]
     trust: Option<String>,
+    /// Only edges within this network (`analyze --network NAME`): both ends seen in it.
+    #[arg(long, value_name = "NAME", value_parser = crate::analyze::parse_network)]
+    network: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = MapFormat::Table)]
     format: MapFormat,
@@ -64,15 +67,52 @@ struct Line {
 /// Stored assets by id, as their documents.
 type Assets = BTreeMap<String, Value>;
 
+/// One network's part of the map: the assets seen in it, and the addresses
+/// no asset holds that were met in it (`ip-<address>@<network>`).
+struct Scope {
+    network: String,
+    assets: std::collections::BTreeSet<String>,
+}
+
+impl Scope {
+    /// Reads which stored assets were seen in `network`, one document at a time.
+    fn load(store: &otposture_store::Store, network: String) -> anyhow::Result<Scope> {
+        let mut assets = std::collections::BTreeSet::new();
+        store.each_asset(&AssetFilter::default(), |r| -> anyhow::Result<()> {
+            if crate::assets::in_network(&serde_json::from_str(&r.doc)?, &network) {
+                assets.insert(r.id.clone());
+            }
+            Ok(())
+        })??;
+        Ok(Scope { network, assets })
+    }
+
+    /// Whether an edge end (an asset id or an address id) is in the network.
+    fn holds(&self, id: &str) -> bool {
+        self.assets.contains(id)
+            || otposture_inventory::parse_address_id(id).and_then(|(_, n)| n) == Some(self.network.as_str())
+    }
+
+    /// Whether both ends of an edge are in the network (with no scope: every edge).
+    fn edge(scope: Option<&Scope>, client: &str, server: &str) -> bool {
+        scope.is_none_or(|s| s.holds(client) && s.holds(server))
+    }
+}
+
 pub(crate) fn run(a: MapArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
     let mut store = crate::query::open(db)?;
     crate::assets::current(&mut store)?;
     let filter = EdgeFilter { protocol: a.protocol, trust: a.trust, ..EdgeFilter::default() };
+    let scope = a.network.map(|n| Scope::load(&store, n)).transpose()?;
     if a.format == MapFormat::Json {
-        return json(&store, &filter);
+        return json(&store, &filter, scope.as_ref());
     }
-    let edges: Vec<Value> =
-        store.edges(&filter)?.iter().map(|r| serde_json::from_str(&r.doc)).collect::<Result<_, _>>()?;
+    let edges: Vec<Value> = store
+        .edges(&filter)?
+        .iter()
+        .filter(|r| Scope::edge(scope.as_ref(), &r.client, &r.server))
+        .map(|r| serde_json::from_str(&r.doc))
+        .collect::<Result<_, _>>()?;
     let all: Assets = crate::assets::stored_assets(&store, &AssetFilter::default())?
         .into_iter()
         .map(|v| (v["id"].as_str().unwrap_or_default().to_string(), v))
@@ -113,12 +153,14 @@ pub(crate) fn run(a: MapArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
 /// The map as `otposture.map/1`, streamed: the stored documents are copied
 /// out one at a time (the assets on the map, then the edges), so a
 /// plant-scale map is never held in memory. Each document is one line.
-fn json(store: &otposture_store::Store, filter: &EdgeFilter) -> anyhow::Result<u8> {
+fn json(store: &otposture_store::Store, filter: &EdgeFilter, scope: Option<&Scope>) -> anyhow::Result<u8> {
     let mut ids = std::collections::BTreeSet::new();
     store
         .each_edge(filter, |e| {
-            ids.insert(e.client);
-            ids.insert(e.server);
+            if Scope::edge(scope, &e.client, &e.server) {
+                ids.insert(e.client);
+                ids.insert(e.server);
+            }
             Ok::<_, std::convert::Infallible>(())
         })?
         .unwrap_or_else(|never| match never {});
@@ -135,7 +177,13 @@ fn json(store: &otposture_store::Store, filter: &EdgeFilter) -> anyhow::Result<u
     array_end(&mut out, n)?;
     write!(out, ",\n  \"edges\": [")?;
     let mut n = 0;
-    store.each_edge(filter, |e| array_item(&mut out, &mut n, &e.doc))??;
+    store.each_edge(filter, |e| {
+        if Scope::edge(scope, &e.client, &e.server) {
+            array_item(&mut out, &mut n, &e.doc)
+        } else {
+            Ok(())
+        }
+    })??;
     array_end(&mut out, n)?;
     writeln!(out, "\n}}")?;
     out.flush()?;

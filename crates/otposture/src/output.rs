@@ -24,6 +24,21 @@ fn cell(v: Option<&Value>) -> String {
     }
 }
 
+/// The column of a network name (`analyze --network`), for the tables that
+/// show it only when some row is in a named network: without named networks
+/// a table reads as before they existed.
+pub(crate) fn network_column<'a>(
+    columns: &[(&'a str, &'a str)],
+    (field, at): (&'a str, usize),
+    shown: bool,
+) -> Vec<(&'a str, &'a str)> {
+    let mut columns = columns.to_vec();
+    if shown {
+        columns.insert(at.min(columns.len()), (field, "NETWORK"));
+    }
+    columns
+}
+
 /// Prints rows. `table_columns` picks what the table shows; JSON and CSV carry everything.
 pub(crate) fn print<T: Serialize>(
     rows: &[T],
@@ -46,10 +61,18 @@ pub(crate) fn print<T: Serialize>(
         Format::Csv => {
             let values: Vec<Value> = rows.iter().map(serde_json::to_value).collect::<Result<_, _>>()?;
             let mut w = csv::Writer::from_writer(&mut out);
-            let header: Vec<String> = match values.first() {
-                Some(Value::Object(m)) => m.keys().cloned().collect(),
-                _ => Vec::new(),
-            };
+            // Every key of every row, in order of appearance: a field left out
+            // of some rows (a host's network, in the unnamed network) is still a column.
+            let mut header: Vec<String> = Vec::new();
+            for v in &values {
+                if let Value::Object(m) = v {
+                    for k in m.keys() {
+                        if !header.contains(k) {
+                            header.push(k.clone());
+                        }
+                    }
+                }
+            }
             if !header.is_empty() {
                 w.write_record(&header)?;
             }

@@ -1,6 +1,6 @@
 //! The listing commands: `hosts`, `flows`, `events`, `captures`.
 
-use crate::output::{print, Format};
+use crate::output::{network_column, print, Format};
 use anyhow::Context;
 use clap::Args;
 use otposture_model::{EventKind, FlowId, MacAddr, OperationClass, Timestamp, Transport};
@@ -99,11 +99,7 @@ pub(crate) fn hosts(a: HostsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
         until: a.listing.until,
         limit: a.listing.limit,
     })?;
-    print(
-        &rows,
-        "hosts",
-        HOSTS_SCHEMA,
-        a.listing.format,
+    let columns = network_column(
         &[
             ("ip", "IP"),
             ("mac", "MAC"),
@@ -117,7 +113,10 @@ pub(crate) fn hosts(a: HostsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
             ("packets_sent", "PKTS OUT"),
             ("bytes_sent", "BYTES OUT"),
         ],
-    )?;
+        ("network", 3),
+        rows.iter().any(|r| r.network.is_some()),
+    );
+    print(&rows, "hosts", HOSTS_SCHEMA, a.listing.format, &columns)?;
     Ok(crate::exit::OK)
 }
 
@@ -291,11 +290,7 @@ pub(crate) struct CapturesArgs {
 pub(crate) fn captures(a: CapturesArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
     let store = open(db)?;
     let rows = store.captures()?;
-    print(
-        &rows,
-        "captures",
-        CAPTURES_SCHEMA,
-        a.format,
+    let columns = network_column(
         &[
             ("id", "ID"),
             ("path", "PATH"),
@@ -306,7 +301,10 @@ pub(crate) fn captures(a: CapturesArgs, db: Option<PathBuf>) -> anyhow::Result<u
             ("last_ts", "LAST PACKET"),
             ("error", "ERROR"),
         ],
-    )?;
+        ("network", 2),
+        rows.iter().any(|r| r.network.is_some()),
+    );
+    print(&rows, "captures", CAPTURES_SCHEMA, a.format, &columns)?;
     Ok(crate::exit::OK)
 }
 

@@ -364,8 +364,9 @@ fn exposures(store: &Store, site: Option<&Site>) -> anyhow::Result<std::collecti
     let mut places: std::collections::HashMap<String, (Option<u8>, bool, Option<String>)> = Default::default();
     store
         .each_asset(&AssetFilter::default(), |a| -> Result<(), std::convert::Infallible> {
-            let (ips, vlans) = addresses(&a);
-            let zone = site.and_then(|s| otposture_posture::zone_for(s, &a.id, &ips, &vlans)).map(|(z, _)| z);
+            let (ips, vlans, networks) = addresses(&a);
+            let zone =
+                site.and_then(|s| otposture_posture::zone_for(s, &a.id, &networks, &ips, &vlans)).map(|(z, _)| z);
             let place = match zone {
                 Some(z) => (Some(z.level), z.external, Some(z.name.clone())),
                 None if !ips.is_empty() && ips.iter().all(|ip| otposture_posture::is_global(*ip)) => {
@@ -381,9 +382,8 @@ fn exposures(store: &Store, site: Option<&Site>) -> anyhow::Result<std::collecti
         if let Some(p) = places.get(id) {
             return p.clone();
         }
-        let ip = otposture_posture::ip_of_id(id);
-        match ip {
-            Some(ip) => match site.and_then(|s| s.zone_of_ip(ip)) {
+        match otposture_inventory::parse_address_id(id) {
+            Some((ip, network)) => match site.and_then(|s| s.zone_of_ip_in(ip, network.as_slice())) {
                 Some((z, _)) => (Some(z.level), z.external, Some(z.name.clone())),
                 None if otposture_posture::is_global(ip) => (Some(5), true, None),
                 None => (None, false, None),
@@ -418,21 +418,22 @@ fn exposures(store: &Store, site: Option<&Site>) -> anyhow::Result<std::collecti
     Ok(out)
 }
 
-/// A stored asset's addresses and VLANs, from its document.
-fn addresses(asset: &AssetRecord) -> (Vec<std::net::IpAddr>, Vec<u16>) {
+/// A stored asset's addresses, VLANs and named networks, from its document.
+fn addresses(asset: &AssetRecord) -> (Vec<std::net::IpAddr>, Vec<u16>, Vec<String>) {
     let doc: Value = serde_json::from_str(&asset.doc).unwrap_or_default();
     let list = |k: &str| doc.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
     let ips = list("ips").iter().filter_map(|v| v.as_str()?.parse().ok()).collect();
     let vlans = list("vlans").iter().filter_map(|v| u16::try_from(v.as_u64()?).ok()).collect();
-    (ips, vlans)
+    let networks = list("networks").iter().filter_map(|v| Some(v.as_str()?.to_string())).collect();
+    (ips, vlans, networks)
 }
 
 /// The SSVC mission and well-being input of an asset: the gravest consequence
 /// the site file declares for it or its zone, else its role's default.
 fn consequence_of(site: Option<&Site>, asset: &AssetRecord) -> Consequence {
     let Some(site) = site else { return Consequence::of_role(&asset.role) };
-    let (ips, vlans) = addresses(asset);
-    let zone = otposture_posture::zone_for(site, &asset.id, &ips, &vlans).map(|(z, _)| z.name.as_str());
+    let (ips, vlans, networks) = addresses(asset);
+    let zone = otposture_posture::zone_for(site, &asset.id, &networks, &ips, &vlans).map(|(z, _)| z.name.as_str());
     match site.consequences_of(&asset.id, zone).first() {
         Some(c) => Consequence {
             mission: match c.mission {

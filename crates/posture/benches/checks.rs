@@ -82,6 +82,7 @@ fn main() {
     let site = Site::parse(SITE).unwrap();
     let hosts: Vec<HostRow> = (0..assets)
         .map(|i| HostRow {
+            network: None,
             id: i as i64,
             mac: Some(mac(i)),
             ip: Some(ip(i)),
@@ -124,6 +125,7 @@ fn main() {
             ("modbus", 502, vec![ClassCount { class: OperationClass::Read, messages: 20 }])
         };
         builder.conversation(&ConversationRow {
+            network: None,
             client_ip: ip(client),
             server_ip: if protocol == "rdp" { ip(client + 1 - (client % 3)) } else { ip(server) },
             vlan: None,
@@ -145,6 +147,7 @@ fn main() {
         .map(|k| {
             let client = (k * 50 + 3) % assets;
             EventRow {
+                network: None,
                 id: k as i64,
                 capture_id: CaptureId(1),
                 ts: String::new(),

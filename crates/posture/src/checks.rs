@@ -350,7 +350,8 @@ impl<'e> OperationIndex<'e> {
             ) {
                 continue;
             }
-            let key = (placing.id_of_ip(src), placing.id_of_ip(dst), e.protocol.clone(), class);
+            let net = e.network.as_deref();
+            let key = (placing.id_of_ip(net, src), placing.id_of_ip(net, dst), e.protocol.clone(), class);
             let s = by_key.entry(key).or_insert(OpSummary { names: BTreeMap::new(), first: e, last_ns: e.ts_ns });
             *s.names.entry(e.name.as_str()).or_default() += 1;
             if e.ts_ns < s.first.ts_ns {
@@ -464,7 +465,8 @@ fn event_evidence(e: &EventRow, client: &str, server: &str, what: String) -> Evi
 
 fn insecure(e: &EventRow, placing: &Placing<'_>, out: &mut Collector) {
     let (Some(src), Some(dst)) = (e.src_ip, e.dst_ip) else { return };
-    let (src, dst) = (placing.id_of_ip(src), placing.id_of_ip(dst));
+    let net = e.network.as_deref();
+    let (src, dst) = (placing.id_of_ip(net, src), placing.id_of_ip(net, dst));
     let a = |k: &str| e.attributes.get(k);
     // (check, server, client, title, severity, attack, remediation)
     let (check, server, client, title, severity, attack, remediation): (&'static str, &str, &str, String, Severity, &'static [&'static str], &str) =
@@ -816,13 +818,13 @@ fn remote_support(e: &EventRow, placing: &Placing<'_>, out: &mut Collector) {
     };
     let (Some(ip), Some(name)) = (host_ip, name) else { return };
     let Some(tool) = support_tool(name) else { return };
-    let host = placing.id_of_ip(ip);
+    let host = placing.id_of_ip(e.network.as_deref(), ip);
     let place = placing.of(&host);
     if !in_ot(&place, placing.role(&host)) {
         return;
     }
     let peer = if e.name == "dns.answer" { e.src_ip } else { e.dst_ip };
-    let peer = peer.map(|p| placing.id_of_ip(p)).unwrap_or_default();
+    let peer = peer.map(|p| placing.id_of_ip(e.network.as_deref(), p)).unwrap_or_default();
     // The OT host is the client either way: of the TLS session, or of the DNS lookup.
     let evidence = event_evidence(e, &host, &peer, format!("{how} {name}"));
     support_finding(&host, &place, tool, evidence, placing, out);
@@ -837,7 +839,9 @@ const POISONED_NAMES: usize = 3;
 /// address: a name-resolution poisoner (Responder and the like), which
 /// collects the credentials of every host that then connects to it.
 fn name_poisoning(events: &[EventRow], placing: &Placing<'_>, out: &mut Collector) {
-    let mut by_answerer: BTreeMap<&str, (BTreeMap<String, &EventRow>, i64, i64)> = BTreeMap::new();
+    // By the answerer's address in its network: two plants' 10.0.0.5 are two hosts.
+    type Answers<'e> = (BTreeMap<String, &'e EventRow>, i64, i64);
+    let mut by_answerer: BTreeMap<(Option<&str>, &str), Answers<'_>> = BTreeMap::new();
     for e in events {
         let name = match e.name.as_str() {
             "llmnr.answer" => e.attributes.get("host_name"),
@@ -854,17 +858,18 @@ fn name_poisoning(events: &[EventRow], placing: &Placing<'_>, out: &mut Collecto
         }
         // `HOST<20>` and `HOST<00>` are one name.
         let bare = name.split('<').next().unwrap_or(name).trim().trim_end_matches('.').to_ascii_lowercase();
-        let entry = by_answerer.entry(by).or_insert_with(|| (BTreeMap::new(), e.ts_ns, e.ts_ns));
+        let entry =
+            by_answerer.entry((e.network.as_deref(), by)).or_insert_with(|| (BTreeMap::new(), e.ts_ns, e.ts_ns));
         entry.0.entry(bare).or_insert(e);
         entry.1 = entry.1.min(e.ts_ns);
         entry.2 = entry.2.max(e.ts_ns);
     }
-    for (by, (names, first, last)) in by_answerer {
+    for ((net, by), (names, first, last)) in by_answerer {
         if names.len() < POISONED_NAMES {
             continue;
         }
         let Ok(ip) = by.parse() else { continue };
-        let host = placing.id_of_ip(ip);
+        let host = placing.id_of_ip(net, ip);
         let list: Vec<&str> = names.keys().map(String::as_str).take(10).collect();
         let first_event = names.values().min_by_key(|e| e.ts_ns).copied();
         let mut evidence = Evidence {

@@ -52,13 +52,14 @@ impl Place {
 pub struct Placing<'a> {
     site: Option<&'a Site>,
     assets: HashMap<&'a str, (Place, Role, Option<IpAddr>)>,
-    by_ip: HashMap<IpAddr, &'a str>,
+    /// (network, address) -> the asset holding it; `""` the unnamed network.
+    by_ip: HashMap<(&'a str, IpAddr), &'a str>,
 }
 
-/// The address of an `ip-<address>` or `ip-<address>-vlan<N>` endpoint id
-/// (an address no asset holds); `None` for an asset id.
+/// The address of an `ip-<address>[-vlan<N>][@<network>]` endpoint id (an
+/// address no asset holds); `None` for an asset id.
 pub fn ip_of_id(id: &str) -> Option<IpAddr> {
-    id.strip_prefix("ip-").and_then(|a| a.split("-vlan").next()).and_then(|a| a.parse().ok())
+    otposture_inventory::parse_address_id(id).map(|(ip, _)| ip)
 }
 
 /// Whether an address is routed on the internet (not private, shared,
@@ -100,8 +101,10 @@ impl<'a> Placing<'a> {
         let mut by_ip = HashMap::default();
         for asset in &inventory.assets {
             assets.insert(asset.id.as_str(), (place_asset(site, asset), asset.role.role, asset.ips.first().copied()));
-            for ip in &asset.ips {
-                by_ip.entry(*ip).or_insert(asset.id.as_str());
+            for network in &asset.networks {
+                for ip in &asset.ips {
+                    by_ip.entry((network.as_str(), *ip)).or_insert(asset.id.as_str());
+                }
             }
         }
         Placing { site, assets, by_ip }
@@ -117,8 +120,8 @@ impl<'a> Placing<'a> {
         if let Some((place, _, _)) = self.assets.get(id) {
             return place.clone();
         }
-        match ip_of_id(id) {
-            Some(ip) => place_ip(self.site, ip),
+        match otposture_inventory::parse_address_id(id) {
+            Some((ip, network)) => place_ip(self.site, ip, network),
             None => Place::unplaced(),
         }
     }
@@ -129,7 +132,7 @@ impl<'a> Placing<'a> {
     }
 
     /// How people name an endpoint: an asset's first address, else its id
-    /// (`ip-10.0.0.1` reads `10.0.0.1`).
+    /// (`ip-10.0.0.1` reads `10.0.0.1`, `ip-10.0.0.1@plant-a` `10.0.0.1@plant-a`).
     pub fn label(&self, id: &str) -> String {
         match self.assets.get(id) {
             Some((_, _, Some(ip))) => ip.to_string(),
@@ -137,14 +140,17 @@ impl<'a> Placing<'a> {
         }
     }
 
-    /// The asset holding an address, else `ip-<address>`.
-    pub fn id_of_ip(&self, ip: IpAddr) -> String {
-        self.by_ip.get(&ip).map_or_else(|| format!("ip-{ip}"), |id| (*id).to_string())
+    /// The asset holding an address in a network (`None`: the unnamed one),
+    /// else the address's id (`ip-<address>[@<network>]`).
+    pub fn id_of_ip(&self, network: Option<&str>, ip: IpAddr) -> String {
+        self.by_ip
+            .get(&(network.unwrap_or_default(), ip))
+            .map_or_else(|| otposture_inventory::address_id(ip, None, network), |id| (*id).to_string())
     }
 }
 
-fn place_ip(site: Option<&Site>, ip: IpAddr) -> Place {
-    if let Some((zone, net)) = site.and_then(|s| s.zone_of_ip(ip)) {
+fn place_ip(site: Option<&Site>, ip: IpAddr, network: Option<&str>) -> Place {
+    if let Some((zone, net)) = site.and_then(|s| s.zone_of_ip_in(ip, network.as_slice())) {
         return Place {
             zone: Some(zone.name.clone()),
             level: Some(zone.level),
@@ -159,21 +165,33 @@ fn place_ip(site: Option<&Site>, ip: IpAddr) -> Place {
     Place::unplaced()
 }
 
-/// The zone that holds an asset, and how: listed by id, else the most
-/// specific block holding one of its addresses, else one of its VLANs.
-pub fn zone_for<'s>(site: &'s Site, id: &str, ips: &[IpAddr], vlans: &[u16]) -> Option<(&'s Zone, Placement)> {
+/// The zone that holds an asset seen in `networks` (by name, `""` the
+/// unnamed one), and how: listed by id, else the most specific block holding
+/// one of its addresses, else one of its VLANs; blocks and VLANs of a zone with
+/// a `network` count only for an asset seen in that network.
+pub fn zone_for<'s>(
+    site: &'s Site,
+    id: &str,
+    networks: &[String],
+    ips: &[IpAddr],
+    vlans: &[u16],
+) -> Option<(&'s Zone, Placement)> {
     if let Some(zone) = site.zone_listing(id) {
         return Some((zone, Placement::Listed));
     }
-    let best = ips.iter().filter_map(|ip| site.zone_of_ip(*ip)).max_by_key(|(_, n)| n.prefix_len());
+    let best = ips
+        .iter()
+        .filter_map(|ip| site.zone_of_ip_in(*ip, networks))
+        .max_by_key(|(z, n)| (n.prefix_len(), z.network.is_some()));
     if let Some((zone, net)) = best {
         return Some((zone, Placement::Cidr(net.to_string())));
     }
-    vlans.iter().find_map(|v| site.zone_of_vlan(*v).map(|z| (z, Placement::Vlan(*v))))
+    vlans.iter().find_map(|v| site.zone_of_vlan_in(*v, networks).map(|z| (z, Placement::Vlan(*v))))
 }
 
 fn place_asset(site: Option<&Site>, asset: &Asset) -> Place {
-    if let Some((zone, by)) = site.and_then(|s| zone_for(s, &asset.id, &asset.ips, &asset.vlans)) {
+    let zone = site.and_then(|s| zone_for(s, &asset.id, &asset.networks, &asset.ips, &asset.vlans));
+    if let Some((zone, by)) = zone {
         return Place {
             zone: Some(zone.name.clone()),
             level: Some(zone.level),

@@ -27,6 +27,7 @@ impl Plant {
     fn host(&mut self, ip: &str, role: &str) -> String {
         let n = self.hosts.len() + 1;
         self.hosts.push(HostRow {
+            network: None,
             id: n as i64,
             mac: Some(mac(n)),
             ip: Some(ip.parse().unwrap()),
@@ -58,6 +59,7 @@ impl Plant {
 
     fn talk(&mut self, client: &str, server: &str, protocol: &str, port: u16, requests: &[(OperationClass, u64)]) {
         self.conversations.push(ConversationRow {
+            network: None,
             client_ip: client.parse().unwrap(),
             server_ip: server.parse().unwrap(),
             vlan: None,
@@ -86,6 +88,7 @@ impl Plant {
     ) {
         let id = self.events.len() as i64 + 1;
         self.events.push(EventRow {
+            network: None,
             id,
             capture_id: CaptureId(1),
             ts: String::new(),
@@ -571,4 +574,54 @@ fn a_host_answering_for_many_names_is_a_name_poisoner() {
         "{}",
         x.evidence[0].what
     );
+}
+
+/// Two plants reusing 192.168.1.0/24, each cell a zone of its own network.
+#[test]
+fn zones_of_a_network_place_only_that_networks_assets_and_addresses() {
+    let mut p = Plant::new();
+    let a = p.host("192.168.1.10", "controller");
+    let b = p.host("192.168.1.10", "controller");
+    let anywhere = p.host("10.0.0.9", "it_host");
+    p.hosts[0].network = Some("plant-a".into());
+    p.hosts[1].network = Some("plant-b".into());
+    let site = Site::parse(
+        "[site]\nname = 'two plants'
+[[zone]]
+name = 'cell-a'
+level = 1
+network = 'plant-a'
+cidrs = ['192.168.1.0/24']
+[[zone]]
+name = 'cell-b'
+level = 2
+network = 'plant-b'
+cidrs = ['192.168.1.0/24']
+[[zone]]
+name = 'it'
+level = 4
+cidrs = ['10.0.0.0/8', '192.168.0.0/16']
+",
+    )
+    .unwrap();
+    let mut inventory = otposture_inventory::build(&p.hosts, &[], &[]);
+    otposture_inventory::apply_overrides(&mut inventory, &p.roles);
+    let placing = Placing::new(Some(&site), &inventory);
+    let zone = |id: &str| placing.of(id).zone;
+    assert_eq!(zone(&a).as_deref(), Some("cell-a"));
+    assert_eq!(zone(&b).as_deref(), Some("cell-b"));
+    assert_eq!(zone(&anywhere).as_deref(), Some("it"), "a zone without a network holds any network's addresses");
+    // Addresses no asset holds, in their networks.
+    assert_eq!(zone("ip-192.168.1.99@plant-b").as_deref(), Some("cell-b"));
+    assert_eq!(zone("ip-192.168.1.99").as_deref(), Some("it"));
+    // An event's address is the asset of the event's network.
+    let ip: IpAddr = "192.168.1.10".parse().unwrap();
+    assert_eq!(placing.id_of_ip(Some("plant-a"), ip), a);
+    assert_eq!(placing.id_of_ip(Some("plant-b"), ip), b);
+    assert_eq!(placing.id_of_ip(None, ip), "ip-192.168.1.10");
+    assert_eq!(placing.id_of_ip(Some("plant-c"), ip), "ip-192.168.1.10@plant-c");
+    let asset = inventory.assets.iter().find(|x| x.id == b).unwrap();
+    let by = zone_for(&site, &b, &asset.networks, &asset.ips, &asset.vlans).map(|(z, _)| z.name.as_str());
+    assert_eq!(by, Some("cell-b"));
+    assert_eq!(zone_for(&site, &b, &[], &asset.ips, &asset.vlans).map(|(z, _)| z.name.as_str()), Some("it"));
 }

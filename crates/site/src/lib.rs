@@ -67,6 +67,10 @@ pub struct Zone {
     pub vlans: Vec<u16>,
     /// Asset ids placed here by name (they win over addresses).
     pub assets: Vec<String>,
+    /// The network its blocks and VLANs are in (`analyze --network`); `None`:
+    /// any network. Two plants that reuse one address space each have a zone
+    /// of their own for it.
+    pub network: Option<String>,
     /// Who answers for it.
     pub owner: Option<String>,
     /// Free text.
@@ -88,6 +92,14 @@ pub struct Conduit {
     pub operations: Option<Vec<OperationClass>>,
     /// Allows the same traffic opened from `to` to `from` too.
     pub bidirectional: bool,
+}
+
+impl Zone {
+    /// Whether its blocks and VLANs apply to something seen in `networks`:
+    /// always without a `network`, else when it is among them.
+    pub fn covers<N: AsRef<str>>(&self, networks: &[N]) -> bool {
+        self.network.as_ref().is_none_or(|n| networks.iter().any(|x| x.as_ref() == n))
+    }
 }
 
 impl Conduit {
@@ -247,12 +259,24 @@ impl Site {
         self.zones.iter().find(|z| z.name == name)
     }
 
-    /// The most specific zone whose address blocks hold `ip`, with the block.
+    /// The most specific zone whose address blocks hold `ip` (an address of
+    /// the unnamed network), with the block: [`Site::zone_of_ip_in`] without networks.
     pub fn zone_of_ip(&self, ip: IpAddr) -> Option<(&Zone, IpNet)> {
+        self.zone_of_ip_in::<&str>(ip, &[])
+    }
+
+    /// The most specific zone whose address blocks hold `ip` seen in one of
+    /// `networks` (by name; the unnamed network needs none), with the block.
+    /// Of two equally specific blocks, the zone of a named network wins over
+    /// one of any network.
+    pub fn zone_of_ip_in<N: AsRef<str>>(&self, ip: IpAddr, networks: &[N]) -> Option<(&Zone, IpNet)> {
         let mut best: Option<(&Zone, IpNet)> = None;
-        for zone in &self.zones {
+        for zone in self.zones.iter().filter(|z| z.covers(networks)) {
             for net in &zone.cidrs {
-                if net.contains(&ip) && best.is_none_or(|(_, b)| net.prefix_len() > b.prefix_len()) {
+                let better = |(z, b): (&Zone, IpNet)| {
+                    (net.prefix_len(), zone.network.is_some()) > (b.prefix_len(), z.network.is_some())
+                };
+                if net.contains(&ip) && best.is_none_or(better) {
                     best = Some((zone, *net));
                 }
             }
@@ -260,9 +284,17 @@ impl Site {
         best
     }
 
-    /// The zone that lists `vlan`.
+    /// The zone that lists `vlan` (in the unnamed network).
     pub fn zone_of_vlan(&self, vlan: u16) -> Option<&Zone> {
-        self.zones.iter().find(|z| z.vlans.contains(&vlan))
+        self.zone_of_vlan_in::<&str>(vlan, &[])
+    }
+
+    /// The zone that lists `vlan` seen in one of `networks`; a zone of a named
+    /// network before one of any network.
+    pub fn zone_of_vlan_in<N: AsRef<str>>(&self, vlan: u16, networks: &[N]) -> Option<&Zone> {
+        let mut holding = self.zones.iter().filter(|z| z.vlans.contains(&vlan) && z.covers(networks));
+        let first = holding.next()?;
+        Some(if first.network.is_some() { first } else { holding.find(|z| z.network.is_some()).unwrap_or(first) })
     }
 
     /// The zone that lists the asset id.

@@ -51,6 +51,7 @@ struct RawZone {
     vlans: Vec<S<i64>>,
     #[serde(default)]
     assets: Vec<S<String>>,
+    network: Option<S<String>>,
     owner: Option<S<String>>,
     description: Option<String>,
 }
@@ -184,8 +185,10 @@ fn validate(file: File, p: &mut Problems<'_>) -> Site {
 
     let mut zones = Vec::new();
     let mut zone_names = BTreeSet::new();
-    let mut blocks: BTreeMap<IpNet, String> = BTreeMap::new();
-    let mut vlans_seen: BTreeMap<u16, String> = BTreeMap::new();
+    // A block or VLAN belongs to one zone per network: two plants that reuse
+    // 10.0.0.0/24 have a zone each.
+    let mut blocks: BTreeMap<(Option<String>, IpNet), String> = BTreeMap::new();
+    let mut vlans_seen: BTreeMap<(Option<String>, u16), String> = BTreeMap::new();
     let mut listed: BTreeMap<String, String> = BTreeMap::new();
     for z in &file.zone {
         let zname = z.name.get_ref().clone();
@@ -220,6 +223,16 @@ fn validate(file: File, p: &mut Problems<'_>) -> Site {
                 None
             }
         });
+        let network = z.network.as_ref().map(|n| {
+            if let Err(why) = otposture_model::check_network_name(n.get_ref()) {
+                p.at(n.span(), format!("zone {zname:?}: {why}"));
+            }
+            n.get_ref().clone()
+        });
+        let in_network = |what: &str| match &network {
+            Some(n) => format!("{what} of network {n:?}"),
+            None => what.to_string(),
+        };
         let mut cidrs = Vec::new();
         for c in &z.cidrs {
             let text = c.get_ref().trim();
@@ -229,7 +242,8 @@ fn validate(file: File, p: &mut Problems<'_>) -> Site {
                     p.at(c.span(), format!("zone {zname:?}: {text} has host bits set (the block is {})", net.trunc()))
                 }
                 Ok(net) => {
-                    if let Some(other) = blocks.insert(net, zname.clone()) {
+                    if let Some(other) = blocks.insert((network.clone(), net), zname.clone()) {
+                        let net = in_network(&net.to_string());
                         p.at(c.span(), format!("zone {zname:?}: {net} is already in zone {other:?} (a block belongs to one zone; nest a smaller block to carve out a part)"));
                     }
                     cidrs.push(net);
@@ -244,8 +258,9 @@ fn validate(file: File, p: &mut Problems<'_>) -> Site {
         for v in &z.vlans {
             match u16::try_from(*v.get_ref()) {
                 Ok(id @ 1..=4094) => {
-                    if let Some(other) = vlans_seen.insert(id, zname.clone()) {
-                        p.at(v.span(), format!("zone {zname:?}: VLAN {id} is already in zone {other:?}"));
+                    if let Some(other) = vlans_seen.insert((network.clone(), id), zname.clone()) {
+                        let vlan = in_network(&format!("VLAN {id}"));
+                        p.at(v.span(), format!("zone {zname:?}: {vlan} is already in zone {other:?}"));
                     }
                     vlans.push(id);
                 }
@@ -275,6 +290,7 @@ fn validate(file: File, p: &mut Problems<'_>) -> Site {
             cidrs,
             vlans,
             assets,
+            network,
             owner,
             description: z.description.clone(),
         });

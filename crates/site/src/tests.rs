@@ -181,3 +181,62 @@ fn durations_read_their_units() {
     assert_eq!(parse_duration("h"), None);
     assert_eq!(parse_duration("99999999999999999999d"), None);
 }
+
+/// Two plants that reuse 10.0.0.0/24 and VLAN 10, and a zone of any network.
+const TWO_PLANTS: &str = "[site]\nname = 'x'
+[[zone]]
+name = 'plant-a-cell'
+level = 1
+network = 'plant-a'
+cidrs = ['10.0.0.0/24']
+vlans = [10]
+[[zone]]
+name = 'plant-b-cell'
+level = 2
+network = 'plant-b'
+cidrs = ['10.0.0.0/24']
+vlans = [10]
+[[zone]]
+name = 'anywhere'
+level = 3
+cidrs = ['10.0.0.0/16']
+vlans = [20]
+";
+
+#[test]
+fn a_zone_of_a_network_holds_only_that_networks_addresses() {
+    let site = Site::parse(TWO_PLANTS).unwrap();
+    let ip = "10.0.0.5".parse().unwrap();
+    let zone = |networks: &[&str]| {
+        let networks: Vec<String> = networks.iter().map(|n| n.to_string()).collect();
+        site.zone_of_ip_in(ip, &networks).map(|(z, _)| z.name.clone())
+    };
+    assert_eq!(zone(&["plant-a"]).as_deref(), Some("plant-a-cell"));
+    assert_eq!(zone(&["plant-b"]).as_deref(), Some("plant-b-cell"));
+    assert_eq!(zone(&[""]).as_deref(), Some("anywhere"), "the unnamed network: only zones of any network");
+    assert_eq!(zone(&["plant-c"]).as_deref(), Some("anywhere"));
+    assert_eq!(site.zone_of_ip(ip).map(|(z, _)| z.name.as_str()), Some("anywhere"));
+    let vlan = |network: &str| site.zone_of_vlan_in(10, &[network.to_string()]).map(|z| z.name.as_str());
+    assert_eq!((vlan("plant-a"), vlan("plant-b"), vlan("")), (Some("plant-a-cell"), Some("plant-b-cell"), None));
+    assert_eq!(site.zone_of_vlan_in(20, &["plant-a".to_string()]).map(|z| z.name.as_str()), Some("anywhere"));
+    assert_eq!(site.zone("plant-a-cell").unwrap().network.as_deref(), Some("plant-a"));
+
+    // Of two equally specific blocks, the named network's zone wins.
+    let text = TWO_PLANTS.replace("'10.0.0.0/16'", "'10.0.0.0/24'");
+    let site = Site::parse(&text).unwrap();
+    let a = site.zone_of_ip_in(ip, &["plant-a".to_string()]).map(|(z, _)| z.name.clone());
+    assert_eq!(a.as_deref(), Some("plant-a-cell"));
+    assert_eq!(site.zone_of_ip(ip).map(|(z, _)| z.name.as_str()), Some("anywhere"));
+}
+
+#[test]
+fn a_block_is_one_zones_per_network_and_network_names_are_checked() {
+    let twice = TWO_PLANTS.replace("network = 'plant-b'", "network = 'plant-a'");
+    let p = problems(&twice);
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert!(p[0].contains("10.0.0.0/24 of network \"plant-a\" is already in zone \"plant-a-cell\""), "{p:?}");
+    assert!(p[1].contains("VLAN 10 of network \"plant-a\" is already in zone \"plant-a-cell\""), "{p:?}");
+    let p = problems(&TWO_PLANTS.replace("network = 'plant-b'", "network = 'plant b'"));
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].starts_with("12:11:") && p[0].contains("letters, digits"), "{p:?}");
+}

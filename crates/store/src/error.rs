@@ -79,6 +79,19 @@ pub enum StoreError {
         /// The capture id given.
         id: i64,
     },
+    /// A capture analysed before under another network: its hosts are stored
+    /// there, so it is not moved silently.
+    #[error("{}", network_mismatch(path, *capture, stored.as_deref(), given.as_deref()))]
+    NetworkMismatch {
+        /// The database file.
+        path: PathBuf,
+        /// The capture's row id.
+        capture: i64,
+        /// The network it is stored in (`None`: the unnamed network).
+        stored: Option<String>,
+        /// The network asked for.
+        given: Option<String>,
+    },
     /// A run id that no `begin_run` returned on this database.
     #[error("analysis run {id} does not exist in database {}; call begin_run first", path.display())]
     UnknownRun {
@@ -99,6 +112,18 @@ pub enum StoreError {
         /// The stored text.
         value: String,
     },
+}
+
+fn network_mismatch(path: &Path, capture: i64, stored: Option<&str>, given: Option<&str>) -> String {
+    let label = |n: Option<&str>| n.map_or_else(|| "the unnamed network".to_string(), |n| format!("network {n:?}"));
+    let hint = stored.map_or_else(|| "leave out --network".to_string(), |n| format!("pass --network {n}"));
+    format!(
+        "capture {capture} in database {} was analysed in {}, not {}; a capture keeps its network \
+         (its hosts are stored there): {hint}, or analyse it into another database",
+        path.display(),
+        label(stored),
+        label(given)
+    )
 }
 
 /// Builds the `map_err` adaptor that names the database and the operation.

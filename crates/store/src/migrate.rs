@@ -38,6 +38,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 10, name: "users", sql: include_str!("migrations/0010_users.sql") },
     Migration { version: 11, name: "csaf_exploitation", sql: include_str!("migrations/0011_csaf_exploitation.sql") },
     Migration { version: 12, name: "lean_indices", sql: include_str!("migrations/0012_lean_indices.sql") },
+    Migration { version: 13, name: "networks", sql: include_str!("migrations/0013_networks.sql") },
 ];
 
 /// `PRAGMA application_id` of otposture databases: "OTPS".
@@ -112,7 +113,7 @@ fn check_ownership(conn: &Connection, path: &Path, known: i64) -> Result<(), Sto
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -159,6 +160,56 @@ mod tests {
         assert_eq!(user_version(&conn, Path::new(PATH)).unwrap(), 1);
         assert!(table_exists(&conn, "a"));
         assert!(!table_exists(&conn, "half"), "the failed script's first statement was rolled back");
+    }
+
+    /// A schema 12 file, before networks: its captures and hosts are in the
+    /// unnamed network after migration, and the rebuilt hosts table keeps its
+    /// rows and ids, and merges new sightings of them as before.
+    #[test]
+    fn a_file_from_before_networks_keeps_every_row_in_the_unnamed_network() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v12.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            crate::digest::register(&conn).unwrap();
+            migrate(&mut conn, &path, MIGRATIONS.get(..12).unwrap()).unwrap();
+            conn.execute_batch(
+                "INSERT INTO captures (id, fingerprint, path, size_bytes, status, started_at)
+                     VALUES (1, 'f', 'p', 0, 'complete', 0);
+                 INSERT INTO hosts (id, mac, ip, ip_key, vlan, first_seen, last_seen, source, host_name)
+                     VALUES (7, '00:00:bc:00:00:01', '10.0.0.5', x'040a000005', 10, 5, 6, 'ip', 'plc-1'),
+                            (8, '', '10.0.0.6', x'040a000006', -1, 5, 6, 'ip', NULL);",
+            )
+            .unwrap();
+        }
+        let mut store = crate::Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 13);
+        let hosts = store.hosts(&crate::HostFilter::default()).unwrap();
+        let rows: Vec<(i64, Option<&str>, Option<&str>)> =
+            hosts.iter().map(|h| (h.id, h.network.as_deref(), h.host_name.as_deref())).collect();
+        assert_eq!(rows, [(7, None, Some("plc-1")), (8, None, None)]);
+        assert_eq!(store.captures().unwrap()[0].network, None);
+        // A new sighting of a migrated host merges into its row.
+        let capture = store.begin_capture("f", Path::new("p"), 0, 1).unwrap();
+        let sighting = otposture_model::HostSighting {
+            mac: Some("00:00:bc:00:00:01".parse().unwrap()),
+            ip: Some("10.0.0.5".parse().unwrap()),
+            vlan: Some(10),
+            first_seen: otposture_model::Timestamp(1),
+            last_seen: otposture_model::Timestamp(9),
+            source: otposture_model::HostSource::Arp,
+        };
+        store.write_batch(capture, &[otposture_model::Observation::Host(sighting)]).unwrap();
+        let hosts = store.hosts(&crate::HostFilter::default()).unwrap();
+        assert_eq!(hosts.len(), 2);
+        assert_eq!((hosts[0].id, hosts[0].first_seen_ns, hosts[0].last_seen_ns), (7, 1, 9));
+        let indices: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'hosts_by_ip'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(indices, 1, "the address index is rebuilt");
     }
 
     #[test]

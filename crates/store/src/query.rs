@@ -261,15 +261,30 @@ fn read_err<'a>(path: &'a Path, op: &'static str) -> impl FnOnce(rusqlite::Error
     }
 }
 
-/// The stored columns a conversation groups its flows by (`flows AS f`), in
-/// output order; NULL VLANs and NULL protocols each group together.
-const CONVERSATION_KEY: &str = "f.client_ip, f.server_ip, f.server_port, f.transport, f.vlan, f.app_protocol";
+/// The stored columns a conversation groups its flows by (`flows AS f`, and
+/// its capture `captures AS cap` for the network), in output order; NULL VLANs
+/// and NULL protocols each group together. The network comes last, so a
+/// database of one network is ordered as before networks existed.
+const CONVERSATION_KEY: &str =
+    "f.client_ip, f.server_ip, f.server_port, f.transport, f.vlan, f.app_protocol, cap.network";
+
+/// Flows with their capture, flows first: the captures are a handful of rows,
+/// and with them first the planner could scan the flows once per capture.
+const FLOWS_WITH_CAPTURE: &str = "flows AS f CROSS JOIN captures AS cap ON cap.id = f.capture_id";
 
 /// [`CONVERSATION_KEY`] as read back: the text and integers as stored.
-type ConversationKey = (String, String, i64, String, Option<i64>, Option<String>);
+type ConversationKey = (String, String, i64, String, Option<i64>, Option<String>, String);
+
+/// Columns after the key.
+const AFTER_KEY: usize = 7;
 
 fn conversation_key(row: &Row<'_>) -> rusqlite::Result<ConversationKey> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?))
+}
+
+/// A stored network ('' unnamed) as the rows carry it.
+fn network(stored: String) -> Option<String> {
+    (!stored.is_empty()).then_some(stored)
 }
 
 const FLOW_COLUMNS: &str = "flow_id, capture_id, vlan, transport, client_ip, client_port, server_ip, server_port,
@@ -337,34 +352,35 @@ impl Store {
         // The IP and VLAN filters also narrow the flows aggregated, which is exact
         // (a host only joins flows with its own IP and VLAN) and keeps lookups cheap.
         let mut client = Where::default();
-        client.ip(filter.ip.as_ref(), &["client_ip_key"]);
-        client.eq("vlan", vlan.clone());
+        client.ip(filter.ip.as_ref(), &["f.client_ip_key"]);
+        client.eq("f.vlan", vlan.clone());
         let mut server = Where::default();
-        server.ip(filter.ip.as_ref(), &["server_ip_key"]);
-        server.eq("vlan", vlan.clone());
+        server.ip(filter.ip.as_ref(), &["f.server_ip_key"]);
+        server.eq("f.vlan", vlan.clone());
         let mut hosts = Where::default();
         hosts.ip(filter.ip.as_ref(), &["h.ip_key"]);
         hosts.eq("h.mac", filter.mac.map(|m| Value::Text(m.to_string())));
         hosts.eq("h.vlan", vlan);
         hosts.window("h.first_seen", "h.last_seen", filter.since, filter.until);
+        // Flows count for the hosts of their capture's network.
         let query = format!(
             "WITH c AS (
-                SELECT client_ip_key AS k, IFNULL(vlan, -1) AS v, count(*) AS n,
+                SELECT client_ip_key AS k, IFNULL(vlan, -1) AS v, cap.network AS net, count(*) AS n,
                        sum(packets_to_server) AS ps, sum(bytes_to_server) AS bs,
                        sum(packets_to_client) AS pr, sum(bytes_to_client) AS br
-                FROM flows{} GROUP BY k, v),
+                FROM {FLOWS_WITH_CAPTURE}{} GROUP BY k, v, net),
              s AS (
-                SELECT server_ip_key AS k, IFNULL(vlan, -1) AS v, count(*) AS n,
+                SELECT server_ip_key AS k, IFNULL(vlan, -1) AS v, cap.network AS net, count(*) AS n,
                        sum(packets_to_client) AS ps, sum(bytes_to_client) AS bs,
                        sum(packets_to_server) AS pr, sum(bytes_to_server) AS br
-                FROM flows{} GROUP BY k, v)
+                FROM {FLOWS_WITH_CAPTURE}{} GROUP BY k, v, net)
              SELECT h.id, h.mac, h.ip, h.vlan, h.first_seen, h.last_seen, h.source, h.host_name, h.vendor_class,
                     IFNULL(c.n, 0), IFNULL(s.n, 0),
                     IFNULL(c.ps, 0) + IFNULL(s.ps, 0), IFNULL(c.bs, 0) + IFNULL(s.bs, 0),
-                    IFNULL(c.pr, 0) + IFNULL(s.pr, 0), IFNULL(c.br, 0) + IFNULL(s.br, 0)
+                    IFNULL(c.pr, 0) + IFNULL(s.pr, 0), IFNULL(c.br, 0) + IFNULL(s.br, 0), h.network
              FROM hosts AS h
-             LEFT JOIN c ON c.k = h.ip_key AND c.v = h.vlan
-             LEFT JOIN s ON s.k = h.ip_key AND s.v = h.vlan{}
+             LEFT JOIN c ON c.k = h.ip_key AND c.v = h.vlan AND c.net = h.network
+             LEFT JOIN s ON s.k = h.ip_key AND s.v = h.vlan AND s.net = h.network{}
              ORDER BY h.ip_key IS NULL, h.ip_key, h.mac, h.vlan
              LIMIT ?",
             client.sql(),
@@ -398,6 +414,7 @@ impl Store {
                 bytes_sent: n(12)?,
                 packets_received: n(13)?,
                 bytes_received: n(14)?,
+                network: network(row.get(15)?),
             })
         })
     }
@@ -460,7 +477,8 @@ impl Store {
         w.eq("class", filter.class.map(|c| Value::Text(c.name().to_owned())));
         w.window("first_ts", "last_ts", filter.since, filter.until);
         let query = format!(
-            "SELECT id, capture_id, flow_id, protocol, name, class, src_mac, src_ip, dst_ip, first_ts, records
+            "SELECT id, capture_id, flow_id, protocol, name, class, src_mac, src_ip, dst_ip, first_ts, records,
+                    (SELECT network FROM captures WHERE id = operation_records.capture_id)
              FROM operation_records{} ORDER BY first_ts, id",
             w.sql()
         );
@@ -492,6 +510,7 @@ impl Store {
                     src_ip: parsed_opt(row, 7, ("operation_records", "src_ip"), ip)?,
                     dst_ip: parsed_opt(row, 8, ("operation_records", "dst_ip"), ip)?,
                     attributes: Attributes(Vec::new()),
+                    network: network(row.get(11)?),
                 })
             })()
             .map_err(read_err(path, OP))?;
@@ -545,7 +564,7 @@ impl Store {
         w.window("ts", "ts", filter.since, filter.until);
         let query = format!(
             "SELECT id, capture_id, ts, packet, flow_id, protocol, kind, name, class, src_mac, src_ip, dst_ip,
-                    attributes
+                    attributes, (SELECT network FROM captures WHERE id = events.capture_id)
              FROM events{} ORDER BY ts, id LIMIT ?",
             w.sql()
         );
@@ -568,6 +587,7 @@ impl Store {
                 src_ip: parsed_opt(row, 10, ("events", "src_ip"), ip)?,
                 dst_ip: parsed_opt(row, 11, ("events", "dst_ip"), ip)?,
                 attributes: parsed(row, 12, ("events", "attributes"), |s| serde_json::from_str::<Attributes>(s).ok())?,
+                network: network(row.get(13)?),
             })
         })
     }
@@ -669,7 +689,7 @@ impl Store {
         let query = format!(
             "SELECT {CONVERSATION_KEY}, count(*), sum(f.packets_to_server + f.packets_to_client),
                     sum(f.bytes_to_server + f.bytes_to_client), min(f.first_seen), max(f.last_seen)
-             FROM flows AS f{}
+             FROM {FLOWS_WITH_CAPTURE}{}
              GROUP BY {CONVERSATION_KEY}
              ORDER BY {CONVERSATION_KEY}",
             flows.sql()
@@ -687,7 +707,7 @@ impl Store {
         // narrowed to those with messages), so the two are merged in one pass.
         let query = format!(
             "SELECT {CONVERSATION_KEY}, m.direction, m.class, sum(m.count)
-             FROM flows AS f CROSS JOIN messages AS m ON m.flow_id = f.flow_id{}
+             FROM {FLOWS_WITH_CAPTURE} CROSS JOIN messages AS m ON m.flow_id = f.flow_id{}
              GROUP BY {CONVERSATION_KEY}, m.direction, m.class
              ORDER BY {CONVERSATION_KEY}",
             messages.sql()
@@ -695,7 +715,7 @@ impl Store {
         let mut counts_stmt = self.conn.prepare(&query).map_err(err())?;
         let mut counts = counts_stmt.query(params_from_iter(messages.params)).map_err(err())?;
         let count_of = |row: &Row<'_>| -> rusqlite::Result<(ConversationKey, String, String, u64)> {
-            Ok((conversation_key(row)?, row.get(6)?, row.get(7)?, uint(row.get(8)?)))
+            Ok((conversation_key(row)?, row.get(AFTER_KEY)?, row.get(AFTER_KEY + 1)?, uint(row.get(AFTER_KEY + 2)?)))
         };
         let mut next_count = counts.next().map_err(err())?.map(count_of).transpose().map_err(err())?;
 
@@ -710,13 +730,14 @@ impl Store {
                 transport: row.get(3).map_err(err())?,
                 server_port: row.get(2).map_err(err())?,
                 app_protocol: row.get(5).map_err(err())?,
-                flows: uint(row.get(6).map_err(err())?),
-                packets: uint(row.get(7).map_err(err())?),
-                bytes: uint(row.get(8).map_err(err())?),
-                first_seen_ns: row.get(9).map_err(err())?,
-                last_seen_ns: row.get(10).map_err(err())?,
+                flows: uint(row.get(AFTER_KEY).map_err(err())?),
+                packets: uint(row.get(AFTER_KEY + 1).map_err(err())?),
+                bytes: uint(row.get(AFTER_KEY + 2).map_err(err())?),
+                first_seen_ns: row.get(AFTER_KEY + 3).map_err(err())?,
+                last_seen_ns: row.get(AFTER_KEY + 4).map_err(err())?,
                 requests: Vec::new(),
                 responses: Vec::new(),
+                network: network(key.6.clone()),
             };
             while let Some((_, direction, class, messages)) = next_count.take_if(|(k, ..)| *k == key) {
                 let list = match direction.as_str() {
@@ -745,7 +766,7 @@ impl Store {
         self.select(
             "listing captures",
             "SELECT id, fingerprint, path, size_bytes, link_types, first_ts, last_ts, packets, bytes, status, error,
-                    started_at, finished_at
+                    started_at, finished_at, network
              FROM captures ORDER BY id",
             Vec::new(),
             |row| {
@@ -772,6 +793,7 @@ impl Store {
                     started_at_secs: started_at,
                     finished_at: finished_at.map(wall_clock),
                     finished_at_secs: finished_at,
+                    network: network(row.get(13)?),
                 })
             },
         )

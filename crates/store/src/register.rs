@@ -83,8 +83,10 @@ impl Store {
             let mut insert = tx
                 .prepare_cached(
                     "INSERT INTO register_entries (import_id, row, name, macs, ips, serial, vendor, vendor_raw,
-                        model, firmware, role, site, location, owner, asset_tag, criticality, notes, extra, flags)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                        model, firmware, role, site, location, owner, asset_tag, criticality, notes, extra, flags,
+                        network)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+                        ?20)",
                 )
                 .map_err(sql(path, "preparing the register entry insert"))?;
             for e in entries {
@@ -110,7 +112,8 @@ impl Store {
                         text(&e.criticality),
                         text(&e.notes),
                         extra,
-                        flags
+                        flags,
+                        text(&e.network)
                     ])
                     .map_err(sql(path, "writing a register entry"))?;
             }
@@ -151,7 +154,7 @@ impl Store {
     /// nothing was imported.
     pub fn register(&self) -> Result<Vec<RegisterEntry>, StoreError> {
         let q = "SELECT row, name, macs, ips, serial, vendor, vendor_raw, model, firmware, role, site, location,
-                    owner, asset_tag, criticality, notes, extra, flags
+                    owner, asset_tag, criticality, notes, extra, flags, network
                  FROM register_entries
                  WHERE import_id = (SELECT max(id) FROM register_imports)
                  ORDER BY row";
@@ -174,6 +177,7 @@ impl Store {
                 asset_tag: r.get(13)?,
                 criticality: r.get(14)?,
                 notes: r.get(15)?,
+                network: r.get(18)?,
                 extra: Attributes::default(),
                 flags: Vec::new(),
             };

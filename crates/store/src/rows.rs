@@ -110,6 +110,10 @@ pub struct CaptureRow {
     pub finished_at: Option<String>,
     /// When it finished, Unix seconds.
     pub finished_at_secs: Option<i64>,
+    /// The network it was analysed under (`analyze --network`); `None` (left
+    /// out of JSON) for the unnamed network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
 }
 
 /// One analysis run and the captures it covered.
@@ -170,6 +174,10 @@ pub struct HostRow {
     pub packets_received: u64,
     /// Bytes this IP received in those flows (frame lengths).
     pub bytes_received: u64,
+    /// The network of the captures it was seen in (`analyze --network`);
+    /// `None` (left out of JSON) for the unnamed network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
 }
 
 /// A flow's merged aggregates.
@@ -319,6 +327,9 @@ pub struct ConversationRow {
     pub requests: Vec<ClassCount>,
     /// Messages sent to the client, per operation class, by class name.
     pub responses: Vec<ClassCount>,
+    /// The network of the flows' captures; `None` (left out of JSON) for the unnamed network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
 }
 
 /// Messages of one operation class.
@@ -361,6 +372,9 @@ pub struct EventRow {
     pub dst_ip: Option<IpAddr>,
     /// Attributes, in the order the dissector gave them.
     pub attributes: Attributes,
+    /// The network of its capture; `None` (left out of JSON) for the unnamed network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
 }
 
 /// One operation's totals within a protocol.
@@ -583,6 +597,10 @@ pub struct RegisterEntry {
     pub criticality: Option<String>,
     /// Notes.
     pub notes: Option<String>,
+    /// The network its addresses are in (`analyze --network`); `None` (left
+    /// out of JSON): any network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
     /// Columns no field maps, in file order.
     pub extra: Attributes,
     /// Values kept raw and flagged.

@@ -6,7 +6,8 @@
 //!   state (`tcp_state`, `app_protocol`, `initiator`) from the record that saw the
 //!   most of the flow; an ending other than `open` is never replaced by `open`;
 //! - messages: largest cumulative count per (flow, protocol, operation, direction);
-//! - hosts: widest time span, `source` of the earliest sighting;
+//! - hosts: widest time span, `source` of the earliest sighting; keyed by the
+//!   capture's network too, so one address in two networks stays two rows;
 //! - events: `INSERT OR IGNORE` on the event's identity.
 //!
 //! A batch is one `BEGIN IMMEDIATE` transaction using cached prepared statements;
@@ -19,7 +20,9 @@ use crate::ipnet::IpKey;
 use crate::records::OperationBatches;
 use crate::rows::{AttributesRef, CaptureId, CaptureStats, RunId, RunStatus};
 use crate::Store;
-use otposture_model::{Event, EventKind, FlowRecord, HostSighting, HostSource, MacAddr, MessageStat, Observation};
+use otposture_model::{
+    Event, EventKind, FlowRecord, HostSighting, HostSource, MacAddr, MessageStat, Observation, Timestamp,
+};
 use rusqlite::{params, CachedStatement, Connection, OptionalExtension, TransactionBehavior};
 use std::net::IpAddr;
 use std::path::Path;
@@ -81,11 +84,11 @@ const UPSERT_FLOW: &str = concat!(
 
 // A new host row takes any names already learned for its MAC.
 const UPSERT_HOST: &str =
-    "INSERT INTO hosts (mac, ip, ip_key, vlan, first_seen, last_seen, source, host_name, vendor_class)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
+    "INSERT INTO hosts (mac, ip, ip_key, vlan, first_seen, last_seen, source, network, host_name, vendor_class)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,
         (SELECT host_name FROM host_names WHERE mac = ?1 AND ?1 <> ''),
         (SELECT vendor_class FROM host_names WHERE mac = ?1 AND ?1 <> ''))
-     ON CONFLICT (mac, ip, vlan) DO UPDATE SET
+     ON CONFLICT (mac, ip, vlan, network) DO UPDATE SET
         source = CASE WHEN excluded.first_seen < hosts.first_seen THEN excluded.source ELSE hosts.source END,
         first_seen = MIN(hosts.first_seen, excluded.first_seen),
         last_seen = MAX(hosts.last_seen, excluded.last_seen)";
@@ -119,9 +122,13 @@ const UPSERT_HOST_NAMES: &str = "INSERT INTO host_names (mac, host_name, vendor_
 const COPY_HOST_NAMES: &str = "UPDATE hosts SET host_name = n.host_name, vendor_class = n.vendor_class
      FROM host_names AS n WHERE n.mac = ?1 AND hosts.mac = ?1";
 
-// Events carry no VLAN: take it from a row already known for the MAC (the one with
-// the assigned address, else the most recently seen), else untagged.
-const DHCP_HOST_VLAN: &str = "SELECT vlan FROM hosts WHERE mac = ?1 ORDER BY ip = ?2 DESC, last_seen DESC LIMIT 1";
+// Events carry no VLAN: take it from a row already known for the MAC in the
+// capture's network (the one with the assigned address, else the most recently
+// seen), else from another network's row, else untagged.
+const DHCP_HOST_VLAN: &str =
+    "SELECT vlan FROM hosts WHERE mac = ?1 ORDER BY network = ?3 DESC, ip = ?2 DESC, last_seen DESC LIMIT 1";
+
+const STORED_CAPTURE: &str = "SELECT id, network FROM captures WHERE fingerprint = ?1";
 
 /// Names and address a DHCP identity event teaches about a MAC.
 #[derive(Debug)]
@@ -161,6 +168,8 @@ impl<'a> DhcpIdentity<'a> {
 struct BatchWriter<'t> {
     path: &'t Path,
     capture: i64,
+    /// The capture's network ('' unnamed): host rows are keyed by it.
+    network: &'t str,
     host: CachedStatement<'t>,
     flow: CachedStatement<'t>,
     message: CachedStatement<'t>,
@@ -201,11 +210,12 @@ fn text_of<T: std::fmt::Display>(buf: &mut String, value: Option<T>) -> Option<&
 }
 
 impl<'t> BatchWriter<'t> {
-    fn new(conn: &'t Connection, path: &'t Path, capture: i64) -> Result<Self, StoreError> {
+    fn new(conn: &'t Connection, path: &'t Path, capture: i64, network: &'t str) -> Result<Self, StoreError> {
         let prepare = |text| conn.prepare_cached(text).map_err(sql(path, "preparing the write statements"));
         Ok(BatchWriter {
             path,
             capture,
+            network,
             host: prepare(UPSERT_HOST)?,
             flow: prepare(UPSERT_FLOW)?,
             message: prepare(UPSERT_MESSAGE)?,
@@ -215,8 +225,7 @@ impl<'t> BatchWriter<'t> {
     }
 
     fn host(&mut self, h: &HostSighting) -> Result<(), StoreError> {
-        upsert_host(&mut self.host, h.mac, h.ip, h.vlan, h.first_seen.0, h.last_seen.0, h.source)
-            .map_err(sql(self.path, "writing a host sighting"))
+        upsert_host(&mut self.host, self.network, h).map_err(sql(self.path, "writing a host sighting"))
     }
 
     fn flow(&mut self, f: &FlowRecord) -> Result<(), StoreError> {
@@ -321,23 +330,16 @@ impl<'t> BatchWriter<'t> {
     }
 }
 
-fn upsert_host(
-    stmt: &mut CachedStatement<'_>,
-    mac: Option<MacAddr>,
-    ip: Option<IpAddr>,
-    vlan: Option<u16>,
-    first_seen: i64,
-    last_seen: i64,
-    source: HostSource,
-) -> rusqlite::Result<()> {
+fn upsert_host(stmt: &mut CachedStatement<'_>, network: &str, h: &HostSighting) -> rusqlite::Result<()> {
     stmt.execute(params![
-        mac.map(|m| m.to_string()).unwrap_or_default(),
-        ip.map(|ip| ip.to_string()).unwrap_or_default(),
-        ip.map(IpKey::new),
-        vlan.map_or(-1, i64::from),
-        first_seen,
-        last_seen,
-        codes::host_source(source),
+        h.mac.map(|m| m.to_string()).unwrap_or_default(),
+        h.ip.map(|ip| ip.to_string()).unwrap_or_default(),
+        h.ip.map(IpKey::new),
+        h.vlan.map_or(-1, i64::from),
+        h.first_seen.0,
+        h.last_seen.0,
+        codes::host_source(h.source),
+        network,
     ])
     .map(drop)
 }
@@ -345,7 +347,7 @@ fn upsert_host(
 /// Applies what DHCP identity events teach: names by MAC onto every host row with
 /// that MAC, and a host row for the assigned address. Runs after the rest of the
 /// batch so that sightings in the same batch supply the VLAN.
-fn apply_dhcp_identity(tx: &Connection, path: &Path, id: &DhcpIdentity<'_>) -> Result<(), StoreError> {
+fn apply_dhcp_identity(tx: &Connection, path: &Path, network: &str, id: &DhcpIdentity<'_>) -> Result<(), StoreError> {
     let fail = sql(path, "applying a DHCP identity to hosts");
     let mac = id.mac.to_string();
     let inner = || -> rusqlite::Result<()> {
@@ -355,18 +357,17 @@ fn apply_dhcp_identity(tx: &Connection, path: &Path, id: &DhcpIdentity<'_>) -> R
         if let Some(ip) = id.assigned_ip {
             let vlan: Option<i64> = tx
                 .prepare_cached(DHCP_HOST_VLAN)?
-                .query_row(params![mac, ip.to_string()], |row| row.get(0))
+                .query_row(params![mac, ip.to_string(), network], |row| row.get(0))
                 .optional()?;
-            let vlan = vlan.and_then(|v| u16::try_from(v).ok());
-            upsert_host(
-                &mut tx.prepare_cached(UPSERT_HOST)?,
-                Some(id.mac),
-                Some(ip),
-                vlan,
-                id.ts,
-                id.ts,
-                HostSource::Dhcp,
-            )?;
+            let sighting = HostSighting {
+                mac: Some(id.mac),
+                ip: Some(ip),
+                vlan: vlan.and_then(|v| u16::try_from(v).ok()),
+                first_seen: Timestamp(id.ts),
+                last_seen: Timestamp(id.ts),
+                source: HostSource::Dhcp,
+            };
+            upsert_host(&mut tx.prepare_cached(UPSERT_HOST)?, network, &sighting)?;
         }
         tx.prepare_cached(COPY_HOST_NAMES)?.execute(params![mac])?;
         Ok(())
@@ -386,11 +387,11 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql(path, "starting a write transaction"))?;
-        ensure_capture(&tx, path, capture)?;
+        let network = ensure_capture(&tx, path, capture)?;
         let mut identities = Vec::new();
         let mut operations = OperationBatches::default();
         {
-            let mut w = BatchWriter::new(&tx, path, capture.0)?;
+            let mut w = BatchWriter::new(&tx, path, capture.0, &network)?;
             for observation in observations {
                 match observation {
                     Observation::Host(h) => w.host(h)?,
@@ -406,14 +407,13 @@ impl Store {
         }
         operations.write(&tx, path, capture.0)?;
         for identity in &identities {
-            apply_dhcp_identity(&tx, path, identity)?;
+            apply_dhcp_identity(&tx, path, &network, identity)?;
         }
         tx.commit().map_err(sql(path, "committing a batch"))
     }
 
-    /// Records the start of a capture's analysis and returns its id. A capture with
-    /// the same `fingerprint` keeps its row (and so its data): the row is reset to
-    /// `running` with the new path, size and start time, and its stats cleared.
+    /// Records the start of a capture's analysis in the unnamed network and
+    /// returns its id: [`Store::begin_capture_in`] without a network.
     pub fn begin_capture(
         &mut self,
         fingerprint: &str,
@@ -421,23 +421,82 @@ impl Store {
         size_bytes: u64,
         started_at: i64,
     ) -> Result<CaptureId, StoreError> {
-        self.conn
+        self.begin_capture_in(None, fingerprint, path, size_bytes, started_at)
+    }
+
+    /// Records the start of a capture's analysis in `network` (`None`: the
+    /// unnamed network) and returns its id. A capture with the same
+    /// `fingerprint` keeps its row (and so its data): the row is reset to
+    /// `running` with the new path, size and start time, and its stats cleared.
+    /// Its network stays what it was: a capture analysed before under another
+    /// network is refused ([`StoreError::NetworkMismatch`]) and its row left
+    /// as it was, since its hosts are stored in that network.
+    pub fn begin_capture_in(
+        &mut self,
+        network: Option<&str>,
+        fingerprint: &str,
+        path: &Path,
+        size_bytes: u64,
+        started_at: i64,
+    ) -> Result<CaptureId, StoreError> {
+        let network = network.unwrap_or_default();
+        let id = self
+            .conn
             .prepare_cached(
-                "INSERT INTO captures (fingerprint, path, size_bytes, status, started_at)
-                 VALUES (?1, ?2, ?3, 'running', ?4)
+                "INSERT INTO captures (fingerprint, path, size_bytes, status, started_at, network)
+                 VALUES (?1, ?2, ?3, 'running', ?4, ?5)
                  ON CONFLICT (fingerprint) DO UPDATE SET
                     path = excluded.path, size_bytes = excluded.size_bytes, status = 'running',
                     error = NULL, started_at = excluded.started_at, finished_at = NULL,
                     link_types = '', first_ts = NULL, last_ts = NULL, packets = 0, bytes = 0
+                 WHERE captures.network = excluded.network
                  RETURNING id",
             )
             .and_then(|mut stmt| {
-                stmt.query_row(params![fingerprint, path.to_string_lossy(), int(size_bytes), started_at], |row| {
-                    row.get(0)
-                })
+                let args = params![fingerprint, path.to_string_lossy(), int(size_bytes), started_at, network];
+                stmt.query_row(args, |row| row.get(0)).optional()
             })
-            .map(CaptureId)
-            .map_err(sql(&self.path, "recording the start of a capture"))
+            .map_err(sql(&self.path, "recording the start of a capture"))?;
+        match id {
+            Some(id) => Ok(CaptureId(id)),
+            // The row exists under another network: the upsert's WHERE held it back.
+            None => {
+                let (capture, stored) = self
+                    .conn
+                    .query_row(STORED_CAPTURE, [fingerprint], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .map_err(sql(&self.path, "reading a capture's network"))?;
+                Err(self.mismatch(capture, stored, network))
+            }
+        }
+    }
+
+    /// Checks, before anything is written, that a capture with this
+    /// fingerprint may be analysed in `network` (`None`: the unnamed one):
+    /// it is new, or was analysed in that network before. Otherwise the error
+    /// is [`StoreError::NetworkMismatch`], as [`Store::begin_capture_in`] would return.
+    pub fn check_capture_network(&self, network: Option<&str>, fingerprint: &str) -> Result<(), StoreError> {
+        let network = network.unwrap_or_default();
+        match self.stored_capture(fingerprint)? {
+            Some((capture, stored)) if stored != network => Err(self.mismatch(capture, stored, network)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The id and network of the capture with this fingerprint.
+    fn stored_capture(&self, fingerprint: &str) -> Result<Option<(i64, String)>, StoreError> {
+        self.conn
+            .prepare_cached(STORED_CAPTURE)
+            .and_then(|mut stmt| stmt.query_row([fingerprint], |row| Ok((row.get(0)?, row.get(1)?))).optional())
+            .map_err(sql(&self.path, "reading a capture's network"))
+    }
+
+    fn mismatch(&self, capture: i64, stored: String, given: &str) -> StoreError {
+        StoreError::NetworkMismatch {
+            path: self.path.clone(),
+            capture,
+            stored: (!stored.is_empty()).then_some(stored),
+            given: (!given.is_empty()).then(|| given.to_string()),
+        }
     }
 
     /// Records how far the analysis of a capture has got.
@@ -561,10 +620,11 @@ fn stats_params(capture: CaptureId, stats: &CaptureStats) -> [rusqlite::types::V
     ]
 }
 
-fn ensure_capture(conn: &Connection, path: &Path, capture: CaptureId) -> Result<(), StoreError> {
+/// Checks that the capture exists and returns its network ('' unnamed).
+fn ensure_capture(conn: &Connection, path: &Path, capture: CaptureId) -> Result<String, StoreError> {
     let found = conn
-        .prepare_cached("SELECT 1 FROM captures WHERE id = ?1")
-        .and_then(|mut stmt| stmt.query_row([capture.0], |_| Ok(())).optional())
+        .prepare_cached("SELECT network FROM captures WHERE id = ?1")
+        .and_then(|mut stmt| stmt.query_row([capture.0], |row| row.get(0)).optional())
         .map_err(sql(path, "looking up a capture"))?;
     found.ok_or_else(|| StoreError::UnknownCapture { path: path.to_path_buf(), id: capture.0 })
 }

@@ -126,6 +126,7 @@ fn two_flows_on_one_service_are_one_conversation_with_summed_traffic_and_classes
     assert_eq!(
         c,
         &ConversationRow {
+            network: None,
             client_ip: ip("10.0.0.10"),
             server_ip: ip("10.0.0.20"),
             vlan: None,

@@ -44,6 +44,7 @@ fn an_import_keeps_every_value_and_the_next_replaces_it_whole() {
         asset_tag: Some("A-0001".into()),
         criticality: Some("high".into()),
         notes: Some("line 1, \"main\"".into()),
+        network: Some("plant-a".into()),
         extra: Attributes(vec![("rack".into(), "R1".into()), ("cost centre".into(), "4711".into())]),
         flags: vec![RegisterFlag { flag: "vendor_unrecognised".into(), column: "vendor".into(), value: "x".into() }],
     };

@@ -9,8 +9,8 @@ use otposture_model::{
     MacAddr, MessageStat, Observation, OperationClass, StreamAnomalies, TcpState, Timestamp, Transport,
 };
 use otposture_store::{
-    CaptureId, CaptureStats, EventFilter, FlowFilter, HostFilter, MessageFilter, RunStatus, Store, StoreError,
-    SCHEMA_VERSION,
+    CaptureId, CaptureStats, ConversationFilter, EventFilter, FlowFilter, HostFilter, MessageFilter, RunStatus, Store,
+    StoreError, SCHEMA_VERSION,
 };
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -220,6 +220,84 @@ fn a_second_capture_adds_its_own_flowless_counts() {
     assert_eq!(rows[0].count, 6, "3 per capture, each capture counted once");
     assert_eq!(rows[0].flow_id, None);
     assert_eq!(rows[0].direction, None);
+}
+
+/// Two plants that reuse one address space, analysed into one database: each
+/// capture keeps its network, and what was seen in one does not merge with
+/// what was seen in the other.
+#[test]
+fn two_networks_keep_one_address_apart() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    let at = |store: &mut Store, network: Option<&str>, fingerprint: &str| {
+        store.begin_capture_in(network, fingerprint, Path::new("/captures/x.pcap"), 1, 1_700_000_100).unwrap()
+    };
+    let a = at(&mut store, Some("plant-a"), "sha256:a");
+    let b = at(&mut store, Some("plant-b"), "sha256:b");
+    let unnamed = begin(&mut store, "sha256:unnamed");
+    // The same router MAC, the same address and VLAN behind it, in each network;
+    // the flow starts a second later in plant B, so it is a flow of its own.
+    let sighting = |first: i64| host(Some("00:00:bc:00:00:01"), Some("10.0.0.5"), Some(10), first, first + SEC);
+    let k = FlowKey { vlan: Some(10), ..key("10.0.0.5", 50_000, "10.0.0.20", 502) };
+    let flow_at = |first: i64, packets: u64| {
+        Observation::Flow(flow(k, first, first + SEC, packets, FlowEnd::Closed, TcpState::Closed))
+    };
+    let mut identity = event(T0, 3, "enip", EventKind::Identity, "enip.list_identity", &[("serial", "1")]);
+    identity.src_ip = Some(ip("10.0.0.5"));
+    store.write_batch(a, &[sighting(T0), flow_at(T0, 10), Observation::Event(identity.clone())]).unwrap();
+    store.write_batch(b, &[sighting(T0 + SEC), flow_at(T0 + SEC, 20)]).unwrap();
+    // A DHCP assignment in plant B makes a host row in plant B only.
+    let dhcp = [("client_mac", "00:00:bc:00:00:07"), ("assigned_ip", "10.0.0.7")];
+    store.write_batch(b, &[dhcp_identity(T0 + 2 * SEC, 4, &dhcp)]).unwrap();
+    store.write_batch(unnamed, &[sighting(T0 + 3 * SEC)]).unwrap();
+
+    let hosts = store.hosts(&HostFilter { ip: Some("10.0.0.5".parse().unwrap()), ..HostFilter::default() }).unwrap();
+    let seen: Vec<(Option<&str>, u64, u64)> =
+        hosts.iter().map(|h| (h.network.as_deref(), h.flows_as_client, h.packets_sent)).collect();
+    // Ordered by address, MAC and VLAN: the network is the tie, in any order.
+    let mut seen = seen;
+    seen.sort();
+    assert_eq!(
+        seen,
+        [(None, 0, 0), (Some("plant-a"), 1, 10), (Some("plant-b"), 1, 20)],
+        "one row per network, each with its own network's traffic"
+    );
+    let assigned = store.hosts(&HostFilter { ip: Some("10.0.0.7".parse().unwrap()), ..HostFilter::default() });
+    assert_eq!(assigned.unwrap().iter().map(|h| h.network.as_deref()).collect::<Vec<_>>(), [Some("plant-b")]);
+
+    let conversations = store.conversations(&ConversationFilter::default()).unwrap();
+    let networks: Vec<(Option<&str>, u64)> = conversations.iter().map(|c| (c.network.as_deref(), c.packets)).collect();
+    assert_eq!(networks, [(Some("plant-a"), 20), (Some("plant-b"), 40)]);
+    let events = store.events(&EventFilter::default()).unwrap();
+    let identity = events.iter().find(|e| e.name == "enip.list_identity").unwrap();
+    assert_eq!(identity.network.as_deref(), Some("plant-a"), "an event is in its capture's network");
+
+    // A capture keeps its network: analysing it under another is refused and
+    // changes nothing; under its own it goes on as before.
+    let before = store.captures().unwrap();
+    let err = store.begin_capture_in(Some("plant-b"), "sha256:a", Path::new("/x"), 1, 1).unwrap_err();
+    assert!(
+        matches!(&err, StoreError::NetworkMismatch { stored: Some(s), given: Some(g), .. } if s == "plant-a" && g == "plant-b"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("pass --network plant-a"), "{err}");
+    let err = begin_err(&mut store, "sha256:a");
+    assert!(err.to_string().contains("not the unnamed network"), "{err}");
+    let err = store.begin_capture_in(Some("plant-a"), "sha256:unnamed", Path::new("/x"), 1, 1).unwrap_err();
+    assert!(err.to_string().contains("leave out --network"), "{err}");
+    assert_eq!(store.captures().unwrap(), before, "a refused capture is left as it was");
+    assert_eq!(at(&mut store, Some("plant-a"), "sha256:a"), a);
+    assert!(store.check_capture_network(Some("plant-a"), "sha256:a").is_ok());
+    assert!(store.check_capture_network(None, "sha256:unnamed").is_ok());
+    assert!(store.check_capture_network(Some("plant-c"), "sha256:never").is_ok(), "a new capture takes any network");
+    let err = store.check_capture_network(None, "sha256:b").unwrap_err();
+    assert!(
+        matches!(err, StoreError::NetworkMismatch { ref stored, given: None, .. } if stored.as_deref() == Some("plant-b"))
+    );
+}
+
+fn begin_err(store: &mut Store, fingerprint: &str) -> StoreError {
+    store.begin_capture(fingerprint, Path::new("/x"), 1, 1).unwrap_err()
 }
 
 #[test]
