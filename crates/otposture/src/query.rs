@@ -85,6 +85,9 @@ pub(crate) struct HostsArgs {
     /// Only hosts on this VLAN.
     #[arg(long)]
     vlan: Option<u16>,
+    /// Only hosts seen in this network (`analyze --network NAME`).
+    #[arg(long, value_name = "NAME", value_parser = crate::analyze::parse_network)]
+    network: Option<String>,
     #[command(flatten)]
     listing: Listing,
 }
@@ -95,6 +98,7 @@ pub(crate) fn hosts(a: HostsArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
         ip: a.ip,
         mac: a.mac,
         vlan: a.vlan,
+        network: a.network,
         since: a.listing.since,
         until: a.listing.until,
         limit: a.listing.limit,

@@ -138,6 +138,13 @@ fn two_plants_on_one_address_space_stay_apart_under_their_network_names() {
     let table = otposture(&db, &["map", "--network", "plant-a", "--format", "csv"]);
     assert_eq!(String::from_utf8_lossy(&table.stdout).lines().count(), 1 + 4, "a header and plant A's four edges");
 
+    // The host sightings of one network: plant B's 10.0.0.5, not plant A's.
+    let hosts = json(&db, &["hosts", "--network", "plant-b", "--ip", "10.0.0.5"]);
+    let hosts = hosts["hosts"].as_array().unwrap();
+    assert!(!hosts.is_empty() && hosts.iter().all(|h| h["network"] == "plant-b"), "{hosts:?}");
+    let all = json(&db, &["hosts", "--ip", "10.0.0.5"]);
+    assert!(all["hosts"].as_array().unwrap().len() > hosts.len(), "{all}");
+
     // The table names the networks; the captures say theirs.
     let table = String::from_utf8_lossy(&otposture(&db, &["assets"]).stdout).into_owned();
     assert!(table.lines().next().unwrap().contains("NETWORK"), "{table}");

@@ -30,6 +30,8 @@ pub struct HostFilter {
     pub mac: Option<MacAddr>,
     /// Hosts on this VLAN.
     pub vlan: Option<u16>,
+    /// Hosts seen in this network (`''` the unnamed one).
+    pub network: Option<String>,
     /// Hosts last seen at or after this time.
     pub since: Option<Timestamp>,
     /// Hosts first seen at or before this time.
@@ -361,6 +363,7 @@ impl Store {
         hosts.ip(filter.ip.as_ref(), &["h.ip_key"]);
         hosts.eq("h.mac", filter.mac.map(|m| Value::Text(m.to_string())));
         hosts.eq("h.vlan", vlan);
+        hosts.eq("h.network", text(filter.network.as_deref()));
         hosts.window("h.first_seen", "h.last_seen", filter.since, filter.until);
         // Flows count for the hosts of their capture's network.
         let query = format!(
