@@ -284,7 +284,7 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
         store.finish_capture(*id, st, err.as_deref(), &stats, now_secs())?;
     }
     let stats = engine.stats();
-    let summary = summary_json(&stats, &inputs, elapsed, &warnings, failure.as_ref());
+    let summary = summary_json(&stats, &inputs, network, elapsed, &warnings, failure.as_ref());
     store.finish_run(run_id, status, now_secs(), &summary)?;
     // The inventory is rebuilt from everything stored; if that fails, what
     // was analysed stays stored and `otposture assets rebuild` retries.
@@ -393,12 +393,13 @@ fn progress_bar(quiet: bool, total: Option<u64>) -> ProgressBar {
 fn summary_json(
     s: &EngineStats,
     inputs: &[String],
+    network: Option<&str>,
     elapsed: Duration,
     warnings: &[otposture_capture::Warning],
     failure: Option<&CaptureError>,
 ) -> serde_json::Value {
     let secs = elapsed.as_secs_f64().max(1e-9);
-    serde_json::json!({
+    let mut summary = serde_json::json!({
         "schema": "otposture.analyze.summary/1",
         "inputs": inputs,
         "packets": s.packets,
@@ -437,7 +438,12 @@ fn summary_json(
         },
         "fragments": { "received": s.defrag.fragments, "reassembled": s.defrag.reassembled, "overlaps": s.defrag.overlaps, "invalid": s.defrag.invalid },
         "error": failure.map(|e| e.to_string()),
-    })
+    });
+    // Named networks only, as elsewhere: the unnamed network's output is as it was.
+    if let (Some(network), Some(map)) = (network, summary.as_object_mut()) {
+        map.insert("network".into(), network.into());
+    }
+    summary
 }
 
 fn print_summary(

@@ -178,6 +178,16 @@ fn two_plants_on_one_address_space_stay_apart_under_their_network_names() {
     assert!(analyze(&db, &a, Some("plant-a")).status.success(), "its own network again is a re-analysis");
     assert_eq!(json(&db, &["assets"])["assets"], assets["assets"]);
 
+    // The run's summary names its network.
+    let out = otposture(&db, &["analyze", "--quiet", "--network", "plant-b", "--summary", "json", b.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["network"], "plant-b");
+    let unnamed = dir.path().join("unnamed.db");
+    let out = otposture(&unnamed, &["analyze", "--quiet", "--summary", "json", a.to_str().unwrap()]);
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(summary.get("network").is_none(), "the unnamed network's summary is as before");
+
     // Names are checked before anything runs.
     let out = analyze(&db, &a, Some("plant a"));
     assert_eq!(out.status.code(), Some(2));
