@@ -1,5 +1,6 @@
 //! `otposture map`: the communication map between assets, as a table, JSON,
-//! CSV, Graphviz DOT, or an SVG laid out by Purdue level.
+//! CSV, Graphviz DOT, or an SVG laid out by Purdue level and, when a site file
+//! is in force (`otposture site apply`), by zone within each level.
 // The stored documents are read with `value["key"]`: serde_json returns Null for
 // a missing key or a non-object, so this indexing cannot panic.
 #![allow(clippy::indexing_slicing)]
@@ -7,12 +8,14 @@
 use crate::output::{array_end, array_item, print, Format};
 use clap::{Args, ValueEnum};
 use otposture_model::Timestamp;
+use otposture_site::Site;
 use otposture_store::{AssetFilter, EdgeFilter};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 /// Version of the `otposture.map` JSON schema.
@@ -26,9 +29,9 @@ enum MapFormat {
     Json,
     /// One edge per line, every field.
     Csv,
-    /// Graphviz DOT (`dot -Tsvg`), assets ranked by Purdue level.
+    /// Graphviz DOT (`dot -Tsvg`), assets ranked by Purdue level, clustered by zone.
     Dot,
-    /// A self-contained SVG, assets in rows by Purdue level; opens in any browser.
+    /// A self-contained SVG, assets in rows by Purdue level, grouped by zone; opens in any browser.
     Svg,
 }
 
@@ -118,6 +121,10 @@ pub(crate) fn run(a: MapArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
         .map(|v| (v["id"].as_str().unwrap_or_default().to_string(), v))
         .collect();
     let edges: Vec<&Value> = edges.iter().collect();
+    let site = match a.format {
+        MapFormat::Dot | MapFormat::Svg => crate::vulns::site_in_force(&store)?,
+        _ => None,
+    };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match a.format {
         MapFormat::Table | MapFormat::Csv => {
@@ -143,8 +150,8 @@ pub(crate) fn run(a: MapArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
         }
         // Streamed before anything is loaded (see `json`).
         MapFormat::Json => {}
-        MapFormat::Dot => out.write_all(dot(&all, &edges).as_bytes())?,
-        MapFormat::Svg => out.write_all(svg(&all, &edges).as_bytes())?,
+        MapFormat::Dot => out.write_all(dot(&all, &edges, site.as_ref()).as_bytes())?,
+        MapFormat::Svg => out.write_all(svg(&all, &edges, site.as_ref()).as_bytes())?,
     }
     out.flush()?;
     Ok(crate::exit::OK)
@@ -235,6 +242,50 @@ fn level_of(assets: &Assets, id: &str) -> Option<u8> {
     assets.get(id).and_then(|a| a["role"]["level"].as_u64()).and_then(|l| u8::try_from(l).ok())
 }
 
+/// Where an endpoint is drawn: the level (its zone's, else its role's, as
+/// `assess` places it) and the zone holding it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+struct Spot {
+    level: Option<u8>,
+    zone: Option<String>,
+}
+
+/// The spot of every endpoint on the map. With a site in force, a zone holds
+/// an asset by id, block or VLAN within the networks it was seen in, and an
+/// address no asset holds by block within its network (`posture::zone_for`).
+fn spots<'a>(inv: &Assets, ids: impl Iterator<Item = &'a str>, site: Option<&Site>) -> BTreeMap<&'a str, Spot> {
+    ids.map(|id| {
+        let zone = site.and_then(|site| match inv.get(id) {
+            Some(a) => {
+                let strings = |key: &str| -> Vec<String> {
+                    a[key]
+                        .as_array()
+                        .map_or_else(Vec::new, |v| v.iter().filter_map(Value::as_str).map(String::from).collect())
+                };
+                // The unnamed network's assets carry no list.
+                let mut networks = strings("networks");
+                if networks.is_empty() {
+                    networks.push(String::new());
+                }
+                let ips: Vec<IpAddr> = strings("ips").iter().filter_map(|ip| ip.parse().ok()).collect();
+                let vlans: Vec<u16> = a["vlans"]
+                    .as_array()
+                    .map_or_else(Vec::new, |v| v.iter().filter_map(|x| x.as_u64()?.try_into().ok()).collect());
+                otposture_posture::zone_for(site, id, &networks, &ips, &vlans).map(|(zone, _)| zone)
+            }
+            None => otposture_inventory::parse_address_id(id)
+                .and_then(|(ip, network)| site.zone_of_ip_in(ip, &[network.unwrap_or_default()]))
+                .map(|(zone, _)| zone),
+        });
+        let spot = match zone {
+            Some(zone) => Spot { level: Some(zone.level), zone: Some(zone.name.clone()) },
+            None => Spot { level: level_of(inv, id), zone: None },
+        };
+        (id, spot)
+    })
+    .collect()
+}
+
 /// Node label lines: id, role and address, vendor and model.
 fn label(assets: &Assets, id: &str) -> Vec<String> {
     let mut lines = vec![id.to_string()];
@@ -269,20 +320,40 @@ fn dot_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-fn dot(inv: &Assets, edges: &[&Value]) -> String {
+fn dot(inv: &Assets, edges: &[&Value], site: Option<&Site>) -> String {
     let ids = endpoints(edges);
-    let mut by_level: BTreeMap<Option<u8>, Vec<&str>> = BTreeMap::new();
-    for id in ids.keys() {
-        by_level.entry(level_of(inv, id)).or_default().push(id);
+    let mut by_level: BTreeMap<Option<u8>, BTreeMap<Option<String>, Vec<&str>>> = BTreeMap::new();
+    for (id, spot) in spots(inv, ids.keys().copied(), site) {
+        by_level.entry(spot.level).or_default().entry(spot.zone).or_default().push(id);
     }
     let mut s =
         String::from("digraph otposture {\n  rankdir=TB;\n  node [shape=box, fontname=\"Helvetica\", fontsize=10];\n");
-    // Higher levels first, so level 4 is drawn at the top.
-    for (level, nodes) in by_level.iter().rev() {
+    // Higher levels first, so level 4 is drawn at the top; a zone is a
+    // cluster inside its level's.
+    for (level, zones) in by_level.iter().rev() {
         let name = level.map_or_else(|| "no level".to_string(), |l| format!("Purdue level {l}"));
-        let _ = writeln!(s, "  subgraph \"cluster_{name}\" {{\n    label=\"{name}\"; rank=same;");
-        for id in nodes {
-            let _ = writeln!(s, "    \"{}\" [label=\"{}\"];", dot_escape(id), dot_escape(&label(inv, id).join("\\n")));
+        // One row per level, unless zones inside it are clusters of their own.
+        let rank = if zones.keys().all(Option::is_none) { " rank=same;" } else { "" };
+        let _ = writeln!(s, "  subgraph \"cluster_{name}\" {{\n    label=\"{name}\";{rank}");
+        for (zone, nodes) in zones {
+            let indent = if zone.is_some() { "      " } else { "    " };
+            if let Some(zone) = zone {
+                let zone = dot_escape(zone);
+                let _ =
+                    writeln!(s, "    subgraph \"cluster_zone_{zone}\" {{\n      label=\"zone {zone}\"; style=dashed;");
+            }
+            for id in nodes {
+                let _ = writeln!(
+                    s,
+                    "{indent}\"{}\" [label=\"{}\"];",
+                    dot_escape(id),
+                    // Escaped line by line: the `\\n` between them is DOT's line break.
+                    label(inv, id).iter().map(|l| dot_escape(l)).collect::<Vec<_>>().join("\\n")
+                );
+            }
+            if zone.is_some() {
+                s.push_str("    }\n");
+            }
         }
         s.push_str("  }\n");
     }
@@ -310,21 +381,27 @@ fn xml_escape(s: &str) -> String {
 }
 
 /// A layered drawing: one row per Purdue level (highest at the top, assets
-/// without a level at the bottom), assets evenly spaced in their row, edges as
-/// straight arrows. Written here because no maintained crate lays out a graph
-/// by given layers as self-contained SVG; a user wanting a tuned layout runs
-/// `--format dot` through Graphviz.
-fn svg(inv: &Assets, edges: &[&Value]) -> String {
+/// without a level at the bottom), assets evenly spaced in their row and, with
+/// a site in force, side by side by zone inside a dashed frame named after it;
+/// edges as straight arrows. Written here because no maintained crate lays out
+/// a graph by given layers as self-contained SVG; a user wanting a tuned
+/// layout runs `--format dot` through Graphviz.
+fn svg(inv: &Assets, edges: &[&Value], site: Option<&Site>) -> String {
     const BOX_W: usize = 230;
     const BOX_H: usize = 48;
     const GAP_X: usize = 30;
     const ROW_H: usize = 130;
     const MARGIN: usize = 110;
     let ids = endpoints(edges);
-    let mut rows: BTreeMap<std::cmp::Reverse<Option<u8>>, Vec<&str>> = BTreeMap::new();
-    for id in ids.keys() {
-        rows.entry(std::cmp::Reverse(level_of(inv, id))).or_default().push(id);
+    let placed = spots(inv, ids.keys().copied(), site);
+    // Highest level first; each row's (zone, id) pairs.
+    type Row<'i> = Vec<(Option<&'i str>, &'i str)>;
+    let mut rows: BTreeMap<std::cmp::Reverse<Option<u8>>, Row<'_>> = BTreeMap::new();
+    for (id, spot) in &placed {
+        rows.entry(std::cmp::Reverse(spot.level)).or_default().push((spot.zone.as_deref(), id));
     }
+    // Assets in no zone first, then zone by zone.
+    rows.values_mut().for_each(|row| row.sort_unstable());
     let widest = rows.values().map(Vec::len).max().unwrap_or(0);
     let width = MARGIN + widest.max(1) * (BOX_W + GAP_X) + GAP_X;
     let height = rows.len().max(1) * ROW_H + 40;
@@ -346,8 +423,31 @@ fn svg(inv: &Assets, edges: &[&Value]) -> String {
             y + BOX_H / 2,
             xml_escape(&name)
         );
-        for (col, id) in nodes.iter().enumerate() {
+        for (col, (_, id)) in nodes.iter().enumerate() {
             at.insert(id, (MARGIN + col * (BOX_W + GAP_X), y));
+        }
+        // A frame around each zone's run of assets, drawn behind them.
+        let mut col = 0;
+        for run in nodes.chunk_by(|a, b| a.0 == b.0) {
+            if let Some((Some(zone), _)) = run.first() {
+                let x = MARGIN + col * (BOX_W + GAP_X) - 8;
+                let w = run.len() * (BOX_W + GAP_X) - GAP_X + 16;
+                let _ = writeln!(
+                    s,
+                    "<rect x=\"{x}\" y=\"{}\" width=\"{w}\" height=\"{}\" rx=\"6\" fill=\"#fbfbf4\" stroke=\"#b7950b\" stroke-dasharray=\"5,3\"><title>zone {}</title></rect>",
+                    y - 6,
+                    BOX_H + 26,
+                    xml_escape(zone)
+                );
+                let _ = writeln!(
+                    s,
+                    "<text x=\"{}\" y=\"{}\" fill=\"#7d6608\" font-size=\"10\">zone {}</text>",
+                    x + 6,
+                    y + BOX_H + 15,
+                    xml_escape(zone)
+                );
+            }
+            col += run.len();
         }
     }
     for e in edges {

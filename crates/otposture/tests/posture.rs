@@ -396,3 +396,32 @@ fn roles_limit_who_may_accept_risks_baselines_and_site_files_and_every_change_is
     }
     assert!(!audit.contains("mallory"), "refused changes change nothing:\n{audit}");
 }
+
+#[test]
+fn the_map_is_drawn_by_zone_and_at_the_zones_level_once_a_site_is_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    sample(&db);
+    let draw =
+        |format: &str| String::from_utf8_lossy(&otposture(&db, &["map", "--format", format]).stdout).into_owned();
+    let (dot, svg) = (draw("dot"), draw("svg"));
+    assert!(!dot.contains("cluster_zone_") && !svg.contains(">zone "), "no site, no zones: {dot}");
+
+    let site = repo().join("samples/plant-cell.site.toml");
+    assert!(otposture(&db, &["site", "apply", site.to_str().unwrap()]).status.success());
+    let (dot, svg) = (draw("dot"), draw("svg"));
+    // The station at .40 is an HMI (level 2 by its role), but the site puts
+    // it in `operations`, a level 3 zone. Labels break lines the DOT way.
+    let assets = json(&db, &["assets"]);
+    let station = assets["assets"].as_array().unwrap().iter().find(|a| a["ips"][0] == "192.168.10.40").unwrap();
+    assert_eq!(station["role"]["level"], 2);
+    let level3 = dot.split("subgraph \"cluster_Purdue level ").find(|c| c.starts_with('3')).unwrap();
+    assert!(level3.contains("cluster_zone_operations") && level3.contains("cluster_zone_network"), "{dot}");
+    let id = station["id"].as_str().unwrap();
+    assert!(level3.contains(&format!("\"{id}\" [label=\"{id}\\nhmi 192.168.10.40")), "{dot}");
+    let level1 = dot.split("subgraph \"cluster_Purdue level ").find(|c| c.starts_with('1')).unwrap();
+    assert!(level1.contains("cluster_zone_controllers") && !level1.contains("cluster_zone_operations"), "{dot}");
+    for zone in ["controllers", "supervisory", "operations", "network"] {
+        assert!(svg.contains(&format!(">zone {zone}</text>")), "{zone}: {svg}");
+    }
+}
