@@ -384,6 +384,8 @@ struct Line {
     matched_by: Option<&'static str>,
     differs: String,
     register_ips: String,
+    /// The network a register row names (shown when some row names one).
+    network: Option<String>,
     discovered_ips: String,
 }
 
@@ -404,6 +406,7 @@ impl Line {
             matched_by: r.matched_by.map(|k| k.name()),
             differs,
             register_ips: r.register.as_ref().map(|e| e.ips.join(" ")).unwrap_or_default(),
+            network: r.register.as_ref().and_then(|e| e.network.clone()),
             discovered_ips: r.discovered.as_ref().map(|d| d.ips.join(" ")).unwrap_or_default(),
         }
     }
@@ -432,11 +435,7 @@ fn reconcile(a: ReconcileArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
         }
         Format::Table => {
             let lines: Vec<Line> = export::rows(&result).iter().map(Line::of).collect();
-            print(
-                &lines,
-                "rows",
-                RECONCILE_SCHEMA,
-                Format::Table,
+            let columns = crate::output::network_column(
                 &[
                     ("status", "STATUS"),
                     ("row", "ROW"),
@@ -447,7 +446,10 @@ fn reconcile(a: ReconcileArgs, db: Option<PathBuf>) -> anyhow::Result<u8> {
                     ("register_ips", "REGISTER IP"),
                     ("discovered_ips", "SEEN IP"),
                 ],
-            )?;
+                ("network", 7),
+                lines.iter().any(|l| l.network.is_some()),
+            );
+            print(&lines, "rows", RECONCILE_SCHEMA, Format::Table, &columns)?;
             let s = result.summary;
             println!(
                 "register {} entries, inventory {} assets: matched {} (conflicting {}), discovered only {}, register only {}, ambiguous {}",

@@ -178,6 +178,17 @@ fn two_plants_on_one_address_space_stay_apart_under_their_network_names() {
     assert!(analyze(&db, &a, Some("plant-a")).status.success(), "its own network again is a re-analysis");
     assert_eq!(json(&db, &["assets"])["assets"], assets["assets"]);
 
+    // A register row naming plant B's network matches plant B's 10.0.0.5; the
+    // reconcile table shows the network it names.
+    let register = dir.path().join("register.csv");
+    std::fs::write(&register, "name,ip,network\nplc-b,10.0.0.5,plant-b\n").unwrap();
+    assert!(otposture(&db, &["cmdb", "import", register.to_str().unwrap()]).status.success());
+    let table = String::from_utf8_lossy(&otposture(&db, &["cmdb", "reconcile"]).stdout).into_owned();
+    let header = table.lines().next().unwrap();
+    assert!(header.contains("NETWORK"), "{table}");
+    let row = table.lines().find(|l| l.contains("plc-b")).unwrap_or_else(|| panic!("{table}"));
+    assert!(row.contains("ip-10.0.0.5@plant-b") && row.contains("plant-b"), "{table}");
+
     // The run's summary names its network.
     let out = otposture(&db, &["analyze", "--quiet", "--network", "plant-b", "--summary", "json", b.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
