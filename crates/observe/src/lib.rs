@@ -83,8 +83,8 @@ pub struct FlowExt {
 /// An open flow's record is written at the first checkpoint that sees it (its
 /// events and counts then have their flow row), and after that only when it
 /// ends or when it has run on for this long (capture time) since its latest
-/// record. Rewriting every busy open flow at every checkpoint was a third of
-/// the store's time on captures of long polling connections; a stored open flow
+/// record. Where checkpoints come faster than that (a busy live network),
+/// every long polling connection was rewritten at each one; a stored open flow
 /// is now at most this far behind, and exact once it ends.
 const OPEN_FLOW_REFRESH_NS: i64 = 60 * 1_000_000_000;
 
