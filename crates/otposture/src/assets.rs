@@ -195,10 +195,18 @@ impl Line {
     }
 }
 
-/// Whether a stored asset document was seen in the named network. A document
-/// without `networks` was seen in the unnamed network only.
+/// The networks a stored asset document was seen in, `""` for the unnamed
+/// one. A document without `networks` was seen in the unnamed network only.
+pub(crate) fn networks(asset: &Value) -> Vec<String> {
+    match asset["networks"].as_array() {
+        Some(list) => list.iter().filter_map(Value::as_str).map(String::from).collect(),
+        None => vec![String::new()],
+    }
+}
+
+/// Whether a stored asset document was seen in the named network.
 pub(crate) fn in_network(asset: &Value, network: &str) -> bool {
-    asset["networks"].as_array().is_some_and(|l| l.iter().any(|n| n == network))
+    networks(asset).iter().any(|n| n == network)
 }
 
 /// The headline value of an identity field in a stored asset document.

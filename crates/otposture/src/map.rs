@@ -257,24 +257,17 @@ fn spots<'a>(inv: &Assets, ids: impl Iterator<Item = &'a str>, site: Option<&Sit
     ids.map(|id| {
         let zone = site.and_then(|site| match inv.get(id) {
             Some(a) => {
-                let strings = |key: &str| -> Vec<String> {
-                    a[key]
-                        .as_array()
-                        .map_or_else(Vec::new, |v| v.iter().filter_map(Value::as_str).map(String::from).collect())
-                };
-                // The unnamed network's assets carry no list.
-                let mut networks = strings("networks");
-                if networks.is_empty() {
-                    networks.push(String::new());
-                }
-                let ips: Vec<IpAddr> = strings("ips").iter().filter_map(|ip| ip.parse().ok()).collect();
+                let networks = crate::assets::networks(a);
+                let ips: Vec<IpAddr> = a["ips"]
+                    .as_array()
+                    .map_or_else(Vec::new, |v| v.iter().filter_map(|ip| ip.as_str()?.parse().ok()).collect());
                 let vlans: Vec<u16> = a["vlans"]
                     .as_array()
                     .map_or_else(Vec::new, |v| v.iter().filter_map(|x| x.as_u64()?.try_into().ok()).collect());
                 otposture_posture::zone_for(site, id, &networks, &ips, &vlans).map(|(zone, _)| zone)
             }
             None => otposture_inventory::parse_address_id(id)
-                .and_then(|(ip, network)| site.zone_of_ip_in(ip, &[network.unwrap_or_default()]))
+                .and_then(|(ip, network)| otposture_posture::zone_of_address(site, ip, network))
                 .map(|(zone, _)| zone),
         });
         let spot = match zone {

@@ -33,7 +33,7 @@ mod place;
 #[cfg(test)]
 mod tests;
 
-pub use place::{ip_of_id, is_global, zone_for, Place, Placement, Placing};
+pub use place::{ip_of_id, is_global, zone_for, zone_of_address, Place, Placement, Placing};
 
 use otposture_inventory::Inventory;
 use otposture_site::Site;

@@ -149,14 +149,20 @@ impl<'a> Placing<'a> {
     }
 }
 
+/// The zone that holds an address no asset holds, in its network (`None`:
+/// the unnamed one): the most specific block holding it.
+pub fn zone_of_address<'s>(site: &'s Site, ip: IpAddr, network: Option<&str>) -> Option<(&'s Zone, Placement)> {
+    site.zone_of_ip_in(ip, network.as_slice()).map(|(zone, net)| (zone, Placement::Cidr(net.to_string())))
+}
+
 fn place_ip(site: Option<&Site>, ip: IpAddr, network: Option<&str>) -> Place {
-    if let Some((zone, net)) = site.and_then(|s| s.zone_of_ip_in(ip, network.as_slice())) {
+    if let Some((zone, by)) = site.and_then(|s| zone_of_address(s, ip, network)) {
         return Place {
             zone: Some(zone.name.clone()),
             level: Some(zone.level),
             dmz: zone.dmz,
             external: zone.external,
-            by: Placement::Cidr(net.to_string()),
+            by,
         };
     }
     if is_global(ip) {
