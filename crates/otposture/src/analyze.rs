@@ -227,10 +227,7 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
             // Named once per link type and capture, not per packet.
             if let Some(seen) = link_types_seen.get_mut(p.source).filter(|s| !s.contains(&p.linktype)) {
                 seen.push(p.linktype);
-                let lt = link_name(p.linktype);
-                if !cs.link_types.contains(&lt) {
-                    cs.link_types.push(lt);
-                }
+                cs.link_types.push(link_name(p.linktype));
             }
         }
         engine.packet(&raw(&p));
