@@ -41,6 +41,30 @@ pub(crate) struct BenchArgs {
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
+    /// Leave these dissectors out (protocol names, comma-separated, as
+    /// `analyze` counts them: `enip`, `modbus`, `s7comm`, ...; `all` for every
+    /// one): what is left measures the engine without them.
+    #[arg(long, value_name = "PROTOCOLS", value_delimiter = ',')]
+    without: Vec<String>,
+}
+
+/// The built-in dissectors less those named (`all`: every one); a name no
+/// dissector has is refused, so a typo cannot pass for a measurement.
+fn registry_without(without: &[String]) -> anyhow::Result<Registry> {
+    let mut r = Registry::with_defaults();
+    let mut known: Vec<&'static str> = r.streams.iter().map(|d| d.protocol()).collect();
+    known.extend(r.datagrams.iter().map(|d| d.protocol()));
+    known.extend(r.frames.iter().map(|d| d.protocol()));
+    if let Some(bad) = without.iter().find(|w| *w != "all" && !known.contains(&w.as_str())) {
+        known.sort_unstable();
+        known.dedup();
+        anyhow::bail!("--without: no dissector is named {bad:?} (known: all, {})", known.join(", "));
+    }
+    let keep = |p: &str| !without.iter().any(|w| w == "all" || w == p);
+    r.streams.retain(|d| keep(d.protocol()));
+    r.datagrams.retain(|d| keep(d.protocol()));
+    r.frames.retain(|d| keep(d.protocol()));
+    Ok(r)
 }
 
 /// What one pass measured.
@@ -80,7 +104,7 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
         let files =
             a.captures.iter().enumerate().map(|(i, p)| FileSource::open(p, i)).collect::<Result<Vec<_>, _>>()?;
         let mut src = MergedSource::new(files);
-        let mut engine = Engine::new(engine_config(a.flow_memory, 600, 120), Registry::with_defaults());
+        let mut engine = Engine::new(engine_config(a.flow_memory, 600, 120), registry_without(&a.without)?);
         let dissect = a.stage != Stage::Read;
         // One capture row for all inputs: the store's cost, not its bookkeeping, is measured.
         let mut writer = match a.stage {
