@@ -196,6 +196,8 @@ pub(crate) struct Aggregator {
     identities: HashMap<(Option<FlowId>, u64), u64, RandomState>,
     /// Identity events not kept because the same flow already said the same.
     pub(crate) identities_repeated: u64,
+    /// The flows [`Aggregator::forget_flows`] was given, kept for reuse.
+    ended_set: HashSet<FlowId, RandomState>,
 }
 
 impl Aggregator {
@@ -294,7 +296,12 @@ impl Aggregator {
         {
             return;
         }
-        let ended: HashSet<FlowId, RandomState> = ended.iter().copied().collect();
+        // Reused between checkpoints: a fresh set per checkpoint was a large
+        // allocation each time, and glibc consolidated its free lists for it.
+        let mut ended_set = std::mem::take(&mut self.ended_set);
+        ended_set.clear();
+        ended_set.extend(ended.iter().copied());
+        let ended = &ended_set;
         let (slots, free) = (&self.slots, &mut self.free);
         self.messages.retain(|(f, ..), &mut slot| {
             let keep = slots.get(slot).is_some_and(|m| m.dirty) || f.is_none_or(|f| !ended.contains(&f));
@@ -306,6 +313,7 @@ impl Aggregator {
         self.hot.clear();
         self.messages_by_text.retain(|(f, ..), m| m.dirty || f.is_none_or(|f| !ended.contains(&f)));
         self.identities.retain(|(f, _), _| f.is_none_or(|f| !ended.contains(&f)));
+        self.ended_set = ended_set;
     }
 
     /// Messages per protocol name and operation class.

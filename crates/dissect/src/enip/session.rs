@@ -494,6 +494,9 @@ impl State {
                 match cip::multiple(r.data) {
                     None => out.emit.malformed(ctx, PROTOCOL_CIP, "multiple_service_truncated"),
                     Some(parts) => {
+                        // Sized once: growing it a part at a time reallocated
+                        // on most Multiple Service Packets.
+                        list.reserve_exact(parts.size_hint().0.min(MAX_EMBEDDED));
                         for part in parts {
                             match part.map(cip::parse) {
                                 Some(Ok(Message::Request(e))) => {
