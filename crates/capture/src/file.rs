@@ -443,6 +443,14 @@ impl FileSource {
     }
 
     fn advance_pcapng(&mut self) -> Result<(), CaptureError> {
+        // Nearly every block is an option-less packet block already read into
+        // the buffer: taken without filling, copying its first bytes or
+        // building a `Result` for each step.
+        if let Some((head, block_len)) = self.buffered_epb() {
+            self.head = Some(head);
+            self.pending = block_len;
+            return Ok(());
+        }
         loop {
             let got = self.fill(12)?;
             if got == 0 {
@@ -535,6 +543,21 @@ impl FileSource {
         }
     }
 
+    /// [`Self::fast_epb`] for a block wholly in the buffer, checked as the
+    /// general path checks it first (a length within [`MAX_RECORD`]); `None`
+    /// sends anything else, or a block not yet read in full, the general way.
+    fn buffered_epb(&mut self) -> Option<(Head, usize)> {
+        let avail = self.buf.get(self.pos..self.end)?;
+        let first: [u8; 12] = avail.get(..12)?.try_into().ok()?;
+        let len = [first[4], first[5], first[6], first[7]];
+        let block_len = if self.big_endian { u32::from_be_bytes(len) } else { u32::from_le_bytes(len) } as usize;
+        if block_len > avail.len() || block_len > MAX_RECORD {
+            return None;
+        }
+        let offset = self.offset();
+        self.fast_epb(&first, block_len, offset).map(|head| (head, block_len))
+    }
+
     /// The common enhanced packet block — known interface, no options — read
     /// directly (pcapng §4.3): pcap-parser's general block parser costs more per
     /// packet than everything else in the read stage. Anything else returns `None`
@@ -545,11 +568,18 @@ impl FileSource {
             return None;
         }
         let b = self.buf.get(self.pos..self.pos + block_len)?;
-        let word = |at: usize| -> Option<u32> {
-            let w: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
-            Some(if self.big_endian { u32::from_be_bytes(w) } else { u32::from_le_bytes(w) })
-        };
-        let (if_id, hi, lo, caplen, origlen) = (word(8)?, word(12)?, word(16)?, word(20)?, word(24)?);
+        // The fixed part at once: the fields below are then read without a
+        // bounds check each.
+        let h: [u8; 28] = b.get(..28)?.try_into().ok()?;
+        let big_endian = self.big_endian;
+        let word = |w: [u8; 4]| if big_endian { u32::from_be_bytes(w) } else { u32::from_le_bytes(w) };
+        let (if_id, hi, lo, caplen, origlen) = (
+            word([h[8], h[9], h[10], h[11]]),
+            word([h[12], h[13], h[14], h[15]]),
+            word([h[16], h[17], h[18], h[19]]),
+            word([h[20], h[21], h[22], h[23]]),
+            word([h[24], h[25], h[26], h[27]]),
+        );
         let padded = (caplen as usize).checked_add(3)? & !3;
         // Exactly header, padded data and trailer: no options to read.
         if 28usize.checked_add(padded)?.checked_add(4)? != block_len || caplen > origlen {
@@ -750,6 +780,23 @@ fn option_strings(opts: &[PcapNGOption<'_>], code: OptionCode) -> Vec<String> {
 
 /// Converts pcapng timestamp units to nanoseconds.
 fn units_to_ts(units: u64, per_sec: u64, offset_secs: i64) -> Timestamp {
+    // Microseconds or nanoseconds without an offset (nearly every file): one
+    // multiplication. When it fits, the general formula below gives the same.
+    let ns_per_unit = match per_sec {
+        1_000_000 => 1_000,
+        1_000_000_000 => 1,
+        _ => 0,
+    };
+    if ns_per_unit != 0 && offset_secs == 0 {
+        if let Some(ns) = units.checked_mul(ns_per_unit).and_then(|n| i64::try_from(n).ok()) {
+            return Timestamp(ns);
+        }
+    }
+    units_to_ts_general(units, per_sec, offset_secs)
+}
+
+/// Any resolution and offset, saturating at the ends of the range.
+fn units_to_ts_general(units: u64, per_sec: u64, offset_secs: i64) -> Timestamp {
     // Microseconds and nanoseconds are nearly every file: constant divisors
     // compile to multiplications, and the 128-bit division is skipped.
     let (secs, nanos) = match per_sec {
@@ -791,5 +838,24 @@ impl PacketSource for FileSource {
 
     fn take_notes(&mut self) -> Vec<Note> {
         std::mem::take(&mut self.notes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The one-multiplication path gives what the general formula gives.
+        #[test]
+        fn timestamps_take_the_short_path_without_changing(
+            // Real capture times in microseconds and nanoseconds, and the ends.
+            units in prop_oneof![0u64..4_000_000_000_000_000, 0u64..4_000_000_000_000_000_000, any::<u64>(), Just(u64::MAX), Just(i64::MAX as u64 / 1_000)],
+            per_sec in prop_oneof![Just(1_000_000u64), Just(1_000_000_000), Just(1_000), Just(1), 1u64..u64::MAX],
+            offset_secs in prop_oneof![Just(0i64), any::<i64>()],
+        ) {
+            prop_assert_eq!(units_to_ts(units, per_sec, offset_secs), units_to_ts_general(units, per_sec, offset_secs));
+        }
     }
 }

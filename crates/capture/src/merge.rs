@@ -27,6 +27,13 @@ impl MergedSource {
 
 impl PacketSource for MergedSource {
     fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        // One file (the usual case) has nothing to merge.
+        if self.files.len() == 1 {
+            return match self.files.first_mut() {
+                Some(only) => only.next_packet(),
+                None => Ok(None),
+            };
+        }
         let mut best: Option<(usize, Timestamp)> = None;
         for (i, f) in self.files.iter_mut().enumerate() {
             if let Some(ts) = f.peek_ts()? {
