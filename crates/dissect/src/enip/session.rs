@@ -227,6 +227,67 @@ struct State {
     pending: VecDeque<(Key, Asked)>,
     connections: VecDeque<Connection>,
     counters: Counters,
+    classified: Classified,
+}
+
+/// Paths up to this many bytes are remembered by [`Classified`].
+const REMEMBERED_PATH: usize = 8;
+/// Entries of [`Classified`].
+const REMEMBERED: usize = 8;
+
+/// A request's target and classification, by its service and path bytes.
+#[derive(Clone, Debug)]
+struct Known {
+    service: Service,
+    path: [u8; REMEMBERED_PATH],
+    len: u8,
+    target: Target<'static>,
+    name: Cow<'static, str>,
+    op: OperationClass,
+}
+
+/// The classifications most recently made on this flow, direct-mapped. A
+/// Multiple Service Packet repeats the same few requests dozens of times
+/// (thirty reads of one object in one message, every cycle), and
+/// [`Target::of`] with [`cip::classify`] is a pure function of the service
+/// and path: a repeat is answered here. Only paths without a symbol are kept
+/// (a symbol borrows the packet).
+#[derive(Debug, Default)]
+struct Classified([Option<Known>; REMEMBERED]);
+
+impl Classified {
+    fn slot(service: Service, path: &[u8]) -> usize {
+        let h = path.iter().fold(u32::from(service.0), |h, &b| h.rotate_left(5) ^ u32::from(b));
+        (h.wrapping_mul(0x9e37_79b9) >> 29) as usize % REMEMBERED
+    }
+
+    /// The target of `path` and the name and class of `service` on it.
+    fn of<'a>(&mut self, service: Service, path: &'a [u8]) -> (Target<'a>, Cow<'static, str>, OperationClass) {
+        if path.len() > REMEMBERED_PATH {
+            let t = Target::of(path);
+            let (name, op) = cip::classify(service, &t);
+            return (t, name, op);
+        }
+        let slot = Self::slot(service, path);
+        if let Some(Some(k)) = self.0.get(slot) {
+            if k.service == service && k.path.get(..usize::from(k.len)) == Some(path) {
+                return (k.target, k.name.clone(), k.op);
+            }
+        }
+        let t = Target::of(path);
+        let (name, op) = cip::classify(service, &t);
+        if t.symbol.is_none() {
+            let mut bytes = [0; REMEMBERED_PATH];
+            if let Some(dst) = bytes.get_mut(..path.len()) {
+                dst.copy_from_slice(path);
+            }
+            let target = Target { symbol: None, ..t };
+            if let Some(e) = self.0.get_mut(slot) {
+                *e = Some(Known { service, path: bytes, len: path.len() as u8, target, name: name.clone(), op });
+            }
+        }
+        (t, name, op)
+    }
 }
 
 /// The per-flow session.
@@ -455,10 +516,9 @@ impl State {
         (via, route): (Via, &[u8]),
         depth: u8,
     ) -> Asked {
-        let t = Target::of(r.path);
+        let (t, name, op) = self.classified.of(r.service, r.path);
         let mut classes = extra;
         classes.extend(&t.classes);
-        let (name, op) = cip::classify(r.service, &t);
         let mut asked = Asked {
             service: r.service,
             class: t.class,
@@ -878,7 +938,39 @@ fn identity_reply(ctx: &PacketCtx<'_>, asked: &Asked, r: &Response<'_>, out: &mu
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::Route;
+    use super::{Classified, Route};
+    use crate::enip::cip::{self, Service, Target};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Remembered classifications answer exactly as classifying afresh,
+        /// whatever mix of repeated and colliding requests a flow sends.
+        #[test]
+        fn remembered_classifications_are_the_ones_made_afresh(
+            requests in proptest::collection::vec(
+                (
+                    prop_oneof![Just(0x4cu8), Just(0x4d), Just(0x0e), Just(0x01), Just(0x10), any::<u8>()],
+                    prop_oneof![
+                        Just(vec![0x20, 0x72, 0x24, 0x00]),
+                        Just(vec![0x20, 0x01, 0x24, 0x01, 0x30, 0x07]),
+                        Just(vec![0x20, 0xa1, 0x24, 0x01]),
+                        Just(vec![0x91, 0x03, b'T', b'a', b'g', 0x00]),
+                        proptest::collection::vec(any::<u8>(), 0..12),
+                    ],
+                ),
+                1..200,
+            )
+        ) {
+            let mut memo = Classified::default();
+            for (service, path) in &requests {
+                let service = Service(service & 0x7f);
+                let fresh = Target::of(path);
+                let (t, name, op) = memo.of(service, path);
+                prop_assert_eq!(t, fresh);
+                prop_assert_eq!((name, op), cip::classify(service, &fresh));
+            }
+        }
+    }
 
     #[test]
     fn a_connection_route_is_the_port_segments_leading_its_path() {
