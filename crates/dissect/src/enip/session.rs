@@ -138,7 +138,7 @@ struct Asked {
     /// The Unconnected_Send route of an Identity request: its reply describes
     /// the module at the end of the route (a card in the rack), not the
     /// device that answered on the network. Kept for Identity requests only.
-    identity_route: Option<String>,
+    identity_route: Option<Box<str>>,
     kind: AskedKind,
 }
 
@@ -147,7 +147,9 @@ enum AskedKind {
     Plain,
     UnconnectedSend(Box<Asked>),
     Multiple(Vec<Asked>),
-    ForwardOpen(OpenAsked),
+    /// Boxed: rare, and the largest variant (every request's record is moved
+    /// into and out of the queue of requests waiting for their reply).
+    ForwardOpen(Box<OpenAsked>),
     ForwardClose { serial: u16, vendor: u16, originator_serial: u32 },
 }
 
@@ -473,12 +475,22 @@ impl State {
                     // On a connection whose path crosses the backplane, the
                     // Identity object answering is the module at its end.
                     let on = conn.and_then(|id| self.connections.iter().find(|c| c.o2t == id || c.t2o == id));
-                    asked.identity_route = on.and_then(|c| c.route.text());
+                    asked.identity_route = on.and_then(|c| c.route.text()).map(String::into_boxed_str);
                 }
                 self.remember(key, asked);
             }
-            Ok(Message::Response(r)) => match self.take(key) {
-                Some(asked) => self.answer(ctx, out, &asked, &r, extra, conn),
+            Ok(Message::Response(r)) => match self.waiting(key) {
+                Some(at) => {
+                    // Answered where it waits, then dropped: the record (over
+                    // a hundred bytes, with a Multiple Service Packet's list)
+                    // is not moved out first. `answer` never uses the queue.
+                    let mut pending = std::mem::take(&mut self.pending);
+                    if let Some((_, asked)) = pending.get(at) {
+                        self.answer(ctx, out, asked, &r, extra, conn);
+                    }
+                    drop(pending.remove(at));
+                    self.pending = pending;
+                }
                 None => self.unpaired(ctx, out, &r, extra, conn),
             },
         }
@@ -492,16 +504,16 @@ impl State {
         self.pending.push_back((key, asked));
     }
 
-    /// The oldest request waiting under `key`; for connected messaging on a
-    /// connection not seen opening, the oldest with the same sequence count.
-    fn take(&mut self, key: Key) -> Option<Asked> {
-        let at = self.pending.iter().position(|(k, _)| *k == key).or_else(|| match key {
+    /// Where the oldest request waiting under `key` is; for connected
+    /// messaging on a connection not seen opening, the oldest with the same
+    /// sequence count.
+    fn waiting(&self, key: Key) -> Option<usize> {
+        self.pending.iter().position(|(k, _)| *k == key).or_else(|| match key {
             Key::Connected { seq, .. } => {
                 self.pending.iter().position(|(k, _)| matches!(k, Key::Connected { seq: s, .. } if *s == seq))
             }
             Key::Context(_) => None,
-        })?;
-        self.pending.remove(at).map(|(_, a)| a)
+        })
     }
 
     /// A request: classify, report, and return what its response needs.
@@ -528,7 +540,8 @@ impl State {
             name,
             op,
             via,
-            identity_route: (t.class == Some(cip::CLASS_IDENTITY) && !route.is_empty()).then(|| cm::route_text(route)),
+            identity_route: (t.class == Some(cip::CLASS_IDENTITY) && !route.is_empty())
+                .then(|| cm::route_text(route).into_boxed_str()),
             kind: AskedKind::Plain,
         };
         let cm = t.class == Some(cip::CLASS_CONNECTION_MANAGER);
@@ -590,14 +603,14 @@ impl State {
                         let path_classes = Target::of(f.path).classes;
                         classes.extend(&path_classes);
                         asked.classes.extend(&path_classes);
-                        asked.kind = AskedKind::ForwardOpen(OpenAsked {
+                        asked.kind = AskedKind::ForwardOpen(Box::new(OpenAsked {
                             serial: f.serial,
                             vendor: f.vendor,
                             originator_serial: f.originator_serial,
                             transport_class: f.transport_class(),
                             path_classes,
                             route: Route::of(f.path),
-                        });
+                        }));
                     }
                     None => out.emit.malformed(ctx, PROTOCOL_CIP, "forward_open_truncated"),
                 }
@@ -930,7 +943,7 @@ fn identity_reply(ctx: &PacketCtx<'_>, asked: &Asked, r: &Response<'_>, out: &mu
         e.attributes.push((Cow::Borrowed("instance"), i.to_string()));
     }
     if let Some(route) = &asked.identity_route {
-        e.attributes.push((Cow::Borrowed("route"), route.clone()));
+        e.attributes.push((Cow::Borrowed("route"), route.to_string()));
     }
     out.emit.event(e);
 }
