@@ -77,6 +77,9 @@ struct Pass {
     peak_flows: u64,
     evictions: u64,
     cpu: Option<f64>,
+    /// Messages the dissectors counted, and the protocols they were counted under.
+    messages: u64,
+    protocols: Vec<String>,
 }
 
 /// CPU time (user and system, all threads) this process has used, in seconds,
@@ -136,6 +139,7 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
             }
         }
         let (mut flows, mut peak_flows, mut evictions) = (0, 0, 0);
+        let (mut messages, mut protocols) = (0, Vec::new());
         if dissect {
             out.clear();
             engine.finish(&mut out);
@@ -147,6 +151,9 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
             flows = s.flows;
             peak_flows = s.flow_table.peak_flows;
             evictions = s.flow_table.cap_evictions;
+            messages = s.messages.iter().map(|(_, _, n)| n).sum();
+            protocols = s.messages.into_iter().map(|(p, _, _)| p).collect();
+            protocols.dedup();
         }
         let secs = t0.elapsed().as_secs_f64();
         let cpu = cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
@@ -156,10 +163,11 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
         }
         if best.as_ref().is_none_or(|b| secs < b.secs) {
             let bytes = file_bytes.max(bytes);
-            best = Some(Pass { secs, packets, bytes, flows, peak_flows, evictions, cpu });
+            best = Some(Pass { secs, packets, bytes, flows, peak_flows, evictions, cpu, messages, protocols });
         }
     }
-    let Pass { secs, packets, bytes, flows, peak_flows, evictions, cpu } = best.unwrap_or_default();
+    let Pass { secs, packets, bytes, flows, peak_flows, evictions, cpu, messages, protocols } =
+        best.unwrap_or_default();
     let peak = peak_rss();
     let result = serde_json::json!({
         "stage": format!("{:?}", a.stage).to_lowercase(),
@@ -174,6 +182,8 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
         "peak_flows": peak_flows,
         "flow_cap_evictions": evictions,
         "peak_rss_bytes": peak,
+        "messages": messages,
+        "protocols": protocols,
     });
     if a.json {
         println!("{}", serde_json::to_string_pretty(&result)?);

@@ -483,6 +483,36 @@ fn a_killed_analysis_leaves_a_consistent_database() {
 }
 
 #[test]
+fn bench_measures_without_the_dissectors_it_is_told_to_leave_out() {
+    let env = Env::new();
+    let sample = env.file("plant.pcap", &sample_capture());
+    let bench = |extra: &[&str]| -> Value {
+        let mut args = vec!["bench", "--stage", "store", "--passes", "1", "--json"];
+        args.extend(extra);
+        let s = sample.display().to_string();
+        args.push(&s);
+        let out = env.run(&args);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let names = |v: &Value| -> Vec<String> {
+        v["protocols"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect()
+    };
+    let all = bench(&[]);
+    assert!(names(&all).contains(&"modbus".to_string()), "{all}");
+    let without = bench(&["--without", "modbus,arp"]);
+    assert!(!names(&without).contains(&"modbus".to_string()) && !names(&without).contains(&"arp".to_string()));
+    assert!(without["messages"].as_u64().unwrap() < all["messages"].as_u64().unwrap());
+    assert_eq!(without["packets"], all["packets"]);
+    let none = bench(&["--without", "all"]);
+    assert_eq!(none["messages"], 0);
+    assert_eq!(none["flows"], all["flows"]);
+    let typo = env.run(&["bench", "--without", "modbsu", &sample.display().to_string()]);
+    assert_eq!(code(&typo), 1);
+    assert!(stderr(&typo).contains("modbsu") && stderr(&typo).contains("modbus"), "{}", stderr(&typo));
+}
+
+#[test]
 fn every_command_has_help() {
     let env = Env::new();
     for cmd in [

@@ -150,7 +150,11 @@ enum AskedKind {
     /// Boxed: rare, and the largest variant (every request's record is moved
     /// into and out of the queue of requests waiting for their reply).
     ForwardOpen(Box<OpenAsked>),
-    ForwardClose { serial: u16, vendor: u16, originator_serial: u32 },
+    ForwardClose {
+        serial: u16,
+        vendor: u16,
+        originator_serial: u32,
+    },
 }
 
 /// A connection opened by Forward_Open.
