@@ -209,7 +209,10 @@ impl Engine {
             *self.core.stats.unsupported_link_types.entry(p.linktype).or_insert(0) += 1;
             return;
         };
-        let frame = match otposture_wire::decode(link, p.data) {
+        // Used where it was decoded: moving the frame out of the `Result`
+        // copied it with wide loads right behind decode's narrow stores.
+        let decoded = otposture_wire::decode(link, p.data);
+        let frame = match &decoded {
             Ok(f) => f,
             Err(e) => {
                 self.core.stats.count_error(e.kind());
@@ -224,7 +227,7 @@ impl Engine {
         if (p.data.len() as u32) < p.orig_len {
             self.core.stats.snapped += 1;
         }
-        self.frame(p, &frame);
+        self.frame(p, frame);
     }
 
     fn frame(&mut self, p: &RawPacket<'_>, frame: &Frame<'_>) {
