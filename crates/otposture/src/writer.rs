@@ -20,8 +20,8 @@ const QUEUE: usize = 2;
 
 /// How long the writer groups batches into one transaction. Committing each
 /// checkpoint (a dozen a second at full speed) wrote the pages every batch
-/// dirties in the indices to the WAL again each time: 160 MB of WAL for a 43 MB
-/// database on the benchmark capture. A reader sees the analysis at most this
+/// dirties in the indices to the WAL again each time: 110 MB of WAL for a 43 MB
+/// database on the benchmark capture, 55 MB grouped. A reader sees the analysis at most this
 /// much behind, and a crash loses at most this much of it (the capture row then
 /// says `running`, and analysing the capture again completes it).
 const COMMIT_EVERY: Duration = Duration::from_secs(1);

@@ -428,7 +428,8 @@ impl Store {
     }
 }
 
-/// One batch of observations, written on `tx` (a transaction or a savepoint).
+/// One batch of observations, written on `tx`: the batch's own transaction, or
+/// the open group's.
 fn write_batch_in(
     tx: &Connection,
     path: &Path,
