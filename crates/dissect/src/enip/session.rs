@@ -245,7 +245,9 @@ const REMEMBERED: usize = 8;
 #[derive(Clone, Debug)]
 struct Known {
     service: Service,
-    path: [u8; REMEMBERED_PATH],
+    /// The path's bytes packed in order, with its length: compared as two
+    /// integers (a slice comparison called `memcmp` for four bytes).
+    path: u64,
     len: u8,
     target: Target<'static>,
     name: Cow<'static, str>,
@@ -262,9 +264,9 @@ struct Known {
 struct Classified([Option<Known>; REMEMBERED]);
 
 impl Classified {
-    fn slot(service: Service, path: &[u8]) -> usize {
-        let h = path.iter().fold(u32::from(service.0), |h, &b| h.rotate_left(5) ^ u32::from(b));
-        (h.wrapping_mul(0x9e37_79b9) >> 29) as usize % REMEMBERED
+    fn slot(service: Service, packed: u64) -> usize {
+        let h = (packed ^ u64::from(service.0) << 56).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (h >> 61) as usize % REMEMBERED
     }
 
     /// The target of `path` and the name and class of `service` on it.
@@ -274,22 +276,20 @@ impl Classified {
             let (name, op) = cip::classify(service, &t);
             return (t, name, op);
         }
-        let slot = Self::slot(service, path);
+        let packed = path.iter().fold(0u64, |p, &b| p << 8 | u64::from(b));
+        let len = path.len() as u8;
+        let slot = Self::slot(service, packed);
         if let Some(Some(k)) = self.0.get(slot) {
-            if k.service == service && k.path.get(..usize::from(k.len)) == Some(path) {
+            if k.service == service && k.path == packed && k.len == len {
                 return (k.target, k.name.clone(), k.op);
             }
         }
         let t = Target::of(path);
         let (name, op) = cip::classify(service, &t);
         if t.symbol.is_none() {
-            let mut bytes = [0; REMEMBERED_PATH];
-            if let Some(dst) = bytes.get_mut(..path.len()) {
-                dst.copy_from_slice(path);
-            }
             let target = Target { symbol: None, ..t };
             if let Some(e) = self.0.get_mut(slot) {
-                *e = Some(Known { service, path: bytes, len: path.len() as u8, target, name: name.clone(), op });
+                *e = Some(Known { service, path: packed, len, target, name: name.clone(), op });
             }
         }
         (t, name, op)
