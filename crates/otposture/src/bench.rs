@@ -152,6 +152,7 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
             peak_flows = s.flow_table.peak_flows;
             evictions = s.flow_table.cap_evictions;
             messages = s.messages.iter().map(|(_, _, n)| n).sum();
+            // Sorted by protocol, then class: dedup leaves each name once.
             protocols = s.messages.into_iter().map(|(p, _, _)| p).collect();
             protocols.dedup();
         }
