@@ -797,8 +797,9 @@ fn units_to_ts(units: u64, per_sec: u64, offset_secs: i64) -> Timestamp {
 
 /// Any resolution and offset, saturating at the ends of the range.
 fn units_to_ts_general(units: u64, per_sec: u64, offset_secs: i64) -> Timestamp {
-    // Microseconds and nanoseconds are nearly every file: constant divisors
-    // compile to multiplications, and the 128-bit division is skipped.
+    // Microseconds and nanoseconds arrive here only with an offset or past
+    // the range of one multiplication: constant divisors still keep the
+    // 128-bit division for the other resolutions.
     let (secs, nanos) = match per_sec {
         1_000_000 => (units / 1_000_000, (units % 1_000_000) * 1_000),
         1_000_000_000 => (units / 1_000_000_000, units % 1_000_000_000),
