@@ -35,6 +35,7 @@ mod query;
 mod records;
 mod register;
 mod rows;
+mod text;
 mod users;
 mod write;
 
@@ -81,7 +82,7 @@ const WAL_CHECKPOINT_PAGES: i64 = 16_384;
 const STATEMENT_CACHE: usize = 64;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 13;
+pub const SCHEMA_VERSION: i64 = 14;
 
 /// A handle on one otposture database.
 #[derive(Debug)]

@@ -39,6 +39,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 11, name: "csaf_exploitation", sql: include_str!("migrations/0011_csaf_exploitation.sql") },
     Migration { version: 12, name: "lean_indices", sql: include_str!("migrations/0012_lean_indices.sql") },
     Migration { version: 13, name: "networks", sql: include_str!("migrations/0013_networks.sql") },
+    Migration {
+        version: 14,
+        name: "messages_without_rowid",
+        sql: include_str!("migrations/0014_messages_without_rowid.sql"),
+    },
 ];
 
 /// `PRAGMA application_id` of otposture databases: "OTPS".
@@ -183,7 +188,7 @@ mod tests {
             .unwrap();
         }
         let mut store = crate::Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 13);
+        assert_eq!(store.schema_version().unwrap(), crate::SCHEMA_VERSION);
         let hosts = store.hosts(&crate::HostFilter::default()).unwrap();
         let rows: Vec<(i64, Option<&str>, Option<&str>)> =
             hosts.iter().map(|h| (h.id, h.network.as_deref(), h.host_name.as_deref())).collect();
@@ -210,6 +215,53 @@ mod tests {
             })
             .unwrap();
         assert_eq!(indices, 1, "the address index is rebuilt");
+    }
+
+    /// A schema 13 file's message counts survive the move to a table without
+    /// rowids, and a later count of the same key merges into them.
+    #[test]
+    fn message_counts_from_before_the_keyed_table_are_kept_and_merged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v13.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            crate::digest::register(&conn).unwrap();
+            migrate(&mut conn, &path, MIGRATIONS.get(..13).unwrap()).unwrap();
+            conn.execute_batch(
+                "INSERT INTO captures (id, fingerprint, path, size_bytes, status, started_at)
+                     VALUES (1, 'f', 'p', 0, 'complete', 0);
+                 INSERT INTO messages (id, flow_id, capture_scope, protocol, operation, direction, class,
+                                       count, first_seen, last_seen)
+                     VALUES (5, 42, 0, 'modbus', 'read_holding_registers', 'to_server', 'read', 10, 100, 200),
+                            (6, -1, 1, 'arp', 'request', '', 'discovery', 3, 50, 60);",
+            )
+            .unwrap();
+        }
+        let mut store = crate::Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), crate::SCHEMA_VERSION);
+        let capture = store.begin_capture("f", Path::new("p"), 0, 1).unwrap();
+        let stat = otposture_model::MessageStat {
+            flow: Some(otposture_model::FlowId(42)),
+            protocol: "modbus".into(),
+            operation: "read_holding_registers".into(),
+            class: otposture_model::OperationClass::Read,
+            direction: Some(otposture_model::Direction::ToServer),
+            count: 12,
+            first_seen: otposture_model::Timestamp(150),
+            last_seen: otposture_model::Timestamp(300),
+        };
+        store.write_batch(capture, &[otposture_model::Observation::Message(stat)]).unwrap();
+        let rows = store.messages(&crate::MessageFilter::default()).unwrap();
+        let got: Vec<(&str, &str, u64, i64, i64)> = rows
+            .iter()
+            .map(|m| (m.protocol.as_str(), m.operation.as_str(), m.count, m.first_seen_ns, m.last_seen_ns))
+            .collect();
+        assert_eq!(got, [("arp", "request", 3, 50, 60), ("modbus", "read_holding_registers", 12, 100, 300)]);
+        let without_rowid: String = store
+            .conn
+            .query_row("SELECT sql FROM sqlite_schema WHERE name = 'messages'", [], |r| r.get(0))
+            .unwrap();
+        assert!(without_rowid.contains("WITHOUT ROWID"), "{without_rowid}");
     }
 
     #[test]

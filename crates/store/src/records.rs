@@ -24,6 +24,7 @@
 
 use crate::digest::EventKey;
 use crate::error::{sql, StoreError};
+use crate::text::ip_string;
 use otposture_model::{Event, EventKind, MacAddr, OperationClass};
 use rusqlite::{params, Connection};
 use std::collections::HashMap;
@@ -256,8 +257,8 @@ impl<'e> OperationBatches<'e> {
         for (key, events) in &self.groups {
             // One group per row written: owned texts cost nothing worth a buffer here.
             let src_mac = key.src_mac.map(|m| m.to_string());
-            let src_ip = key.src_ip.map(|ip| ip.to_string());
-            let dst_ip = key.dst_ip.map(|ip| ip.to_string());
+            let src_ip = key.src_ip.map(ip_string);
+            let dst_ip = key.dst_ip.map(ip_string);
             let class = key.class.map(|c| c.name());
             let packet = |e: &&Event| i64::try_from(e.packet).unwrap_or(i64::MAX);
             let lo = events.iter().map(packet).min().unwrap_or(0);

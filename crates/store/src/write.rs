@@ -18,6 +18,7 @@ use crate::digest::EventKey;
 use crate::error::{sql, StoreError};
 use crate::ipnet::IpKey;
 use crate::records::OperationBatches;
+use crate::text::{ip_string, ip_text};
 use crate::rows::{AttributesRef, CaptureId, CaptureStats, RunId, RunStatus};
 use crate::Store;
 use otposture_model::{
@@ -231,8 +232,8 @@ impl<'t> BatchWriter<'t> {
     fn flow(&mut self, f: &FlowRecord) -> Result<(), StoreError> {
         let k = &f.key;
         let a = &f.anomalies;
-        let client_ip = text_of(&mut self.text.src_ip, Some(k.client_ip));
-        let server_ip = text_of(&mut self.text.dst_ip, Some(k.server_ip));
+        let client_ip = ip_text(&mut self.text.src_ip, Some(k.client_ip));
+        let server_ip = ip_text(&mut self.text.dst_ip, Some(k.server_ip));
         self.flow
             .execute(params![
                 f.id.0,
@@ -296,8 +297,8 @@ impl<'t> BatchWriter<'t> {
     fn event(&mut self, e: &Event) -> Result<(), StoreError> {
         let EventText { src_ip, dst_ip, src_mac, attributes } = &mut self.text;
         let attributes = attributes_json(attributes, e);
-        let src_ip_text = text_of(src_ip, e.src_ip);
-        let dst_ip_text = text_of(dst_ip, e.dst_ip);
+        let src_ip_text = ip_text(src_ip, e.src_ip);
+        let dst_ip_text = ip_text(dst_ip, e.dst_ip);
         let key = EventKey {
             protocol: e.protocol.as_ref(),
             kind: codes::event_kind(e.kind),
@@ -333,7 +334,7 @@ impl<'t> BatchWriter<'t> {
 fn upsert_host(stmt: &mut CachedStatement<'_>, network: &str, h: &HostSighting) -> rusqlite::Result<()> {
     stmt.execute(params![
         h.mac.map(|m| m.to_string()).unwrap_or_default(),
-        h.ip.map(|ip| ip.to_string()).unwrap_or_default(),
+        h.ip.map(ip_string).unwrap_or_default(),
         h.ip.map(IpKey::new),
         h.vlan.map_or(-1, i64::from),
         h.first_seen.0,
