@@ -166,6 +166,28 @@ pub trait Emit {
     ) {
         self.message(ctx, protocol, operation, class);
     }
+    /// Counts `n` operations of one kind at once, as `n` calls of
+    /// [`Emit::answer`] (`answers`) or of [`Emit::message`] would, for a class
+    /// that is not notable (nothing is kept individually either way). For runs
+    /// a dissector finds inside one message: a Multiple Service Packet's thirty
+    /// reads of one tag. The default makes the `n` calls.
+    fn repeated(
+        &mut self,
+        ctx: &PacketCtx<'_>,
+        protocol: &'static str,
+        operation: Cow<'static, str>,
+        class: OperationClass,
+        n: u32,
+        answers: bool,
+    ) {
+        for _ in 0..n {
+            if answers {
+                self.answer(ctx, protocol, operation.clone(), class);
+            } else {
+                self.message(ctx, protocol, operation.clone(), class);
+            }
+        }
+    }
     /// Keeps a notable event (identity, host name, anomaly) individually.
     fn event(&mut self, event: Event);
     /// Counts a malformed message on the flow (truncated PDU, bad length, bad CRC).

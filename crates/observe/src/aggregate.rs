@@ -110,8 +110,8 @@ impl MessageAgg {
         MessageAgg { class, count: 0, first: ts, last: ts, dirty: true }
     }
 
-    fn add(&mut self, ts: Timestamp) {
-        self.count += 1;
+    fn add(&mut self, ts: Timestamp, n: u64) {
+        self.count += n;
         self.first = self.first.min(ts);
         self.last = self.last.max(ts);
         self.dirty = true;
@@ -356,6 +356,7 @@ impl Aggregator {
         operation: Cow<'static, str>,
         class: OperationClass,
         attributes: Option<Vec<(Cow<'static, str>, String)>>,
+        n: u64,
     ) {
         if let Some(attributes) = attributes.filter(|_| class.is_notable()) {
             let mut e = ctx.event(protocol, EventKind::Operation, operation.clone());
@@ -369,8 +370,8 @@ impl Aggregator {
         };
         if let Some((slot, total)) = hot.and_then(|k| self.hot.get(&k)) {
             if let (Some(m), Some(t)) = (self.slots.get_mut(slot), self.totals.get_mut(total)) {
-                m.add(ctx.ts);
-                t.2 += 1;
+                m.add(ctx.ts, n);
+                t.2 += n;
                 return;
             }
         }
@@ -380,11 +381,11 @@ impl Aggregator {
             totals.len() - 1
         });
         if let Some(t) = self.totals.get_mut(total) {
-            t.2 += 1;
+            t.2 += n;
         }
         let Some(id) = self.names.id(protocol, &operation) else {
             let key = (ctx.flow_id(), protocol, operation, ctx.direction);
-            self.messages_by_text.entry(key).or_insert_with(|| MessageAgg::new(class, ctx.ts)).add(ctx.ts);
+            self.messages_by_text.entry(key).or_insert_with(|| MessageAgg::new(class, ctx.ts)).add(ctx.ts, n);
             return;
         };
         let (slots, free) = (&mut self.slots, &mut self.free);
@@ -401,7 +402,7 @@ impl Aggregator {
             }
         });
         if let Some(m) = self.slots.get_mut(slot) {
-            m.add(ctx.ts);
+            m.add(ctx.ts, n);
         }
         if let Some(k) = hot {
             self.hot.put(k, slot, total);
@@ -417,7 +418,7 @@ impl Emit for Aggregator {
         operation: Cow<'static, str>,
         class: OperationClass,
     ) {
-        self.count(ctx, protocol, operation, class, Some(Vec::new()));
+        self.count(ctx, protocol, operation, class, Some(Vec::new()), 1);
     }
 
     fn operation(
@@ -428,7 +429,7 @@ impl Emit for Aggregator {
         class: OperationClass,
         attributes: Vec<(Cow<'static, str>, String)>,
     ) {
-        self.count(ctx, protocol, operation, class, Some(attributes));
+        self.count(ctx, protocol, operation, class, Some(attributes), 1);
     }
 
     fn answer(
@@ -438,7 +439,26 @@ impl Emit for Aggregator {
         operation: Cow<'static, str>,
         class: OperationClass,
     ) {
-        self.count(ctx, protocol, operation, class, None);
+        self.count(ctx, protocol, operation, class, None, 1);
+    }
+
+    fn repeated(
+        &mut self,
+        ctx: &PacketCtx<'_>,
+        protocol: &'static str,
+        operation: Cow<'static, str>,
+        class: OperationClass,
+        n: u32,
+        answers: bool,
+    ) {
+        // A notable class counted as messages keeps a record each: not a run.
+        if !answers && class.is_notable() {
+            for _ in 0..n {
+                self.message(ctx, protocol, operation.clone(), class);
+            }
+            return;
+        }
+        self.count(ctx, protocol, operation, class, None, u64::from(n));
     }
 
     fn event(&mut self, event: Event) {
@@ -503,5 +523,56 @@ mod tests {
         counts.sort();
         assert_eq!(counts, [("late".to_string(), 2), ("read".to_string(), 2)]);
         assert_eq!(agg.per_protocol(), [("test".to_string(), "read".to_string(), 4)]);
+    }
+    /// What the aggregator keeps after `calls`: message counts by operation,
+    /// kept events by name, and the run summary's totals.
+    fn kept(
+        calls: impl FnOnce(&mut Aggregator),
+    ) -> (Vec<(String, u64, i64, i64)>, Vec<String>, Vec<(String, String, u64)>) {
+        let mut agg = Aggregator::default();
+        calls(&mut agg);
+        let per_protocol = agg.per_protocol();
+        let mut out = Vec::new();
+        agg.checkpoint(&mut out);
+        let mut counts = Vec::new();
+        let mut events = Vec::new();
+        for o in out {
+            match o {
+                Observation::Message(m) => {
+                    counts.push((m.operation.to_string(), m.count, m.first_seen.0, m.last_seen.0));
+                }
+                Observation::Event(e) => events.push(e.name.to_string()),
+                _ => {}
+            }
+        }
+        counts.sort();
+        events.sort();
+        (counts, events, per_protocol)
+    }
+
+    #[test]
+    fn a_run_counts_what_as_many_single_counts_would() {
+        let early = PacketCtx::at(Timestamp::from_parts(1, 0), 1);
+        let late = PacketCtx::at(Timestamp::from_parts(5, 0), 2);
+        let (read, write) = (OperationClass::Read, OperationClass::Write);
+        let one_by_one = kept(|agg| {
+            for _ in 0..30 {
+                agg.message(&late, "test", Cow::Borrowed("read_tag"), read);
+            }
+            agg.answer(&early, "test", Cow::Borrowed("read_tag"), read);
+            for _ in 0..3 {
+                agg.answer(&late, "test", Cow::Borrowed("write_tag"), write);
+                agg.message(&late, "test", Cow::Borrowed("stop"), write);
+            }
+        });
+        let in_runs = kept(|agg| {
+            agg.repeated(&late, "test", Cow::Borrowed("read_tag"), read, 30, false);
+            agg.repeated(&early, "test", Cow::Borrowed("read_tag"), read, 1, true);
+            agg.repeated(&late, "test", Cow::Borrowed("write_tag"), write, 3, true);
+            agg.repeated(&late, "test", Cow::Borrowed("stop"), write, 3, false);
+        });
+        assert_eq!(in_runs, one_by_one);
+        assert_eq!(one_by_one.0.iter().find(|c| c.0 == "read_tag").map(|c| (c.1, c.2)), Some((31, 1_000_000_000)));
+        assert_eq!(one_by_one.1, ["stop", "stop", "stop"], "notable messages keep a record each, answers none");
     }
 }

@@ -257,10 +257,8 @@ mod tests {
             .map(|m| (m.protocol.as_str(), m.operation.as_str(), m.count, m.first_seen_ns, m.last_seen_ns))
             .collect();
         assert_eq!(got, [("arp", "request", 3, 50, 60), ("modbus", "read_holding_registers", 12, 100, 300)]);
-        let without_rowid: String = store
-            .conn
-            .query_row("SELECT sql FROM sqlite_schema WHERE name = 'messages'", [], |r| r.get(0))
-            .unwrap();
+        let without_rowid: String =
+            store.conn.query_row("SELECT sql FROM sqlite_schema WHERE name = 'messages'", [], |r| r.get(0)).unwrap();
         assert!(without_rowid.contains("WITHOUT ROWID"), "{without_rowid}");
     }
 

@@ -18,8 +18,8 @@ use crate::digest::EventKey;
 use crate::error::{sql, StoreError};
 use crate::ipnet::IpKey;
 use crate::records::OperationBatches;
-use crate::text::{ip_string, ip_text};
 use crate::rows::{AttributesRef, CaptureId, CaptureStats, RunId, RunStatus};
+use crate::text::{ip_string, ip_text};
 use crate::Store;
 use otposture_model::{
     Event, EventKind, FlowRecord, HostSighting, HostSource, MacAddr, MessageStat, Observation, Timestamp,

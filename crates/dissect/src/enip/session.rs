@@ -183,6 +183,59 @@ struct Counters {
 struct Out<'a> {
     emit: &'a mut dyn Emit,
     tap: Option<&'a mut (dyn Tap + 'static)>,
+    /// Consecutive plain counts of one operation, not yet reported: a
+    /// Multiple Service Packet's parts repeat one request dozens of times, and
+    /// one [`Emit::repeated`] call costs what one count did. Every report
+    /// goes out after it (see [`Out::now`]), so the order is unchanged.
+    run: Option<Run>,
+}
+
+/// See [`Out::run`].
+#[derive(Debug)]
+struct Run {
+    name: Cow<'static, str>,
+    op: OperationClass,
+    answers: bool,
+    n: u32,
+}
+
+impl<'a> Out<'a> {
+    fn new(emit: &'a mut dyn Emit, tap: Option<&'a mut (dyn Tap + 'static)>) -> Self {
+        Out { emit, tap, run: None }
+    }
+
+    /// The engine, once the waiting run is reported.
+    fn now(&mut self, ctx: &PacketCtx<'_>) -> &mut dyn Emit {
+        self.flush(ctx);
+        &mut *self.emit
+    }
+
+    /// Reports the waiting run. Every `Out` is flushed before it is dropped,
+    /// within the packet whose context the run was counted under.
+    fn flush(&mut self, ctx: &PacketCtx<'_>) {
+        if let Some(r) = self.run.take() {
+            if r.n == 1 && !r.answers {
+                self.emit.message(ctx, PROTOCOL_CIP, r.name, r.op);
+            } else if r.n == 1 {
+                self.emit.answer(ctx, PROTOCOL_CIP, r.name, r.op);
+            } else {
+                self.emit.repeated(ctx, PROTOCOL_CIP, r.name, r.op, r.n, r.answers);
+            }
+        }
+    }
+
+    /// Counts one plain operation (not kept individually): added to the
+    /// waiting run when it is the same operation, else starts a new one.
+    fn count(&mut self, ctx: &PacketCtx<'_>, name: Cow<'static, str>, op: OperationClass, answers: bool) {
+        if let Some(r) = &mut self.run {
+            if r.op == op && r.answers == answers && r.n < u32::MAX && r.name == name {
+                r.n += 1;
+                return;
+            }
+        }
+        self.flush(ctx);
+        self.run = Some(Run { name, op, answers, n: 1 });
+    }
 }
 
 impl Out<'_> {
@@ -201,9 +254,9 @@ impl Out<'_> {
         attributes: impl FnOnce() -> Attributes,
     ) {
         if op.is_notable() {
-            self.emit.operation(ctx, PROTOCOL_CIP, name, op, attributes());
+            self.now(ctx).operation(ctx, PROTOCOL_CIP, name, op, attributes());
         } else {
-            self.emit.message(ctx, PROTOCOL_CIP, name, op);
+            self.count(ctx, name, op, false);
         }
     }
 }
@@ -220,7 +273,7 @@ impl Out<'_> {
         attributes: impl FnOnce() -> Attributes,
     ) {
         if status == 0 {
-            self.emit.answer(ctx, PROTOCOL_CIP, name, op);
+            self.count(ctx, name, op, true);
         } else {
             self.record(ctx, name, op, attributes);
         }
@@ -319,11 +372,12 @@ impl Session {
     pub(crate) fn data(&mut self, ctx: &PacketCtx<'_>, direction: Direction, data: &[u8], emit: &mut dyn Emit) {
         let Session { framers, state, tap } = self;
         let Some(framer) = framers.get_mut(direction.index()) else { return };
-        let mut out = Out { emit, tap: tap.as_deref_mut() };
+        let mut out = Out::new(emit, tap.as_deref_mut());
         framer.push(data, &mut |f| match f {
             Framed::Frame(h, body) => state.message(ctx, &h, body, &mut out),
-            Framed::Malformed(e) => out.emit.malformed(ctx, PROTOCOL_ENIP, e.what()),
+            Framed::Malformed(e) => out.now(ctx).malformed(ctx, PROTOCOL_ENIP, e.what()),
         });
+        out.flush(ctx);
     }
 
     /// One UDP datagram: encapsulation messages (port 44818), or a bare CPF
@@ -394,7 +448,7 @@ impl State {
             Command::INDICATE_STATUS | Command::CANCEL => Session,
             _ => Unknown,
         };
-        out.emit.message(ctx, PROTOCOL_ENIP, h.command.name(), class);
+        out.now(ctx).message(ctx, PROTOCOL_ENIP, h.command.name(), class);
     }
 
     /// SendRRData / SendUnitData: the CPF items, then the CIP message.
@@ -403,13 +457,13 @@ impl State {
         // no command-specific data (Vol. 2 §2-3.3): cpppo answers a request it
         // cannot parse so, and tshark reads it as a whole message.
         if body.is_empty() && h.status != 0 {
-            out.emit.message(ctx, PROTOCOL_ENIP, h.command.name(), OperationClass::Session);
+            out.now(ctx).message(ctx, PROTOCOL_ENIP, h.command.name(), OperationClass::Session);
             return;
         }
         let items = match encap::rr_items(body) {
             Ok((_interface, items)) => items,
             Err(e) => {
-                out.emit.malformed(ctx, PROTOCOL_ENIP, e.what());
+                out.now(ctx).malformed(ctx, PROTOCOL_ENIP, e.what());
                 return;
             }
         };
@@ -419,7 +473,7 @@ impl State {
         for item in items {
             match item {
                 Err(e) => {
-                    out.emit.malformed(ctx, PROTOCOL_ENIP, e.what());
+                    out.now(ctx).malformed(ctx, PROTOCOL_ENIP, e.what());
                     return;
                 }
                 Ok(i) => match i.kind {
@@ -442,19 +496,19 @@ impl State {
             Some((_, data)) => {
                 let known = conn.and_then(|id| self.connections.iter().find(|c| c.o2t == id || c.t2o == id).copied());
                 if sequenced || known.is_some_and(|c| c.transport_class < 2) {
-                    out.emit.message(ctx, PROTOCOL_ENIP, Cow::Borrowed("io"), OperationClass::Read);
+                    out.now(ctx).message(ctx, PROTOCOL_ENIP, Cow::Borrowed("io"), OperationClass::Read);
                     return;
                 }
                 let mut c = Cursor::new(data);
                 let Some(seq) = c.le_u16() else {
-                    out.emit.malformed(ctx, PROTOCOL_ENIP, "connected_data_truncated");
+                    out.now(ctx).malformed(ctx, PROTOCOL_ENIP, "connected_data_truncated");
                     return;
                 };
                 let id = known.map(|k| k.o2t).or(conn).unwrap_or(0);
                 let classes = known.map(|k| k.path_classes).unwrap_or_default();
                 self.cip(ctx, out, Key::Connected { conn: id, seq }, classes, conn, c.rest(), 0);
             }
-            None => out.emit.message(ctx, PROTOCOL_ENIP, h.command.name(), OperationClass::Session),
+            None => out.now(ctx).message(ctx, PROTOCOL_ENIP, h.command.name(), OperationClass::Session),
         }
     }
 
@@ -472,7 +526,7 @@ impl State {
         depth: u8,
     ) {
         match cip::parse(data) {
-            Err(e) => out.emit.malformed(ctx, PROTOCOL_CIP, e.what()),
+            Err(e) => out.now(ctx).malformed(ctx, PROTOCOL_CIP, e.what()),
             Ok(Message::Request(r)) => {
                 let mut asked = self.request(ctx, out, &r, extra, conn, (Via::Direct, &[]), depth);
                 if asked.class == Some(cip::CLASS_IDENTITY) && asked.identity_route.is_none() {
@@ -557,7 +611,7 @@ impl State {
                     _ => None,
                 });
                 let Some((u, e)) = embedded else {
-                    out.emit.malformed(ctx, PROTOCOL_CIP, "unconnected_send_unreadable");
+                    out.now(ctx).malformed(ctx, PROTOCOL_CIP, "unconnected_send_unreadable");
                     return asked;
                 };
                 let inner =
@@ -569,7 +623,7 @@ impl State {
                 out.cip(ctx, r.service, &classes);
                 let mut list = Vec::new();
                 match cip::multiple(r.data) {
-                    None => out.emit.malformed(ctx, PROTOCOL_CIP, "multiple_service_truncated"),
+                    None => out.now(ctx).malformed(ctx, PROTOCOL_CIP, "multiple_service_truncated"),
                     Some(parts) => {
                         // Sized once: growing it a part at a time reallocated
                         // on most Multiple Service Packets.
@@ -590,7 +644,7 @@ impl State {
                                         list.push(a);
                                     }
                                 }
-                                _ => out.emit.malformed(ctx, PROTOCOL_CIP, "multiple_service_unreadable"),
+                                _ => out.now(ctx).malformed(ctx, PROTOCOL_CIP, "multiple_service_unreadable"),
                             }
                         }
                     }
@@ -616,7 +670,7 @@ impl State {
                             route: Route::of(f.path),
                         }));
                     }
-                    None => out.emit.malformed(ctx, PROTOCOL_CIP, "forward_open_truncated"),
+                    None => out.now(ctx).malformed(ctx, PROTOCOL_CIP, "forward_open_truncated"),
                 }
             }
             Service::FORWARD_CLOSE if cm => match cm::forward_close(r.data) {
@@ -630,7 +684,7 @@ impl State {
                         originator_serial: f.originator_serial,
                     };
                 }
-                None => out.emit.malformed(ctx, PROTOCOL_CIP, "forward_close_truncated"),
+                None => out.now(ctx).malformed(ctx, PROTOCOL_CIP, "forward_close_truncated"),
             },
             Service::EXECUTE_PCCC if t.class == Some(cip::CLASS_PCCC) => {
                 out.cip(ctx, r.service, &classes);
@@ -652,7 +706,7 @@ impl State {
                         });
                     }
                     None => {
-                        out.emit.malformed(ctx, PROTOCOL_CIP, "pccc_truncated");
+                        out.now(ctx).malformed(ctx, PROTOCOL_CIP, "pccc_truncated");
                         out.record(ctx, asked.name.clone(), asked.op, Vec::new);
                     }
                 }
@@ -713,7 +767,7 @@ impl State {
                                     _ => self.unpaired(ctx, out, &e, Classes::default(), conn),
                                 }
                             }
-                            _ => out.emit.malformed(ctx, PROTOCOL_CIP, "multiple_service_unreadable"),
+                            _ => out.now(ctx).malformed(ctx, PROTOCOL_CIP, "multiple_service_unreadable"),
                         }
                     }
                 }
@@ -897,14 +951,14 @@ fn list_identity(ctx: &PacketCtx<'_>, body: &[u8], out: &mut Out<'_>) {
         return;
     }
     let Ok(items) = encap::Items::parse(body) else {
-        out.emit.malformed(ctx, PROTOCOL_ENIP, "cpf_truncated");
+        out.now(ctx).malformed(ctx, PROTOCOL_ENIP, "cpf_truncated");
         return;
     };
     for item in items {
         let item = match item {
             Ok(i) => i,
             Err(e) => {
-                out.emit.malformed(ctx, PROTOCOL_ENIP, e.what());
+                out.now(ctx).malformed(ctx, PROTOCOL_ENIP, e.what());
                 return;
             }
         };
@@ -915,9 +969,9 @@ fn list_identity(ctx: &PacketCtx<'_>, body: &[u8], out: &mut Out<'_>) {
             Some(id) => {
                 let mut e = ctx.event(PROTOCOL_ENIP, EventKind::Identity, "enip.list_identity");
                 e.attributes = id.attributes();
-                out.emit.event(e);
+                out.now(ctx).event(e);
             }
-            None => out.emit.malformed(ctx, PROTOCOL_ENIP, "list_identity_item_truncated"),
+            None => out.now(ctx).malformed(ctx, PROTOCOL_ENIP, "list_identity_item_truncated"),
         }
     }
 }
@@ -936,7 +990,7 @@ fn identity_reply(ctx: &PacketCtx<'_>, asked: &Asked, r: &Response<'_>, out: &mu
     };
     let Some(id) = id else {
         if asked.service == Service::GET_ATTRIBUTES_ALL {
-            out.emit.malformed(ctx, PROTOCOL_CIP, "identity_truncated");
+            out.now(ctx).malformed(ctx, PROTOCOL_CIP, "identity_truncated");
         }
         return;
     };
@@ -949,7 +1003,7 @@ fn identity_reply(ctx: &PacketCtx<'_>, asked: &Asked, r: &Response<'_>, out: &mu
     if let Some(route) = &asked.identity_route {
         e.attributes.push((Cow::Borrowed("route"), route.to_string()));
     }
-    out.emit.event(e);
+    out.now(ctx).event(e);
 }
 
 #[cfg(test)]
