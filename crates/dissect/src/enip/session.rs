@@ -228,7 +228,9 @@ impl<'a> Out<'a> {
     /// waiting run when it is the same operation, else starts a new one.
     fn count(&mut self, ctx: &PacketCtx<'_>, name: Cow<'static, str>, op: OperationClass, answers: bool) {
         if let Some(r) = &mut self.run {
-            if r.op == op && r.answers == answers && r.n < u32::MAX && r.name == name {
+            // Names are mostly the same static string: compare addresses first.
+            let same = |a: &str, b: &str| (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b;
+            if r.op == op && r.answers == answers && r.n < u32::MAX && same(&r.name, &name) {
                 r.n += 1;
                 return;
             }
