@@ -106,10 +106,32 @@ pub enum NoteKind {
     },
 }
 
+/// What [`PacketSource::poll_packet`] found.
+#[derive(Debug)]
+pub enum Polled<'a> {
+    /// The next packet.
+    Packet(Packet<'a>),
+    /// No packet arrived within the wait: a live interface on a quiet network.
+    Idle,
+    /// The end of the input.
+    End,
+}
+
 /// A source of packets.
 pub trait PacketSource {
     /// The next packet, or `None` at the end. After an error the source is done.
     fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError>;
+    /// The next packet, waiting at most about `wait` for one: a source that
+    /// waits for packets (a live interface) then says [`Polled::Idle`], so the
+    /// caller can store what it has while the network is quiet. Sources that
+    /// never wait (files) never say it.
+    fn poll_packet(&mut self, wait: std::time::Duration) -> Result<Polled<'_>, CaptureError> {
+        let _ = wait;
+        Ok(match self.next_packet()? {
+            Some(p) => Polled::Packet(p),
+            None => Polled::End,
+        })
+    }
     /// Progress so far.
     fn progress(&self) -> Progress;
     /// Takes the non-fatal warnings gathered since the last call.

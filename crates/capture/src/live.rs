@@ -4,7 +4,7 @@
 //! A BPF filter is compiled by libpcap; the read timeout lets the caller stop
 //! cleanly (Ctrl-C, duration, packet limit) even on a silent network.
 
-use crate::{CaptureError, Packet, PacketSource, Progress, Warning};
+use crate::{CaptureError, Packet, PacketSource, Polled, Progress, Warning};
 use otposture_model::Timestamp;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -43,6 +43,8 @@ pub struct LiveSource {
     /// The last packet, copied out of libpcap's ring so the read loop can retry
     /// on timeouts; live rates make the copy negligible.
     last: Vec<u8>,
+    last_ts: Timestamp,
+    last_len: u32,
 }
 
 impl std::fmt::Debug for LiveSource {
@@ -83,7 +85,24 @@ impl LiveSource {
             bytes: 0,
             stop: opts.stop.clone(),
             last: Vec::with_capacity(65_536),
+            last_ts: Timestamp::default(),
+            last_len: 0,
         })
+    }
+
+    /// The packet read last.
+    fn packet(&self) -> Packet<'_> {
+        Packet {
+            ts: self.last_ts,
+            data: &self.last,
+            orig_len: self.last_len,
+            linktype: self.linktype,
+            interface: 0,
+            source: 0,
+            record: self.packets,
+            offset: 0,
+            comment: None,
+        }
     }
 
     /// Packets received and dropped, as libpcap counts them.
@@ -99,12 +118,29 @@ impl LiveSource {
 
 impl PacketSource for LiveSource {
     fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        loop {
+            // Two steps: the borrow of a packet returned from the loop would
+            // outlive the iteration that polled again.
+            match self.poll_packet(Duration::from_secs(1))? {
+                Polled::Idle => continue,
+                Polled::End => return Ok(None),
+                Polled::Packet(_) => break,
+            }
+        }
+        Ok(Some(self.packet()))
+    }
+
+    fn poll_packet(&mut self, wait: Duration) -> Result<Polled<'_>, CaptureError> {
+        let deadline = Instant::now().checked_add(wait);
         let (ts, orig_len) = loop {
             if self.stop.load(Ordering::Relaxed)
                 || self.duration.is_some_and(|d| self.started.elapsed() >= d)
                 || self.max_packets.is_some_and(|m| self.packets >= m)
             {
-                return Ok(None);
+                return Ok(Polled::End);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(Polled::Idle);
             }
             match self.cap.next_packet() {
                 Ok(p) => {
@@ -122,17 +158,9 @@ impl PacketSource for LiveSource {
                 Err(e) => return Err(CaptureError::Live { iface: self.iface.clone(), what: e.to_string() }),
             }
         };
-        Ok(Some(Packet {
-            ts,
-            data: &self.last,
-            orig_len,
-            linktype: self.linktype,
-            interface: 0,
-            source: 0,
-            record: self.packets,
-            offset: 0,
-            comment: None,
-        }))
+        self.last_ts = ts;
+        self.last_len = orig_len;
+        Ok(Polled::Packet(self.packet()))
     }
 
     fn progress(&self) -> Progress {

@@ -524,11 +524,13 @@ mod tests {
         assert_eq!(counts, [("late".to_string(), 2), ("read".to_string(), 2)]);
         assert_eq!(agg.per_protocol(), [("test".to_string(), "read".to_string(), 4)]);
     }
-    /// What the aggregator keeps after `calls`: message counts by operation,
-    /// kept events by name, and the run summary's totals.
-    fn kept(
-        calls: impl FnOnce(&mut Aggregator),
-    ) -> (Vec<(String, u64, i64, i64)>, Vec<String>, Vec<(String, String, u64)>) {
+
+    /// Message counts (operation, count, first, last), kept events' names,
+    /// and the run summary's totals.
+    type Kept = (Vec<(String, u64, i64, i64)>, Vec<String>, Vec<(String, String, u64)>);
+
+    /// What the aggregator keeps after `calls`.
+    fn kept(calls: impl FnOnce(&mut Aggregator)) -> Kept {
         let mut agg = Aggregator::default();
         calls(&mut agg);
         let per_protocol = agg.per_protocol();

@@ -6,7 +6,7 @@ use crate::writer::Writer;
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use otposture_capture::{CaptureError, FileSource, MergedSource, PacketSource};
+use otposture_capture::{CaptureError, FileSource, MergedSource, PacketSource, Polled};
 use otposture_dissect::Registry;
 use otposture_model::Observation;
 use otposture_observe::{Engine, EngineConfig, EngineStats, RawPacket};
@@ -18,7 +18,18 @@ use std::time::{Duration, Instant};
 
 /// Packets between two store checkpoints: bounds the memory of a batch and what
 /// an interrupted run can lose.
-pub(crate) const CHECKPOINT_PACKETS: u64 = 1 << 18;
+pub(crate) const CHECKPOINT_PACKETS: u64 = 1 << 19;
+
+/// Wall-clock time between two store checkpoints at most, while packets come
+/// (checked every [`CHECKPOINT_CHECK_EVERY`] packets) or while a live interface
+/// is quiet: without it a live capture of a few hundred packets a second was
+/// stored only every 262,144 packets, a quarter of an hour apart.
+pub(crate) const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Packets between two looks at the clock for [`CHECKPOINT_INTERVAL`]: a read
+/// of the clock costs tens of nanoseconds, a tenth of a second per 1 GB
+/// capture if done for every packet.
+const CHECKPOINT_CHECK_EVERY: u64 = 64;
 
 #[derive(Args, Debug)]
 pub(crate) struct AnalyzeArgs {
@@ -206,13 +217,24 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
     let mut failure: Option<CaptureError> = None;
     let mut warnings = Vec::new();
     let mut last_ts = otposture_model::Timestamp::default();
+    let mut last_checkpoint = Instant::now();
     loop {
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        let p = match source.next_packet() {
-            Ok(Some(p)) => p,
-            Ok(None) => break,
+        let p = match source.poll_packet(CHECKPOINT_INTERVAL) {
+            Ok(Polled::Packet(p)) => p,
+            Ok(Polled::End) => break,
+            Ok(Polled::Idle) => {
+                // A quiet live network: store what came since the last checkpoint.
+                if since_checkpoint > 0 {
+                    since_checkpoint = 0;
+                    annotate_notes(&mut engine, source.take_notes(), last_ts);
+                    checkpoint(&mut engine, &mut writer, &capture_ids, current, &per_capture)?;
+                    last_checkpoint = Instant::now();
+                }
+                continue;
+            }
             Err(e) => {
                 failure = Some(e);
                 break;
@@ -236,11 +258,15 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
         }
         last_ts = p.ts;
         since_checkpoint += 1;
-        if since_checkpoint >= CHECKPOINT_PACKETS || engine.needs_checkpoint() {
+        if since_checkpoint >= CHECKPOINT_PACKETS
+            || engine.needs_checkpoint()
+            || (since_checkpoint % CHECKPOINT_CHECK_EVERY == 0 && last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL)
+        {
             since_checkpoint = 0;
             warnings.extend(source.take_warnings());
             annotate_notes(&mut engine, source.take_notes(), last_ts);
             checkpoint(&mut engine, &mut writer, &capture_ids, current, &per_capture)?;
+            last_checkpoint = Instant::now();
         }
         if since_checkpoint % 16_384 == 0 {
             let pr = source.progress();

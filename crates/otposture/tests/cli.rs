@@ -563,7 +563,7 @@ fn captures_live_from_the_loopback_interface() {
     let child = Command::new(env!("CARGO_BIN_EXE_otposture"))
         .arg("--db")
         .arg(env.db())
-        .args(["analyze", "--quiet", "--iface", "lo", "--filter", &format!("tcp port {port}"), "--duration", "4"])
+        .args(["analyze", "--quiet", "--iface", "lo", "--filter", &format!("tcp port {port}"), "--duration", "8"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -580,6 +580,16 @@ fn captures_live_from_the_loopback_interface() {
     client.read_exact(&mut buf).unwrap();
     drop(client);
     drop(server);
+    // The network is quiet now: within a second the analysis stores what it
+    // saw, and the writer commits it a second later, while still capturing.
+    std::thread::sleep(std::time::Duration::from_millis(3500));
+    let still_running = child.id();
+    let during = Command::new(env!("CARGO_BIN_EXE_otposture"))
+        .arg("--db")
+        .arg(env.db())
+        .args(["flows", "--port", &port.to_string(), "--format", "json"])
+        .output()
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     if code(&out) != 0 && stderr(&out).contains("cannot open") {
         if std::env::var("CI").as_deref() == Ok("true") {
@@ -589,6 +599,12 @@ fn captures_live_from_the_loopback_interface() {
         return;
     }
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let during: serde_json::Value = serde_json::from_slice(&during.stdout).unwrap_or_default();
+    assert_eq!(
+        during["flows"].as_array().map(Vec::len),
+        Some(1),
+        "the flow is stored while analysis {still_running} still runs: {during}"
+    );
     let flows = env.json(&["flows", "--port", &port.to_string()]);
     let flows = flows["flows"].as_array().unwrap();
     assert_eq!(flows.len(), 1, "{flows:?}");
