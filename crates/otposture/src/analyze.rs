@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 /// Packets between two store checkpoints: bounds the memory of a batch and what
 /// an interrupted run can lose.
-pub(crate) const CHECKPOINT_PACKETS: u64 = 1 << 19;
+pub(crate) const CHECKPOINT_PACKETS: u64 = 1 << 18;
 
 /// Wall-clock time between two store checkpoints at most, while packets come
 /// (checked every [`CHECKPOINT_CHECK_EVERY`] packets) or while a live interface
