@@ -44,6 +44,7 @@ pub mod ssh;
 pub mod telnet;
 #[cfg(test)]
 mod test_support;
+mod text;
 pub mod tls;
 
 /// Where a piece of input came from: packet time, record number and addressing.

@@ -21,6 +21,7 @@ use super::cip::{self, Classes, Message, Request, Response, Service, Target};
 use super::encap::{self, Command, Framed, Framer, Header, ItemType};
 use super::{cm, identity, names, pccc, Tap, PROTOCOL_CIP, PROTOCOL_ENIP};
 use crate::cursor::Cursor;
+use crate::text::{dec, hex};
 use crate::{Emit, PacketCtx};
 use otposture_model::{Direction, EventKind, OperationClass};
 use std::borrow::Cow;
@@ -697,9 +698,9 @@ impl State {
                         asked.op = op;
                         out.record(ctx, asked.name.clone(), op, || {
                             let mut a = request_attributes(&t, r.service, via, route, conn);
-                            a.push((Cow::Borrowed("pccc_command"), format!("{:#04x}", p.cmd)));
+                            a.push((Cow::Borrowed("pccc_command"), hex(u64::from(p.cmd), 2)));
                             if let Some(f) = p.fnc {
-                                a.push((Cow::Borrowed("pccc_function"), format!("{f:#04x}")));
+                                a.push((Cow::Borrowed("pccc_function"), hex(u64::from(f), 2)));
                             }
                             if let Some(m) = pccc::cpu_mode(&p) {
                                 a.push((Cow::Borrowed("cpu_mode"), m.to_string()));
@@ -723,7 +724,7 @@ impl State {
                 if let Some(&kind) = r.data.first() {
                     // Identity Reset (Vol. 1 §5-2.3.1): 0 = power cycle, 1 =
                     // factory defaults, 2 = defaults except communication.
-                    a.push((Cow::Borrowed("reset_type"), kind.to_string()));
+                    a.push((Cow::Borrowed("reset_type"), dec(kind)));
                 }
             }
             a
@@ -861,7 +862,7 @@ fn unpaired_class(service: Service) -> (Cow<'static, str>, OperationClass) {
 
 /// The class code, and its object's name where the CIP class table has one.
 fn push_class(a: &mut Attributes, class: u32) {
-    a.push((Cow::Borrowed("class"), format!("{class:#04x}")));
+    a.push((Cow::Borrowed("class"), hex(u64::from(class), 2)));
     if let Some(name) = names::class(class) {
         a.push((Cow::Borrowed("class_name"), name.to_string()));
     }
@@ -869,7 +870,7 @@ fn push_class(a: &mut Attributes, class: u32) {
 
 /// The general status, and its meaning where CIP defines one.
 fn push_status(a: &mut Attributes, status: u8) {
-    a.push((Cow::Borrowed("status"), format!("{status:#04x}")));
+    a.push((Cow::Borrowed("status"), hex(u64::from(status), 2)));
     if let Some(text) = names::general_status(status) {
         a.push((Cow::Borrowed("status_text"), text.to_string()));
     }
@@ -879,18 +880,18 @@ fn push_status(a: &mut Attributes, status: u8) {
 fn request_attributes(t: &Target<'_>, service: Service, via: Via, route: &[u8], conn: Option<u32>) -> Attributes {
     let mut a: Attributes = Vec::with_capacity(8);
     a.push((Cow::Borrowed("message"), "request".to_string()));
-    a.push((Cow::Borrowed("service"), format!("{:#04x}", service.0)));
+    a.push((Cow::Borrowed("service"), hex(u64::from(service.0), 2)));
     if let Some(c) = t.class {
         push_class(&mut a, c);
     }
     if let Some(i) = t.instance {
-        a.push((Cow::Borrowed("instance"), i.to_string()));
+        a.push((Cow::Borrowed("instance"), dec(i)));
     }
     if let Some(x) = t.attribute {
-        a.push((Cow::Borrowed("attribute"), x.to_string()));
+        a.push((Cow::Borrowed("attribute"), dec(x)));
     }
     if let Some(m) = t.member {
-        a.push((Cow::Borrowed("member"), m.to_string()));
+        a.push((Cow::Borrowed("member"), dec(m)));
     }
     if let Some(s) = t.symbol {
         a.push((Cow::Borrowed("tag"), cip::symbol_text(s)));
@@ -902,7 +903,7 @@ fn request_attributes(t: &Target<'_>, service: Service, via: Via, route: &[u8], 
         a.push((Cow::Borrowed("route"), cm::route_text(route)));
     }
     if let Some(c) = conn {
-        a.push((Cow::Borrowed("connection_id"), format!("{c:#010x}")));
+        a.push((Cow::Borrowed("connection_id"), hex(u64::from(c), 8)));
     }
     a
 }
@@ -911,25 +912,25 @@ fn request_attributes(t: &Target<'_>, service: Service, via: Via, route: &[u8], 
 fn response_attributes(asked: &Asked, r: &Response<'_>, conn: Option<u32>) -> Attributes {
     let mut a: Attributes = Vec::with_capacity(8);
     a.push((Cow::Borrowed("message"), "response".to_string()));
-    a.push((Cow::Borrowed("service"), format!("{:#04x}", asked.service.0)));
+    a.push((Cow::Borrowed("service"), hex(u64::from(asked.service.0), 2)));
     if let Some(c) = asked.class {
         push_class(&mut a, c);
     }
     if let Some(i) = asked.instance {
-        a.push((Cow::Borrowed("instance"), i.to_string()));
+        a.push((Cow::Borrowed("instance"), dec(i)));
     }
     if let Some(x) = asked.attribute {
-        a.push((Cow::Borrowed("attribute"), x.to_string()));
+        a.push((Cow::Borrowed("attribute"), dec(x)));
     }
     if let Some(v) = asked.via.name() {
         a.push((Cow::Borrowed("via"), v.to_string()));
     }
     push_status(&mut a, r.status);
     if let Some(x) = r.extended {
-        a.push((Cow::Borrowed("extended_status"), format!("{x:#06x}")));
+        a.push((Cow::Borrowed("extended_status"), hex(u64::from(x), 4)));
     }
     if let Some(c) = conn {
-        a.push((Cow::Borrowed("connection_id"), format!("{c:#010x}")));
+        a.push((Cow::Borrowed("connection_id"), hex(u64::from(c), 8)));
     }
     a
 }
@@ -938,10 +939,10 @@ fn response_attributes(asked: &Asked, r: &Response<'_>, conn: Option<u32>) -> At
 fn unpaired_attributes(r: &Response<'_>, conn: Option<u32>) -> Attributes {
     let mut a: Attributes = Vec::with_capacity(4);
     a.push((Cow::Borrowed("message"), "response".to_string()));
-    a.push((Cow::Borrowed("service"), format!("{:#04x}", r.service.0)));
+    a.push((Cow::Borrowed("service"), hex(u64::from(r.service.0), 2)));
     push_status(&mut a, r.status);
     if let Some(c) = conn {
-        a.push((Cow::Borrowed("connection_id"), format!("{c:#010x}")));
+        a.push((Cow::Borrowed("connection_id"), hex(u64::from(c), 8)));
     }
     a
 }
@@ -1000,7 +1001,7 @@ fn identity_reply(ctx: &PacketCtx<'_>, asked: &Asked, r: &Response<'_>, out: &mu
     e.attributes = id.attributes();
     e.attributes.push((Cow::Borrowed("source"), source.to_string()));
     if let Some(i) = asked.instance {
-        e.attributes.push((Cow::Borrowed("instance"), i.to_string()));
+        e.attributes.push((Cow::Borrowed("instance"), dec(i)));
     }
     if let Some(route) = &asked.identity_route {
         e.attributes.push((Cow::Borrowed("route"), route.to_string()));

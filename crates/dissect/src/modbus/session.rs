@@ -13,6 +13,7 @@
 use super::mbap::{Adu, Framed, Framer};
 use super::pdu::{self, FunctionCode, MeiType, Pdu, PduKind};
 use super::{mei, umas, PROTOCOL};
+use crate::text::dec;
 use crate::{Emit, PacketCtx, StreamSession};
 use otposture_model::{Direction, EventKind};
 use std::borrow::Cow;
@@ -228,31 +229,31 @@ fn attributes(h: &super::mbap::Header, p: &Pdu<'_>, umas: Option<u8>) -> Vec<(Co
         PduKind::Exception(_) => "exception",
     };
     a.push((Cow::Borrowed("message"), kind.to_string()));
-    a.push((Cow::Borrowed("unit_id"), h.unit_id.to_string()));
-    a.push((Cow::Borrowed("transaction_id"), h.transaction_id.to_string()));
-    a.push((Cow::Borrowed("function"), p.function.0.to_string()));
+    a.push((Cow::Borrowed("unit_id"), dec(h.unit_id)));
+    a.push((Cow::Borrowed("transaction_id"), dec(h.transaction_id)));
+    a.push((Cow::Borrowed("function"), dec(p.function.0)));
     if let Some(s) = p.sub_function {
-        a.push((Cow::Borrowed("sub_function"), s.to_string()));
+        a.push((Cow::Borrowed("sub_function"), dec(s)));
     }
     if let Some((addr, qty)) = p.read {
-        a.push((Cow::Borrowed("read_address"), addr.to_string()));
-        a.push((Cow::Borrowed("read_quantity"), qty.to_string()));
+        a.push((Cow::Borrowed("read_address"), dec(addr)));
+        a.push((Cow::Borrowed("read_quantity"), dec(qty)));
     }
     if let Some(x) = p.address {
-        a.push((Cow::Borrowed("address"), x.to_string()));
+        a.push((Cow::Borrowed("address"), dec(x)));
     }
     if let Some(x) = p.quantity {
-        a.push((Cow::Borrowed("quantity"), x.to_string()));
+        a.push((Cow::Borrowed("quantity"), dec(x)));
     }
     if let Some(x) = p.value {
-        a.push((Cow::Borrowed("value"), x.to_string()));
+        a.push((Cow::Borrowed("value"), dec(x)));
     }
     if let PduKind::Exception(e) = p.kind {
         a.push((Cow::Borrowed("exception"), e.name().into_owned()));
     }
     if p.function == FunctionCode::UMAS {
         if let Some(u) = umas::parse(p.body) {
-            a.push((Cow::Borrowed("umas_session"), u.session.to_string()));
+            a.push((Cow::Borrowed("umas_session"), dec(u.session)));
             if p.kind == PduKind::Response {
                 let status = match u.code {
                     umas::RESPONSE_OK => "ok",
@@ -263,7 +264,7 @@ fn attributes(h: &super::mbap::Header, p: &Pdu<'_>, umas: Option<u8>) -> Vec<(Co
             }
         }
         if let Some(code) = umas {
-            a.push((Cow::Borrowed("umas_code"), format!("{code:#04x}")));
+            a.push((Cow::Borrowed("umas_code"), crate::text::hex(u64::from(code), 2)));
         }
     }
     a

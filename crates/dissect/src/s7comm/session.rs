@@ -14,6 +14,7 @@ use super::cotp::{self, Reassembled, Reassembler, TpduCode, TpduKind};
 use super::pdu::{self, Pdu};
 use super::tpkt::{Framed, Framer};
 use super::{szl, PROTOCOL, PROTOCOL_PLUS};
+use crate::text::{dec, hex};
 use crate::{Emit, PacketCtx, StreamSession};
 use otposture_model::{Direction, EventKind, OperationClass};
 use std::borrow::Cow;
@@ -274,13 +275,13 @@ fn succeeded(p: &Pdu<'_>) -> bool {
 fn attributes(p: &Pdu<'_>) -> Attributes {
     let mut a: Attributes = Vec::with_capacity(8);
     a.push((Cow::Borrowed("message"), p.rosctr.name().into_owned()));
-    a.push((Cow::Borrowed("pdu_ref"), p.pdu_ref.to_string()));
+    a.push((Cow::Borrowed("pdu_ref"), dec(p.pdu_ref)));
     if let Some(f) = p.function() {
-        a.push((Cow::Borrowed("function"), format!("{:#04x}", f.0)));
+        a.push((Cow::Borrowed("function"), hex(u64::from(f.0), 2)));
     }
     let f = p.fields();
     if let Some(n) = f.item_count {
-        a.push((Cow::Borrowed("item_count"), n.to_string()));
+        a.push((Cow::Borrowed("item_count"), dec(n)));
     }
     if let Some(name) = f.filename {
         a.push((Cow::Borrowed("filename"), szl::text(name)));
@@ -292,14 +293,14 @@ fn attributes(p: &Pdu<'_>) -> Attributes {
         a.push((Cow::Borrowed("pi_service"), szl::text(s)));
     }
     if let Some(u) = p.userdata() {
-        a.push((Cow::Borrowed("function_group"), u.group.0.to_string()));
-        a.push((Cow::Borrowed("subfunction"), u.subfunction.to_string()));
+        a.push((Cow::Borrowed("function_group"), dec(u.group.0)));
+        a.push((Cow::Borrowed("subfunction"), dec(u.subfunction)));
         if let Some(e) = u.error.filter(|&e| e != 0) {
-            a.push((Cow::Borrowed("error"), format!("{e:#06x}")));
+            a.push((Cow::Borrowed("error"), hex(u64::from(e), 4)));
         }
     }
     if let Some((class, code)) = p.error.filter(|&(c, e)| c != 0 || e != 0) {
-        a.push((Cow::Borrowed("error"), format!("{:#06x}", u16::from_be_bytes([class, code]))));
+        a.push((Cow::Borrowed("error"), hex(u64::from(u16::from_be_bytes([class, code])), 4)));
     }
     a
 }
