@@ -259,7 +259,7 @@ impl Engine {
             vlan: frame.vlan,
         };
         match &frame.net {
-            Net::Ip(ip) => self.ip(addr, ip),
+            Net::Ip(ip) => self.ip(&addr, ip),
             &Net::L2 { ethertype, payload } => {
                 self.core.stats.l2_frames += 1;
                 let ctx = PacketCtx {
@@ -313,7 +313,7 @@ impl Engine {
         }
     }
 
-    fn ip(&mut self, addr: Addr, ip: &IpPacket<'_>) {
+    fn ip(&mut self, addr: &Addr, ip: &IpPacket<'_>) {
         // Senders of packets that reach a flow are recorded through the flow;
         // fragments and undecodable transports are recorded here.
         if is_host_address(ip.src) && (ip.fragment.is_some() || matches!(ip.l4, L4::Malformed(_))) {
@@ -334,7 +334,7 @@ impl Engine {
         self.transport(addr, ip, &ip.l4);
     }
 
-    fn transport(&mut self, addr: Addr, ip: &IpPacket<'_>, l4: &L4<'_>) {
+    fn transport(&mut self, addr: &Addr, ip: &IpPacket<'_>, l4: &L4<'_>) {
         match *l4 {
             L4::Tcp(seg) => {
                 self.core.stats.tcp += 1;
@@ -360,7 +360,7 @@ impl Engine {
         }
     }
 
-    fn tcp(&mut self, addr: Addr, ip: &IpPacket<'_>, seg: otposture_wire::TcpSegment<'_>) {
+    fn tcp(&mut self, addr: &Addr, ip: &IpPacket<'_>, seg: otposture_wire::TcpSegment<'_>) {
         let syn_only = seg.has(tcp_flags::SYN) && !seg.has(tcp_flags::ACK);
         let syn_ack = seg.has(tcp_flags::SYN | tcp_flags::ACK);
         let (sport, dport) = (seg.src_port, seg.dst_port);
@@ -368,7 +368,7 @@ impl Engine {
         let (flow, src_first) = flow_for(
             &mut self.table,
             &mut self.core,
-            &addr,
+            addr,
             ip,
             6,
             sport,
@@ -394,7 +394,7 @@ impl Engine {
         );
         let core = &mut self.core;
         let dir = flow.direction(src_first);
-        count(flow, dir, &addr, seg.payload.len(), &mut core.agg);
+        count(flow, dir, addr, seg.payload.len(), &mut core.agg);
         let meta = FlowMeta { id: flow.id, key: flow.key };
         let ctx = addr.flow_ctx(ip, &meta, dir);
         let Flow { tcp, ext, anomalies, app_protocol, .. } = flow;
@@ -469,12 +469,12 @@ impl Engine {
         self.table.account_buffered(before, after);
     }
 
-    fn udp(&mut self, addr: Addr, ip: &IpPacket<'_>, d: otposture_wire::UdpDatagram<'_>) {
+    fn udp(&mut self, addr: &Addr, ip: &IpPacket<'_>, d: otposture_wire::UdpDatagram<'_>) {
         let (sport, dport) = (d.src_port, d.dst_port);
         let (flow, src_first) = flow_for(
             &mut self.table,
             &mut self.core,
-            &addr,
+            addr,
             ip,
             17,
             sport,
@@ -484,7 +484,7 @@ impl Engine {
         );
         let core = &mut self.core;
         let dir = flow.direction(src_first);
-        count(flow, dir, &addr, d.payload.len(), &mut core.agg);
+        count(flow, dir, addr, d.payload.len(), &mut core.agg);
         let meta = FlowMeta { id: flow.id, key: flow.key };
         let ctx = addr.flow_ctx(ip, &meta, dir);
         let agg = &mut core.agg;
@@ -510,11 +510,11 @@ impl Engine {
         flow.anomalies.malformed += std::mem::take(&mut agg.malformed_now);
     }
 
-    fn portless(&mut self, addr: Addr, ip: &IpPacket<'_>) {
+    fn portless(&mut self, addr: &Addr, ip: &IpPacket<'_>) {
         let (flow, src_first) = flow_for(
             &mut self.table,
             &mut self.core,
-            &addr,
+            addr,
             ip,
             ip.proto,
             0,
@@ -523,7 +523,7 @@ impl Engine {
             |_| false,
         );
         let dir = flow.direction(src_first);
-        count(flow, dir, &addr, ip.payload.len(), &mut self.core.agg);
+        count(flow, dir, addr, ip.payload.len(), &mut self.core.agg);
     }
 
     /// True when enough waits that the caller should checkpoint now: 16,384
