@@ -209,22 +209,14 @@ impl Engine {
             *self.core.stats.unsupported_link_types.entry(p.linktype).or_insert(0) += 1;
             return;
         };
-        // Used where it was decoded: moving the frame out of an `Option` or
-        // a `Result` copied it with wide loads right behind the decoder's
-        // narrow stores (a store-forwarding stall, a fifth of this function).
-        let fast = otposture_wire::decode_fast(link, p.data);
-        let decoded;
-        let frame = match &fast {
-            Some(f) => f,
-            None => {
-                decoded = otposture_wire::decode(link, p.data);
-                match &decoded {
-                    Ok(f) => f,
-                    Err(e) => {
-                        self.core.stats.count_error(e.kind());
-                        return;
-                    }
-                }
+        // Used where it was decoded: moving the frame out of the `Result`
+        // copied it with wide loads right behind decode's narrow stores.
+        let decoded = otposture_wire::decode(link, p.data);
+        let frame = match &decoded {
+            Ok(f) => f,
+            Err(e) => {
+                self.core.stats.count_error(e.kind());
+                return;
             }
         };
         // Ended flows go straight to their record: flows are large, and
@@ -235,27 +227,16 @@ impl Engine {
         if (p.data.len() as u32) < p.orig_len {
             self.core.stats.snapped += 1;
         }
-        self.frame(p, link, frame);
+        self.frame(p, frame);
     }
 
-    fn frame(&mut self, p: &RawPacket<'_>, link: LinkType, frame: &Frame<'_>) {
-        // An Ethernet frame's addresses are read from the packet, where the
-        // decoder found them: read back from the frame just built, the
-        // `Option<MacAddr>` straddled the decoder's stores and each read
-        // waited for them to retire (a store-forwarding stall).
-        let (src_mac, dst_mac) = match (link, p.data.get(..12)) {
-            (LinkType::Ethernet, Some(&[d0, d1, d2, d3, d4, d5, s0, s1, s2, s3, s4, s5])) => (
-                Some(otposture_model::MacAddr([s0, s1, s2, s3, s4, s5])),
-                Some(otposture_model::MacAddr([d0, d1, d2, d3, d4, d5])),
-            ),
-            _ => (frame.src_mac, frame.dst_mac),
-        };
+    fn frame(&mut self, p: &RawPacket<'_>, frame: &Frame<'_>) {
         let addr = Addr {
             ts: p.ts,
             record: p.record,
             wire_len: p.orig_len.max(p.data.len() as u32),
-            src_mac: src_mac.filter(|m| !m.is_group()),
-            dst_mac,
+            src_mac: frame.src_mac.filter(|m| !m.is_group()),
+            dst_mac: frame.dst_mac,
             vlan: frame.vlan,
         };
         match &frame.net {

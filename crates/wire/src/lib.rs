@@ -349,19 +349,6 @@ pub struct UdpDatagram<'a> {
     pub payload: &'a [u8],
 }
 
-/// The frames nearly all traffic is made of (Ethernet II, up to two VLAN tags,
-/// IPv4 or IPv6 without extension headers, TCP, UDP or ICMP), decoded
-/// directly; `None` for anything else, which [`decode`] then decides. For a
-/// caller that uses the frame where it is returned: [`decode`] moves it into
-/// its `Result`, and that copy's wide loads wait on the decoder's narrow stores.
-#[inline]
-pub fn decode_fast(link: LinkType, data: &[u8]) -> Option<Frame<'_>> {
-    match link {
-        LinkType::Ethernet => fast::ethernet(data),
-        _ => None,
-    }
-}
-
 /// Decodes one frame of the given link type.
 pub fn decode(link: LinkType, data: &[u8]) -> Result<Frame<'_>, DecodeError> {
     match link {

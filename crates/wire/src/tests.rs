@@ -350,25 +350,3 @@ proptest! {
         assert_paths_agree(&f)?;
     }
 }
-
-proptest! {
-    /// The engine reads an Ethernet frame's addresses from the packet's first
-    /// twelve bytes instead of the decoded frame: they must be the same.
-    #[test]
-    fn an_ethernet_frame_s_addresses_are_its_first_twelve_bytes(
-        which in 0usize..4,
-        edits in proptest::collection::vec((0usize..80, any::<u8>()), 0..4),
-        cut in 0usize..40,
-    ) {
-        let mut f = base_frames()[which].clone();
-        for (pos, val) in edits {
-            let n = f.len();
-            f[pos % n] = val;
-        }
-        f.truncate(f.len().saturating_sub(cut));
-        for frame in [decode(LinkType::Ethernet, &f).ok(), decode_fast(LinkType::Ethernet, &f)].into_iter().flatten() {
-            prop_assert_eq!(frame.dst_mac, Some(MacAddr(f[..6].try_into().unwrap())));
-            prop_assert_eq!(frame.src_mac, Some(MacAddr(f[6..12].try_into().unwrap())));
-        }
-    }
-}
