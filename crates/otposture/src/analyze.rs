@@ -222,53 +222,51 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        let p = match source.poll_packet(CHECKPOINT_INTERVAL) {
-            Ok(Polled::Packet(p)) => p,
-            Ok(Polled::End) => break,
-            Ok(Polled::Idle) => {
-                // A quiet live network: store what came since the last checkpoint.
-                if since_checkpoint > 0 {
-                    since_checkpoint = 0;
-                    annotate_notes(&mut engine, source.take_notes(), last_ts);
-                    checkpoint(&mut engine, &mut writer, &capture_ids, current, &per_capture)?;
-                    last_checkpoint = Instant::now();
+        let idle = match source.poll_packet(CHECKPOINT_INTERVAL) {
+            Ok(Polled::Packet(p)) => {
+                current = p.source;
+                if let Some(cs) = per_capture.get_mut(p.source) {
+                    cs.packets += 1;
+                    cs.bytes += p.data.len() as u64;
+                    cs.first_ts = Some(cs.first_ts.map_or(p.ts, |t| t.min(p.ts)));
+                    cs.last_ts = Some(cs.last_ts.map_or(p.ts, |t| t.max(p.ts)));
+                    // Named once per link type and capture, not per packet.
+                    if let Some(seen) = link_types_seen.get_mut(p.source).filter(|s| !s.contains(&p.linktype)) {
+                        seen.push(p.linktype);
+                        cs.link_types.push(link_name(p.linktype));
+                    }
                 }
-                continue;
+                engine.packet(&raw(&p));
+                if let Some(c) = p.comment {
+                    engine.annotate(p.ts, p.record, "comment", vec![("text".into(), c.to_string())]);
+                }
+                last_ts = p.ts;
+                since_checkpoint += 1;
+                false
             }
+            Ok(Polled::Idle) => true,
+            Ok(Polled::End) => break,
             Err(e) => {
                 failure = Some(e);
                 break;
             }
         };
-        current = p.source;
-        if let Some(cs) = per_capture.get_mut(p.source) {
-            cs.packets += 1;
-            cs.bytes += p.data.len() as u64;
-            cs.first_ts = Some(cs.first_ts.map_or(p.ts, |t| t.min(p.ts)));
-            cs.last_ts = Some(cs.last_ts.map_or(p.ts, |t| t.max(p.ts)));
-            // Named once per link type and capture, not per packet.
-            if let Some(seen) = link_types_seen.get_mut(p.source).filter(|s| !s.contains(&p.linktype)) {
-                seen.push(p.linktype);
-                cs.link_types.push(link_name(p.linktype));
-            }
-        }
-        engine.packet(&raw(&p));
-        if let Some(c) = p.comment {
-            engine.annotate(p.ts, p.record, "comment", vec![("text".into(), c.to_string())]);
-        }
-        last_ts = p.ts;
-        since_checkpoint += 1;
-        if since_checkpoint >= CHECKPOINT_PACKETS
-            || engine.needs_checkpoint()
-            || (since_checkpoint % CHECKPOINT_CHECK_EVERY == 0 && last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL)
-        {
+        // A quiet live network: what came since the last checkpoint is stored.
+        let due = if idle {
+            since_checkpoint > 0
+        } else {
+            since_checkpoint >= CHECKPOINT_PACKETS
+                || engine.needs_checkpoint()
+                || (since_checkpoint % CHECKPOINT_CHECK_EVERY == 0 && last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL)
+        };
+        if due {
             since_checkpoint = 0;
             warnings.extend(source.take_warnings());
             annotate_notes(&mut engine, source.take_notes(), last_ts);
             checkpoint(&mut engine, &mut writer, &capture_ids, current, &per_capture)?;
             last_checkpoint = Instant::now();
         }
-        if since_checkpoint % 16_384 == 0 {
+        if !idle && since_checkpoint % 16_384 == 0 {
             let pr = source.progress();
             bar.set_position(pr.bytes_read);
             bar.set_message(format!("{} packets", pr.packets));
