@@ -215,13 +215,7 @@ impl<'a> Out<'a> {
     /// within the packet whose context the run was counted under.
     fn flush(&mut self, ctx: &PacketCtx<'_>) {
         if let Some(r) = self.run.take() {
-            if r.n == 1 && !r.answers {
-                self.emit.message(ctx, PROTOCOL_CIP, r.name, r.op);
-            } else if r.n == 1 {
-                self.emit.answer(ctx, PROTOCOL_CIP, r.name, r.op);
-            } else {
-                self.emit.repeated(ctx, PROTOCOL_CIP, r.name, r.op, r.n, r.answers);
-            }
+            self.emit.repeated(ctx, PROTOCOL_CIP, r.name, r.op, r.n, r.answers);
         }
     }
 
