@@ -96,7 +96,7 @@ impl MacAddr {
     /// The address as `aa:bb:cc:dd:ee:ff` (lower case), in 17 ASCII bytes.
     /// Written by hand: `write!` with six `{:02x}` cost some 1,700
     /// instructions per address, and the store writes one per event.
-    pub fn text_bytes(self) -> [u8; 17] {
+    fn text_bytes(self) -> [u8; 17] {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut out = [b':'; 17];
         for (i, b) in self.0.into_iter().enumerate() {
