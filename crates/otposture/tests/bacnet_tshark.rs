@@ -16,7 +16,7 @@
 //! (vendor name, model, firmware revision, object name).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod support;
+use crate::support;
 
 use otposture_dissect::bacnet::{apdu, bvlc, npdu, Bacnet};
 use otposture_dissect::{DatagramDissector, DatagramSession, Emit, PacketCtx, Probe, Registry};

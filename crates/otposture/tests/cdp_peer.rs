@@ -11,9 +11,9 @@
 //! without them the test skips with one line, unless CI=true.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod loopback;
+use crate::loopback;
 #[allow(unused_imports)]
-mod support;
+use crate::support;
 
 use otposture_dissect::cdp;
 use serde_json::Value;

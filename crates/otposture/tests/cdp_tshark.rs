@@ -13,8 +13,8 @@
 //! on the sending MAC's asset.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod loopback;
-mod support;
+use crate::loopback;
+use crate::support;
 
 use otposture_dissect::cdp::{self, tlv, tlvs, Cdp};
 use otposture_dissect::{Emit, FrameDissector, FrameSelector, PacketCtx, Registry};

@@ -8,7 +8,7 @@
 //! installs them); without them the test skips with one line, unless CI=true.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod loopback;
+use crate::loopback;
 
 use loopback::{analyze, capture, python_peer};
 use serde_json::Value;

@@ -43,7 +43,7 @@
 //! ListIdentity, RegisterSession and Identity replies are read too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod support;
+use crate::support;
 
 use otposture_dissect::enip::cip::Service;
 use otposture_dissect::enip::encap::Command;

@@ -15,7 +15,7 @@
 //! `CARGO_TARGET_DIR` and profiles, and is a no-op when the peer is current.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod loopback;
+use crate::loopback;
 
 use loopback::{analyze, capture};
 use serde_json::Value;

@@ -33,7 +33,7 @@
 //! 20000, so INDEX lists no `dnp3` for it; our probe finds it on any port.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod support;
+use crate::support;
 
 use otposture_dissect::dnp3::link::{self, Framed, Framer};
 use otposture_dissect::dnp3::transport::{Reassembler, Segment};

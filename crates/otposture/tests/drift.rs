@@ -17,7 +17,7 @@
 //! inventory is built from everything the database holds, A included.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod loopback;
+use crate::loopback;
 
 use loopback::{analyze, json, otposture};
 use otposture_fixtures::{Endpoint, Frame, LinkType, PcapOptions, PcapWriter, Side, TcpConversation};

@@ -12,7 +12,7 @@
 //! Last run: 460 of 460 frames agree over 3 captures; identity 5 of 5 control blocks.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod support;
+use crate::support;
 
 use otposture_dissect::iec61850::{parse_goose, GooseDissector};
 use otposture_dissect::{Emit, FrameDissector, PacketCtx, Registry};

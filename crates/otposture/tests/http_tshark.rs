@@ -13,9 +13,9 @@
 //! peer's 10 exchanges).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod http_cross;
-mod loopback;
-mod support;
+use crate::http_cross;
+use crate::loopback;
+use crate::support;
 
 #[test]
 fn http_agrees_with_tshark_on_the_shared_captures_and_a_curl_session() {

@@ -32,7 +32,7 @@
 //! first whole APDU).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod support;
+use crate::support;
 
 use otposture_dissect::iec104::apci::{self, Control, Framed};
 use otposture_dissect::iec104::asdu;

@@ -27,7 +27,7 @@
 //! assets have roles but no identity.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod loopback;
+use crate::loopback;
 
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -11,7 +11,7 @@
 //! descriptions.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod support;
+use crate::support;
 
 use otposture_dissect::lldp::{tlv, tlvs, Lldp};
 use otposture_dissect::{Emit, FrameDissector, PacketCtx, Registry};

@@ -25,7 +25,7 @@
 //!   function 42) that frame 113 carries. tshark is wrong here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod support;
+use crate::support;
 
 use otposture_dissect::modbus::mbap::{Framed, Framer};
 use otposture_dissect::modbus::Modbus;

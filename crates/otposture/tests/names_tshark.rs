@@ -18,8 +18,8 @@
 //! a `host_name` of the asset holding that address in `otposture assets`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod loopback;
-mod support;
+use crate::loopback;
+use crate::support;
 
 use otposture_dissect::dns::wire;
 use otposture_dissect::netbios::{dgm, ns};

@@ -12,7 +12,7 @@
 //! test skips with one line, unless CI=true.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod loopback;
+use crate::loopback;
 
 use serde_json::Value;
 use std::process::Command;

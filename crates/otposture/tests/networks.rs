@@ -9,7 +9,7 @@
 //! are one, as before networks existed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod loopback;
+use crate::loopback;
 
 use loopback::{json, otposture};
 use otposture_fixtures::{Endpoint, Frame, LinkType, PcapOptions, PcapWriter, Side, TcpConversation};

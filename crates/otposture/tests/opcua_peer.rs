@@ -11,11 +11,11 @@
 //! them); without them the test skips with one line, unless CI=true.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod loopback;
-mod opcua_cross;
+use crate::loopback;
+use crate::opcua_cross;
 // Shared with the capture cross-checks; this test reads no shared capture.
 #[allow(unused_imports)]
-mod support;
+use crate::support;
 
 use loopback::{analyze, capture, python_peer};
 use serde_json::Value;

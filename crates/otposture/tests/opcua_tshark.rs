@@ -14,8 +14,8 @@
 //! service, and we count each as malformed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod opcua_cross;
-mod support;
+use crate::opcua_cross;
+use crate::support;
 
 #[test]
 fn opcua_messages_match_tshark_per_packet_on_every_shared_capture() {

@@ -5,7 +5,7 @@
 //! `alerts redeliver`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod loopback;
+use crate::loopback;
 
 use hmac::{Hmac, Mac};
 use loopback::{analyze, json, otposture};

@@ -31,7 +31,7 @@
 //! level 1 zone with a conduit from the control center that allows reads only.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod loopback;
+use crate::loopback;
 
 use loopback::{json, otposture};
 use std::path::Path;

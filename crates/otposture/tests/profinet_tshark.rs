@@ -14,7 +14,7 @@
 //! Last run: 8 of 8 frames agree over 2 captures; identity 2 of 2 stations.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod support;
+use crate::support;
 
 use otposture_dissect::profinet::dcp::{self, opt};
 use otposture_dissect::profinet::Profinet;

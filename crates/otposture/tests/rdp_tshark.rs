@@ -29,7 +29,7 @@
 //! 5/5, client name/build/layout 3/3, encryption method 2/2: 100% each.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod support;
+use crate::support;
 
 use otposture_dissect::rdp::Rdp;
 use otposture_dissect::Registry;

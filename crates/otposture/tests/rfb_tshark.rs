@@ -9,7 +9,7 @@
 //! Last run: 4 of 4 handshakes agree over 2 captures.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod support;
+use crate::support;
 
 use otposture_dissect::rfb::Rfb;
 use otposture_dissect::Registry;

@@ -37,7 +37,7 @@
 //!   flow's end flush (packet 0). The difference is TCP reassembly, not S7.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod support;
+use crate::support;
 
 use otposture_dissect::s7comm::cotp::{self, Reassembled, Reassembler, TpduKind};
 use otposture_dissect::s7comm::pdu;

@@ -32,7 +32,7 @@
 //! refused logon): 100% each.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod support;
+use crate::support;
 
 use otposture_dissect::smb::Smb;
 use otposture_dissect::{Emit, PacketCtx, Probe, Registry, StreamDissector, StreamSession};

@@ -18,9 +18,9 @@
 //! them); without them the test skips with one line, unless CI=true.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod loopback;
+use crate::loopback;
 #[allow(unused_imports)]
-mod support;
+use crate::support;
 
 use otposture_dissect::snmp::{message, Snmp};
 use otposture_dissect::{DatagramDissector, DatagramSession, Emit, PacketCtx, Probe, Registry};

@@ -8,7 +8,7 @@
 //! line, unless CI=true.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod loopback;
+use crate::loopback;
 
 use loopback::{analyze, capture};
 use std::process::{Command, Stdio};

@@ -11,7 +11,7 @@
 //! Last run: 62 of 62 banners and KEXINITs agree over 5 captures.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod support;
+use crate::support;
 
 use otposture_dissect::ssh::Ssh;
 use otposture_dissect::Registry;

@@ -13,7 +13,7 @@
 //! line, unless CI=true.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod loopback;
+use crate::loopback;
 
 use loopback::{analyze, capture, python_peer};
 

@@ -11,9 +11,9 @@
 //! with commands, and the shared capture's one).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod loopback;
-mod support;
-mod telnet_cross;
+use crate::loopback;
+use crate::support;
+use crate::telnet_cross;
 
 const SHARED: &str = "it_remote/telnet-auth-missing-name.pcap";
 

@@ -5,7 +5,7 @@
 //! its rounding where it prints kB or MB).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod support;
+use crate::support;
 
 use otposture_dissect::Registry;
 use otposture_model::{Observation, Transport};
