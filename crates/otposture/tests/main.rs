@@ -1,8 +1,8 @@
 //! Every integration test of the `otposture` command and its packet path, in
-//! one test binary: each file here was its own binary, and 53 binaries that
-//! each link the whole program took 8 GB of disk and most of the link time of a
-//! clean test build (a CI run ran out of disk). Run one file's tests with a
-//! filter: `cargo test -p otposture --test integration modbus_tshark::`.
+//! one test binary. Each file here was its own binary, and 48 binaries that
+//! each link the whole program (80-190 MB apiece with debug info) filled a CI
+//! machine's disk and took most of a clean test build's link time. Run one
+//! file's tests with a filter: `cargo test -p otposture --test integration modbus_tshark::`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 // Shared helpers: what a real-peer test does around its peer, and the tshark
 // cross-check machinery.
