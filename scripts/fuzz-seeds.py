@@ -9,6 +9,12 @@ enip: one seed per capture with EtherNet/IP over TCP (port 44818): up to 64
 payloads in the target's chunk format (a control byte, bit 7 = to client, low
 6 bits = length, then up to 63 bytes).
 iec104: the same for IEC 60870-5-104 (port 2404), one seed per 64 payloads.
+modbus, s7comm: the same for Modbus/TCP (port 502) and S7comm (port 102), one
+seed per 64 payloads, up to 8 seeds per capture.
+dnp3: the same for DNP3 over TCP (port 20000) in the target's wide chunks
+(length bits times 8, so each direction's bytes are carried over to its next
+chunk to keep whole multiples of 8; frames go as captured, bit 5 clear), up
+to 8 seeds per capture.
 iec61850: GOOSE and Sampled Values payloads (after the EtherType), up to 8
 distinct per capture.
 profinet: PROFINET real-time payloads (after the EtherType), up to 16
@@ -129,6 +135,20 @@ def enip_seed(payloads):
         for i in range(0, len(p), 63):
             chunk = p[i:i + 63]
             seed.append((0x80 if to_client else 0) | len(chunk))
+            seed += chunk
+    return bytes(seed)
+
+
+def wide_seed(payloads):
+    """`payloads` in the dnp3 target's wide chunks: 8-byte units, up to 248 bytes."""
+    seed, carry = bytearray(), {False: b"", True: b""}
+    for to_client, p in payloads[:64]:
+        data = carry[to_client] + p
+        whole = len(data) - len(data) % 8
+        carry[to_client] = data[whole:]
+        for i in range(0, whole, 248):
+            chunk = data[i:min(i + 248, whole)]
+            seed.append((0x80 if to_client else 0) | (len(chunk) // 8))
             seed += chunk
     return bytes(seed)
 
@@ -406,6 +426,23 @@ def site_seeds():
     return len(picked)
 
 
+def controller_seeds(files):
+    """Modbus/TCP, S7comm and DNP3 stream seeds: {target: count}."""
+    counts = {}
+    for target, port, seed_of in (("modbus", 502, enip_seed), ("s7comm", 102, enip_seed), ("dnp3", 20000, wide_seed)):
+        os.makedirs(os.path.join(out, target), exist_ok=True)
+        counts[target] = 0
+        for f in files:
+            data = open(f, "rb").read()
+            link, _ = frames_of_pcap(data)
+            payloads = tcp_payloads(link, frames_of_pcap_all(data), port)
+            for i in range(0, min(len(payloads), 8 * 64), 64):
+                name = f"{os.path.basename(f)}.{i // 64}.seed"
+                open(os.path.join(out, target, name), "wb").write(seed_of(payloads[i:]))
+                counts[target] += 1
+    return counts
+
+
 def main():
     site_seeds()
     n_cmdb = cmdb_seeds()
@@ -476,6 +513,7 @@ def main():
         for i in range(0, len(payloads), 64):
             open(os.path.join(out, "iec104", f"{name}.{i // 64}.seed"), "wb").write(enip_seed(payloads[i:]))
             n_104 += 1
+    n_ctl = controller_seeds(sorted(files))
     n_opcua = opcua_seeds(sorted(files) + sys.argv[1:])
     for extra in sys.argv[1:]:
         data = open(extra, "rb").read()
@@ -492,7 +530,7 @@ def main():
     sample = open(os.path.join(root, "samples", "plant-cell.pcap"), "rb").read()
     open(os.path.join(out, "capture_file", "plant-cell.pcap.gz"), "wb").write(gzip.compress(sample))
     print(
-        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; cdp: {n_cdp} seeds; snmp: {n_snmp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; dns: {n_dns} seeds; netbios: {n_nb} seeds; http: {n_http} seeds; telnet: {n_telnet} seeds; rdp: {n_rdp} seeds; smb: {n_smb} seeds; cmdb_register: {n_cmdb} seeds; version_range: {n_vr} seeds; csaf_document: {n_csaf} seeds",
+        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; modbus: {n_ctl['modbus']} seeds; s7comm: {n_ctl['s7comm']} seeds; dnp3: {n_ctl['dnp3']} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; cdp: {n_cdp} seeds; snmp: {n_snmp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; dns: {n_dns} seeds; netbios: {n_nb} seeds; http: {n_http} seeds; telnet: {n_telnet} seeds; rdp: {n_rdp} seeds; smb: {n_smb} seeds; cmdb_register: {n_cmdb} seeds; version_range: {n_vr} seeds; csaf_document: {n_csaf} seeds",
         file=sys.stderr,
     )
 
