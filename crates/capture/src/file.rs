@@ -4,7 +4,8 @@
 //! an absurd length is an error naming its offset instead of a huge allocation,
 //! and a short file is a `Truncated` error naming the cut record.
 
-use crate::{CaptureError, Note, NoteKind, Packet, PacketSource, Progress, Warning};
+use crate::pipe::{Deadline, TimedPipe};
+use crate::{CaptureError, Note, NoteKind, Packet, PacketSource, Polled, Progress, Warning};
 use otposture_model::Timestamp;
 use pcap_parser::pcapng::{Block, OptionCode};
 use pcap_parser::{PcapError, PcapNGOption};
@@ -111,6 +112,8 @@ pub struct FileSource {
     notes_kept: usize,
     warnings: Vec<Warning>,
     done: bool,
+    /// For a pipe read with a time limit ([`crate::pipe`]): when its reads give up.
+    deadline: Option<Deadline>,
 }
 
 impl std::fmt::Debug for FileSource {
@@ -130,9 +133,18 @@ impl FileSource {
     pub fn open(path: &Path, index: usize) -> Result<Self, CaptureError> {
         let io = |source| CaptureError::Io { path: path.to_path_buf(), source };
         let file = File::open(path).map_err(io)?;
-        let total_bytes = file.metadata().ok().map(|m| m.len());
+        let meta = file.metadata().map_err(io)?;
         let disk_read = std::rc::Rc::new(std::cell::Cell::new(0));
-        let mut counted = BufReader::with_capacity(64 << 10, Counting { inner: file, count: disk_read.clone() });
+        // A pipe (standard input, a FIFO) is read on a thread of its own, so
+        // that a quiet one can be waited on with a time limit.
+        let (mut counted, deadline): (Box<dyn Read>, _) = if meta.is_file() {
+            let file = Counting { inner: file, count: disk_read.clone() };
+            (Box::new(BufReader::with_capacity(64 << 10, file)), None)
+        } else {
+            let deadline: Deadline = std::rc::Rc::new(std::cell::Cell::new(None));
+            (Box::new(TimedPipe::spawn(file, deadline.clone(), disk_read.clone()).map_err(io)?), Some(deadline))
+        };
+        let total_bytes = meta.is_file().then_some(meta.len());
         let mut magic = [0u8; 2];
         let got = read_full(&mut counted, &mut magic).map_err(io)?;
         let compressed = got == 2 && magic == [0x1f, 0x8b];
@@ -140,7 +152,11 @@ impl FileSource {
         let chained = head.chain(counted);
         let reader: Box<dyn Read> =
             if compressed { Box::new(flate2::read::MultiGzDecoder::new(chained)) } else { Box::new(chained) };
-        Self::from_reader(path.to_path_buf(), index, reader, disk_read, total_bytes, compressed)
+        let mut src = Self::from_reader(path.to_path_buf(), index, reader, disk_read, total_bytes, compressed)?;
+        // A gzip decoder is not known to resume after a read that gave up:
+        // a compressed pipe is read without a time limit.
+        src.deadline = deadline.filter(|_| !compressed);
+        Ok(src)
     }
 
     /// Reads a capture from memory (fuzzing, tests). Gzip is detected as for files.
@@ -187,6 +203,7 @@ impl FileSource {
             notes_kept: 0,
             warnings: Vec::new(),
             done: false,
+            deadline: None,
         };
         src.read_header()?;
         Ok(src)
@@ -357,7 +374,10 @@ impl FileSource {
             FileFormat::Pcap { .. } => self.advance_pcap(),
             FileFormat::Pcapng => self.advance_pcapng(),
         };
-        if res.is_err() || self.head.is_none() {
+        // A timed read that gave up consumed nothing: the next call parses
+        // the same record again, from bytes already read and more.
+        let gave_up = res.as_ref().is_err_and(gave_up);
+        if (res.is_err() && !gave_up) || (res.is_ok() && self.head.is_none()) {
             self.done = true;
         }
         res
@@ -412,6 +432,13 @@ impl FileSource {
                 ),
             ));
         }
+        // Read before warning: a pipe read that gives up (`fill`) comes back
+        // to this record, and its warnings are given once.
+        let need = 16 + caplen as usize;
+        let got = self.fill(need)?;
+        if got < need {
+            return Err(self.truncated(need, got));
+        }
         if iface.snaplen > 0 && caplen > iface.snaplen {
             self.warn(offset, format!("captured length {caplen} exceeds the file's snap length {}", iface.snaplen));
         }
@@ -420,11 +447,6 @@ impl FileSource {
         }
         if u64::from(frac) >= iface.ts_units_per_sec {
             self.warn(offset, format!("sub-second timestamp field {frac} is out of range"));
-        }
-        let need = 16 + caplen as usize;
-        let got = self.fill(need)?;
-        if got < need {
-            return Err(self.truncated(need, got));
         }
         self.records += 1;
         let nanos = if iface.ts_units_per_sec == 1_000_000 { u64::from(frac) * 1_000 } else { u64::from(frac) };
@@ -821,11 +843,35 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
+/// True for the error of a pipe read that gave up at its deadline.
+fn gave_up(e: &CaptureError) -> bool {
+    matches!(e, CaptureError::Io { source, .. } if source.kind() == std::io::ErrorKind::WouldBlock)
+}
+
 impl PacketSource for FileSource {
     fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
         self.peek_ts()?;
         self.handed = self.head.is_some();
         Ok(self.head_packet())
+    }
+
+    /// A pipe waits at most `wait` for the next whole record; a file never
+    /// waits.
+    fn poll_packet(&mut self, wait: std::time::Duration) -> Result<Polled<'_>, CaptureError> {
+        let Some(deadline) = self.deadline.clone() else {
+            return Ok(self.next_packet()?.map_or(Polled::End, Polled::Packet));
+        };
+        deadline.set(Some(std::time::Instant::now() + wait));
+        let peeked = self.peek_ts();
+        deadline.set(None);
+        match peeked {
+            Err(e) if gave_up(&e) => Ok(Polled::Idle),
+            Err(e) => Err(e),
+            Ok(_) => {
+                self.handed = self.head.is_some();
+                Ok(self.head_packet().map_or(Polled::End, Polled::Packet))
+            }
+        }
     }
 
     fn progress(&self) -> Progress {

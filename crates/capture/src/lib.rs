@@ -18,6 +18,7 @@ mod file;
 #[cfg(feature = "live")]
 mod live;
 mod merge;
+mod pipe;
 
 pub use file::{FileFormat, FileSource, Interface};
 #[cfg(feature = "live")]

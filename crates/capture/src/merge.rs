@@ -4,7 +4,7 @@
 //! earliest timestamp goes first (ties go to the earlier file on the command
 //! line), as `mergecap` does. Only one record per file is held at a time.
 
-use crate::{CaptureError, FileSource, Packet, PacketSource, Progress, Warning};
+use crate::{CaptureError, FileSource, Packet, PacketSource, Polled, Progress, Warning};
 use otposture_model::Timestamp;
 
 /// Files merged by timestamp.
@@ -49,6 +49,18 @@ impl PacketSource for MergedSource {
             },
             None => Ok(None),
         }
+    }
+
+    /// One file (or pipe) waits as it does alone; several are merged with
+    /// blocking reads (merging waits on every input anyway).
+    fn poll_packet(&mut self, wait: std::time::Duration) -> Result<Polled<'_>, CaptureError> {
+        if self.files.len() == 1 {
+            return match self.files.first_mut() {
+                Some(only) => only.poll_packet(wait),
+                None => Ok(Polled::End),
+            };
+        }
+        Ok(self.next_packet()?.map_or(Polled::End, Polled::Packet))
     }
 
     fn progress(&self) -> Progress {

@@ -646,6 +646,45 @@ fn keeps_what_pcapng_blocks_say_besides_packets() {
     assert_eq!(by_name("interface_drops")["attributes"]["dropped"], "17");
 }
 
+/// A capture piped in and then left quiet (tcpdump on a network gone still)
+/// is stored while the pipe stays open, not when more comes or it closes.
+#[test]
+fn a_quiet_pipe_is_stored_while_it_stays_open() {
+    use std::io::Write;
+    let env = Env::new();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_otposture"))
+        .arg("--db")
+        .arg(env.db())
+        .args(["analyze", "--quiet", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&sample_capture()).unwrap();
+    stdin.flush().unwrap();
+    // A checkpoint within a second of quiet, a commit within another.
+    let start = std::time::Instant::now();
+    let stored = loop {
+        // Until the analysis has made the database, the listing fails: none yet.
+        let out = env.run(&["flows", "--format", "json"]);
+        let listed: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let flows = listed["flows"].as_array().map_or(0, Vec::len);
+        if flows > 0 || start.elapsed() > std::time::Duration::from_secs(10) {
+            break flows;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(child.try_wait().unwrap().is_none(), "the analysis still runs: the pipe is open");
+    assert!(stored > 0, "nothing stored after {:?} of a quiet pipe", start.elapsed());
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let whole = env.json(&["flows"])["flows"].as_array().unwrap().len();
+    assert_eq!(stored, whole, "every flow was stored before the pipe closed");
+}
+
 #[test]
 fn ctrl_c_stops_cleanly_and_keeps_what_was_decoded() {
     use std::io::Write;
