@@ -15,6 +15,20 @@ use std::net::IpAddr;
 /// Events kept between two checkpoints before further ones are only counted.
 const MAX_PENDING_EVENTS: usize = 100_000;
 
+/// Anomaly events kept per flow and kind (protocol, name, and what was wrong):
+/// a flood of garbage on one flow is counted in full (the flow's `malformed`,
+/// the run's anomalies) and kept as its first examples, not a row per packet.
+const MAX_ANOMALY_EVENTS_PER_KIND: u32 = 100;
+
+/// The most of the pending events anomalies may take: a flood of garbage
+/// across many flows never crowds out the operations (a program download in
+/// the same second) or identities.
+const MAX_PENDING_ANOMALIES: usize = MAX_PENDING_EVENTS / 2;
+
+/// Anomaly kinds counted per flow; past it the counts are cleared (each kind
+/// may then keep its examples once more), so a flood of flows cannot grow it.
+const MAX_REMEMBERED_ANOMALY_KINDS: usize = 1 << 16;
+
 /// Identities remembered for de-duplication; past it the memory is cleared
 /// (a repeat is then kept once more), so a host flood cannot grow it.
 const MAX_REMEMBERED_IDENTITIES: usize = 1 << 16;
@@ -196,6 +210,13 @@ pub(crate) struct Aggregator {
     identities: HashMap<(Option<FlowId>, u64), u64, RandomState>,
     /// Identity events not kept because the same flow already said the same.
     pub(crate) identities_repeated: u64,
+    /// Anomaly events so far per (flow, digest of protocol, name and what).
+    anomaly_kinds: HashMap<(Option<FlowId>, u64), u32, RandomState>,
+    /// Anomaly events among the pending ones.
+    anomalies_pending: usize,
+    /// Anomaly events not kept: past [`MAX_ANOMALY_EVENTS_PER_KIND`] on their
+    /// flow, or [`MAX_PENDING_ANOMALIES`] (each still counted).
+    pub(crate) anomaly_events_unkept: u64,
     /// The flows [`Aggregator::forget_flows`] was given, kept for reuse.
     ended_set: HashSet<FlowId, RandomState>,
 }
@@ -286,13 +307,17 @@ impl Aggregator {
             out.push(stat(*flow, protocol, operation, *direction, m));
         }
         out.extend(self.events.drain(..).map(Observation::Event));
+        self.anomalies_pending = 0;
     }
 
     /// Forgets the operation counts of ended flows (after a checkpoint wrote them),
     /// so memory follows the live flows, not the capture.
     pub(crate) fn forget_flows(&mut self, ended: &[FlowId]) {
         if ended.is_empty()
-            || (self.messages.is_empty() && self.messages_by_text.is_empty() && self.identities.is_empty())
+            || (self.messages.is_empty()
+                && self.messages_by_text.is_empty()
+                && self.identities.is_empty()
+                && self.anomaly_kinds.is_empty())
         {
             return;
         }
@@ -313,6 +338,7 @@ impl Aggregator {
         self.hot.clear();
         self.messages_by_text.retain(|(f, ..), m| m.dirty || f.is_none_or(|f| !ended.contains(&f)));
         self.identities.retain(|(f, _), _| f.is_none_or(|f| !ended.contains(&f)));
+        self.anomaly_kinds.retain(|(f, _), _| f.is_none_or(|f| !ended.contains(&f)));
         self.ended_set = ended_set;
     }
 
@@ -328,6 +354,26 @@ impl Aggregator {
     /// Events waiting for the next checkpoint.
     pub(crate) fn pending_events(&self) -> usize {
         self.events.len()
+    }
+
+    /// Whether to keep an anomaly event of this kind on `flow` (counting it):
+    /// the first [`MAX_ANOMALY_EVENTS_PER_KIND`] are, while the pending events
+    /// leave anomalies room.
+    fn keep_anomaly(&mut self, flow: Option<FlowId>, protocol: &str, name: &str, what: &str) -> bool {
+        if self.anomalies_pending >= MAX_PENDING_ANOMALIES {
+            return false;
+        }
+        let kind = self.anomaly_kinds.hasher().hash_one((protocol, name, what));
+        if self.anomaly_kinds.len() >= MAX_REMEMBERED_ANOMALY_KINDS {
+            self.anomaly_kinds.clear();
+        }
+        let seen = self.anomaly_kinds.entry((flow, kind)).or_insert(0);
+        *seen = seen.saturating_add(1);
+        if *seen > MAX_ANOMALY_EVENTS_PER_KIND {
+            return false;
+        }
+        self.anomalies_pending += 1;
+        true
     }
 
     /// True when the same sender's last identity event of this name on this
@@ -466,11 +512,19 @@ impl Emit for Aggregator {
             self.identities_repeated += 1;
             return;
         }
+        if event.kind == EventKind::Anomaly && !self.keep_anomaly(event.flow, &event.protocol, &event.name, "") {
+            self.anomaly_events_unkept += 1;
+            return;
+        }
         self.push_event(event);
     }
 
     fn malformed(&mut self, ctx: &PacketCtx<'_>, protocol: &'static str, what: &'static str) {
         self.malformed_now += 1;
+        if !self.keep_anomaly(ctx.flow.map(|f| f.id), protocol, "malformed", what) {
+            self.anomaly_events_unkept += 1;
+            return;
+        }
         let mut e = ctx.event(protocol, EventKind::Anomaly, "malformed");
         e.attributes.push((Cow::Borrowed("what"), what.to_string()));
         self.push_event(e);
@@ -576,5 +630,79 @@ mod tests {
         assert_eq!(in_runs, one_by_one);
         assert_eq!(one_by_one.0.iter().find(|c| c.0 == "read_tag").map(|c| (c.1, c.2)), Some((31, 1_000_000_000)));
         assert_eq!(one_by_one.1, ["stop", "stop", "stop"], "notable messages keep a record each, answers none");
+    }
+
+    fn flow(port: u16) -> otposture_dissect::FlowMeta {
+        let key = otposture_model::FlowKey {
+            vlan: None,
+            transport: otposture_model::Transport::Tcp,
+            client_ip: "10.0.0.1".parse().unwrap(),
+            client_port: port,
+            server_ip: "10.0.0.2".parse().unwrap(),
+            server_port: 102,
+        };
+        otposture_dissect::FlowMeta { id: FlowId::derive(&key, Timestamp(0)), key }
+    }
+
+    fn on(f: &otposture_dissect::FlowMeta) -> PacketCtx<'_> {
+        PacketCtx { flow: Some(f), ..PacketCtx::at(Timestamp::from_parts(1, 0), 1) }
+    }
+
+    /// Anomaly events at the checkpoint, by flow and what was wrong.
+    fn anomalies(agg: &mut Aggregator) -> std::collections::BTreeMap<(Option<FlowId>, String), usize> {
+        let mut out = Vec::new();
+        agg.checkpoint(&mut out);
+        let mut by = std::collections::BTreeMap::new();
+        for o in out {
+            if let Observation::Event(e) = o {
+                if e.kind == EventKind::Anomaly {
+                    let what = e.attributes.iter().find(|(k, _)| k == "what").map(|(_, v)| v.clone());
+                    *by.entry((e.flow, what.unwrap_or(e.name.to_string()))).or_default() += 1;
+                }
+            }
+        }
+        by
+    }
+
+    #[test]
+    fn a_flood_of_garbage_on_a_flow_keeps_examples_and_counts_every_one() {
+        let mut agg = Aggregator::default();
+        let (a, b) = (flow(1), flow(2));
+        for _ in 0..1_000 {
+            agg.malformed(&on(&a), "s7comm", "unknown_protocol_id");
+        }
+        agg.malformed(&on(&a), "s7comm", "tpkt_bad_length");
+        agg.malformed(&on(&b), "s7comm", "unknown_protocol_id");
+        assert_eq!(agg.malformed_now, 1_002, "every one is counted");
+        assert_eq!(agg.anomaly_events_unkept, 900);
+        let kept = anomalies(&mut agg);
+        assert_eq!(kept.get(&(Some(a.id), "unknown_protocol_id".into())), Some(&100));
+        assert_eq!(kept.get(&(Some(a.id), "tpkt_bad_length".into())), Some(&1), "another kind has its own examples");
+        assert_eq!(kept.get(&(Some(b.id), "unknown_protocol_id".into())), Some(&1), "another flow too");
+        // Still over the cap after the checkpoint; an ended flow's counts are forgotten.
+        agg.malformed(&on(&a), "s7comm", "unknown_protocol_id");
+        assert_eq!(agg.anomaly_events_unkept, 901);
+        agg.forget_flows(&[a.id]);
+        agg.malformed(&on(&a), "s7comm", "unknown_protocol_id");
+        assert_eq!(agg.anomaly_events_unkept, 901);
+        assert_eq!(anomalies(&mut agg).len(), 1);
+    }
+
+    #[test]
+    fn anomalies_on_many_flows_never_crowd_out_operations() {
+        let mut agg = Aggregator::default();
+        let flows: Vec<_> = (0..60_000u16).map(flow).collect();
+        for f in &flows {
+            agg.malformed(&on(f), "s7comm", "unknown_protocol_id");
+        }
+        assert_eq!(agg.anomaly_events_unkept, 60_000 - MAX_PENDING_ANOMALIES as u64);
+        let first = flows.first().unwrap();
+        agg.message(&on(first), "s7comm", Cow::Borrowed("plc_stop"), OperationClass::Control);
+        let mut out = Vec::new();
+        agg.checkpoint(&mut out);
+        let events: Vec<_> =
+            out.iter().filter_map(|o| if let Observation::Event(e) = o { Some(e) } else { None }).collect();
+        assert_eq!(events.len(), MAX_PENDING_ANOMALIES + 1);
+        assert!(events.iter().any(|e| e.name == "plc_stop"), "the stop is kept");
     }
 }

@@ -191,6 +191,7 @@ impl Engine {
         s.flows_open = self.table.len() as u64;
         s.events_dropped = self.core.agg.events_dropped;
         s.identities_repeated = self.core.agg.identities_repeated;
+        s.anomaly_events_unkept = self.core.agg.anomaly_events_unkept;
         s.messages = self.core.agg.per_protocol();
         s.memory_bytes = (self.table.memory() + self.defrag.held_bytes()) as u64;
         s

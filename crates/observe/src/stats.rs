@@ -62,6 +62,11 @@ pub struct EngineStats {
     /// of the same name from the same sender on the same flow (the message is
     /// still counted).
     pub identities_repeated: u64,
+    /// Anomaly events not kept: past the first 100 of a kind (protocol, name,
+    /// what was wrong) on one flow, or past half of the events pending
+    /// between two checkpoints. Every one is still counted in `malformed` and
+    /// the flow's anomalies.
+    pub anomaly_events_unkept: u64,
     /// Messages per (protocol, operation class).
     pub messages: Vec<(String, String, u64)>,
     /// Approximate memory held by flows, buffers and fragments.

@@ -455,6 +455,7 @@ fn summary_json(
             "fragment_cap_drops": s.defrag.cap_drops,
             "fragment_timeouts": s.defrag.timed_out,
             "events_dropped": s.events_dropped,
+            "anomaly_events_unkept": s.anomaly_events_unkept,
             "peak_flows": s.flow_table.peak_flows,
         },
         "fragments": { "received": s.defrag.fragments, "reassembled": s.defrag.reassembled, "overlaps": s.defrag.overlaps, "invalid": s.defrag.invalid },
@@ -507,8 +508,13 @@ fn print_summary(
         println!("  unsupported   link types {:?} (packets counted, not decoded)", s.unsupported_link_types);
     }
     println!(
-        "  caps hit      flow table {} (evicted {}), stream buffers {}, fragments {}, events {}",
-        s.flow_table.cap_hits, s.flow_table.cap_evictions, a.buffer_cap_hits, s.defrag.cap_drops, s.events_dropped
+        "  caps hit      flow table {} (evicted {}), stream buffers {}, fragments {}, events {}, anomaly events {}",
+        s.flow_table.cap_hits,
+        s.flow_table.cap_evictions,
+        a.buffer_cap_hits,
+        s.defrag.cap_drops,
+        s.events_dropped,
+        s.anomaly_events_unkept
     );
     println!("  stored in     {}", db.display());
 }
