@@ -9,7 +9,7 @@ enip: one seed per capture with EtherNet/IP over TCP (port 44818): up to 64
 payloads in the target's chunk format (a control byte, bit 7 = to client, low
 6 bits = length, then up to 63 bytes).
 iec104: the same for IEC 60870-5-104 (port 2404), one seed per 64 payloads.
-modbus, s7comm: the same for Modbus/TCP (port 502) and S7comm (port 102), one
+modbus, s7comm, mms: the same for Modbus/TCP (port 502), S7comm and MMS (port 102), one
 seed per 64 payloads, up to 8 seeds per capture.
 dnp3: the same for DNP3 over TCP (port 20000) in the target's wide chunks
 (length bits times 8, so each direction's bytes are carried over to its next
@@ -427,9 +427,10 @@ def site_seeds():
 
 
 def controller_seeds(files):
-    """Modbus/TCP, S7comm and DNP3 stream seeds: {target: count}."""
+    """Modbus/TCP, S7comm, MMS and DNP3 stream seeds: {target: count}. S7comm
+    and MMS share port 102, so each target starts from both protocols."""
     counts = {}
-    for target, port, seed_of in (("modbus", 502, enip_seed), ("s7comm", 102, enip_seed), ("dnp3", 20000, wide_seed)):
+    for target, port, seed_of in (("modbus", 502, enip_seed), ("s7comm", 102, enip_seed), ("mms", 102, enip_seed), ("dnp3", 20000, wide_seed)):
         os.makedirs(os.path.join(out, target), exist_ok=True)
         counts[target] = 0
         for f in files:
@@ -530,7 +531,7 @@ def main():
     sample = open(os.path.join(root, "samples", "plant-cell.pcap"), "rb").read()
     open(os.path.join(out, "capture_file", "plant-cell.pcap.gz"), "wb").write(gzip.compress(sample))
     print(
-        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; modbus: {n_ctl['modbus']} seeds; s7comm: {n_ctl['s7comm']} seeds; dnp3: {n_ctl['dnp3']} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; cdp: {n_cdp} seeds; snmp: {n_snmp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; dns: {n_dns} seeds; netbios: {n_nb} seeds; http: {n_http} seeds; telnet: {n_telnet} seeds; rdp: {n_rdp} seeds; smb: {n_smb} seeds; cmdb_register: {n_cmdb} seeds; version_range: {n_vr} seeds; csaf_document: {n_csaf} seeds",
+        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; modbus: {n_ctl['modbus']} seeds; s7comm: {n_ctl['s7comm']} seeds; mms: {n_ctl['mms']} seeds; dnp3: {n_ctl['dnp3']} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; cdp: {n_cdp} seeds; snmp: {n_snmp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; dns: {n_dns} seeds; netbios: {n_nb} seeds; http: {n_http} seeds; telnet: {n_telnet} seeds; rdp: {n_rdp} seeds; smb: {n_smb} seeds; cmdb_register: {n_cmdb} seeds; version_range: {n_vr} seeds; csaf_document: {n_csaf} seeds",
         file=sys.stderr,
     )
 

@@ -31,12 +31,14 @@ pub mod iec104;
 pub mod iec61850;
 mod intern;
 pub mod lldp;
+pub mod mms;
 pub mod modbus;
 pub mod netbios;
 pub mod opcua;
 pub mod profinet;
 pub mod rdp;
 pub mod rfb;
+pub mod rfc1006;
 pub mod s7comm;
 pub mod smb;
 pub mod snmp;
@@ -90,6 +92,24 @@ impl<'a> PacketCtx<'a> {
     /// The flow id, when the input belongs to a flow.
     pub fn flow_id(&self) -> Option<FlowId> {
         self.flow.map(|f| f.id)
+    }
+
+    /// The anomaly event `name` a session reports when its flow closes: the
+    /// counts of what did not parse that are not zero, or `None` when all are.
+    pub(crate) fn counts_event(
+        &self,
+        protocol: &'static str,
+        name: &'static str,
+        counts: &[(&'static str, u64)],
+    ) -> Option<Event> {
+        if counts.iter().all(|(_, n)| *n == 0) {
+            return None;
+        }
+        let mut e = self.event(protocol, otposture_model::EventKind::Anomaly, name);
+        for (k, n) in counts.iter().filter(|(_, n)| *n > 0) {
+            e.attributes.push((Cow::Borrowed(*k), text::dec(*n)));
+        }
+        Some(e)
     }
 
     /// An event pre-filled with this packet's provenance; callers add attributes.
@@ -323,6 +343,7 @@ impl Registry {
                 Box::new(modbus::Modbus),
                 Box::new(dnp3::Dnp3),
                 Box::new(s7comm::S7comm),
+                Box::new(mms::Mms),
                 Box::new(rdp::Rdp),
                 Box::new(smb::Smb),
                 Box::new(enip::Enip),

@@ -125,8 +125,9 @@ impl Decision {
 }
 
 /// Application protocols that controllers and RTUs answer (BACnet: building
-/// automation controllers).
-const CONTROL_PROTOCOLS: &[&str] = &["modbus", "s7comm", "s7comm-plus", "enip", "cip", "dnp3", "iec104", "bacnet"];
+/// automation controllers; MMS: IEC 61850 IEDs, protection and bay controllers).
+const CONTROL_PROTOCOLS: &[&str] =
+    &["modbus", "s7comm", "s7comm-plus", "enip", "cip", "dnp3", "iec104", "bacnet", "mms"];
 
 /// Telecontrol protocols: the server is an outstation (DNP3) or controlled
 /// station (IEC 60870-5-104: the controlled station listens, the
@@ -452,6 +453,10 @@ pub(crate) fn decide(attributes: &[Attribute], modules: &[Module], b: &Behaviour
         let only = |set: &[&str]| b.control_clients.keys().all(|p| set.contains(&p.as_str()));
         let (role, rule) = if only(&["dnp3"]) {
             (Role::Rtu, "serves_dnp3_as_outstation")
+        } else if only(&["mms"]) {
+            // An MMS server on a control network is an IEC 61850 IED (or an
+            // ICCP node, which MMS alone does not tell apart).
+            (Role::Ied, "serves_mms_as_ied")
         } else if only(TELECONTROL_PROTOCOLS) {
             (Role::Rtu, "serves_telecontrol_as_outstation")
         } else {

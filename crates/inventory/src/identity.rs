@@ -189,6 +189,11 @@ const MAPPINGS: &[(&str, &[(&str, Field)])] = &[
     ),
     ("opcua.server", &[("name", Field::Name)]),
     ("opcua.client", &[("name", Field::Application)]),
+    // MMS Identify: the vendor, model and revision of the MMS server an IED
+    // (or ICCP node) runs. On an IED these name the device's firmware line;
+    // a gateway built on a stack names the stack (libIEC61850 and its
+    // version by default).
+    ("mms.identify", &[("vendor", Field::Vendor), ("model", Field::Model), ("revision", Field::Firmware)]),
     // The logical device of a GOOSE control block or SV data set is the IED
     // name (and LD instance) configured in the substation's SCL files.
     ("goose.publisher", &[("logical_device", Field::Name)]),

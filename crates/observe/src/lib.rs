@@ -737,16 +737,20 @@ fn feed_stream(
             if let Some(x) = chosen {
                 let mut s = x.new_session();
                 *app_protocol = Some(x.protocol());
-                if buf.is_empty() {
-                    s.data(ctx, dir, d, agg);
-                } else {
-                    // What the probe held, then the rest of this chunk.
-                    let held = std::mem::take(buf);
-                    s.data(ctx, dir, &held, agg);
-                    if let Some(rest) = d.get(copied..).filter(|r| !r.is_empty()) {
-                        s.data(ctx, dir, rest, agg);
-                    }
+                // What this direction held before this chunk, what the other
+                // direction held (a connection confirm waiting, like this
+                // side's request, for the first data to name the protocol),
+                // then this chunk.
+                let held = std::mem::take(buf);
+                let earlier = held.get(..held.len().saturating_sub(copied)).unwrap_or_default();
+                if !earlier.is_empty() {
+                    s.data(ctx, dir, earlier, agg);
                 }
+                let other = dir.reverse();
+                if let Some(theirs) = bufs.get_mut(other.index()).map(std::mem::take).filter(|b| !b.is_empty()) {
+                    s.data(ctx, other, &theirs, agg);
+                }
+                s.data(ctx, dir, d, agg);
                 ext.stream = StreamDissection::Active(s);
             } else if need_more && probe_on.len() < PROBE_BYTES {
                 if buf.is_empty() {

@@ -33,6 +33,8 @@ mod iec104_tshark;
 mod intel;
 mod inventory_captures;
 mod lldp_tshark;
+mod mms_peer;
+mod mms_tshark;
 mod modbus_peer;
 mod modbus_tshark;
 mod names_tshark;

@@ -1,6 +1,7 @@
-//! The subset of ASN.1 BER (ITU-T X.690) that GOOSE and Sampled Values use:
-//! one-byte tags and definite lengths (short form, or long form up to four
-//! length bytes). Written here rather than taken from a crate because this
+//! The subset of ASN.1 BER (ITU-T X.690) that GOOSE, Sampled Values, SNMP
+//! and MMS use: definite lengths (short form, or long form up to four length
+//! bytes); one-byte tags, and for MMS ([`Tlvs::next_tagged`]) tag numbers of
+//! 31 and more in the high-tag-number form. Written here rather than taken from a crate because this
 //! subset is a dozen lines over our bounds-checked cursor, allocates nothing,
 //! and a general BER crate (der-parser and nom) would be most of the packet
 //! path's dependency weight for four tags.
@@ -15,6 +16,23 @@ pub(crate) struct Tlv<'a> {
     /// The contents.
     pub(crate) value: &'a [u8],
 }
+
+/// One tag-length-value whose tag may be in the high-tag-number form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Tagged<'a> {
+    /// Class and constructed bit: the identifier octet's top three bits
+    /// (0xa0: context-specific, constructed).
+    pub(crate) form: u8,
+    /// The tag number.
+    pub(crate) number: u32,
+    /// The contents.
+    pub(crate) value: &'a [u8],
+}
+
+/// Context-specific class, primitive ([`Tagged::form`]).
+pub(crate) const CONTEXT: u8 = 0x80;
+/// Context-specific class, constructed.
+pub(crate) const CONTEXT_CONSTRUCTED: u8 = 0xa0;
 
 /// Why bytes are not a TLV.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,11 +81,50 @@ impl<'a> Tlvs<'a> {
         Some(r)
     }
 
+    /// The next TLV, its tag in either form; `None` at the end of the
+    /// container. Tag numbers past 2^28 are [`BerError::LongTag`].
+    pub(crate) fn next_tagged(&mut self) -> Option<Result<Tagged<'a>, BerError>> {
+        if self.c.remaining() == 0 {
+            return None;
+        }
+        let r = self.read_tagged();
+        if r.is_err() {
+            self.c = Cursor::new(&[]);
+        }
+        Some(r)
+    }
+
+    fn read_tagged(&mut self) -> Result<Tagged<'a>, BerError> {
+        let tag = self.c.u8().ok_or(BerError::Truncated)?;
+        let mut number = u32::from(tag & 0x1f);
+        if number == 0x1f {
+            number = 0;
+            for i in 0..4 {
+                let b = self.c.u8().ok_or(BerError::Truncated)?;
+                number = (number << 7) | u32::from(b & 0x7f);
+                if b & 0x80 == 0 {
+                    break;
+                }
+                if i == 3 {
+                    return Err(BerError::LongTag);
+                }
+            }
+        }
+        let value = self.value()?;
+        Ok(Tagged { form: tag & 0xe0, number, value })
+    }
+
     fn read(&mut self) -> Result<Tlv<'a>, BerError> {
         let tag = self.c.u8().ok_or(BerError::Truncated)?;
         if tag & 0x1f == 0x1f {
             return Err(BerError::LongTag);
         }
+        let value = self.value()?;
+        Ok(Tlv { tag, value })
+    }
+
+    /// A definite length and the contents it measures.
+    fn value(&mut self) -> Result<&'a [u8], BerError> {
         let first = self.c.u8().ok_or(BerError::Truncated)?;
         let len = if first < 0x80 {
             usize::from(first)
@@ -82,8 +139,7 @@ impl<'a> Tlvs<'a> {
             }
             len
         };
-        let value = self.c.take(len).ok_or(BerError::Truncated)?;
-        Ok(Tlv { tag, value })
+        self.c.take(len).ok_or(BerError::Truncated)
     }
 }
 
@@ -154,6 +210,20 @@ mod tests {
         let mut t = Tlvs::new(&[0x80, 0x09, 1]);
         assert!(t.next_tlv().unwrap().is_err());
         assert!(t.next_tlv().is_none());
+    }
+
+    #[test]
+    fn reads_high_tag_numbers() {
+        // [77] constructed (MMS fileDirectory), then [2] primitive.
+        let mut t = Tlvs::new(&[0xbf, 0x4d, 0x01, 0x00, 0x82, 0x00]);
+        assert_eq!(t.next_tagged(), Some(Ok(Tagged { form: 0xa0, number: 77, value: &[0] })));
+        assert_eq!(t.next_tagged(), Some(Ok(Tagged { form: 0x80, number: 2, value: &[] })));
+        assert_eq!(t.next_tagged(), None);
+        let mut t = Tlvs::new(&[0x9f, 0x81, 0x01, 0x00]);
+        assert_eq!(t.next_tagged(), Some(Ok(Tagged { form: 0x80, number: 129, value: &[] })));
+        assert_eq!(Tlvs::new(&[0x9f, 0x81]).next_tagged(), Some(Err(BerError::Truncated)));
+        assert_eq!(Tlvs::new(&[0x9f, 0xff, 0xff, 0xff, 0xff, 0x01, 0x00]).next_tagged(), Some(Err(BerError::LongTag)));
+        assert_eq!(Tlvs::new(&[0xbf, 0x4d, 0x01, 0x00]).next_tlv(), Some(Err(BerError::LongTag)));
     }
 
     #[test]

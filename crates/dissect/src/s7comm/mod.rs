@@ -4,10 +4,10 @@
 //! S7comm-plus (protocol id 0x72).
 //!
 //! Layers, one module each:
-//! - [`tpkt`]: the RFC 1006 header and the framer that cuts a stream into TPKT
-//!   packets, resynchronising after bad headers and gaps;
-//! - [`cotp`]: TPDUs (CR, CC, DR, DT, ER), CR/CC parameters (TSAPs) and the
-//!   reassembly of DT TPDUs up to the one with EOT;
+//! - [`tpkt`] and [`cotp`] ([`crate::rfc1006`], shared with MMS): the RFC
+//!   1006 framer that cuts a stream into TPKT packets, resynchronising after
+//!   bad headers and gaps; TPDUs (CR, CC, DR, DT, ER), CR/CC parameters
+//!   (TSAPs) and the reassembly of DT TPDUs up to the one with EOT;
 //! - [`pdu`]: the S7comm header, job/ack_data functions, userdata groups and
 //!   subfunctions, the class of each operation, and the S7comm-plus header;
 //! - [`szl`]: SZL records of module identification (0x0011), component
@@ -34,19 +34,25 @@
 //! S7comm-plus PDUs are counted under protocol `s7comm-plus` as
 //! `s7comm_plus_<function>` (or `_<opcode>`).
 //!
-//! The probe accepts any port: TPKT version 3 followed by a COTP CR with a
-//! TSAP parameter (RDP sends CRs without TSAPs) or a DT carrying protocol id
-//! 0x32 or 0x72, or a CC in the server's direction. Port 102 only orders it.
+//! The probe accepts any port: TPKT version 3 and COTP whose first data TPDU
+//! carries protocol id 0x32 or 0x72, after a CR with a TSAP parameter (RDP
+//! sends CRs without TSAPs) or, in the server's direction, a CC. Port 102
+//! only orders it. A CR or CC decides alone when its called TSAP is one only
+//! S7 uses (`SIMATIC-ROOT-...`, or connection type 1-3 with a CPU slot, such
+//! as 0x0102); otherwise the first data does: MMS (IEC 61850, ICCP) opens its
+//! connections on port 102 the same way (TSAP 0x0001 and the like), and its
+//! first data is an ISO session SPDU ([`crate::mms`]).
 //!
 //! Not done: variable item addresses and values, block contents, alarm and
 //! cyclic data contents, S7comm-plus beyond its opcode and function (its
 //! objects, session keys and integrity digests).
 
-pub mod cotp;
 pub mod pdu;
 mod session;
 pub mod szl;
-pub mod tpkt;
+
+/// TPKT and COTP, shared with MMS and RDP ([`crate::rfc1006`]).
+pub use crate::rfc1006::{cotp, tpkt};
 
 use crate::{Probe, StreamDissector, StreamSession};
 use otposture_model::Direction;
@@ -72,33 +78,48 @@ impl StreamDissector for S7comm {
     }
 
     fn probe(&self, direction: Direction, data: &[u8]) -> Probe {
-        // Judge on the whole first packet.
-        let packet = match tpkt::first_tpdu(data) {
-            Ok(p) => p,
-            Err(p) => return p,
-        };
-        let Ok(t) = cotp::parse(packet) else { return Probe::NoMatch };
-        match t.code {
-            cotp::TpduCode::CR | cotp::TpduCode::CC => {
+        // A CR must name TSAPs; a CC counts only from the server.
+        match tpkt::first_tpdu(data).map(cotp::parse) {
+            Err(Probe::NoMatch) => return Probe::NoMatch,
+            Ok(Ok(t)) if t.code == cotp::TpduCode::CR || t.code == cotp::TpduCode::CC => {
                 let tsap = t.param(cotp::PARAM_SRC_TSAP).is_some() || t.param(cotp::PARAM_DST_TSAP).is_some();
                 let side = t.code == cotp::TpduCode::CR || direction == Direction::ToClient;
-                if tsap && side {
-                    Probe::Match
-                } else {
-                    Probe::NoMatch
+                if !(tsap && side) {
+                    return Probe::NoMatch;
+                }
+                if s7_style_tsap(t.param(cotp::PARAM_DST_TSAP)) {
+                    return Probe::Match;
                 }
             }
-            cotp::TpduCode::DT => match t.data.first() {
+            _ => {}
+        }
+        // The first data says which protocol runs over the connection.
+        match crate::rfc1006::first_data(data) {
+            Ok(d) => match d.first() {
                 Some(&pdu::PROTOCOL_ID_S7COMM | &pdu::PROTOCOL_ID_S7COMM_PLUS) => Probe::Match,
                 // A DT continuing a TSDU (no EOT) starts with the PDU too.
-                _ => Probe::NoMatch,
+                Some(_) => Probe::NoMatch,
+                None => Probe::NeedMore,
             },
-            _ => Probe::NoMatch,
+            Err(p) => p,
         }
     }
 
     fn new_session(&self) -> Box<dyn StreamSession> {
         Box::new(session::Session::new())
+    }
+}
+
+/// True for a called TSAP only S7 uses: `SIMATIC-ROOT-...` (S7-1200/1500), or
+/// two bytes whose first is the connection type (1 PG, 2 OP, 3 S7 basic) and
+/// whose second names a CPU slot (rack times 32 plus a slot from 1). MMS
+/// stacks call 0x0001, 0x0002 or other TSAPs without a slot; an S7 connection
+/// that is only opened and closed is still S7comm.
+fn s7_style_tsap(called: Option<&[u8]>) -> bool {
+    match called {
+        Some([1..=3, rack_slot]) => rack_slot & 0x1f != 0,
+        Some(name) => name.starts_with(b"SIMATIC-"),
+        None => false,
     }
 }
 

@@ -97,14 +97,9 @@ impl StreamSession for Session {
             ("trailing_bytes", c.trailing_bytes),
             ("unknown_protocol_ids", c.unknown_protocol_ids),
         ];
-        if counts.iter().all(|(_, n)| *n == 0) {
-            return;
+        if let Some(e) = ctx.counts_event(PROTOCOL, "s7comm.session_anomalies", &counts) {
+            emit.event(e);
         }
-        let mut e = ctx.event(PROTOCOL, EventKind::Anomaly, "s7comm.session_anomalies");
-        for (k, n) in counts.into_iter().filter(|(_, n)| *n > 0) {
-            e.attributes.push((Cow::Borrowed(k), n.to_string()));
-        }
-        emit.event(e);
     }
 }
 

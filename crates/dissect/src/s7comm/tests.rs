@@ -487,8 +487,26 @@ const CR: [u8; 22] = [
 
 #[test]
 fn probes_a_connection_request_and_reports_its_tsaps() {
+    // Called TSAP 0x0102 (PG, rack 0 slot 2) is S7's alone.
     assert_eq!(S7comm.probe(C2S, &CR), Probe::Match);
     assert_eq!(S7comm.probe(C2S, &CR[..10]), Probe::NeedMore);
+    // TSAP 0x0001 names no slot (MMS stacks call it): the first data decides.
+    let mut plain = CR;
+    plain[20..22].copy_from_slice(&[0x00, 0x01]);
+    assert_eq!(S7comm.probe(C2S, &plain), Probe::NeedMore);
+    let setup = [&plain[..], &dt(&s7(1, 1, &SETUP, &[]), true)].concat();
+    assert_eq!(S7comm.probe(C2S, &setup), Probe::Match);
+    assert_eq!(S7comm.probe(C2S, &setup[..CR.len() + 9]), Probe::Match, "a data TPDU is judged on its first bytes");
+    // MMS opens the same way; its first data is an ISO session CONNECT SPDU.
+    let mms = [&plain[..], &dt(&[0x0d, 0x05, 0x06, 0x01, 0x00, 0x16, 0x01, 0x02], true)].concat();
+    assert_eq!(S7comm.probe(C2S, &mms), Probe::NoMatch);
+    let mut plus = plain.to_vec();
+    plus.truncate(18);
+    plus.extend_from_slice(&[0xc2, 0x10]);
+    plus.extend_from_slice(b"SIMATIC-ROOT-HMI");
+    plus[3] = plus.len() as u8;
+    plus[4] = plus.len() as u8 - 5;
+    assert_eq!(S7comm.probe(C2S, &plus), Probe::Match, "S7-1200/1500 call SIMATIC-ROOT-...");
     let mut rdp = CR;
     rdp[14] = 0x01; // not a TSAP parameter: RDP-style CR
     rdp[18] = 0x01;

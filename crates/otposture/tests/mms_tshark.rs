@@ -1,0 +1,226 @@
+//! Cross-check of the MMS dissector against tshark on every shared capture
+//! whose INDEX `protocols` column lists `mms`, per packet: the confirmed
+//! services requested and answered (`mms.confirmedServiceRequest`,
+//! `mms.confirmedServiceResponse`) and the unconfirmed services
+//! (`mms.unconfirmedService`), each as its operation name.
+//!
+//! Ours are what the real dissector counts, chosen by the real probe over the
+//! real reassembled streams: a wrapper records the operation names it emits
+//! per packet. An answer is named after its request, which is the same
+//! service; a write to an IEC 61850 control (`control_operate`...) is a
+//! `write` to tshark. Errors, initiate, conclude, ACSE and session messages
+//! are not services and are left out on both sides.
+//!
+//! The names themselves are checked against tshark's value strings
+//! (`tshark -G values`), so a number misread on both sides cannot agree by
+//! sharing a table.
+//!
+//! Every disagreement is printed. The `iec61850_*` captures (made by a test
+//! tool) answer with confirmed responses that carry only an invoke id and no
+//! service: tshark shows no service, and ours counts
+//! `response_without_service`, which is not a service either.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use crate::support;
+
+use otposture_dissect::mms::{self, Mms};
+use otposture_dissect::{Emit, PacketCtx, Probe, StreamDissector, StreamSession};
+use otposture_model::{Direction, Event, OperationClass};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+type PerPacket = BTreeMap<u64, Vec<String>>;
+
+/// Every service name, confirmed and unconfirmed.
+fn is_service(name: &str) -> bool {
+    (0..80).any(|n| mms::confirmed_service_name(n) == Some(name))
+        || (0..3).any(|n| mms::unconfirmed_service_name(n) == Some(name))
+}
+
+/// Ours, as tshark names the service.
+fn as_service(name: &str) -> Option<String> {
+    if name.starts_with("control_") {
+        return Some("write".into());
+    }
+    is_service(name).then(|| name.to_string())
+}
+
+struct Recording {
+    sink: Arc<Mutex<PerPacket>>,
+}
+
+struct RecordingSession {
+    inner: Box<dyn StreamSession>,
+    sink: Arc<Mutex<PerPacket>>,
+}
+
+/// Forwards to the engine's emit and records the MMS operation names.
+struct Tap<'a> {
+    inner: &'a mut dyn Emit,
+    sink: &'a Mutex<PerPacket>,
+}
+
+impl Tap<'_> {
+    fn record(&self, ctx: &PacketCtx<'_>, protocol: &str, op: &str) {
+        if protocol == "mms" {
+            if let Some(s) = as_service(op) {
+                self.sink.lock().unwrap().entry(ctx.packet).or_default().push(s);
+            }
+        }
+    }
+}
+
+impl Emit for Tap<'_> {
+    fn message(&mut self, ctx: &PacketCtx<'_>, p: &'static str, op: Cow<'static, str>, class: OperationClass) {
+        self.record(ctx, p, &op);
+        self.inner.message(ctx, p, op, class);
+    }
+    fn operation(
+        &mut self,
+        ctx: &PacketCtx<'_>,
+        p: &'static str,
+        op: Cow<'static, str>,
+        class: OperationClass,
+        attributes: Vec<(Cow<'static, str>, String)>,
+    ) {
+        self.record(ctx, p, &op);
+        self.inner.operation(ctx, p, op, class, attributes);
+    }
+    fn answer(&mut self, ctx: &PacketCtx<'_>, p: &'static str, op: Cow<'static, str>, class: OperationClass) {
+        self.record(ctx, p, &op);
+        self.inner.answer(ctx, p, op, class);
+    }
+    fn event(&mut self, event: Event) {
+        self.inner.event(event);
+    }
+    fn malformed(&mut self, ctx: &PacketCtx<'_>, protocol: &'static str, what: &'static str) {
+        self.inner.malformed(ctx, protocol, what);
+    }
+}
+
+impl StreamDissector for Recording {
+    fn protocol(&self) -> &'static str {
+        Mms.protocol()
+    }
+    fn port_hint(&self, server_port: u16) -> bool {
+        Mms.port_hint(server_port)
+    }
+    fn probe(&self, direction: Direction, data: &[u8]) -> Probe {
+        Mms.probe(direction, data)
+    }
+    fn new_session(&self) -> Box<dyn StreamSession> {
+        Box::new(RecordingSession { inner: Mms.new_session(), sink: self.sink.clone() })
+    }
+}
+
+impl StreamSession for RecordingSession {
+    fn data(&mut self, ctx: &PacketCtx<'_>, direction: Direction, data: &[u8], emit: &mut dyn Emit) {
+        let mut tap = Tap { inner: emit, sink: &self.sink };
+        self.inner.data(ctx, direction, data, &mut tap);
+    }
+    fn gap(&mut self, ctx: &PacketCtx<'_>, direction: Direction, len: u64, emit: &mut dyn Emit) {
+        self.inner.gap(ctx, direction, len, emit);
+    }
+    fn close(&mut self, ctx: &PacketCtx<'_>, emit: &mut dyn Emit) {
+        self.inner.close(ctx, emit);
+    }
+}
+
+fn ours(path: &Path) -> PerPacket {
+    let sink = Arc::new(Mutex::new(PerPacket::new()));
+    support::run_tapped(path, "mms", Box::new(Recording { sink: sink.clone() }));
+    let map = sink.lock().unwrap().clone();
+    map
+}
+
+fn theirs(path: &Path) -> PerPacket {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(path)
+        .args(["-n", "-Y", "mms", "-T", "fields", "-e", "frame.number"])
+        .args([
+            "-e",
+            "mms.confirmedServiceRequest",
+            "-e",
+            "mms.confirmedServiceResponse",
+            "-e",
+            "mms.unconfirmedService",
+        ])
+        .output()
+        .unwrap();
+    let mut map = PerPacket::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let Some(frame) = f.first().and_then(|x| x.parse::<u64>().ok()) else { continue };
+        for (i, column) in f.iter().enumerate().skip(1) {
+            for n in column.split(',').filter_map(|x| x.parse::<u32>().ok()) {
+                let name = if i == 3 { mms::unconfirmed_service_name(n) } else { mms::confirmed_service_name(n) };
+                map.entry(frame).or_default().push(name.map_or_else(|| format!("unknown_{n}"), str::to_string));
+            }
+        }
+    }
+    map
+}
+
+#[test]
+fn mms_services_match_tshark_per_packet_on_every_shared_capture() {
+    let Some(dir) = support::shared_pcaps() else { return };
+    if !support::tshark_available() {
+        return;
+    }
+    let mut total = support::Agreement::default();
+    let mut services = 0;
+    for c in support::captures_with(&dir, "mms:") {
+        let (ours, theirs) = (ours(&c.path), theirs(&c.path));
+        services += theirs.values().map(Vec::len).sum::<usize>();
+        let (matched, union) = support::compare(&c.dest, &ours, &theirs);
+        println!("{}: {matched}/{union} services agree ({:.2}%)", c.dest, support::percent(matched, union));
+        total.add((matched, union));
+    }
+    println!("mms: {services} services shown by tshark");
+    assert!(services >= 100, "too few MMS services compared: {services}");
+    total.check("mms services", "services");
+}
+
+#[test]
+fn service_names_match_tshark_value_strings() {
+    if !support::tshark_available() {
+        return;
+    }
+    let out = Command::new("tshark").args(["-G", "values"]).output().unwrap();
+    let snake = |camel: &str| {
+        let mut s = String::new();
+        for ch in camel.chars() {
+            if ch.is_ascii_uppercase() {
+                s.push('_');
+                s.push(ch.to_ascii_lowercase());
+            } else {
+                s.push(ch);
+            }
+        }
+        s
+    };
+    let (mut confirmed, mut unconfirmed) = (0, 0);
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        match f[..] {
+            ["V", "mms.confirmedServiceRequest", n, name] => {
+                assert_eq!(mms::confirmed_service_name(n.parse().unwrap()), Some(snake(name).as_str()), "service {n}");
+                confirmed += 1;
+            }
+            ["V", "mms.unconfirmedService", n, name] => {
+                assert_eq!(
+                    mms::unconfirmed_service_name(n.parse().unwrap()),
+                    Some(snake(name).as_str()),
+                    "service {n}"
+                );
+                unconfirmed += 1;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!((confirmed, unconfirmed), (78, 3), "tshark names 78 confirmed and 3 unconfirmed services");
+}
