@@ -16,7 +16,8 @@
 //!   is named after its request (paired by invoke id, at most 64 waiting);
 //! - notable requests are kept with `invoke_id`; reads and writes with
 //!   `variable_count` and `variables` (up to eight, `domain/item`, `@list`
-//!   for a named variable list). A write to `Oper`, `SBOw` or `Cancel` of an
+//!   for a named variable list); domain, program invocation and file
+//!   services with `domain`, `program_invocation` or `file`. A write to `Oper`, `SBOw` or `Cancel` of an
 //!   IEC 61850 controllable object (`...$CO$...`) is `control_operate`,
 //!   `control_select` or `control_cancel`, class control;
 //! - a confirmed error is kept under its request's name with `error_class`

@@ -412,6 +412,66 @@ pub(crate) fn control_write(name: &str) -> Option<&'static str> {
     }
 }
 
+/// What a domain, program invocation or file service acts on, as an
+/// attribute: the domain (program or data loaded on the device), the program
+/// invocation (what runs), or the file, by the name the request gives.
+pub(crate) fn target(service: &Tagged<'_>) -> Option<(&'static str, String)> {
+    let key = match service.number {
+        // Upload segments and their end carry a state machine id, not a name.
+        26..=29 | 32..=37 => "domain",
+        38..=45 => "program_invocation",
+        46 | 72 | 75 | 76 => return file(service).map(|f| ("file", f)),
+        _ => return None,
+    };
+    // The name is the service itself (an IMPLICIT Identifier) or its first
+    // field ([0] IMPLICIT Identifier, or an Identifier).
+    let value = if service.form == CONTEXT {
+        service.value
+    } else {
+        let mut t = Tlvs::new(service.value);
+        let mut found = None;
+        while let Some(Ok(x)) = t.next_tagged() {
+            if (x.form == CONTEXT && x.number == 0) || (x.form == 0 && x.number == 26) {
+                found = Some(x.value);
+                break;
+            }
+        }
+        found?
+    };
+    let name = text(value);
+    (!name.is_empty()).then_some((key, name))
+}
+
+/// A file service's first file name: FileName is a SEQUENCE OF
+/// GraphicString, the service's own contents (fileDelete) or its first
+/// constructed field (fileOpen [0], obtainFile's source [1], fileRename's
+/// current name [0]); the parts are joined with `/`.
+fn file(service: &Tagged<'_>) -> Option<String> {
+    let parts = |v: &[u8]| {
+        let mut out = Vec::new();
+        let mut t = Tlvs::new(v);
+        while let Some(Ok(x)) = t.next_tagged() {
+            if x.form == 0 && x.number == 25 {
+                out.push(text(x.value));
+            }
+        }
+        out
+    };
+    let mut names = parts(service.value);
+    if names.is_empty() {
+        let mut t = Tlvs::new(service.value);
+        while let Some(Ok(x)) = t.next_tagged() {
+            if x.form == CONTEXT_CONSTRUCTED {
+                names = parts(x.value);
+                if !names.is_empty() {
+                    break;
+                }
+            }
+        }
+    }
+    (!names.is_empty()).then(|| names.join("/"))
+}
+
 /// Text of a VisibleString or Identifier.
 pub(crate) fn text(value: &[u8]) -> String {
     crate::s7comm::szl::text(value)

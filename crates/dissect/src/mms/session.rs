@@ -240,6 +240,11 @@ fn request(ctx: &PacketCtx<'_>, p: &Pdu<'_>, pending: &mut Vec<Request>, counter
             a.push((Cow::Borrowed("variables"), names.join(", ")));
         }
     }
+    if class.is_notable() {
+        if let Some((key, name)) = pdu::target(&service) {
+            a.push((Cow::Borrowed(key), name));
+        }
+    }
     if let Some(id) = p.invoke_id {
         if pending.len() >= MAX_PENDING {
             pending.remove(0);

@@ -110,7 +110,8 @@ fn exchange() -> (Vec<u8>, Vec<u8>) {
         data(&request(1, &tlv(&[0x82], &[]))),
         data(&request(2, &read("IED1LD0", &["MMXU1$MX$TotW", "MMXU1$MX$Hz"]))),
         data(&request(3, &write("IED1LD0", "XCBR1$CO$Pos$Oper"))),
-        data(&request(4, &tlv(&[0xbf, 0x2c], &tlv(&[0x80], b"P1")))),
+        data(&request(4, &tlv(&[0xbf, 0x2c], &tlv(&[0x80], b"P1")))), // kill program invocation P1
+        data(&request(6, &tlv(&[0xbf, 0x2e], &tlv(&[0xa1], &cat(&[tlv(&[0x19], b"cfg"), tlv(&[0x19], b"ied.cid")]))))), // obtain_file
         data(&request(5, &write("IED1LD0", "GGIO1$SP$SPCSO1$setVal"))),
         dt(&[0x09, 0x00]),
     ]);
@@ -156,6 +157,7 @@ fn reads_an_association_its_services_and_the_answers() {
             (C2S, "read", Read),
             (C2S, "control_operate", Control),
             (C2S, "kill", Control),
+            (C2S, "obtain_file", Program),
             (C2S, "write", Write),
             (C2S, "session_finish", Session),
             (S2C, "associate_response", Session),
@@ -174,6 +176,8 @@ fn reads_an_association_its_services_and_the_answers() {
     assert_eq!(folded, ["identify", "read", "control_operate"]);
     assert_eq!(attr(&r, "control_operate", "variables"), Some("IED1LD0/XCBR1$CO$Pos$Oper"));
     assert_eq!(attr(&r, "control_operate", "invoke_id"), Some("3"));
+    assert_eq!(attr(&r, "kill", "program_invocation"), Some("P1"));
+    assert_eq!(attr(&r, "obtain_file", "file"), Some("cfg/ied.cid"));
     let kill_error = r.messages.iter().filter(|m| m.2 == "kill").nth(1).unwrap();
     assert!(kill_error.4.contains(&("error_class".into(), "access".into())), "{:?}", kill_error.4);
     assert!(kill_error.4.contains(&("error_code".into(), "3".into())));
