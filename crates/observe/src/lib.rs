@@ -748,7 +748,17 @@ fn feed_stream(
                 }
                 let other = dir.reverse();
                 if let Some(theirs) = bufs.get_mut(other.index()).map(std::mem::take).filter(|b| !b.is_empty()) {
-                    s.data(ctx, other, &theirs, agg);
+                    // The peer sent them: they carry its addressing (the time
+                    // and packet are this one's, when the protocol was named).
+                    let peer = PacketCtx {
+                        direction: Some(other),
+                        src_mac: ctx.dst_mac,
+                        dst_mac: ctx.src_mac,
+                        src_ip: ctx.dst_ip,
+                        dst_ip: ctx.src_ip,
+                        ..*ctx
+                    };
+                    s.data(&peer, other, &theirs, agg);
                 }
                 s.data(ctx, dir, d, agg);
                 ext.stream = StreamDissection::Active(s);

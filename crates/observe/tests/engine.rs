@@ -501,3 +501,52 @@ fn bytes_released_by_the_peers_acknowledgement_carry_their_senders_addressing() 
         }
     }
 }
+
+/// Claims streams that open with "HOLD" once "REC" follows in the same
+/// direction: until then both directions' opening bytes wait in the probe,
+/// as a COTP connection request and confirm wait for the first data to say
+/// whether they carry S7comm or MMS.
+struct Holding(Deliveries);
+
+impl StreamDissector for Holding {
+    fn protocol(&self) -> &'static str {
+        "holding"
+    }
+    fn port_hint(&self, port: u16) -> bool {
+        port == 9999
+    }
+    fn probe(&self, _d: Direction, data: &[u8]) -> Probe {
+        match data {
+            d if !(d.starts_with(b"HOLD") || b"HOLD".starts_with(d)) => Probe::NoMatch,
+            d if d.windows(3).any(|w| w == b"REC") => Probe::Match,
+            _ => Probe::NeedMore,
+        }
+    }
+    fn new_session(&self) -> Box<dyn StreamSession> {
+        Box::new(AddressedSession(self.0.clone()))
+    }
+}
+
+#[test]
+fn what_both_directions_held_while_probing_reaches_the_session_with_its_senders_addressing() {
+    let mut c = conversation();
+    c.handshake().client_sends(b"HOLD 1").server_sends(b"HOLD 2").client_sends(b"REC 3").close();
+    let deliveries: Deliveries = Arc::default();
+    let mut reg = Registry::with_defaults();
+    reg.streams.insert(0, Box::new(Holding(deliveries.clone())));
+    let mut e = Engine::new(EngineConfig::default(), reg);
+    let obs = run(&mut e, &c.into_frames());
+    assert_eq!(flows(&obs)[0].app_protocol.as_deref(), Some("holding"));
+    let d = deliveries.lock().unwrap();
+    let client: std::net::IpAddr = [192, 168, 10, 30].into();
+    let server: std::net::IpAddr = [192, 168, 10, 20].into();
+    let got: Vec<_> = d.iter().map(|x| (x.0, x.1, x.2, x.4.as_slice())).collect();
+    assert_eq!(
+        got,
+        [
+            (Direction::ToServer, Some(Direction::ToServer), Some(client), &b"HOLD 1"[..]),
+            (Direction::ToClient, Some(Direction::ToClient), Some(server), &b"HOLD 2"[..]),
+            (Direction::ToServer, Some(Direction::ToServer), Some(client), &b"REC 3"[..]),
+        ]
+    );
+}
