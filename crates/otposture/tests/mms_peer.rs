@@ -37,6 +37,8 @@ fn keeps_controls_refusals_and_identity_of_a_libiec61850_session() {
         (Some("otposture peer"), Some("PEER-IED-1"), Some("7.4.2")),
         "{id}"
     );
+    let domains = &id["events"][1]["attributes"];
+    assert_eq!(domains["domains"], "PEERIEDLD0", "the IED's logical devices, from its GetNameList answer: {id}");
     let assets = json(&["assets"]);
     let asset = &assets["assets"][0];
     let field =

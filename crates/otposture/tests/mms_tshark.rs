@@ -27,7 +27,7 @@
 //! `response_without_service`, which is not a service either.
 //!
 //! Last run (tshark 4.0.17): 190/190 services and 11/11 names over the 23
-//! captures (before MMS had its own dissector, S7comm took these flows and
+//! captures, and the 3 Identify values tshark shows (before MMS had its own dissector, S7comm took these flows and
 //! counted every PDU as malformed).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
@@ -265,4 +265,41 @@ fn service_names_match_tshark_value_strings() {
         }
     }
     assert_eq!((confirmed, unconfirmed), (78, 3), "tshark names 78 confirmed and 3 unconfirmed services");
+}
+
+/// Every vendor, model and revision tshark shows in an Identify answer is in
+/// ours (the substation capture's server names itself: AREVA T&D
+/// Corporation, e-terracomm, 2.3.1).
+#[test]
+fn every_identify_value_tshark_shows_is_recovered() {
+    let Some(dir) = support::shared_pcaps() else { return };
+    if !support::tshark_available() {
+        return;
+    }
+    let fields = [("vendor", "mms.vendorName"), ("model", "mms.modelName"), ("revision", "mms.revision")];
+    let (mut found, mut shown) = (0, 0);
+    for c in support::captures_with(&dir, "mms:") {
+        let mut theirs = std::collections::BTreeSet::new();
+        let names: Vec<&str> = fields.iter().map(|f| f.1).collect();
+        for (_, values) in support::tshark_fields(&c.path, &["-n"], "mms.vendorName", &names) {
+            for ((key, _), v) in fields.iter().zip(values) {
+                if !v.is_empty() {
+                    theirs.insert((key.to_string(), v));
+                }
+            }
+        }
+        let mut ours = std::collections::BTreeSet::new();
+        for o in support::run_engine(&c.path, otposture_dissect::Registry::with_defaults()) {
+            if let otposture_model::Observation::Event(e) = o {
+                if e.name == "mms.identify" {
+                    ours.extend(e.attributes.iter().map(|(k, v)| (k.to_string(), v.clone())));
+                }
+            }
+        }
+        let (f, s) = support::identity_recovered(&c.dest, &theirs, &ours);
+        found += f;
+        shown += s;
+    }
+    assert!(shown >= 3, "no Identify answer in the shared captures");
+    assert_eq!(found, shown, "identity values tshark shows are missing from ours");
 }

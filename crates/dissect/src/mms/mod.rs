@@ -24,7 +24,8 @@
 //!   and `error_code`; a write answered with a failure for some variable is
 //!   kept with `failed` (`1 of 2`);
 //! - an Identify answer becomes an `mms.identify` identity event (`vendor`,
-//!   `model`, `revision`);
+//!   `model`, `revision`), a GetNameList answer listing the server's domains
+//!   (an IED's logical devices) an `mms.domains` one (`domains`, `count`);
 //! - reports (`information_report`), initiate, conclude, cancel and reject
 //!   PDUs, ACSE association APDUs (`associate_request`...) and session SPDUs
 //!   that carry nothing (`session_refuse`, `session_abort`) are counted. An

@@ -264,6 +264,39 @@ pub(crate) const READ: u32 = 4;
 pub(crate) const WRITE: u32 = 5;
 pub(crate) const IDENTIFY: u32 = 2;
 
+/// Confirmed service tag of GetNameList.
+pub(crate) const GET_NAME_LIST: u32 = 1;
+
+/// Most names listed from one GetNameList answer.
+pub(crate) const MAX_LISTED: usize = 32;
+
+/// True for a GetNameList request of the VMD's domains: objectClass [0] {
+/// basicObjectClass [0] 9 (domain) }, objectScope [1] { vmdSpecific [0] }.
+pub(crate) fn lists_domains(service: &Tagged<'_>) -> bool {
+    let class = context_field(service.value, CONTEXT_CONSTRUCTED, 0)
+        .and_then(|c| context_field(c, CONTEXT, 0))
+        .and_then(ber::unsigned);
+    let scope = context_field(service.value, CONTEXT_CONSTRUCTED, 1).and_then(|s| Tlvs::new(s).next_tagged()?.ok());
+    class == Some(9) && scope.is_some_and(|s| s.form == CONTEXT && s.number == 0)
+}
+
+/// The identifiers a GetNameList answer lists ([0] SEQUENCE OF Identifier),
+/// at most [`MAX_LISTED`], and how many it lists in all.
+pub(crate) fn name_list(service: &Tagged<'_>) -> (Vec<String>, usize) {
+    let mut names = Vec::new();
+    let mut count = 0;
+    if let Some(list) = context_field(service.value, CONTEXT_CONSTRUCTED, 0) {
+        let mut t = Tlvs::new(list);
+        while let Some(Ok(x)) = t.next_tlv() {
+            count += 1;
+            if names.len() < MAX_LISTED {
+                names.push(text(x.value));
+            }
+        }
+    }
+    (names, count)
+}
+
 /// Most variable names read from one request.
 pub(crate) const MAX_NAMES: usize = 8;
 

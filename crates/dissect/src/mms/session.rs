@@ -24,6 +24,8 @@ struct Request {
     invoke_id: u32,
     name: &'static str,
     class: OperationClass,
+    /// A GetNameList of the server's domains (its logical devices).
+    lists_domains: bool,
 }
 
 /// What did not parse, reported when the flow closes.
@@ -250,7 +252,8 @@ fn request(ctx: &PacketCtx<'_>, p: &Pdu<'_>, pending: &mut Vec<Request>, counter
             pending.remove(0);
             counters.unanswered += 1;
         }
-        pending.push(Request { invoke_id: id, name, class });
+        let lists_domains = service.number == pdu::GET_NAME_LIST && pdu::lists_domains(&service);
+        pending.push(Request { invoke_id: id, name, class, lists_domains });
     }
     if class.is_notable() {
         if let Some(id) = p.invoke_id {
@@ -292,6 +295,17 @@ fn response(
             let mut e = ctx.event(PROTOCOL, EventKind::Identity, "mms.identify");
             e.attributes.extend(attrs.into_iter().map(|(k, v)| (Cow::Borrowed(k), v)));
             emit.event(e);
+        }
+    }
+    if let (Some(r), Some(service)) = (&asked, p.service) {
+        if r.lists_domains && service.number == pdu::GET_NAME_LIST {
+            let (names, count) = pdu::name_list(&service);
+            if !names.is_empty() {
+                let mut e = ctx.event(PROTOCOL, EventKind::Identity, "mms.domains");
+                e.attributes.push((Cow::Borrowed("domains"), names.join(", ")));
+                e.attributes.push((Cow::Borrowed("count"), dec(count)));
+                emit.event(e);
+            }
         }
     }
     let failed = match p.service {

@@ -113,6 +113,8 @@ fn exchange() -> (Vec<u8>, Vec<u8>) {
         data(&request(4, &tlv(&[0xbf, 0x2c], &tlv(&[0x80], b"P1")))), // kill program invocation P1
         data(&request(6, &tlv(&[0xbf, 0x2e], &tlv(&[0xa1], &cat(&[tlv(&[0x19], b"cfg"), tlv(&[0x19], b"ied.cid")]))))), // obtain_file
         data(&request(5, &write("IED1LD0", "GGIO1$SP$SPCSO1$setVal"))),
+        // GetNameList of the VMD's domains.
+        data(&request(7, &tlv(&[0xa1], &cat(&[tlv(&[0xa0], &tlv(&[0x80], &[9])), tlv(&[0xa1], &tlv(&[0x80], &[]))])))),
         dt(&[0x09, 0x00]),
     ]);
     let identify =
@@ -128,6 +130,7 @@ fn exchange() -> (Vec<u8>, Vec<u8>) {
         // write answered with a failure [0] (object access denied 3).
         data(&response(5, &tlv(&[0xa5], &tlv(&[0x80], &[3])))),
         data(&tlv(&[0xa3], &tlv(&[0xa0], &tlv(&[0xa1], &tlv(&[0x80], b"IED1LD0/LLN0$RP$rcb01"))))),
+        data(&response(7, &tlv(&[0xa1], &tlv(&[0xa0], &cat(&[tlv(&[0x1a], b"IED1LD0"), tlv(&[0x1a], b"IED1PROT")]))))),
     ]);
     (client, server)
 }
@@ -159,6 +162,7 @@ fn reads_an_association_its_services_and_the_answers() {
             (C2S, "kill", Control),
             (C2S, "obtain_file", Program),
             (C2S, "write", Write),
+            (C2S, "get_name_list", Discovery),
             (C2S, "session_finish", Session),
             (S2C, "associate_response", Session),
             (S2C, "initiate", Session),
@@ -168,12 +172,16 @@ fn reads_an_association_its_services_and_the_answers() {
             (S2C, "kill", Control),
             (S2C, "write", Write),
             (S2C, "information_report", Read),
+            (S2C, "get_name_list", Discovery),
         ]
     );
     // The operate answered with success folds into its request; the refused
     // kill and the failed write are kept with why.
     let folded: Vec<&str> = r.folded.iter().map(|&i| r.messages[i].2.as_str()).collect();
-    assert_eq!(folded, ["identify", "read", "control_operate"]);
+    assert_eq!(folded, ["identify", "read", "control_operate", "get_name_list"]);
+    let domains = r.events.iter().find(|e| e.name == "mms.domains").expect("the server's logical devices");
+    assert_eq!(event_attr(domains, "domains"), Some("IED1LD0, IED1PROT"));
+    assert_eq!(event_attr(domains, "count"), Some("2"));
     assert_eq!(attr(&r, "control_operate", "variables"), Some("IED1LD0/XCBR1$CO$Pos$Oper"));
     assert_eq!(attr(&r, "control_operate", "invoke_id"), Some("3"));
     assert_eq!(attr(&r, "kill", "program_invocation"), Some("P1"));
