@@ -646,13 +646,9 @@ fn keeps_what_pcapng_blocks_say_besides_packets() {
     assert_eq!(by_name("interface_drops")["attributes"]["dropped"], "17");
 }
 
-/// A capture piped in and then left quiet (tcpdump on a network gone still)
-/// is stored while the pipe stays open, not when more comes or it closes.
-#[test]
-fn a_quiet_pipe_is_stored_while_it_stays_open() {
-    use std::io::Write;
-    let env = Env::new();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_otposture"))
+/// `otposture analyze --quiet -` reading a pipe the test writes.
+fn analyze_stdin(env: &Env) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_otposture"))
         .arg("--db")
         .arg(env.db())
         .args(["analyze", "--quiet", "-"])
@@ -660,7 +656,16 @@ fn a_quiet_pipe_is_stored_while_it_stays_open() {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// A capture piped in and then left quiet (tcpdump on a network gone still)
+/// is stored while the pipe stays open, not when more comes or it closes.
+#[test]
+fn a_quiet_pipe_is_stored_while_it_stays_open() {
+    use std::io::Write;
+    let env = Env::new();
+    let mut child = analyze_stdin(&env);
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(&sample_capture()).unwrap();
     stdin.flush().unwrap();
@@ -693,15 +698,7 @@ fn ctrl_c_stops_cleanly_and_keeps_what_was_decoded() {
     // The capture arrives on a pipe the test controls: half of it is written,
     // then the interrupt comes while the analysis waits for the rest. No race
     // with how fast the machine decodes.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_otposture"))
-        .arg("--db")
-        .arg(env.db())
-        .args(["analyze", "--quiet", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = analyze_stdin(&env);
     // Cut after whole rounds (a 24-byte file header, then equal rounds): the
     // end of the pipe is then a clean end of file, not a truncated record.
     let round = (capture.len() - 24) / BIG_ROUNDS as usize;
