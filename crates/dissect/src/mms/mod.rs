@@ -14,7 +14,7 @@
 //!   name (`read`, `write`, `get_name_list`, `identify`, `start`, `stop`,
 //!   `initiate_download_sequence`, `file_delete`...) with its class; an answer
 //!   is named after its request (paired by invoke id, at most 64 waiting);
-//! - notable requests are kept with `invoke_id`; reads and writes with
+//! - notable requests are kept with `invoke_id`; writes and controls with
 //!   `variable_count` and `variables` (up to eight, `domain/item`, `@list`
 //!   for a named variable list); domain, program invocation and file
 //!   services with `domain`, `program_invocation` or `file`. A write to `Oper`, `SBOw` or `Cancel` of an

@@ -259,8 +259,7 @@ pub(crate) fn unconfirmed_service(number: u32) -> Option<(&'static str, Operatio
     })
 }
 
-/// Confirmed service tags of Read and Write, Identify.
-pub(crate) const READ: u32 = 4;
+/// Confirmed service tags of Write and Identify.
 pub(crate) const WRITE: u32 = 5;
 pub(crate) const IDENTIFY: u32 = 2;
 
@@ -300,17 +299,15 @@ pub(crate) fn name_list(service: &Tagged<'_>) -> (Vec<String>, usize) {
 /// Most variable names read from one request.
 pub(crate) const MAX_NAMES: usize = 8;
 
-/// The variables a Read or Write request names, as `domain/item` (or the
-/// item alone for VMD-specific names, `@list` for a named variable list),
-/// at most [`MAX_NAMES`], and how many it names in all.
+/// The variables a Write request names, as `domain/item` (or the item
+/// alone for VMD-specific names, `@list` for a named variable list), at most
+/// [`MAX_NAMES`], and how many it names in all. (Reads are counted, not kept,
+/// so theirs are not read.)
 pub(crate) fn variables(service: &Tagged<'_>) -> (Vec<String>, usize) {
     let mut names = Vec::new();
     let mut count = 0;
+    // Write-Request: the VariableAccessSpecification choice comes first.
     let spec = match service.number {
-        // Read-Request: specificationWithResult [0] OPTIONAL,
-        // variableAccessSpecification [1] (explicit).
-        READ => context_field(service.value, CONTEXT_CONSTRUCTED, 1).and_then(|v| Tlvs::new(v).next_tagged()?.ok()),
-        // Write-Request: the VariableAccessSpecification choice comes first.
         WRITE => Tlvs::new(service.value).next_tagged().and_then(Result::ok),
         _ => None,
     };

@@ -231,7 +231,7 @@ fn request(ctx: &PacketCtx<'_>, p: &Pdu<'_>, pending: &mut Vec<Request>, counter
         ("unknown_confirmed_service", OperationClass::Unknown)
     });
     let mut a: Attributes = Vec::new();
-    if service.number == pdu::WRITE || (service.number == pdu::READ && class.is_notable()) {
+    if service.number == pdu::WRITE {
         let (names, count) = pdu::variables(&service);
         // Operating, selecting or cancelling a control is a control of the process.
         if let Some(control) = names.iter().find_map(|n| pdu::control_write(n)) {
