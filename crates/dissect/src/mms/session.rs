@@ -6,7 +6,8 @@ use super::osi::{self, Acse};
 use super::pdu::{self, Kind, Pdu};
 use super::PROTOCOL;
 use crate::rfc1006::cotp::{self, Reassembled, Reassembler, TpduKind};
-use crate::rfc1006::tpkt::{Framed, Framer};
+use crate::rfc1006::tpkt::Framed;
+use crate::rfc1006::Transport;
 use crate::text::dec;
 use crate::{Emit, PacketCtx, StreamSession};
 use otposture_model::{Direction, EventKind, OperationClass};
@@ -35,16 +36,10 @@ struct Counters {
     unanswered: u64,
 }
 
-#[derive(Debug, Default)]
-struct Layers {
-    framer: Framer,
-    cotp: Reassembler,
-}
-
 /// The per-flow session.
 #[derive(Debug, Default)]
 pub(crate) struct Session {
-    dirs: [Layers; 2],
+    dirs: [Transport; 2],
     pending: Vec<Request>,
     counters: Counters,
 }
@@ -52,7 +47,7 @@ pub(crate) struct Session {
 impl StreamSession for Session {
     fn data(&mut self, ctx: &PacketCtx<'_>, direction: Direction, data: &[u8], emit: &mut dyn Emit) {
         let Session { dirs, pending, counters } = self;
-        let Some(Layers { framer, cotp }) = dirs.get_mut(direction.index()) else { return };
+        let Some(Transport { framer, cotp }) = dirs.get_mut(direction.index()) else { return };
         framer.push(data, &mut |f| match f {
             Framed::Frame(_, bytes) => tpdu(ctx, bytes, cotp, pending, counters, emit),
             Framed::Malformed(e) => emit.malformed(ctx, PROTOCOL, e.what()),
@@ -60,22 +55,16 @@ impl StreamSession for Session {
     }
 
     fn gap(&mut self, _ctx: &PacketCtx<'_>, direction: Direction, len: u64, _emit: &mut dyn Emit) {
-        if let Some(l) = self.dirs.get_mut(direction.index()) {
-            l.framer.gap(len);
-            l.cotp.reset();
+        if let Some(t) = self.dirs.get_mut(direction.index()) {
+            t.gap(len);
         }
     }
 
     fn close(&mut self, ctx: &PacketCtx<'_>, emit: &mut dyn Emit) {
         let c = self.counters;
-        let skipped: u64 = self.dirs.iter().map(|l| l.framer.stats.skipped_bytes).sum();
-        let overflows: u64 = self.dirs.iter().map(|l| l.cotp.overflows).sum();
-        let counts = [
-            ("resync_skipped_bytes", skipped),
-            ("cotp_overflows", overflows),
-            ("unknown_services", c.unknown_services),
-            ("requests_forgotten", c.unanswered),
-        ];
+        let [skipped, overflows] = Transport::counts(&self.dirs);
+        let counts =
+            [skipped, overflows, ("unknown_services", c.unknown_services), ("requests_forgotten", c.unanswered)];
         if let Some(e) = ctx.counts_event(PROTOCOL, "mms.session_anomalies", &counts) {
             emit.event(e);
         }

@@ -13,6 +13,36 @@ pub mod tpkt;
 
 use crate::Probe;
 
+/// One direction of an ISO transport connection: the TPKT framer and the
+/// COTP reassembler behind it, as S7comm and MMS sessions keep them.
+#[derive(Debug, Default)]
+pub struct Transport {
+    /// Cuts the stream into TPKT packets.
+    pub framer: tpkt::Framer,
+    /// Joins DT TPDUs into TSDUs.
+    pub cotp: cotp::Reassembler,
+}
+
+impl Transport {
+    /// A hole in the stream: the framer hunts for the next packet, and a
+    /// partial TSDU is forgotten.
+    pub fn gap(&mut self, len: u64) {
+        self.framer.gap(len);
+        self.cotp.reset();
+    }
+
+    /// What both directions could not use, for a session's close-time
+    /// anomaly counts: bytes skipped to resynchronise, TSDUs too long.
+    pub fn counts<'a>(dirs: impl IntoIterator<Item = &'a Transport>) -> [(&'static str, u64); 2] {
+        let (mut skipped, mut overflows) = (0, 0);
+        for t in dirs {
+            skipped += t.framer.stats.skipped_bytes;
+            overflows += t.cotp.overflows;
+        }
+        [("resync_skipped_bytes", skipped), ("cotp_overflows", overflows)]
+    }
+}
+
 /// The data of the first DT TPDU in `data` (the opening bytes of one
 /// direction), after any connection TPDUs (CR, CC) before it. `NeedMore` while
 /// the bytes so far are TPKT packets of connection TPDUs or a packet cut short;

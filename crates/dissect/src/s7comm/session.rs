@@ -12,8 +12,9 @@
 
 use super::cotp::{self, Reassembled, Reassembler, TpduCode, TpduKind};
 use super::pdu::{self, Pdu};
-use super::tpkt::{Framed, Framer};
+use super::tpkt::Framed;
 use super::{szl, PROTOCOL, PROTOCOL_PLUS};
+use crate::rfc1006::Transport;
 use crate::text::{dec, hex};
 use crate::{Emit, PacketCtx, StreamSession};
 use otposture_model::{Direction, EventKind, OperationClass};
@@ -48,8 +49,7 @@ struct Job {
 /// One direction's layers.
 #[derive(Debug, Default)]
 struct Layers {
-    framer: Framer,
-    cotp: Reassembler,
+    transport: Transport,
     szl: Option<PendingSzl>,
 }
 
@@ -70,7 +70,9 @@ impl Session {
 impl StreamSession for Session {
     fn data(&mut self, ctx: &PacketCtx<'_>, direction: Direction, data: &[u8], emit: &mut dyn Emit) {
         let Session { dirs, counters, last_job } = self;
-        let Some(Layers { framer, cotp, szl }) = dirs.get_mut(direction.index()) else { return };
+        let Some(Layers { transport: Transport { framer, cotp }, szl }) = dirs.get_mut(direction.index()) else {
+            return;
+        };
         framer.push(data, &mut |f| match f {
             Framed::Frame(_, tpdu) => self::tpdu(ctx, tpdu, cotp, szl, last_job, counters, emit),
             Framed::Malformed(e) => emit.malformed(ctx, PROTOCOL, e.what()),
@@ -79,8 +81,7 @@ impl StreamSession for Session {
 
     fn gap(&mut self, _ctx: &PacketCtx<'_>, direction: Direction, len: u64, _emit: &mut dyn Emit) {
         if let Some(l) = self.dirs.get_mut(direction.index()) {
-            l.framer.gap(len);
-            l.cotp.reset();
+            l.transport.gap(len);
             l.szl = None;
         }
         self.last_job = None;
@@ -88,11 +89,10 @@ impl StreamSession for Session {
 
     fn close(&mut self, ctx: &PacketCtx<'_>, emit: &mut dyn Emit) {
         let c = self.counters;
-        let skipped: u64 = self.dirs.iter().map(|l| l.framer.stats.skipped_bytes).sum();
-        let overflows: u64 = self.dirs.iter().map(|l| l.cotp.overflows).sum();
+        let [skipped, overflows] = Transport::counts(self.dirs.iter().map(|l| &l.transport));
         let counts = [
-            ("resync_skipped_bytes", skipped),
-            ("cotp_overflows", overflows),
+            skipped,
+            overflows,
             ("szl_overflows", c.szl_overflows),
             ("trailing_bytes", c.trailing_bytes),
             ("unknown_protocol_ids", c.unknown_protocol_ids),
