@@ -199,6 +199,10 @@ fn net_snmp_exchange_is_named_kept_flagged_and_agrees_with_tshark() {
     let theirs = tshark(&run.pcap, port);
     let mut total = support::Agreement::default();
     total.add(support::compare("snmp peer", &seen.lock().unwrap(), &theirs));
-    assert!(total.union >= 100, "the exchange has over a hundred datagrams: {}", total.union);
+    // About a hundred: 104 as a rule, 99 once in a CI dry run on a loaded
+    // machine. The walk of the system group crosses sysORTable, whose rows
+    // snmpd registers as its modules start, the likely reason a walk right
+    // after the agent first answers can be a few rows shorter.
+    assert!(total.union >= 90, "the exchange has about a hundred datagrams: {}", total.union);
     total.check("snmp", "datagrams");
 }
