@@ -296,6 +296,125 @@ pub(crate) fn name_list(service: &Tagged<'_>) -> (Vec<String>, usize) {
     (names, count)
 }
 
+/// Confirmed service tag of Read.
+pub(crate) const READ: u32 = 4;
+
+/// The objects every ICCP (IEC 60870-6 TASE.2) server holds, which an ICCP
+/// client reads right after associating (IEC 60870-6-503 §8.1, "Association
+/// objects"); an IEC 61850 server has none of them. Reading them is what
+/// tells an ICCP link apart from IEC 61850 on the same MMS stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Tase2Object {
+    /// The bilateral table's identifier, in the domain of the client's
+    /// bilateral table (a VisibleString).
+    BilateralTableId,
+    /// The TASE.2 edition the server implements: { major, minor } (1996.8, 2000.8).
+    Version,
+    /// The conformance blocks the server supports (a bit string, block 1 first).
+    SupportedFeatures,
+}
+
+impl Tase2Object {
+    fn of(item: &[u8]) -> Option<Tase2Object> {
+        match item {
+            b"Bilateral_Table_ID" => Some(Tase2Object::BilateralTableId),
+            b"TASE2_Version" => Some(Tase2Object::Version),
+            b"Supported_Features" => Some(Tase2Object::SupportedFeatures),
+            _ => None,
+        }
+    }
+}
+
+/// A TASE.2 association object a Read asks for: its place in the list of
+/// variables (which is its place among the answer's results) and, for the
+/// bilateral table id, the domain holding it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Tase2Read {
+    pub(crate) position: usize,
+    pub(crate) object: Tase2Object,
+    pub(crate) domain: Option<String>,
+}
+
+/// The TASE.2 association objects a Read request names (none for most
+/// reads: only the item names are compared, nothing is copied unless one
+/// matches). Read-Request: specificationWithResult [0] OPTIONAL,
+/// variableAccessSpecification [1] { listOfVariable [0] ... }.
+pub(crate) fn tase2_reads(service: &Tagged<'_>) -> Vec<Tase2Read> {
+    let mut out = Vec::new();
+    if service.number != READ {
+        return out;
+    }
+    let Some(list) = context_field(service.value, CONTEXT_CONSTRUCTED, 1)
+        .and_then(|spec| Tlvs::new(spec).next_tagged()?.ok())
+        .filter(|choice| choice.form == CONTEXT_CONSTRUCTED && choice.number == 0)
+    else {
+        return out;
+    };
+    let mut entries = Tlvs::new(list.value);
+    let mut position = 0;
+    while let Some(Ok(entry)) = entries.next_tlv() {
+        let name = Tlvs::new(entry.value)
+            .next_tagged()
+            .and_then(Result::ok)
+            .filter(|s| s.number == 0)
+            .and_then(|s| Tlvs::new(s.value).next_tagged()?.ok());
+        let found = name.and_then(|n| match (n.form, n.number) {
+            (CONTEXT, 0) => Some((Tase2Object::of(n.value)?, None)),
+            (CONTEXT_CONSTRUCTED, 1) => {
+                let mut parts = Tlvs::new(n.value);
+                let domain = parts.next_tlv()?.ok()?;
+                let item = parts.next_tlv()?.ok()?;
+                Some((Tase2Object::of(item.value)?, Some(text(domain.value))))
+            }
+            _ => None,
+        });
+        if let Some((object, domain)) = found {
+            out.push(Tase2Read { position, object, domain });
+        }
+        position += 1;
+    }
+    out
+}
+
+/// The value of a TASE.2 association object in the `position`th result of a
+/// Read-Response (listOfAccessResult [1]; a result is failure [0] or Data),
+/// as text: the bilateral table id as sent, the version as `major.minor`,
+/// the supported features as the numbers of the blocks set (`1,2,5`).
+pub(crate) fn tase2_value(service: &Tagged<'_>, position: usize, object: Tase2Object) -> Option<String> {
+    let results = context_field(service.value, CONTEXT_CONSTRUCTED, 1)?;
+    let data = nth_tagged(results, position)?;
+    match (object, data.form, data.number) {
+        // visible-string [10]
+        (Tase2Object::BilateralTableId, CONTEXT, 10) => Some(text(data.value)),
+        // structure [2] { integer [5], integer [5] }
+        (Tase2Object::Version, CONTEXT_CONSTRUCTED, 2) => {
+            let integer = |n| nth_tagged(data.value, n).filter(|p| p.form == CONTEXT && p.number == 5);
+            let (major, minor) = (ber::unsigned(integer(0)?.value)?, ber::unsigned(integer(1)?.value)?);
+            Some(format!("{major}.{minor}"))
+        }
+        // bit-string [4]: the count of unused trailing bits, then the bits.
+        (Tase2Object::SupportedFeatures, CONTEXT, 4) => {
+            let (&unused, bits) = data.value.split_first()?;
+            let len = (bits.len() * 8).checked_sub(usize::from(unused))?;
+            let blocks: Vec<String> = (0..len)
+                .filter(|i| bits.get(i / 8).is_some_and(|b| b & (0x80 >> (i % 8)) != 0))
+                .map(|i| (i + 1).to_string())
+                .collect();
+            Some(blocks.join(","))
+        }
+        _ => None,
+    }
+}
+
+/// The `n`th field among `fields` (None past the end or a bad field).
+fn nth_tagged(fields: &[u8], n: usize) -> Option<Tagged<'_>> {
+    let mut t = Tlvs::new(fields);
+    for _ in 0..n {
+        t.next_tagged()?.ok()?;
+    }
+    t.next_tagged()?.ok()
+}
+
 /// Most variable names read from one request.
 pub(crate) const MAX_NAMES: usize = 8;
 

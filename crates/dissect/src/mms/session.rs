@@ -3,8 +3,9 @@
 //! invoke id; and the counters of what did not parse, reported at close.
 
 use super::osi::{self, Acse};
-use super::pdu::{self, Kind, Pdu};
+use super::pdu::{self, Kind, Pdu, Tase2Object, Tase2Read};
 use super::PROTOCOL;
+use crate::iec61850::ber::Tagged;
 use crate::rfc1006::cotp::{self, Reassembled, Reassembler, TpduKind};
 use crate::rfc1006::tpkt::Framed;
 use crate::rfc1006::Transport;
@@ -27,6 +28,9 @@ struct Request {
     class: OperationClass,
     /// A GetNameList of the server's domains (its logical devices).
     lists_domains: bool,
+    /// The ICCP (TASE.2) association objects a Read asks for; empty for
+    /// every other request.
+    tase2: Vec<Tase2Read>,
 }
 
 /// What did not parse, reported when the flow closes.
@@ -34,6 +38,8 @@ struct Request {
 struct Counters {
     unknown_services: u64,
     unanswered: u64,
+    /// Per direction: the requester was already named an ICCP client.
+    tase2_client_named: [bool; 2],
 }
 
 /// The per-flow session.
@@ -220,6 +226,10 @@ fn request(ctx: &PacketCtx<'_>, p: &Pdu<'_>, pending: &mut Vec<Request>, counter
         ("unknown_confirmed_service", OperationClass::Unknown)
     });
     let mut a: Attributes = Vec::new();
+    let tase2 = pdu::tase2_reads(&service);
+    if !tase2.is_empty() {
+        tase2_client(ctx, &tase2, counters, emit);
+    }
     if service.number == pdu::WRITE {
         let (names, count) = pdu::variables(&service);
         // Operating, selecting or cancelling a control is a control of the process.
@@ -242,7 +252,7 @@ fn request(ctx: &PacketCtx<'_>, p: &Pdu<'_>, pending: &mut Vec<Request>, counter
             counters.unanswered += 1;
         }
         let lists_domains = service.number == pdu::GET_NAME_LIST && pdu::lists_domains(&service);
-        pending.push(Request { invoke_id: id, name, class, lists_domains });
+        pending.push(Request { invoke_id: id, name, class, lists_domains, tase2 });
     }
     if class.is_notable() {
         if let Some(id) = p.invoke_id {
@@ -297,6 +307,11 @@ fn response(
             }
         }
     }
+    if let (Some(r), Some(service)) = (&asked, p.service) {
+        if !r.tase2.is_empty() && service.number == pdu::READ {
+            tase2_server(ctx, &r.tase2, &service, emit);
+        }
+    }
     let failed = match p.service {
         Some(s) if s.number == pdu::WRITE => pdu::write_results(&s),
         _ => (0, 0),
@@ -314,6 +329,59 @@ fn response(
         emit.operation(ctx, PROTOCOL, Cow::Borrowed(name), class, a);
     } else {
         emit.message(ctx, PROTOCOL, Cow::Borrowed(name), class);
+    }
+}
+
+/// Names the requester an ICCP client, once per direction: it reads the
+/// association objects only a TASE.2 server holds.
+fn tase2_client(ctx: &PacketCtx<'_>, reads: &[Tase2Read], counters: &mut Counters, emit: &mut dyn Emit) {
+    let Some(named) = ctx.direction.and_then(|d| counters.tase2_client_named.get_mut(d.index())) else { return };
+    if std::mem::replace(named, true) {
+        return;
+    }
+    let mut e = ctx.event(PROTOCOL, EventKind::Identity, "mms.tase2_client");
+    e.attributes.push((Cow::Borrowed("services"), "iccp_client".to_string()));
+    let objects: Vec<&str> = reads.iter().map(|r| tase2_name(r.object)).collect();
+    e.attributes.push((Cow::Borrowed("objects"), objects.join(", ")));
+    if let Some(domain) = reads.iter().find_map(|r| r.domain.as_deref()) {
+        e.attributes.push((Cow::Borrowed("bilateral_table"), domain.to_string()));
+    }
+    emit.event(e);
+}
+
+/// Names the answering server an ICCP server when it returns a value for at
+/// least one TASE.2 association object (an IEC 61850 server refuses them:
+/// it has no such objects), with the values it returned.
+fn tase2_server(ctx: &PacketCtx<'_>, reads: &[Tase2Read], service: &Tagged<'_>, emit: &mut dyn Emit) {
+    let mut a: Attributes = Vec::with_capacity(5);
+    for r in reads {
+        let Some(value) = pdu::tase2_value(service, r.position, r.object) else { continue };
+        let key = match r.object {
+            Tase2Object::BilateralTableId => {
+                if let Some(domain) = &r.domain {
+                    a.push((Cow::Borrowed("bilateral_table"), domain.clone()));
+                }
+                "bilateral_table_id"
+            }
+            Tase2Object::Version => "tase2_version",
+            Tase2Object::SupportedFeatures => "supported_blocks",
+        };
+        a.push((Cow::Borrowed(key), value));
+    }
+    if a.is_empty() {
+        return;
+    }
+    let mut e = ctx.event(PROTOCOL, EventKind::Identity, "mms.tase2");
+    e.attributes.push((Cow::Borrowed("services"), "iccp_server".to_string()));
+    e.attributes.extend(a);
+    emit.event(e);
+}
+
+fn tase2_name(object: Tase2Object) -> &'static str {
+    match object {
+        Tase2Object::BilateralTableId => "Bilateral_Table_ID",
+        Tase2Object::Version => "TASE2_Version",
+        Tase2Object::SupportedFeatures => "Supported_Features",
     }
 }
 

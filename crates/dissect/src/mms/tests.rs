@@ -206,6 +206,68 @@ fn reads_name_the_variables_they_read_only_when_kept() {
     assert!(read.4.is_empty());
 }
 
+/// A VMD-specific object name.
+fn vmd_name(item: &str) -> Vec<u8> {
+    tlv(&[0x80], item.as_bytes())
+}
+
+/// An ICCP client's first read: the bilateral table id in its domain, then
+/// the TASE.2 version and supported features of the VMD (IEC 60870-6-503).
+fn tase2_read(id: u8) -> Vec<u8> {
+    let list: Vec<u8> =
+        [name("KIRKLAND", "Bilateral_Table_ID"), vmd_name("TASE2_Version"), vmd_name("Supported_Features")]
+            .iter()
+            .flat_map(|n| tlv(&[0x30], &tlv(&[0xa0], n)))
+            .collect();
+    request(id, &tlv(&[0xa4], &tlv(&[0xa1], &tlv(&[0xa0], &list))))
+}
+
+#[test]
+fn iccp_association_objects_name_client_and_server() {
+    // Answered as an ICCP server does: "1.0", { 1996, 8 }, blocks 1-5, 7, 8.
+    let results = cat(&[
+        tlv(&[0x8a], b"1.0"),
+        tlv(&[0xa2], &cat(&[tlv(&[0x85], &[0x07, 0xcc]), tlv(&[0x85], &[0x08])])),
+        tlv(&[0x84], &[0x04, 0xfb, 0x00]),
+    ]);
+    let answer = response(9, &tlv(&[0xa4], &tlv(&[0xa1], &results)));
+    let r = test_support::run(
+        &Mms,
+        &[(C2S, cat(&[CR.to_vec(), data(&tase2_read(9)), data(&tase2_read(10))])), (S2C, data(&answer))],
+    );
+    assert!(r.malformed.is_empty(), "{:?}", r.malformed);
+    let clients: Vec<_> = r.events.iter().filter(|e| e.name == "mms.tase2_client").collect();
+    assert_eq!(clients.len(), 1, "named once per direction");
+    assert_eq!(event_attr(clients[0], "services"), Some("iccp_client"));
+    assert_eq!(event_attr(clients[0], "objects"), Some("Bilateral_Table_ID, TASE2_Version, Supported_Features"));
+    assert_eq!(event_attr(clients[0], "bilateral_table"), Some("KIRKLAND"));
+    let server = r.events.iter().find(|e| e.name == "mms.tase2").expect("the server answered as ICCP");
+    assert_eq!(event_attr(server, "services"), Some("iccp_server"));
+    assert_eq!(event_attr(server, "bilateral_table"), Some("KIRKLAND"));
+    assert_eq!(event_attr(server, "bilateral_table_id"), Some("1.0"));
+    assert_eq!(event_attr(server, "tase2_version"), Some("1996.8"));
+    assert_eq!(event_attr(server, "supported_blocks"), Some("1,2,3,4,5,7,8"));
+    // The reads are still counted as reads, the answer folded into its request.
+    assert_eq!(ops(&r).iter().filter(|o| o.1 == "read").count(), 3);
+
+    // An IEC 61850 server has no such objects: it refuses them all
+    // (failure [0], object-non-existent 10), and is not named.
+    let refused = cat(&[tlv(&[0x80], &[10]), tlv(&[0x80], &[10]), tlv(&[0x80], &[10])]);
+    let r = test_support::run(
+        &Mms,
+        &[
+            (C2S, cat(&[CR.to_vec(), data(&tase2_read(9))])),
+            (S2C, data(&response(9, &tlv(&[0xa4], &tlv(&[0xa1], &refused))))),
+        ],
+    );
+    assert!(r.events.iter().any(|e| e.name == "mms.tase2_client"));
+    assert!(!r.events.iter().any(|e| e.name == "mms.tase2"));
+    // Ordinary reads name nothing.
+    let (c, s) = exchange();
+    let r = test_support::run(&Mms, &[(C2S, c), (S2C, s)]);
+    assert!(!r.events.iter().any(|e| e.name.starts_with("mms.tase2")));
+}
+
 #[test]
 fn splits_at_every_offset() {
     let (c, s) = exchange();
