@@ -441,6 +441,19 @@ pub(crate) fn decide(attributes: &[Attribute], modules: &[Module], b: &Behaviour
         out.push(Decision::new(Role::Ied, "protection_relay_stated", Confidence::Medium, relay));
     }
 
+    // ICCP (TASE.2): a node of an inter-control-centre link is a SCADA or EMS
+    // server of a control centre, not the IED its MMS alone would suggest.
+    let iccp: Vec<String> = attributes
+        .iter()
+        .filter(|a| a.field == Field::Services)
+        .flat_map(|a| &a.values)
+        .filter(|v| ICCP_SERVICES.contains(&v.value.as_str()))
+        .map(|v| format!("{} ({})", iccp_evidence(&v.value), v.first.event.as_deref().unwrap_or(&v.first.source)))
+        .collect();
+    if !iccp.is_empty() {
+        out.push(Decision::new(Role::ScadaServer, "serves_iccp", Confidence::High, iccp));
+    }
+
     // Behaviour: answers control protocols.
     if !b.control_clients.is_empty() {
         let evidence: Vec<String> = b
@@ -454,8 +467,8 @@ pub(crate) fn decide(attributes: &[Attribute], modules: &[Module], b: &Behaviour
         let (role, rule) = if only(&["dnp3"]) {
             (Role::Rtu, "serves_dnp3_as_outstation")
         } else if only(&["mms"]) {
-            // An MMS server on a control network is an IEC 61850 IED (or an
-            // ICCP node, which MMS alone does not tell apart).
+            // An MMS server on a control network is an IEC 61850 IED; an ICCP
+            // node is told apart by its TASE.2 objects (`serves_iccp` above).
             (Role::Ied, "serves_mms_as_ied")
         } else if only(TELECONTROL_PROTOCOLS) {
             (Role::Rtu, "serves_telecontrol_as_outstation")
@@ -547,6 +560,17 @@ pub(crate) fn decide(attributes: &[Attribute], modules: &[Module], b: &Behaviour
     // Strongest first; the rule order above breaks ties (the sort is stable).
     out.sort_by_key(|d| std::cmp::Reverse(d.confidence));
     out
+}
+
+/// The services an ICCP (TASE.2) association gives its ends (docs/inventory.md).
+const ICCP_SERVICES: &[&str] = &["iccp_server", "iccp_client"];
+
+fn iccp_evidence(service: &str) -> &'static str {
+    if service == "iccp_server" {
+        "answers the ICCP (TASE.2) association objects"
+    } else {
+        "reads the ICCP (TASE.2) association objects of a peer"
+    }
 }
 
 /// The services a NetBIOS name or browser announcement gives a domain

@@ -194,6 +194,11 @@ const MAPPINGS: &[(&str, &[(&str, Field)])] = &[
     // a gateway built on a stack names the stack (libIEC61850 and its
     // version by default).
     ("mms.identify", &[("vendor", Field::Vendor), ("model", Field::Model), ("revision", Field::Firmware)]),
+    // ICCP (IEC 60870-6 TASE.2) over MMS: a server that answers the TASE.2
+    // association objects, and a client that reads them, serve an
+    // inter-control-centre link (`iccp_server`, `iccp_client`).
+    ("mms.tase2", &[("services", Field::Services)]),
+    ("mms.tase2_client", &[("services", Field::Services)]),
     // The logical device of a GOOSE control block or SV data set is the IED
     // name (and LD instance) configured in the substation's SCL files.
     ("goose.publisher", &[("logical_device", Field::Name)]),

@@ -821,7 +821,8 @@ fn attributes(d: &Draft) -> Vec<Attribute> {
             // A stated value outranks a MAC prefix guess; only values of the
             // same standing disagree.
             let top = values.first()?.confidence;
-            let conflict = values.iter().filter(|v| v.confidence == top).count() > 1;
+            // What a host serves is a set: two services are not a disagreement.
+            let conflict = field != Field::Services && values.iter().filter(|v| v.confidence == top).count() > 1;
             Some(Attribute { field, value: values.first()?.value.clone(), conflict, values })
         })
         .collect()

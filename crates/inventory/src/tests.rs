@@ -704,3 +704,53 @@ fn a_host_announcing_a_domain_controller_is_an_it_host_unless_it_answers_control
     let candidate = g.candidates.iter().find(|d| d.rule == "announces_domain_controller").unwrap();
     assert_eq!(candidate.evidence, ["announces backup_domain_controller (browser.announcement)"]);
 }
+
+#[test]
+fn the_ends_of_an_iccp_link_are_scada_servers_not_ieds() {
+    let hosts = vec![
+        host(Some(mac(60)), "10.101.1.2", None, 0), // ICCP server (answers the TASE.2 objects)
+        host(Some(mac(61)), "10.101.1.3", None, 0), // ICCP client (reads them)
+        host(Some(mac(62)), "10.0.0.62", None, 0),  // an IEC 61850 IED: MMS only, no TASE.2
+        host(Some(mac(63)), "10.0.0.63", None, 0),  // its station computer
+    ];
+    use OperationClass::*;
+    let conversations = vec![
+        conversation("10.101.1.3", "10.101.1.2", "mms", &[(Read, 40)]),
+        conversation("10.0.0.63", "10.0.0.62", "mms", &[(Read, 40)]),
+    ];
+    let server = identity(
+        1,
+        "mms.tase2",
+        Some(mac(60)),
+        "10.101.1.2",
+        100,
+        &[("services", "iccp_server"), ("bilateral_table", "KIRKLAND"), ("tase2_version", "1996.8")],
+    );
+    let client = identity(2, "mms.tase2_client", Some(mac(61)), "10.101.1.3", 90, &[("services", "iccp_client")]);
+    let inv = build(&hosts, &[server, client], &conversations);
+    let s = asset(&inv, "mac-02:00:00:00:00:3c");
+    assert_eq!((s.role.role, s.role.rule, s.role.level), (Role::ScadaServer, "serves_iccp", Some(2)));
+    assert_eq!(s.role.evidence, vec!["answers the ICCP (TASE.2) association objects (mms.tase2)"]);
+    let c = asset(&inv, "mac-02:00:00:00:00:3d");
+    assert_eq!((c.role.role, c.role.rule), (Role::ScadaServer, "serves_iccp"));
+    // Without the TASE.2 objects an MMS-only server stays an IED.
+    let ied = asset(&inv, "mac-02:00:00:00:00:3e");
+    assert_eq!((ied.role.role, ied.role.rule), (Role::Ied, "serves_mms_as_ied"));
+}
+
+#[test]
+fn services_are_a_set_not_a_conflict() {
+    let node = mac(64);
+    let hosts = vec![host(Some(node), "10.101.1.4", None, 0)];
+    let e = |id, name, service| identity(id, name, Some(node), "10.101.1.4", 100 + id, &[("services", service)]);
+    let inv = build(&hosts, &[e(1, "mms.tase2", "iccp_server"), e(2, "mms.tase2_client", "iccp_client")], &[]);
+    let a = asset(&inv, "mac-02:00:00:00:00:40");
+    let services = a.attributes.iter().find(|x| x.field == Field::Services).unwrap();
+    assert_eq!(services.values.len(), 2);
+    assert!(!services.conflict);
+    // A field with one true value still conflicts.
+    let fw = |id, v| identity(id, "mms.identify", Some(node), "10.101.1.4", 100 + id, &[("revision", v)]);
+    let inv = build(&hosts, &[fw(1, "2.3.1"), fw(2, "2.4.0")], &[]);
+    let a = asset(&inv, "mac-02:00:00:00:00:40");
+    assert!(a.attributes.iter().find(|x| x.field == Field::Firmware).unwrap().conflict);
+}
