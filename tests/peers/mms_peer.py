@@ -1,7 +1,7 @@
 """IEC 61850 MMS between libIEC61850's server and client (pyiec61850-ng) on
 loopback: an association, Identify, the logical device list, reads, a write
 of a setting, a control operate of a breaker-like switch, a refused write,
-and the release.
+two reads of ICCP (TASE.2) objects the IED refuses, and the release.
 
 Usage: mms_peer.py PORT
 """
@@ -40,6 +40,11 @@ ctl = iec.ControlObjectClient_create("PEERIEDLD0/GGIO1.SPCSO1", con)
 print("operate:", iec.ControlObjectClient_operate(ctl, iec.MmsValue_newBoolean(True), 0))
 # Status values are the device's own: the server refuses the write.
 print("refused write:", iec.IedConnection_writeBooleanValue(con, "PEERIEDLD0/GGIO1.SPCSO1.stVal", iec.IEC61850_FC_ST, True))
+# An ICCP client's first reads (IEC 60870-6 TASE.2 association objects): an
+# IEC 61850 server has no such objects and refuses them (object-non-existent).
+for domain, item in ((None, "TASE2_Version"), ("PEERIEDLD0", "Bilateral_Table_ID")):
+    value = iec.MmsConnection_readVariable(mms, iec.MmsError_create(), domain, item)
+    print("tase2 read:", item, iec.MmsValue_getTypeString(value) if value else None)
 iec.IedConnection_close(con)
 iec.IedConnection_destroy(con)
 iec.IedServer_stop(server)

@@ -3,8 +3,9 @@
 //! (tests/peers/mms_peer.py), captured by tcpdump on a random port (so the
 //! probe, not port 102, must find MMS). `otposture analyze` must name the
 //! server from its Identify answer, keep the control operate with the object
-//! it operates and the refused write with its failure, and count the
-//! services tshark sees.
+//! it operates and the refused write with its failure, name the reader of
+//! ICCP (TASE.2) objects an ICCP client but not the IED that refuses them an
+//! ICCP server, and count the services tshark sees.
 //! Needs python3 with pyiec61850-ng and tcpdump (scripts/setup.sh installs
 //! both); without them the test skips with one line, unless CI=true.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -39,6 +40,18 @@ fn keeps_controls_refusals_and_identity_of_a_libiec61850_session() {
     );
     let domains = &id["events"][1]["attributes"];
     assert_eq!(domains["domains"], "PEERIEDLD0", "the IED's logical devices, from its GetNameList answer: {id}");
+    // The reads of ICCP (TASE.2) objects name the reader an ICCP client; the
+    // IED refuses them (it has none), so nothing names it an ICCP server.
+    assert!(out.contains("tase2 read: TASE2_Version access-error"), "{out}");
+    let tase2: Vec<&serde_json::Value> = id["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"].as_str().unwrap().starts_with("mms.tase2"))
+        .collect();
+    assert_eq!(tase2.len(), 1, "{id}");
+    assert_eq!(tase2[0]["name"], "mms.tase2_client");
+    assert_eq!(tase2[0]["attributes"]["objects"], "TASE2_Version");
     let assets = json(&["assets"]);
     let asset = &assets["assets"][0];
     let field =
