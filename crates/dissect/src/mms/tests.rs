@@ -269,6 +269,23 @@ fn iccp_association_objects_name_client_and_server() {
 }
 
 #[test]
+fn odd_tase2_answers_name_only_what_reads_cleanly() {
+    // A bit string claiming more unused bits than it holds, a version that is
+    // not a structure of two integers, an id of the wrong type: no values,
+    // so no server is named; a clean value among them still counts.
+    let answer = |results: &[Vec<u8>]| data(&response(9, &tlv(&[0xa4], &tlv(&[0xa1], &cat(results)))));
+    let odd = [tlv(&[0x85], &[1]), tlv(&[0xa2], &tlv(&[0x85], &[0x07])), tlv(&[0x84], &[0x09, 0xff])];
+    let r = test_support::run(&Mms, &[(C2S, cat(&[CR.to_vec(), data(&tase2_read(9))])), (S2C, answer(&odd))]);
+    assert!(!r.events.iter().any(|e| e.name == "mms.tase2"), "{:?}", r.events);
+    assert!(r.malformed.is_empty());
+    let mixed = [tlv(&[0x80], &[10]), tlv(&[0x80], &[10]), tlv(&[0x84], &[0x07, 0x80])];
+    let r = test_support::run(&Mms, &[(C2S, cat(&[CR.to_vec(), data(&tase2_read(9))])), (S2C, answer(&mixed))]);
+    let server = r.events.iter().find(|e| e.name == "mms.tase2").unwrap();
+    assert_eq!(event_attr(server, "supported_blocks"), Some("1"));
+    assert_eq!(event_attr(server, "tase2_version"), None);
+}
+
+#[test]
 fn splits_at_every_offset() {
     let (c, s) = exchange();
     let r = test_support::splits_at_every_offset(&Mms, &c, &s);
