@@ -465,7 +465,9 @@ def main():
     os.makedirs(os.path.join(out, "iec104"), exist_ok=True)
     os.makedirs(os.path.join(out, "dns"), exist_ok=True)
     os.makedirs(os.path.join(out, "netbios"), exist_ok=True)
-    n_dns = n_nb = 0
+    os.makedirs(os.path.join(out, "dhcp"), exist_ok=True)
+    os.makedirs(os.path.join(out, "arp"), exist_ok=True)
+    n_dns = n_nb = n_dhcp = n_arp = 0
     n_cap = n_pkt = n_enip = n_61850 = n_104 = n_pn = n_bacnet = n_lldp = n_cdp = n_remote = 0
     for f in sorted(files):
         data = open(f, "rb").read()
@@ -482,6 +484,7 @@ def main():
         n_61850 += l2_seeds(name, link, frames, "iec61850", (0x88B8, 0x88BA), 8)
         n_pn += l2_seeds(name, link, frames, "profinet", (0x8892,), 16)
         n_lldp += l2_seeds(name, link, frames, "lldp", (0x88CC,), 16)
+        n_arp += l2_seeds(name, link, frames, "arp", (0x0806,), 16)
         seen = []
         for p in cdp_payloads(link, frames):
             if p not in seen and len(seen) < 16:
@@ -499,6 +502,14 @@ def main():
         d, nb = name_seeds(name, link, frames_of_pcap_all(data))
         n_dns += d
         n_nb += nb
+        # DHCP: each distinct datagram to or from 67 or 68 (one message per seed).
+        seen, all_frames = [], frames_of_pcap_all(data)
+        for port in (67, 68):
+            for g in udp_payloads(link, all_frames, port):
+                if g not in seen and len(seen) < 32:
+                    seen.append(g)
+                    open(os.path.join(out, "dhcp", f"{name}.{len(seen)}.seed"), "wb").write(g)
+        n_dhcp += len(seen)
         # BACnet/IP: the capture's datagrams to or from 47808, joined (the
         # target cuts at each 0x81 after a zero byte).
         grams = udp_payloads(link, frames, 47808)
@@ -531,7 +542,7 @@ def main():
     sample = open(os.path.join(root, "samples", "plant-cell.pcap"), "rb").read()
     open(os.path.join(out, "capture_file", "plant-cell.pcap.gz"), "wb").write(gzip.compress(sample))
     print(
-        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; modbus: {n_ctl['modbus']} seeds; s7comm: {n_ctl['s7comm']} seeds; mms: {n_ctl['mms']} seeds; dnp3: {n_ctl['dnp3']} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; cdp: {n_cdp} seeds; snmp: {n_snmp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; dns: {n_dns} seeds; netbios: {n_nb} seeds; http: {n_http} seeds; telnet: {n_telnet} seeds; rdp: {n_rdp} seeds; smb: {n_smb} seeds; cmdb_register: {n_cmdb} seeds; version_range: {n_vr} seeds; csaf_document: {n_csaf} seeds",
+        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; modbus: {n_ctl['modbus']} seeds; s7comm: {n_ctl['s7comm']} seeds; mms: {n_ctl['mms']} seeds; dnp3: {n_ctl['dnp3']} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; cdp: {n_cdp} seeds; snmp: {n_snmp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; dns: {n_dns} seeds; netbios: {n_nb} seeds; dhcp: {n_dhcp} seeds; arp: {n_arp} seeds; http: {n_http} seeds; telnet: {n_telnet} seeds; rdp: {n_rdp} seeds; smb: {n_smb} seeds; cmdb_register: {n_cmdb} seeds; version_range: {n_vr} seeds; csaf_document: {n_csaf} seeds",
         file=sys.stderr,
     )
 
