@@ -552,22 +552,28 @@ impl PlusHeader {
             None => return (Cow::Borrowed("s7comm_plus_empty"), Unknown),
             Some(o) => return (Cow::Owned(format!("s7comm_plus_opcode_{o:#04x}")), Unknown),
         };
+        // A notification pushes the values of a subscription the client set
+        // up (HMI tags, alarms): process data reported, as an MMS
+        // information report is, so a read.
+        if opcode == "notification" {
+            return (Cow::Borrowed("s7comm_plus_notification"), Read);
+        }
         let Some(function) = self.function else { return (Cow::Owned(format!("s7comm_plus_{opcode}")), Unknown) };
         let (name, class) = match function {
-            0x04bb => ("explore", Discovery),
-            0x04ca => ("create_object", Session),
-            0x04d4 => ("delete_object", Session),
-            0x04f2 => ("set_variable", Write),
-            0x0524 => ("get_variable", Read),
-            0x0542 => ("set_multi_variables", Write),
-            0x054c => ("get_multi_variables", Read),
-            0x0556 => ("begin_sequence", Session),
-            0x0560 => ("end_sequence", Session),
-            0x056b => ("invoke", Unknown),
-            0x0586 => ("get_var_substreamed", Read),
+            0x04bb => ("s7comm_plus_explore", Discovery),
+            0x04ca => ("s7comm_plus_create_object", Session),
+            0x04d4 => ("s7comm_plus_delete_object", Session),
+            0x04f2 => ("s7comm_plus_set_variable", Write),
+            0x0524 => ("s7comm_plus_get_variable", Read),
+            0x0542 => ("s7comm_plus_set_multi_variables", Write),
+            0x054c => ("s7comm_plus_get_multi_variables", Read),
+            0x0556 => ("s7comm_plus_begin_sequence", Session),
+            0x0560 => ("s7comm_plus_end_sequence", Session),
+            0x056b => ("s7comm_plus_invoke", Unknown),
+            0x0586 => ("s7comm_plus_get_var_substreamed", Read),
             f => return (Cow::Owned(format!("s7comm_plus_{opcode}_{f:#06x}")), Unknown),
         };
-        (Cow::Owned(format!("s7comm_plus_{name}")), class)
+        (Cow::Borrowed(name), class)
     }
 }
 
@@ -608,5 +614,7 @@ mod tests {
         let h = parse_plus(&b).unwrap();
         assert_eq!(h, PlusHeader { version: 3, opcode: Some(0x31), function: Some(0x054c) });
         assert_eq!(h.operation(), (Cow::Borrowed("s7comm_plus_get_multi_variables"), OperationClass::Read));
+        let notification = parse_plus(&[0x72, 0x02, 0x00, 0x10, 0x33, 0x00, 0x00, 0x01]).unwrap();
+        assert_eq!(notification.operation(), (Cow::Borrowed("s7comm_plus_notification"), OperationClass::Read));
     }
 }
