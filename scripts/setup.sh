@@ -4,7 +4,8 @@
 # tests compare against), tcpdump (loopback captures in tests), the OpenSSH
 # server and client (the SSH peer test), TigerVNC's headless Xvnc server (the
 # VNC peer test, and the display of the RDP client), Samba's server and client
-# (the SMB peer test), xrdp and FreeRDP's client (the RDP peer test), dnsmasq and dig (the DNS peer test), curl (the HTTP peer
+# (the SMB peer test), xrdp and FreeRDP's client (the RDP peer test), dnsmasq and dig (the DNS peer test; dnsmasq also
+# leases addresses in the DHCP peer test), curl (the HTTP peer
 # test's client), the inetutils telnet client (the Telnet peer test),
 # Net-SNMP's agent and tools (the SNMP peer test; numeric OIDs, no MIB files needed) and
 # rsyslog with its GnuTLS driver (the alerts crate's syslog test receives UDP, TCP

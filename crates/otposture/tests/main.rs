@@ -20,6 +20,7 @@ mod cip_peer;
 mod cip_tshark;
 mod cli;
 mod cmdb;
+mod dhcp_peer;
 mod dnp3_peer;
 mod dnp3_tshark;
 mod dns_peer;
