@@ -35,8 +35,8 @@ fi
 if ! python3 -c "import importlib.metadata as m; assert m.version('cpppo') == '5.2.5' and m.version('pycomm3') == '1.2.16'" >/dev/null 2>&1; then
   PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check "cpppo==5.2.5" "pycomm3==1.2.16"
 fi
-# scapy encodes PROFINET DCP frames for the DCP test and CDP frames for the CDP
-# test (pure Python).
+# scapy encodes PROFINET DCP frames for the DCP test, CDP frames for the CDP
+# test and the client's messages of the DHCP test (pure Python).
 if ! python3 -c "import importlib.metadata as m; assert m.version('scapy') == '2.6.1'" >/dev/null 2>&1; then
   PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check "scapy==2.6.1"
 fi
