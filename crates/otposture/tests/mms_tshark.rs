@@ -7,8 +7,8 @@
 //! Ours are what the real dissector counts, chosen by the real probe over the
 //! real reassembled streams: a wrapper records the operation names it emits
 //! per packet. An answer is named after its request, which is the same
-//! service; a write to an IEC 61850 control (`control_operate`...) is a
-//! `write` to tshark. Errors, initiate, conclude, ACSE and session messages
+//! service; a write to an IEC 61850 control (`control_operate`...) or to
+//! an ICCP transfer set (`transfer_set_write`) is a `write` to tshark. Errors, initiate, conclude, ACSE and session messages
 //! are not services and are left out on both sides.
 //!
 //! The names of what domain and program invocation services act on are
@@ -55,7 +55,7 @@ fn is_service(name: &str) -> bool {
 
 /// Ours, as tshark names the service.
 fn as_service(name: &str) -> Option<String> {
-    if name.starts_with("control_") {
+    if name.starts_with("control_") || name == "transfer_set_write" {
         return Some("write".into());
     }
     is_service(name).then(|| name.to_string())
@@ -324,31 +324,38 @@ fn all_fields(path: &Path, filter: &str, fields: &[&str]) -> Vec<Vec<Vec<String>
 
 /// ICCP (TASE.2) told apart from IEC 61850: every value tshark shows in the
 /// answers to reads of the TASE.2 association objects (`Bilateral_Table_ID`,
-/// `TASE2_Version`, `Supported_Features`) is in our `mms.tase2` events, and
-/// ours holds nothing tshark does not show. tshark's bit string is turned
+/// `TASE2_Version`, `Supported_Features`) and of `Next_DSTransfer_Set` is in
+/// our `mms.tase2` events, and ours holds nothing tshark does not show; and
+/// every write to a transfer set so lent is our `transfer_set_write` with the
+/// data set tshark shows first in its data. tshark's bit string is turned
 /// into block numbers here from its bytes and padding, not by our code. The
 /// substation capture's two control centres (domains BELLEVUE and KIRKLAND)
-/// each read the other's: bilateral table 1.0, TASE.2 1996.8, blocks 1-5, 7, 8.
+/// each read the other's: bilateral table 1.0, TASE.2 1996.8, blocks 1-5, 7,
+/// 8, then borrow transfer sets (CITEC_TS0, EMSICCP_TS0, ...) and point them at
+/// their data sets (EMS_ANALOG_ICCP_IN, ...).
 #[test]
 fn iccp_association_values_match_tshark() {
     let Some(dir) = support::shared_pcaps() else { return };
     if !support::tshark_available() {
         return;
     }
-    let mut compared = 0;
+    let (mut compared, mut writes) = (0, 0);
     for c in support::captures_with(&dir, "mms:") {
-        // Requests reading the objects: (stream, invoke id, requester) -> the domain of the table id.
+        // Requests reading the objects: (stream, invoke id, requester) -> (the
+        // domain of the table id, whether it asks for a transfer set).
         let asks = all_fields(
             &c.path,
-            "mms.confirmedServiceRequest == 4 && (mms.itemId == \"Bilateral_Table_ID\" || mms.vmd_specific == \"TASE2_Version\" || mms.vmd_specific == \"Supported_Features\")",
+            "mms.confirmedServiceRequest == 4 && (mms.itemId == \"Bilateral_Table_ID\" || mms.vmd_specific == \"TASE2_Version\" || mms.vmd_specific == \"Supported_Features\" || mms.itemId == \"Next_DSTransfer_Set\")",
             &["tcp.stream", "mms.invokeID", "ip.src", "mms.domainId", "mms.itemId"],
         );
         let mut asked = BTreeMap::new();
         for f in &asks {
             let domain = f[4].iter().position(|i| i == "Bilateral_Table_ID").and_then(|i| f[3].get(i).cloned());
-            asked.insert((f[0][0].clone(), f[1][0].clone(), f[2][0].clone()), domain);
+            let transfer_set = f[4].iter().any(|i| i == "Next_DSTransfer_Set");
+            asked.insert((f[0][0].clone(), f[1][0].clone(), f[2][0].clone()), (domain, transfer_set));
         }
         let mut theirs = std::collections::BTreeSet::new();
+        let mut lent = std::collections::BTreeSet::new();
         let answers = all_fields(
             &c.path,
             "mms.confirmedServiceResponse == 4",
@@ -363,7 +370,17 @@ fn iccp_association_values_match_tshark() {
             ],
         );
         for f in &answers {
-            let Some(domain) = asked.get(&(f[0][0].clone(), f[1][0].clone(), f[2][0].clone())) else { continue };
+            let Some((domain, transfer_set)) = asked.get(&(f[0][0].clone(), f[1][0].clone(), f[2][0].clone())) else {
+                continue;
+            };
+            if *transfer_set {
+                // Only Next_DSTransfer_Set is asked in these reads: { scope, domain, name }.
+                if let [domain, name] = &f[3][..] {
+                    theirs.insert(("transfer_set".to_string(), format!("{domain}/{name}")));
+                    lent.insert(name.clone());
+                }
+                continue;
+            }
             if let Some(d) = domain {
                 theirs.insert(("bilateral_table".to_string(), d.clone()));
             }
@@ -383,7 +400,22 @@ fn iccp_association_values_match_tshark() {
                 theirs.insert(("supported_blocks".to_string(), blocks.join(",")));
             }
         }
+        // Writes to a lent transfer set: frame -> the data set (the first two
+        // visible strings of the data: domain, name).
+        let mut their_writes = std::collections::BTreeSet::new();
+        for f in all_fields(
+            &c.path,
+            "mms.confirmedServiceRequest == 5",
+            &["frame.number", "mms.itemId", "mms.data.visible-string"],
+        ) {
+            if f[1].iter().any(|i| lent.contains(i)) {
+                if let [domain, name, ..] = &f[2][..] {
+                    their_writes.insert((f[0][0].parse::<u64>().unwrap(), format!("{domain}/{name}")));
+                }
+            }
+        }
         let mut ours = std::collections::BTreeSet::new();
+        let mut our_writes = std::collections::BTreeSet::new();
         for o in support::run_engine(&c.path, otposture_dissect::Registry::with_defaults()) {
             if let otposture_model::Observation::Event(e) = o {
                 if e.name == "mms.tase2" {
@@ -391,12 +423,19 @@ fn iccp_association_values_match_tshark() {
                         e.attributes.iter().filter(|(k, _)| k != "services").map(|(k, v)| (k.to_string(), v.clone())),
                     );
                 }
+                if e.name == "transfer_set_write" {
+                    let data_set = e.attributes.iter().find(|(k, _)| k == "data_set").map(|(_, v)| v.clone());
+                    our_writes.insert((e.packet, data_set.unwrap_or_default()));
+                }
             }
         }
         let (found, shown) = support::identity_recovered(&c.dest, &theirs, &ours);
         assert_eq!(found, shown, "{}: TASE.2 values tshark shows are missing from ours", c.dest);
         assert!(ours.is_subset(&theirs), "{}: ours {ours:?} holds values tshark does not show {theirs:?}", c.dest);
+        assert_eq!(our_writes, their_writes, "{}: writes to lent transfer sets", c.dest);
         compared += shown;
+        writes += their_writes.len();
     }
-    assert!(compared >= 4, "too few TASE.2 values compared: {compared}");
+    assert!(compared >= 8, "too few TASE.2 values compared: {compared}");
+    assert!(writes >= 2, "too few transfer set writes compared: {writes}");
 }

@@ -312,6 +312,9 @@ pub(crate) enum Tase2Object {
     Version,
     /// The conformance blocks the server supports (a bit string, block 1 first).
     SupportedFeatures,
+    /// The name of a free data set transfer set the server lends the client,
+    /// which the client then writes to start reports (IEC 60870-6-503 §8.3).
+    NextTransferSet,
 }
 
 impl Tase2Object {
@@ -320,6 +323,7 @@ impl Tase2Object {
             b"Bilateral_Table_ID" => Some(Tase2Object::BilateralTableId),
             b"TASE2_Version" => Some(Tase2Object::Version),
             b"Supported_Features" => Some(Tase2Object::SupportedFeatures),
+            b"Next_DSTransfer_Set" => Some(Tase2Object::NextTransferSet),
             _ => None,
         }
     }
@@ -392,6 +396,8 @@ pub(crate) fn tase2_value(service: &Tagged<'_>, position: usize, object: Tase2Ob
             let (major, minor) = (ber::unsigned(integer(0)?.value)?, ber::unsigned(integer(1)?.value)?);
             Some(format!("{major}.{minor}"))
         }
+        // structure [2] { scope, domain visible-string [10], name visible-string [10] }
+        (Tase2Object::NextTransferSet, CONTEXT_CONSTRUCTED, 2) => object_name_value(data.value),
         // bit-string [4]: the count of unused trailing bits, then the bits.
         (Tase2Object::SupportedFeatures, CONTEXT, 4) => {
             let (&unused, bits) = data.value.split_first()?;
@@ -404,6 +410,25 @@ pub(crate) fn tase2_value(service: &Tagged<'_>, position: usize, object: Tase2Ob
         }
         _ => None,
     }
+}
+
+/// A TASE.2 object name carried as data: a structure of a scope, then the
+/// domain and the name as visible strings, as `domain/name`.
+fn object_name_value(fields: &[u8]) -> Option<String> {
+    let string = |n| nth_tagged(fields, n).filter(|f| f.form == CONTEXT && f.number == 10).map(|f| text(f.value));
+    let (domain, name) = (string(1)?, string(2)?);
+    Some(format!("{domain}/{name}"))
+}
+
+/// The data set a write to a TASE.2 transfer set names: Write-Request
+/// listOfData [0] (after the access specification), its first Data a structure whose first member is the
+/// DataSetName (IEC 60870-6-503 DSTransferSet), as `domain/name`.
+pub(crate) fn transfer_set_data_set(service: &Tagged<'_>) -> Option<String> {
+    // The access specification comes first (listOfVariable is [0] as well).
+    let data = nth_tagged(service.value, 1).filter(|d| d.form == CONTEXT_CONSTRUCTED && d.number == 0)?.value;
+    let first = nth_tagged(data, 0).filter(|d| d.form == CONTEXT_CONSTRUCTED && d.number == 2)?;
+    let name = nth_tagged(first.value, 0).filter(|d| d.form == CONTEXT_CONSTRUCTED && d.number == 2)?;
+    object_name_value(name.value)
 }
 
 /// The `n`th field among `fields` (None past the end or a bad field).

@@ -1,6 +1,7 @@
 //! Per-flow MMS state: per direction a TPKT [`Framer`] and a COTP
 //! [`Reassembler`]; the confirmed requests waiting for their answer, by
-//! invoke id; and the counters of what did not parse, reported at close.
+//! invoke id; the counts of what did not parse, reported at close; and
+//! what an ICCP peer taught (the transfer sets it lent).
 
 use super::osi::{self, Acse};
 use super::pdu::{self, Kind, Pdu, Tase2Object, Tase2Read};
@@ -33,13 +34,21 @@ struct Request {
     tase2: Vec<Tase2Read>,
 }
 
-/// What did not parse, reported when the flow closes.
-#[derive(Clone, Copy, Debug, Default)]
-struct Counters {
+/// Most ICCP transfer sets remembered per flow (a peer lends one per data
+/// set it reports; the oldest is forgotten past it).
+const MAX_TRANSFER_SETS: usize = 32;
+
+/// What the flow's messages leave behind besides the pending requests.
+#[derive(Clone, Debug, Default)]
+struct State {
+    /// What did not parse, reported when the flow closes.
     unknown_services: u64,
     unanswered: u64,
     /// Per direction: the requester was already named an ICCP client.
     tase2_client_named: [bool; 2],
+    /// ICCP data set transfer sets a server lent (`Next_DSTransfer_Set`
+    /// answers), as `domain/name`: a write to one starts or changes reports.
+    transfer_sets: Vec<String>,
 }
 
 /// The per-flow session.
@@ -47,15 +56,15 @@ struct Counters {
 pub(crate) struct Session {
     dirs: [Transport; 2],
     pending: Vec<Request>,
-    counters: Counters,
+    state: State,
 }
 
 impl StreamSession for Session {
     fn data(&mut self, ctx: &PacketCtx<'_>, direction: Direction, data: &[u8], emit: &mut dyn Emit) {
-        let Session { dirs, pending, counters } = self;
+        let Session { dirs, pending, state } = self;
         let Some(Transport { framer, cotp }) = dirs.get_mut(direction.index()) else { return };
         framer.push(data, &mut |f| match f {
-            Framed::Frame(_, bytes) => tpdu(ctx, bytes, cotp, pending, counters, emit),
+            Framed::Frame(_, bytes) => tpdu(ctx, bytes, cotp, pending, state, emit),
             Framed::Malformed(e) => emit.malformed(ctx, PROTOCOL, e.what()),
         });
     }
@@ -67,7 +76,7 @@ impl StreamSession for Session {
     }
 
     fn close(&mut self, ctx: &PacketCtx<'_>, emit: &mut dyn Emit) {
-        let c = self.counters;
+        let c = &self.state;
         let [skipped, overflows] = Transport::counts(&self.dirs);
         let counts =
             [skipped, overflows, ("unknown_services", c.unknown_services), ("requests_forgotten", c.unanswered)];
@@ -83,7 +92,7 @@ fn tpdu(
     bytes: &[u8],
     reassembler: &mut Reassembler,
     pending: &mut Vec<Request>,
-    counters: &mut Counters,
+    state: &mut State,
     emit: &mut dyn Emit,
 ) {
     let t = match cotp::parse(bytes) {
@@ -94,7 +103,7 @@ fn tpdu(
         TpduKind::Data { eot, .. } => reassembler.push(t.data, eot, |r| match r {
             Reassembled::Held => {}
             Reassembled::Overflow => emit.malformed(ctx, PROTOCOL, "cotp_tsdu_too_long"),
-            Reassembled::Complete(tsdu) => self::tsdu(ctx, tsdu, pending, counters, emit),
+            Reassembled::Complete(tsdu) => self::tsdu(ctx, tsdu, pending, state, emit),
         }),
         // The transport connection's own TPDUs: counted, as S7comm counts them.
         _ => emit.message(ctx, PROTOCOL, Cow::Owned(format!("cotp_{}", t.code.name())), OperationClass::Session),
@@ -102,12 +111,12 @@ fn tpdu(
 }
 
 /// One whole TSDU: a session SPDU and the presentation data it carries.
-fn tsdu(ctx: &PacketCtx<'_>, tsdu: &[u8], pending: &mut Vec<Request>, counters: &mut Counters, emit: &mut dyn Emit) {
+fn tsdu(ctx: &PacketCtx<'_>, tsdu: &[u8], pending: &mut Vec<Request>, state: &mut State, emit: &mut dyn Emit) {
     if tsdu.is_empty() {
         return;
     }
     if osi::is_bare_mms(tsdu) {
-        return mms(ctx, tsdu, pending, counters, emit);
+        return mms(ctx, tsdu, pending, state, emit);
     }
     let spdu = match osi::spdu(tsdu) {
         Ok(s) => s,
@@ -131,8 +140,8 @@ fn tsdu(ctx: &PacketCtx<'_>, tsdu: &[u8], pending: &mut Vec<Request>, counters: 
     }
     for content in contents.into_iter().flatten() {
         match Acse::read(content) {
-            Some(acse) => association(ctx, &acse, pending, counters, emit),
-            None => mms(ctx, content, pending, counters, emit),
+            Some(acse) => association(ctx, &acse, pending, state, emit),
+            None => mms(ctx, content, pending, state, emit),
         }
     }
 }
@@ -142,7 +151,7 @@ fn association(
     ctx: &PacketCtx<'_>,
     acse: &Acse<'_>,
     pending: &mut Vec<Request>,
-    counters: &mut Counters,
+    state: &mut State,
     emit: &mut dyn Emit,
 ) {
     // AARQ: mechanism-name [11], calling-authentication-value [12]. The
@@ -165,19 +174,19 @@ fn association(
         emit.message(ctx, PROTOCOL, Cow::Borrowed(acse.name()), OperationClass::Session);
     }
     if let Some(inner) = acse.user_information() {
-        mms(ctx, inner, pending, counters, emit);
+        mms(ctx, inner, pending, state, emit);
     }
 }
 
 /// One MMS PDU.
-fn mms(ctx: &PacketCtx<'_>, content: &[u8], pending: &mut Vec<Request>, counters: &mut Counters, emit: &mut dyn Emit) {
+fn mms(ctx: &PacketCtx<'_>, content: &[u8], pending: &mut Vec<Request>, state: &mut State, emit: &mut dyn Emit) {
     let p = match pdu::parse(content) {
         Ok(p) => p,
         Err(e) => return emit.malformed(ctx, PROTOCOL, e.what()),
     };
     match p.kind {
-        Kind::ConfirmedRequest => request(ctx, &p, pending, counters, emit),
-        Kind::ConfirmedResponse => response(ctx, &p, pending, counters, emit),
+        Kind::ConfirmedRequest => request(ctx, &p, pending, state, emit),
+        Kind::ConfirmedResponse => response(ctx, &p, pending, state, emit),
         Kind::ConfirmedError => {
             let asked = p.invoke_id.and_then(|id| take(pending, id));
             let (name, class) = asked.map_or(("confirmed_error", OperationClass::Unknown), |r| (r.name, r.class));
@@ -200,7 +209,7 @@ fn mms(ctx: &PacketCtx<'_>, content: &[u8], pending: &mut Vec<Request>, counters
         Kind::Unconfirmed => {
             let service = p.service.and_then(|s| pdu::unconfirmed_service(s.number));
             let (name, class) = service.unwrap_or_else(|| {
-                counters.unknown_services += 1;
+                state.unknown_services += 1;
                 ("unknown_unconfirmed_service", OperationClass::Unknown)
             });
             emit.message(ctx, PROTOCOL, Cow::Borrowed(name), class);
@@ -219,22 +228,30 @@ fn mms(ctx: &PacketCtx<'_>, content: &[u8], pending: &mut Vec<Request>, counters
 
 /// A confirmed request: counted, remembered for its answer, and a write or
 /// any other notable service kept with what it names.
-fn request(ctx: &PacketCtx<'_>, p: &Pdu<'_>, pending: &mut Vec<Request>, counters: &mut Counters, emit: &mut dyn Emit) {
+fn request(ctx: &PacketCtx<'_>, p: &Pdu<'_>, pending: &mut Vec<Request>, state: &mut State, emit: &mut dyn Emit) {
     let Some(service) = p.service else { return };
     let (mut name, mut class) = pdu::confirmed_service(service.number).unwrap_or_else(|| {
-        counters.unknown_services += 1;
+        state.unknown_services += 1;
         ("unknown_confirmed_service", OperationClass::Unknown)
     });
     let mut a: Attributes = Vec::new();
     let tase2 = pdu::tase2_reads(&service);
     if !tase2.is_empty() {
-        tase2_client(ctx, &tase2, counters, emit);
+        tase2_client(ctx, &tase2, state, emit);
     }
     if service.number == pdu::WRITE {
         let (names, count) = pdu::variables(&service);
         // Operating, selecting or cancelling a control is a control of the process.
         if let Some(control) = names.iter().find_map(|n| pdu::control_write(n)) {
             (name, class) = (control, OperationClass::Control);
+        }
+        // Writing an ICCP transfer set the server lent starts, changes or
+        // stops the reports of a data set: configuration of the link.
+        if names.iter().any(|n| state.transfer_sets.contains(n)) {
+            (name, class) = ("transfer_set_write", OperationClass::Configuration);
+            if let Some(data_set) = pdu::transfer_set_data_set(&service) {
+                a.push((Cow::Borrowed("data_set"), data_set));
+            }
         }
         a.push((Cow::Borrowed("variable_count"), dec(count)));
         if !names.is_empty() {
@@ -249,7 +266,7 @@ fn request(ctx: &PacketCtx<'_>, p: &Pdu<'_>, pending: &mut Vec<Request>, counter
     if let Some(id) = p.invoke_id {
         if pending.len() >= MAX_PENDING {
             pending.remove(0);
-            counters.unanswered += 1;
+            state.unanswered += 1;
         }
         let lists_domains = service.number == pdu::GET_NAME_LIST && pdu::lists_domains(&service);
         pending.push(Request { invoke_id: id, name, class, lists_domains, tase2 });
@@ -267,13 +284,7 @@ fn request(ctx: &PacketCtx<'_>, p: &Pdu<'_>, pending: &mut Vec<Request>, counter
 /// A confirmed response: named after its request; a successful answer to a
 /// notable request is counted without a record of its own, a write that
 /// failed for some variable is kept; an Identify answer names the server.
-fn response(
-    ctx: &PacketCtx<'_>,
-    p: &Pdu<'_>,
-    pending: &mut Vec<Request>,
-    counters: &mut Counters,
-    emit: &mut dyn Emit,
-) {
+fn response(ctx: &PacketCtx<'_>, p: &Pdu<'_>, pending: &mut Vec<Request>, state: &mut State, emit: &mut dyn Emit) {
     let asked = p.invoke_id.and_then(|id| take(pending, id));
     let Some(number) = p.service.map(|s| s.number) else {
         // ISO 9506 requires the service; test tools send answers without one
@@ -284,7 +295,7 @@ fn response(
         (Some(r), _) => (r.name, r.class),
         (None, Some(known)) => known,
         (None, None) => {
-            counters.unknown_services += 1;
+            state.unknown_services += 1;
             ("unknown_confirmed_service", OperationClass::Unknown)
         }
     };
@@ -309,7 +320,7 @@ fn response(
     }
     if let (Some(r), Some(service)) = (&asked, p.service) {
         if !r.tase2.is_empty() && service.number == pdu::READ {
-            tase2_server(ctx, &r.tase2, &service, emit);
+            tase2_server(ctx, &r.tase2, &service, state, emit);
         }
     }
     let failed = match p.service {
@@ -334,8 +345,8 @@ fn response(
 
 /// Names the requester an ICCP client, once per direction: it reads the
 /// association objects only a TASE.2 server holds.
-fn tase2_client(ctx: &PacketCtx<'_>, reads: &[Tase2Read], counters: &mut Counters, emit: &mut dyn Emit) {
-    let Some(named) = ctx.direction.and_then(|d| counters.tase2_client_named.get_mut(d.index())) else { return };
+fn tase2_client(ctx: &PacketCtx<'_>, reads: &[Tase2Read], state: &mut State, emit: &mut dyn Emit) {
+    let Some(named) = ctx.direction.and_then(|d| state.tase2_client_named.get_mut(d.index())) else { return };
     if std::mem::replace(named, true) {
         return;
     }
@@ -352,10 +363,22 @@ fn tase2_client(ctx: &PacketCtx<'_>, reads: &[Tase2Read], counters: &mut Counter
 /// Names the answering server an ICCP server when it returns a value for at
 /// least one TASE.2 association object (an IEC 61850 server refuses them:
 /// it has no such objects), with the values it returned.
-fn tase2_server(ctx: &PacketCtx<'_>, reads: &[Tase2Read], service: &Tagged<'_>, emit: &mut dyn Emit) {
+fn tase2_server(
+    ctx: &PacketCtx<'_>,
+    reads: &[Tase2Read],
+    service: &Tagged<'_>,
+    state: &mut State,
+    emit: &mut dyn Emit,
+) {
     let mut a: Attributes = Vec::with_capacity(5);
     for r in reads {
         let Some(value) = pdu::tase2_value(service, r.position, r.object) else { continue };
+        if r.object == Tase2Object::NextTransferSet && !state.transfer_sets.contains(&value) {
+            if state.transfer_sets.len() >= MAX_TRANSFER_SETS {
+                state.transfer_sets.remove(0);
+            }
+            state.transfer_sets.push(value.clone());
+        }
         let key = match r.object {
             Tase2Object::BilateralTableId => {
                 if let Some(domain) = &r.domain {
@@ -365,6 +388,7 @@ fn tase2_server(ctx: &PacketCtx<'_>, reads: &[Tase2Read], service: &Tagged<'_>, 
             }
             Tase2Object::Version => "tase2_version",
             Tase2Object::SupportedFeatures => "supported_blocks",
+            Tase2Object::NextTransferSet => "transfer_set",
         };
         a.push((Cow::Borrowed(key), value));
     }
@@ -382,6 +406,7 @@ fn tase2_name(object: Tase2Object) -> &'static str {
         Tase2Object::BilateralTableId => "Bilateral_Table_ID",
         Tase2Object::Version => "TASE2_Version",
         Tase2Object::SupportedFeatures => "Supported_Features",
+        Tase2Object::NextTransferSet => "Next_DSTransfer_Set",
     }
 }
 

@@ -268,6 +268,42 @@ fn iccp_association_objects_name_client_and_server() {
     assert!(!r.events.iter().any(|e| e.name.starts_with("mms.tase2")));
 }
 
+/// An ICCP object name as data: { scope, domain, name }.
+fn name_data(domain: &str, name: &str) -> Vec<u8> {
+    tlv(&[0xa2], &cat(&[tlv(&[0x86], &[1]), tlv(&[0x8a], domain.as_bytes()), tlv(&[0x8a], name.as_bytes())]))
+}
+
+/// A write of a DSTransferSet structure (data set name, interval 30) to `domain/item`.
+fn transfer_set_write(id: u8, domain: &str, item: &str) -> Vec<u8> {
+    let spec = tlv(&[0xa0], &tlv(&[0x30], &tlv(&[0xa0], &name(domain, item))));
+    let value = tlv(&[0xa2], &cat(&[name_data("KIRKLAND", "EMS_ANALOG_ICCP_IN"), tlv(&[0x85], &[30])]));
+    request(id, &tlv(&[0xa5], &cat(&[spec, tlv(&[0xa0], &value)])))
+}
+
+#[test]
+fn a_write_to_a_lent_iccp_transfer_set_is_configuration_with_its_data_set() {
+    let lend = response(11, &tlv(&[0xa4], &tlv(&[0xa1], &name_data("KIRKLAND", "CITEC_TS0"))));
+    let client = cat(&[
+        CR.to_vec(),
+        data(&transfer_set_write(10, "KIRKLAND", "CITEC_TS0")), // not lent yet: a plain write
+        data(&request(11, &read("KIRKLAND", &["Next_DSTransfer_Set"]))),
+    ]);
+    let later = data(&transfer_set_write(12, "KIRKLAND", "CITEC_TS0"));
+    let r = test_support::run(&Mms, &[(C2S, client), (S2C, data(&lend)), (C2S, later)]);
+    assert!(r.malformed.is_empty(), "{:?}", r.malformed);
+    let writes: Vec<_> = ops(&r).into_iter().filter(|o| o.0 == C2S && o.1 != "read").collect();
+    assert_eq!(
+        writes,
+        [(C2S, "write", OperationClass::Write), (C2S, "transfer_set_write", OperationClass::Configuration)]
+    );
+    assert_eq!(attr(&r, "transfer_set_write", "data_set"), Some("KIRKLAND/EMS_ANALOG_ICCP_IN"));
+    assert_eq!(attr(&r, "transfer_set_write", "variables"), Some("KIRKLAND/CITEC_TS0"));
+    let server = r.events.iter().find(|e| e.name == "mms.tase2").expect("the lending server is ICCP");
+    assert_eq!(event_attr(server, "transfer_set"), Some("KIRKLAND/CITEC_TS0"));
+    let client = r.events.iter().find(|e| e.name == "mms.tase2_client").unwrap();
+    assert_eq!(event_attr(client, "objects"), Some("Next_DSTransfer_Set"));
+}
+
 #[test]
 fn odd_tase2_answers_name_only_what_reads_cleanly() {
     // A bit string claiming more unused bits than it holds, a version that is
