@@ -52,7 +52,8 @@ fi
 if ! python3 -c "import importlib.metadata as m; assert m.version('pyftpdlib') == '2.0.1'" >/dev/null 2>&1; then
   PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check "pyftpdlib==2.0.1"
 fi
-# pyiec61850-ng: libIEC61850's MMS server and client (binary wheels) for the MMS test.
+# pyiec61850-ng: libIEC61850's MMS server and client (binary wheels) for the MMS test,
+# and its GOOSE publisher (on lo) for the GOOSE test.
 if ! python3 -c "import importlib.metadata as m; assert m.version('pyiec61850-ng') == '1.6.1.10'" >/dev/null 2>&1; then
   PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check --only-binary=:all: "pyiec61850-ng==1.6.1.10"
 fi

@@ -26,6 +26,7 @@ mod dnp3_tshark;
 mod dns_peer;
 mod drift;
 mod ftp_peer;
+mod goose_peer;
 mod goose_tshark;
 mod http_peer;
 mod http_tshark;

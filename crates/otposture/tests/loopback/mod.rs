@@ -113,6 +113,12 @@ pub(crate) fn capture_udp_tcp(dir: &Path, peer: impl FnOnce(u16) -> Output) -> C
     capture_filtered(dir, port, &["port", &port.to_string()], peer)
 }
 
+/// As [`capture`], for layer-2 peers: frames of `ethertype` on lo (the peer
+/// is given a port it does not use).
+pub(crate) fn capture_ethertype(dir: &Path, ethertype: u16, peer: impl FnOnce(u16) -> Output) -> Captured {
+    capture_filtered(dir, 0, &["ether", "proto", &format!("{ethertype:#06x}")], peer)
+}
+
 fn capture_filtered(dir: &Path, port: u16, filter: &[&str], peer: impl FnOnce(u16) -> Output) -> Captured {
     let pcap = dir.join("peer.pcap");
     let mut dump = Command::new("tcpdump")
