@@ -293,6 +293,10 @@ impl Engine {
             }
             Net::None => self.core.stats.l2_frames += 1,
         }
+        // Layer-2 messages belong to no flow: what their dissectors found
+        // malformed is the run's, not the next flow's.
+        let malformed = std::mem::take(&mut self.core.agg.malformed_now);
+        self.core.stats.anomalies.malformed = self.core.stats.anomalies.malformed.saturating_add(malformed);
     }
 
     fn ip(&mut self, addr: &Addr, ip: &IpPacket<'_>) {

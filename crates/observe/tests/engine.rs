@@ -550,3 +550,23 @@ fn what_both_directions_held_while_probing_reaches_the_session_with_its_senders_
         ]
     );
 }
+
+#[test]
+fn a_malformed_layer_2_frame_is_the_runs_not_the_next_flows() {
+    // An LLDPDU cut after its chassis ID (no port ID, no TTL), then a clean flow.
+    let lldp = Eth { src: PLC, dst: [0x01, 0x80, 0xc2, 0, 0, 0x0e], vlan: Vlan::None }
+        .frame(0x88cc, &[0x02, 0x07, 0x04, 0x00, 0x1b, 0x1b, 0, 0, 0x14]);
+    let mut frames = vec![Frame { ts: T0, data: lldp }];
+    let mut c = conversation();
+    c.handshake().client_sends(REQUEST).server_sends(RESPONSE).close();
+    frames.extend(c.into_frames());
+    let (mut e, _, _) = engine_with(EngineConfig::default());
+    let obs = run(&mut e, &frames);
+    let f = flows(&obs);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].anomalies.malformed, 0, "the LLDPDU is not the flow's");
+    assert_eq!(e.stats().anomalies.malformed, 1, "it is counted for the run");
+    assert!(obs
+        .iter()
+        .any(|o| matches!(o, Observation::Event(ev) if ev.protocol == "lldp" && ev.kind == EventKind::Anomaly)));
+}
