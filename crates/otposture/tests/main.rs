@@ -34,6 +34,7 @@ mod iec104_peer;
 mod iec104_tshark;
 mod intel;
 mod inventory_captures;
+mod lldp_peer;
 mod lldp_tshark;
 mod mms_peer;
 mod mms_tshark;
