@@ -18,7 +18,6 @@ use crate::support;
 use otposture_dissect::cdp;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::process::Command;
 
 #[test]
 fn names_and_classifies_scapy_cdp_announcements_like_tshark() {
@@ -28,10 +27,7 @@ fn names_and_classifies_scapy_cdp_announcements_like_tshark() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let pcap = dir.path().join("cdp.pcap");
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/cdp_peer.py");
-    let out = Command::new("python3").arg(&script).arg(&pcap).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pcap = loopback::python_pcap(dir.path(), "cdp_peer.py", "cdp.pcap");
     let db = dir.path().join("cdp.db");
     let summary = loopback::analyze(&db, &pcap);
     assert_eq!(summary["anomalies"]["malformed_messages"], 0, "{summary}");

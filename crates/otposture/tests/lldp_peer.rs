@@ -17,7 +17,6 @@ use crate::loopback;
 use crate::support;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 #[test]
 fn names_and_classifies_scapy_lldp_announcements_like_tshark() {
@@ -27,10 +26,7 @@ fn names_and_classifies_scapy_lldp_announcements_like_tshark() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let pcap = dir.path().join("lldp.pcap");
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/lldp_peer.py");
-    let out = Command::new("python3").arg(&script).arg(&pcap).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pcap = loopback::python_pcap(dir.path(), "lldp_peer.py", "lldp.pcap");
     let db = dir.path().join("lldp.db");
     let summary = loopback::analyze(&db, &pcap);
     assert_eq!(summary["anomalies"]["malformed_messages"], 1, "the LLDPDU without TTL: {summary}");

@@ -27,10 +27,7 @@ fn names_windows_hosts_from_scapy_netbios_packets() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let pcap = dir.path().join("netbios.pcap");
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/netbios_peer.py");
-    let out = Command::new("python3").arg(&script).arg(&pcap).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pcap = loopback::python_pcap(dir.path(), "netbios_peer.py", "netbios.pcap");
     let db = dir.path().join("netbios.db");
     let summary = loopback::analyze(&db, &pcap);
     assert_eq!(summary["anomalies"]["malformed_messages"], 0, "{summary}");

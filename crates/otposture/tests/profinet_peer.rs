@@ -19,10 +19,7 @@ fn names_stations_and_keeps_every_set_from_scapy_frames() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let pcap = dir.path().join("dcp.pcap");
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/dcp_peer.py");
-    let out = Command::new("python3").arg(&script).arg(&pcap).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pcap = loopback::python_pcap(dir.path(), "dcp_peer.py", "dcp.pcap");
     let db = dir.path().join("dcp.db");
     let summary = loopback::analyze(&db, &pcap);
     assert_eq!(summary["anomalies"]["malformed_messages"], 0, "{summary}");

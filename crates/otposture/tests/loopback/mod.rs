@@ -147,6 +147,18 @@ pub(crate) fn python_peer(script: &str, port: u16) -> Output {
     Command::new("python3").arg(&path).arg(port.to_string()).output().unwrap()
 }
 
+/// Runs a Python peer script from tests/peers that writes its frames straight
+/// to a capture file (layer-2 protocols no loopback socket carries), and
+/// returns that file, `name` in `dir`. Panics, with the script's stderr, when
+/// it fails.
+pub(crate) fn python_pcap(dir: &Path, script: &str, name: &str) -> PathBuf {
+    let pcap = dir.join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers").join(script);
+    let out = Command::new("python3").arg(&path).arg(&pcap).output().unwrap();
+    assert!(out.status.success(), "{script} failed: {}", String::from_utf8_lossy(&out.stderr));
+    pcap
+}
+
 /// Runs the built `otposture` on database `db`.
 pub(crate) fn otposture(db: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_otposture")).arg("--db").arg(db).args(args).output().unwrap()
