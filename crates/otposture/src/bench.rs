@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use otposture_capture::{FileSource, MergedSource, PacketSource};
 use otposture_dissect::Registry;
+use otposture_model::{EventKind, FlowEnd, Observation};
 use otposture_observe::Engine;
 use otposture_store::Store;
 use std::path::PathBuf;
@@ -80,6 +81,45 @@ struct Pass {
     /// Messages the dissectors counted, and the protocols they were counted under.
     messages: u64,
     protocols: Vec<String>,
+    handed: Handed,
+}
+
+/// Records the engine handed to the store, by kind: the writer's cost follows
+/// these counts (a flow row costs about three message counts), so a change
+/// that writes fewer of them shows here before it shows in time.
+#[derive(Default, Clone, serde::Serialize)]
+struct Handed {
+    flows: u64,
+    /// Records of flows still open at a checkpoint (rewritten when they end).
+    open_flows: u64,
+    hosts: u64,
+    message_counts: u64,
+    message_counts_outside_flows: u64,
+    /// Operations of a flow tied to a packet: stored in per-flow batches.
+    kept_operations: u64,
+    other_events: u64,
+}
+
+impl Handed {
+    fn tally(&mut self, out: &[Observation]) {
+        for o in out {
+            match o {
+                Observation::Host(_) => self.hosts += 1,
+                Observation::Flow(f) => {
+                    self.flows += 1;
+                    self.open_flows += u64::from(f.end == FlowEnd::Open);
+                }
+                Observation::Message(m) => {
+                    self.message_counts += 1;
+                    self.message_counts_outside_flows += u64::from(m.flow.is_none());
+                }
+                Observation::Event(e) if e.kind == EventKind::Operation && e.flow.is_some() && e.packet != 0 => {
+                    self.kept_operations += 1;
+                }
+                Observation::Event(_) => self.other_events += 1,
+            }
+        }
+    }
 }
 
 /// CPU time (user and system, all threads) this process has used, in seconds,
@@ -121,6 +161,7 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
         };
         let (mut packets, mut bytes) = (0u64, 0u64);
         let mut out = Vec::new();
+        let mut handed = Handed::default();
         let cpu0 = cpu_seconds();
         let t0 = Instant::now();
         while let Some(p) = src.next_packet()? {
@@ -132,6 +173,7 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
                 if packets % CHECKPOINT_PACKETS == 0 || engine.needs_checkpoint() {
                     out.clear();
                     engine.checkpoint(&mut out);
+                    handed.tally(&out);
                     if let Some((w, capture)) = writer.as_mut() {
                         w.write(*capture, std::mem::take(&mut out))?;
                     }
@@ -143,6 +185,7 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
         if dissect {
             out.clear();
             engine.finish(&mut out);
+            handed.tally(&out);
             if let Some((mut w, capture)) = writer.take() {
                 w.write(capture, std::mem::take(&mut out))?;
                 drop(w.finish()?);
@@ -164,10 +207,10 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
         }
         if best.as_ref().is_none_or(|b| secs < b.secs) {
             let bytes = file_bytes.max(bytes);
-            best = Some(Pass { secs, packets, bytes, flows, peak_flows, evictions, cpu, messages, protocols });
+            best = Some(Pass { secs, packets, bytes, flows, peak_flows, evictions, cpu, messages, protocols, handed });
         }
     }
-    let Pass { secs, packets, bytes, flows, peak_flows, evictions, cpu, messages, protocols } =
+    let Pass { secs, packets, bytes, flows, peak_flows, evictions, cpu, messages, protocols, handed } =
         best.unwrap_or_default();
     let peak = peak_rss();
     let result = serde_json::json!({
@@ -185,6 +228,7 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
         "peak_rss_bytes": peak,
         "messages": messages,
         "protocols": protocols,
+        "records": handed,
     });
     if a.json {
         println!("{}", serde_json::to_string_pretty(&result)?);
@@ -202,6 +246,11 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
             peak_flows,
             evictions,
             peak.map_or_else(|| "unknown".to_string(), |p| format!("{:.1} MiB", p as f64 / 1048576.0)),
+        );
+        let h = &handed;
+        println!(
+            "records for the store: {} flows ({} open), {} host sightings, {} message counts ({} outside flows), {} kept operations, {} other events",
+            h.flows, h.open_flows, h.hosts, h.message_counts, h.message_counts_outside_flows, h.kept_operations, h.other_events
         );
     }
     Ok(crate::exit::OK)

@@ -89,6 +89,8 @@ pub const SCHEMA_VERSION: i64 = 14;
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Flow records of the open group, merged per flow until it commits.
+    held_flows: write::HeldFlows,
 }
 
 impl Store {
@@ -130,7 +132,7 @@ impl Store {
             .map_err(sql(&path, "setting the WAL checkpoint size"))?;
         digest::register(&conn).map_err(sql(&path, "registering the event digest function"))?;
         migrate::migrate(&mut conn, &path, migrate::MIGRATIONS)?;
-        Ok(Store { conn, path })
+        Ok(Store { conn, path, held_flows: write::HeldFlows::default() })
     }
 
     /// The database file (`:memory:` for an in-memory store).
