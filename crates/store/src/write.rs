@@ -247,31 +247,63 @@ fn write_flow(
     .map(drop)
 }
 
-/// The flow records of an open group, merged per flow id and written when the
-/// group commits. An open flow's checkpoint record and its final one usually
-/// fall in the same group (a group is a second of analysis): written as they
-/// came, the second rewrote the row the first had just inserted, and those
-/// rewrites were 30% of the flow statements on the benchmark capture (19,347
-/// of 61,588 records), a flow statement being the writer's costliest (31
-/// parameters, four B-trees). Merged here by the same rule as the upsert's, so
-/// the rows are the same either way (a test holds it).
+/// Open flows' records in an open group, merged per flow id. An open flow's
+/// checkpoint record and its final record usually fall in one group (a group
+/// is a second of analysis): written as they came, the final one rewrote the
+/// row the first had just inserted, and those rewrites were 28% of the flow
+/// statements on the benchmark capture (17,190 of 61,588), a flow statement
+/// being the writer's costliest (31 parameters, four B-trees). An open record
+/// now waits in the group; a later record of the flow merges into it by the
+/// upsert's rule (a test holds the two to each other), and once the flow has
+/// ended the merged record is written at once. What is still open when the
+/// group commits is written then. Ended records of flows not held are written
+/// as they come, so the writes stay spread over the group and a group's
+/// commit writes at most the flows open at its end.
 #[derive(Debug, Default)]
 pub(crate) struct HeldFlows {
     index: HashMap<i64, usize, foldhash::fast::RandomState>,
-    /// In order of first appearance, so rows get their ids in the order the
-    /// flows were first recorded, as when written one by one.
     records: Vec<(i64, FlowRecord)>,
 }
 
+/// What to do with a flow record in a group.
+enum Hold {
+    /// Held (open).
+    Kept,
+    /// Write it as it is.
+    Write,
+    /// Write this: the record merged into the flow's held one, now ended.
+    WriteMerged(FlowRecord),
+}
+
 impl HeldFlows {
-    fn hold(&mut self, capture: i64, f: &FlowRecord) {
-        match self.index.get(&f.id.0).and_then(|&i| self.records.get_mut(i)) {
-            Some((_, held)) => merge_flow(held, f),
-            None => {
-                self.index.insert(f.id.0, self.records.len());
-                self.records.push((capture, f.clone()));
+    fn hold(&mut self, capture: i64, f: &FlowRecord) -> Hold {
+        if let Some(&i) = self.index.get(&f.id.0) {
+            let Some((_, held)) = self.records.get_mut(i) else { return Hold::Write };
+            merge_flow(held, f);
+            if held.end == FlowEnd::Open {
+                return Hold::Kept;
             }
+            self.index.remove(&f.id.0);
+            let (_, merged) = self.records.swap_remove(i);
+            if let Some((_, moved)) = self.records.get(i) {
+                self.index.insert(moved.id.0, i);
+            }
+            return Hold::WriteMerged(merged);
         }
+        if f.end != FlowEnd::Open {
+            return Hold::Write;
+        }
+        self.index.insert(f.id.0, self.records.len());
+        self.records.push((capture, f.clone()));
+        Hold::Kept
+    }
+
+    /// The held records in a stable order (first packet, then id), emptied.
+    fn take(&mut self) -> Vec<(i64, FlowRecord)> {
+        self.index.clear();
+        let mut records = std::mem::take(&mut self.records);
+        records.sort_unstable_by_key(|(_, f)| (f.first_seen, f.id));
+        records
     }
 
     fn clear(&mut self) {
@@ -521,10 +553,9 @@ impl Store {
             let fail = || sql(path, "writing a flow record");
             let mut stmt = self.conn.prepare_cached(UPSERT_FLOW).map_err(fail())?;
             let mut text = EventText::default();
-            for (capture, f) in &self.held_flows.records {
+            for (capture, f) in &self.held_flows.take() {
                 write_flow(&mut stmt, *capture, &mut text, f).map_err(fail())?;
             }
-            self.held_flows.clear();
         }
         self.conn.execute_batch("COMMIT").map_err(sql(&self.path, "committing a group of writes"))
     }
@@ -547,9 +578,10 @@ fn write_batch_in(
         for observation in observations {
             match observation {
                 Observation::Host(h) => w.host(h)?,
-                Observation::Flow(f) => match held.as_deref_mut() {
-                    Some(held) => held.hold(capture.0, f),
-                    None => w.flow(f)?,
+                Observation::Flow(f) => match held.as_deref_mut().map(|h| h.hold(capture.0, f)) {
+                    Some(Hold::Kept) => {}
+                    Some(Hold::WriteMerged(merged)) => w.flow(&merged)?,
+                    Some(Hold::Write) | None => w.flow(f)?,
                 },
                 Observation::Message(m) => w.message(m)?,
                 Observation::Event(e) if operations.take(e) => {}

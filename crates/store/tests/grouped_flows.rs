@@ -232,9 +232,21 @@ fn a_flow_written_in_a_group_is_stored_when_the_group_commits_and_not_when_it_is
     store.begin_group().unwrap();
     store.write_batch(capture, &[Observation::Flow(recs[0].clone())]).unwrap();
     store.write_batch(capture, &[Observation::Flow(recs[1].clone())]).unwrap();
+    assert!(store.flow(recs[0].id).unwrap().is_none(), "an open flow waits for the commit");
     // A record held from the abandoned group must not come back with this one.
     store.commit_group().unwrap();
     let row = store.flow(recs[0].id).unwrap().expect("stored at commit");
     assert_eq!(row.packets_to_server, recs[1].packets_to_server);
     assert_eq!(row.end_reason, FlowEnd::Open);
+
+    // Once a held flow ends, its merged record is written at once, not at
+    // the commit: the group's writes stay spread over it.
+    let other = records(1, &steps, true);
+    store.begin_group().unwrap();
+    store.write_batch(capture, &[Observation::Flow(other[0].clone())]).unwrap();
+    assert!(store.flow(other[0].id).unwrap().is_none());
+    store.write_batch(capture, &[Observation::Flow(other[2].clone())]).unwrap();
+    let row = store.flow(other[0].id).unwrap().expect("written when it ended, before the commit");
+    assert_eq!(row.end_reason, FlowEnd::Closed);
+    store.commit_group().unwrap();
 }
