@@ -221,7 +221,19 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
         }
         if best.as_ref().is_none_or(|b| secs < b.secs) {
             let bytes = file_bytes.max(bytes);
-            best = Some(Pass { secs, packets, bytes, flows, peak_flows, evictions, cpu, main_cpu, messages, protocols, handed });
+            best = Some(Pass {
+                secs,
+                packets,
+                bytes,
+                flows,
+                peak_flows,
+                evictions,
+                cpu,
+                main_cpu,
+                messages,
+                protocols,
+                handed,
+            });
         }
     }
     let Pass { secs, packets, bytes, flows, peak_flows, evictions, cpu, main_cpu, messages, protocols, handed } =

@@ -46,7 +46,14 @@ fn step() -> impl Strategy<Value = Step> {
         prop::option::of(prop::sample::select(vec![TcpState::Established, TcpState::Closed, TcpState::Reset])),
         any::<bool>(),
     )
-        .prop_map(|(dt, to_server, to_client, gaps, state, app)| Step { dt, to_server, to_client, gaps, state, app })
+        .prop_map(|(dt, to_server, to_client, gaps, state, app)| Step {
+            dt,
+            to_server,
+            to_client,
+            gaps,
+            state,
+            app,
+        })
 }
 
 /// The cumulative records of flow `n` after each step; every one `open` but
@@ -160,7 +167,8 @@ proptest! {
 /// A record of flow 0 with arbitrary contents: two of them may disagree in
 /// every way the merge rule has to settle.
 fn arbitrary_record() -> impl Strategy<Value = FlowRecord> {
-    let state = prop::option::of(prop::sample::select(vec![TcpState::SynSent, TcpState::Established, TcpState::Closed]));
+    let state =
+        prop::option::of(prop::sample::select(vec![TcpState::SynSent, TcpState::Established, TcpState::Closed]));
     let end = prop::sample::select(vec![FlowEnd::Open, FlowEnd::Closed, FlowEnd::IdleTimeout]);
     let initiator = prop::sample::select(vec![InitiatorBasis::Handshake, InitiatorBasis::FirstPacket]);
     let app = prop::option::of(prop::sample::select(vec!["modbus", "s7comm"]));
@@ -169,35 +177,37 @@ fn arbitrary_record() -> impl Strategy<Value = FlowRecord> {
         (0u64..50, 0u64..50, prop::collection::vec(0u32..3, 7), 0u64..300),
         (state, end, initiator, app),
     )
-        .prop_map(|((first, last, ps, pc, bs, bc), (ls, lc, anomalies, gap_bytes), (state, end, initiator, app))| {
-            let k = key(0);
-            FlowRecord {
-                id: FlowId::derive(&k, Timestamp(T0)),
-                key: k,
-                initiator,
-                first_seen: Timestamp(T0 + first * SEC),
-                last_seen: Timestamp(T0 + (first + last) * SEC),
-                packets_to_server: ps,
-                bytes_to_server: bs,
-                packets_to_client: pc,
-                bytes_to_client: bc,
-                payload_to_server: ls,
-                payload_to_client: lc,
-                tcp_state: state,
-                app_protocol: app.map(str::to_string),
-                anomalies: StreamAnomalies {
-                    gap_bytes,
-                    gaps: anomalies[0],
-                    retransmissions: anomalies[1],
-                    overlaps: anomalies[2],
-                    conflicting_overlaps: anomalies[3],
-                    out_of_order: anomalies[4],
-                    buffer_cap_hits: anomalies[5],
-                    malformed: anomalies[6],
-                },
-                end,
-            }
-        })
+        .prop_map(
+            |((first, last, ps, pc, bs, bc), (ls, lc, anomalies, gap_bytes), (state, end, initiator, app))| {
+                let k = key(0);
+                FlowRecord {
+                    id: FlowId::derive(&k, Timestamp(T0)),
+                    key: k,
+                    initiator,
+                    first_seen: Timestamp(T0 + first * SEC),
+                    last_seen: Timestamp(T0 + (first + last) * SEC),
+                    packets_to_server: ps,
+                    bytes_to_server: bs,
+                    packets_to_client: pc,
+                    bytes_to_client: bc,
+                    payload_to_server: ls,
+                    payload_to_client: lc,
+                    tcp_state: state,
+                    app_protocol: app.map(str::to_string),
+                    anomalies: StreamAnomalies {
+                        gap_bytes,
+                        gaps: anomalies[0],
+                        retransmissions: anomalies[1],
+                        overlaps: anomalies[2],
+                        conflicting_overlaps: anomalies[3],
+                        out_of_order: anomalies[4],
+                        buffer_cap_hits: anomalies[5],
+                        malformed: anomalies[6],
+                    },
+                    end,
+                }
+            },
+        )
 }
 
 proptest! {
@@ -222,7 +232,8 @@ proptest! {
 fn a_flow_written_in_a_group_is_stored_when_the_group_commits_and_not_when_it_is_abandoned() {
     let mut store = Store::open_in_memory().unwrap();
     let capture = store.begin_capture("sha256:g", Path::new("/c.pcap"), 1, 1).unwrap();
-    let steps = vec![Step { dt: 1, to_server: 1, to_client: 1, gaps: 0, state: Some(TcpState::Established), app: true }; 3];
+    let steps =
+        vec![Step { dt: 1, to_server: 1, to_client: 1, gaps: 0, state: Some(TcpState::Established), app: true }; 3];
     let recs = records(0, &steps, true);
     store.begin_group().unwrap();
     store.write_batch(capture, &[Observation::Flow(recs[0].clone())]).unwrap();
