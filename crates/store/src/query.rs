@@ -18,6 +18,10 @@ use otposture_model::{EventKind, FlowId, MacAddr, OperationClass, Timestamp, Tra
 use rusqlite::types::{Type, Value};
 use rusqlite::{params_from_iter, Row};
 use std::collections::HashMap;
+
+/// foldhash: these maps are probed once per flow or count read, with short keys;
+/// SipHash was half of summing the conversations.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::Path;
@@ -314,7 +318,7 @@ struct Summed {
 /// protocols and networks repeat on every flow of a conversation.
 #[derive(Debug, Default)]
 struct Texts {
-    ids: HashMap<String, u32>,
+    ids: FastMap<String, u32>,
     texts: Vec<String>,
 }
 
@@ -381,7 +385,7 @@ struct HostSide {
 struct HostTraffic {
     ips: Keys,
     networks: Texts,
-    sums: HashMap<(u32, i64, u32), [HostSide; 2]>,
+    sums: FastMap<(u32, i64, u32), [HostSide; 2]>,
 }
 
 impl HostTraffic {
@@ -396,7 +400,7 @@ impl HostTraffic {
 /// Byte keys read while summing, each kept once.
 #[derive(Debug, Default)]
 struct Keys {
-    ids: HashMap<Vec<u8>, u32>,
+    ids: FastMap<Vec<u8>, u32>,
 }
 
 impl Keys {
@@ -954,7 +958,7 @@ impl Store {
         const OP: &str = "listing conversations";
         let err = || read_err(&self.path, OP);
         let mut texts = Texts::default();
-        let mut index: HashMap<SummedKey, usize> = HashMap::new();
+        let mut index: FastMap<SummedKey, usize> = FastMap::default();
         let mut sums: Vec<(SummedKey, Summed)> = Vec::new();
         let key_of = |texts: &mut Texts, row: &Row<'_>| -> rusqlite::Result<Option<SummedKey>> {
             let text = |i: usize| row.get_ref(i).map(|v| v.as_str_or_null());
