@@ -529,8 +529,11 @@ impl Store {
     /// writes each page it dirtied to the WAL, and the indices' pages are
     /// dirtied again by every batch.
     pub fn begin_group(&mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(sql(&self.path, "starting a group of writes"))?;
+        // Only once the group is open: a refused BEGIN (a group already
+        // open) must not drop that group's waiting flows.
         self.held_flows.clear();
-        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(sql(&self.path, "starting a group of writes"))
+        Ok(())
     }
 
     /// Abandons the group [`Store::begin_group`] started: nothing of it is

@@ -244,6 +244,8 @@ fn a_flow_written_in_a_group_is_stored_when_the_group_commits_and_not_when_it_is
     store.write_batch(capture, &[Observation::Flow(recs[0].clone())]).unwrap();
     store.write_batch(capture, &[Observation::Flow(recs[1].clone())]).unwrap();
     assert!(store.flow(recs[0].id).unwrap().is_none(), "an open flow waits for the commit");
+    // A second BEGIN is refused, and the open group keeps what waits in it.
+    assert!(store.begin_group().is_err());
     // A record held from the abandoned group must not come back with this one.
     store.commit_group().unwrap();
     let row = store.flow(recs[0].id).unwrap().expect("stored at commit");
