@@ -17,7 +17,9 @@ use crate::Store;
 use otposture_model::{EventKind, FlowId, MacAddr, OperationClass, Timestamp, Transport};
 use rusqlite::types::{Type, Value};
 use rusqlite::{params_from_iter, Row};
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::Hash;
 
 /// foldhash: these maps are probed once per flow or count read, with short keys;
 /// SipHash was half of summing the conversations.
@@ -289,7 +291,7 @@ const AFTER_KEY: usize = 7;
 /// to SQLite's sorted grouping, which holds none: about 200 bytes each.
 const CONVERSATIONS_HELD: usize = 65_536;
 
-/// A conversation's key with its texts interned ([`Texts`]): hashed and
+/// A conversation's key with its texts interned ([`Interned`]): hashed and
 /// compared as integers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct SummedKey {
@@ -314,27 +316,49 @@ struct Summed {
     responses: Vec<(OperationClass, i64)>,
 }
 
-/// Texts read while summing, each kept once: addresses, transports,
-/// protocols and networks repeat on every flow of a conversation.
-#[derive(Debug, Default)]
-struct Texts {
-    ids: FastMap<String, u32>,
-    texts: Vec<String>,
+/// Values read while summing, each kept once (addresses, transports,
+/// protocols and networks repeat on every flow of a conversation), so that
+/// a sum's key is a few integers.
+#[derive(Debug)]
+struct Interned<K> {
+    ids: FastMap<K, u32>,
+    values: Vec<K>,
 }
 
-impl Texts {
-    fn id(&mut self, text: &str) -> u32 {
-        if let Some(&id) = self.ids.get(text) {
+impl<K> Default for Interned<K> {
+    fn default() -> Self {
+        Interned { ids: FastMap::default(), values: Vec::new() }
+    }
+}
+
+impl<K: Hash + Eq + Clone> Interned<K> {
+    fn id<Q>(&mut self, value: &Q) -> u32
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        if let Some(&id) = self.ids.get(value) {
             return id;
         }
-        let id = u32::try_from(self.texts.len()).unwrap_or(u32::MAX);
-        self.ids.insert(text.to_string(), id);
-        self.texts.push(text.to_string());
+        let id = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
+        self.ids.insert(value.to_owned(), id);
+        self.values.push(value.to_owned());
         id
     }
 
+    /// The id of a value already interned.
+    fn get<Q>(&self, value: &Q) -> Option<u32>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.ids.get(value).copied()
+    }
+}
+
+impl Interned<String> {
     fn text(&self, id: u32) -> &str {
-        self.texts.get(id as usize).map_or("", String::as_str)
+        self.values.get(id as usize).map_or("", String::as_str)
     }
 }
 
@@ -383,34 +407,17 @@ struct HostSide {
 /// Flows per (IP key, VLAN or -1, network), as client and as server.
 #[derive(Debug, Default)]
 struct HostTraffic {
-    ips: Keys,
-    networks: Texts,
+    ips: Interned<Vec<u8>>,
+    networks: Interned<String>,
     sums: FastMap<(u32, i64, u32), [HostSide; 2]>,
 }
 
 impl HostTraffic {
     fn of(&self, ip_key: &[u8], vlan: i64, network: &str) -> [HostSide; 2] {
-        let (Some(ip), Some(&net)) = (self.ips.ids.get(ip_key), self.networks.ids.get(network)) else {
+        let (Some(ip), Some(net)) = (self.ips.get(ip_key), self.networks.get(network)) else {
             return [HostSide::default(); 2];
         };
-        self.sums.get(&(*ip, vlan, net)).copied().unwrap_or_default()
-    }
-}
-
-/// Byte keys read while summing, each kept once.
-#[derive(Debug, Default)]
-struct Keys {
-    ids: FastMap<Vec<u8>, u32>,
-}
-
-impl Keys {
-    fn id(&mut self, key: &[u8]) -> u32 {
-        if let Some(&id) = self.ids.get(key) {
-            return id;
-        }
-        let id = u32::try_from(self.ids.len()).unwrap_or(u32::MAX);
-        self.ids.insert(key.to_vec(), id);
-        id
+        self.sums.get(&(ip, vlan, net)).copied().unwrap_or_default()
     }
 }
 
@@ -957,10 +964,10 @@ impl Store {
     ) -> Result<Option<Vec<ConversationRow>>, StoreError> {
         const OP: &str = "listing conversations";
         let err = || read_err(&self.path, OP);
-        let mut texts = Texts::default();
+        let mut texts = Interned::<String>::default();
         let mut index: FastMap<SummedKey, usize> = FastMap::default();
         let mut sums: Vec<(SummedKey, Summed)> = Vec::new();
-        let key_of = |texts: &mut Texts, row: &Row<'_>| -> rusqlite::Result<Option<SummedKey>> {
+        let key_of = |texts: &mut Interned<String>, row: &Row<'_>| -> rusqlite::Result<Option<SummedKey>> {
             let text = |i: usize| row.get_ref(i).map(|v| v.as_str_or_null());
             let (Ok(client), Ok(server), Ok(transport), Ok(app), Ok(net)) =
                 (text(0)?, text(1)?, text(3)?, text(5)?, text(6)?)
