@@ -261,8 +261,9 @@ fn write_flow(
 /// commit writes at most the flows open at its end.
 #[derive(Debug, Default)]
 pub(crate) struct HeldFlows {
-    index: HashMap<i64, usize, foldhash::fast::RandomState>,
-    records: Vec<(i64, FlowRecord)>,
+    /// By flow id: the capture that first wrote it, and its merged record.
+    /// Unordered; [`HeldFlows::take`] gives the order.
+    records: HashMap<i64, (i64, FlowRecord), foldhash::fast::RandomState>,
 }
 
 /// What to do with a flow record in a group.
@@ -277,37 +278,31 @@ enum Hold {
 
 impl HeldFlows {
     fn hold(&mut self, capture: i64, f: &FlowRecord) -> Hold {
-        if let Some(&i) = self.index.get(&f.id.0) {
-            let Some((_, held)) = self.records.get_mut(i) else { return Hold::Write };
+        if let Some((_, held)) = self.records.get_mut(&f.id.0) {
             merge_flow(held, f);
             if held.end == FlowEnd::Open {
                 return Hold::Kept;
             }
-            self.index.remove(&f.id.0);
-            let (_, merged) = self.records.swap_remove(i);
-            if let Some((_, moved)) = self.records.get(i) {
-                self.index.insert(moved.id.0, i);
-            }
-            return Hold::WriteMerged(merged);
+            return match self.records.remove(&f.id.0) {
+                Some((_, merged)) => Hold::WriteMerged(merged),
+                None => Hold::Write,
+            };
         }
         if f.end != FlowEnd::Open {
             return Hold::Write;
         }
-        self.index.insert(f.id.0, self.records.len());
-        self.records.push((capture, f.clone()));
+        self.records.insert(f.id.0, (capture, f.clone()));
         Hold::Kept
     }
 
     /// The held records in a stable order (first packet, then id), emptied.
     fn take(&mut self) -> Vec<(i64, FlowRecord)> {
-        self.index.clear();
-        let mut records = std::mem::take(&mut self.records);
+        let mut records: Vec<(i64, FlowRecord)> = self.records.drain().map(|(_, r)| r).collect();
         records.sort_unstable_by_key(|(_, f)| (f.first_seen, f.id));
         records
     }
 
     fn clear(&mut self) {
-        self.index.clear();
         self.records.clear();
     }
 }
@@ -318,6 +313,14 @@ fn newer_flow(stored: &FlowRecord, incoming: &FlowRecord) -> bool {
     let packets = |f: &FlowRecord| f.packets_to_server.saturating_add(f.packets_to_client);
     incoming.last_seen > stored.last_seen
         || (incoming.last_seen == stored.last_seen && packets(incoming) >= packets(stored))
+}
+
+/// `into.field = max(into.field, from.field)` for each field: the upsert's
+/// `MAX(flows.x, excluded.x)`.
+macro_rules! keep_largest {
+    ($into:expr, $from:expr; $($field:ident),+ $(,)?) => {
+        $( $into.$field = $into.$field.max($from.$field); )+
+    };
 }
 
 /// Merges `incoming` into `stored` as `UPSERT_FLOW` merges it into a row.
@@ -340,22 +343,10 @@ fn merge_flow(stored: &mut FlowRecord, incoming: &FlowRecord) {
     };
     stored.first_seen = stored.first_seen.min(incoming.first_seen);
     stored.last_seen = stored.last_seen.max(incoming.last_seen);
-    let (s, i) = (&mut *stored, incoming);
-    s.packets_to_server = s.packets_to_server.max(i.packets_to_server);
-    s.bytes_to_server = s.bytes_to_server.max(i.bytes_to_server);
-    s.packets_to_client = s.packets_to_client.max(i.packets_to_client);
-    s.bytes_to_client = s.bytes_to_client.max(i.bytes_to_client);
-    s.payload_to_server = s.payload_to_server.max(i.payload_to_server);
-    s.payload_to_client = s.payload_to_client.max(i.payload_to_client);
-    let (a, b) = (&mut s.anomalies, &i.anomalies);
-    a.gap_bytes = a.gap_bytes.max(b.gap_bytes);
-    a.gaps = a.gaps.max(b.gaps);
-    a.retransmissions = a.retransmissions.max(b.retransmissions);
-    a.overlaps = a.overlaps.max(b.overlaps);
-    a.conflicting_overlaps = a.conflicting_overlaps.max(b.conflicting_overlaps);
-    a.out_of_order = a.out_of_order.max(b.out_of_order);
-    a.buffer_cap_hits = a.buffer_cap_hits.max(b.buffer_cap_hits);
-    a.malformed = a.malformed.max(b.malformed);
+    keep_largest!(stored, incoming; packets_to_server, bytes_to_server, packets_to_client, bytes_to_client,
+        payload_to_server, payload_to_client);
+    keep_largest!(stored.anomalies, incoming.anomalies; gap_bytes, gaps, retransmissions, overlaps,
+        conflicting_overlaps, out_of_order, buffer_cap_hits, malformed);
 }
 
 /// Writes `value`'s text into `buf` (cleared first) and returns it, or `None` for no value.
