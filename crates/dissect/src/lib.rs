@@ -236,6 +236,15 @@ pub trait StreamDissector: Send + Sync {
     fn probe(&self, direction: Direction, data: &[u8]) -> Probe;
     /// A fresh per-flow session.
     fn new_session(&self) -> Box<dyn StreamSession>;
+    /// For a stream whose first bytes no probe took (a connection picked up
+    /// mid-stream, whose first bytes are the middle of a message): a session
+    /// starting with `data` when this later chunk begins a message of the
+    /// protocol, checked strictly enough that other bytes rarely pass.
+    /// Senders start a segment where they start a write, so a chunk's start
+    /// is where a message may begin. Most protocols cannot tell: `None`.
+    fn resync(&self, _direction: Direction, _data: &[u8]) -> Option<Box<dyn StreamSession>> {
+        None
+    }
 }
 
 /// Per-flow state of a stream dissector.

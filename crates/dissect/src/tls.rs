@@ -16,6 +16,13 @@
 //! `client_key_exchange`, `change_cipher_spec`, `alert`, `application_data`
 //! (once per direction), `handshake_<type>` for others.
 //!
+//! A connection picked up mid-stream (its handshake not in the capture) is
+//! taken up at the first segment that starts a record whose header, and the
+//! next one when the segment holds it, is valid ([`StreamDissector::resync`]).
+//! Everything after the handshake is encrypted, so such a flow is named `tls`
+//! and counts, per direction, the type of the first record it starts at:
+//! `application_data`, `alert`, `change_cipher_spec` or `encrypted_handshake`.
+//!
 //! JA4 follows FoxIO's JA4 specification (BSD 3-Clause): `t` (TCP), the
 //! highest version offered, `d`/`i` for SNI present or not, cipher and
 //! extension counts without GREASE, the first and last characters of the
@@ -67,6 +74,33 @@ impl StreamDissector for Tls {
     fn new_session(&self) -> Box<dyn StreamSession> {
         Box::new(Session::default())
     }
+
+    fn resync(&self, _direction: Direction, data: &[u8]) -> Option<Box<dyn StreamSession>> {
+        let adrift = || Side { adrift: true, ..Side::default() };
+        midstream_record(data).map(|_| Box::new(Session { sides: [adrift(), adrift()] }) as Box<dyn StreamSession>)
+    }
+}
+
+/// Largest record length a header may give (RFC 5246 §6.2.3: 2^14 + 2048).
+const MAX_RECORD: usize = 18_432;
+
+/// The content type of the record `data` starts with, when its header is one
+/// a connection past its handshake sends: change_cipher_spec, alert, handshake
+/// or application data, version 3.1 to 3.3 (TLS 1.3 records say 3.3), a
+/// length in bounds; and the next record's header, as far as `data` holds it,
+/// agrees. Three fixed bytes of five, and the chained header when present,
+/// make a false start unlikely in other traffic.
+fn midstream_record(data: &[u8]) -> Option<u8> {
+    let [kind, 3, minor @ 1..=3, hi, lo, ..] = *data else { return None };
+    let len = usize::from(u16::from_be_bytes([hi, lo]));
+    let next = data.get(5 + len..).unwrap_or_default();
+    let next_ok = next.first().is_none_or(|k| (20..=23).contains(k))
+        && next.iter().skip(1).zip([3, minor]).all(|(a, b)| *a == b)
+        && match *next {
+            [_, _, _, hi, lo, ..] => (1..=MAX_RECORD).contains(&usize::from(u16::from_be_bytes([hi, lo]))),
+            _ => true,
+        };
+    ((20..=23).contains(&kind) && (1..=MAX_RECORD).contains(&len) && next_ok).then_some(kind)
 }
 
 #[derive(Debug, Default)]
@@ -74,6 +108,8 @@ struct Side {
     records: Vec<u8>,
     handshake: Vec<u8>,
     done: bool,
+    /// Taken up mid-stream: waiting for a chunk that starts a record.
+    adrift: bool,
 }
 
 #[derive(Debug, Default)]
@@ -95,6 +131,20 @@ impl StreamSession for Session {
         if side.done {
             return;
         }
+        if side.adrift {
+            // Past the handshake: the first record's type is all there is to read.
+            if let Some(kind) = midstream_record(data) {
+                let name = match kind {
+                    20 => "change_cipher_spec",
+                    21 => "alert",
+                    22 => "encrypted_handshake",
+                    _ => "application_data",
+                };
+                count(ctx, name, emit);
+                *side = Side { done: true, ..Side::default() };
+            }
+            return;
+        }
         if side.records.len() + data.len() > MAX_BUFFER {
             emit.malformed(ctx, PROTOCOL, "tls_record_too_long");
             *side = Side { done: true, ..Side::default() };
@@ -103,7 +153,7 @@ impl StreamSession for Session {
         side.records.extend_from_slice(data);
         while let [kind, major, _minor, hi, lo, ..] = *side.records.as_slice() {
             let len = usize::from(u16::from_be_bytes([hi, lo]));
-            if major != 3 || len > 18_432 {
+            if major != 3 || len > MAX_RECORD {
                 emit.malformed(ctx, PROTOCOL, "tls_bad_record");
                 *side = Side { done: true, ..Side::default() };
                 return;
@@ -143,8 +193,10 @@ impl StreamSession for Session {
     }
 
     fn gap(&mut self, _ctx: &PacketCtx<'_>, direction: Direction, _len: u64, _emit: &mut dyn Emit) {
+        // What was buffered cannot be continued; a later chunk that starts a
+        // record takes the reading up again.
         if let Some(side) = self.sides.get_mut(direction.index()) {
-            *side = Side { done: true, ..Side::default() };
+            *side = Side { done: side.done, adrift: !side.done, ..Side::default() };
         }
     }
 }
@@ -493,6 +545,93 @@ mod tests {
         assert_eq!(event_attr(e, "description"), Some("40"));
     }
 
+    /// Records as a TLS 1.2 connection sends them after its handshake.
+    fn app_records(bodies: &[usize]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (i, n) in bodies.iter().enumerate() {
+            out.extend([23, 3, 3]);
+            out.extend((*n as u16).to_be_bytes());
+            out.extend((0..*n).map(|j| (i * 31 + j * 7) as u8));
+        }
+        out
+    }
+
+    /// Feeds chunks to a session taken up by `resync` at the first chunk it accepts.
+    fn resynced(chunks: &[(Direction, Vec<u8>)]) -> Option<(usize, crate::test_support::Recorder)> {
+        let at = chunks.iter().position(|(d, c)| Tls.resync(*d, c).is_some())?;
+        let (d, c) = chunks.get(at)?;
+        let mut s = Tls.resync(*d, c)?;
+        let mut r = crate::test_support::Recorder::default();
+        for (d, c) in chunks.get(at..)? {
+            s.data(&crate::test_support::ctx(*d), *d, c, &mut r);
+        }
+        Some((at, r))
+    }
+
+    #[test]
+    fn a_connection_picked_up_mid_stream_is_taken_up_where_a_segment_starts_a_record() {
+        let s2c = app_records(&[3000, 1200, 400]);
+        let c2s = app_records(&[60, 60]);
+        // The capture starts 700 bytes into the server's first record; the
+        // server's next segment starts its second record, the client's first
+        // segment starts a record.
+        let chunks = vec![
+            (S2C, s2c[700..1460].to_vec()),
+            (S2C, s2c[1460..3005].to_vec()),
+            (C2S, c2s.clone()),
+            (S2C, s2c[3005..].to_vec()),
+        ];
+        let (at, r) = resynced(&chunks).unwrap();
+        assert_eq!(at, 2, "the middle of a record is not a start, however it looks");
+        assert!(r.malformed.is_empty(), "{:?}", r.malformed);
+        let names: Vec<_> = r.messages.iter().map(|m| (m.1, m.2.as_str())).collect();
+        assert_eq!(names, vec![(C2S, "application_data"), (S2C, "application_data")]);
+    }
+
+    #[test]
+    fn resync_checks_the_header_and_the_next_one() {
+        let good = app_records(&[40, 40]);
+        assert_eq!(midstream_record(&good), Some(23));
+        assert_eq!(midstream_record(&good[..20]), Some(23), "a record longer than the segment");
+        assert_eq!(midstream_record(&good[..47]), Some(23), "the next header cut short but agreeing");
+        let alert = [21, 3, 3, 0, 26];
+        assert_eq!(midstream_record(&alert), Some(21));
+        for (what, bad) in [
+            ("SSL 3.0", vec![23, 3, 0, 0, 40]),
+            ("no TLS 1.4 record version", vec![23, 3, 4, 0, 40]),
+            ("not a record type", vec![24, 3, 3, 0, 40]),
+            ("empty", vec![23, 3, 3, 0, 0]),
+            ("too long", vec![23, 3, 3, 0x48, 0x01]),
+            ("short", vec![23, 3, 3, 0]),
+        ] {
+            assert_eq!(midstream_record(&bad), None, "{what}");
+        }
+        let mut other_version = good.clone();
+        other_version[47] = 1;
+        assert_eq!(midstream_record(&other_version), None, "the next header's version differs");
+        let mut not_a_record = good.clone();
+        not_a_record[45] = 0x99;
+        assert_eq!(midstream_record(&not_a_record), None, "the next header's type is not one");
+        let mut too_long = good;
+        too_long[48] = 0xff;
+        assert_eq!(midstream_record(&too_long), None, "the next header's length is out of bounds");
+    }
+
+    #[test]
+    fn after_a_gap_the_reading_is_taken_up_at_the_next_record() {
+        let hello = record(22, &handshake_msg(1, &client_hello_body()));
+        let mut s = Tls.new_session();
+        let mut r = crate::test_support::Recorder::default();
+        let c = crate::test_support::ctx(C2S);
+        s.data(&c, C2S, &hello[..30], &mut r);
+        s.gap(&c, C2S, 100, &mut r);
+        s.data(&c, C2S, &[0x55; 80], &mut r);
+        s.data(&c, C2S, &app_records(&[50]), &mut r);
+        assert!(r.malformed.is_empty(), "{:?}", r.malformed);
+        let names: Vec<_> = r.messages.iter().map(|m| m.2.as_str()).collect();
+        assert_eq!(names, vec!["application_data"]);
+    }
+
     proptest! {
         #[test]
         fn never_panics(a in proptest::collection::vec(any::<u8>(), 0..300), b in proptest::collection::vec(any::<u8>(), 0..300)) {
@@ -500,6 +639,17 @@ mod tests {
             let _ = client_hello(&a);
             let _ = server_hello(&b);
             let _ = certificate(&a);
+            let _ = Tls.resync(C2S, &a);
+        }
+
+        /// A segment that starts any record of a well-formed run is taken up.
+        #[test]
+        fn every_record_start_is_taken_up(bodies in proptest::collection::vec(1usize..3000, 1..6), pick in any::<prop::sample::Index>()) {
+            let stream = app_records(&bodies);
+            let starts: Vec<usize> = bodies.iter().scan(0, |at, n| { let s = *at; *at += 5 + n; Some(s) }).collect();
+            let start = starts[pick.index(starts.len())];
+            prop_assert_eq!(midstream_record(&stream[start..]), Some(23));
+            prop_assert_eq!(midstream_record(&stream[start..(start + 1400).min(stream.len())]), Some(23));
         }
     }
 }

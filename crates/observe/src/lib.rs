@@ -40,6 +40,10 @@ const PENDING_EVENTS: usize = 1 << 16;
 
 /// Bytes of a stream direction kept while probing for its protocol.
 const PROBE_BYTES: usize = 512;
+/// Chunks of a stream no probe took offered to [`StreamDissector::resync`]
+/// before giving up: a connection picked up mid-stream in the middle of a
+/// 16 KiB TLS record starts the next one a dozen segments later.
+const RESYNC_CHUNKS: u8 = 64;
 /// Datagrams of a flow offered to the probes before giving up.
 const PROBE_DATAGRAMS: u8 = 4;
 
@@ -49,6 +53,9 @@ enum StreamDissection {
     Probing([Vec<u8>; 2]),
     /// Chosen.
     Active(Box<dyn StreamSession>),
+    /// No probe took the first bytes; later chunks left to offer to the
+    /// dissectors that can take a stream up mid-way.
+    Resync(u8),
     /// No dissector wants it.
     None,
 }
@@ -93,6 +100,7 @@ impl std::fmt::Debug for FlowExt {
         let s = match self.stream {
             StreamDissection::Probing(_) => "probing",
             StreamDissection::Active(_) => "active",
+            StreamDissection::Resync(_) => "resync",
             StreamDissection::None => "none",
         };
         f.debug_struct("FlowExt").field("stream", &s).finish()
@@ -771,10 +779,41 @@ fn feed_stream(
                     buf.extend_from_slice(d);
                 }
             } else {
-                ext.stream = StreamDissection::None;
+                // This chunk may itself start a message of a connection
+                // picked up mid-stream.
+                ext.stream = StreamDissection::Resync(RESYNC_CHUNKS);
+                resync(registry, ext, app_protocol, agg, ctx, dir, d);
             }
         }
-        (StreamDissection::None, _) => {}
+        (StreamDissection::Resync(_), Chunk::Data(d)) => resync(registry, ext, app_protocol, agg, ctx, dir, d),
+        (StreamDissection::Resync(_) | StreamDissection::None, _) => {}
+    }
+}
+
+/// Offers a chunk of a stream in [`StreamDissection::Resync`] to the
+/// dissectors (those the server port hints first); the first to take it up
+/// dissects the stream from this chunk on.
+fn resync(
+    registry: &Registry,
+    ext: &mut FlowExt,
+    app_protocol: &mut Option<&'static str>,
+    agg: &mut Aggregator,
+    ctx: &PacketCtx<'_>,
+    dir: Direction,
+    d: &[u8],
+) {
+    let StreamDissection::Resync(left) = &mut ext.stream else { return };
+    let port = ctx.flow.map_or(0, |f| f.key.server_port);
+    let hinted = registry.streams.iter().filter(|x| x.port_hint(port));
+    let others = registry.streams.iter().filter(|x| !x.port_hint(port));
+    if let Some((protocol, mut s)) = hinted.chain(others).find_map(|x| Some((x.protocol(), x.resync(dir, d)?))) {
+        *app_protocol = Some(protocol);
+        s.data(ctx, dir, d, agg);
+        ext.stream = StreamDissection::Active(s);
+    } else if *left > 1 {
+        *left -= 1;
+    } else {
+        ext.stream = StreamDissection::None;
     }
 }
 

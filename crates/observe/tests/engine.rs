@@ -570,3 +570,75 @@ fn a_malformed_layer_2_frame_is_the_runs_not_the_next_flows() {
         .iter()
         .any(|o| matches!(o, Observation::Event(ev) if ev.protocol == "lldp" && ev.kind == EventKind::Anomaly)));
 }
+
+/// TLS 1.2 application data records with the given body lengths.
+fn tls_records(bodies: &[usize]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, n) in bodies.iter().enumerate() {
+        out.extend([23, 3, 3]);
+        out.extend((*n as u16).to_be_bytes());
+        out.extend((0..*n).map(|j| (i * 31 + j * 7) as u8));
+    }
+    out
+}
+
+fn tls_conversation() -> TcpConversation {
+    TcpConversation::new(Endpoint::new(HMI, [192, 168, 10, 30], 50124), Endpoint::new(PLC, [192, 168, 10, 20], 443), T0)
+}
+
+fn tls_messages(obs: &[Observation]) -> Vec<(Option<Direction>, String, u64)> {
+    obs.iter()
+        .filter_map(|o| match o {
+            Observation::Message(m) if m.protocol == "tls" => Some((m.direction, m.operation.to_string(), m.count)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_tls_connection_picked_up_mid_record_is_named_where_a_segment_starts_the_next() {
+    let s2c = tls_records(&[3000, 800]);
+    let mut c = tls_conversation();
+    // The capture begins 700 bytes into a 3,005-byte record.
+    c.server_sends(&s2c[700..1460]).server_sends(&s2c[1460..3005]);
+    c.client_sends(&tls_records(&[60])).server_sends(&s2c[3005..]);
+    let (mut e, _, _) = engine_with(EngineConfig::default());
+    let obs = run(&mut e, c.frames());
+    let f = flows(&obs);
+    assert_eq!((f.len(), f[0].app_protocol.as_deref()), (1, Some("tls")));
+    assert_eq!(f[0].initiator, InitiatorBasis::PortHeuristic);
+    assert_eq!(f[0].anomalies.malformed, 0);
+    let mut m = tls_messages(&obs);
+    m.sort_by_key(|(d, ..)| d.map(Direction::index));
+    assert_eq!(
+        m,
+        vec![
+            (Some(Direction::ToServer), "application_data".to_string(), 1),
+            (Some(Direction::ToClient), "application_data".to_string(), 1)
+        ]
+    );
+}
+
+#[test]
+fn a_stream_no_probe_took_is_offered_for_a_bounded_number_of_segments() {
+    // 64 segments that start no record, then one that does: too late.
+    let noise: Vec<u8> = (0..200u32).map(|i| (i * 13 + 5) as u8).collect();
+    let mut late = tls_conversation();
+    for _ in 0..64 {
+        late.server_sends(&noise);
+    }
+    late.server_sends(&tls_records(&[40]));
+    let (mut e, _, _) = engine_with(EngineConfig::default());
+    let obs = run(&mut e, late.frames());
+    assert_eq!(flows(&obs)[0].app_protocol, None);
+    assert!(tls_messages(&obs).is_empty());
+    // 63 are within the bound.
+    let mut within = tls_conversation();
+    for _ in 0..63 {
+        within.server_sends(&noise);
+    }
+    within.server_sends(&tls_records(&[40]));
+    let (mut e, _, _) = engine_with(EngineConfig::default());
+    let obs = run(&mut e, within.frames());
+    assert_eq!(flows(&obs)[0].app_protocol.as_deref(), Some("tls"));
+}

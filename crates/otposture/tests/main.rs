@@ -63,5 +63,6 @@ mod ssh_tshark;
 mod telnet_peer;
 mod telnet_tshark;
 mod tls_peer;
+mod tls_tshark;
 mod tshark_conv;
 mod vulns_peer;
