@@ -791,8 +791,11 @@ fn feed_stream(
 }
 
 /// Offers a chunk of a stream in [`StreamDissection::Resync`] to the
-/// dissectors (those the server port hints first); the first to take it up
-/// dissects the stream from this chunk on.
+/// dissectors; the first to take it up dissects the stream from this chunk
+/// on. A dissector whose port the server's is takes it up where its probe
+/// would take a stream's first bytes (a poll picked up in the middle of a
+/// long answer is taken up at the next request); the others only through
+/// [`StreamDissector::resync`], whose checks hold on any port.
 fn resync(
     registry: &Registry,
     ext: &mut FlowExt,
@@ -804,9 +807,13 @@ fn resync(
 ) {
     let StreamDissection::Resync(left) = &mut ext.stream else { return };
     let port = ctx.flow.map_or(0, |f| f.key.server_port);
-    let hinted = registry.streams.iter().filter(|x| x.port_hint(port));
-    let others = registry.streams.iter().filter(|x| !x.port_hint(port));
-    if let Some((protocol, mut s)) = hinted.chain(others).find_map(|x| Some((x.protocol(), x.resync(dir, d)?))) {
+    let on_its_port = |x: &Box<dyn otposture_dissect::StreamDissector>| {
+        x.resync(dir, d).or_else(|| (x.probe(dir, d) == Probe::Match).then(|| x.new_session()))
+    };
+    let taken = (registry.streams.iter().filter(|x| x.port_hint(port)))
+        .find_map(|x| Some((x.protocol(), on_its_port(x)?)))
+        .or_else(|| registry.streams.iter().find_map(|x| Some((x.protocol(), x.resync(dir, d)?))));
+    if let Some((protocol, mut s)) = taken {
         *app_protocol = Some(protocol);
         s.data(ctx, dir, d, agg);
         ext.stream = StreamDissection::Active(s);

@@ -642,3 +642,58 @@ fn a_stream_no_probe_took_is_offered_for_a_bounded_number_of_segments() {
     let obs = run(&mut e, within.frames());
     assert_eq!(flows(&obs)[0].app_protocol.as_deref(), Some("tls"));
 }
+
+/// A connection picked up in the middle of a long answer: `tail` is the end
+/// of that answer, then the client sends `request` and the server `answer`.
+fn picked_up_mid_answer(port: u16, tail: &[u8], request: &[u8], answer: &[u8]) -> Vec<Observation> {
+    let mut c = TcpConversation::new(
+        Endpoint::new(HMI, [192, 168, 10, 30], 50125),
+        Endpoint::new(PLC, [192, 168, 10, 20], port),
+        T0,
+    );
+    c.server_sends(tail).client_sends(request).server_sends(answer);
+    let (mut e, _, _) = engine_with(EngineConfig::default());
+    run(&mut e, c.frames())
+}
+
+fn operations(obs: &[Observation], protocol: &str) -> Vec<String> {
+    obs.iter()
+        .filter_map(|o| match o {
+            Observation::Message(m) if m.protocol == protocol => Some(m.operation.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_poll_picked_up_in_the_middle_of_an_answer_is_taken_up_at_the_next_request() {
+    // Modbus/TCP: the last 200 bytes of a 125-register answer, then a read of
+    // 2 registers and its answer.
+    let mut long = vec![0, 7, 0, 0, 0, 253, 1, 3, 250];
+    long.extend([0x11; 250]);
+    let request = [0, 8, 0, 0, 0, 6, 1, 3, 0, 0, 0, 2];
+    let answer = [0, 8, 0, 0, 0, 7, 1, 3, 4, 0, 1, 0, 2];
+    let obs = picked_up_mid_answer(502, &long[59..], &request, &answer);
+    let f = flows(&obs);
+    assert_eq!((f[0].app_protocol.as_deref(), f[0].anomalies.malformed), (Some("modbus"), 0));
+    assert!(operations(&obs, "modbus").iter().any(|o| o == "read_holding_registers"), "{obs:?}");
+
+    // S7comm: the end of a read answer, then a read var job (TPKT, COTP DT,
+    // S7 job 0x04 with one item, DB1.DBB0) and its answer.
+    let request = [
+        0x03, 0x00, 0x00, 0x1f, 0x02, 0xf0, 0x80, 0x32, 0x01, 0x00, 0x00, 0x00, 0x09, 0x00, 0x0e, 0x00, 0x00, 0x04,
+        0x01, 0x12, 0x0a, 0x10, 0x02, 0x00, 0x01, 0x00, 0x01, 0x84, 0x00, 0x00, 0x00,
+    ];
+    let answer = [
+        0x03, 0x00, 0x00, 0x1a, 0x02, 0xf0, 0x80, 0x32, 0x03, 0x00, 0x00, 0x00, 0x09, 0x00, 0x02, 0x00, 0x05, 0x00,
+        0x00, 0x04, 0x01, 0xff, 0x04, 0x00, 0x08, 0x2a,
+    ];
+    let obs = picked_up_mid_answer(102, &[0x5a; 300], &request, &answer);
+    let f = flows(&obs);
+    assert_eq!((f[0].app_protocol.as_deref(), f[0].anomalies.malformed), (Some("s7comm"), 0), "{obs:?}");
+    assert!(operations(&obs, "s7comm").iter().any(|o| o == "read_var"), "{obs:?}");
+
+    // The same bytes on a port that is not theirs: no probe is trusted mid-way.
+    let obs = picked_up_mid_answer(40_000, &long[59..], &request, &answer);
+    assert_eq!(flows(&obs)[0].app_protocol, None);
+}
