@@ -807,11 +807,11 @@ fn resync(
 ) {
     let StreamDissection::Resync(left) = &mut ext.stream else { return };
     let port = ctx.flow.map_or(0, |f| f.key.server_port);
-    let on_its_port = |x: &Box<dyn otposture_dissect::StreamDissector>| {
+    let on_its_port = |x: &dyn otposture_dissect::StreamDissector| {
         x.resync(dir, d).or_else(|| (x.probe(dir, d) == Probe::Match).then(|| x.new_session()))
     };
     let taken = (registry.streams.iter().filter(|x| x.port_hint(port)))
-        .find_map(|x| Some((x.protocol(), on_its_port(x)?)))
+        .find_map(|x| Some((x.protocol(), on_its_port(x.as_ref())?)))
         .or_else(|| registry.streams.iter().find_map(|x| Some((x.protocol(), x.resync(dir, d)?))));
     if let Some((protocol, mut s)) = taken {
         *app_protocol = Some(protocol);
