@@ -13,6 +13,7 @@
 
 use crate::cursor::Cursor;
 use crate::{Emit, FrameDissector, PacketCtx};
+use otposture_model::ToCompactString;
 use otposture_model::{EventKind, MacAddr, OperationClass};
 use std::borrow::Cow;
 use std::fmt;
@@ -201,10 +202,10 @@ impl FrameDissector for Arp {
         let claims_address = matches!(arp.operation, Operation::REQUEST | Operation::REPLY);
         if claims_address && !arp.sender_ip.is_unspecified() {
             let mut ev = ctx.event(PROTOCOL, EventKind::Identity, "arp.sender");
-            ev.attributes.push((Cow::Borrowed("mac"), arp.sender_mac.to_string()));
-            ev.attributes.push((Cow::Borrowed("ip"), arp.sender_ip.to_string()));
+            ev.attributes.push((Cow::Borrowed("mac"), arp.sender_mac.to_compact_string()));
+            ev.attributes.push((Cow::Borrowed("ip"), arp.sender_ip.to_compact_string()));
             if arp.is_gratuitous() {
-                ev.attributes.push((Cow::Borrowed("gratuitous"), "true".to_owned()));
+                ev.attributes.push((Cow::Borrowed("gratuitous"), "true".to_owned().into()));
             }
             emit.event(ev);
         }

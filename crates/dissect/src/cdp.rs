@@ -240,8 +240,8 @@ fn address_text(kind: u8, proto: &[u8], addr: &[u8]) -> String {
     s
 }
 
-fn push(a: &mut Vec<(Cow<'static, str>, String)>, key: &'static str, value: String) {
-    a.push((Cow::Borrowed(key), value));
+fn push(a: &mut Vec<(Cow<'static, str>, otposture_model::AttrValue)>, key: &'static str, value: String) {
+    a.push((Cow::Borrowed(key), value.into()));
 }
 
 /// The CDP frame dissector.

@@ -361,10 +361,10 @@ impl<'a> Identity<'a> {
 
     /// Attributes in a fixed order; address options of the wrong length are
     /// listed under `anomalies` instead of being guessed at.
-    fn attributes(&self, msg: &DhcpMessage<'_>) -> Vec<(Cow<'static, str>, String)> {
-        let mut out: Vec<(Cow<'static, str>, String)> = Vec::new();
+    fn attributes(&self, msg: &DhcpMessage<'_>) -> Vec<(Cow<'static, str>, otposture_model::AttrValue)> {
+        let mut out: Vec<(Cow<'static, str>, otposture_model::AttrValue)> = Vec::new();
         let mut anomalies: Vec<String> = Vec::new();
-        let mut put = |k: &'static str, v: String| out.push((Cow::Borrowed(k), v));
+        let mut put = |k: &'static str, v: String| out.push((Cow::Borrowed(k), v.into()));
 
         let hw = msg.client_hw_addr();
         if let Ok(mac) = <[u8; 6]>::try_from(hw) {

@@ -14,6 +14,7 @@
 //! Data connections are not read.
 
 use crate::{Emit, PacketCtx, Probe, StreamDissector, StreamSession};
+use otposture_model::ToCompactString;
 use otposture_model::{Direction, EventKind, OperationClass};
 use std::borrow::Cow;
 
@@ -107,19 +108,19 @@ impl Session {
             emit.message(ctx, PROTOCOL, Cow::Borrowed(name), class);
             return;
         }
-        let mut a: Vec<(Cow<'static, str>, String)> = Vec::new();
+        let mut a: Vec<(Cow<'static, str>, otposture_model::AttrValue)> = Vec::new();
         match name {
             "user" => {
                 self.user = Some(clip(arg));
-                a.push((Cow::Borrowed("user"), clip(arg)));
+                a.push((Cow::Borrowed("user"), clip(arg).into()));
             }
             // Never the password itself.
             "pass" => {
-                a.push((Cow::Borrowed("user"), self.user.clone().unwrap_or_default()));
-                a.push((Cow::Borrowed("password"), "given".to_string()));
+                a.push((Cow::Borrowed("user"), self.user.clone().unwrap_or_default().into()));
+                a.push((Cow::Borrowed("password"), "given".to_compact_string()));
             }
-            "site" => a.push((Cow::Borrowed("argument"), clip(arg))),
-            _ => a.push((Cow::Borrowed("path"), clip(arg))),
+            "site" => a.push((Cow::Borrowed("argument"), clip(arg).into())),
+            _ => a.push((Cow::Borrowed("path"), clip(arg).into())),
         }
         self.pending = Some((name, class, clip(arg)));
         emit.operation(ctx, PROTOCOL, Cow::Borrowed(name), class, a);
@@ -139,7 +140,7 @@ impl Session {
             let text = clip(line.get(4..).unwrap_or_default());
             let banner = self.banner.get_or_insert(text).clone();
             let mut e = ctx.event(PROTOCOL, EventKind::Identity, "ftp.banner");
-            e.attributes.push((Cow::Borrowed("banner"), banner));
+            e.attributes.push((Cow::Borrowed("banner"), banner.into()));
             emit.event(e);
         }
         let class_name = match code.as_bytes().first() {
@@ -155,11 +156,11 @@ impl Session {
             }
             (Some((name, class, arg)), c) if c.starts_with('4') || c.starts_with('5') => {
                 let a = vec![
-                    (Cow::Borrowed("code"), c.to_string()),
-                    (Cow::Borrowed("text"), clip(line.get(4..).unwrap_or_default())),
+                    (Cow::Borrowed("code"), c.into()),
+                    (Cow::Borrowed("text"), clip(line.get(4..).unwrap_or_default()).into()),
                     (
                         Cow::Borrowed(if name == "pass" || name == "user" { "user" } else { "path" }),
-                        if name == "pass" { self.user.clone().unwrap_or_default() } else { arg },
+                        if name == "pass" { self.user.clone().unwrap_or_default() } else { arg }.into(),
                     ),
                 ];
                 emit.operation(ctx, PROTOCOL, Cow::Borrowed(name), class, a);

@@ -167,7 +167,7 @@ pub trait Emit {
         protocol: &'static str,
         operation: Cow<'static, str>,
         class: OperationClass,
-        attributes: Vec<(Cow<'static, str>, String)>,
+        attributes: Vec<(Cow<'static, str>, otposture_model::AttrValue)>,
     ) {
         let _ = attributes;
         self.message(ctx, protocol, operation, class);

@@ -155,8 +155,8 @@ fn id_text(subtype: u8, value: &[u8], mac_subtype: u8, address_subtype: u8, text
     hex(value)
 }
 
-fn push(a: &mut Vec<(Cow<'static, str>, String)>, key: &'static str, value: String) {
-    a.push((Cow::Borrowed(key), value));
+fn push(a: &mut Vec<(Cow<'static, str>, otposture_model::AttrValue)>, key: &'static str, value: String) {
+    a.push((Cow::Borrowed(key), value.into()));
 }
 
 /// The LLDP frame dissector.

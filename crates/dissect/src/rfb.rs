@@ -127,8 +127,8 @@ fn security_name(t: u8) -> Cow<'static, str> {
     })
 }
 
-fn push(a: &mut Vec<(Cow<'static, str>, String)>, key: &'static str, value: String) {
-    a.push((Cow::Borrowed(key), value));
+fn push(a: &mut Vec<(Cow<'static, str>, otposture_model::AttrValue)>, key: &'static str, value: String) {
+    a.push((Cow::Borrowed(key), value.into()));
 }
 
 /// Takes `n` bytes from the front of `buf`, when it has them.
@@ -166,7 +166,12 @@ impl Session {
         emit.operation(ctx, PROTOCOL, Cow::Borrowed("authentication"), OperationClass::Authentication, a);
     }
 
-    fn server_identity(&self, ctx: &PacketCtx<'_>, extra: Vec<(Cow<'static, str>, String)>, emit: &mut dyn Emit) {
+    fn server_identity(
+        &self,
+        ctx: &PacketCtx<'_>,
+        extra: Vec<(Cow<'static, str>, otposture_model::AttrValue)>,
+        emit: &mut dyn Emit,
+    ) {
         let mut e = ctx.event(PROTOCOL, EventKind::Identity, "rfb.server");
         push(&mut e.attributes, "server_version", self.server_version.clone());
         let types: Vec<String> = self.offered.iter().map(|t| security_name(*t).into_owned()).collect();

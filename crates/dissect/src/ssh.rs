@@ -102,8 +102,8 @@ struct Session {
     sides: [Side; 2],
 }
 
-fn push(a: &mut Vec<(Cow<'static, str>, String)>, key: &'static str, value: String) {
-    a.push((Cow::Borrowed(key), value));
+fn push(a: &mut Vec<(Cow<'static, str>, otposture_model::AttrValue)>, key: &'static str, value: String) {
+    a.push((Cow::Borrowed(key), value.into()));
 }
 
 impl StreamSession for Session {

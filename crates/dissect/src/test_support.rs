@@ -31,10 +31,10 @@ impl Emit for Recorder {
         p: &'static str,
         op: Cow<'static, str>,
         class: OperationClass,
-        attributes: Vec<(Cow<'static, str>, String)>,
+        attributes: Vec<(Cow<'static, str>, otposture_model::AttrValue)>,
     ) {
         assert!(class.is_notable(), "operation() is for notable classes only");
-        let a = attributes.into_iter().map(|(k, v)| (k.into_owned(), v)).collect();
+        let a = attributes.into_iter().map(|(k, v)| (k.into_owned(), v.into_string())).collect();
         self.messages.push((p, ctx.direction.unwrap(), op.into_owned(), class, a));
     }
     fn answer(&mut self, ctx: &PacketCtx<'_>, p: &'static str, op: Cow<'static, str>, class: OperationClass) {

@@ -2,21 +2,24 @@
 //! operation carries half a dozen of them (unit, address, service, class,
 //! connection id...), the benchmark capture keeps 238,000 operations, and
 //! `to_string`/`format!` went through the formatting machinery for each
-//! (`pad_integral` alone was 1.5% of the engine's instructions).
+//! (`pad_integral` alone was 1.5% of the engine's instructions). Both are
+//! written into an inline [`AttrValue`], no heap allocation.
+
+use otposture_model::AttrValue;
 
 /// `n` in decimal, as `n.to_string()` writes it.
-pub(crate) fn dec(n: impl itoa::Integer) -> String {
-    itoa::Buffer::new().format(n).to_owned()
+pub(crate) fn dec(n: impl itoa::Integer) -> AttrValue {
+    AttrValue::from(itoa::Buffer::new().format(n))
 }
 
 /// `n` in lower-case hex with `0x` and at least `digits` digits, as
 /// `format!("{n:#0w$x}")` writes it with `w = digits + 2`. Hand-written: no
 /// crate formats this one shape, and it is a few lines.
-pub(crate) fn hex(n: u64, digits: usize) -> String {
+pub(crate) fn hex(n: u64, digits: usize) -> AttrValue {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let needed = ((64 - n.leading_zeros() as usize).div_ceil(4)).max(1);
     let width = needed.max(digits);
-    let mut s = String::with_capacity(width + 2);
+    let mut s = AttrValue::with_capacity(width + 2);
     s.push_str("0x");
     for i in (0..width).rev() {
         let nibble = if i < 16 { (n >> (i * 4)) & 0xf } else { 0 };

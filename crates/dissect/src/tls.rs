@@ -117,8 +117,8 @@ struct Session {
     sides: [Side; 2],
 }
 
-fn push(a: &mut Vec<(Cow<'static, str>, String)>, key: &'static str, value: String) {
-    a.push((Cow::Borrowed(key), value));
+fn push(a: &mut Vec<(Cow<'static, str>, otposture_model::AttrValue)>, key: &'static str, value: String) {
+    a.push((Cow::Borrowed(key), value.into()));
 }
 
 fn count(ctx: &PacketCtx<'_>, name: &'static str, emit: &mut dyn Emit) {
@@ -313,7 +313,7 @@ fn vec16<'a>(c: &mut Cursor<'a>) -> Option<&'a [u8]> {
 }
 
 /// The attributes of a ClientHello body.
-fn client_hello(body: &[u8]) -> Option<Vec<(Cow<'static, str>, String)>> {
+fn client_hello(body: &[u8]) -> Option<Vec<(Cow<'static, str>, otposture_model::AttrValue)>> {
     let mut c = Cursor::new(body);
     let legacy = c.be_u16()?;
     c.take(32)?;
@@ -428,7 +428,7 @@ fn server_hello(body: &[u8]) -> Option<(u16, u16)> {
 }
 
 /// Subject, issuer and validity of the first certificate of a Certificate message.
-fn certificate(body: &[u8]) -> Option<Vec<(Cow<'static, str>, String)>> {
+fn certificate(body: &[u8]) -> Option<Vec<(Cow<'static, str>, otposture_model::AttrValue)>> {
     let mut c = Cursor::new(body);
     let [a, b, d] = c.array::<3>()?;
     let list = c.take(usize::from(a) << 16 | usize::from(b) << 8 | usize::from(d))?;

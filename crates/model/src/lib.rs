@@ -576,6 +576,13 @@ pub enum EventKind {
     Annotation,
 }
 
+/// An attribute's value: text kept inline up to 24 bytes. Nearly every value
+/// a dissector gives (a number, a code, a short name) fits, so keeping one is
+/// no heap allocation; kept operations carry several each, and allocating
+/// and freeing them was a twentieth of the analysis.
+pub type AttrValue = compact_str::CompactString;
+pub use compact_str::{format_compact, ToCompactString};
+
 /// A notable observation kept individually, with its provenance.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
@@ -600,7 +607,7 @@ pub struct Event {
     /// Receiver IP, when known.
     pub dst_ip: Option<IpAddr>,
     /// Attributes as ordered name/value pairs (`host_name`, `vendor_class`, ...).
-    pub attributes: Vec<(Cow<'static, str>, String)>,
+    pub attributes: Vec<(Cow<'static, str>, AttrValue)>,
 }
 
 /// Everything the engine tells the store.

@@ -3,6 +3,7 @@
 
 use foldhash::fast::RandomState;
 use otposture_dissect::{Emit, PacketCtx};
+use otposture_model::ToCompactString;
 use otposture_model::{
     Direction, Event, EventKind, FlowId, HostSighting, HostSource, MacAddr, MessageStat, Observation, OperationClass,
     Timestamp,
@@ -401,7 +402,7 @@ impl Aggregator {
         protocol: &'static str,
         operation: Cow<'static, str>,
         class: OperationClass,
-        attributes: Option<Vec<(Cow<'static, str>, String)>>,
+        attributes: Option<Vec<(Cow<'static, str>, otposture_model::AttrValue)>>,
         n: u64,
     ) {
         if let Some(attributes) = attributes.filter(|_| class.is_notable()) {
@@ -473,7 +474,7 @@ impl Emit for Aggregator {
         protocol: &'static str,
         operation: Cow<'static, str>,
         class: OperationClass,
-        attributes: Vec<(Cow<'static, str>, String)>,
+        attributes: Vec<(Cow<'static, str>, otposture_model::AttrValue)>,
     ) {
         self.count(ctx, protocol, operation, class, Some(attributes), 1);
     }
@@ -526,7 +527,7 @@ impl Emit for Aggregator {
             return;
         }
         let mut e = ctx.event(protocol, EventKind::Anomaly, "malformed");
-        e.attributes.push((Cow::Borrowed("what"), what.to_string()));
+        e.attributes.push((Cow::Borrowed("what"), what.to_compact_string()));
         self.push_event(e);
     }
 }
@@ -656,7 +657,7 @@ mod tests {
         for o in out {
             if let Observation::Event(e) = o {
                 if e.kind == EventKind::Anomaly {
-                    let what = e.attributes.iter().find(|(k, _)| k == "what").map(|(_, v)| v.clone());
+                    let what = e.attributes.iter().find(|(k, _)| k == "what").map(|(_, v)| v.to_string());
                     *by.entry((e.flow, what.unwrap_or(e.name.to_string()))).or_default() += 1;
                 }
             }

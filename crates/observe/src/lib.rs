@@ -568,7 +568,7 @@ impl Engine {
         ts: Timestamp,
         record: u64,
         name: &'static str,
-        attributes: Vec<(Cow<'static, str>, String)>,
+        attributes: Vec<(Cow<'static, str>, otposture_model::AttrValue)>,
     ) {
         let ctx = PacketCtx::at(ts, record);
         let mut e = ctx.event("pcapng", EventKind::Annotation, name);

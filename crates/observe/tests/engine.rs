@@ -89,7 +89,7 @@ impl DatagramSession for DatagramsSession {
         // "DG id=X" reports an identity X.
         if let Some(id) = data.strip_prefix(b"DG id=") {
             let mut event = c.event("dgram", EventKind::Identity, "dgram.identity");
-            event.attributes.push(("id".into(), String::from_utf8_lossy(id).into_owned()));
+            event.attributes.push(("id".into(), String::from_utf8_lossy(id).into_owned().into()));
             e.event(event);
         }
     }
@@ -434,7 +434,7 @@ fn a_flow_repeating_an_unchanged_identity_keeps_it_once_and_every_change() {
         .iter()
         .filter_map(|o| match o {
             Observation::Event(ev) if ev.kind == EventKind::Identity && ev.protocol == "dgram" => {
-                Some((ev.packet, ev.attributes[0].1.clone()))
+                Some((ev.packet, ev.attributes[0].1.to_string()))
             }
             _ => None,
         })

@@ -238,7 +238,7 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
                 }
                 engine.packet(&raw(&p));
                 if let Some(c) = p.comment {
-                    engine.annotate(p.ts, p.record, "comment", vec![("text".into(), c.to_string())]);
+                    engine.annotate(p.ts, p.record, "comment", vec![("text".into(), c.to_string().into())]);
                 }
                 last_ts = p.ts;
                 since_checkpoint += 1;
@@ -349,17 +349,21 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
 fn annotate_notes(engine: &mut Engine, notes: Vec<otposture_capture::Note>, ts: otposture_model::Timestamp) {
     use otposture_capture::NoteKind;
     for n in notes {
-        let (name, attrs): (&'static str, Vec<(std::borrow::Cow<'static, str>, String)>) = match n.kind {
-            NoteKind::SectionComment(text) => ("section_comment", vec![("text".into(), text)]),
-            NoteKind::ResolvedName { ip, name } => {
-                ("resolved_name", vec![("ip".into(), ip.to_string()), ("name".into(), name)])
-            }
-            NoteKind::InterfaceDrops { interface, dropped } => (
-                "interface_drops",
-                vec![("interface".into(), interface.to_string()), ("dropped".into(), dropped.to_string())],
-            ),
-            _ => continue,
-        };
+        let (name, attrs): (&'static str, Vec<(std::borrow::Cow<'static, str>, otposture_model::AttrValue)>) =
+            match n.kind {
+                NoteKind::SectionComment(text) => ("section_comment", vec![("text".into(), text.into())]),
+                NoteKind::ResolvedName { ip, name } => {
+                    ("resolved_name", vec![("ip".into(), ip.to_string().into()), ("name".into(), name.into())])
+                }
+                NoteKind::InterfaceDrops { interface, dropped } => (
+                    "interface_drops",
+                    vec![
+                        ("interface".into(), interface.to_string().into()),
+                        ("dropped".into(), dropped.to_string().into()),
+                    ],
+                ),
+                _ => continue,
+            };
         engine.annotate(ts, n.after_record, name, attrs);
     }
 }

@@ -148,7 +148,7 @@ fn bacnet_agrees_with_tshark_on_every_shared_capture() {
                 Observation::Event(e) if e.kind == EventKind::Identity && e.protocol == "bacnet" => Some(e),
                 _ => None,
             })
-            .flat_map(|e| e.attributes.iter().map(|(k, v)| (k.to_string(), v.clone())))
+            .flat_map(|e| e.attributes.iter().map(|(k, v)| (k.to_string(), v.to_string())))
             .collect();
         let (f, s) = support::identity_recovered(&c.dest, &tshark_strings(&c.path), &ours);
         found += f;

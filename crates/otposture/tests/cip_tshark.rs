@@ -107,7 +107,7 @@ impl Emit for Tee<'_> {
         p: &'static str,
         op: Cow<'static, str>,
         c: OperationClass,
-        a: Vec<(Cow<'static, str>, String)>,
+        a: Vec<(Cow<'static, str>, otposture_model::AttrValue)>,
     ) {
         self.inner.operation(ctx, p, op, c, a);
     }
@@ -116,7 +116,7 @@ impl Emit for Tee<'_> {
     }
     fn event(&mut self, e: Event) {
         if e.kind == EventKind::Identity {
-            self.ids.lock().unwrap().extend(e.attributes.iter().map(|(k, v)| (k.to_string(), v.clone())));
+            self.ids.lock().unwrap().extend(e.attributes.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         }
         self.inner.event(e);
     }

@@ -93,7 +93,7 @@ fn goose_agrees_with_tshark_on_every_shared_capture() {
             .iter()
             .filter_map(|o| match o {
                 Observation::Event(e) if e.kind == EventKind::Identity && e.name == "goose.publisher" => {
-                    e.attributes.iter().find(|(k, _)| k == "gocb_ref").map(|(_, v)| v.clone())
+                    e.attributes.iter().find(|(k, _)| k == "gocb_ref").map(|(_, v)| v.to_string())
                 }
                 _ => None,
             })

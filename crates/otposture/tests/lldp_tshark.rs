@@ -107,7 +107,7 @@ fn lldp_agrees_with_tshark_on_every_shared_capture() {
             })
             .flat_map(|e| e.attributes.iter())
             .filter(|(k, _)| k == "system_name" || k == "system_description")
-            .map(|(_, v)| v.clone())
+            .map(|(_, v)| v.to_string())
             .collect();
         let (f, s) = support::identity_recovered(&c.dest, &wanted, &ours);
         found += f;

@@ -104,14 +104,14 @@ impl Emit for Tap<'_> {
         p: &'static str,
         op: Cow<'static, str>,
         class: OperationClass,
-        attributes: Vec<(Cow<'static, str>, String)>,
+        attributes: Vec<(Cow<'static, str>, otposture_model::AttrValue)>,
     ) {
         self.record(ctx, p, &op);
         if p == "mms" {
             let mut sink = self.sink.lock().unwrap();
             for (k, v) in &attributes {
                 if k == "domain" || k == "program_invocation" {
-                    sink.names.entry(ctx.packet).or_default().push(v.clone());
+                    sink.names.entry(ctx.packet).or_default().push(v.to_string());
                 }
             }
         }
@@ -295,7 +295,7 @@ fn every_identify_value_tshark_shows_is_recovered() {
         for o in support::run_engine(&c.path, otposture_dissect::Registry::with_defaults()) {
             if let otposture_model::Observation::Event(e) = o {
                 if e.name == "mms.identify" {
-                    ours.extend(e.attributes.iter().map(|(k, v)| (k.to_string(), v.clone())));
+                    ours.extend(e.attributes.iter().map(|(k, v)| (k.to_string(), v.to_string())));
                 }
             }
         }
@@ -420,11 +420,14 @@ fn iccp_association_values_match_tshark() {
             if let otposture_model::Observation::Event(e) = o {
                 if e.name == "mms.tase2" {
                     ours.extend(
-                        e.attributes.iter().filter(|(k, _)| k != "services").map(|(k, v)| (k.to_string(), v.clone())),
+                        e.attributes
+                            .iter()
+                            .filter(|(k, _)| k != "services")
+                            .map(|(k, v)| (k.to_string(), v.to_string())),
                     );
                 }
                 if e.name == "transfer_set_write" {
-                    let data_set = e.attributes.iter().find(|(k, _)| k == "data_set").map(|(_, v)| v.clone());
+                    let data_set = e.attributes.iter().find(|(k, _)| k == "data_set").map(|(_, v)| v.to_string());
                     our_writes.insert((e.packet, data_set.unwrap_or_default()));
                 }
             }

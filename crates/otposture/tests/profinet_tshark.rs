@@ -116,7 +116,7 @@ fn profinet_dcp_agrees_with_tshark_on_every_shared_capture() {
             .iter()
             .filter_map(|o| match o {
                 Observation::Event(e) if e.kind == EventKind::Identity && e.name == "pn_dcp.identity" => {
-                    e.attributes.iter().find(|(k, _)| k == "name_of_station").map(|(_, v)| v.clone())
+                    e.attributes.iter().find(|(k, _)| k == "name_of_station").map(|(_, v)| v.to_string())
                 }
                 _ => None,
             })

@@ -53,19 +53,19 @@ fn ours(path: &Path) -> BTreeMap<&'static str, PerPacket> {
         match e.name.as_ref() {
             "connection_request" => {
                 if let Some(c) = get("cookie").or_else(|| get("routing_token")) {
-                    add(&mut f, "cookie", e.packet, c);
+                    add(&mut f, "cookie", e.packet, (c).to_string());
                 }
                 if get("neg_flags").is_some() {
-                    add(&mut f, "requested", e.packet, get("requested_protocols").unwrap());
+                    add(&mut f, "requested", e.packet, (get("requested_protocols").unwrap()).to_string());
                 }
             }
-            "negotiation_failure" => add(&mut f, "selected", e.packet, get("failure").unwrap()),
+            "negotiation_failure" => add(&mut f, "selected", e.packet, (get("failure").unwrap()).to_string()),
             "rdp.server" => {
                 if let Some(s) = get("selected_protocol") {
-                    add(&mut f, "selected", e.packet, s);
+                    add(&mut f, "selected", e.packet, (s).to_string());
                 }
                 if let Some(m) = get("encryption_method") {
-                    add(&mut f, "encryption", e.packet, m);
+                    add(&mut f, "encryption", e.packet, (m).to_string());
                 }
             }
             "rdp.client" => {

@@ -34,7 +34,7 @@ fn rfb_versions_agree_with_tshark_on_every_shared_capture() {
             if let Observation::Event(e) = o {
                 if e.name == "rfb.server" {
                     let v = e.attributes.iter().find(|(k, _)| k == "server_version").map(|(_, v)| v.clone());
-                    first.entry(e.flow).or_insert(v.unwrap_or_default());
+                    first.entry(e.flow).or_insert((v.unwrap_or_default()).to_string());
                 }
             }
         }

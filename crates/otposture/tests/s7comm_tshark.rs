@@ -164,7 +164,7 @@ impl Emit for Tee<'_> {
         p: &'static str,
         op: std::borrow::Cow<'static, str>,
         c: OperationClass,
-        a: Vec<(std::borrow::Cow<'static, str>, String)>,
+        a: Vec<(std::borrow::Cow<'static, str>, otposture_model::AttrValue)>,
     ) {
         self.inner.operation(ctx, p, op, c, a);
     }
@@ -173,7 +173,7 @@ impl Emit for Tee<'_> {
     }
     fn event(&mut self, e: Event) {
         if e.kind == EventKind::Identity && e.name == "s7comm.szl_identity" {
-            self.ids.lock().unwrap().extend(e.attributes.iter().map(|(_, v)| v.clone()));
+            self.ids.lock().unwrap().extend(e.attributes.iter().map(|(_, v)| v.to_string()));
         }
         self.inner.event(e);
     }

@@ -113,7 +113,7 @@ const NBSS_OPS: [&str; 7] = [
 ];
 
 impl Tee<'_> {
-    fn op(&mut self, ctx: &PacketCtx<'_>, op: &str, attrs: &[(Cow<'static, str>, String)]) {
+    fn op(&mut self, ctx: &PacketCtx<'_>, op: &str, attrs: &[(Cow<'static, str>, otposture_model::AttrValue)]) {
         let mut f = self.sink.lock().unwrap();
         if !NBSS_OPS.contains(&op) {
             let op = if op.starts_with("ioctl_") { "ioctl" } else { op };
@@ -121,11 +121,11 @@ impl Tee<'_> {
         }
         let get = |k: &str| attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         if let Some(s) = get("status") {
-            f.add("status", ctx.packet, s);
+            f.add("status", ctx.packet, (s).to_string());
         }
         if op.starts_with("tree_connect") && ctx.direction == Some(Direction::ToServer) {
             if let Some(p) = get("path") {
-                f.add("tree", ctx.packet, p);
+                f.add("tree", ctx.packet, (p).to_string());
             }
         }
     }
@@ -142,7 +142,7 @@ impl Emit for Tee<'_> {
         p: &'static str,
         op: Cow<'static, str>,
         class: OperationClass,
-        attributes: Vec<(Cow<'static, str>, String)>,
+        attributes: Vec<(Cow<'static, str>, otposture_model::AttrValue)>,
     ) {
         self.op(ctx, &op, &attributes);
         self.inner.operation(ctx, p, op, class, attributes);
@@ -266,7 +266,7 @@ fn ours(path: &Path) -> Fields {
         match e.name.as_ref() {
             "smb.client" => {
                 if let Some(d) = get("dialects") {
-                    f.add("dialects", e.packet, d);
+                    f.add("dialects", e.packet, (d).to_string());
                 }
                 if get("ntlm").is_some() && get("account").is_none() {
                     let key = [get("user"), get("domain"), get("workstation")].map(Option::unwrap_or_default).join("|");
@@ -280,7 +280,7 @@ fn ours(path: &Path) -> Fields {
             }
             "smb.server" => {
                 if let Some(d) = get("dialect_index").or_else(|| get("dialect")) {
-                    f.add("dialects", e.packet, d);
+                    f.add("dialects", e.packet, (d).to_string());
                 }
             }
             _ => {}

@@ -71,7 +71,10 @@ fn observation(i: u64) -> Observation {
             src_mac: Some(MacAddr([0, 0, 0, 0, 0, 1])),
             src_ip: Some(ip),
             dst_ip: Some(key.server_ip),
-            attributes: vec![(Cow::Borrowed("address"), "40001".into()), (Cow::Borrowed("value"), i.to_string())],
+            attributes: vec![
+                (Cow::Borrowed("address"), "40001".into()),
+                (Cow::Borrowed("value"), i.to_string().into()),
+            ],
         }),
         _ => Observation::Host(HostSighting {
             mac: Some(MacAddr([0, 0, 0, 0, 0x10, u8::try_from(host % 256).unwrap()])),

@@ -342,7 +342,7 @@ mod tests {
             src_mac: None,
             src_ip: None,
             dst_ip: None,
-            attributes: attributes.iter().map(|(k, v)| (Cow::Borrowed(*k), v.to_string())).collect(),
+            attributes: attributes.iter().map(|(k, v)| (Cow::Borrowed(*k), (*v).into())).collect(),
         }
     }
 
@@ -392,7 +392,7 @@ mod tests {
                 let mut e = op(*ts, *packet, &[]);
                 e.attributes = pairs.iter().map(|(k, v)| {
                     let k = keys.iter().find(|x| **x == k.as_str()).copied().unwrap_or("other");
-                    (Cow::Borrowed(k), v.clone())
+                    (Cow::Borrowed(k), v.as_str().into())
                 }).collect();
                 e
             }).collect();
@@ -403,7 +403,7 @@ mod tests {
             for (b, e) in back.iter().zip(&events) {
                 prop_assert_eq!(b.ts, e.ts.0);
                 prop_assert_eq!(b.packet as u64, e.packet);
-                let pairs: Vec<(String, String)> = e.attributes.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+                let pairs: Vec<(String, String)> = e.attributes.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
                 prop_assert_eq!(&b.attributes, &pairs);
             }
         }

@@ -646,7 +646,7 @@ impl<'de> Deserialize<'de> for Attributes {
 }
 
 /// The model's attribute list, borrowed, serialised the same way as [`Attributes`].
-pub(crate) struct AttributesRef<'a>(pub(crate) &'a [(Cow<'static, str>, String)]);
+pub(crate) struct AttributesRef<'a>(pub(crate) &'a [(Cow<'static, str>, otposture_model::AttrValue)]);
 
 impl Serialize for AttributesRef<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -831,7 +831,7 @@ mod tests {
             src_mac: None,
             src_ip: Some("10.0.0.1".parse().unwrap()),
             dst_ip: Some("10.0.0.2".parse().unwrap()),
-            attributes: vec![(Cow::Borrowed("address"), address.to_string())],
+            attributes: vec![(Cow::Borrowed("address"), address.to_string().into())],
         }
     }
 

@@ -32,7 +32,7 @@ fn batch(n: u64) -> Vec<Observation> {
                 src_mac: None,
                 src_ip: None,
                 dst_ip: None,
-                attributes: vec![(Cow::Borrowed("batch"), n.to_string())],
+                attributes: vec![(Cow::Borrowed("batch"), n.to_string().into())],
             })
         })
         .collect()

@@ -66,8 +66,8 @@ fn operation(i: u64) -> Event {
         src_ip: Some(ip(src)),
         dst_ip: Some(ip(dst)),
         attributes: vec![
-            (Cow::Borrowed("message"), if answer { "exception" } else { "request" }.to_owned()),
-            (Cow::Borrowed("address"), (i * 10).to_string()),
+            (Cow::Borrowed("message"), (if answer { "exception" } else { "request" }.to_owned()).into()),
+            (Cow::Borrowed("address"), ((i * 10).to_string()).into()),
         ],
     }
 }
@@ -84,7 +84,7 @@ fn identity(ts: i64, packet: u64) -> Event {
         src_mac: None,
         src_ip: Some(ip("10.0.1.1")),
         dst_ip: Some(ip("10.0.0.1")),
-        attributes: vec![(Cow::Borrowed("vendor"), "Schneider Electric".to_owned())],
+        attributes: vec![(Cow::Borrowed("vendor"), ("Schneider Electric".to_owned()).into())],
     }
 }
 
@@ -115,7 +115,7 @@ fn expected(ops: impl Iterator<Item = u64>) -> Vec<Shown> {
     let mut rows: Vec<_> = ops
         .map(operation)
         .map(|e| {
-            let attributes = e.attributes.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+            let attributes = e.attributes.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
             (e.ts.0, e.packet, e.flow.map(|f| f.0), e.name.to_string(), e.src_ip, attributes)
         })
         .collect();

@@ -109,7 +109,7 @@ fn event(
         src_mac: None,
         src_ip: None,
         dst_ip: None,
-        attributes: attrs.iter().map(|(k, v)| (Cow::Borrowed(*k), (*v).to_owned())).collect(),
+        attributes: attrs.iter().map(|(k, v)| (Cow::Borrowed(*k), (*v).into())).collect(),
     }
 }
 

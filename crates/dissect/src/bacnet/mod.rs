@@ -97,10 +97,10 @@ impl Default for Session {
     }
 }
 
-type Attributes = Vec<(Cow<'static, str>, String)>;
+type Attributes = Vec<(Cow<'static, str>, otposture_model::AttrValue)>;
 
 fn push(a: &mut Attributes, key: &'static str, value: String) {
-    a.push((Cow::Borrowed(key), value));
+    a.push((Cow::Borrowed(key), value.into()));
 }
 
 impl DatagramSession for Session {

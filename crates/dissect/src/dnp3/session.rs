@@ -12,6 +12,7 @@ use super::link::{self, Framed, Framer, Header};
 use super::transport::{Reassembler, Segment};
 use super::PROTOCOL;
 use crate::{Emit, PacketCtx};
+use otposture_model::ToCompactString;
 use otposture_model::{Direction, EventKind, OperationClass};
 use std::borrow::Cow;
 
@@ -111,7 +112,7 @@ impl Session {
         }
         let mut e = ctx.event(PROTOCOL, EventKind::Anomaly, "dnp3.session_anomalies");
         for (k, n) in counts {
-            e.attributes.push((Cow::Borrowed(k), n.to_string()));
+            e.attributes.push((Cow::Borrowed(k), n.to_compact_string()));
         }
         emit.event(e);
     }
@@ -161,7 +162,7 @@ impl State {
         };
         let mut groups = Vec::new();
         let mut summary = Vec::new();
-        let mut identity: Vec<(Cow<'static, str>, String)> = Vec::new();
+        let mut identity: Vec<(Cow<'static, str>, otposture_model::AttrValue)> = Vec::new();
         let mut stopped = None;
         let mut control_refused = false;
         for o in f.objects() {
@@ -182,7 +183,7 @@ impl State {
             if f.function.is_response() && o.group == 0 {
                 for a in o.attributes().take(MAX_ATTRIBUTES.saturating_sub(identity.len())) {
                     let text: String = a.text().chars().take(MAX_TEXT).collect();
-                    identity.push((a.name(), text));
+                    identity.push((a.name(), text.into()));
                 }
             }
         }
@@ -215,8 +216,8 @@ impl State {
         }
         if !identity.is_empty() {
             let mut e = ctx.event(PROTOCOL, EventKind::Identity, "dnp3.device_attributes");
-            e.attributes.push((Cow::Borrowed("outstation"), h.outstation().to_string()));
-            e.attributes.push((Cow::Borrowed("master"), h.master().to_string()));
+            e.attributes.push((Cow::Borrowed("outstation"), h.outstation().to_compact_string()));
+            e.attributes.push((Cow::Borrowed("master"), h.master().to_compact_string()));
             e.attributes.extend(identity);
             emit.event(e);
         }
@@ -268,25 +269,25 @@ fn attributes(
     request: Option<FunctionCode>,
     summary: &[String],
     secure_authentication: bool,
-) -> Vec<(Cow<'static, str>, String)> {
-    let mut a: Vec<(Cow<'static, str>, String)> = Vec::with_capacity(8);
+) -> Vec<(Cow<'static, str>, otposture_model::AttrValue)> {
+    let mut a: Vec<(Cow<'static, str>, otposture_model::AttrValue)> = Vec::with_capacity(8);
     let kind = if f.function.is_response() { "response" } else { "request" };
-    a.push((Cow::Borrowed("message"), kind.to_string()));
-    a.push((Cow::Borrowed("master"), h.master().to_string()));
-    a.push((Cow::Borrowed("outstation"), h.outstation().to_string()));
-    a.push((Cow::Borrowed("function"), f.function.0.to_string()));
-    a.push((Cow::Borrowed("seq"), f.control.seq().to_string()));
+    a.push((Cow::Borrowed("message"), kind.to_compact_string()));
+    a.push((Cow::Borrowed("master"), h.master().to_compact_string()));
+    a.push((Cow::Borrowed("outstation"), h.outstation().to_compact_string()));
+    a.push((Cow::Borrowed("function"), f.function.0.to_compact_string()));
+    a.push((Cow::Borrowed("seq"), f.control.seq().to_compact_string()));
     if let Some(r) = request {
-        a.push((Cow::Borrowed("request_function"), r.name().into_owned()));
+        a.push((Cow::Borrowed("request_function"), r.name().into_owned().into()));
     }
     if !summary.is_empty() {
-        a.push((Cow::Borrowed("objects"), summary.join("; ")));
+        a.push((Cow::Borrowed("objects"), (summary.join("; ")).into()));
     }
     if let Some(iin) = f.iin.filter(|i| i.0 != 0) {
-        a.push((Cow::Borrowed("iin"), iin.names()));
+        a.push((Cow::Borrowed("iin"), iin.names().into()));
     }
     if secure_authentication {
-        a.push((Cow::Borrowed("secure_authentication"), "true".to_string()));
+        a.push((Cow::Borrowed("secure_authentication"), "true".to_compact_string()));
     }
     a
 }

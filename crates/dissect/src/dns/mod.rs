@@ -34,6 +34,7 @@ pub mod wire;
 use crate::framing::{FrameFormat, Framed, Framer, Plausible};
 use crate::intern;
 use crate::{DatagramDissector, DatagramSession, Emit, PacketCtx, Probe, StreamDissector, StreamSession};
+use otposture_model::ToCompactString;
 use otposture_model::{Direction, EventKind, OperationClass};
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -203,15 +204,15 @@ impl Handler {
         };
         let first = wire::items(msg, &h).flatten().next().filter(|i| i.section == Section::Question);
         let transfer = first.filter(|q| matches!(q.rtype, RrType::AXFR | RrType::IXFR));
-        let zone = || first.map(|q| q.name.text()).unwrap_or_default();
-        let rcode_attr = || (Cow::Borrowed("rcode"), h.rcode().name().to_string());
+        let zone = || -> otposture_model::AttrValue { first.map(|q| q.name.text()).unwrap_or_default().into() };
+        let rcode_attr = || (Cow::Borrowed("rcode"), otposture_model::AttrValue::from(h.rcode().name()));
         match (h.opcode(), h.qr()) {
             (Opcode::QUERY, false) if transfer.is_some() => {
                 emit.message(ctx, protocol, Cow::Borrowed("zone_transfer"), OperationClass::Read);
                 let mut e = ctx.event(protocol, EventKind::Operation, "zone_transfer");
                 e.class = Some(OperationClass::Read);
                 e.attributes.push((Cow::Borrowed("zone"), zone()));
-                e.attributes.push((Cow::Borrowed("type"), transfer_type(transfer).to_string()));
+                e.attributes.push((Cow::Borrowed("type"), transfer_type(transfer).to_compact_string()));
                 emit.event(e);
             }
             (Opcode::QUERY, true) if transfer.is_some() => {
@@ -220,7 +221,7 @@ impl Handler {
                     let mut e = ctx.event(protocol, EventKind::Operation, "zone_transfer_response");
                     e.class = Some(OperationClass::Read);
                     e.attributes.push((Cow::Borrowed("zone"), zone()));
-                    e.attributes.push((Cow::Borrowed("type"), transfer_type(transfer).to_string()));
+                    e.attributes.push((Cow::Borrowed("type"), transfer_type(transfer).to_compact_string()));
                     e.attributes.push(rcode_attr());
                     emit.event(e);
                 }
@@ -299,11 +300,11 @@ impl Handler {
                 continue;
             }
             let mut e = ctx.event(self.flavor.protocol(), EventKind::Identity, self.flavor.answer_event());
-            e.attributes.push((Cow::Borrowed("host_name"), name.text()));
-            e.attributes.push((Cow::Borrowed("address"), address.to_string()));
-            e.attributes.push((Cow::Borrowed("record"), record.to_string()));
+            e.attributes.push((Cow::Borrowed("host_name"), name.text().into()));
+            e.attributes.push((Cow::Borrowed("address"), address.to_compact_string()));
+            e.attributes.push((Cow::Borrowed("record"), record.to_compact_string()));
             if let Some(server) = ctx.src_ip {
-                e.attributes.push((Cow::Borrowed("answered_by"), server.to_string()));
+                e.attributes.push((Cow::Borrowed("answered_by"), server.to_compact_string()));
             }
             emit.event(e);
         }
@@ -315,10 +316,10 @@ impl Handler {
             return;
         }
         let mut e = ctx.event("mdns", EventKind::Identity, "mdns.service");
-        e.attributes.push((Cow::Borrowed("instance"), item.name.text()));
-        e.attributes.push((Cow::Borrowed("target"), target.text()));
+        e.attributes.push((Cow::Borrowed("instance"), item.name.text().into()));
+        e.attributes.push((Cow::Borrowed("target"), target.text().into()));
         if let Some(port) = port {
-            e.attributes.push((Cow::Borrowed("port"), port.to_string()));
+            e.attributes.push((Cow::Borrowed("port"), port.to_compact_string()));
         }
         emit.event(e);
     }
@@ -341,7 +342,7 @@ fn rcode_label(r: Rcode) -> String {
 
 /// The zone's update section (RFC 2136 §2.5): names and types of the records
 /// added or deleted, `name type` comma-separated, and how many there are.
-fn update_records(msg: &[u8], h: &Header, a: &mut Vec<(Cow<'static, str>, String)>) {
+fn update_records(msg: &[u8], h: &Header, a: &mut Vec<(Cow<'static, str>, otposture_model::AttrValue)>) {
     let mut list = String::new();
     let mut n = 0usize;
     for item in wire::items(msg, h).flatten().filter(|i| i.section == Section::Authority) {
@@ -363,8 +364,8 @@ fn update_records(msg: &[u8], h: &Header, a: &mut Vec<(Cow<'static, str>, String
             list.push_str(" delete");
         }
     }
-    a.push((Cow::Borrowed("records"), list));
-    a.push((Cow::Borrowed("record_count"), n.to_string()));
+    a.push((Cow::Borrowed("records"), list.into()));
+    a.push((Cow::Borrowed("record_count"), n.to_compact_string()));
 }
 
 /// The address a reverse-lookup name stands for: `4.3.2.1.in-addr.arpa` is

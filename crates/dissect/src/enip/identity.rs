@@ -10,6 +10,7 @@
 
 use super::names;
 use crate::cursor::Cursor;
+use otposture_model::{format_compact, ToCompactString};
 use std::borrow::Cow;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -122,40 +123,40 @@ pub fn get_attribute_list(data: &[u8]) -> Option<Identity<'_>> {
 impl Identity<'_> {
     /// The attributes of an identity event, in a fixed order; names are
     /// given beside the numeric ids.
-    pub fn attributes(&self) -> Vec<(Cow<'static, str>, String)> {
-        let mut a: Vec<(Cow<'static, str>, String)> = Vec::with_capacity(12);
+    pub fn attributes(&self) -> Vec<(Cow<'static, str>, otposture_model::AttrValue)> {
+        let mut a: Vec<(Cow<'static, str>, otposture_model::AttrValue)> = Vec::with_capacity(12);
         if let Some(v) = self.vendor {
-            a.push((Cow::Borrowed("vendor_id"), v.to_string()));
+            a.push((Cow::Borrowed("vendor_id"), v.to_compact_string()));
             if let Some(name) = names::vendor(v) {
-                a.push((Cow::Borrowed("vendor"), name.to_string()));
+                a.push((Cow::Borrowed("vendor"), name.to_compact_string()));
             }
         }
         if let Some(t) = self.device_type {
-            a.push((Cow::Borrowed("device_type_id"), t.to_string()));
+            a.push((Cow::Borrowed("device_type_id"), t.to_compact_string()));
             if let Some(name) = names::device_type(t) {
-                a.push((Cow::Borrowed("device_type"), name.to_string()));
+                a.push((Cow::Borrowed("device_type"), name.to_compact_string()));
             }
         }
         if let Some(p) = self.product_code {
-            a.push((Cow::Borrowed("product_code"), p.to_string()));
+            a.push((Cow::Borrowed("product_code"), p.to_compact_string()));
         }
         if let Some((major, minor)) = self.revision {
-            a.push((Cow::Borrowed("revision"), format!("{major}.{minor}")));
+            a.push((Cow::Borrowed("revision"), format!("{major}.{minor}").into()));
         }
         if let Some(s) = self.serial {
-            a.push((Cow::Borrowed("serial"), format!("{s:#010x}")));
+            a.push((Cow::Borrowed("serial"), format_compact!("{s:#010x}")));
         }
         if let Some(n) = self.product_name {
-            a.push((Cow::Borrowed("product_name"), super::cip::symbol_text(n).trim().to_string()));
+            a.push((Cow::Borrowed("product_name"), super::cip::symbol_text(n).trim().to_compact_string()));
         }
         if let Some(s) = self.status {
-            a.push((Cow::Borrowed("status"), format!("{s:#06x}")));
+            a.push((Cow::Borrowed("status"), format_compact!("{s:#06x}")));
         }
         if let Some(s) = self.state {
-            a.push((Cow::Borrowed("state"), s.to_string()));
+            a.push((Cow::Borrowed("state"), s.to_compact_string()));
         }
         if let Some(s) = self.socket {
-            a.push((Cow::Borrowed("socket_address"), s.to_string()));
+            a.push((Cow::Borrowed("socket_address"), s.to_compact_string()));
         }
         a
     }

@@ -23,6 +23,7 @@ use super::{cm, identity, names, pccc, Tap, PROTOCOL_CIP, PROTOCOL_ENIP};
 use crate::cursor::Cursor;
 use crate::text::{dec, hex};
 use crate::{Emit, PacketCtx};
+use otposture_model::ToCompactString;
 use otposture_model::{Direction, EventKind, OperationClass};
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -36,7 +37,7 @@ pub(crate) const MAX_EMBEDDED: usize = 64;
 /// Levels of embedding followed (Unconnected_Send in Multiple_Service_Packet...).
 pub(crate) const MAX_DEPTH: u8 = 3;
 
-type Attributes = Vec<(Cow<'static, str>, String)>;
+type Attributes = Vec<(Cow<'static, str>, otposture_model::AttrValue)>;
 
 /// How a request reached its target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -418,7 +419,7 @@ impl Session {
         }
         let mut e = ctx.event(PROTOCOL_ENIP, EventKind::Anomaly, "enip.session_anomalies");
         for (k, n) in counts.into_iter().filter(|(_, n)| *n > 0) {
-            e.attributes.push((Cow::Borrowed(k), n.to_string()));
+            e.attributes.push((Cow::Borrowed(k), n.to_compact_string()));
         }
         emit.event(e);
     }
@@ -697,7 +698,7 @@ impl State {
                                 a.push((Cow::Borrowed("pccc_function"), hex(u64::from(f), 2)));
                             }
                             if let Some(m) = pccc::cpu_mode(&p) {
-                                a.push((Cow::Borrowed("cpu_mode"), m.to_string()));
+                                a.push((Cow::Borrowed("cpu_mode"), m.to_compact_string()));
                             }
                             a
                         });
@@ -858,7 +859,7 @@ fn unpaired_class(service: Service) -> (Cow<'static, str>, OperationClass) {
 fn push_class(a: &mut Attributes, class: u32) {
     a.push((Cow::Borrowed("class"), hex(u64::from(class), 2)));
     if let Some(name) = names::class(class) {
-        a.push((Cow::Borrowed("class_name"), name.to_string()));
+        a.push((Cow::Borrowed("class_name"), name.to_compact_string()));
     }
 }
 
@@ -866,14 +867,14 @@ fn push_class(a: &mut Attributes, class: u32) {
 fn push_status(a: &mut Attributes, status: u8) {
     a.push((Cow::Borrowed("status"), hex(u64::from(status), 2)));
     if let Some(text) = names::general_status(status) {
-        a.push((Cow::Borrowed("status_text"), text.to_string()));
+        a.push((Cow::Borrowed("status_text"), text.to_compact_string()));
     }
 }
 
 /// The attributes of a notable request's record.
 fn request_attributes(t: &Target<'_>, service: Service, via: Via, route: &[u8], conn: Option<u32>) -> Attributes {
     let mut a: Attributes = Vec::with_capacity(8);
-    a.push((Cow::Borrowed("message"), "request".to_string()));
+    a.push((Cow::Borrowed("message"), "request".to_compact_string()));
     a.push((Cow::Borrowed("service"), hex(u64::from(service.0), 2)));
     if let Some(c) = t.class {
         push_class(&mut a, c);
@@ -888,13 +889,13 @@ fn request_attributes(t: &Target<'_>, service: Service, via: Via, route: &[u8], 
         a.push((Cow::Borrowed("member"), dec(m)));
     }
     if let Some(s) = t.symbol {
-        a.push((Cow::Borrowed("tag"), cip::symbol_text(s)));
+        a.push((Cow::Borrowed("tag"), cip::symbol_text(s).into()));
     }
     if let Some(v) = via.name() {
-        a.push((Cow::Borrowed("via"), v.to_string()));
+        a.push((Cow::Borrowed("via"), v.to_compact_string()));
     }
     if !route.is_empty() {
-        a.push((Cow::Borrowed("route"), cm::route_text(route)));
+        a.push((Cow::Borrowed("route"), cm::route_text(route).into()));
     }
     if let Some(c) = conn {
         a.push((Cow::Borrowed("connection_id"), hex(u64::from(c), 8)));
@@ -905,7 +906,7 @@ fn request_attributes(t: &Target<'_>, service: Service, via: Via, route: &[u8], 
 /// The attributes of a notable response's record.
 fn response_attributes(asked: &Asked, r: &Response<'_>, conn: Option<u32>) -> Attributes {
     let mut a: Attributes = Vec::with_capacity(8);
-    a.push((Cow::Borrowed("message"), "response".to_string()));
+    a.push((Cow::Borrowed("message"), "response".to_compact_string()));
     a.push((Cow::Borrowed("service"), hex(u64::from(asked.service.0), 2)));
     if let Some(c) = asked.class {
         push_class(&mut a, c);
@@ -917,7 +918,7 @@ fn response_attributes(asked: &Asked, r: &Response<'_>, conn: Option<u32>) -> At
         a.push((Cow::Borrowed("attribute"), dec(x)));
     }
     if let Some(v) = asked.via.name() {
-        a.push((Cow::Borrowed("via"), v.to_string()));
+        a.push((Cow::Borrowed("via"), v.to_compact_string()));
     }
     push_status(&mut a, r.status);
     if let Some(x) = r.extended {
@@ -932,7 +933,7 @@ fn response_attributes(asked: &Asked, r: &Response<'_>, conn: Option<u32>) -> At
 /// The attributes of a notable response without its request.
 fn unpaired_attributes(r: &Response<'_>, conn: Option<u32>) -> Attributes {
     let mut a: Attributes = Vec::with_capacity(4);
-    a.push((Cow::Borrowed("message"), "response".to_string()));
+    a.push((Cow::Borrowed("message"), "response".to_compact_string()));
     a.push((Cow::Borrowed("service"), hex(u64::from(r.service.0), 2)));
     push_status(&mut a, r.status);
     if let Some(c) = conn {
@@ -993,12 +994,12 @@ fn identity_reply(ctx: &PacketCtx<'_>, asked: &Asked, r: &Response<'_>, out: &mu
     };
     let mut e = ctx.event(PROTOCOL_CIP, EventKind::Identity, "cip.identity");
     e.attributes = id.attributes();
-    e.attributes.push((Cow::Borrowed("source"), source.to_string()));
+    e.attributes.push((Cow::Borrowed("source"), source.to_compact_string()));
     if let Some(i) = asked.instance {
         e.attributes.push((Cow::Borrowed("instance"), dec(i)));
     }
     if let Some(route) = &asked.identity_route {
-        e.attributes.push((Cow::Borrowed("route"), route.to_string()));
+        e.attributes.push((Cow::Borrowed("route"), route.to_compact_string()));
     }
     out.now(ctx).event(e);
 }

@@ -145,7 +145,7 @@ fn probe_request(data: &[u8]) -> Probe {
 struct Kept {
     op: Cow<'static, str>,
     class: OperationClass,
-    attrs: Vec<(Cow<'static, str>, String)>,
+    attrs: Vec<(Cow<'static, str>, otposture_model::AttrValue)>,
 }
 
 #[derive(Debug, Default)]
@@ -168,8 +168,8 @@ fn text(b: &[u8]) -> String {
     clip(String::from_utf8_lossy(b).trim())
 }
 
-fn push(a: &mut Vec<(Cow<'static, str>, String)>, key: &'static str, value: String) {
-    a.push((Cow::Borrowed(key), value));
+fn push(a: &mut Vec<(Cow<'static, str>, otposture_model::AttrValue)>, key: &'static str, value: String) {
+    a.push((Cow::Borrowed(key), value.into()));
 }
 
 /// The operation name and class of a request method.

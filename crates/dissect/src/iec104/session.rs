@@ -32,6 +32,7 @@ use super::cot::Cause;
 use super::types::{Kind, Station, TypeId};
 use super::PROTOCOL;
 use crate::{Emit, PacketCtx, StreamSession};
+use otposture_model::ToCompactString;
 use otposture_model::{Direction, EventKind, OperationClass};
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -203,7 +204,7 @@ impl StreamSession for Session {
         }
         let mut e = ctx.event(PROTOCOL, EventKind::Anomaly, "iec104.session_anomalies");
         for (k, n) in counts {
-            e.attributes.push((Cow::Borrowed(k), n.to_string()));
+            e.attributes.push((Cow::Borrowed(k), n.to_compact_string()));
         }
         emit.event(e);
     }
@@ -372,13 +373,13 @@ impl State {
             if self.anomaly_events < MAX_ANOMALY_EVENTS {
                 self.anomaly_events += 1;
                 let mut e = ctx.event(PROTOCOL, EventKind::Anomaly, "iec104.anomalous_asdu");
-                e.attributes.push((Cow::Borrowed("type"), h.type_id.abbreviation().into_owned()));
-                e.attributes.push((Cow::Borrowed("cot"), cause.name().into_owned()));
-                e.attributes.push((Cow::Borrowed("ca"), h.common_address.to_string()));
+                e.attributes.push((Cow::Borrowed("type"), h.type_id.abbreviation().into_owned().into()));
+                e.attributes.push((Cow::Borrowed("cot"), cause.name().into_owned().into()));
+                e.attributes.push((Cow::Borrowed("ca"), h.common_address.to_compact_string()));
                 if let Some(ioa) = ioa {
-                    e.attributes.push((Cow::Borrowed("ioa"), ioa.to_string()));
+                    e.attributes.push((Cow::Borrowed("ioa"), ioa.to_compact_string()));
                 }
-                e.attributes.push((Cow::Borrowed("anomalies"), anomalies.names()));
+                e.attributes.push((Cow::Borrowed("anomalies"), anomalies.names().into()));
                 emit.event(e);
             }
         }
@@ -435,8 +436,13 @@ impl State {
 }
 
 /// The attributes of a notable operation's record.
-fn attributes(h: &Header, ioa: Option<u32>, count: u8, d: Option<&Details>) -> Vec<(Cow<'static, str>, String)> {
-    let mut a: Vec<(Cow<'static, str>, String)> = Vec::with_capacity(12);
+fn attributes(
+    h: &Header,
+    ioa: Option<u32>,
+    count: u8,
+    d: Option<&Details>,
+) -> Vec<(Cow<'static, str>, otposture_model::AttrValue)> {
+    let mut a: Vec<(Cow<'static, str>, otposture_model::AttrValue)> = Vec::with_capacity(12);
     let cause = h.cot.cause;
     let message = if cause.is_request() {
         "request"
@@ -445,44 +451,44 @@ fn attributes(h: &Header, ioa: Option<u32>, count: u8, d: Option<&Details>) -> V
     } else {
         "report"
     };
-    a.push((Cow::Borrowed("message"), message.to_string()));
-    a.push((Cow::Borrowed("type"), h.type_id.abbreviation().into_owned()));
-    a.push((Cow::Borrowed("type_id"), h.type_id.0.to_string()));
-    a.push((Cow::Borrowed("cot"), cause.name().into_owned()));
+    a.push((Cow::Borrowed("message"), message.to_compact_string()));
+    a.push((Cow::Borrowed("type"), h.type_id.abbreviation().into_owned().into()));
+    a.push((Cow::Borrowed("type_id"), h.type_id.0.to_compact_string()));
+    a.push((Cow::Borrowed("cot"), cause.name().into_owned().into()));
     if h.cot.negative {
-        a.push((Cow::Borrowed("negative"), "true".to_string()));
+        a.push((Cow::Borrowed("negative"), "true".to_compact_string()));
     }
     if h.cot.test {
-        a.push((Cow::Borrowed("test"), "true".to_string()));
+        a.push((Cow::Borrowed("test"), "true".to_compact_string()));
     }
     if h.originator != 0 {
-        a.push((Cow::Borrowed("originator"), h.originator.to_string()));
+        a.push((Cow::Borrowed("originator"), h.originator.to_compact_string()));
     }
-    a.push((Cow::Borrowed("ca"), h.common_address.to_string()));
+    a.push((Cow::Borrowed("ca"), h.common_address.to_compact_string()));
     if let Some(ioa) = ioa {
-        a.push((Cow::Borrowed("ioa"), ioa.to_string()));
+        a.push((Cow::Borrowed("ioa"), ioa.to_compact_string()));
     }
     if count != 1 {
-        a.push((Cow::Borrowed("objects"), count.to_string()));
+        a.push((Cow::Borrowed("objects"), count.to_compact_string()));
     }
     let Some(d) = d else { return a };
     if let Some(v) = &d.value {
-        a.push((Cow::Borrowed("value"), v.clone()));
+        a.push((Cow::Borrowed("value"), v.clone().into()));
     }
     if let Some(s) = d.select {
-        a.push((Cow::Borrowed("select"), s.to_string()));
+        a.push((Cow::Borrowed("select"), s.to_compact_string()));
     }
     if let Some(q) = &d.qualifier {
-        a.push((Cow::Borrowed("qualifier"), q.clone()));
+        a.push((Cow::Borrowed("qualifier"), q.clone().into()));
     }
     if let Some(t) = d.time {
-        a.push((Cow::Borrowed("time"), t.to_string()));
+        a.push((Cow::Borrowed("time"), t.to_compact_string()));
     }
     if let Some(f) = d.file {
-        a.push((Cow::Borrowed("file"), f.to_string()));
+        a.push((Cow::Borrowed("file"), f.to_compact_string()));
     }
     if let Some(s) = d.section {
-        a.push((Cow::Borrowed("section"), s.to_string()));
+        a.push((Cow::Borrowed("section"), s.to_compact_string()));
     }
     a
 }

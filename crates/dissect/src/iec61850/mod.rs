@@ -18,6 +18,7 @@ pub mod ber;
 pub mod pdu;
 
 use crate::{Emit, FrameDissector, PacketCtx};
+use otposture_model::{format_compact, ToCompactString};
 use otposture_model::{EventKind, OperationClass};
 pub use pdu::{parse_goose, parse_sv, Goose, PduError, Sv, SvAsdu, ETHERTYPE_GOOSE, ETHERTYPE_SV};
 use std::borrow::Cow;
@@ -34,7 +35,7 @@ fn visible(value: &[u8]) -> (String, bool) {
 
 /// Adds a text attribute, noting it in `invalid` when it is not a VisibleString.
 fn push_text(
-    attrs: &mut Vec<(Cow<'static, str>, String)>,
+    attrs: &mut Vec<(Cow<'static, str>, otposture_model::AttrValue)>,
     invalid: &mut Vec<&'static str>,
     key: &'static str,
     value: &[u8],
@@ -43,7 +44,7 @@ fn push_text(
     if !ok {
         invalid.push(key);
     }
-    attrs.push((Cow::Borrowed(key), text));
+    attrs.push((Cow::Borrowed(key), text.into()));
 }
 
 /// The logical device of an object reference (`AA1C1Q01A1LD0/LLN0$GO$gcb_A`
@@ -79,7 +80,7 @@ impl FrameDissector for GooseDissector {
         let mut ev = ctx.event(GOOSE, EventKind::Identity, "goose.publisher");
         let mut invalid = Vec::new();
         let a = &mut ev.attributes;
-        a.push((Cow::Borrowed("appid"), format!("{:#06x}", g.header.appid)));
+        a.push((Cow::Borrowed("appid"), format_compact!("{:#06x}", g.header.appid)));
         push_text(a, &mut invalid, "gocb_ref", g.gocb_ref);
         if let Some(ld) = logical_device(g.gocb_ref) {
             push_text(a, &mut invalid, "logical_device", ld);
@@ -88,19 +89,19 @@ impl FrameDissector for GooseDissector {
         if let Some(id) = g.go_id {
             push_text(a, &mut invalid, "go_id", id);
         }
-        a.push((Cow::Borrowed("conf_rev"), g.conf_rev.to_string()));
-        a.push((Cow::Borrowed("entries"), g.entries.to_string()));
+        a.push((Cow::Borrowed("conf_rev"), g.conf_rev.to_compact_string()));
+        a.push((Cow::Borrowed("entries"), g.entries.to_compact_string()));
         if g.simulation || g.header.simulated() {
-            a.push((Cow::Borrowed("simulation"), "true".to_owned()));
+            a.push((Cow::Borrowed("simulation"), "true".to_owned().into()));
         }
         if g.nds_com {
-            a.push((Cow::Borrowed("nds_com"), "true".to_owned()));
+            a.push((Cow::Borrowed("nds_com"), "true".to_owned().into()));
         }
         if g.values != g.entries {
-            a.push((Cow::Borrowed("values"), g.values.to_string()));
+            a.push((Cow::Borrowed("values"), g.values.to_compact_string()));
         }
         if !invalid.is_empty() {
-            a.push((Cow::Borrowed("invalid_text"), invalid.join(",")));
+            a.push((Cow::Borrowed("invalid_text"), invalid.join(",").into()));
         }
         emit.event(ev);
     }
@@ -132,7 +133,7 @@ impl FrameDissector for SvDissector {
             let mut ev = ctx.event(SV, EventKind::Identity, "sv.publisher");
             let mut invalid = Vec::new();
             let a = &mut ev.attributes;
-            a.push((Cow::Borrowed("appid"), format!("{:#06x}", sv.header.appid)));
+            a.push((Cow::Borrowed("appid"), format_compact!("{:#06x}", sv.header.appid)));
             push_text(a, &mut invalid, "sv_id", asdu.sv_id);
             if let Some(ds) = asdu.dat_set {
                 push_text(a, &mut invalid, "dat_set", ds);
@@ -140,21 +141,21 @@ impl FrameDissector for SvDissector {
                     push_text(a, &mut invalid, "logical_device", ld);
                 }
             }
-            a.push((Cow::Borrowed("conf_rev"), asdu.conf_rev.to_string()));
+            a.push((Cow::Borrowed("conf_rev"), asdu.conf_rev.to_compact_string()));
             if let Some(rate) = asdu.smp_rate {
-                a.push((Cow::Borrowed("smp_rate"), rate.to_string()));
+                a.push((Cow::Borrowed("smp_rate"), rate.to_compact_string()));
             }
             if let Some(synch) = asdu.smp_synch {
-                a.push((Cow::Borrowed("smp_synch"), synch.to_string()));
+                a.push((Cow::Borrowed("smp_synch"), synch.to_compact_string()));
             }
             if sv.header.simulated() {
-                a.push((Cow::Borrowed("simulation"), "true".to_owned()));
+                a.push((Cow::Borrowed("simulation"), "true".to_owned().into()));
             }
             if sv.no_asdu != sv.asdu_count {
-                a.push((Cow::Borrowed("asdus"), format!("{} of {} stated", sv.asdu_count, sv.no_asdu)));
+                a.push((Cow::Borrowed("asdus"), format_compact!("{} of {} stated", sv.asdu_count, sv.no_asdu)));
             }
             if !invalid.is_empty() {
-                a.push((Cow::Borrowed("invalid_text"), invalid.join(",")));
+                a.push((Cow::Borrowed("invalid_text"), invalid.join(",").into()));
             }
             emit.event(ev);
         }

@@ -12,6 +12,7 @@ use crate::rfc1006::tpkt::Framed;
 use crate::rfc1006::Transport;
 use crate::text::dec;
 use crate::{Emit, PacketCtx, StreamSession};
+use otposture_model::{format_compact, ToCompactString};
 use otposture_model::{Direction, EventKind, OperationClass};
 use std::borrow::Cow;
 
@@ -19,7 +20,7 @@ use std::borrow::Cow;
 /// past it (a client that never hears back cannot grow the table).
 const MAX_PENDING: usize = 64;
 
-type Attributes = Vec<(Cow<'static, str>, String)>;
+type Attributes = Vec<(Cow<'static, str>, otposture_model::AttrValue)>;
 
 /// A confirmed request waiting for its answer.
 #[derive(Clone, Debug)]
@@ -159,10 +160,10 @@ fn association(
     let authenticated = acse.tag == 0x60 && acse.field(0xac).is_some();
     let rejected = acse.tag == 0x61 && acse.result().is_some_and(|r| r != 0);
     if authenticated {
-        let mut a: Attributes = vec![(Cow::Borrowed("credentials"), "present".to_string())];
+        let mut a: Attributes = vec![(Cow::Borrowed("credentials"), "present".to_compact_string())];
         if let Some(m) = acse.field(0x8b) {
             if let Some(m) = crate::snmp::message::oid_text(m) {
-                a.push((Cow::Borrowed("mechanism"), m));
+                a.push((Cow::Borrowed("mechanism"), m.into()));
             }
         }
         emit.operation(ctx, PROTOCOL, Cow::Borrowed(acse.name()), OperationClass::Authentication, a);
@@ -195,7 +196,7 @@ fn mms(ctx: &PacketCtx<'_>, content: &[u8], pending: &mut Vec<Request>, state: &
                 a.push((Cow::Borrowed("invoke_id"), dec(id)));
             }
             if let Some((class, code)) = pdu::service_error(p.body) {
-                a.push((Cow::Borrowed("error_class"), class.to_string()));
+                a.push((Cow::Borrowed("error_class"), class.to_compact_string()));
                 a.push((Cow::Borrowed("error_code"), dec(code)));
             }
             // A refused write, program, control... is kept with why; a refused
@@ -250,17 +251,17 @@ fn request(ctx: &PacketCtx<'_>, p: &Pdu<'_>, pending: &mut Vec<Request>, state: 
         if names.iter().any(|n| state.transfer_sets.contains(n)) {
             (name, class) = ("transfer_set_write", OperationClass::Configuration);
             if let Some(data_set) = pdu::transfer_set_data_set(&service) {
-                a.push((Cow::Borrowed("data_set"), data_set));
+                a.push((Cow::Borrowed("data_set"), data_set.into()));
             }
         }
         a.push((Cow::Borrowed("variable_count"), dec(count)));
         if !names.is_empty() {
-            a.push((Cow::Borrowed("variables"), names.join(", ")));
+            a.push((Cow::Borrowed("variables"), names.join(", ").into()));
         }
     }
     if class.is_notable() {
         if let Some((key, name)) = pdu::target(&service) {
-            a.push((Cow::Borrowed(key), name));
+            a.push((Cow::Borrowed(key), name.into()));
         }
     }
     if let Some(id) = p.invoke_id {
@@ -303,7 +304,7 @@ fn response(ctx: &PacketCtx<'_>, p: &Pdu<'_>, pending: &mut Vec<Request>, state:
         let attrs = pdu::identify(&service);
         if !attrs.is_empty() {
             let mut e = ctx.event(PROTOCOL, EventKind::Identity, "mms.identify");
-            e.attributes.extend(attrs.into_iter().map(|(k, v)| (Cow::Borrowed(k), v)));
+            e.attributes.extend(attrs.into_iter().map(|(k, v)| (Cow::Borrowed(k), v.into())));
             emit.event(e);
         }
     }
@@ -312,7 +313,7 @@ fn response(ctx: &PacketCtx<'_>, p: &Pdu<'_>, pending: &mut Vec<Request>, state:
             let (names, count) = pdu::name_list(&service);
             if !names.is_empty() {
                 let mut e = ctx.event(PROTOCOL, EventKind::Identity, "mms.domains");
-                e.attributes.push((Cow::Borrowed("domains"), names.join(", ")));
+                e.attributes.push((Cow::Borrowed("domains"), names.join(", ").into()));
                 e.attributes.push((Cow::Borrowed("count"), dec(count)));
                 emit.event(e);
             }
@@ -335,7 +336,7 @@ fn response(ctx: &PacketCtx<'_>, p: &Pdu<'_>, pending: &mut Vec<Request>, state:
             a.push((Cow::Borrowed("invoke_id"), dec(id)));
         }
         if failed.0 > 0 {
-            a.push((Cow::Borrowed("failed"), format!("{} of {}", failed.0, failed.1)));
+            a.push((Cow::Borrowed("failed"), format_compact!("{} of {}", failed.0, failed.1)));
         }
         emit.operation(ctx, PROTOCOL, Cow::Borrowed(name), class, a);
     } else {
@@ -351,11 +352,11 @@ fn tase2_client(ctx: &PacketCtx<'_>, reads: &[Tase2Read], state: &mut State, emi
         return;
     }
     let mut e = ctx.event(PROTOCOL, EventKind::Identity, "mms.tase2_client");
-    e.attributes.push((Cow::Borrowed("services"), "iccp_client".to_string()));
+    e.attributes.push((Cow::Borrowed("services"), "iccp_client".to_compact_string()));
     let objects: Vec<&str> = reads.iter().map(|r| tase2_name(r.object)).collect();
-    e.attributes.push((Cow::Borrowed("objects"), objects.join(", ")));
+    e.attributes.push((Cow::Borrowed("objects"), objects.join(", ").into()));
     if let Some(domain) = reads.iter().find_map(|r| r.domain.as_deref()) {
-        e.attributes.push((Cow::Borrowed("bilateral_table"), domain.to_string()));
+        e.attributes.push((Cow::Borrowed("bilateral_table"), domain.to_compact_string()));
     }
     emit.event(e);
 }
@@ -382,7 +383,7 @@ fn tase2_server(
         let key = match r.object {
             Tase2Object::BilateralTableId => {
                 if let Some(domain) = &r.domain {
-                    a.push((Cow::Borrowed("bilateral_table"), domain.clone()));
+                    a.push((Cow::Borrowed("bilateral_table"), domain.clone().into()));
                 }
                 "bilateral_table_id"
             }
@@ -390,13 +391,13 @@ fn tase2_server(
             Tase2Object::SupportedFeatures => "supported_blocks",
             Tase2Object::NextTransferSet => "transfer_set",
         };
-        a.push((Cow::Borrowed(key), value));
+        a.push((Cow::Borrowed(key), value.into()));
     }
     if a.is_empty() {
         return;
     }
     let mut e = ctx.event(PROTOCOL, EventKind::Identity, "mms.tase2");
-    e.attributes.push((Cow::Borrowed("services"), "iccp_server".to_string()));
+    e.attributes.push((Cow::Borrowed("services"), "iccp_server".to_compact_string()));
     e.attributes.extend(a);
     emit.event(e);
 }

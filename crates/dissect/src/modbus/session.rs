@@ -15,6 +15,7 @@ use super::pdu::{self, FunctionCode, MeiType, Pdu, PduKind};
 use super::{mei, umas, PROTOCOL};
 use crate::text::dec;
 use crate::{Emit, PacketCtx, StreamSession};
+use otposture_model::{format_compact, ToCompactString};
 use otposture_model::{Direction, EventKind};
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -109,7 +110,7 @@ impl StreamSession for Session {
         }
         let mut e = ctx.event(PROTOCOL, EventKind::Anomaly, "modbus.session_anomalies");
         for (k, n) in counts.into_iter().filter(|(_, n)| *n > 0) {
-            e.attributes.push((Cow::Borrowed(k), n.to_string()));
+            e.attributes.push((Cow::Borrowed(k), n.to_compact_string()));
         }
         emit.event(e);
     }
@@ -158,9 +159,9 @@ impl Pairing {
             if self.counters.anomaly_events < MAX_ANOMALY_EVENTS {
                 self.counters.anomaly_events += 1;
                 let mut e = ctx.event(PROTOCOL, EventKind::Anomaly, "modbus.anomalous_pdu");
-                e.attributes.push((Cow::Borrowed("unit_id"), h.unit_id.to_string()));
-                e.attributes.push((Cow::Borrowed("function"), pdu.function.name().into_owned()));
-                e.attributes.push((Cow::Borrowed("anomalies"), pdu.anomalies.names()));
+                e.attributes.push((Cow::Borrowed("unit_id"), h.unit_id.to_compact_string()));
+                e.attributes.push((Cow::Borrowed("function"), pdu.function.name().into_owned().into()));
+                e.attributes.push((Cow::Borrowed("anomalies"), pdu.anomalies.names().into()));
                 emit.event(e);
             }
         }
@@ -221,14 +222,18 @@ fn umas_accepted(p: &Pdu<'_>) -> bool {
 }
 
 /// The attributes of a notable operation's record.
-fn attributes(h: &super::mbap::Header, p: &Pdu<'_>, umas: Option<u8>) -> Vec<(Cow<'static, str>, String)> {
-    let mut a: Vec<(Cow<'static, str>, String)> = Vec::with_capacity(8);
+fn attributes(
+    h: &super::mbap::Header,
+    p: &Pdu<'_>,
+    umas: Option<u8>,
+) -> Vec<(Cow<'static, str>, otposture_model::AttrValue)> {
+    let mut a: Vec<(Cow<'static, str>, otposture_model::AttrValue)> = Vec::with_capacity(8);
     let kind = match p.kind {
         PduKind::Request => "request",
         PduKind::Response => "response",
         PduKind::Exception(_) => "exception",
     };
-    a.push((Cow::Borrowed("message"), kind.to_string()));
+    a.push((Cow::Borrowed("message"), kind.to_compact_string()));
     a.push((Cow::Borrowed("unit_id"), dec(h.unit_id)));
     a.push((Cow::Borrowed("transaction_id"), dec(h.transaction_id)));
     a.push((Cow::Borrowed("function"), dec(p.function.0)));
@@ -249,7 +254,7 @@ fn attributes(h: &super::mbap::Header, p: &Pdu<'_>, umas: Option<u8>) -> Vec<(Co
         a.push((Cow::Borrowed("value"), dec(x)));
     }
     if let PduKind::Exception(e) = p.kind {
-        a.push((Cow::Borrowed("exception"), e.name().into_owned()));
+        a.push((Cow::Borrowed("exception"), e.name().into_owned().into()));
     }
     if p.function == FunctionCode::UMAS {
         if let Some(u) = umas::parse(p.body) {
@@ -260,7 +265,7 @@ fn attributes(h: &super::mbap::Header, p: &Pdu<'_>, umas: Option<u8>) -> Vec<(Co
                     umas::RESPONSE_ERROR => "error",
                     _ => "unknown",
                 };
-                a.push((Cow::Borrowed("umas_status"), status.to_string()));
+                a.push((Cow::Borrowed("umas_status"), status.to_compact_string()));
             }
         }
         if let Some(code) = umas {
@@ -296,11 +301,11 @@ fn device_identification(ctx: &PacketCtx<'_>, unit_id: u8, body: &[u8], emit: &m
         }
     };
     let mut e = ctx.event(PROTOCOL, EventKind::Identity, "modbus.device_identification");
-    e.attributes.push((Cow::Borrowed("unit_id"), unit_id.to_string()));
-    e.attributes.push((Cow::Borrowed("conformity_level"), format!("{:#04x}", r.conformity_level)));
+    e.attributes.push((Cow::Borrowed("unit_id"), unit_id.to_compact_string()));
+    e.attributes.push((Cow::Borrowed("conformity_level"), format_compact!("{:#04x}", r.conformity_level)));
     if r.more() {
-        e.attributes.push((Cow::Borrowed("more_follows"), "true".to_string()));
-        e.attributes.push((Cow::Borrowed("next_object_id"), format!("{:#04x}", r.next_object_id)));
+        e.attributes.push((Cow::Borrowed("more_follows"), "true".to_compact_string()));
+        e.attributes.push((Cow::Borrowed("next_object_id"), format_compact!("{:#04x}", r.next_object_id)));
     }
     let mut objects = 0;
     for o in r.object_iter() {
@@ -314,9 +319,9 @@ fn device_identification(ctx: &PacketCtx<'_>, unit_id: u8, body: &[u8], emit: &m
         objects += 1;
         let name = mei::object_name(o.id);
         if std::str::from_utf8(o.value).is_err() {
-            e.attributes.push((Cow::Owned(format!("{name}_hex")), hex(o.value)));
+            e.attributes.push((Cow::Owned(format!("{name}_hex")), hex(o.value).into()));
         }
-        e.attributes.push((name, text(o.value)));
+        e.attributes.push((name, text(o.value).into()));
     }
     if objects > 0 {
         emit.event(e);
@@ -330,8 +335,8 @@ fn server_id(ctx: &PacketCtx<'_>, unit_id: u8, data: &[u8], emit: &mut dyn Emit)
         return;
     }
     let mut e = ctx.event(PROTOCOL, EventKind::Identity, "modbus.server_id");
-    e.attributes.push((Cow::Borrowed("unit_id"), unit_id.to_string()));
-    e.attributes.push((Cow::Borrowed("server_id"), text(data)));
-    e.attributes.push((Cow::Borrowed("server_id_hex"), hex(data)));
+    e.attributes.push((Cow::Borrowed("unit_id"), unit_id.to_compact_string()));
+    e.attributes.push((Cow::Borrowed("server_id"), text(data).into()));
+    e.attributes.push((Cow::Borrowed("server_id_hex"), hex(data).into()));
     emit.event(e);
 }

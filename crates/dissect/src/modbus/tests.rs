@@ -10,14 +10,14 @@ use std::borrow::Cow;
 /// This module's views of what was recorded.
 trait View {
     fn ops(&self) -> Vec<(&str, OperationClass)>;
-    fn attr<'a>(attrs: &'a [(Cow<'static, str>, String)], k: &str) -> Option<&'a str>;
+    fn attr<'a>(attrs: &'a [(Cow<'static, str>, otposture_model::AttrValue)], k: &str) -> Option<&'a str>;
 }
 
 impl View for Recorder {
     fn ops(&self) -> Vec<(&str, OperationClass)> {
         self.messages.iter().map(|(_, _, o, c, _)| (o.as_str(), *c)).collect()
     }
-    fn attr<'a>(attrs: &'a [(Cow<'static, str>, String)], k: &str) -> Option<&'a str> {
+    fn attr<'a>(attrs: &'a [(Cow<'static, str>, otposture_model::AttrValue)], k: &str) -> Option<&'a str> {
         attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
     }
 }

@@ -466,7 +466,7 @@ impl DatagramSession for Session {
         match opcode.name() {
             Some("reset_state") => {
                 let target = d.destination_name.map(|n| n.with_suffix()).unwrap_or_default();
-                let a = vec![(Cow::Borrowed("destination"), target)];
+                let a = vec![(Cow::Borrowed("destination"), target.into())];
                 emit.operation(ctx, PROTOCOL, Cow::Borrowed("reset_state"), OperationClass::Control, a);
             }
             Some(name) => emit.message(ctx, PROTOCOL, Cow::Borrowed(name), OperationClass::Discovery),
@@ -493,7 +493,7 @@ impl Session {
         }
         let name = text(a.server_name);
         let mut e = ctx.event("browser", EventKind::Identity, "browser.announcement");
-        let mut put = |k: &'static str, v: String| e.attributes.push((Cow::Borrowed(k), v));
+        let mut put = |k: &'static str, v: String| e.attributes.push((Cow::Borrowed(k), v.into()));
         put("command", a.opcode.name().unwrap_or_default().to_string());
         if a.opcode == BrowserOpcode::DOMAIN_ANNOUNCEMENT {
             put("workgroup", name);

@@ -25,6 +25,7 @@ use crate::dns::wire::{self, DnsError, Header, Item, Section};
 use crate::dns::Learnt;
 use crate::intern;
 use crate::{DatagramDissector, DatagramSession, Emit, PacketCtx, Probe};
+use otposture_model::ToCompactString;
 use otposture_model::{Direction, EventKind, MacAddr, OperationClass};
 use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr};
@@ -244,13 +245,13 @@ impl Session {
                 }
                 let group = flags & 0x8000 != 0;
                 let mut e = ctx.event(PROTOCOL, EventKind::Identity, event);
-                e.attributes.push((Cow::Borrowed("netbios_name"), name.with_suffix()));
+                e.attributes.push((Cow::Borrowed("netbios_name"), name.with_suffix().into()));
                 push_meaning(&mut e.attributes, &name, group);
-                e.attributes.push((Cow::Borrowed("group"), group.to_string()));
-                e.attributes.push((Cow::Borrowed("address"), address.to_string()));
+                e.attributes.push((Cow::Borrowed("group"), group.to_compact_string()));
+                e.attributes.push((Cow::Borrowed("address"), address.to_compact_string()));
                 if event == "nbns.answer" {
                     if let Some(server) = ctx.src_ip {
-                        e.attributes.push((Cow::Borrowed("answered_by"), server.to_string()));
+                        e.attributes.push((Cow::Borrowed("answered_by"), server.to_compact_string()));
                     }
                 }
                 emit.event(e);
@@ -293,35 +294,35 @@ impl Session {
             return;
         }
         let mut e = ctx.event(PROTOCOL, EventKind::Identity, "nbns.node_status");
-        e.attributes.push((Cow::Borrowed("names"), key));
+        e.attributes.push((Cow::Borrowed("names"), key.into()));
         if let Some(h) = host {
-            e.attributes.push((Cow::Borrowed("host_name"), h));
+            e.attributes.push((Cow::Borrowed("host_name"), h.into()));
         }
         if let Some(w) = workgroup {
-            e.attributes.push((Cow::Borrowed("workgroup"), w));
+            e.attributes.push((Cow::Borrowed("workgroup"), w.into()));
         }
         if !roles.is_empty() {
-            e.attributes.push((Cow::Borrowed("roles"), roles.join(",")));
+            e.attributes.push((Cow::Borrowed("roles"), roles.join(",").into()));
         }
         // An all-zero unit id is what Samba and many stacks send: no MAC.
         if let Some(mac) = mac.filter(|m| m.0 != [0; 6]) {
-            e.attributes.push((Cow::Borrowed("mac"), mac.to_string()));
+            e.attributes.push((Cow::Borrowed("mac"), mac.to_compact_string()));
         }
         emit.event(e);
     }
 }
 
 /// `host_name`, `workgroup` and `role` as the suffix and group flag say.
-pub(crate) fn push_meaning(a: &mut Vec<(Cow<'static, str>, String)>, name: &NbName, group: bool) {
+pub(crate) fn push_meaning(a: &mut Vec<(Cow<'static, str>, otposture_model::AttrValue)>, name: &NbName, group: bool) {
     let (host, workgroup, role) = meaning(name.suffix, group);
     if host {
-        a.push((Cow::Borrowed("host_name"), name.text()));
+        a.push((Cow::Borrowed("host_name"), name.text().into()));
     }
     if workgroup {
-        a.push((Cow::Borrowed("workgroup"), name.text()));
+        a.push((Cow::Borrowed("workgroup"), name.text().into()));
     }
     if let Some(r) = role {
-        a.push((Cow::Borrowed("role"), r.to_string()));
+        a.push((Cow::Borrowed("role"), r.to_compact_string()));
     }
 }
 

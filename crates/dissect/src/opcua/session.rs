@@ -18,6 +18,7 @@ use super::services::{self as svc, ids, Items, Kind, SecurityMode, ServiceId};
 use super::tcp::{self, MessageType};
 use super::{Tap, PROTOCOL};
 use crate::{Emit, PacketCtx, StreamSession};
+use otposture_model::{format_compact, ToCompactString};
 use otposture_model::{Direction, EventKind, OperationClass};
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -30,7 +31,7 @@ pub(crate) const MAX_SEEN: usize = 64;
 /// Build-information nodes remembered per Read request.
 const MAX_BUILD_NODES: usize = 16;
 
-type Attributes = Vec<(Cow<'static, str>, String)>;
+type Attributes = Vec<(Cow<'static, str>, otposture_model::AttrValue)>;
 
 /// A request waiting for its response.
 #[derive(Clone, Debug)]
@@ -140,7 +141,7 @@ impl StreamSession for Session {
         }
         let mut e = ctx.event(PROTOCOL, EventKind::Anomaly, "opcua.session_anomalies");
         for (k, n) in counts.into_iter().filter(|(_, n)| *n > 0) {
-            e.attributes.push((Cow::Borrowed(k), n.to_string()));
+            e.attributes.push((Cow::Borrowed(k), n.to_compact_string()));
         }
         emit.event(e);
     }
@@ -169,13 +170,13 @@ fn text(s: Option<&[u8]>) -> String {
 }
 
 fn push(a: &mut Attributes, k: &'static str, v: String) {
-    a.push((Cow::Borrowed(k), v));
+    a.push((Cow::Borrowed(k), v.into()));
 }
 
 /// Pushes `v` under `k` when it is not empty.
 fn push_some(a: &mut Attributes, k: &'static str, v: String) {
     if !v.is_empty() {
-        a.push((Cow::Borrowed(k), v));
+        a.push((Cow::Borrowed(k), v.into()));
     }
 }
 
@@ -249,8 +250,8 @@ impl State {
                 match tcp::parse_error(body) {
                     Ok(err) => {
                         let mut e = ctx.event(PROTOCOL, EventKind::Anomaly, "opcua.error");
-                        e.attributes.push((Cow::Borrowed("error"), format!("{:#010x}", err.error)));
-                        e.attributes.push((Cow::Borrowed("reason"), text(err.reason)));
+                        e.attributes.push((Cow::Borrowed("error"), format_compact!("{:#010x}", err.error)));
+                        e.attributes.push((Cow::Borrowed("reason"), text(err.reason).into()));
                         emit.event(e);
                     }
                     Err(_) => emit.malformed(ctx, PROTOCOL, "bad_error_message"),

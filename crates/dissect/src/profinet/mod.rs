@@ -76,10 +76,10 @@ impl FrameDissector for Profinet {
     }
 }
 
-type Attributes = Vec<(Cow<'static, str>, String)>;
+type Attributes = Vec<(Cow<'static, str>, otposture_model::AttrValue)>;
 
 fn push(a: &mut Attributes, key: &'static str, value: String) {
-    a.push((Cow::Borrowed(key), value));
+    a.push((Cow::Borrowed(key), value.into()));
 }
 
 fn report(ctx: &PacketCtx<'_>, pdu: &Dcp<'_>, emit: &mut dyn Emit) {

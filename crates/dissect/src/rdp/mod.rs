@@ -66,10 +66,10 @@ const PROTOCOL: &str = "rdp";
 /// The RDP port (MS-RDPBCGR 1.3).
 pub const PORT: u16 = 3389;
 
-type Attrs = Vec<(Cow<'static, str>, String)>;
+type Attrs = Vec<(Cow<'static, str>, otposture_model::AttrValue)>;
 
-fn push(a: &mut Attrs, key: &'static str, value: String) {
-    a.push((Cow::Borrowed(key), value));
+fn push(a: &mut Attrs, key: &'static str, value: impl Into<otposture_model::AttrValue>) {
+    a.push((Cow::Borrowed(key), value.into()));
 }
 
 /// An RDP security protocol bit set (MS-RDPBCGR 2.2.1.1.1 requestedProtocols,

@@ -17,6 +17,7 @@ use super::{szl, PROTOCOL, PROTOCOL_PLUS};
 use crate::rfc1006::Transport;
 use crate::text::{dec, hex};
 use crate::{Emit, PacketCtx, StreamSession};
+use otposture_model::{format_compact, ToCompactString};
 use otposture_model::{Direction, EventKind, OperationClass};
 use std::borrow::Cow;
 
@@ -103,7 +104,7 @@ impl StreamSession for Session {
     }
 }
 
-type Attributes = Vec<(Cow<'static, str>, String)>;
+type Attributes = Vec<(Cow<'static, str>, otposture_model::AttrValue)>;
 
 /// One TPKT payload: a COTP TPDU.
 fn tpdu(
@@ -152,20 +153,20 @@ fn tpdu(
 /// destination TSAP names the rack and slot of the CPU addressed.
 fn connect_event(ctx: &PacketCtx<'_>, t: &cotp::Tpdu<'_>, emit: &mut dyn Emit) {
     let mut e = ctx.event(PROTOCOL, EventKind::Annotation, "s7comm.cotp_connect");
-    e.attributes.push((Cow::Borrowed("tpdu"), t.code.name().into_owned()));
+    e.attributes.push((Cow::Borrowed("tpdu"), t.code.name().into_owned().into()));
     if let Some(v) = t.param(cotp::PARAM_SRC_TSAP) {
-        e.attributes.push((Cow::Borrowed("src_tsap"), cotp::tsap_text(v)));
+        e.attributes.push((Cow::Borrowed("src_tsap"), cotp::tsap_text(v).into()));
     }
     if let Some(v) = t.param(cotp::PARAM_DST_TSAP) {
-        e.attributes.push((Cow::Borrowed("dst_tsap"), cotp::tsap_text(v)));
+        e.attributes.push((Cow::Borrowed("dst_tsap"), cotp::tsap_text(v).into()));
         if let Some((rack, slot)) = cotp::rack_slot(v) {
-            e.attributes.push((Cow::Borrowed("rack"), rack.to_string()));
-            e.attributes.push((Cow::Borrowed("slot"), slot.to_string()));
+            e.attributes.push((Cow::Borrowed("rack"), rack.to_compact_string()));
+            e.attributes.push((Cow::Borrowed("slot"), slot.to_compact_string()));
         }
     }
     if let Some(&[size]) = t.param(cotp::PARAM_TPDU_SIZE) {
         if let Some(n) = 1u32.checked_shl(u32::from(size)) {
-            e.attributes.push((Cow::Borrowed("tpdu_size"), n.to_string()));
+            e.attributes.push((Cow::Borrowed("tpdu_size"), n.to_compact_string()));
         }
     }
     emit.event(e);
@@ -186,12 +187,12 @@ fn tsdu(
             if let Some(h) = pdu::parse_plus(tsdu) {
                 let (op, class) = h.operation();
                 if class.is_notable() {
-                    let mut a: Attributes = vec![(Cow::Borrowed("version"), h.version.to_string())];
+                    let mut a: Attributes = vec![(Cow::Borrowed("version"), h.version.to_compact_string())];
                     if let Some(o) = h.opcode {
-                        a.push((Cow::Borrowed("opcode"), format!("{o:#04x}")));
+                        a.push((Cow::Borrowed("opcode"), format_compact!("{o:#04x}")));
                     }
                     if let Some(f) = h.function {
-                        a.push((Cow::Borrowed("function"), format!("{f:#06x}")));
+                        a.push((Cow::Borrowed("function"), format_compact!("{f:#06x}")));
                     }
                     emit.operation(ctx, PROTOCOL_PLUS, op, class, a);
                 } else {
@@ -247,7 +248,7 @@ fn tsdu(
         }
         if u.group == pdu::FunctionGroup::MODE_TRANSITION {
             let mut e = ctx.event(PROTOCOL, EventKind::Identity, "s7comm.cpu_mode");
-            e.attributes.push((Cow::Borrowed("cpu_mode"), pdu::transition_mode(u.subfunction).to_string()));
+            e.attributes.push((Cow::Borrowed("cpu_mode"), pdu::transition_mode(u.subfunction).to_compact_string()));
             emit.event(e);
         }
     }
@@ -269,7 +270,7 @@ fn succeeded(p: &Pdu<'_>) -> bool {
 
 fn attributes(p: &Pdu<'_>) -> Attributes {
     let mut a: Attributes = Vec::with_capacity(8);
-    a.push((Cow::Borrowed("message"), p.rosctr.name().into_owned()));
+    a.push((Cow::Borrowed("message"), p.rosctr.name().into_owned().into()));
     a.push((Cow::Borrowed("pdu_ref"), dec(p.pdu_ref)));
     if let Some(f) = p.function() {
         a.push((Cow::Borrowed("function"), hex(u64::from(f.0), 2)));
@@ -279,13 +280,13 @@ fn attributes(p: &Pdu<'_>) -> Attributes {
         a.push((Cow::Borrowed("item_count"), dec(n)));
     }
     if let Some(name) = f.filename {
-        a.push((Cow::Borrowed("filename"), szl::text(name)));
+        a.push((Cow::Borrowed("filename"), szl::text(name).into()));
     }
     if let Some(b) = f.block {
-        a.push((Cow::Borrowed("block"), b.text()));
+        a.push((Cow::Borrowed("block"), b.text().into()));
     }
     if let Some(s) = f.pi_service {
-        a.push((Cow::Borrowed("pi_service"), szl::text(s)));
+        a.push((Cow::Borrowed("pi_service"), szl::text(s).into()));
     }
     if let Some(u) = p.userdata() {
         a.push((Cow::Borrowed("function_group"), dec(u.group.0)));
@@ -342,9 +343,9 @@ fn szl_records(ctx: &PacketCtx<'_>, payload: &[u8], emit: &mut dyn Emit) {
     let attrs = szl::identity(&h);
     if !attrs.is_empty() {
         let mut e = ctx.event(PROTOCOL, EventKind::Identity, "s7comm.szl_identity");
-        e.attributes.push((Cow::Borrowed("szl_id"), szl_id.clone()));
+        e.attributes.push((Cow::Borrowed("szl_id"), szl_id.clone().into()));
         for (k, v) in attrs {
-            e.attributes.push((Cow::Borrowed(k), v));
+            e.attributes.push((Cow::Borrowed(k), v.into()));
         }
         emit.event(e);
     }
@@ -352,22 +353,22 @@ fn szl_records(ctx: &PacketCtx<'_>, payload: &[u8], emit: &mut dyn Emit) {
         // `route` makes the inventory file it as a module of the CPU that answered.
         let mut e = ctx.event(PROTOCOL, EventKind::Identity, "s7comm.module_status");
         e.attributes.extend([
-            (Cow::Borrowed("szl_id"), szl_id.clone()),
-            (Cow::Borrowed("route"), m.position),
-            (Cow::Borrowed("logical_address"), m.logical_address.to_string()),
-            (Cow::Borrowed("type_code"), format!("{:#06x}", m.actual_type)),
-            (Cow::Borrowed("expected_type_code"), format!("{:#06x}", m.expected_type)),
-            (Cow::Borrowed("status"), m.status.to_string()),
+            (Cow::Borrowed("szl_id"), szl_id.clone().into()),
+            (Cow::Borrowed("route"), m.position.into()),
+            (Cow::Borrowed("logical_address"), crate::text::dec(m.logical_address)),
+            (Cow::Borrowed("type_code"), crate::text::hex(u64::from(m.actual_type), 4)),
+            (Cow::Borrowed("expected_type_code"), crate::text::hex(u64::from(m.expected_type), 4)),
+            (Cow::Borrowed("status"), m.status.into()),
         ]);
         if m.actual_type != m.expected_type {
-            e.attributes.push((Cow::Borrowed("type_mismatch"), "true".to_string()));
+            e.attributes.push((Cow::Borrowed("type_mismatch"), "true".to_compact_string()));
         }
         emit.event(e);
     }
     if let Some(mode) = szl::cpu_mode(&h) {
         let mut e = ctx.event(PROTOCOL, EventKind::Identity, "s7comm.szl_cpu_mode");
-        e.attributes.push((Cow::Borrowed("szl_id"), szl_id));
-        e.attributes.push((Cow::Borrowed("cpu_mode"), mode.to_string()));
+        e.attributes.push((Cow::Borrowed("szl_id"), szl_id.into()));
+        e.attributes.push((Cow::Borrowed("cpu_mode"), mode.to_compact_string()));
         emit.event(e);
     }
 }

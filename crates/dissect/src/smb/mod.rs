@@ -78,10 +78,10 @@ pub const PORT_DIRECT: u16 = 445;
 /// The NetBIOS session service.
 pub const PORT_NETBIOS: u16 = 139;
 
-type Attrs = Vec<(Cow<'static, str>, String)>;
+type Attrs = Vec<(Cow<'static, str>, otposture_model::AttrValue)>;
 
 pub(crate) fn push(a: &mut Attrs, key: &'static str, value: String) {
-    a.push((Cow::Borrowed(key), value));
+    a.push((Cow::Borrowed(key), value.into()));
 }
 
 /// The four magic bytes a session message's SMB payload starts with.

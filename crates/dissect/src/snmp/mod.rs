@@ -100,8 +100,8 @@ struct SnmpSession {
     engine: Vec<u8>,
 }
 
-fn push(a: &mut Vec<(Cow<'static, str>, String)>, key: &'static str, value: String) {
-    a.push((Cow::Borrowed(key), value));
+fn push(a: &mut Vec<(Cow<'static, str>, otposture_model::AttrValue)>, key: &'static str, value: String) {
+    a.push((Cow::Borrowed(key), value.into()));
 }
 
 fn hex(b: &[u8]) -> String {
@@ -159,7 +159,7 @@ impl SnmpSession {
         push(&mut e.attributes, "version", msg.version.name().to_string());
         let why = if bit == WEAK_V3_NO_AUTH { "no_auth_no_priv" } else { "cleartext_community" };
         push(&mut e.attributes, "weakness", why.to_string());
-        e.attributes.push((Cow::Borrowed(attrs.0), attrs.1));
+        e.attributes.push((Cow::Borrowed(attrs.0), attrs.1.into()));
         emit.event(e);
     }
 
@@ -362,7 +362,7 @@ fn oid_list(varbinds: &[u8]) -> (String, usize) {
 
 /// Who asked: the version and the community's length (never its value) or
 /// the v3 user and security level.
-fn credentials(a: &mut Vec<(Cow<'static, str>, String)>, msg: &Message<'_>) {
+fn credentials(a: &mut Vec<(Cow<'static, str>, otposture_model::AttrValue)>, msg: &Message<'_>) {
     push(a, "version", msg.version.name().to_string());
     if let Some(c) = msg.community {
         push(a, "community_length", c.len().to_string());

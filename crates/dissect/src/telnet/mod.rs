@@ -192,8 +192,8 @@ fn has(set: &[u64; 4], o: u8) -> bool {
     set.get(usize::from(o / 64)).is_some_and(|w| w & (1 << (o % 64)) != 0)
 }
 
-fn push(a: &mut Vec<(Cow<'static, str>, String)>, key: &'static str, value: String) {
-    a.push((Cow::Borrowed(key), value));
+fn push(a: &mut Vec<(Cow<'static, str>, otposture_model::AttrValue)>, key: &'static str, value: String) {
+    a.push((Cow::Borrowed(key), value.into()));
 }
 
 /// Ends of a user-name prompt, lower case, trailing spaces removed.

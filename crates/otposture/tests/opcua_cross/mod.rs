@@ -73,7 +73,7 @@ impl Emit for Tee<'_> {
         p: &'static str,
         op: Cow<'static, str>,
         c: OperationClass,
-        a: Vec<(Cow<'static, str>, String)>,
+        a: Vec<(Cow<'static, str>, otposture_model::AttrValue)>,
     ) {
         self.inner.operation(ctx, p, op, c, a);
     }
@@ -85,7 +85,7 @@ impl Emit for Tee<'_> {
             let mut k = self.sink.lock().unwrap();
             for (name, field) in [("url", "endpoint_url"), ("application_uri", "application_uri")] {
                 if let Some((_, v)) = e.attributes.iter().find(|(n, _)| n == name) {
-                    k.entry(field).or_default().entry(e.packet).or_default().push(v.clone());
+                    k.entry(field).or_default().entry(e.packet).or_default().push(v.to_string());
                 }
             }
         }
