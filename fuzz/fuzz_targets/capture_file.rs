@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
             Ok(Some(p)) => {
                 engine.packet(&RawPacket { ts: p.ts, linktype: p.linktype, data: p.data, orig_len: p.orig_len, record: p.record });
                 if let Some(c) = p.comment {
-                    engine.annotate(p.ts, p.record, "comment", vec![("text".into(), c.to_string())]);
+                    engine.annotate(p.ts, p.record, "comment", vec![("text".into(), c.into())]);
                 }
             }
             Ok(None) | Err(_) => break,
