@@ -621,26 +621,20 @@ fn a_tls_connection_picked_up_mid_record_is_named_where_a_segment_starts_the_nex
 
 #[test]
 fn a_stream_no_probe_took_is_offered_for_a_bounded_number_of_segments() {
-    // 64 segments that start no record, then one that does: too late.
-    let noise: Vec<u8> = (0..200u32).map(|i| (i * 13 + 5) as u8).collect();
-    let mut late = tls_conversation();
-    for _ in 0..64 {
-        late.server_sends(&noise);
-    }
-    late.server_sends(&tls_records(&[40]));
-    let (mut e, _, _) = engine_with(EngineConfig::default());
-    let obs = run(&mut e, late.frames());
-    assert_eq!(flows(&obs)[0].app_protocol, None);
-    assert!(tls_messages(&obs).is_empty());
-    // 63 are within the bound.
-    let mut within = tls_conversation();
-    for _ in 0..63 {
-        within.server_sends(&noise);
-    }
-    within.server_sends(&tls_records(&[40]));
-    let (mut e, _, _) = engine_with(EngineConfig::default());
-    let obs = run(&mut e, within.frames());
-    assert_eq!(flows(&obs)[0].app_protocol.as_deref(), Some("tls"));
+    // `noise` segments that start no record, then one that does.
+    let named_after = |noise: usize| {
+        let bytes: Vec<u8> = (0..200u32).map(|i| (i * 13 + 5) as u8).collect();
+        let mut c = tls_conversation();
+        for _ in 0..noise {
+            c.server_sends(&bytes);
+        }
+        c.server_sends(&tls_records(&[40]));
+        let (mut e, _, _) = engine_with(EngineConfig::default());
+        let obs = run(&mut e, c.frames());
+        (flows(&obs)[0].app_protocol.clone(), tls_messages(&obs).len())
+    };
+    assert_eq!(named_after(63), (Some("tls".to_string()), 1), "63 are within the bound");
+    assert_eq!(named_after(64), (None, 0), "the 65th segment is too late");
 }
 
 /// A connection picked up in the middle of a long answer: `tail` is the end
