@@ -21,7 +21,7 @@
 //! next one when the segment holds it, is valid ([`StreamDissector::resync`]).
 //! Everything after the handshake is encrypted, so such a flow is named `tls`
 //! and counts, per direction, the type of the first record it starts at:
-//! `application_data`, `alert`, `change_cipher_spec` or `encrypted_handshake`.
+//! `application_data`, `alert`, `change_cipher_spec` or `handshake_record`.
 //!
 //! JA4 follows FoxIO's JA4 specification (BSD 3-Clause): `t` (TCP), the
 //! highest version offered, `d`/`i` for SNI present or not, cipher and
@@ -137,7 +137,8 @@ impl StreamSession for Session {
                 let name = match kind {
                     20 => "change_cipher_spec",
                     21 => "alert",
-                    22 => "encrypted_handshake",
+                    // Encrypted, or after a hole mid-handshake perhaps not: unread either way.
+                    22 => "handshake_record",
                     _ => "application_data",
                 };
                 count(ctx, name, emit);
