@@ -132,7 +132,7 @@ impl StreamSession for Session {
             return;
         }
         if side.adrift {
-            // Past the handshake: the first record's type is all there is to read.
+            // Taken up mid-way: the first record's type is all there is to read.
             if let Some(kind) = midstream_record(data) {
                 let name = match kind {
                     20 => "change_cipher_spec",
