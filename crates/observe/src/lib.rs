@@ -13,7 +13,9 @@ mod aggregate;
 mod stats;
 
 use aggregate::Aggregator;
-use otposture_dissect::{DatagramSession, Emit, FlowMeta, FrameSelector, PacketCtx, Probe, Registry, StreamSession};
+use otposture_dissect::{
+    DatagramSession, Emit, FlowMeta, FrameSelector, PacketCtx, Probe, Registry, StreamDissector, StreamSession,
+};
 use otposture_flow::{Chunk, DefragLimits, Defragmenter, Flow, FlowLimits, FlowTable, FlowTuple, FragKey};
 use otposture_model::{
     Direction, EventKind, FlowEnd, FlowKey, FlowRecord, HostSource, InitiatorBasis, Observation, TcpState, Timestamp,
@@ -712,6 +714,10 @@ fn feed_stream(
     dir: Direction,
     chunk: Chunk<'_>,
 ) {
+    let data = match chunk {
+        Chunk::Data(d) => Some(d),
+        Chunk::Gap(_) => None,
+    };
     match (&mut ext.stream, chunk) {
         (StreamDissection::Active(s), Chunk::Data(d)) => s.data(ctx, dir, d, agg),
         (StreamDissection::Active(s), Chunk::Gap(n)) => s.gap(ctx, dir, n, agg),
@@ -779,49 +785,45 @@ fn feed_stream(
                     buf.extend_from_slice(d);
                 }
             } else {
-                // This chunk may itself start a message of a connection
-                // picked up mid-stream.
+                // Offered below: this chunk may itself start a message of a
+                // connection picked up mid-stream.
                 ext.stream = StreamDissection::Resync(RESYNC_CHUNKS);
-                resync(registry, ext, app_protocol, agg, ctx, dir, d);
             }
         }
-        (StreamDissection::Resync(_), Chunk::Data(d)) => resync(registry, ext, app_protocol, agg, ctx, dir, d),
         (StreamDissection::Resync(_) | StreamDissection::None, _) => {}
+    }
+    if let (StreamDissection::Resync(left), Some(d)) = (&mut ext.stream, data) {
+        let port = ctx.flow.map_or(0, |f| f.key.server_port);
+        if let Some((protocol, mut s)) = taken_up(registry, port, dir, d) {
+            *app_protocol = Some(protocol);
+            s.data(ctx, dir, d, agg);
+            ext.stream = StreamDissection::Active(s);
+        } else if *left > 1 {
+            *left -= 1;
+        } else {
+            ext.stream = StreamDissection::None;
+        }
     }
 }
 
-/// Offers a chunk of a stream in [`StreamDissection::Resync`] to the
-/// dissectors; the first to take it up dissects the stream from this chunk
-/// on. A dissector whose port the server's is takes it up where its probe
-/// would take a stream's first bytes (a poll picked up in the middle of a
-/// long answer is taken up at the next request); the others only through
-/// [`StreamDissector::resync`], whose checks hold on any port.
-fn resync(
+/// The dissector that takes up a stream in [`StreamDissection::Resync`] at
+/// chunk `d`, and its session. A dissector whose port the server's is takes
+/// it up where its probe would take a stream's first bytes (a poll picked up
+/// in the middle of a long answer is taken up at the next request); the
+/// others only through [`StreamDissector::resync`], whose checks hold on any
+/// port.
+fn taken_up(
     registry: &Registry,
-    ext: &mut FlowExt,
-    app_protocol: &mut Option<&'static str>,
-    agg: &mut Aggregator,
-    ctx: &PacketCtx<'_>,
+    port: u16,
     dir: Direction,
     d: &[u8],
-) {
-    let StreamDissection::Resync(left) = &mut ext.stream else { return };
-    let port = ctx.flow.map_or(0, |f| f.key.server_port);
-    let on_its_port = |x: &dyn otposture_dissect::StreamDissector| {
+) -> Option<(&'static str, Box<dyn StreamSession>)> {
+    let on_its_port = |x: &dyn StreamDissector| {
         x.resync(dir, d).or_else(|| (x.probe(dir, d) == Probe::Match).then(|| x.new_session()))
     };
-    let taken = (registry.streams.iter().filter(|x| x.port_hint(port)))
+    (registry.streams.iter().filter(|x| x.port_hint(port)))
         .find_map(|x| Some((x.protocol(), on_its_port(x.as_ref())?)))
-        .or_else(|| registry.streams.iter().find_map(|x| Some((x.protocol(), x.resync(dir, d)?))));
-    if let Some((protocol, mut s)) = taken {
-        *app_protocol = Some(protocol);
-        s.data(ctx, dir, d, agg);
-        ext.stream = StreamDissection::Active(s);
-    } else if *left > 1 {
-        *left -= 1;
-    } else {
-        ext.stream = StreamDissection::None;
-    }
+        .or_else(|| registry.streams.iter().find_map(|x| Some((x.protocol(), x.resync(dir, d)?))))
 }
 
 /// The side that is the server when a TCP flow is picked up mid-stream or a

@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use otposture_capture::{CaptureError, FileSource, MergedSource, PacketSource, Polled};
 use otposture_dissect::Registry;
 use otposture_model::Observation;
+use otposture_model::ToCompactString;
 use otposture_observe::{Engine, EngineConfig, EngineStats, RawPacket};
 use otposture_store::{CaptureId, CaptureStats, RunStatus, Store};
 use std::path::{Path, PathBuf};
@@ -238,7 +239,7 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
                 }
                 engine.packet(&raw(&p));
                 if let Some(c) = p.comment {
-                    engine.annotate(p.ts, p.record, "comment", vec![("text".into(), c.to_string().into())]);
+                    engine.annotate(p.ts, p.record, "comment", vec![("text".into(), c.to_compact_string())]);
                 }
                 last_ts = p.ts;
                 since_checkpoint += 1;
@@ -353,13 +354,13 @@ fn annotate_notes(engine: &mut Engine, notes: Vec<otposture_capture::Note>, ts: 
             match n.kind {
                 NoteKind::SectionComment(text) => ("section_comment", vec![("text".into(), text.into())]),
                 NoteKind::ResolvedName { ip, name } => {
-                    ("resolved_name", vec![("ip".into(), ip.to_string().into()), ("name".into(), name.into())])
+                    ("resolved_name", vec![("ip".into(), ip.to_compact_string()), ("name".into(), name.into())])
                 }
                 NoteKind::InterfaceDrops { interface, dropped } => (
                     "interface_drops",
                     vec![
-                        ("interface".into(), interface.to_string().into()),
-                        ("dropped".into(), dropped.to_string().into()),
+                        ("interface".into(), interface.to_compact_string()),
+                        ("dropped".into(), dropped.to_compact_string()),
                     ],
                 ),
                 _ => continue,
