@@ -714,18 +714,17 @@ fn feed_stream(
     dir: Direction,
     chunk: Chunk<'_>,
 ) {
-    let data = match chunk {
-        Chunk::Data(d) => Some(d),
-        Chunk::Gap(_) => None,
-    };
-    match (&mut ext.stream, chunk) {
-        (StreamDissection::Active(s), Chunk::Data(d)) => s.data(ctx, dir, d, agg),
-        (StreamDissection::Active(s), Chunk::Gap(n)) => s.gap(ctx, dir, n, agg),
+    // The chunk a stream no probe took is offered at, below; every other
+    // case returns here.
+    let d = match (&mut ext.stream, chunk) {
+        (StreamDissection::Active(s), Chunk::Data(d)) => return s.data(ctx, dir, d, agg),
+        (StreamDissection::Active(s), Chunk::Gap(n)) => return s.gap(ctx, dir, n, agg),
         (StreamDissection::Probing(bufs), Chunk::Gap(_)) => {
             // Bytes before a hole cannot be continued: probe afresh after it.
             if let Some(b) = bufs.get_mut(dir.index()) {
                 b.clear();
             }
+            return;
         }
         (StreamDissection::Probing(bufs), Chunk::Data(d)) => {
             let Some(buf) = bufs.get_mut(dir.index()) else { return };
@@ -780,19 +779,22 @@ fn feed_stream(
                 }
                 s.data(ctx, dir, d, agg);
                 ext.stream = StreamDissection::Active(s);
+                return;
             } else if need_more && probe_on.len() < PROBE_BYTES {
                 if buf.is_empty() {
                     buf.extend_from_slice(d);
                 }
-            } else {
-                // Offered below: this chunk may itself start a message of a
-                // connection picked up mid-stream.
-                ext.stream = StreamDissection::Resync(RESYNC_CHUNKS);
+                return;
             }
+            // This chunk may itself start a message of a connection picked
+            // up mid-stream.
+            ext.stream = StreamDissection::Resync(RESYNC_CHUNKS);
+            d
         }
-        (StreamDissection::Resync(_) | StreamDissection::None, _) => {}
-    }
-    if let (StreamDissection::Resync(left), Some(d)) = (&mut ext.stream, data) {
+        (StreamDissection::Resync(_), Chunk::Data(d)) => d,
+        (StreamDissection::Resync(_) | StreamDissection::None, _) => return,
+    };
+    if let StreamDissection::Resync(left) = &mut ext.stream {
         let port = ctx.flow.map_or(0, |f| f.key.server_port);
         if let Some((protocol, mut s)) = taken_up(registry, port, dir, d) {
             *app_protocol = Some(protocol);
