@@ -126,13 +126,13 @@ impl Store {
     fn init(mut conn: Connection, path: PathBuf) -> Result<Store, StoreError> {
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sql(&path, "setting the busy timeout"))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        // Before the first write: a file's page size is fixed once it has one
+        // (this is a no-op on an existing file).
+        conn.pragma_update(None, "page_size", PAGE_BYTES).map_err(sql(&path, "setting the page size"))?;
         // WAL: readers never block the writer, and a killed writer leaves only an
         // uncommitted tail that the next open discards. NORMAL is durable against
         // process crashes; a power cut may lose the last committed batches, never
         // consistency. An in-memory database answers "memory" and stays so.
-        // Before the first write: a file's page size is fixed once it has one
-        // (this is a no-op on an existing file).
-        conn.pragma_update(None, "page_size", PAGE_BYTES).map_err(sql(&path, "setting the page size"))?;
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
             .map_err(sql(&path, "switching to WAL journal mode"))?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql(&path, "setting synchronous=NORMAL"))?;
