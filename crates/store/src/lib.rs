@@ -74,9 +74,9 @@ const CACHE_KIB: i64 = 64 * 1024;
 
 /// Page size of a new database file; an existing file keeps its own. 16 KiB
 /// rather than SQLite's 4: an analysis appends rows to wide tables and their
-/// indices, and larger pages split a quarter as often, write a quarter as many
-/// WAL frames, and keep index interiors shallower. On the benchmark capture the
-/// store writer took 0.49-0.51 s against 0.55-0.57 s (docs/performance.md).
+/// indices, and larger pages split less often and make fewer WAL frames and
+/// shallower indices. On the benchmark capture the store writer took
+/// 0.49-0.51 s against 0.55-0.57 s (docs/performance.md).
 const PAGE_BYTES: i64 = 16 * 1024;
 
 /// WAL bytes before an automatic checkpoint copies them into the file. Each
