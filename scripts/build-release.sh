@@ -33,6 +33,7 @@ if [ ${#captures[@]} -eq 0 ]; then
   exit 2
 fi
 
+command -v rustup >/dev/null || { echo "build-release: needs rustup (for llvm-tools, the llvm-profdata of rustc's LLVM)" >&2; exit 1; }
 rustup component add llvm-tools >/dev/null
 profdata="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin/llvm-profdata"
 [ -x "$profdata" ] || { echo "build-release: $profdata not found after installing llvm-tools" >&2; exit 1; }
