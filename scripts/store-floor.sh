@@ -4,9 +4,10 @@
 # into an empty one with the same schema, page size and pragmas (WAL,
 # synchronous=NORMAL, 64 MiB page cache), one table at a time inside one
 # transaction, and prints SQLite's timer for each statement and the commit.
-# The rows are first staged in temporary tables in the order the store wrote
-# them (flows by row id, message counts by their flow's row id), so the timer
-# counts inserting them and not sorting them. PAGE_SIZE=N overrides the page
+# The rows are first staged in temporary tables in about the order the store
+# wrote them (flows by row id; message counts by their flow's row id, though the
+# writer also writes an open flow's counts at checkpoints), so the timer counts
+# inserting them and not sorting them. PAGE_SIZE=N overrides the page
 # size of the empty database.
 # No binding, no Rust: the floor under the store writer's time for those rows
 # (docs/performance.md). Needs the sqlite3 shell (apt-get install sqlite3).
