@@ -12,8 +12,26 @@ use crate::loopback;
 
 use loopback::{analyze, capture};
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+/// OpenSSL's test server on `port` with the certificate and key, quiet, its
+/// output discarded.
+fn s_server(port: u16, cert: &Path, key: &Path, extra: &[&str], stdin: Stdio) -> Child {
+    Command::new("openssl")
+        .args(["s_server", "-quiet", "-accept", &port.to_string()])
+        .args(extra)
+        .arg("-cert")
+        .arg(cert)
+        .arg("-key")
+        .arg(key)
+        .stdin(stdin)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
 
 #[test]
 fn reads_openssl_handshakes_as_tshark_does() {
@@ -30,17 +48,7 @@ fn reads_openssl_handshakes_as_tshark_does() {
     let dir = tempfile::tempdir().unwrap();
     let (key, cert) = loopback::self_signed(dir.path());
     let run = capture(dir.path(), |port| {
-        let mut server = Command::new("openssl")
-            .args(["s_server", "-quiet", "-accept", &port.to_string(), "-alpn", "h2"])
-            .arg("-cert")
-            .arg(&cert)
-            .arg("-key")
-            .arg(&key)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut server = s_server(port, &cert, &key, &["-alpn", "h2"], Stdio::null());
         std::thread::sleep(Duration::from_millis(800));
         for version in ["-tls1_2", "-tls1_3"] {
             let mut client = Command::new("openssl")
@@ -122,18 +130,8 @@ fn takes_up_openssl_sessions_picked_up_after_their_handshake() {
     let (key, cert) = loopback::self_signed(dir.path());
     let bulk: Vec<u8> = (0..200_000u32).map(|i| b"0123456789abcdef\n"[(i % 17) as usize]).collect();
     let run = capture(dir.path(), |port| {
-        let mut server = Command::new("openssl")
-            .args(["s_server", "-quiet", "-accept", &port.to_string()])
-            .arg("-cert")
-            .arg(&cert)
-            .arg("-key")
-            .arg(&key)
-            // Held open: at the end of its input s_server drops the connection.
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        // Input held open: at the end of its input s_server drops the connection.
+        let mut server = s_server(port, &cert, &key, &[], Stdio::piped());
         loopback::wait_for_port(port, "openssl s_server");
         for version in ["-tls1_2", "-tls1_3"] {
             let mut client = Command::new("openssl")
