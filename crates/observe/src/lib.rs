@@ -825,7 +825,11 @@ fn taken_up(
     };
     (registry.streams.iter().filter(|x| x.port_hint(port)))
         .find_map(|x| Some((x.protocol(), on_its_port(x.as_ref())?)))
-        .or_else(|| registry.streams.iter().find_map(|x| Some((x.protocol(), x.resync(dir, d)?))))
+        .or_else(|| {
+            // The port's own dissectors were offered `resync` above.
+            let mut others = registry.streams.iter().filter(|x| !x.port_hint(port));
+            others.find_map(|x| Some((x.protocol(), x.resync(dir, d)?)))
+        })
 }
 
 /// The side that is the server when a TCP flow is picked up mid-stream or a
