@@ -232,6 +232,13 @@ pub trait StreamDissector: Send + Sync {
     fn protocol(&self) -> &'static str;
     /// True when a server port usually carries this protocol (probe order only).
     fn port_hint(&self, server_port: u16) -> bool;
+    /// True when `server_port` is this industrial protocol's own registered
+    /// port, so that other traffic on it (a tunnel through the firewall
+    /// opening made for the protocol, MITRE ATT&CK for ICS T0885) is worth
+    /// reporting. IT protocols' ports carry too much else: `false`.
+    fn owns_port(&self, _server_port: u16) -> bool {
+        false
+    }
     /// Looks at the first bytes of one direction of a stream.
     fn probe(&self, direction: Direction, data: &[u8]) -> Probe;
     /// A fresh per-flow session.

@@ -17,6 +17,7 @@ use otposture_dissect::{
     DatagramSession, Emit, FlowMeta, FrameSelector, PacketCtx, Probe, Registry, StreamDissector, StreamSession,
 };
 use otposture_flow::{Chunk, DefragLimits, Defragmenter, Flow, FlowLimits, FlowTable, FlowTuple, FragKey};
+use otposture_model::ToCompactString;
 use otposture_model::{
     Direction, EventKind, FlowEnd, FlowKey, FlowRecord, HostSource, InitiatorBasis, Observation, TcpState, Timestamp,
     Transport,
@@ -665,7 +666,7 @@ impl Core {
     fn end_flow(&mut self, mut f: Flow<FlowExt>, why: FlowEnd, now: Timestamp) {
         let meta = FlowMeta { id: f.id, key: f.key };
         let ctx = PacketCtx { flow: Some(&meta), vlan: f.key.vlan, ..PacketCtx::at(now.max(f.last_seen), 0) };
-        let Flow { tcp, ext, anomalies, app_protocol, .. } = &mut f;
+        let Flow { tcp, ext, anomalies, app_protocol, initiator, payload, .. } = &mut f;
         if let Some(t) = tcp.as_mut() {
             for dir in [Direction::ToServer, Direction::ToClient] {
                 if let Some(s) = t.streams.get_mut(dir.index()) {
@@ -683,6 +684,27 @@ impl Core {
         }
         if let StreamDissection::Active(s) = &mut ext.stream {
             s.close(&ctx, &mut self.agg);
+        }
+        // Still undecided at the end, seen from the handshake on: the client's
+        // first bytes were nothing a dissector knows, unless they may still
+        // begin the port's own protocol (an ISO transport connection opened and
+        // closed on port 102 before any data). A flow picked up mid-stream is
+        // only reported once the dissectors gave it up.
+        let port = meta.key.server_port;
+        let unknown = match &ext.stream {
+            StreamDissection::Resync(_) => true,
+            StreamDissection::Probing(bufs) => bufs.first().is_some_and(|client| {
+                !client.is_empty()
+                    && !self
+                        .registry
+                        .streams
+                        .iter()
+                        .any(|x| x.owns_port(port) && x.probe(Direction::ToServer, client) != Probe::NoMatch)
+            }),
+            _ => false,
+        };
+        if unknown && *initiator == InitiatorBasis::Handshake && payload.first().is_some_and(|&n| n > 0) {
+            unexpected_protocol(&self.registry, &mut self.agg, &ctx, UNIDENTIFIED);
         }
         if let DatagramDissection::Active(s) = &mut ext.datagram {
             s.close(&ctx, &mut self.agg);
@@ -754,6 +776,9 @@ fn feed_stream(
             if let Some(x) = chosen {
                 let mut s = x.new_session();
                 *app_protocol = Some(x.protocol());
+                if !x.port_hint(port) {
+                    unexpected_protocol(registry, agg, ctx, x.protocol());
+                }
                 // What this direction held before this chunk, what the other
                 // direction held (a connection confirm waiting, like this
                 // side's request, for the first data to name the protocol),
@@ -798,14 +823,43 @@ fn feed_stream(
         let port = ctx.flow.map_or(0, |f| f.key.server_port);
         if let Some((protocol, mut s)) = taken_up(registry, port, dir, d) {
             *app_protocol = Some(protocol);
+            unexpected_protocol(registry, agg, ctx, protocol);
             s.data(ctx, dir, d, agg);
             ext.stream = StreamDissection::Active(s);
         } else if *left > 1 {
             *left -= 1;
         } else {
             ext.stream = StreamDissection::None;
+            unexpected_protocol(registry, agg, ctx, UNIDENTIFIED);
         }
     }
+}
+
+/// What [`unexpected_protocol`] says was found when no dissector took the stream.
+const UNIDENTIFIED: &str = "unidentified";
+
+/// Reports a TCP flow on an industrial protocol's own port (see
+/// [`StreamDissector::owns_port`]) that carries something else: `found` is
+/// the protocol that took the stream, or [`UNIDENTIFIED`]. Once per flow: a
+/// stream is taken, or given up, once. The event runs client to server
+/// whichever packet decided it.
+fn unexpected_protocol(registry: &Registry, agg: &mut Aggregator, ctx: &PacketCtx<'_>, found: &'static str) {
+    let Some(flow) = ctx.flow else { return };
+    let port = flow.key.server_port;
+    let owners: Vec<&str> = registry.streams.iter().filter(|x| x.owns_port(port)).map(|x| x.protocol()).collect();
+    if owners.is_empty() || owners.contains(&found) {
+        return;
+    }
+    let mut e = ctx.event("tcp", EventKind::Anomaly, "port.unexpected_protocol");
+    e.src_ip = Some(flow.key.client_ip);
+    e.dst_ip = Some(flow.key.server_ip);
+    if ctx.direction != Some(Direction::ToServer) {
+        e.src_mac = None;
+    }
+    e.attributes.push((Cow::Borrowed("port"), port.to_compact_string()));
+    e.attributes.push((Cow::Borrowed("expected"), owners.join(",").into()));
+    e.attributes.push((Cow::Borrowed("found"), found.into()));
+    agg.event(e);
 }
 
 /// The dissector that takes up a stream in [`StreamDissection::Resync`] at

@@ -691,3 +691,98 @@ fn a_poll_picked_up_in_the_middle_of_an_answer_is_taken_up_at_the_next_request()
     let obs = picked_up_mid_answer(40_000, &long[59..], &request, &answer);
     assert_eq!(flows(&obs)[0].app_protocol, None);
 }
+
+/// The `port.unexpected_protocol` events of a run: (port, expected, found).
+fn unexpected(obs: &[Observation]) -> Vec<(String, String, String)> {
+    obs.iter()
+        .filter_map(|o| match o {
+            Observation::Event(e) if e.name == "port.unexpected_protocol" => {
+                assert_eq!((e.protocol.as_ref(), e.kind), ("tcp", EventKind::Anomaly));
+                assert_eq!(e.src_ip, Some([192, 168, 10, 30].into()), "client to server");
+                assert_eq!(e.dst_ip, Some([192, 168, 10, 20].into()));
+                let a = |k: &str| e.attributes.iter().find(|(n, _)| n == k).map(|(_, v)| v.to_string()).unwrap();
+                Some((a("port"), a("expected"), a("found")))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A connection from its handshake to `port`, the client sending `request`
+/// and the server `answer`.
+fn on_port(port: u16, request: &[u8], answer: &[u8]) -> Vec<Observation> {
+    let mut c = TcpConversation::new(
+        Endpoint::new(HMI, [192, 168, 10, 30], 50126),
+        Endpoint::new(PLC, [192, 168, 10, 20], port),
+        T0,
+    );
+    c.handshake().client_sends(request).server_sends(answer).close();
+    let (mut e, _, _) = engine_with(EngineConfig::default());
+    run(&mut e, &c.into_frames())
+}
+
+fn triple(port: &str, expected: &str, found: &str) -> Vec<(String, String, String)> {
+    vec![(port.to_string(), expected.to_string(), found.to_string())]
+}
+
+#[test]
+fn another_protocol_on_an_industrial_protocols_port_is_reported_once() {
+    let ssh = on_port(502, b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n", b"SSH-2.0-OpenSSH_9.2p1\r\n");
+    assert_eq!(flows(&ssh)[0].app_protocol.as_deref(), Some("ssh"), "still dissected as what it is");
+    assert_eq!(unexpected(&ssh), triple("502", "modbus", "ssh"));
+
+    let http = on_port(44818, b"GET / HTTP/1.1\r\nHost: plc\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(unexpected(&http), triple("44818", "enip", "http"));
+
+    // Bytes no dissector knows, from the handshake on: reported when the flow ends.
+    let noise: Vec<u8> = (0..300u32).map(|i| (i * 29 + 11) as u8).collect();
+    assert_eq!(unexpected(&on_port(102, &noise, &noise)), triple("102", "s7comm,mms", "unidentified"));
+    assert_eq!(unexpected(&on_port(20000, &noise, b"")), triple("20000", "dnp3", "unidentified"));
+}
+
+#[test]
+fn an_industrial_protocol_on_its_port_or_other_traffic_elsewhere_is_not_reported() {
+    let request = [0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 2];
+    let answer = [0, 1, 0, 0, 0, 7, 1, 3, 4, 0, 1, 0, 2];
+    let modbus = on_port(502, &request, &answer);
+    assert_eq!(flows(&modbus)[0].app_protocol.as_deref(), Some("modbus"));
+    assert_eq!(unexpected(&modbus), vec![]);
+    // Modbus on another port, SSH on a port no industrial protocol owns, and
+    // TLS on 4843 (OPC UA over TLS is TLS).
+    assert_eq!(unexpected(&on_port(5020, &request, &answer)), vec![]);
+    assert_eq!(unexpected(&on_port(2222, b"SSH-2.0-OpenSSH_9.2p1\r\n", b"SSH-2.0-dropbear\r\n")), vec![]);
+    assert_eq!(unexpected(&on_port(4843, &tls_records(&[40]), &tls_records(&[60]))), vec![]);
+    let noise: Vec<u8> = (0..300u32).map(|i| (i * 29 + 11) as u8).collect();
+    assert_eq!(unexpected(&on_port(40_000, &noise, &noise)), vec![]);
+    // An ISO transport connection opened and closed on port 102 before any
+    // data (TPKT, COTP CR and CC, TSAPs 0x0001 as MMS stacks call them): the
+    // first data would have said S7comm or MMS.
+    let cr = [3, 0, 0, 22, 17, 0xe0, 0, 0, 0, 1, 0, 0xc0, 1, 0x0a, 0xc1, 2, 0, 1, 0xc2, 2, 0, 1];
+    let mut cc = cr;
+    cc[5] = 0xd0;
+    assert_eq!(unexpected(&on_port(102, &cr, &cc)), vec![]);
+    // The first bytes of a Modbus request, cut short: not yet anything else.
+    assert_eq!(unexpected(&on_port(502, &request[..5], b"")), vec![]);
+}
+
+#[test]
+fn a_flow_picked_up_mid_stream_is_reported_only_once_the_dissectors_give_it_up() {
+    let noise: Vec<u8> = (0..200u32).map(|i| (i * 13 + 5) as u8).collect();
+    let picked_up = |segments: usize| {
+        let mut c = TcpConversation::new(
+            Endpoint::new(HMI, [192, 168, 10, 30], 50127),
+            Endpoint::new(PLC, [192, 168, 10, 20], 502),
+            T0,
+        );
+        for _ in 0..segments {
+            c.client_sends(&noise);
+        }
+        let (mut e, _, _) = engine_with(EngineConfig::default());
+        let obs = run(&mut e, c.frames());
+        assert_eq!(flows(&obs)[0].initiator, InitiatorBasis::PortHeuristic);
+        unexpected(&obs)
+    };
+    // The middle of a long Modbus answer may look like this: no verdict yet.
+    assert_eq!(picked_up(3), vec![]);
+    assert_eq!(picked_up(65), triple("502", "modbus", "unidentified"));
+}

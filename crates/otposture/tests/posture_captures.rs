@@ -253,3 +253,65 @@ fn every_remote_access_capture_into_ot_is_an_exposure_finding() {
         .unwrap();
     assert_eq!(guess["evidence"][0]["count"], 11, "{guess:#}");
 }
+
+/// `modbus/modbus-and-non-modbus-p502.pcap`: one Modbus/TCP poll (10.0.0.9 to
+/// 10.0.0.3), and internet scanners sending other things to port 502 of
+/// 192.168.10.111 and .113. tshark 4.0.17 names them by content (its `Protocol`
+/// column of the first client segment): DCERPC (87.236.176.106), NFS over ONC
+/// RPC (87.236.176.96), TLSv1 (66.175.213.4), HTTP (198.74.56.135); it shows
+/// two as plain TCP: `MGLNDD_160.97.70.36_502` (159.203.208.13, a scanner's
+/// banner) and an X.224 connection request with `Cookie: mstshash=admin`
+/// (62.122.184.123: an RDP scanner). otposture has no DCE/RPC or ONC RPC
+/// dissector: those two and the banner are `unidentified`.
+#[test]
+fn other_protocols_on_the_modbus_port_are_reported_and_assessed() {
+    let Some(pcaps) = otposture_fixtures::shared_pcaps() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let capture = pcaps.join("modbus/modbus-and-non-modbus-p502.pcap");
+    let out = otposture(&db, &["analyze", "--quiet", capture.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let events = json(&db, &["events", "--protocol", "tcp"]);
+    let mut got: Vec<(String, String, String, String)> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"] == "port.unexpected_protocol")
+        .map(|e| {
+            let a = &e["attributes"];
+            assert_eq!((a["port"].as_str(), a["expected"].as_str()), (Some("502"), Some("modbus")), "{e:#}");
+            let s = |v: &serde_json::Value| v.as_str().unwrap().to_string();
+            (s(&e["src_ip"]), s(&e["dst_ip"]), s(&a["found"]), s(&e["kind"]))
+        })
+        .collect();
+    got.sort();
+    let e = |src: &str, dst: &str, found: &str| {
+        (src.to_string(), format!("192.168.10.{dst}"), found.to_string(), "anomaly".to_string())
+    };
+    let mut want = vec![
+        e("87.236.176.106", "111", "unidentified"),
+        e("87.236.176.96", "111", "unidentified"),
+        e("66.175.213.4", "111", "tls"),
+        e("198.74.56.135", "111", "http"),
+        e("159.203.208.13", "113", "unidentified"),
+        e("62.122.184.123", "111", "rdp"),
+    ];
+    want.sort();
+    assert_eq!(got, want, "{events:#}");
+
+    let out = otposture(&db, &["assess"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let findings = json(&db, &["findings", "--check", "traffic.unexpected_protocol"]);
+    let mut got: Vec<(String, u64)> = findings["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["severity"].as_str().unwrap().to_string(), f["evidence_total"].as_u64().unwrap()))
+        .collect();
+    got.sort();
+    // One per server and port: .111 and .113 answer from one MAC
+    // (00:00:00:00:00:01), one asset; six scanners, RDP among them.
+    assert_eq!(got, vec![("high".to_string(), 6)], "{findings:#}");
+    let title = findings["findings"][0]["title"].as_str().unwrap();
+    assert!(title.contains("on port 502 (modbus) of"), "{title}");
+}

@@ -23,6 +23,7 @@ pub(crate) fn run(facts: &Facts<'_>, placing: &Placing<'_>, out: &mut Collector)
     for event in facts.events {
         insecure(event, placing, out);
         remote_support(event, placing, out);
+        port_misuse(event, placing, out);
     }
     name_poisoning(facts.events, placing, out);
     firmware(facts, placing, out);
@@ -828,6 +829,50 @@ fn remote_support(e: &EventRow, placing: &Placing<'_>, out: &mut Collector) {
     // The OT host is the client either way: of the TLS session, or of the DNS lookup.
     let evidence = event_evidence(e, &host, &peer, format!("{how} {name}"));
     support_finding(&host, &place, tool, evidence, placing, out);
+}
+
+/// Interactive access and file sharing: over an industrial protocol's port,
+/// most likely a tunnel through the opening a firewall keeps for that protocol.
+const REMOTE_ACCESS: [&str; 5] = ["ssh", "rdp", "rfb", "telnet", "smb"];
+
+/// Something other than an industrial protocol on that protocol's own port
+/// (the engine's `port.unexpected_protocol` event): a tunnel through the
+/// firewall opening made for it, or a probe of the controller. One finding per
+/// server and port.
+fn port_misuse(e: &EventRow, placing: &Placing<'_>, out: &mut Collector) {
+    if (e.protocol.as_str(), e.name.as_str()) != ("tcp", "port.unexpected_protocol") {
+        return;
+    }
+    let (Some(src), Some(dst)) = (e.src_ip, e.dst_ip) else { return };
+    let a = |k: &str| e.attributes.get(k).unwrap_or("?");
+    let (port, expected, found) = (a("port"), a("expected"), a("found"));
+    let net = e.network.as_deref();
+    let (client, server) = (placing.id_of_ip(net, src), placing.id_of_ip(net, dst));
+    let (cp, sp) = (placing.of(&client), placing.of(&server));
+    let remote = REMOTE_ACCESS.contains(&found);
+    let severity = if remote || cp.external { Severity::High } else { Severity::Medium };
+    let what = if found == "unidentified" { "traffic no dissector knows".to_string() } else { found.to_string() };
+    out.add(
+        Draft {
+            check: "traffic.unexpected_protocol",
+            key: format!("{server}:{port}"),
+            title: format!(
+                "{what} on port {port} ({expected}) of {} ({}), from {} ({})",
+                placing.label(&server),
+                where_is(&sp),
+                placing.label(&client),
+                where_is(&cp)
+            ),
+            severity,
+            attack: if remote { &["T0885", "T0886"] } else { &["T0885"] },
+            remediation: format!(
+                "Find the program behind this traffic on both hosts. If it is not an approved tool, treat it as a tunnel or a probe: block it and investigate both hosts. Let conduits pass port {port} only as {expected} (a protocol-aware industrial firewall enforces this)."
+            ),
+        },
+        &[&client, &server],
+        &[],
+        event_evidence(e, &client, &server, format!("{found} on port {port}, where {expected} was expected")),
+    );
 }
 
 /// Distinct names one host must answer with its own address before it counts

@@ -625,3 +625,40 @@ cidrs = ['10.0.0.0/8', '192.168.0.0/16']
     assert_eq!(by, Some("cell-b"));
     assert_eq!(zone_for(&site, &b, &[], &asset.ips, &asset.vlans).map(|(z, _)| z.name.as_str()), Some("it"));
 }
+
+#[test]
+fn another_protocol_on_a_controllers_industrial_port_is_a_finding_per_server_and_port() {
+    let mut p = Plant::new();
+    let plc = p.host("192.168.1.20", "controller");
+    p.host("192.168.2.10", "hmi");
+    p.host("192.168.3.5", "engineering_workstation");
+    let misuse = |p: &mut Plant, src: &str, port: &str, expected: &str, found: &str| {
+        let attrs = [("port", port), ("expected", expected), ("found", found)];
+        p.event(src, "192.168.1.20", "tcp", EventKind::Anomaly, "port.unexpected_protocol", None, &attrs);
+    };
+    // SSH from the HMI over the Modbus port: a tunnel, high.
+    misuse(&mut p, "192.168.2.10", "502", "modbus", "ssh");
+    // Unknown bytes from the engineering workstation to port 102: medium.
+    misuse(&mut p, "192.168.3.5", "102", "s7comm,mms", "unidentified");
+    // A second client on the same port of the same server: the same finding.
+    misuse(&mut p, "192.168.3.5", "502", "modbus", "http");
+    // Another event of the tcp protocol is no misuse.
+    p.event("192.168.2.10", "192.168.1.20", "tcp", EventKind::Anomaly, "port.other", None, &[]);
+    let f = p.assess(Some(&site()));
+    let mut got: Vec<_> = f
+        .iter()
+        .filter(|x| x.check == "traffic.unexpected_protocol")
+        .map(|x| (x.key.clone(), x.severity, x.attack.to_vec(), x.evidence.len()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            (format!("{plc}:102"), Severity::Medium, vec!["T0885"], 1),
+            (format!("{plc}:502"), Severity::High, vec!["T0885", "T0886"], 2),
+        ]
+    );
+    let ssh = f.iter().find(|x| x.key == format!("{plc}:502")).unwrap();
+    assert!(ssh.title.starts_with("ssh on port 502 (modbus) of"), "{}", ssh.title);
+    assert!(ssh.remediation.contains("only as modbus"), "{}", ssh.remediation);
+}

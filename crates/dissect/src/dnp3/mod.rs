@@ -72,6 +72,10 @@ impl StreamDissector for Dnp3 {
         server_port == PORT
     }
 
+    fn owns_port(&self, server_port: u16) -> bool {
+        server_port == PORT
+    }
+
     fn probe(&self, _direction: Direction, data: &[u8]) -> Probe {
         probe(data)
     }

@@ -70,6 +70,10 @@ impl StreamDissector for Iec104 {
         server_port == PORT
     }
 
+    fn owns_port(&self, server_port: u16) -> bool {
+        server_port == PORT
+    }
+
     fn probe(&self, _direction: Direction, data: &[u8]) -> Probe {
         match apci::plausible(data) {
             Plausible::No => return Probe::NoMatch,

@@ -73,6 +73,10 @@ impl StreamDissector for Mms {
         server_port == crate::s7comm::PORT
     }
 
+    fn owns_port(&self, server_port: u16) -> bool {
+        server_port == crate::s7comm::PORT
+    }
+
     fn probe(&self, _direction: Direction, data: &[u8]) -> Probe {
         match crate::rfc1006::first_data(data) {
             Ok(d) if osi::looks_like_mms_transport(d) => Probe::Match,

@@ -60,6 +60,10 @@ impl StreamDissector for Modbus {
         server_port == PORT
     }
 
+    fn owns_port(&self, server_port: u16) -> bool {
+        server_port == PORT
+    }
+
     fn probe(&self, _direction: Direction, data: &[u8]) -> Probe {
         let header = match mbap::parse_header(data) {
             Err(_) => return Probe::NoMatch,

@@ -92,6 +92,11 @@ impl StreamDissector for Opcua {
         server_port == PORT || server_port == PORT_TLS
     }
 
+    /// 4840 only: 4843 is OPC UA over TLS, which a TLS session is.
+    fn owns_port(&self, server_port: u16) -> bool {
+        server_port == PORT
+    }
+
     fn probe(&self, _direction: Direction, data: &[u8]) -> Probe {
         match tcp::plausible(data) {
             tcp::Plausible::Yes => Probe::Match,

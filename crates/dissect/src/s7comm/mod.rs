@@ -77,6 +77,10 @@ impl StreamDissector for S7comm {
         server_port == PORT
     }
 
+    fn owns_port(&self, server_port: u16) -> bool {
+        server_port == PORT
+    }
+
     fn probe(&self, direction: Direction, data: &[u8]) -> Probe {
         // A CR must name TSAPs; a CC counts only from the server.
         match tpkt::first_tpdu(data).map(cotp::parse) {
