@@ -302,16 +302,21 @@ fn other_protocols_on_the_modbus_port_are_reported_and_assessed() {
     let out = otposture(&db, &["assess"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let findings = json(&db, &["findings", "--check", "traffic.unexpected_protocol"]);
-    let mut got: Vec<(String, u64)> = findings["findings"]
+    let mut got: Vec<(String, String, u64)> = findings["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["severity"].as_str().unwrap().to_string(), f["evidence_total"].as_u64().unwrap()))
+        .map(|f| {
+            let title = f["title"].as_str().unwrap();
+            assert!(title.contains(" on port 502 (modbus) of "), "{title}");
+            let key = f["key"].as_str().unwrap();
+            let found = key.rsplit(':').next().unwrap().to_string();
+            (found, f["severity"].as_str().unwrap().to_string(), f["evidence_total"].as_u64().unwrap())
+        })
         .collect();
     got.sort();
-    // One per server and port: .111 and .113 answer from one MAC
-    // (00:00:00:00:00:01), one asset; six scanners, RDP among them.
-    assert_eq!(got, vec![("high".to_string(), 6)], "{findings:#}");
-    let title = findings["findings"][0]["title"].as_str().unwrap();
-    assert!(title.contains("on port 502 (modbus) of"), "{title}");
+    // One per server, port and what was found: .111 and .113 answer from one
+    // MAC (00:00:00:00:00:01), one asset. Every client is on the internet.
+    let f = |found: &str, n: u64| (found.to_string(), "high".to_string(), n);
+    assert_eq!(got, vec![f("http", 1), f("rdp", 1), f("tls", 1), f("unidentified", 3)], "{findings:#}");
 }

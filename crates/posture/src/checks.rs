@@ -838,7 +838,8 @@ const REMOTE_ACCESS: [&str; 5] = ["ssh", "rdp", "rfb", "telnet", "smb"];
 /// Something other than an industrial protocol on that protocol's own port
 /// (the engine's `port.unexpected_protocol` event): a tunnel through the
 /// firewall opening made for it, or a probe of the controller. One finding per
-/// server and port.
+/// server, port and what was found (which decides severity and technique); the
+/// evidence names each client.
 fn port_misuse(e: &EventRow, placing: &Placing<'_>, out: &mut Collector) {
     if (e.protocol.as_str(), e.name.as_str()) != ("tcp", "port.unexpected_protocol") {
         return;
@@ -855,14 +856,8 @@ fn port_misuse(e: &EventRow, placing: &Placing<'_>, out: &mut Collector) {
     out.add(
         Draft {
             check: "traffic.unexpected_protocol",
-            key: format!("{server}:{port}"),
-            title: format!(
-                "{what} on port {port} ({expected}) of {} ({}), from {} ({})",
-                placing.label(&server),
-                where_is(&sp),
-                placing.label(&client),
-                where_is(&cp)
-            ),
+            key: format!("{server}:{port}:{found}"),
+            title: format!("{what} on port {port} ({expected}) of {} ({})", placing.label(&server), where_is(&sp)),
             severity,
             attack: if remote { &["T0885", "T0886"] } else { &["T0885"] },
             remediation: format!(

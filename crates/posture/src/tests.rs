@@ -627,7 +627,7 @@ cidrs = ['10.0.0.0/8', '192.168.0.0/16']
 }
 
 #[test]
-fn another_protocol_on_a_controllers_industrial_port_is_a_finding_per_server_and_port() {
+fn another_protocol_on_a_controllers_industrial_port_is_a_finding_per_server_port_and_protocol() {
     let mut p = Plant::new();
     let plc = p.host("192.168.1.20", "controller");
     p.host("192.168.2.10", "hmi");
@@ -640,8 +640,10 @@ fn another_protocol_on_a_controllers_industrial_port_is_a_finding_per_server_and
     misuse(&mut p, "192.168.2.10", "502", "modbus", "ssh");
     // Unknown bytes from the engineering workstation to port 102: medium.
     misuse(&mut p, "192.168.3.5", "102", "s7comm,mms", "unidentified");
-    // A second client on the same port of the same server: the same finding.
+    // HTTP on the same port from another client: a finding of its own.
     misuse(&mut p, "192.168.3.5", "502", "modbus", "http");
+    // SSH again, from another client: the same finding, a second evidence.
+    misuse(&mut p, "192.168.3.5", "502", "modbus", "ssh");
     // Another event of the tcp protocol is no misuse.
     p.event("192.168.2.10", "192.168.1.20", "tcp", EventKind::Anomaly, "port.other", None, &[]);
     let f = p.assess(Some(&site()));
@@ -654,11 +656,12 @@ fn another_protocol_on_a_controllers_industrial_port_is_a_finding_per_server_and
     assert_eq!(
         got,
         vec![
-            (format!("{plc}:102"), Severity::Medium, vec!["T0885"], 1),
-            (format!("{plc}:502"), Severity::High, vec!["T0885", "T0886"], 2),
+            (format!("{plc}:102:unidentified"), Severity::Medium, vec!["T0885"], 1),
+            (format!("{plc}:502:http"), Severity::Medium, vec!["T0885"], 1),
+            (format!("{plc}:502:ssh"), Severity::High, vec!["T0885", "T0886"], 2),
         ]
     );
-    let ssh = f.iter().find(|x| x.key == format!("{plc}:502")).unwrap();
+    let ssh = f.iter().find(|x| x.key == format!("{plc}:502:ssh")).unwrap();
     assert!(ssh.title.starts_with("ssh on port 502 (modbus) of"), "{}", ssh.title);
     assert!(ssh.remediation.contains("only as modbus"), "{}", ssh.remediation);
 }
