@@ -203,6 +203,7 @@ impl Engine {
         s.events_dropped = self.core.agg.events_dropped;
         s.identities_repeated = self.core.agg.identities_repeated;
         s.anomaly_events_unkept = self.core.agg.anomaly_events_unkept;
+        s.unexpected_protocols = self.core.agg.unexpected_protocols;
         s.messages = self.core.agg.per_protocol();
         s.memory_bytes = (self.table.memory() + self.defrag.held_bytes()) as u64;
         s
@@ -859,6 +860,7 @@ fn unexpected_protocol(registry: &Registry, agg: &mut Aggregator, ctx: &PacketCt
     e.attributes.push((Cow::Borrowed("port"), port.to_compact_string()));
     e.attributes.push((Cow::Borrowed("expected"), owners.join(",").into()));
     e.attributes.push((Cow::Borrowed("found"), found.into()));
+    agg.unexpected_protocols += 1;
     agg.event(e);
 }
 

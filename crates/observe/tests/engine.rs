@@ -709,7 +709,7 @@ fn unexpected(obs: &[Observation]) -> Vec<(String, String, String)> {
 }
 
 /// A connection from its handshake to `port`, the client sending `request`
-/// and the server `answer`.
+/// and the server `answer`. The run's count of such flows agrees with its events.
 fn on_port(port: u16, request: &[u8], answer: &[u8]) -> Vec<Observation> {
     let mut c = TcpConversation::new(
         Endpoint::new(HMI, [192, 168, 10, 30], 50126),
@@ -718,7 +718,9 @@ fn on_port(port: u16, request: &[u8], answer: &[u8]) -> Vec<Observation> {
     );
     c.handshake().client_sends(request).server_sends(answer).close();
     let (mut e, _, _) = engine_with(EngineConfig::default());
-    run(&mut e, &c.into_frames())
+    let obs = run(&mut e, &c.into_frames());
+    assert_eq!(e.stats().unexpected_protocols, unexpected(&obs).len() as u64);
+    obs
 }
 
 fn triple(port: &str, expected: &str, found: &str) -> Vec<(String, String, String)> {

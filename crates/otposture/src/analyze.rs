@@ -451,6 +451,7 @@ fn summary_json(
             "tcp_conflicting_overlaps": s.anomalies.conflicting_overlaps,
             "tcp_out_of_order": s.anomalies.out_of_order,
             "malformed_messages": s.anomalies.malformed,
+            "unexpected_protocols": s.unexpected_protocols,
             "capture_warnings": warnings.len(),
         },
         "caps": {
@@ -506,8 +507,8 @@ fn print_summary(
     }
     let a = &s.anomalies;
     println!(
-        "  anomalies     decode errors {}, snapped {}, tcp gaps {} ({} bytes), retransmissions {}, overlaps {} ({} conflicting), malformed {}, capture warnings {}",
-        s.decode_errors.values().sum::<u64>(), s.snapped, a.gaps, a.gap_bytes, a.retransmissions, a.overlaps, a.conflicting_overlaps, a.malformed, warnings.len()
+        "  anomalies     decode errors {}, snapped {}, tcp gaps {} ({} bytes), retransmissions {}, overlaps {} ({} conflicting), malformed {}, other protocols on industrial ports {}, capture warnings {}",
+        s.decode_errors.values().sum::<u64>(), s.snapped, a.gaps, a.gap_bytes, a.retransmissions, a.overlaps, a.conflicting_overlaps, a.malformed, s.unexpected_protocols, warnings.len()
     );
     if !s.unsupported_link_types.is_empty() {
         println!("  unsupported   link types {:?} (packets counted, not decoded)", s.unsupported_link_types);

@@ -269,8 +269,8 @@ fn other_protocols_on_the_modbus_port_are_reported_and_assessed() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
     let capture = pcaps.join("modbus/modbus-and-non-modbus-p502.pcap");
-    let out = otposture(&db, &["analyze", "--quiet", capture.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary = loopback::analyze(&db, &capture);
+    assert_eq!(summary["anomalies"]["unexpected_protocols"], 6, "{summary:#}");
     let events = json(&db, &["events", "--protocol", "tcp"]);
     let mut got: Vec<(String, String, String, String)> = events["events"]
         .as_array()
