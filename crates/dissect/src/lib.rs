@@ -272,6 +272,10 @@ pub trait DatagramDissector: Send + Sync {
     fn protocol(&self) -> &'static str;
     /// True when one of the ports usually carries this protocol (probe order only).
     fn port_hint(&self, src_port: u16, dst_port: u16) -> bool;
+    /// As [`StreamDissector::owns_port`], for the server port of a datagram flow.
+    fn owns_port(&self, _server_port: u16) -> bool {
+        false
+    }
     /// Looks at one datagram.
     fn probe(&self, data: &[u8]) -> Probe;
     /// A fresh per-flow session.

@@ -218,7 +218,7 @@ pub(crate) struct Aggregator {
     /// Anomaly events not kept: past [`MAX_ANOMALY_EVENTS_PER_KIND`] on their
     /// flow, or [`MAX_PENDING_ANOMALIES`] (each still counted).
     pub(crate) anomaly_events_unkept: u64,
-    /// TCP flows on an industrial protocol's own port carrying something else
+    /// Flows on an industrial protocol's own port carrying something else
     /// (`port.unexpected_protocol`), each counted even when its event is not kept.
     pub(crate) unexpected_protocols: u64,
     /// The flows [`Aggregator::forget_flows`] was given, kept for reuse.

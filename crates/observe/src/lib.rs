@@ -495,6 +495,9 @@ impl Engine {
                 let others = core.registry.datagrams.iter().filter(|x| !x.port_hint(sport, dport));
                 let chosen = hinted.chain(others).find(|x| x.probe(d.payload) == Probe::Match);
                 if let Some(x) = chosen {
+                    if !x.port_hint(sport, dport) {
+                        unexpected_datagrams(&core.registry, agg, &ctx, x.protocol());
+                    }
                     let mut s = x.new_session();
                     s.datagram(&ctx, dir, d.payload, agg);
                     flow.app_protocol = Some(x.protocol());
@@ -842,16 +845,39 @@ const UNIDENTIFIED: &str = "unidentified";
 /// Reports a TCP flow on an industrial protocol's own port (see
 /// [`StreamDissector::owns_port`]) that carries something else: `found` is
 /// the protocol that took the stream, or [`UNIDENTIFIED`]. Once per flow: a
-/// stream is taken, or given up, once. The event runs client to server
-/// whichever packet decided it.
+/// stream is taken, or given up, once.
 fn unexpected_protocol(registry: &Registry, agg: &mut Aggregator, ctx: &PacketCtx<'_>, found: &'static str) {
+    let Some(port) = ctx.flow.map(|f| f.key.server_port) else { return };
+    let owners = registry.streams.iter().filter(|x| x.owns_port(port)).map(|x| x.protocol()).collect();
+    report_unexpected(agg, ctx, "tcp", owners, found);
+}
+
+/// The same for a UDP flow whose datagrams another dissector took (see
+/// [`otposture_dissect::DatagramDissector::owns_port`]). Datagrams no dissector
+/// knows are not reported: RTP and other traffic between ephemeral ports
+/// lands on these ports by chance.
+fn unexpected_datagrams(registry: &Registry, agg: &mut Aggregator, ctx: &PacketCtx<'_>, found: &'static str) {
+    let Some(port) = ctx.flow.map(|f| f.key.server_port) else { return };
+    let owners = registry.datagrams.iter().filter(|x| x.owns_port(port)).map(|x| x.protocol()).collect();
+    report_unexpected(agg, ctx, "udp", owners, found);
+}
+
+/// The `port.unexpected_protocol` event, unless `found` is one of `owners`
+/// (or none owns the port). It runs client to server whichever packet
+/// decided it.
+fn report_unexpected(
+    agg: &mut Aggregator,
+    ctx: &PacketCtx<'_>,
+    transport: &'static str,
+    owners: Vec<&'static str>,
+    found: &'static str,
+) {
     let Some(flow) = ctx.flow else { return };
-    let port = flow.key.server_port;
-    let owners: Vec<&str> = registry.streams.iter().filter(|x| x.owns_port(port)).map(|x| x.protocol()).collect();
     if owners.is_empty() || owners.contains(&found) {
         return;
     }
-    let mut e = ctx.event("tcp", EventKind::Anomaly, "port.unexpected_protocol");
+    let port = flow.key.server_port;
+    let mut e = ctx.event(transport, EventKind::Anomaly, "port.unexpected_protocol");
     e.src_ip = Some(flow.key.client_ip);
     e.dst_ip = Some(flow.key.server_ip);
     if ctx.direction != Some(Direction::ToServer) {

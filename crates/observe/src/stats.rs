@@ -67,8 +67,8 @@ pub struct EngineStats {
     /// between two checkpoints. Every one is still counted in `malformed` and
     /// the flow's anomalies.
     pub anomaly_events_unkept: u64,
-    /// TCP flows on an industrial protocol's own port (502, 20000, 102, 44818,
-    /// 2404, 4840) that carried another protocol or bytes no dissector knows.
+    /// Flows on an industrial protocol's own port that carried something else
+    /// (`port.unexpected_protocol` events).
     pub unexpected_protocols: u64,
     /// Messages per (protocol, operation class).
     pub messages: Vec<(String, String, u64)>,

@@ -788,3 +788,56 @@ fn a_flow_picked_up_mid_stream_is_reported_only_once_the_dissectors_give_it_up()
     assert_eq!(picked_up(3), vec![]);
     assert_eq!(picked_up(65), triple("502", "modbus", "unidentified"));
 }
+
+/// The `port.unexpected_protocol` events of UDP datagrams from the HMI
+/// (port 50200) to the PLC's `port`: (port, expected, found).
+fn unexpected_datagrams(port: u16, payloads: &[&[u8]]) -> Vec<(String, String, String)> {
+    let eth = Eth::new(HMI, PLC);
+    let frames: Vec<Frame> = payloads
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            Frame::new(
+                Timestamp(T0.0 + i as i64),
+                eth_ipv4_udp(&eth, [192, 168, 10, 30], [192, 168, 10, 20], 50200, port, p),
+            )
+        })
+        .collect();
+    let (mut e, _, _) = engine_with(EngineConfig::default());
+    let obs = run(&mut e, &frames);
+    let got: Vec<_> = obs
+        .iter()
+        .filter_map(|o| match o {
+            Observation::Event(e) if e.name == "port.unexpected_protocol" => {
+                assert_eq!(
+                    (e.protocol.as_ref(), e.src_ip, e.dst_ip),
+                    ("udp", Some(HMI_IP.into()), Some(PLC_IP.into()))
+                );
+                let a = |k: &str| e.attributes.iter().find(|(n, _)| n == k).map(|(_, v)| v.to_string()).unwrap();
+                Some((a("port"), a("expected"), a("found")))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(e.stats().unexpected_protocols, got.len() as u64);
+    got
+}
+
+const HMI_IP: [u8; 4] = [192, 168, 10, 30];
+const PLC_IP: [u8; 4] = [192, 168, 10, 20];
+
+#[test]
+fn a_known_protocol_in_datagrams_to_an_industrial_port_is_reported_and_noise_is_not() {
+    // A DNS query for plc.local, sent to BACnet's port.
+    let query: &[u8] = &[
+        0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 3, b'p', b'l', b'c', 5, b'l', b'o', b'c', b'a', b'l', 0, 0, 1,
+        0, 1,
+    ];
+    assert_eq!(unexpected_datagrams(47808, &[query]), triple("47808", "bacnet", "dns"));
+    assert_eq!(unexpected_datagrams(2222, &[query]), triple("2222", "enip", "dns"));
+    // The same query on DNS's port, and noise on BACnet's (RTP and the like
+    // land there by chance): nothing.
+    assert_eq!(unexpected_datagrams(53, &[query]), vec![]);
+    let noise: Vec<u8> = (0..160u32).map(|i| (i * 29 + 11) as u8).collect();
+    assert_eq!(unexpected_datagrams(47808, &[&noise, &noise, &noise, &noise, &noise]), vec![]);
+}

@@ -308,7 +308,7 @@ fn other_protocols_on_the_modbus_port_are_reported_and_assessed() {
         .iter()
         .map(|f| {
             let title = f["title"].as_str().unwrap();
-            assert!(title.contains(" on port 502 (modbus) of "), "{title}");
+            assert!(title.contains(" on TCP port 502 (modbus) of "), "{title}");
             let key = f["key"].as_str().unwrap();
             let found = key.rsplit(':').next().unwrap().to_string();
             (found, f["severity"].as_str().unwrap().to_string(), f["evidence_total"].as_u64().unwrap())

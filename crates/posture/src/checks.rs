@@ -841,7 +841,7 @@ const REMOTE_ACCESS: [&str; 5] = ["ssh", "rdp", "rfb", "telnet", "smb"];
 /// server, port and what was found (which decides severity and technique); the
 /// evidence names each client.
 fn port_misuse(e: &EventRow, placing: &Placing<'_>, out: &mut Collector) {
-    if (e.protocol.as_str(), e.name.as_str()) != ("tcp", "port.unexpected_protocol") {
+    if !matches!(e.protocol.as_str(), "tcp" | "udp") || e.name != "port.unexpected_protocol" {
         return;
     }
     let (Some(src), Some(dst)) = (e.src_ip, e.dst_ip) else { return };
@@ -856,8 +856,13 @@ fn port_misuse(e: &EventRow, placing: &Placing<'_>, out: &mut Collector) {
     out.add(
         Draft {
             check: "traffic.unexpected_protocol",
-            key: format!("{server}:{port}:{found}"),
-            title: format!("{what} on port {port} ({expected}) of {} ({})", placing.label(&server), where_is(&sp)),
+            key: format!("{server}:{}/{port}:{found}", e.protocol),
+            title: format!(
+                "{what} on {} port {port} ({expected}) of {} ({})",
+                e.protocol.to_uppercase(),
+                placing.label(&server),
+                where_is(&sp)
+            ),
             severity,
             attack: if remote { &["T0885", "T0886"] } else { &["T0885"] },
             remediation: format!(

@@ -644,6 +644,9 @@ fn another_protocol_on_a_controllers_industrial_port_is_a_finding_per_server_por
     misuse(&mut p, "192.168.3.5", "502", "modbus", "http");
     // SSH again, from another client: the same finding, a second evidence.
     misuse(&mut p, "192.168.3.5", "502", "modbus", "ssh");
+    // DNS to BACnet's UDP port.
+    let attrs = [("port", "47808"), ("expected", "bacnet"), ("found", "dns")];
+    p.event("192.168.2.10", "192.168.1.20", "udp", EventKind::Anomaly, "port.unexpected_protocol", None, &attrs);
     // Another event of the tcp protocol is no misuse.
     p.event("192.168.2.10", "192.168.1.20", "tcp", EventKind::Anomaly, "port.other", None, &[]);
     let f = p.assess(Some(&site()));
@@ -656,12 +659,13 @@ fn another_protocol_on_a_controllers_industrial_port_is_a_finding_per_server_por
     assert_eq!(
         got,
         vec![
-            (format!("{plc}:102:unidentified"), Severity::Medium, vec!["T0885"], 1),
-            (format!("{plc}:502:http"), Severity::Medium, vec!["T0885"], 1),
-            (format!("{plc}:502:ssh"), Severity::High, vec!["T0885", "T0886"], 2),
+            (format!("{plc}:tcp/102:unidentified"), Severity::Medium, vec!["T0885"], 1),
+            (format!("{plc}:tcp/502:http"), Severity::Medium, vec!["T0885"], 1),
+            (format!("{plc}:tcp/502:ssh"), Severity::High, vec!["T0885", "T0886"], 2),
+            (format!("{plc}:udp/47808:dns"), Severity::Medium, vec!["T0885"], 1),
         ]
     );
-    let ssh = f.iter().find(|x| x.key == format!("{plc}:502:ssh")).unwrap();
-    assert!(ssh.title.starts_with("ssh on port 502 (modbus) of"), "{}", ssh.title);
+    let ssh = f.iter().find(|x| x.key == format!("{plc}:tcp/502:ssh")).unwrap();
+    assert!(ssh.title.starts_with("ssh on TCP port 502 (modbus) of"), "{}", ssh.title);
     assert!(ssh.remediation.contains("only as modbus"), "{}", ssh.remediation);
 }

@@ -66,6 +66,10 @@ impl DatagramDissector for Bacnet {
         [src_port, dst_port].iter().any(|p| (0xbac0..=0xbacf).contains(p))
     }
 
+    fn owns_port(&self, server_port: u16) -> bool {
+        (0xbac0..=0xbacf).contains(&server_port)
+    }
+
     /// A BVLC type 0x81 header whose length is the datagram's, with a known
     /// function, and, where an NPDU follows, protocol version 1.
     fn probe(&self, data: &[u8]) -> Probe {

@@ -98,6 +98,10 @@ impl DatagramDissector for Dnp3Udp {
         src_port == PORT || dst_port == PORT
     }
 
+    fn owns_port(&self, server_port: u16) -> bool {
+        server_port == PORT
+    }
+
     /// A datagram is whole: too short for a header is no, not "need more".
     fn probe(&self, data: &[u8]) -> Probe {
         match probe(data) {

@@ -187,6 +187,10 @@ impl DatagramDissector for EnipUdp {
         [src_port, dst_port].iter().any(|p| *p == PORT || *p == IO_PORT)
     }
 
+    fn owns_port(&self, server_port: u16) -> bool {
+        server_port == PORT || server_port == IO_PORT
+    }
+
     /// A datagram is whole: one encapsulation message exactly, or I/O.
     fn probe(&self, data: &[u8]) -> Probe {
         if is_io_datagram(data) {
