@@ -692,14 +692,17 @@ fn a_poll_picked_up_in_the_middle_of_an_answer_is_taken_up_at_the_next_request()
     assert_eq!(flows(&obs)[0].app_protocol, None);
 }
 
-/// The `port.unexpected_protocol` events of a run: (port, expected, found).
-fn unexpected(obs: &[Observation]) -> Vec<(String, String, String)> {
+const HMI_IP: [u8; 4] = [192, 168, 10, 30];
+const PLC_IP: [u8; 4] = [192, 168, 10, 20];
+
+/// The `port.unexpected_protocol` events of a run, each checked to be a
+/// `transport` anomaly from the HMI to the PLC: (port, expected, found).
+fn unexpected_on(obs: &[Observation], transport: &str) -> Vec<(String, String, String)> {
     obs.iter()
         .filter_map(|o| match o {
             Observation::Event(e) if e.name == "port.unexpected_protocol" => {
-                assert_eq!((e.protocol.as_ref(), e.kind), ("tcp", EventKind::Anomaly));
-                assert_eq!(e.src_ip, Some([192, 168, 10, 30].into()), "client to server");
-                assert_eq!(e.dst_ip, Some([192, 168, 10, 20].into()));
+                assert_eq!((e.protocol.as_ref(), e.kind), (transport, EventKind::Anomaly));
+                assert_eq!((e.src_ip, e.dst_ip), (Some(HMI_IP.into()), Some(PLC_IP.into())), "client to server");
                 let a = |k: &str| e.attributes.iter().find(|(n, _)| n == k).map(|(_, v)| v.to_string()).unwrap();
                 Some((a("port"), a("expected"), a("found")))
             }
@@ -708,14 +711,14 @@ fn unexpected(obs: &[Observation]) -> Vec<(String, String, String)> {
         .collect()
 }
 
+fn unexpected(obs: &[Observation]) -> Vec<(String, String, String)> {
+    unexpected_on(obs, "tcp")
+}
+
 /// A connection from its handshake to `port`, the client sending `request`
 /// and the server `answer`. The run's count of such flows agrees with its events.
 fn on_port(port: u16, request: &[u8], answer: &[u8]) -> Vec<Observation> {
-    let mut c = TcpConversation::new(
-        Endpoint::new(HMI, [192, 168, 10, 30], 50126),
-        Endpoint::new(PLC, [192, 168, 10, 20], port),
-        T0,
-    );
+    let mut c = TcpConversation::new(Endpoint::new(HMI, HMI_IP, 50126), Endpoint::new(PLC, PLC_IP, port), T0);
     c.handshake().client_sends(request).server_sends(answer).close();
     let (mut e, _, _) = engine_with(EngineConfig::default());
     let obs = run(&mut e, &c.into_frames());
@@ -771,11 +774,7 @@ fn an_industrial_protocol_on_its_port_or_other_traffic_elsewhere_is_not_reported
 fn a_flow_picked_up_mid_stream_is_reported_only_once_the_dissectors_give_it_up() {
     let noise: Vec<u8> = (0..200u32).map(|i| (i * 13 + 5) as u8).collect();
     let picked_up = |segments: usize| {
-        let mut c = TcpConversation::new(
-            Endpoint::new(HMI, [192, 168, 10, 30], 50127),
-            Endpoint::new(PLC, [192, 168, 10, 20], 502),
-            T0,
-        );
+        let mut c = TcpConversation::new(Endpoint::new(HMI, HMI_IP, 50127), Endpoint::new(PLC, PLC_IP, 502), T0);
         for _ in 0..segments {
             c.client_sends(&noise);
         }
@@ -796,35 +795,13 @@ fn unexpected_datagrams(port: u16, payloads: &[&[u8]]) -> Vec<(String, String, S
     let frames: Vec<Frame> = payloads
         .iter()
         .enumerate()
-        .map(|(i, p)| {
-            Frame::new(
-                Timestamp(T0.0 + i as i64),
-                eth_ipv4_udp(&eth, [192, 168, 10, 30], [192, 168, 10, 20], 50200, port, p),
-            )
-        })
+        .map(|(i, p)| Frame::new(Timestamp(T0.0 + i as i64), eth_ipv4_udp(&eth, HMI_IP, PLC_IP, 50200, port, p)))
         .collect();
     let (mut e, _, _) = engine_with(EngineConfig::default());
-    let obs = run(&mut e, &frames);
-    let got: Vec<_> = obs
-        .iter()
-        .filter_map(|o| match o {
-            Observation::Event(e) if e.name == "port.unexpected_protocol" => {
-                assert_eq!(
-                    (e.protocol.as_ref(), e.src_ip, e.dst_ip),
-                    ("udp", Some(HMI_IP.into()), Some(PLC_IP.into()))
-                );
-                let a = |k: &str| e.attributes.iter().find(|(n, _)| n == k).map(|(_, v)| v.to_string()).unwrap();
-                Some((a("port"), a("expected"), a("found")))
-            }
-            _ => None,
-        })
-        .collect();
+    let got = unexpected_on(&run(&mut e, &frames), "udp");
     assert_eq!(e.stats().unexpected_protocols, got.len() as u64);
     got
 }
-
-const HMI_IP: [u8; 4] = [192, 168, 10, 30];
-const PLC_IP: [u8; 4] = [192, 168, 10, 20];
 
 #[test]
 fn a_known_protocol_in_datagrams_to_an_industrial_port_is_reported_and_noise_is_not() {
