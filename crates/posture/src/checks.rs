@@ -831,10 +831,6 @@ fn remote_support(e: &EventRow, placing: &Placing<'_>, out: &mut Collector) {
     support_finding(&host, &place, tool, evidence, placing, out);
 }
 
-/// Interactive access and file sharing: over an industrial protocol's port,
-/// most likely a tunnel through the opening a firewall keeps for that protocol.
-const REMOTE_ACCESS: [&str; 5] = ["ssh", "rdp", "rfb", "telnet", "smb"];
-
 /// Something other than an industrial protocol on that protocol's own port
 /// (the engine's `port.unexpected_protocol` event): a tunnel through the
 /// firewall opening made for it, or a probe of the controller. One finding per
@@ -850,7 +846,10 @@ fn port_misuse(e: &EventRow, placing: &Placing<'_>, out: &mut Collector) {
     let net = e.network.as_deref();
     let (client, server) = (placing.id_of_ip(net, src), placing.id_of_ip(net, dst));
     let (cp, sp) = (placing.of(&client), placing.of(&server));
-    let remote = REMOTE_ACCESS.contains(&found);
+    // Interactive access ([`REMOTE`]) or file sharing over an industrial
+    // protocol's port: most likely a tunnel through the opening a firewall
+    // keeps for that protocol.
+    let remote = found == "smb" || REMOTE.iter().any(|(p, _)| *p == found);
     let severity = if remote || cp.external { Severity::High } else { Severity::Medium };
     let what = if found == "unidentified" { "traffic no dissector knows".to_string() } else { found.to_string() };
     out.add(
