@@ -114,6 +114,9 @@ pub struct FileSource {
     done: bool,
     /// For a pipe read with a time limit ([`crate::pipe`]): when its reads give up.
     deadline: Option<Deadline>,
+    /// Opened from a regular file by path, so it can be closed and opened
+    /// again from its start (see [`crate::MergedSource`]).
+    reopenable: bool,
 }
 
 impl std::fmt::Debug for FileSource {
@@ -156,6 +159,7 @@ impl FileSource {
         // A gzip decoder is not known to resume after a read that gave up:
         // a compressed pipe is read without a time limit.
         src.deadline = deadline.filter(|_| !compressed);
+        src.reopenable = meta.is_file();
         Ok(src)
     }
 
@@ -204,9 +208,20 @@ impl FileSource {
             warnings: Vec::new(),
             done: false,
             deadline: None,
+            reopenable: false,
         };
         src.read_header()?;
         Ok(src)
+    }
+
+    /// The index its packets carry as their `source`.
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
+    /// True when it was opened from a regular file, which can be opened again.
+    pub(crate) fn reopenable(&self) -> bool {
+        self.reopenable
     }
 
     /// The file path.

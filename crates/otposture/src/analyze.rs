@@ -181,7 +181,10 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
             anyhow::bail!("this build has no live capture (built without the `live` feature)");
         }
     } else {
-        let mut files = Vec::new();
+        // Added as they are opened: the merge closes each file after the
+        // first until it is reached, so a directory of rotated captures never
+        // holds them all open.
+        let mut merged = MergedSource::new(Vec::new());
         for (i, path) in args.captures.iter().enumerate() {
             // `-` is standard input, e.g. `tcpdump -w - | otposture analyze -`.
             let path = if path.as_os_str() == "-" { Path::new("/dev/stdin") } else { path.as_path() };
@@ -203,9 +206,9 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
             store.add_run_capture(run_id, id)?;
             capture_ids.push(id);
             inputs.push(path.display().to_string());
-            files.push(file);
+            merged.add(file);
         }
-        source = Box::new(MergedSource::new(files));
+        source = Box::new(merged);
     }
 
     let mut writer = Writer::spawn(store)?;

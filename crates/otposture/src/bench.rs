@@ -84,6 +84,8 @@ struct Pass {
     messages: u64,
     protocols: Vec<String>,
     handed: Handed,
+    /// The most input files the merge held open at once.
+    files_open: usize,
 }
 
 /// Records the engine handed to the store, by kind: the writer's cost follows
@@ -156,9 +158,11 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
     let mut best: Option<Pass> = None;
     let scratch = tempfile::tempdir().context("creating a directory for the benchmark database")?;
     for pass in 0..a.passes.max(1) {
-        let files =
-            a.captures.iter().enumerate().map(|(i, p)| FileSource::open(p, i)).collect::<Result<Vec<_>, _>>()?;
-        let mut src = MergedSource::new(files);
+        // Added one at a time: the merge closes each file until it is reached.
+        let mut src = MergedSource::new(Vec::new());
+        for (i, p) in a.captures.iter().enumerate() {
+            src.add(FileSource::open(p, i)?);
+        }
         let mut engine = Engine::new(engine_config(a.flow_memory, 600, 120), registry_without(&a.without)?);
         let dissect = a.stage != Stage::Read;
         // One capture row for all inputs: the store's cost, not its bookkeeping, is measured.
@@ -233,11 +237,24 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
                 messages,
                 protocols,
                 handed,
+                files_open: src.peak_open(),
             });
         }
     }
-    let Pass { secs, packets, bytes, flows, peak_flows, evictions, cpu, main_cpu, messages, protocols, handed } =
-        best.unwrap_or_default();
+    let Pass {
+        secs,
+        packets,
+        bytes,
+        flows,
+        peak_flows,
+        evictions,
+        cpu,
+        main_cpu,
+        messages,
+        protocols,
+        handed,
+        files_open,
+    } = best.unwrap_or_default();
     let peak = peak_rss();
     let result = serde_json::json!({
         "stage": format!("{:?}", a.stage).to_lowercase(),
@@ -256,6 +273,7 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
         "messages": messages,
         "protocols": protocols,
         "records": handed,
+        "files_open_at_once": files_open,
     });
     if a.json {
         println!("{}", serde_json::to_string_pretty(&result)?);
@@ -285,6 +303,9 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
             "records for the store: {} flows ({} open), {} host sightings, {} message counts ({} outside flows), {} kept operations, {} other events",
             h.flows, h.open_flows, h.hosts, h.message_counts, h.message_counts_outside_flows, h.kept_operations, h.other_events
         );
+        if a.captures.len() > 1 {
+            println!("{} files merged, at most {} open at once", a.captures.len(), files_open);
+        }
     }
     Ok(crate::exit::OK)
 }

@@ -361,6 +361,45 @@ fn merges_several_files_in_timestamp_order() {
 }
 
 #[test]
+fn rotated_captures_given_in_any_order_read_as_the_whole() {
+    // The sample cut into consecutive pieces, as `tcpdump -C` or `-G` rotates
+    // files, given last piece first, one of them compressed.
+    let frames = sample_frames();
+    let env = Env::new();
+    let mut pieces = Vec::new();
+    for (i, chunk) in frames.chunks(frames.len().div_ceil(15)).enumerate() {
+        let bytes = pcap_bytes(LinkType::ETHERNET, chunk);
+        pieces.push(if i == 3 {
+            env.file(&format!("piece-{i:02}.pcap.gz"), &flate2_gz(&bytes))
+        } else {
+            env.file(&format!("piece-{i:02}.pcap"), &bytes)
+        });
+    }
+    pieces.reverse();
+    let refs: Vec<&Path> = pieces.iter().map(|p| p.as_path()).collect();
+    assert_eq!(code(&env.analyze(&refs, &[])), 0);
+    let whole = Env::new();
+    let w = whole.file("whole.pcap", &sample_capture());
+    assert_eq!(code(&whole.analyze(&[&w], &[])), 0);
+    assert_eq!(env.json(&["flows"])["flows"], whole.json(&["flows"])["flows"]);
+    let events = |e: &Env| {
+        let mut v = e.json(&["events"])["events"].as_array().unwrap().clone();
+        // Packet numbers and captures differ between the pieces and the whole.
+        for ev in &mut v {
+            let ev = ev.as_object_mut().unwrap();
+            ev.retain(|k, _| !matches!(k.as_str(), "packet" | "capture_id" | "capture" | "id" | "event_id"));
+        }
+        v
+    };
+    assert_eq!(events(&env), events(&whole));
+    let caps = env.json(&["captures"]);
+    let caps = caps["captures"].as_array().unwrap();
+    assert_eq!(caps.len(), 15);
+    assert!(caps.iter().all(|c| c["status"] == "complete"), "{caps:?}");
+    assert_eq!(caps.iter().map(|c| c["packets"].as_u64().unwrap()).sum::<u64>(), frames.len() as u64);
+}
+
+#[test]
 fn keeps_pcapng_packet_comments_as_annotations() {
     let env = Env::new();
     let mut w = PcapngWriter::new(Vec::new()).unwrap();
