@@ -400,6 +400,33 @@ fn rotated_captures_given_in_any_order_read_as_the_whole() {
 }
 
 #[test]
+fn more_rotated_captures_than_open_files_allowed_are_analysed() {
+    // 166 pieces under a limit of 40 open files: a merge that held every
+    // input open could not even open them (EMFILE).
+    let frames = sample_frames();
+    let env = Env::new();
+    let pieces: Vec<String> = frames
+        .chunks(2)
+        .enumerate()
+        .map(|(i, c)| env.file(&format!("p{i:03}.pcap"), &pcap_bytes(LinkType::ETHERNET, c)).display().to_string())
+        .collect();
+    assert!(pieces.len() > 150);
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -n 40 && db="$1" && shift && exec "$0" --db "$db" analyze --quiet "$@""#)
+        .arg(env!("CARGO_BIN_EXE_otposture"))
+        .arg(env.db())
+        .args(&pieces)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let caps = env.json(&["captures"]);
+    let caps = caps["captures"].as_array().unwrap();
+    assert_eq!(caps.len(), pieces.len());
+    assert_eq!(caps.iter().map(|c| c["packets"].as_u64().unwrap()).sum::<u64>(), frames.len() as u64);
+}
+
+#[test]
 fn keeps_pcapng_packet_comments_as_annotations() {
     let env = Env::new();
     let mut w = PcapngWriter::new(Vec::new()).unwrap();
