@@ -88,6 +88,10 @@ pub struct FlowExt {
     senders: [Sender; 2],
     /// The last packet time of the flow's latest stored record, if any.
     recorded_at: Option<Timestamp>,
+    /// The latest record was written after the TCP connection closed, as
+    /// `closed`, and nothing has changed since: when the flow leaves the table
+    /// (it lingers for late packets) its record would say the same again.
+    closed_recorded: bool,
 }
 
 /// An open flow's record is written at the first checkpoint that sees it (its
@@ -547,9 +551,14 @@ impl Engine {
             if f.dirty {
                 f.dirty = false;
                 let due = f.ext.recorded_at.is_none_or(|t| f.last_seen.0.saturating_sub(t.0) >= OPEN_FLOW_REFRESH_NS);
+                // A connection that has closed is written as such: a port scan
+                // leaves a table of reset connections lingering for late
+                // packets, and each was written open here and again at its end.
+                let closed = f.tcp.as_ref().is_some_and(|t| matches!(t.state, TcpState::Closed | TcpState::Reset));
+                f.ext.closed_recorded = due && closed;
                 if due {
                     f.ext.recorded_at = Some(f.last_seen);
-                    out.push(Observation::Flow(record(f, FlowEnd::Open)));
+                    out.push(Observation::Flow(record(f, if closed { FlowEnd::Closed } else { FlowEnd::Open })));
                 }
                 flush_senders(f, agg);
             }
@@ -620,6 +629,7 @@ fn flow_for<'t>(
             datagram: if datagrams { DatagramDissection::Probing(0) } else { DatagramDissection::None },
             senders: [Sender::default(); 2],
             recorded_at: None,
+            closed_recorded: false,
         };
         let mut flow = Flow::new(key, client_first, basis, addr.ts, ext);
         if let (Some(t), Some(state)) = (flow.tcp.as_mut(), tcp_state) {
@@ -670,6 +680,9 @@ impl Core {
     fn end_flow(&mut self, mut f: Flow<FlowExt>, why: FlowEnd, now: Timestamp) {
         let meta = FlowMeta { id: f.id, key: f.key };
         let ctx = PacketCtx { flow: Some(&meta), vlan: f.key.vlan, ..PacketCtx::at(now.max(f.last_seen), 0) };
+        // What ending the flow may still change in its record: bytes held
+        // behind a hole are flushed (gaps, a protocol named), a dissector closes.
+        let recorded = (f.ext.closed_recorded && !f.dirty).then_some((f.anomalies, f.app_protocol));
         let Flow { tcp, ext, anomalies, app_protocol, initiator, payload, .. } = &mut f;
         if let Some(t) = tcp.as_mut() {
             for dir in [Direction::ToServer, Direction::ToClient] {
@@ -725,7 +738,11 @@ impl Core {
         self.stats.add_anomalies(&f.anomalies);
         *self.stats.flow_ends.entry(end.name()).or_insert(0) += 1;
         self.stats.flows += 1;
-        self.out.push(Observation::Flow(record(&f, end)));
+        // Already stored as it ends: written again, it would change nothing.
+        let unchanged = recorded == Some((f.anomalies, f.app_protocol)) && end == FlowEnd::Closed;
+        if !unchanged {
+            self.out.push(Observation::Flow(record(&f, end)));
+        }
         self.ended_ids.push(f.id);
     }
 }

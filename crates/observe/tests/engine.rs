@@ -385,6 +385,70 @@ fn a_long_running_flow_is_recorded_again_with_cumulative_counts() {
     assert_eq!(recs.last().unwrap().end, FlowEnd::Closed);
 }
 
+/// Feeds `frames` to `e` as they are timed, numbering them from `first`.
+fn feed(e: &mut Engine, frames: &[Frame], first: u64) {
+    for (i, f) in frames.iter().enumerate() {
+        e.packet(&RawPacket {
+            ts: f.ts,
+            linktype: 1,
+            data: &f.data,
+            orig_len: f.data.len() as u32,
+            record: first + i as u64,
+        });
+    }
+}
+
+#[test]
+fn a_connection_closed_before_a_checkpoint_is_recorded_once_as_closed() {
+    for reset in [false, true] {
+        let mut c = conversation();
+        c.handshake().client_sends(REQUEST).server_sends(RESPONSE);
+        if reset {
+            c.reset(Side::Client);
+        } else {
+            c.close();
+        }
+        let frames = c.into_frames();
+        let (mut e, _, _) = engine_with(EngineConfig::default());
+        feed(&mut e, &frames, 1);
+        // The connection lingers in the table for late packets: the
+        // checkpoint writes it as it ended, and its end writes nothing more.
+        let mut all = Vec::new();
+        e.checkpoint(&mut all);
+        e.finish(&mut all);
+        let recs = flows(&all);
+        assert_eq!(recs.len(), 1, "reset {reset}: {recs:?}");
+        assert_eq!(recs[0].end, FlowEnd::Closed);
+        assert_eq!(recs[0].packets_to_server + recs[0].packets_to_client, frames.len() as u64);
+        assert_eq!(recs[0].tcp_state, Some(if reset { TcpState::Reset } else { TcpState::Closed }));
+    }
+}
+
+#[test]
+fn a_late_packet_after_the_closed_record_is_recorded_when_the_flow_ends() {
+    let mut c = conversation();
+    c.handshake().client_sends(REQUEST).server_sends(RESPONSE).reset(Side::Client);
+    c.advance(std::time::Duration::from_secs(1)).ack(Side::Server);
+    let frames = c.into_frames();
+    let (early, late) = frames.split_at(frames.len() - 1);
+    let (mut e, _, _) = engine_with(EngineConfig::default());
+    let mut all = Vec::new();
+    feed(&mut e, early, 1);
+    e.checkpoint(&mut all);
+    feed(&mut e, late, early.len() as u64 + 1);
+    // Within the minute an open flow waits between records: not written here.
+    e.checkpoint(&mut all);
+    assert_eq!(flows(&all).len(), 1);
+    e.finish(&mut all);
+    let recs = flows(&all);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    assert_eq!(
+        recs.iter().map(|r| r.packets_to_server + r.packets_to_client).collect::<Vec<_>>(),
+        [early.len() as u64, frames.len() as u64]
+    );
+    assert!(recs.iter().all(|r| r.end == FlowEnd::Closed));
+}
+
 #[test]
 fn follows_ipv6_flows_behind_extension_headers() {
     use otposture_fixtures::packet::ipv6_udp;
