@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 
 /// How much is read from disk at a time.
 const READ_CHUNK: usize = 1 << 20;
+/// The least a read asks for when the file's size says less is left.
+const MIN_READ: usize = 64 << 10;
 /// The largest record or block accepted. libpcap's largest snap length is
 /// 262,144; pcapng blocks also carry options. Anything beyond this is corrupt.
 const MAX_RECORD: usize = 16 << 20;
@@ -298,7 +300,15 @@ impl FileSource {
                 self.end -= self.pos;
                 self.pos = 0;
             }
-            let want = (n - (self.end - self.pos)).max(READ_CHUNK);
+            let needed = n - (self.end - self.pos);
+            let mut want = needed.max(READ_CHUNK);
+            if let (false, Some(total)) = (self.compressed, self.total_bytes) {
+                // No more than the file holds: zeroing a megabyte of buffer cost
+                // more than reading a small capture (most of a directory of them).
+                // At least a little, so a file that grew is still read on.
+                let left = total.saturating_sub(self.buf_offset + self.end as u64);
+                want = want.min(usize::try_from(left).unwrap_or(usize::MAX).max(needed).max(MIN_READ));
+            }
             if self.buf.len() < self.end + want {
                 self.buf.resize(self.end + want, 0);
             }
