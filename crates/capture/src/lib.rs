@@ -14,12 +14,14 @@
 use otposture_model::Timestamp;
 use std::path::PathBuf;
 
+mod dir;
 mod file;
 #[cfg(feature = "live")]
 mod live;
 mod merge;
 mod pipe;
 
+pub use dir::{captures_in, DirCaptures};
 pub use file::{FileFormat, FileSource, Interface};
 #[cfg(feature = "live")]
 pub use live::{LiveOptions, LiveSource};

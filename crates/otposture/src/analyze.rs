@@ -34,7 +34,7 @@ const CHECKPOINT_CHECK_EVERY: u64 = 64;
 
 #[derive(Args, Debug)]
 pub(crate) struct AnalyzeArgs {
-    /// Capture files (pcap, pcapng, optionally gzip-compressed; a pipe, or `-` for standard input); several are merged in timestamp order.
+    /// Capture files (pcap, pcapng, optionally gzip-compressed; a pipe, or `-` for standard input), or directories of them; several are merged in timestamp order.
     #[arg(value_name = "CAPTURE", required_unless_present = "iface", conflicts_with = "iface")]
     captures: Vec<PathBuf>,
     /// Capture live from this interface instead (receive only; needs CAP_NET_RAW).
@@ -118,6 +118,40 @@ pub(crate) fn raw<'a>(p: &otposture_capture::Packet<'a>) -> RawPacket<'a> {
     RawPacket { ts: p.ts, linktype: p.linktype, data: p.data, orig_len: p.orig_len, record: p.record }
 }
 
+/// The inputs with each directory replaced by the capture files in it (sorted
+/// by name; other files and subdirectories are passed over and counted). A
+/// directory without one is an error naming it.
+pub(crate) fn capture_files(inputs: &[PathBuf], quiet: bool) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for path in inputs {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let found = otposture_capture::captures_in(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if found.captures.is_empty() {
+            return Err(format!(
+                "{}: no pcap or pcapng files in this directory ({} other entries; subdirectories are not read)",
+                path.display(),
+                found.skipped
+            ));
+        }
+        if !quiet {
+            eprintln!(
+                "{}: {} capture files, in name order{}",
+                path.display(),
+                found.captures.len(),
+                match found.skipped {
+                    0 => String::new(),
+                    n => format!(" ({n} other entries passed over)"),
+                }
+            );
+        }
+        files.extend(found.captures);
+    }
+    Ok(files)
+}
+
 fn now_secs() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
@@ -135,11 +169,18 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
             }
         });
     }
+    let captures = match capture_files(&args.captures, args.quiet) {
+        Ok(c) => c,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Ok(exit::BAD_INPUT);
+        }
+    };
     let mut store = Store::open(&db).with_context(|| format!("opening database {}", db.display()))?;
     let network = args.network.as_deref();
     // A capture keeps the network it was first analysed in: refuse before any
     // capture row is touched. (A file that cannot be read is reported below.)
-    for path in &args.captures {
+    for path in &captures {
         if let Ok((fp, _)) = fingerprint(path) {
             if let Err(e) = store.check_capture_network(network, &fp) {
                 eprintln!("error: {}: {e}", path.display());
@@ -185,7 +226,7 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
         // first until it is reached, so a directory of rotated captures never
         // holds them all open.
         let mut merged = MergedSource::new(Vec::new());
-        for (i, path) in args.captures.iter().enumerate() {
+        for (i, path) in captures.iter().enumerate() {
             // `-` is standard input, e.g. `tcpdump -w - | otposture analyze -`.
             let path = if path.as_os_str() == "-" { Path::new("/dev/stdin") } else { path.as_path() };
             let file = match FileSource::open(path, i) {

@@ -27,7 +27,7 @@ enum Stage {
 
 #[derive(Args, Debug)]
 pub(crate) struct BenchArgs {
-    /// Capture files (merged in timestamp order, as `analyze` does).
+    /// Capture files or directories of them (merged in timestamp order, as `analyze` does).
     #[arg(required = true, value_name = "CAPTURE")]
     captures: Vec<PathBuf>,
     /// Which stage to measure.
@@ -155,12 +155,13 @@ fn peak_rss() -> Option<u64> {
 }
 
 pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
+    let captures = crate::analyze::capture_files(&a.captures, false).map_err(anyhow::Error::msg)?;
     let mut best: Option<Pass> = None;
     let scratch = tempfile::tempdir().context("creating a directory for the benchmark database")?;
     for pass in 0..a.passes.max(1) {
         // Added one at a time: the merge closes each file until it is reached.
         let mut src = MergedSource::new(Vec::new());
-        for (i, p) in a.captures.iter().enumerate() {
+        for (i, p) in captures.iter().enumerate() {
             src.add(FileSource::open(p, i)?);
         }
         let mut engine = Engine::new(engine_config(a.flow_memory, 600, 120), registry_without(&a.without)?);
@@ -303,8 +304,8 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
             "records for the store: {} flows ({} open), {} host sightings, {} message counts ({} outside flows), {} kept operations, {} other events",
             h.flows, h.open_flows, h.hosts, h.message_counts, h.message_counts_outside_flows, h.kept_operations, h.other_events
         );
-        if a.captures.len() > 1 {
-            println!("{} files merged, at most {} open at once", a.captures.len(), files_open);
+        if captures.len() > 1 {
+            println!("{} files merged, at most {} open at once", captures.len(), files_open);
         }
     }
     Ok(crate::exit::OK)
