@@ -65,7 +65,7 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
     use otposture_fixtures::{pcap_bytes, sample_frames, LinkType, PcapngWriter};
     use std::io::Write;
