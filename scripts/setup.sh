@@ -9,10 +9,10 @@
 # test's client), the inetutils telnet client (the Telnet peer test),
 # Net-SNMP's agent and tools (the SNMP peer test; numeric OIDs, no MIB files needed) and
 # rsyslog with its GnuTLS driver (the alerts crate's syslog test receives UDP, TCP
-# and TLS on loopback), and g++ (libFuzzer, which the fuzz targets link, is C++).
+# and TLS on loopback), nmap (the scan test's scanner), and g++ (libFuzzer, which the fuzz targets link, is C++).
 set -euo pipefail
 need=()
-for p in g++ libpcap-dev tshark tcpdump openssh-server openssh-client tigervnc-standalone-server tigervnc-tools dnsmasq-base bind9-dnsutils curl inetutils-telnet snmpd snmp samba smbclient xrdp freerdp2-x11 rsyslog rsyslog-gnutls; do
+for p in g++ libpcap-dev tshark tcpdump openssh-server openssh-client tigervnc-standalone-server tigervnc-tools dnsmasq-base bind9-dnsutils curl inetutils-telnet snmpd snmp samba smbclient xrdp freerdp2-x11 rsyslog rsyslog-gnutls nmap; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -319,12 +319,14 @@ pub(crate) fn assess_stored(
         }
         None => Vec::new(),
     };
+    let attempts = store.empty_attempts(otposture_posture::SCAN_TARGETS)?;
     let findings = otposture_posture::assess(&Facts {
         site,
         inventory: &inventory,
         events: &events,
         vulns: &vulns,
         deviations: &deviations,
+        attempts: &attempts,
     });
     // Findings whose newest evidence is older than the site's resolve_after,
     // counted back from the newest traffic stored, are no longer observed.

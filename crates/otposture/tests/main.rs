@@ -55,6 +55,7 @@ mod rfb_peer;
 mod rfb_tshark;
 mod s7_peer;
 mod s7comm_tshark;
+mod scan_peer;
 mod smb_peer;
 mod smb_tshark;
 mod snmp_peer;

@@ -26,6 +26,9 @@ pub(crate) fn run(facts: &Facts<'_>, placing: &Placing<'_>, out: &mut Collector)
         port_misuse(event, placing, out);
     }
     name_poisoning(facts.events, placing, out);
+    for a in facts.attempts {
+        scan(a, placing, out);
+    }
     firmware(facts, placing, out);
     for d in facts.deviations {
         drift(d, placing, out);
@@ -871,6 +874,53 @@ fn port_misuse(e: &EventRow, placing: &Placing<'_>, out: &mut Collector) {
         &[&client, &server],
         &[],
         event_evidence(e, &client, &server, format!("{found} on port {port}, where {expected} was expected")),
+    );
+}
+
+/// A client calling many hosts or ports within an hour on connections that
+/// carried nothing: a port scan or a host sweep (nmap, a vulnerability
+/// scanner, malware looking for its next target), ATT&CK for ICS T0846.
+fn scan(a: &otposture_store::EmptyAttempts, placing: &Placing<'_>, out: &mut Collector) {
+    let Ok(ip) = a.client_ip.parse::<std::net::IpAddr>() else { return };
+    let net = Some(a.network.as_str()).filter(|n| !n.is_empty());
+    let client = placing.id_of_ip(net, ip);
+    let cp = placing.of(&client);
+    let shape = if a.hosts == 1 {
+        format!("{} ports of {}", a.ports, a.sample_hosts.first().map_or("one host", String::as_str))
+    } else if a.ports == 1 {
+        format!("port {} on {} hosts", a.sample_ports.first().map_or(0, |p| *p), a.hosts)
+    } else {
+        format!("{} ports on {} hosts", a.ports, a.hosts)
+    };
+    let more = |n: u64, shown: usize| if n > shown as u64 { ", ..." } else { "" };
+    out.add(
+        Draft {
+            check: "traffic.scan",
+            key: client.clone(),
+            title: format!("{} scanned the network: connections with no data to many hosts or ports ({})", placing.label(&client), where_is(&cp)),
+            severity: Severity::High,
+            attack: &["T0846"],
+            remediation: "Find out who ran the scan and with what. An approved scan (an asset owner's vulnerability scanner, an inventory tool) belongs in a change record; anything else means someone is mapping the control network: isolate the host and investigate it. Controllers can fault when scanned: check the ones it reached.".into(),
+        },
+        &[&client],
+        &[],
+        Evidence {
+            what: format!(
+                "{} connections with no data to {} targets, {shape}: ports {}{}; hosts {}{}",
+                a.attempts,
+                a.targets,
+                list(a.sample_ports.iter()),
+                more(a.ports, a.sample_ports.len()),
+                list(a.sample_hosts.iter()),
+                more(a.hosts, a.sample_hosts.len()),
+            ),
+            client: Some(client.clone()),
+            protocol: Some("tcp".into()),
+            count: a.attempts,
+            first_seen_ns: a.first_seen_ns,
+            last_seen_ns: a.last_seen_ns,
+            ..evidence_base()
+        },
     );
 }
 

@@ -175,7 +175,16 @@ pub struct Facts<'a> {
     pub vulns: &'a [VulnFact],
     /// Deviations from the accepted baseline (empty without one).
     pub deviations: &'a [otposture_drift::Deviation],
+    /// Clients whose connection attempts that carried nothing reached many
+    /// hosts or ports within an hour ([`SCAN_TARGETS`] or more).
+    pub attempts: &'a [otposture_store::EmptyAttempts],
 }
+
+/// Distinct (server, port) pairs a client must call within an hour, with no
+/// data on any of the connections, before it counts as scanning. Across the 180
+/// shared captures no client called more than one such pair; an HMI polling a
+/// dead controller calls the same pair again and again.
+pub const SCAN_TARGETS: u64 = 20;
 
 /// Runs every check. Findings come ordered by severity (gravest first), then id.
 pub fn assess(facts: &Facts<'_>) -> Vec<Finding> {

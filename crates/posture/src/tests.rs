@@ -11,6 +11,7 @@ struct Plant {
     hosts: Vec<HostRow>,
     conversations: Vec<ConversationRow>,
     events: Vec<EventRow>,
+    attempts: Vec<otposture_store::EmptyAttempts>,
     roles: Vec<RoleOverride>,
 }
 
@@ -20,7 +21,13 @@ fn mac(n: usize) -> MacAddr {
 
 impl Plant {
     fn new() -> Self {
-        Plant { hosts: Vec::new(), conversations: Vec::new(), events: Vec::new(), roles: Vec::new() }
+        Plant {
+            hosts: Vec::new(),
+            conversations: Vec::new(),
+            events: Vec::new(),
+            roles: Vec::new(),
+            attempts: Vec::new(),
+        }
     }
 
     /// A host with a MAC (id `mac-02:00:00:00:00:NN`) and a role.
@@ -110,7 +117,14 @@ impl Plant {
         let mut inventory = otposture_inventory::build(&self.hosts, &[], &self.conversations);
         let unused = otposture_inventory::apply_overrides(&mut inventory, &self.roles);
         assert!(unused.is_empty(), "every test host is an asset");
-        assess(&Facts { site, inventory: &inventory, events: &self.events, vulns: &[], deviations: &[] })
+        assess(&Facts {
+            site,
+            inventory: &inventory,
+            events: &self.events,
+            vulns: &[],
+            deviations: &[],
+            attempts: &self.attempts,
+        })
     }
 }
 
@@ -450,7 +464,14 @@ fn vulnerable_firmware_takes_the_graver_decision() {
         kev: false,
     };
     let vulns = [v("attend", "CVE-1"), v("act", "CVE-2"), v("track", "CVE-3")];
-    let f = assess(&Facts { site: None, inventory: &inventory, events: &[], vulns: &vulns, deviations: &[] });
+    let f = assess(&Facts {
+        site: None,
+        inventory: &inventory,
+        events: &[],
+        vulns: &vulns,
+        deviations: &[],
+        attempts: &[],
+    });
     let x = one(&f, "firmware.vulnerable");
     assert_eq!(x.severity, Severity::Critical);
     assert_eq!(x.evidence_total, 2, "track is not evidence");
@@ -668,4 +689,39 @@ fn another_protocol_on_a_controllers_industrial_port_is_a_finding_per_server_por
     let ssh = f.iter().find(|x| x.key == format!("{plc}:tcp/502:ssh")).unwrap();
     assert!(ssh.title.starts_with("ssh on TCP port 502 (modbus) of"), "{}", ssh.title);
     assert!(ssh.remediation.contains("only as modbus"), "{}", ssh.remediation);
+}
+
+#[test]
+fn a_scan_is_one_finding_per_scanner_with_each_hour_as_evidence() {
+    let mut p = Plant::new();
+    let ews = p.host("192.168.10.50", "engineering_workstation");
+    p.host("192.168.10.20", "controller");
+    p.talk("192.168.10.50", "192.168.10.20", "modbus", 502, &[(OperationClass::Read, 10)]);
+    let hour = |h: i64, hosts: u64, ports: u64, sample_ports: Vec<u16>| otposture_store::EmptyAttempts {
+        network: String::new(),
+        client_ip: "192.168.10.50".into(),
+        first_seen_ns: h * 3_600_000_000_000,
+        last_seen_ns: h * 3_600_000_000_000 + 60_000_000_000,
+        hosts,
+        targets: hosts * ports,
+        ports,
+        attempts: hosts * ports + 3,
+        sample_ports,
+        sample_hosts: vec!["192.168.10.20".into(), "192.168.10.21".into()],
+    };
+    p.attempts = vec![hour(1, 254, 1, vec![502]), hour(2, 1, 1000, vec![1, 7, 9, 13, 21, 22, 23, 25])];
+    let f = p.assess(None);
+    let scans: Vec<&Finding> = f.iter().filter(|f| f.check == "traffic.scan").collect();
+    assert_eq!(scans.len(), 1, "{f:#?}");
+    let s = scans[0];
+    assert_eq!((s.key.as_str(), s.severity, s.attack.as_slice()), (ews.as_str(), Severity::High, &["T0846"][..]));
+    assert_eq!(s.assets, std::slice::from_ref(&ews));
+    assert_eq!(s.evidence_total, 2);
+    assert_eq!(s.evidence[0].what, "257 connections with no data to 254 targets, port 502 on 254 hosts: ports 502; hosts 192.168.10.20, 192.168.10.21, ...");
+    assert_eq!(s.evidence[1].what, "1003 connections with no data to 1000 targets, 1000 ports of 192.168.10.20: ports 1, 7, 9, 13, 21, 22, 23, 25, ...; hosts 192.168.10.20, 192.168.10.21");
+    assert_eq!(s.evidence[1].count, 1003);
+    assert!(s.title.starts_with("192.168.10.50 scanned the network"), "{}", s.title);
+    // No attempts, no finding.
+    p.attempts.clear();
+    assert!(p.assess(None).iter().all(|f| f.check != "traffic.scan"));
 }

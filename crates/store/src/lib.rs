@@ -22,6 +22,7 @@
 //! per thread. Concurrent processes may share a file (SQLite locking, with a busy
 //! timeout); writers take turns. See `docs/store.md` for tables and policies.
 
+mod attempts;
 mod baseline;
 mod codes;
 mod digest;
@@ -39,6 +40,7 @@ mod text;
 mod users;
 mod write;
 
+pub use attempts::EmptyAttempts;
 pub use baseline::{Baseline, BaselineSummary};
 pub use error::StoreError;
 pub use findings::{

@@ -255,7 +255,7 @@ fn wall_clock(secs: i64) -> String {
 }
 
 /// Maps a query error, recognising unreadable stored values.
-fn read_err<'a>(path: &'a Path, op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError + 'a {
+pub(crate) fn read_err<'a>(path: &'a Path, op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError + 'a {
     move |err| match err {
         rusqlite::Error::FromSqlConversionFailure(idx, ty, source) => match source.downcast::<BadText>() {
             Ok(bad) => StoreError::BadValue {
@@ -279,7 +279,7 @@ const CONVERSATION_KEY: &str =
 
 /// Flows with their capture, flows first: the captures are a handful of rows,
 /// and with them first the planner could scan the flows once per capture.
-const FLOWS_WITH_CAPTURE: &str = "flows AS f CROSS JOIN captures AS cap ON cap.id = f.capture_id";
+pub(crate) const FLOWS_WITH_CAPTURE: &str = "flows AS f CROSS JOIN captures AS cap ON cap.id = f.capture_id";
 
 /// [`CONVERSATION_KEY`] as read back: the text and integers as stored.
 type ConversationKey = (String, String, i64, String, Option<i64>, Option<String>, String);

@@ -119,7 +119,7 @@ pub(crate) fn capture_ethertype(dir: &Path, ethertype: u16, peer: impl FnOnce(u1
     capture_filtered(dir, 0, &["ether", "proto", &format!("{ethertype:#06x}")], peer)
 }
 
-fn capture_filtered(dir: &Path, port: u16, filter: &[&str], peer: impl FnOnce(u16) -> Output) -> Captured {
+pub(crate) fn capture_filtered(dir: &Path, port: u16, filter: &[&str], peer: impl FnOnce(u16) -> Output) -> Captured {
     let pcap = dir.join("peer.pcap");
     let mut dump = Command::new("tcpdump")
         // Immediate mode and a large buffer: without them tcpdump can lose the
