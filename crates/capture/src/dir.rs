@@ -1,7 +1,7 @@
 //! The capture files in a directory, so `analyze DIR` reads a folder of
 //! rotated captures without a glob that would also catch its notes and logs.
 
-use std::io::Read;
+use crate::file::read_full;
 use std::path::{Path, PathBuf};
 
 /// What a directory holds: its capture files, and how many other entries were passed over.
@@ -36,11 +36,11 @@ pub fn captures_in(dir: &Path) -> std::io::Result<DirCaptures> {
 fn looks_like_capture(path: &Path) -> std::io::Result<bool> {
     let mut file = std::fs::File::open(path)?;
     let mut head = [0u8; 4];
-    let n = read_up_to(&mut file, &mut head)?;
+    let n = read_full(&mut file, &mut head)?;
     if head.get(..2) == Some(&[0x1f, 0x8b][..]) {
         let mut gz = flate2::read::GzDecoder::new(std::fs::File::open(path)?);
         // A file that is not gzip after all is not a capture: not an error.
-        return Ok(read_up_to(&mut gz, &mut head).is_ok_and(|n| n == 4 && is_magic(head)));
+        return Ok(read_full(&mut gz, &mut head).is_ok_and(|n| n == 4 && is_magic(head)));
     }
     Ok(n == 4 && is_magic(head))
 }
@@ -48,19 +48,6 @@ fn looks_like_capture(path: &Path) -> std::io::Result<bool> {
 fn is_magic(head: [u8; 4]) -> bool {
     const MAGICS: [u32; 5] = [0xa1b2_c3d4, 0xa1b2_3c4d, 0x0a0d_0d0a, 0xd4c3_b2a1, 0x4d3c_b2a1];
     MAGICS.contains(&u32::from_be_bytes(head)) || MAGICS.contains(&u32::from_le_bytes(head))
-}
-
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(buf.get_mut(n..).unwrap_or_default()) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 #[cfg(test)]

@@ -855,7 +855,8 @@ fn units_to_ts_general(units: u64, per_sec: u64, offset_secs: i64) -> Timestamp 
     Timestamp((secs as i64).saturating_add(offset_secs).saturating_mul(1_000_000_000).saturating_add(nanos as i64))
 }
 
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+/// Reads until `buf` is full or the input ends; how many bytes it got.
+pub(crate) fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(buf.get_mut(n..).unwrap_or_default()) {

@@ -105,15 +105,7 @@ fn engine_with(config: EngineConfig) -> (Engine, Seen, Arc<Mutex<Vec<Vec<u8>>>>)
 }
 
 fn run(engine: &mut Engine, frames: &[Frame]) -> Vec<Observation> {
-    for (i, f) in frames.iter().enumerate() {
-        engine.packet(&RawPacket {
-            ts: f.ts,
-            linktype: 1,
-            data: &f.data,
-            orig_len: f.data.len() as u32,
-            record: i as u64 + 1,
-        });
-    }
+    feed(engine, frames, 1);
     let mut out = Vec::new();
     engine.finish(&mut out);
     out
