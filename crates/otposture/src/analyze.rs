@@ -226,10 +226,15 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
         // first until it is reached, so a directory of rotated captures never
         // holds them all open.
         let mut merged = MergedSource::new(Vec::new());
-        for (i, path) in captures.iter().enumerate() {
+        // A capture given twice (a path repeated, a directory and a file in
+        // it, a copy under another name) is read once: read twice, every
+        // packet would be counted twice and seen as retransmitted.
+        let mut read: std::collections::HashMap<String, PathBuf> = std::collections::HashMap::new();
+        for path in &captures {
             // `-` is standard input, e.g. `tcpdump -w - | otposture analyze -`.
             let path = if path.as_os_str() == "-" { Path::new("/dev/stdin") } else { path.as_path() };
-            let file = match FileSource::open(path, i) {
+            // Packets carry this index as their source: the capture's place in `capture_ids`.
+            let file = match FileSource::open(path, capture_ids.len()) {
                 Ok(f) => f,
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -243,6 +248,15 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
                 }
             };
             let (fp, size) = fingerprint(path).with_context(|| format!("reading {}", path.display()))?;
+            if let Some(first) = read.get(&fp) {
+                eprintln!(
+                    "warning: {}: the same capture as {} (same size, first and last 64 KiB): read once",
+                    path.display(),
+                    first.display()
+                );
+                continue;
+            }
+            read.insert(fp.clone(), path.to_path_buf());
             let id = store.begin_capture_in(network, &fp, path, size, started)?;
             store.add_run_capture(run_id, id)?;
             capture_ids.push(id);

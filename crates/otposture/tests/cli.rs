@@ -468,6 +468,30 @@ fn a_directory_is_read_as_the_captures_in_it() {
 }
 
 #[test]
+fn a_capture_given_twice_is_read_once() {
+    let env = Env::new();
+    let sample = env.file("plant.pcap", &sample_capture());
+    let copy = env.file("copy-of-plant.pcap", &sample_capture());
+    let out = env.analyze(&[&sample, &sample, &copy], &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stderr(&out).matches("the same capture as").count(), 2, "{}", stderr(&out));
+    let once = Env::new();
+    let s = once.file("plant.pcap", &sample_capture());
+    assert_eq!(code(&once.analyze(&[&s], &[])), 0);
+    for what in ["flows", "operations"] {
+        assert_eq!(env.json(&[what]), once.json(&[what]), "{what}");
+    }
+    // Host rows are numbered in the order they were written, which varies.
+    let hosts = |e: &Env| {
+        let mut h = e.json(&["hosts"])["hosts"].clone();
+        h.as_array_mut().unwrap().iter_mut().for_each(|h| drop(h.as_object_mut().unwrap().remove("id")));
+        h
+    };
+    assert_eq!(hosts(&env), hosts(&once));
+    assert_eq!(env.json(&["captures"])["captures"].as_array().unwrap().len(), 1);
+}
+
+#[test]
 fn keeps_pcapng_packet_comments_as_annotations() {
     let env = Env::new();
     let mut w = PcapngWriter::new(Vec::new()).unwrap();
