@@ -114,11 +114,6 @@ impl MergedSource {
         self.peak_open
     }
 
-    /// How many files were given.
-    pub fn inputs(&self) -> usize {
-        self.open.len()
-    }
-
     fn opened(&mut self) {
         self.open_now += 1;
         self.peak_open = self.peak_open.max(self.open_now);

@@ -242,20 +242,8 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
             });
         }
     }
-    let Pass {
-        secs,
-        packets,
-        bytes,
-        flows,
-        peak_flows,
-        evictions,
-        cpu,
-        main_cpu,
-        messages,
-        protocols,
-        handed,
-        files_open,
-    } = best.unwrap_or_default();
+    let best = best.unwrap_or_default();
+    let Pass { secs, packets, bytes, cpu, main_cpu, .. } = best;
     let peak = peak_rss();
     let result = serde_json::json!({
         "stage": format!("{:?}", a.stage).to_lowercase(),
@@ -267,14 +255,14 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
         "main_thread_cpu_seconds": main_cpu,
         "megabytes_per_second": bytes as f64 / 1e6 / secs,
         "packets_per_second": packets as f64 / secs,
-        "flows": flows,
-        "peak_flows": peak_flows,
-        "flow_cap_evictions": evictions,
+        "flows": best.flows,
+        "peak_flows": best.peak_flows,
+        "flow_cap_evictions": best.evictions,
         "peak_rss_bytes": peak,
-        "messages": messages,
-        "protocols": protocols,
-        "records": handed,
-        "files_open_at_once": files_open,
+        "messages": best.messages,
+        "protocols": best.protocols,
+        "records": best.handed,
+        "files_open_at_once": best.files_open,
     });
     if a.json {
         println!("{}", serde_json::to_string_pretty(&result)?);
@@ -294,18 +282,18 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
             },
             bytes as f64 / 1e6 / secs,
             packets as f64 / 1e6 / secs,
-            flows,
-            peak_flows,
-            evictions,
+            best.flows,
+            best.peak_flows,
+            best.evictions,
             peak.map_or_else(|| "unknown".to_string(), |p| format!("{:.1} MiB", p as f64 / 1048576.0)),
         );
-        let h = &handed;
+        let h = &best.handed;
         println!(
             "records for the store: {} flows ({} open), {} host sightings, {} message counts ({} outside flows), {} kept operations, {} other events",
             h.flows, h.open_flows, h.hosts, h.message_counts, h.message_counts_outside_flows, h.kept_operations, h.other_events
         );
         if captures.len() > 1 {
-            println!("{} files merged, at most {} open at once", captures.len(), files_open);
+            println!("{} files merged, at most {} open at once", captures.len(), best.files_open);
         }
     }
     Ok(crate::exit::OK)

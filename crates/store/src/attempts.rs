@@ -51,10 +51,11 @@ impl Store {
         let query = format!(
             "SELECT cap.network, f.client_ip_key, min(f.client_ip), f.first_seen / {HOUR_NS} AS hour,
                     min(f.first_seen), max(f.last_seen), count(DISTINCT f.server_ip_key),
-                    count(DISTINCT f.server_ip || ' ' || f.server_port), count(DISTINCT f.server_port), count(*)
+                    count(DISTINCT f.server_ip || ' ' || f.server_port) AS targets, count(DISTINCT f.server_port),
+                    count(*)
              FROM {FLOWS_WITH_CAPTURE} WHERE {empty}
              GROUP BY cap.network, f.client_ip_key, hour
-             HAVING count(DISTINCT f.server_ip || ' ' || f.server_port) >= ?1
+             HAVING targets >= ?1
              ORDER BY cap.network, f.client_ip_key, hour"
         );
         let mut stmt = self.conn.prepare(&query).map_err(err())?;
@@ -82,7 +83,6 @@ impl Store {
             .map_err(err())?
             .collect::<Result<Vec<_>, _>>()
             .map_err(err())?;
-        let mut out = Vec::with_capacity(rows.len());
         // Examples for each: few rows (scanners are few), each found by the
         // client address index.
         let within = format!(
@@ -100,18 +100,15 @@ impl Store {
                  ORDER BY f.k LIMIT {SAMPLE}"
             ))
             .map_err(err())?;
-        for (key, hour, mut a) in rows {
-            let window = (hour.saturating_mul(HOUR_NS), hour.saturating_add(1).saturating_mul(HOUR_NS));
-            let args = rusqlite::params![key, a.network, window.0, window.1];
-            a.sample_ports = ports
-                .query_map(args, |r| r.get::<_, i64>(0))
-                .map_err(err())?
-                .filter_map(|p| p.ok().and_then(|p| u16::try_from(p).ok()))
-                .collect();
-            a.sample_hosts =
-                hosts.query_map(args, |r| r.get::<_, String>(0)).map_err(err())?.filter_map(Result::ok).collect();
-            out.push(a);
-        }
-        Ok(out)
+        rows.into_iter()
+            .map(|(key, hour, mut a)| {
+                let window = (hour.saturating_mul(HOUR_NS), hour.saturating_add(1).saturating_mul(HOUR_NS));
+                let args = rusqlite::params![key, a.network, window.0, window.1];
+                a.sample_ports = ports.query_map(args, |r| r.get::<_, u16>(0))?.collect::<Result<_, _>>()?;
+                a.sample_hosts = hosts.query_map(args, |r| r.get::<_, String>(0))?.collect::<Result<_, _>>()?;
+                Ok(a)
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(err())
     }
 }
