@@ -2,12 +2,14 @@
 """A real Modbus/TCP exchange on loopback between pymodbus's server and client,
 for otposture's tests: the traffic is captured with tcpdump and dissected.
 
-    modbus_peer.py PORT
+    modbus_peer.py PORT [CLIENT_PORT]
 
 The server answers as unit 1 with device identification objects the test checks
 (vendor "otposture-peer", product code "PM-316", revision "3.16.1", product name
 "pymodbus test server", model "SIM-1"). The client reads, writes, asks for the
-device identification and runs one diagnostic, then both stop.
+device identification and runs one diagnostic, then both stop. With
+CLIENT_PORT the client connects from that port (a test of a connection whose
+client port is below the server's).
 """
 import asyncio
 import sys
@@ -18,7 +20,7 @@ from pymodbus.datastore import ModbusDeviceContext, ModbusSequentialDataBlock, M
 from pymodbus.server import ServerAsyncStop, StartAsyncTcpServer
 
 
-async def main(port):
+async def main(port, client_port=None):
     block = lambda: ModbusSequentialDataBlock(1, [0] * 200)
     device = ModbusDeviceContext(di=block(), co=block(), hr=block(), ir=block())
     context = ModbusServerContext(devices={1: device}, single=False)
@@ -35,7 +37,8 @@ async def main(port):
     )
     server = asyncio.create_task(StartAsyncTcpServer(context=context, identity=identity, address=("127.0.0.1", port)))
     await asyncio.sleep(0.5)
-    client = AsyncModbusTcpClient("127.0.0.1", port=port)
+    source = ("127.0.0.1", client_port) if client_port else None
+    client = AsyncModbusTcpClient("127.0.0.1", port=port, source_address=source)
     await client.connect()
     assert not (await client.read_holding_registers(10, count=5, device_id=1)).isError()
     assert not (await client.read_coils(0, count=8, device_id=1)).isError()
@@ -53,4 +56,4 @@ async def main(port):
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1])))
+    asyncio.run(main(*(int(a) for a in sys.argv[1:3])))

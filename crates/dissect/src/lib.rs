@@ -252,6 +252,19 @@ pub trait StreamDissector: Send + Sync {
     fn resync(&self, _direction: Direction, _data: &[u8]) -> Option<Box<dyn StreamSession>> {
         None
     }
+    /// For a connection picked up mid-stream, whose client the engine could
+    /// only guess from its ports: whether `data` (bytes that `probe` matched or
+    /// `resync` took up, starting at a message) was sent by the client, as
+    /// the protocol's own fields say (a request, a master's frame), or `None`
+    /// when they cannot tell (an echoed write, encrypted bytes). The engine
+    /// turns the flow round when its guess was wrong, before the session sees
+    /// a byte. In OT a connection lives for months, so a capture usually
+    /// starts in the middle of it, and a server on an unregistered port above
+    /// the client's (an OPC UA server on 62541, Modbus on 5020 polled from
+    /// port 1025) made the controller the client.
+    fn sent_by_client(&self, _data: &[u8]) -> Option<bool> {
+        None
+    }
 }
 
 /// Per-flow state of a stream dissector.

@@ -139,6 +139,25 @@ impl<E> Flow<E> {
         }
     }
 
+    /// Turns the flow round: the endpoint taken for the client is the server.
+    /// For a flow picked up mid-stream whose client was guessed from its
+    /// ports, once its protocol's messages show which side asks. The id stays:
+    /// counts and events already made under it belong to this flow.
+    pub fn reverse(&mut self) {
+        let k = &mut self.key;
+        std::mem::swap(&mut k.client_ip, &mut k.server_ip);
+        std::mem::swap(&mut k.client_port, &mut k.server_port);
+        self.client_first = !self.client_first;
+        self.packets.swap(0, 1);
+        self.bytes.swap(0, 1);
+        self.payload.swap(0, 1);
+        if let Some(t) = self.tcp.as_mut() {
+            t.streams.swap(0, 1);
+            t.fin.swap(0, 1);
+        }
+        self.dirty = true;
+    }
+
     /// Starts a new record for a long-lived flow (maximum age): counters restart
     /// under a new id, while stream and dissector state carry on.
     pub fn rotate(&mut self, ts: Timestamp) {
@@ -455,6 +474,28 @@ mod tests {
         assert_ne!(f1, f2);
         let (t3, _) = FlowTuple::of_packet(Some(6), 6, a, 1000, b, 502);
         assert_ne!(t1, t3);
+    }
+
+    #[test]
+    fn a_flow_turned_round_swaps_its_ends_and_keeps_its_id() {
+        let (_, k) = key(1000);
+        let mut f = Flow::new(k, true, InitiatorBasis::PortHeuristic, Timestamp(5), ());
+        let id = f.id;
+        f.packets = [3, 7];
+        f.bytes = [300, 700];
+        f.payload = [30, 70];
+        f.dirty = false;
+        assert_eq!(f.direction(true), Direction::ToServer);
+        f.reverse();
+        assert_eq!((f.key.client_port, f.key.server_port), (53, 1000));
+        assert_eq!((f.key.client_ip, f.key.server_ip), (k.server_ip, k.client_ip));
+        assert_eq!((f.packets, f.bytes, f.payload), ([7, 3], [700, 300], [70, 30]));
+        // The tuple's first endpoint now sends to the client.
+        assert_eq!(f.direction(true), Direction::ToClient);
+        assert_eq!(f.id, id);
+        assert!(f.dirty);
+        f.reverse();
+        assert_eq!(f.key, k);
     }
 
     #[test]

@@ -383,6 +383,10 @@ pub enum InitiatorBasis {
     Handshake,
     /// TCP picked up mid-stream: the side using the well-known or lower port is the server.
     PortHeuristic,
+    /// TCP picked up mid-stream, and the protocol's own messages told which
+    /// side is the client: it sends the requests (a Modbus query, a CIP
+    /// request, an S7 job, a DNP3 frame with DIR set...).
+    Protocol,
     /// Datagram flows: the sender of the first packet is the client, unless it
     /// sends from a well-known port to an ephemeral one.
     FirstPacket,

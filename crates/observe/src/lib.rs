@@ -92,6 +92,10 @@ pub struct FlowExt {
     /// `closed`, and nothing has changed since: when the flow leaves the table
     /// (it lingers for late packets) its record would say the same again.
     closed_recorded: bool,
+    /// The flow's dissector found it backwards (see `orient`): the rest of
+    /// this packet is dissected the right way round, and the engine turns
+    /// the flow when the packet is done.
+    reversed: bool,
 }
 
 /// An open flow's record is written at the first checkpoint that sees it (its
@@ -399,7 +403,7 @@ impl Engine {
         count(flow, dir, addr, seg.payload.len(), &mut core.agg);
         let meta = FlowMeta { id: flow.id, key: flow.key };
         let ctx = addr.flow_ctx(ip, &meta, dir);
-        let Flow { tcp, ext, anomalies, app_protocol, .. } = flow;
+        let Flow { tcp, ext, anomalies, app_protocol, initiator, .. } = &mut *flow;
         let Some(t) = tcp.as_mut() else { return };
         let di = dir.index();
         let before = t.streams[0].buffered() + t.streams[1].buffered();
@@ -423,7 +427,7 @@ impl Engine {
         let agg = &mut core.agg;
         let mut deliver = |chunk: Chunk<'_>, to: Direction| {
             if to == dir {
-                feed_stream(registry, ext, app_protocol, agg, &ctx, to, chunk);
+                feed_stream(registry, ext, app_protocol, initiator, agg, &ctx, to, chunk);
             } else {
                 // Bytes of the other direction released by this packet's
                 // acknowledgement (they waited behind a hole) were sent by the
@@ -436,7 +440,7 @@ impl Engine {
                     dst_ip: ctx.src_ip,
                     ..ctx
                 };
-                feed_stream(registry, ext, app_protocol, agg, &peer, to, chunk);
+                feed_stream(registry, ext, app_protocol, initiator, agg, &peer, to, chunk);
             }
         };
         // The peer's bytes this acknowledgement releases were sent before this
@@ -468,6 +472,9 @@ impl Engine {
         }
         let after = t.streams[0].buffered() + t.streams[1].buffered();
         anomalies.malformed += std::mem::take(&mut core.agg.malformed_now);
+        if flow.ext.reversed {
+            turn_round(flow);
+        }
         self.table.account_buffered(before, after);
     }
 
@@ -630,6 +637,7 @@ fn flow_for<'t>(
             senders: [Sender::default(); 2],
             recorded_at: None,
             closed_recorded: false,
+            reversed: false,
         };
         let mut flow = Flow::new(key, client_first, basis, addr.ts, ext);
         if let (Some(t), Some(state)) = (flow.tcp.as_mut(), tcp_state) {
@@ -647,6 +655,14 @@ fn flow_for<'t>(
         flow.rotate(now);
     }
     (flow, src_first)
+}
+
+/// Turns a flow its dissector found backwards round (see `orient`), with
+/// the engine's per-direction state.
+fn turn_round(f: &mut Flow<FlowExt>) {
+    f.reverse();
+    f.ext.senders.swap(0, 1);
+    f.ext.reversed = false;
 }
 
 /// Counts a packet on its flow and notes its sender.
@@ -683,7 +699,7 @@ impl Core {
         // What ending the flow may still change in its record: bytes held
         // behind a hole are flushed (gaps, a protocol named), a dissector closes.
         let recorded = (f.ext.closed_recorded && !f.dirty).then_some((f.anomalies, f.app_protocol));
-        let Flow { tcp, ext, anomalies, app_protocol, initiator, payload, .. } = &mut f;
+        let Flow { tcp, ext, anomalies, app_protocol, initiator, .. } = &mut f;
         if let Some(t) = tcp.as_mut() {
             for dir in [Direction::ToServer, Direction::ToClient] {
                 if let Some(s) = t.streams.get_mut(dir.index()) {
@@ -695,10 +711,18 @@ impl Core {
                         Direction::ToClient => (meta.key.server_ip, meta.key.client_ip),
                     };
                     let ctx = PacketCtx { direction: Some(dir), src_ip: Some(src_ip), dst_ip: Some(dst_ip), ..ctx };
-                    s.flush(anomalies, &mut |c| feed_stream(registry, ext, app_protocol, agg, &ctx, dir, c));
+                    s.flush(anomalies, &mut |c| feed_stream(registry, ext, app_protocol, initiator, agg, &ctx, dir, c));
                 }
             }
         }
+        // What was flushed may have named the protocol, and found the flow
+        // backwards: it is recorded the right way round.
+        if f.ext.reversed {
+            turn_round(&mut f);
+        }
+        let meta = FlowMeta { id: f.id, key: f.key };
+        let ctx = PacketCtx { flow: Some(&meta), ..ctx };
+        let Flow { ext, initiator, payload, .. } = &mut f;
         if let StreamDissection::Active(s) = &mut ext.stream {
             s.close(&ctx, &mut self.agg);
         }
@@ -748,15 +772,28 @@ impl Core {
 }
 
 /// Hands a reassembled chunk to the flow's stream dissector, probing first.
+#[allow(clippy::too_many_arguments)]
 fn feed_stream(
     registry: &Registry,
     ext: &mut FlowExt,
     app_protocol: &mut Option<&'static str>,
+    initiator: &mut InitiatorBasis,
     agg: &mut Aggregator,
     ctx: &PacketCtx<'_>,
     dir: Direction,
     chunk: Chunk<'_>,
 ) {
+    // A flow found backwards (see `orient`) is fed as it truly runs until the
+    // packet that found it ends and the engine turns the flow round.
+    let turned_meta: Option<FlowMeta>;
+    let turned_ctx: PacketCtx<'_>;
+    let (ctx, dir) = if ext.reversed {
+        turned_meta = ctx.flow.map(turned);
+        turned_ctx = turn_ctx(ctx, turned_meta.as_ref());
+        (&turned_ctx, dir.reverse())
+    } else {
+        (ctx, dir)
+    };
     // The chunk a stream no probe took is offered at, below; every other
     // case returns here.
     let d = match (&mut ext.stream, chunk) {
@@ -770,7 +807,12 @@ fn feed_stream(
             return;
         }
         (StreamDissection::Probing(bufs), Chunk::Data(d)) => {
-            let Some(buf) = bufs.get_mut(dir.index()) else { return };
+            // This direction's bytes held so far, and the other's.
+            let [to_server, to_client] = bufs;
+            let (buf, theirs) = match dir {
+                Direction::ToServer => (to_server, to_client),
+                Direction::ToClient => (to_client, to_server),
+            };
             // Probe on this chunk alone, or on what earlier chunks left plus as
             // much of this one as fits the probe window.
             let mut copied = 0;
@@ -795,9 +837,15 @@ fn feed_stream(
                 }
             }
             if let Some(x) = chosen {
+                let held = [(dir, probe_on), (dir.reverse(), theirs.as_slice())];
+                let turn = orient(x.as_ref(), ctx.flow, initiator, ext.recorded_at, held);
+                let meta = if turn { ctx.flow.map(turned) } else { None };
+                let turned_ctx = turn_ctx(ctx, meta.as_ref());
+                let (ctx, dir) = if turn { (&turned_ctx, dir.reverse()) } else { (ctx, dir) };
+                ext.reversed |= turn;
                 let mut s = x.new_session();
                 *app_protocol = Some(x.protocol());
-                if !x.port_hint(port) {
+                if !x.port_hint(ctx.flow.map_or(0, |f| f.key.server_port)) {
                     unexpected_protocol(registry, agg, ctx, x.protocol());
                 }
                 // What this direction held before this chunk, what the other
@@ -810,7 +858,8 @@ fn feed_stream(
                     s.data(ctx, dir, earlier, agg);
                 }
                 let other = dir.reverse();
-                if let Some(theirs) = bufs.get_mut(other.index()).map(std::mem::take).filter(|b| !b.is_empty()) {
+                let theirs = std::mem::take(theirs);
+                if !theirs.is_empty() {
                     // The peer sent them: they carry its addressing (the time
                     // and packet are this one's, when the protocol was named).
                     let peer = PacketCtx {
@@ -842,17 +891,88 @@ fn feed_stream(
     };
     if let StreamDissection::Resync(left) = &mut ext.stream {
         let port = ctx.flow.map_or(0, |f| f.key.server_port);
-        if let Some((protocol, mut s)) = taken_up(registry, port, dir, d) {
-            *app_protocol = Some(protocol);
-            unexpected_protocol(registry, agg, ctx, protocol);
+        if let Some((x, mut s)) = taken_up(registry, port, dir, d) {
+            let turn = orient(x, ctx.flow, initiator, ext.recorded_at, [(dir, d), (dir.reverse(), &[])]);
+            let meta = if turn { ctx.flow.map(turned) } else { None };
+            let turned_ctx = turn_ctx(ctx, meta.as_ref());
+            let (ctx, dir) = if turn { (&turned_ctx, dir.reverse()) } else { (ctx, dir) };
+            *app_protocol = Some(x.protocol());
+            unexpected_protocol(registry, agg, ctx, x.protocol());
             s.data(ctx, dir, d, agg);
             ext.stream = StreamDissection::Active(s);
+            ext.reversed |= turn;
         } else if *left > 1 {
             *left -= 1;
         } else {
             ext.stream = StreamDissection::None;
             unexpected_protocol(registry, agg, ctx, UNIDENTIFIED);
         }
+    }
+}
+
+/// The flow as it is once turned round (see [`Flow::reverse`]).
+fn turned(meta: &FlowMeta) -> FlowMeta {
+    let k = meta.key;
+    FlowMeta {
+        id: meta.id,
+        key: FlowKey {
+            client_ip: k.server_ip,
+            client_port: k.server_port,
+            server_ip: k.client_ip,
+            server_port: k.client_port,
+            ..k
+        },
+    }
+}
+
+/// `ctx` as seen once its flow is turned round: `meta` is the turned flow.
+fn turn_ctx<'m>(ctx: &PacketCtx<'_>, meta: Option<&'m FlowMeta>) -> PacketCtx<'m> {
+    PacketCtx {
+        ts: ctx.ts,
+        packet: ctx.packet,
+        flow: meta,
+        direction: ctx.direction.map(Direction::reverse),
+        src_mac: ctx.src_mac,
+        dst_mac: ctx.dst_mac,
+        vlan: ctx.vlan,
+        src_ip: ctx.src_ip,
+        dst_ip: ctx.dst_ip,
+    }
+}
+
+/// For a flow picked up mid-stream, once dissector `x` took it: asks `x`
+/// whether the bytes each direction held (this chunk's first) were sent by
+/// the client, and on the first answer records that the protocol decided
+/// the flow's ends. True when they are the other way round from the port
+/// guess, so the flow is to be turned.
+///
+/// Only a guess between two unregistered (or two registered) ports is put to
+/// the protocol: a server on its protocol's port is better evidence of who
+/// connected than who asks (a DNP3 outstation that dials out to its master's
+/// port 20000 is the client, though the master polls). A flow already
+/// stored keeps its ends: the store keys a flow's ends by its first record.
+fn orient(
+    x: &dyn StreamDissector,
+    flow: Option<&FlowMeta>,
+    initiator: &mut InitiatorBasis,
+    recorded_at: Option<Timestamp>,
+    held: [(Direction, &[u8]); 2],
+) -> bool {
+    let Some(key) = flow.map(|f| f.key) else { return false };
+    let by_its_port = well_known(key.server_port) && !well_known(key.client_port);
+    if *initiator != InitiatorBasis::PortHeuristic || recorded_at.is_some() || by_its_port {
+        return false;
+    }
+    let verdict = held
+        .iter()
+        .filter(|(_, bytes)| !bytes.is_empty())
+        .find_map(|&(dir, bytes)| Some(x.sent_by_client(bytes)? == (dir == Direction::ToServer)));
+    match verdict {
+        Some(as_guessed) => {
+            *initiator = InitiatorBasis::Protocol;
+            !as_guessed
+        }
+        None => false,
     }
 }
 
@@ -913,34 +1033,38 @@ fn report_unexpected(
 /// in the middle of a long answer is taken up at the next request); the
 /// others only through [`StreamDissector::resync`], whose checks hold on any
 /// port.
-fn taken_up(
-    registry: &Registry,
+fn taken_up<'r>(
+    registry: &'r Registry,
     port: u16,
     dir: Direction,
     d: &[u8],
-) -> Option<(&'static str, Box<dyn StreamSession>)> {
+) -> Option<(&'r dyn StreamDissector, Box<dyn StreamSession>)> {
     let on_its_port = |x: &dyn StreamDissector| {
         x.resync(dir, d).or_else(|| (x.probe(dir, d) == Probe::Match).then(|| x.new_session()))
     };
     (registry.streams.iter().filter(|x| x.port_hint(port)))
-        .find_map(|x| Some((x.protocol(), on_its_port(x.as_ref())?)))
+        .find_map(|x| Some((x.as_ref(), on_its_port(x.as_ref())?)))
         .or_else(|| {
             // The port's own dissectors were offered `resync` above.
             let mut others = registry.streams.iter().filter(|x| !x.port_hint(port));
-            others.find_map(|x| Some((x.protocol(), x.resync(dir, d)?)))
+            others.find_map(|x| Some((x.as_ref(), x.resync(dir, d)?)))
         })
 }
 
 /// The side that is the server when a TCP flow is picked up mid-stream or a
 /// datagram flow starts: the one on a well-known port, else the lower port.
 fn src_is_client_by_port(sport: u16, dport: u16) -> bool {
-    let well_known =
-        |p: u16| p < 1024 || matches!(p, 1089..=1091 | 2222 | 2404 | 4840 | 20000 | 44818 | 47808 | 34962..=34964);
     match (well_known(sport), well_known(dport)) {
         (false, true) => true,
         (true, false) => false,
         _ => sport >= dport,
     }
+}
+
+/// A port servers listen on: the system ports, and the registered ports of
+/// the industrial protocols.
+fn well_known(port: u16) -> bool {
+    port < 1024 || matches!(port, 1089..=1091 | 2222 | 2404 | 4840 | 20000 | 44818 | 47808 | 34962..=34964)
 }
 
 /// A unicast address that can name a host (not 0.0.0.0, multicast or broadcast).

@@ -874,3 +874,105 @@ fn a_known_protocol_in_datagrams_to_an_industrial_port_is_reported_and_noise_is_
     let noise: Vec<u8> = (0..160u32).map(|i| (i * 29 + 11) as u8).collect();
     assert_eq!(unexpected_datagrams(47808, &[&noise, &noise, &noise, &noise, &noise]), vec![]);
 }
+
+/// A Modbus/TCP poll picked up mid-stream between the HMI on `hmi_port` and
+/// the PLC on `plc_port`: the PLC's answer to a poll before the capture
+/// began, then a read and its answer, and a write and its echo. With
+/// `checkpoint_first`, a checkpoint runs after a bare acknowledgement that
+/// comes before any data.
+fn modbus_mid_stream(hmi_port: u16, plc_port: u16, checkpoint_first: bool) -> Vec<Observation> {
+    let mut c = TcpConversation::new(
+        Endpoint::new(HMI, HMI_IP, hmi_port),
+        Endpoint::new(PLC, PLC_IP, plc_port),
+        T0,
+    );
+    if checkpoint_first {
+        c.ack(Side::Client);
+    }
+    c.server_sends(&[0, 7, 0, 0, 0, 7, 1, 3, 4, 0, 1, 0, 2])
+        .client_sends(&[0, 8, 0, 0, 0, 6, 1, 3, 0, 0, 0, 2])
+        .server_sends(&[0, 8, 0, 0, 0, 7, 1, 3, 4, 0, 1, 0, 2])
+        .client_sends(&[0, 9, 0, 0, 0, 6, 1, 6, 0, 101, 1, 144])
+        .server_sends(&[0, 9, 0, 0, 0, 6, 1, 6, 0, 101, 1, 144]);
+    let frames = c.frames();
+    let (mut e, _, _) = engine_with(EngineConfig::default());
+    let mut obs = Vec::new();
+    if checkpoint_first {
+        feed(&mut e, &frames[..1], 1);
+        e.checkpoint(&mut obs);
+        feed(&mut e, &frames[1..], 2);
+    } else {
+        feed(&mut e, frames, 1);
+    }
+    e.finish(&mut obs);
+    obs
+}
+
+/// The requests the Modbus dissector counted, and in which direction.
+fn modbus_requests(obs: &[Observation]) -> Vec<(String, Option<Direction>)> {
+    obs.iter()
+        .filter_map(|o| match o {
+            Observation::Message(m) if m.protocol == "modbus" => Some((m.operation.to_string(), m.direction)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_connection_picked_up_mid_stream_is_turned_round_when_its_requests_say_the_port_guess_was_wrong() {
+    // The HMI polls from port 1500, below the PLC's 40000: the port guess
+    // takes the HMI for the server.
+    let obs = modbus_mid_stream(1500, 40_000, false);
+    let f = flows(&obs);
+    assert_eq!(f.len(), 1, "{f:?}");
+    let f = &f[0];
+    assert_eq!(f.initiator, InitiatorBasis::Protocol);
+    assert_eq!((f.key.client_port, f.key.server_port), (1500, 40_000));
+    assert_eq!(f.key.server_ip, std::net::IpAddr::from(PLC_IP));
+    // The HMI sent two requests; the PLC three answers.
+    assert_eq!((f.packets_to_server, f.packets_to_client), (2, 3));
+    assert_eq!((f.payload_to_server, f.payload_to_client), (24, 38));
+    let ops = modbus_requests(&obs);
+    assert!(ops.contains(&("read_holding_registers".into(), Some(Direction::ToServer))), "{ops:?}");
+    assert!(ops.contains(&("write_single_register".into(), Some(Direction::ToServer))), "{ops:?}");
+    // The kept write runs from the HMI to the PLC.
+    let write = obs
+        .iter()
+        .find_map(|o| match o {
+            Observation::Event(e) if e.name == "write_single_register" => Some(e),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{obs:?}"));
+    assert_eq!((write.src_ip, write.dst_ip), (Some(HMI_IP.into()), Some(PLC_IP.into())));
+    // Hosts: each MAC stays with its own address.
+    let hosts: Vec<_> = obs
+        .iter()
+        .filter_map(|o| match o {
+            Observation::Host(h) => Some((h.mac, h.ip)),
+            _ => None,
+        })
+        .collect();
+    assert!(hosts.contains(&(Some(otposture_model::MacAddr(PLC)), Some(PLC_IP.into()))), "{hosts:?}");
+    assert!(hosts.contains(&(Some(otposture_model::MacAddr(HMI)), Some(HMI_IP.into()))), "{hosts:?}");
+}
+
+#[test]
+fn a_port_guess_the_requests_confirm_is_kept_and_a_protocols_own_port_is_not_questioned() {
+    // The HMI's port above the PLC's: the guess was right, and the requests say so.
+    let f = flows(&modbus_mid_stream(50_000, 40_000, false));
+    assert_eq!((f[0].initiator, f[0].key.server_port), (InitiatorBasis::Protocol, 40_000));
+    // On port 502 the port decides.
+    let f = flows(&modbus_mid_stream(50_000, 502, false));
+    assert_eq!((f[0].initiator, f[0].key.server_port), (InitiatorBasis::PortHeuristic, 502));
+}
+
+#[test]
+fn a_flow_stored_before_its_protocol_was_named_keeps_its_ends() {
+    // Stored at a checkpoint as the port guess had it: the store keys a
+    // flow's ends by its first record, so it is not turned later.
+    let obs = modbus_mid_stream(1500, 40_000, true);
+    let f = flows(&obs);
+    assert!(f.len() >= 2, "{f:?}");
+    assert!(f.iter().all(|f| f.initiator == InitiatorBasis::PortHeuristic && f.key.server_port == 1500), "{f:?}");
+    assert!(f.iter().all(|r| r.id == f[0].id));
+}

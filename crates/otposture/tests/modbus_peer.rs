@@ -52,3 +52,46 @@ fn names_a_pymodbus_server_and_sees_every_write() {
     assert_eq!(requests("write_single_coil").len(), 1);
     assert!(ops.iter().all(|e| e["class"] == "write"), "only writes are notable here: {ops:?}");
 }
+
+/// A connection picked up mid-stream (the capture holds no SYN), whose
+/// client port (1500-1999) is below the server's (one the kernel hands out,
+/// 32768 and up): neither is a registered port, so the port guess takes the
+/// client for the server. The Modbus requests tell, and the flow is stored
+/// the right way round, with every request seen as one.
+#[test]
+fn a_modbus_connection_picked_up_mid_stream_is_turned_by_its_requests() {
+    if !loopback::available(&["import pymodbus"], "python3 with pymodbus and tcpdump") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let client = (1500..2000).find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok()).unwrap();
+    assert!(client < server);
+    let no_syn = ["tcp", "port", &server.to_string(), "and", "(tcp[tcpflags] & tcp-syn) == 0"];
+    let run = loopback::capture_filtered(dir.path(), server, &no_syn, |port| {
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/modbus_peer.py");
+        std::process::Command::new("python3").arg(script).arg(port.to_string()).arg(client.to_string()).output().unwrap()
+    });
+    let db = dir.path().join("peer.db");
+    analyze(&db, &run.pcap);
+    let json = |args: &[&str]| loopback::json(&db, args);
+
+    let flows = json(&["flows", "--port", &server.to_string()]);
+    let flows = flows["flows"].as_array().unwrap();
+    assert_eq!(flows.len(), 1, "{flows:?}");
+    let f = &flows[0];
+    assert_eq!(f["app_protocol"], "modbus");
+    assert_eq!((f["client_port"].as_u64(), f["server_port"].as_u64()), (Some(client.into()), Some(server.into())), "{f}");
+    assert_eq!(f["initiator"], "protocol", "{f}");
+
+    // The dissector saw the requests as requests: each write once, paired.
+    let ops = json(&["events", "--kind", "operation", "--protocol", "modbus"]);
+    let ops = ops["events"].as_array().unwrap();
+    let writes = |name: &str| ops.iter().filter(|e| e["name"] == name && e["attributes"]["message"] == "request").count();
+    assert_eq!(writes("write_single_register"), 1, "{ops:?}");
+    assert_eq!(writes("write_multiple_registers"), 1, "{ops:?}");
+    assert_eq!(writes("write_single_coil"), 1, "{ops:?}");
+    let ids = json(&["events", "--kind", "identity", "--protocol", "modbus"]);
+    let ids = ids["events"].as_array().unwrap();
+    assert!(ids.iter().any(|e| e["attributes"]["vendor"] == "otposture-peer"), "{ids:?}");
+}

@@ -30,6 +30,7 @@ pub(crate) fn initiator(b: InitiatorBasis) -> &'static str {
     match b {
         InitiatorBasis::Handshake => "handshake",
         InitiatorBasis::PortHeuristic => "port_heuristic",
+        InitiatorBasis::Protocol => "protocol",
         InitiatorBasis::FirstPacket => "first_packet",
     }
 }
@@ -38,6 +39,7 @@ pub(crate) fn parse_initiator(s: &str) -> Option<InitiatorBasis> {
     Some(match s {
         "handshake" => InitiatorBasis::Handshake,
         "port_heuristic" => InitiatorBasis::PortHeuristic,
+        "protocol" => InitiatorBasis::Protocol,
         "first_packet" => InitiatorBasis::FirstPacket,
         _ => return None,
     })
@@ -129,7 +131,12 @@ mod tests {
             assert_eq!(host_source(s), serde_name(s));
             assert_eq!(parse_host_source(host_source(s)), Some(s));
         }
-        for b in [InitiatorBasis::Handshake, InitiatorBasis::PortHeuristic, InitiatorBasis::FirstPacket] {
+        for b in [
+            InitiatorBasis::Handshake,
+            InitiatorBasis::PortHeuristic,
+            InitiatorBasis::Protocol,
+            InitiatorBasis::FirstPacket,
+        ] {
             assert_eq!(initiator(b), serde_name(b));
             assert_eq!(parse_initiator(initiator(b)), Some(b));
         }

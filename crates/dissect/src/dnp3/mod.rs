@@ -83,6 +83,13 @@ impl StreamDissector for Dnp3 {
     fn new_session(&self) -> Box<dyn StreamSession> {
         Box::new(StreamState(session::Session::new()))
     }
+
+    /// The link header's DIR bit is set on the master's frames; the master
+    /// polls, so it is taken for the client (an outstation that dials out to
+    /// its master is the exception).
+    fn sent_by_client(&self, data: &[u8]) -> Option<bool> {
+        Some(link::parse_header(data).ok()??.control.from_master())
+    }
 }
 
 /// The DNP3-over-UDP datagram dissector.

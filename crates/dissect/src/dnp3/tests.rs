@@ -451,3 +451,11 @@ fn a_udp_session_reports_its_anomalies_when_the_flow_ends() {
     let e = r.events.iter().find(|e| e.name == "dnp3.session_anomalies").expect("the engine's close reports them");
     assert_eq!(event_attr(e, "resync_skipped_bytes"), Some("3"));
 }
+
+#[test]
+fn tells_the_master_of_a_connection_picked_up_mid_stream() {
+    // Request link status from master 3 to outstation 4, and the answer.
+    assert_eq!(Dnp3.sent_by_client(&frame(0xc9, 4, 3, &[])), Some(true));
+    assert_eq!(Dnp3.sent_by_client(&frame(0x0b, 3, 4, &[])), Some(false));
+    assert_eq!(Dnp3.sent_by_client(&[0x05, 0x64, 0x05]), None);
+}

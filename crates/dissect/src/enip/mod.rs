@@ -164,6 +164,39 @@ impl StreamDissector for Enip {
     fn new_session(&self) -> Box<dyn StreamSession> {
         Box::new(StreamState(session::Session::new(None)))
     }
+
+    fn sent_by_client(&self, data: &[u8]) -> Option<bool> {
+        sent_by_client(data)
+    }
+}
+
+/// Whether the encapsulation message at the start of `data` came from the
+/// originator: a reply carries a non-zero status or answers a list command
+/// with data, and a CIP reply sets the high bit of its service code (Vol. 1
+/// §2-4.2). RegisterSession looks the same both ways.
+fn sent_by_client(data: &[u8]) -> Option<bool> {
+    let h = encap::parse_header(data)?;
+    if h.status != 0 {
+        return Some(false);
+    }
+    let body = data.get(encap::HEADER_LEN..)?;
+    match h.command {
+        encap::Command::LIST_IDENTITY | encap::Command::LIST_SERVICES | encap::Command::LIST_INTERFACES => {
+            Some(h.length == 0)
+        }
+        encap::Command::UNREGISTER_SESSION => Some(true),
+        encap::Command::SEND_RR_DATA | encap::Command::SEND_UNIT_DATA => {
+            let (_, items) = encap::rr_items(body).ok()?;
+            let service = items.filter_map(Result::ok).find_map(|item| match item.kind {
+                encap::ItemType::UNCONNECTED_DATA => item.data.first().copied(),
+                // A sequence count comes first.
+                encap::ItemType::CONNECTED_DATA => item.data.get(2).copied(),
+                _ => None,
+            })?;
+            Some(service & 0x80 == 0)
+        }
+        _ => None,
+    }
 }
 
 /// The EtherNet/IP-over-UDP datagram dissector (ListIdentity broadcasts,

@@ -619,3 +619,18 @@ fn probes_a_first_chunk_that_is_one_message_with_an_unassigned_command() {
     longer.push(0);
     assert_eq!(Enip.probe(C2S, &longer), Probe::NoMatch);
 }
+
+#[test]
+fn tells_the_originator_of_a_connection_picked_up_mid_stream() {
+    let get = req(0x0e, &[0x20, 0x01, 0x24, 0x01, 0x30, 0x07], &[]);
+    assert_eq!(sent_by_client(&rr(1, &get)), Some(true));
+    assert_eq!(sent_by_client(&rr(1, &[0x8e, 0, 0, 0, 1, 2])), Some(false));
+    assert_eq!(sent_by_client(&unit(7, 1, &get)), Some(true));
+    assert_eq!(sent_by_client(&unit(7, 1, &[0x8e, 0, 0, 0, 1, 2])), Some(false));
+    assert_eq!(sent_by_client(&encap(0x63, 0, &[])), Some(true), "ListIdentity request");
+    assert_eq!(sent_by_client(&encap(0x63, 0, &[1, 0])), Some(false), "its reply");
+    assert_eq!(sent_by_client(&encap(0x65, 0, &[1, 0, 0, 0])), None, "RegisterSession looks the same both ways");
+    let mut failed = encap(0x65, 0, &[1, 0, 0, 0]);
+    failed[8] = 0x69; // status: unsupported protocol revision
+    assert_eq!(sent_by_client(&failed), Some(false));
+}

@@ -92,6 +92,36 @@ impl StreamDissector for Iec104 {
     fn new_session(&self) -> Box<dyn StreamSession> {
         Box::new(session::Session::new())
     }
+
+    fn sent_by_client(&self, data: &[u8]) -> Option<bool> {
+        sent_by_client(data)
+    }
+}
+
+/// Whether the APDU at the start of `data` came from the controlling station
+/// (the client, IEC 60870-5-104 §5.3): STARTDT and STOPDT act do, their
+/// confirmations come from the controlled station; an ASDU of a monitoring
+/// type (1-44) comes from the controlled station, a command (45-69, 100-113)
+/// with cause activation or deactivation from the controlling one and with a
+/// confirmation or termination from the controlled one (IEC 60870-5-101
+/// §7.2.3). TESTFR and S format run both ways.
+fn sent_by_client(data: &[u8]) -> Option<bool> {
+    apci::parse_header(data).ok()??;
+    let control: [u8; 4] = data.get(2..6)?.try_into().ok()?;
+    match apci::Control::parse(control) {
+        apci::Control::U(apci::UFunction::STARTDT_ACT | apci::UFunction::STOPDT_ACT) => Some(true),
+        apci::Control::U(apci::UFunction::STARTDT_CON | apci::UFunction::STOPDT_CON) => Some(false),
+        apci::Control::U(_) | apci::Control::S { .. } => None,
+        apci::Control::I { .. } => {
+            let (type_id, cause) = (*data.get(6)?, *data.get(8)? & 0x3f);
+            match (type_id, cause) {
+                (1..=44, _) => Some(false),
+                (45..=69 | 100..=113, 6 | 8) => Some(true),
+                (45..=69 | 100..=113, 7 | 9 | 10 | 44..=47) => Some(false),
+                _ => None,
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -563,3 +563,17 @@ proptest! {
         prop_assert_eq!(run(&cut_at(C2S, &c, cuts)).messages, whole.messages);
     }
 }
+
+#[test]
+fn tells_the_controlling_station_of_a_connection_picked_up_mid_stream() {
+    assert_eq!(sent_by_client(&u_frame(0x07)), Some(true), "STARTDT act");
+    assert_eq!(sent_by_client(&u_frame(0x0b)), Some(false), "STARTDT con");
+    assert_eq!(sent_by_client(&u_frame(0x43)), None, "TESTFR runs both ways");
+    assert_eq!(sent_by_client(&s_frame(4)), None);
+    // A measured value, spontaneous; a single command, activation and its confirmation.
+    assert_eq!(sent_by_client(&i_frame(0, 0, &asdu(13, 3, 1, 100, &[0, 0, 0x80, 0x3f, 0]))), Some(false));
+    assert_eq!(sent_by_client(&i_frame(0, 0, &asdu(45, 6, 1, 200, &[1]))), Some(true));
+    assert_eq!(sent_by_client(&i_frame(0, 0, &asdu(45, 7, 1, 200, &[1]))), Some(false));
+    assert_eq!(sent_by_client(&i_frame(0, 0, &asdu(100, 6, 1, 0, &[20]))), Some(true), "interrogation");
+    assert_eq!(sent_by_client(&i_frame(0, 0, &asdu(100, 10, 1, 0, &[20]))), Some(false), "its termination");
+}

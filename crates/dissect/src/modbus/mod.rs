@@ -91,6 +91,60 @@ impl StreamDissector for Modbus {
     fn new_session(&self) -> Box<dyn StreamSession> {
         Box::new(session::Session::new())
     }
+
+    fn sent_by_client(&self, data: &[u8]) -> Option<bool> {
+        sent_by_client(data)
+    }
+}
+
+/// Whether the ADU at the start of `data` is a request, from the shapes of
+/// requests and responses of its function (Application Protocol §6): a
+/// read request is 5 bytes, its response a byte count and that many bytes,
+/// and so on. `None` where both shapes fit (a response of 3 bytes of
+/// coils), or where the response echoes the request (single writes,
+/// diagnostics, mask write).
+fn sent_by_client(data: &[u8]) -> Option<bool> {
+    let h = mbap::parse_header(data).ok()??;
+    let pdu = data.get(mbap::HEADER_LEN..h.adu_len())?;
+    let (&function, rest) = pdu.split_first()?;
+    let byte_at = |i: usize| rest.get(i).map(|&b| usize::from(b));
+    let len = pdu.len();
+    if function & 0x80 != 0 {
+        // An exception response: the function with its high bit, and a code.
+        return (len == 2).then_some(false);
+    }
+    let (request, response) = match pdu::FunctionCode(function) {
+        pdu::FunctionCode::READ_COILS
+        | pdu::FunctionCode::READ_DISCRETE_INPUTS
+        | pdu::FunctionCode::READ_HOLDING_REGISTERS
+        | pdu::FunctionCode::READ_INPUT_REGISTERS => (len == 5, byte_at(0)? + 2 == len),
+        pdu::FunctionCode::WRITE_MULTIPLE_COILS | pdu::FunctionCode::WRITE_MULTIPLE_REGISTERS => {
+            (byte_at(4).is_some_and(|n| n + 6 == len), len == 5)
+        }
+        pdu::FunctionCode::READ_WRITE_MULTIPLE_REGISTERS => {
+            (byte_at(8).is_some_and(|n| n + 10 == len), byte_at(0)? + 2 == len)
+        }
+        pdu::FunctionCode::READ_EXCEPTION_STATUS => (len == 1, len == 2),
+        pdu::FunctionCode::REPORT_SERVER_ID | pdu::FunctionCode::GET_COMM_EVENT_LOG => {
+            (len == 1, byte_at(0).is_some_and(|n| n + 2 == len))
+        }
+        pdu::FunctionCode::GET_COMM_EVENT_COUNTER => (len == 1, len == 5),
+        // Read Device Identification: MEI type, code and object id; the
+        // response carries at least conformity, more-follows, next id and count.
+        pdu::FunctionCode::ENCAPSULATED_INTERFACE if byte_at(0) == Some(0x0e) => (len == 4, len >= 7),
+        // UMAS: session, then a function code, or 0xFE / 0xFD in a response.
+        pdu::FunctionCode::UMAS => {
+            let code = byte_at(1)?;
+            let answer = code == usize::from(umas::RESPONSE_OK) || code == usize::from(umas::RESPONSE_ERROR);
+            (!answer, answer)
+        }
+        _ => return None,
+    };
+    match (request, response) {
+        (true, false) => Some(true),
+        (false, true) => Some(false),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

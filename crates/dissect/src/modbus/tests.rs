@@ -480,3 +480,22 @@ proptest! {
         prop_assert_eq!(run(&cut_at(C2S, &c, cuts)).messages, whole.messages);
     }
 }
+
+#[test]
+fn tells_requests_from_responses_of_a_connection_picked_up_mid_stream() {
+    let adu = |pdu: &[u8]| {
+        let mut a = vec![0, 1, 0, 0, 0, (pdu.len() + 1) as u8, 1];
+        a.extend_from_slice(pdu);
+        a
+    };
+    assert_eq!(sent_by_client(&adu(&[3, 0, 10, 0, 5])), Some(true), "read holding registers");
+    assert_eq!(sent_by_client(&adu(&[3, 10, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5])), Some(false), "its response");
+    assert_eq!(sent_by_client(&adu(&[0x83, 2])), Some(false), "an exception");
+    assert_eq!(sent_by_client(&adu(&[16, 0, 120, 0, 3, 6, 0, 1, 0, 2, 0, 3])), Some(true));
+    assert_eq!(sent_by_client(&adu(&[16, 0, 120, 0, 3])), Some(false));
+    assert_eq!(sent_by_client(&adu(&[43, 14, 1, 0])), Some(true), "read device identification");
+    assert_eq!(sent_by_client(&adu(&[0x5a, 0, 0x02])), Some(true), "UMAS request");
+    assert_eq!(sent_by_client(&adu(&[0x5a, 0, 0xfe, 0x4f])), Some(false), "UMAS answer");
+    assert_eq!(sent_by_client(&adu(&[6, 0, 101, 1, 144])), None, "a single write is echoed");
+    assert_eq!(sent_by_client(&adu(&[1, 3, 0xff, 0xff, 0x0f])), None, "3 bytes of coils have a request's length");
+}

@@ -108,6 +108,43 @@ impl StreamDissector for Opcua {
     fn new_session(&self) -> Box<dyn StreamSession> {
         Box::new(session::Session::new(None))
     }
+
+    fn sent_by_client(&self, data: &[u8]) -> Option<bool> {
+        sent_by_client(data)
+    }
+}
+
+/// Whether the chunk at the start of `data` came from the client: a Hello
+/// does; an Acknowledge, Error or ReverseHello comes from the server; a
+/// secure conversation chunk says by the type of its body, a `...Request`
+/// or a `...Response` (or ServiceFault), when the body is in clear and
+/// starts there (the first chunk of a message, security mode None).
+fn sent_by_client(data: &[u8]) -> Option<bool> {
+    let h = tcp::parse_header(data).ok()??;
+    match h.message_type {
+        tcp::MessageType::HELLO => return Some(true),
+        tcp::MessageType::ACKNOWLEDGE | tcp::MessageType::ERROR | tcp::MessageType::REVERSE_HELLO => {
+            return Some(false)
+        }
+        _ => {}
+    }
+    let chunk = data.get(tcp::HEADER_LEN..h.chunk_len().min(data.len()))?;
+    let mut d = encoding::Decoder::new(chunk);
+    d.u32().ok()?; // secure channel id
+    if h.message_type == tcp::MessageType::OPEN {
+        // Asymmetric security header: policy URI, certificate, thumbprint.
+        d.string().ok()?;
+        d.byte_string().ok()?;
+        d.byte_string().ok()?;
+    } else {
+        d.u32().ok()?; // token id
+    }
+    d.u64().ok()?; // sequence number and request id
+    match services::ServiceId::of(&services::encoding_id(&mut d).ok()?).kind() {
+        services::Kind::Request => Some(true),
+        services::Kind::Response | services::Kind::Fault => Some(false),
+        services::Kind::Unknown => None,
+    }
 }
 
 impl Opcua {

@@ -471,3 +471,19 @@ proptest! {
         let _ = run(&Opcua, &[(C2S, c), (S2C, s)]);
     }
 }
+
+#[test]
+fn tells_which_side_sent_a_chunk_picked_up_mid_stream() {
+    assert_eq!(sent_by_client(&HELLO), Some(true));
+    let ack = Enc(b"ACKF".to_vec()).u32(28).u32(0).u32(65535).u32(65535).u32(0).u32(0).0;
+    assert_eq!(sent_by_client(&ack), Some(false));
+    assert_eq!(sent_by_client(&WRITE), Some(true));
+    let read_response = chunk(b"MSG", b'F', 3, &Enc::default().id(634).response_header(1, 0).0);
+    assert_eq!(sent_by_client(&read_response), Some(false));
+    let fault = chunk(b"MSG", b'F', 3, &Enc::default().id(397).response_header(1, 0x8000_0000).0);
+    assert_eq!(sent_by_client(&fault), Some(false));
+    assert_eq!(sent_by_client(&open_request(1)), Some(true));
+    assert_eq!(sent_by_client(&open_response()), Some(false));
+    // Encrypted or continuing bytes name no service.
+    assert_eq!(sent_by_client(&chunk(b"MSG", b'C', 3, &[0x5a; 40])), None);
+}

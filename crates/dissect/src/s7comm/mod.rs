@@ -112,6 +112,45 @@ impl StreamDissector for S7comm {
     fn new_session(&self) -> Box<dyn StreamSession> {
         Box::new(session::Session::new())
     }
+
+    fn sent_by_client(&self, data: &[u8]) -> Option<bool> {
+        sent_by_client(data)
+    }
+}
+
+/// Whether the first TPDU of `data` came from the client: a connection
+/// request, or an S7 job (ROSCTR 1), a userdata request (type 4) or an
+/// S7comm-plus request (opcode 0x31); a confirm, an ack, a userdata
+/// response or push, or an S7comm-plus response or notification came from
+/// the PLC.
+fn sent_by_client(data: &[u8]) -> Option<bool> {
+    if let Ok(Ok(t)) = tpkt::first_tpdu(data).map(cotp::parse) {
+        if t.code == cotp::TpduCode::CR {
+            return Some(true);
+        }
+        if t.code == cotp::TpduCode::CC {
+            return Some(false);
+        }
+    }
+    let d = crate::rfc1006::first_data(data).ok()?;
+    match *d.first()? {
+        pdu::PROTOCOL_ID_S7COMM => match pdu::Rosctr(*d.get(1)?) {
+            pdu::Rosctr::JOB => Some(true),
+            pdu::Rosctr::ACK | pdu::Rosctr::ACK_DATA => Some(false),
+            pdu::Rosctr::USERDATA => match pdu::parse(d).ok()?.userdata()?.kind {
+                4 => Some(true),
+                0 | 8 => Some(false),
+                _ => None,
+            },
+            _ => None,
+        },
+        pdu::PROTOCOL_ID_S7COMM_PLUS => match pdu::parse_plus(d)?.opcode? {
+            0x31 => Some(true),
+            0x02 | 0x32 | 0x33 => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// True for a called TSAP only S7 uses: `SIMATIC-ROOT-...` (S7-1200/1500), or

@@ -588,3 +588,14 @@ proptest! {
         s.close(&ctx(C2S), &mut r);
     }
 }
+
+#[test]
+fn tells_the_client_of_a_connection_picked_up_mid_stream() {
+    let read_job = [0xf0, 0x00, 0x00, 0x01, 0x00, 0x01, 0x01, 0xe0]; // setup communication
+    assert_eq!(sent_by_client(&dt(&s7(1, 1, &read_job, &[]), true)), Some(true));
+    assert_eq!(sent_by_client(&dt(&s7(3, 1, &read_job, &[]), true)), Some(false));
+    // S7comm-plus: a request and a response (version 1, opcode, reserved, function).
+    assert_eq!(sent_by_client(&dt(&[0x72, 0x01, 0x00, 0x08, 0x31, 0x00, 0x00, 0x04, 0xbb], true)), Some(true));
+    assert_eq!(sent_by_client(&dt(&[0x72, 0x01, 0x00, 0x08, 0x32, 0x00, 0x00, 0x04, 0xbb], true)), Some(false));
+    assert_eq!(sent_by_client(&dt(&[0x61, 0x02], true)), None, "not S7");
+}
