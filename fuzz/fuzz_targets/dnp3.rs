@@ -44,6 +44,7 @@ fuzz_target!(|data: &[u8]| {
         let bytes =
             if c.control & 0x20 != 0 { framed(c.bytes, direction == Direction::ToServer) } else { c.bytes.to_vec() };
         stream.data(&ctx(direction), direction, &bytes, &mut sink);
+        let _ = Dnp3.sent_by_client(&bytes);
         udp.datagram(&ctx(direction), direction, &bytes, &mut sink);
     }
     stream.close(&ctx(Direction::ToServer), &mut sink);

@@ -16,6 +16,7 @@ fuzz_target!(|data: &[u8]| {
     let mut sink = Sink::default();
     drive_stream(&mut *Enip.new_session(), data, |direction, chunk| {
         let _ = Enip.probe(direction, chunk);
+        let _ = Enip.sent_by_client(chunk);
         let _ = EnipUdp.probe(chunk);
         udp.datagram(&ctx(direction), direction, chunk, &mut sink);
     });

@@ -12,5 +12,6 @@ use otposture_fuzz::drive_stream;
 fuzz_target!(|data: &[u8]| {
     drive_stream(&mut *Iec104.new_session(), data, |direction, bytes| {
         let _ = Iec104.probe(direction, bytes);
+        let _ = Iec104.sent_by_client(bytes);
     });
 });

@@ -14,6 +14,7 @@ use otposture_fuzz::drive_stream;
 fuzz_target!(|data: &[u8]| {
     drive_stream(&mut *Opcua.new_session(), data, |direction, chunk| {
         let _ = Opcua.probe(direction, chunk);
+        let _ = Opcua.sent_by_client(chunk);
         let mut d = Decoder::new(chunk);
         let _ = d.data_value();
         let _ = d.variant();

@@ -12,5 +12,6 @@ use otposture_fuzz::drive_stream;
 fuzz_target!(|data: &[u8]| {
     drive_stream(&mut *S7comm.new_session(), data, |direction, chunk| {
         let _ = S7comm.probe(direction, chunk);
+        let _ = S7comm.sent_by_client(chunk);
     });
 });

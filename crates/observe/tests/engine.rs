@@ -881,11 +881,7 @@ fn a_known_protocol_in_datagrams_to_an_industrial_port_is_reported_and_noise_is_
 /// `checkpoint_first`, a checkpoint runs after a bare acknowledgement that
 /// comes before any data.
 fn modbus_mid_stream(hmi_port: u16, plc_port: u16, checkpoint_first: bool) -> Vec<Observation> {
-    let mut c = TcpConversation::new(
-        Endpoint::new(HMI, HMI_IP, hmi_port),
-        Endpoint::new(PLC, PLC_IP, plc_port),
-        T0,
-    );
+    let mut c = TcpConversation::new(Endpoint::new(HMI, HMI_IP, hmi_port), Endpoint::new(PLC, PLC_IP, plc_port), T0);
     if checkpoint_first {
         c.ack(Side::Client);
     }

@@ -70,7 +70,12 @@ fn a_modbus_connection_picked_up_mid_stream_is_turned_by_its_requests() {
     let no_syn = ["tcp", "port", &server.to_string(), "and", "(tcp[tcpflags] & tcp-syn) == 0"];
     let run = loopback::capture_filtered(dir.path(), server, &no_syn, |port| {
         let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/modbus_peer.py");
-        std::process::Command::new("python3").arg(script).arg(port.to_string()).arg(client.to_string()).output().unwrap()
+        std::process::Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(client.to_string())
+            .output()
+            .unwrap()
     });
     let db = dir.path().join("peer.db");
     analyze(&db, &run.pcap);
@@ -81,13 +86,18 @@ fn a_modbus_connection_picked_up_mid_stream_is_turned_by_its_requests() {
     assert_eq!(flows.len(), 1, "{flows:?}");
     let f = &flows[0];
     assert_eq!(f["app_protocol"], "modbus");
-    assert_eq!((f["client_port"].as_u64(), f["server_port"].as_u64()), (Some(client.into()), Some(server.into())), "{f}");
+    assert_eq!(
+        (f["client_port"].as_u64(), f["server_port"].as_u64()),
+        (Some(client.into()), Some(server.into())),
+        "{f}"
+    );
     assert_eq!(f["initiator"], "protocol", "{f}");
 
     // The dissector saw the requests as requests: each write once, paired.
     let ops = json(&["events", "--kind", "operation", "--protocol", "modbus"]);
     let ops = ops["events"].as_array().unwrap();
-    let writes = |name: &str| ops.iter().filter(|e| e["name"] == name && e["attributes"]["message"] == "request").count();
+    let writes =
+        |name: &str| ops.iter().filter(|e| e["name"] == name && e["attributes"]["message"] == "request").count();
     assert_eq!(writes("write_single_register"), 1, "{ops:?}");
     assert_eq!(writes("write_multiple_registers"), 1, "{ops:?}");
     assert_eq!(writes("write_single_coil"), 1, "{ops:?}");

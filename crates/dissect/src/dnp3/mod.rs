@@ -85,8 +85,9 @@ impl StreamDissector for Dnp3 {
     }
 
     /// The link header's DIR bit is set on the master's frames; the master
-    /// polls, so it is taken for the client (an outstation that dials out to
-    /// its master is the exception).
+    /// polls, so it is taken for the client. (An outstation that dials out to
+    /// its master's port 20000 is the client; the engine asks only where the
+    /// ports cannot tell.)
     fn sent_by_client(&self, data: &[u8]) -> Option<bool> {
         Some(link::parse_header(data).ok()??.control.from_master())
     }
