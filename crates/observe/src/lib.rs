@@ -773,7 +773,32 @@ impl Core {
 
 /// Hands a reassembled chunk to the flow's stream dissector, probing first.
 #[allow(clippy::too_many_arguments)]
+#[inline]
 fn feed_stream(
+    registry: &Registry,
+    ext: &mut FlowExt,
+    app_protocol: &mut Option<&'static str>,
+    initiator: &mut InitiatorBasis,
+    agg: &mut Aggregator,
+    ctx: &PacketCtx<'_>,
+    dir: Direction,
+    chunk: Chunk<'_>,
+) {
+    // Nearly every chunk goes to a chosen dissector: that path alone inline.
+    if let (StreamDissection::Active(s), false) = (&mut ext.stream, ext.reversed) {
+        return match chunk {
+            Chunk::Data(d) => s.data(ctx, dir, d, agg),
+            Chunk::Gap(n) => s.gap(ctx, dir, n, agg),
+        };
+    }
+    choose_and_feed(registry, ext, app_protocol, initiator, agg, ctx, dir, chunk);
+}
+
+/// [`feed_stream`] for a stream still probing or resynchronising, or found
+/// backwards in the packet being handled.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn choose_and_feed(
     registry: &Registry,
     ext: &mut FlowExt,
     app_protocol: &mut Option<&'static str>,
