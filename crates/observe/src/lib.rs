@@ -1086,10 +1086,43 @@ fn src_is_client_by_port(sport: u16, dport: u16) -> bool {
     }
 }
 
-/// A port servers listen on: the system ports, and the registered ports of
-/// the industrial protocols.
+/// A port servers listen on: the system ports, the registered ports of the
+/// industrial protocols (FF HSE 1089-1091, EtherNet/IP, IEC 104, OPC UA,
+/// DNP3, BACnet, PROFINET, Niagara Fox 1911, OMRON FINS 9600, GE SRTP
+/// 18245-18246, MELSOFT 5007), and those of the remote access, database and
+/// messaging servers found in plants (RDP 3389, VNC 5900-5910, WinRM
+/// 5985-5986, SQL Server 1433, MySQL 3306, PostgreSQL 5432, MQTT 1883 and
+/// 8883, HTTP 8080 and 8443). Windows before Vista, still common on HMIs,
+/// picks client ports from 1025-5000: below RDP's and VNC's.
 fn well_known(port: u16) -> bool {
-    port < 1024 || matches!(port, 1089..=1091 | 2222 | 2404 | 4840 | 20000 | 44818 | 47808 | 34962..=34964)
+    port < 1024
+        || matches!(
+            port,
+            1089..=1091
+                | 1433
+                | 1883
+                | 1911
+                | 2222
+                | 2404
+                | 3306
+                | 3389
+                | 4840
+                | 5007
+                | 5432
+                | 5900..=5910
+                | 5985
+                | 5986
+                | 8080
+                | 8443
+                | 8883
+                | 9600
+                | 18245
+                | 18246
+                | 20000
+                | 34962..=34964
+                | 44818
+                | 47808
+        )
 }
 
 /// A unicast address that can name a host (not 0.0.0.0, multicast or broadcast).
