@@ -144,9 +144,7 @@ impl<E> Flow<E> {
     /// ports, once its protocol's messages show which side asks. The id stays:
     /// counts and events already made under it belong to this flow.
     pub fn reverse(&mut self) {
-        let k = &mut self.key;
-        std::mem::swap(&mut k.client_ip, &mut k.server_ip);
-        std::mem::swap(&mut k.client_port, &mut k.server_port);
+        self.key = self.key.reversed();
         self.client_first = !self.client_first;
         self.packets.swap(0, 1);
         self.bytes.swap(0, 1);

@@ -350,6 +350,19 @@ pub struct FlowKey {
     pub server_port: u16,
 }
 
+impl FlowKey {
+    /// The same endpoints with client and server exchanged.
+    pub fn reversed(self) -> FlowKey {
+        FlowKey {
+            client_ip: self.server_ip,
+            client_port: self.server_port,
+            server_ip: self.client_ip,
+            server_port: self.client_port,
+            ..self
+        }
+    }
+}
+
 /// A stable flow identifier: a hash of the key and the first packet's time, so that
 /// analysing the same capture twice names every flow the same way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

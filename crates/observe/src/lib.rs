@@ -937,17 +937,7 @@ fn choose_and_feed(
 
 /// The flow as it is once turned round (see [`Flow::reverse`]).
 fn turned(meta: &FlowMeta) -> FlowMeta {
-    let k = meta.key;
-    FlowMeta {
-        id: meta.id,
-        key: FlowKey {
-            client_ip: k.server_ip,
-            client_port: k.server_port,
-            server_ip: k.client_ip,
-            server_port: k.client_port,
-            ..k
-        },
-    }
+    FlowMeta { id: meta.id, key: meta.key.reversed() }
 }
 
 /// `ctx` as seen once its flow is turned round: `meta` is the turned flow.

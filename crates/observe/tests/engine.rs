@@ -978,11 +978,7 @@ fn a_remote_desktop_picked_up_mid_stream_from_an_old_windows_client_port_names_i
     // Windows before Vista takes client ports from 1025-5000, below RDP's
     // 3389 and VNC's 5900: the lower port was taken for the server.
     for (client, server) in [(1100, 3389), (4500, 5900), (1200, 1433)] {
-        let mut c = TcpConversation::new(
-            Endpoint::new(HMI, HMI_IP, client),
-            Endpoint::new(PLC, PLC_IP, server),
-            T0,
-        );
+        let mut c = TcpConversation::new(Endpoint::new(HMI, HMI_IP, client), Endpoint::new(PLC, PLC_IP, server), T0);
         c.server_sends(&[0x5a; 40]).client_sends(&[0x5b; 20]);
         let (mut e, _, _) = engine_with(EngineConfig::default());
         let f = flows(&run(&mut e, c.frames()));
