@@ -423,11 +423,10 @@ impl Engine {
                 s.syn(seg.seq);
             }
         }
-        let registry = &core.registry;
-        let agg = &mut core.agg;
+        let mut feed = StreamFeed { registry: &core.registry, ext, app_protocol, initiator, agg: &mut core.agg };
         let mut deliver = |chunk: Chunk<'_>, to: Direction| {
             if to == dir {
-                feed_stream(registry, ext, app_protocol, initiator, agg, &ctx, to, chunk);
+                feed.feed(&ctx, to, chunk);
             } else {
                 // Bytes of the other direction released by this packet's
                 // acknowledgement (they waited behind a hole) were sent by the
@@ -440,7 +439,7 @@ impl Engine {
                     dst_ip: ctx.src_ip,
                     ..ctx
                 };
-                feed_stream(registry, ext, app_protocol, initiator, agg, &peer, to, chunk);
+                feed.feed(&peer, to, chunk);
             }
         };
         // The peer's bytes this acknowledgement releases were sent before this
@@ -701,17 +700,16 @@ impl Core {
         let recorded = (f.ext.closed_recorded && !f.dirty).then_some((f.anomalies, f.app_protocol));
         let Flow { tcp, ext, anomalies, app_protocol, initiator, .. } = &mut f;
         if let Some(t) = tcp.as_mut() {
+            let mut feed = StreamFeed { registry: &self.registry, ext, app_protocol, initiator, agg: &mut self.agg };
             for dir in [Direction::ToServer, Direction::ToClient] {
                 if let Some(s) = t.streams.get_mut(dir.index()) {
-                    let registry = &self.registry;
-                    let agg = &mut self.agg;
                     // What is still buffered was sent by this direction's sender.
                     let (src_ip, dst_ip) = match dir {
                         Direction::ToServer => (meta.key.client_ip, meta.key.server_ip),
                         Direction::ToClient => (meta.key.server_ip, meta.key.client_ip),
                     };
                     let ctx = PacketCtx { direction: Some(dir), src_ip: Some(src_ip), dst_ip: Some(dst_ip), ..ctx };
-                    s.flush(anomalies, &mut |c| feed_stream(registry, ext, app_protocol, initiator, agg, &ctx, dir, c));
+                    s.flush(anomalies, &mut |c| feed.feed(&ctx, dir, c));
                 }
             }
         }
@@ -771,43 +769,39 @@ impl Core {
     }
 }
 
-/// Hands a reassembled chunk to the flow's stream dissector, probing first.
-#[allow(clippy::too_many_arguments)]
-#[inline]
-fn feed_stream(
-    registry: &Registry,
-    ext: &mut FlowExt,
-    app_protocol: &mut Option<&'static str>,
-    initiator: &mut InitiatorBasis,
-    agg: &mut Aggregator,
-    ctx: &PacketCtx<'_>,
-    dir: Direction,
-    chunk: Chunk<'_>,
-) {
-    // Nearly every chunk goes to a chosen dissector: that path alone inline.
-    if let (StreamDissection::Active(s), false) = (&mut ext.stream, ext.reversed) {
-        return match chunk {
-            Chunk::Data(d) => s.data(ctx, dir, d, agg),
-            Chunk::Gap(n) => s.gap(ctx, dir, n, agg),
-        };
-    }
-    choose_and_feed(registry, ext, app_protocol, initiator, agg, ctx, dir, chunk);
+/// What handing a flow's reassembled chunks to its stream dissector reads
+/// and changes: the flow's dissection state, protocol and initiator, and the
+/// counts.
+struct StreamFeed<'a> {
+    registry: &'a Registry,
+    ext: &'a mut FlowExt,
+    app_protocol: &'a mut Option<&'static str>,
+    initiator: &'a mut InitiatorBasis,
+    agg: &'a mut Aggregator,
 }
 
-/// [`feed_stream`] for a stream still probing or resynchronising, or found
-/// backwards in the packet being handled.
-#[allow(clippy::too_many_arguments)]
+impl StreamFeed<'_> {
+    /// Hands a reassembled chunk to the flow's stream dissector, probing first.
+    #[inline]
+    fn feed(&mut self, ctx: &PacketCtx<'_>, dir: Direction, chunk: Chunk<'_>) {
+        // Nearly every chunk goes to a chosen dissector: that path alone inline.
+        if let (StreamDissection::Active(s), false) = (&mut self.ext.stream, self.ext.reversed) {
+            return match chunk {
+                Chunk::Data(d) => s.data(ctx, dir, d, self.agg),
+                Chunk::Gap(n) => s.gap(ctx, dir, n, self.agg),
+            };
+        }
+        choose_and_feed(self, ctx, dir, chunk);
+    }
+}
+
+/// [`StreamFeed::feed`] for a stream still probing or resynchronising, or
+/// found backwards in the packet being handled.
 #[inline(never)]
-fn choose_and_feed(
-    registry: &Registry,
-    ext: &mut FlowExt,
-    app_protocol: &mut Option<&'static str>,
-    initiator: &mut InitiatorBasis,
-    agg: &mut Aggregator,
-    ctx: &PacketCtx<'_>,
-    dir: Direction,
-    chunk: Chunk<'_>,
-) {
+fn choose_and_feed(feed: &mut StreamFeed<'_>, ctx: &PacketCtx<'_>, dir: Direction, chunk: Chunk<'_>) {
+    let StreamFeed { registry, ext, app_protocol, initiator, agg } = feed;
+    let (registry, ext, app_protocol, initiator, agg) =
+        (*registry, &mut **ext, &mut **app_protocol, &mut **initiator, &mut **agg);
     // A flow found backwards (see `orient`) is fed as it truly runs until the
     // packet that found it ends and the engine turns the flow round.
     let turned_meta: Option<FlowMeta>;
