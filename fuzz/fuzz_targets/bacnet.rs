@@ -30,6 +30,7 @@ fuzz_target!(|data: &[u8]| {
             let len = datagram.len() as u16;
             datagram[2..4].copy_from_slice(&len.to_be_bytes());
         }
+        let _ = Bacnet.sent_by_client(&datagram);
         session.datagram(&ctx(direction), direction, &datagram, &mut sink);
         let _ = params::read_property_multiple_ack(piece);
         let _ = params::write_property_multiple(piece);

@@ -13,6 +13,8 @@ use otposture_model::Direction;
 fuzz_target!(|data: &[u8]| {
     let parsed = parse(data);
     assert_eq!(Dhcp.probe(data) == Probe::Match, parsed.is_ok());
+    // Only a parsed message tells who sent it.
+    assert!(Dhcp.sent_by_client(data).is_none() || parsed.is_ok());
     let mut session = Dhcp.new_session();
     session.datagram(&ctx(Direction::ToServer), Direction::ToServer, data, &mut Sink::default());
     if let Ok(msg) = parsed {

@@ -45,6 +45,7 @@ fuzz_target!(|data: &[u8]| {
             if c.control & 0x20 != 0 { framed(c.bytes, direction == Direction::ToServer) } else { c.bytes.to_vec() };
         stream.data(&ctx(direction), direction, &bytes, &mut sink);
         let _ = Dnp3.sent_by_client(&bytes);
+        let _ = Dnp3Udp.sent_by_client(&bytes);
         udp.datagram(&ctx(direction), direction, &bytes, &mut sink);
     }
     stream.close(&ctx(Direction::ToServer), &mut sink);

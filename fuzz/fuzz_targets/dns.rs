@@ -32,6 +32,7 @@ fuzz_target!(|data: &[u8]| {
         let len = usize::from(u16::from_be_bytes(*len)).min(tail.len());
         let (gram, after) = tail.split_at(len);
         let _ = dissector.probe(gram);
+        let _ = dissector.sent_by_client(gram);
         if let Ok((h, _)) = wire::check(gram) {
             for item in wire::items(gram, &h).flatten() {
                 let _ = wire::rdata_name(gram, &item);

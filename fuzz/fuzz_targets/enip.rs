@@ -18,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = Enip.probe(direction, chunk);
         let _ = Enip.sent_by_client(chunk);
         let _ = EnipUdp.probe(chunk);
+        let _ = EnipUdp.sent_by_client(chunk);
         udp.datagram(&ctx(direction), direction, chunk, &mut sink);
     });
     udp.close(&ctx(Direction::ToServer), &mut sink);

@@ -22,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
         let len = usize::from(u16::from_be_bytes(*len)).min(tail.len());
         let (gram, after) = tail.split_at(len);
         let _ = dissector.probe(gram);
+        let _ = dissector.sent_by_client(gram);
         let _ = ns::summary(gram);
         if let Ok(d) = dgm::parse(gram) {
             if let Ok(Some(slot)) = dgm::mailslot(d.user_data) {

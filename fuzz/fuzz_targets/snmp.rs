@@ -25,6 +25,7 @@ fuzz_target!(|data: &[u8]| {
     for (n, piece) in pieces.iter().enumerate() {
         let direction = if n % 2 == 0 { Direction::ToServer } else { Direction::ToClient };
         let _ = Snmp.probe(piece);
+        let _ = Snmp.sent_by_client(piece);
         session.datagram(&ctx(direction), direction, piece, &mut sink);
         if let Ok((m, _)) = message::parse(piece) {
             if let Some(p) = m.pdu {

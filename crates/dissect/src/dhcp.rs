@@ -496,6 +496,16 @@ impl DatagramDissector for Dhcp {
     fn new_session(&self) -> Box<dyn DatagramSession> {
         Box::new(DhcpSession)
     }
+
+    /// BOOTREQUEST (op 1) comes from the client, BOOTREPLY (2) from the
+    /// server: a relay agent talks to its server from port 67 to port 67.
+    fn sent_by_client(&self, data: &[u8]) -> Option<bool> {
+        match parse(data).ok()?.op {
+            1 => Some(true),
+            2 => Some(false),
+            _ => None,
+        }
+    }
 }
 
 /// Per-flow state: none, every DHCP message stands alone.
@@ -901,5 +911,17 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_request_comes_from_the_client_and_a_reply_from_the_server() {
+        assert_eq!(Dhcp.sent_by_client(&windows_request()), Some(true));
+        let mut ack = header(2, 7, [0; 4], [192, 168, 10, 50], [0x3c, 0x52, 0x82, 0x0a, 0x00, 0x32]);
+        ack.extend_from_slice(&[53, 1, 5, 255]);
+        assert_eq!(Dhcp.sent_by_client(&ack), Some(false));
+        let mut odd = windows_request();
+        odd[0] = 3;
+        assert_eq!(Dhcp.sent_by_client(&odd), None);
+        assert_eq!(Dhcp.sent_by_client(&ack[..100]), None);
     }
 }

@@ -293,6 +293,18 @@ pub trait DatagramDissector: Send + Sync {
     fn probe(&self, data: &[u8]) -> Probe;
     /// A fresh per-flow session.
     fn new_session(&self) -> Box<dyn DatagramSession>;
+    /// For a datagram flow whose client the engine could only guess (two
+    /// unregistered ports, or two registered ones such as DNP3's 20000 or
+    /// BACnet's 47808 at both ends): whether the datagram `data`, which `probe`
+    /// matched, was sent by the client, as the protocol's own fields say (a
+    /// request, a master's frame, a Who-Is), or `None` when they cannot tell.
+    /// The engine turns the flow round when its guess was wrong, before the
+    /// session sees the datagram: a capture that opens on a DNP3 outstation's
+    /// unsolicited response, or a BACnet workstation on a lower port than its
+    /// controller, made the device the client.
+    fn sent_by_client(&self, _data: &[u8]) -> Option<bool> {
+        None
+    }
 }
 
 /// Per-flow state of a datagram dissector.

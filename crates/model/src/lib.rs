@@ -396,12 +396,14 @@ pub enum InitiatorBasis {
     Handshake,
     /// TCP picked up mid-stream: the side using the well-known or lower port is the server.
     PortHeuristic,
-    /// TCP picked up mid-stream, and the protocol's own messages told which
+    /// TCP picked up mid-stream, or a datagram flow, between two unregistered
+    /// (or two registered) ports, and the protocol's own messages told which
     /// side is the client: it sends the requests (a Modbus query, a CIP
-    /// request, an S7 job, a DNP3 frame with DIR set...).
+    /// request, an S7 job, a DNP3 frame with DIR set, a BACnet Who-Is...).
     Protocol,
-    /// Datagram flows: the sender of the first packet is the client, unless it
-    /// sends from a well-known port to an ephemeral one.
+    /// Datagram flows: the side on a well-known port is the server; between
+    /// equal ports the sender of the first datagram is the client, between
+    /// two other ports the lower one is the server.
     FirstPacket,
 }
 

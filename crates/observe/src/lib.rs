@@ -14,7 +14,8 @@ mod stats;
 
 use aggregate::Aggregator;
 use otposture_dissect::{
-    DatagramSession, Emit, FlowMeta, FrameSelector, PacketCtx, Probe, Registry, StreamDissector, StreamSession,
+    DatagramDissector, DatagramSession, Emit, FlowMeta, FrameSelector, PacketCtx, Probe, Registry, StreamDissector,
+    StreamSession,
 };
 use otposture_flow::{Chunk, DefragLimits, Defragmenter, Flow, FlowLimits, FlowTable, FlowTuple, FragKey};
 use otposture_model::ToCompactString;
@@ -491,32 +492,42 @@ impl Engine {
             |_| false,
         );
         let core = &mut self.core;
-        let dir = flow.direction(src_first);
+        let mut dir = flow.direction(src_first);
         count(flow, dir, addr, d.payload.len(), &mut core.agg);
-        let meta = FlowMeta { id: flow.id, key: flow.key };
-        let ctx = addr.flow_ctx(ip, &meta, dir);
         let agg = &mut core.agg;
-        match &mut flow.ext.datagram {
-            DatagramDissection::Active(s) => s.datagram(&ctx, dir, d.payload, agg),
+        let chosen = match &mut flow.ext.datagram {
+            DatagramDissection::Active(s) => {
+                let meta = FlowMeta { id: flow.id, key: flow.key };
+                s.datagram(&addr.flow_ctx(ip, &meta, dir), dir, d.payload, agg);
+                None
+            }
             DatagramDissection::Probing(tries) => {
                 *tries += 1;
                 let give_up = *tries >= PROBE_DATAGRAMS;
                 let hinted = core.registry.datagrams.iter().filter(|x| x.port_hint(sport, dport));
                 let others = core.registry.datagrams.iter().filter(|x| !x.port_hint(sport, dport));
                 let chosen = hinted.chain(others).find(|x| x.probe(d.payload) == Probe::Match);
-                if let Some(x) = chosen {
-                    if !x.port_hint(sport, dport) {
-                        unexpected_datagrams(&core.registry, agg, &ctx, x.protocol());
-                    }
-                    let mut s = x.new_session();
-                    s.datagram(&ctx, dir, d.payload, agg);
-                    flow.app_protocol = Some(x.protocol());
-                    flow.ext.datagram = DatagramDissection::Active(s);
-                } else if give_up {
+                if chosen.is_none() && give_up {
                     flow.ext.datagram = DatagramDissection::None;
                 }
+                chosen
             }
-            DatagramDissection::None => {}
+            DatagramDissection::None => None,
+        };
+        if let Some(x) = chosen {
+            if orient_datagrams(x.as_ref(), flow, dir, addr.dst_mac, d.payload) {
+                turn_round(flow);
+                dir = dir.reverse();
+            }
+            let meta = FlowMeta { id: flow.id, key: flow.key };
+            let ctx = addr.flow_ctx(ip, &meta, dir);
+            if !x.port_hint(sport, dport) {
+                unexpected_datagrams(&core.registry, agg, &ctx, x.protocol());
+            }
+            let mut s = x.new_session();
+            s.datagram(&ctx, dir, d.payload, agg);
+            flow.app_protocol = Some(x.protocol());
+            flow.ext.datagram = DatagramDissection::Active(s);
         }
         flow.anomalies.malformed += std::mem::take(&mut agg.malformed_now);
     }
@@ -980,6 +991,39 @@ fn orient(
         Some(as_guessed) => {
             *initiator = InitiatorBasis::Protocol;
             !as_guessed
+        }
+        None => false,
+    }
+}
+
+/// For a datagram flow, once dissector `x` took it at datagram `data`: as
+/// [`orient`] for streams. The first datagram's sender, or the lower of two
+/// unregistered ports, is only a guess where both ports are registered
+/// (DNP3 from 20000 to 20000, BACnet from 47808 to 47808, NetBIOS from 137
+/// to 137) or neither is; then `x` is asked whether `data` came from the
+/// client. A datagram to a broadcast or multicast address is never asked:
+/// the address it goes to sends nothing, so it cannot be a client (an I-Am
+/// broadcast to a subnet's own broadcast address is told by its MAC).
+/// True when the flow is to be turned.
+fn orient_datagrams(
+    x: &dyn DatagramDissector,
+    flow: &mut Flow<FlowExt>,
+    dir: Direction,
+    dst_mac: Option<otposture_model::MacAddr>,
+    data: &[u8],
+) -> bool {
+    let key = flow.key;
+    let by_its_port = well_known(key.server_port) && !well_known(key.client_port);
+    let to_group = dst_mac.is_some_and(otposture_model::MacAddr::is_group)
+        || !is_host_address(key.client_ip)
+        || !is_host_address(key.server_ip);
+    if flow.initiator != InitiatorBasis::FirstPacket || flow.ext.recorded_at.is_some() || by_its_port || to_group {
+        return false;
+    }
+    match x.sent_by_client(data) {
+        Some(by_client) => {
+            flow.initiator = InitiatorBasis::Protocol;
+            by_client != (dir == Direction::ToServer)
         }
         None => false,
     }

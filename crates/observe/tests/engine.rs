@@ -986,3 +986,116 @@ fn a_remote_desktop_picked_up_mid_stream_from_an_old_windows_client_port_names_i
         assert_eq!(f[0].initiator, InitiatorBasis::PortHeuristic);
     }
 }
+
+/// A DNP3 link frame carrying one whole application fragment: DIR set (from
+/// the master, address 1, to outstation 10) or not (from the outstation).
+fn dnp3_frame(from_master: bool, app: &[u8]) -> Vec<u8> {
+    use otposture_dissect::dnp3::link::crc;
+    let (control, dst, src): (u8, u16, u16) = if from_master { (0xc4, 10, 1) } else { (0x44, 1, 10) };
+    let mut user = vec![0xc0]; // transport: FIR, FIN, seq 0
+    user.extend_from_slice(app);
+    let mut f = vec![0x05, 0x64, 5 + user.len() as u8, control];
+    f.extend_from_slice(&dst.to_le_bytes());
+    f.extend_from_slice(&src.to_le_bytes());
+    f.extend_from_slice(&crc(&f).to_le_bytes());
+    for block in user.chunks(16) {
+        f.extend_from_slice(block);
+        f.extend_from_slice(&crc(block).to_le_bytes());
+    }
+    f
+}
+
+/// DNP3 over UDP between the master (the HMI, on `master_port`) and the
+/// outstation (the PLC, on `outstation_port`). The capture opens on the
+/// outstation's unsolicited null response; the master confirms it and polls
+/// class 0, and the outstation answers.
+fn dnp3_udp(master_port: u16, outstation_port: u16) -> Vec<Observation> {
+    let to_master = Eth::new(PLC, HMI);
+    let to_outstation = Eth::new(HMI, PLC);
+    let grams = [
+        (false, dnp3_frame(false, &[0xf0, 0x82, 0x00, 0x00])), // unsolicited response, null
+        (true, dnp3_frame(true, &[0xd0, 0x00])),               // confirm
+        (true, dnp3_frame(true, &[0xc1, 0x01, 0x3c, 0x01, 0x06])), // read class 0
+        (false, dnp3_frame(false, &[0xc1, 0x81, 0x00, 0x00])), // response
+    ];
+    let frames: Vec<Frame> = grams
+        .iter()
+        .enumerate()
+        .map(|(i, (from_master, p))| {
+            let ts = Timestamp(T0.0 + i as i64 * 1_000_000);
+            Frame::new(
+                ts,
+                if *from_master {
+                    eth_ipv4_udp(&to_outstation, HMI_IP, PLC_IP, master_port, outstation_port, p)
+                } else {
+                    eth_ipv4_udp(&to_master, PLC_IP, HMI_IP, outstation_port, master_port, p)
+                },
+            )
+        })
+        .collect();
+    let (mut e, _, _) = engine_with(EngineConfig::default());
+    run(&mut e, &frames)
+}
+
+#[test]
+fn a_datagram_flow_that_opens_on_an_outstations_unsolicited_response_is_turned_round() {
+    // Port 20000 at both ends: the first datagram's sender, the outstation,
+    // was taken for the client.
+    let obs = dnp3_udp(20_000, 20_000);
+    let f = flows(&obs);
+    assert_eq!(f.len(), 1, "{f:?}");
+    let f = &f[0];
+    assert_eq!(f.app_protocol.as_deref(), Some("dnp3"));
+    assert_eq!(f.initiator, InitiatorBasis::Protocol);
+    assert_eq!((f.key.client_ip, f.key.server_ip), (HMI_IP.into(), PLC_IP.into()));
+    assert_eq!((f.packets_to_server, f.packets_to_client), (2, 2));
+    let reads: Vec<_> = obs
+        .iter()
+        .filter_map(|o| match o {
+            Observation::Message(m) if m.protocol == "dnp3" && m.operation == "read" => Some(m.direction),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reads, [Some(Direction::ToServer)], "{obs:?}");
+    // Each MAC stays with its own address.
+    let hosts: Vec<_> = obs
+        .iter()
+        .filter_map(|o| match o {
+            Observation::Host(h) => Some((h.mac, h.ip)),
+            _ => None,
+        })
+        .collect();
+    assert!(hosts.contains(&(Some(otposture_model::MacAddr(PLC)), Some(PLC_IP.into()))), "{hosts:?}");
+    assert!(hosts.contains(&(Some(otposture_model::MacAddr(HMI)), Some(HMI_IP.into()))), "{hosts:?}");
+}
+
+#[test]
+fn a_datagram_flow_the_ports_or_the_protocol_already_agree_on_is_not_turned() {
+    // The outstation on 20000, the master on an ephemeral port: the port decides.
+    let f = flows(&dnp3_udp(50_000, 20_000));
+    assert_eq!((f[0].initiator, f[0].key.server_port), (InitiatorBasis::FirstPacket, 20_000));
+    assert_eq!(f[0].key.server_ip, std::net::IpAddr::from(PLC_IP));
+    // Two unregistered ports, the master's the higher: the guess was right,
+    // and the outstation's frame says so.
+    let f = flows(&dnp3_udp(40_000, 30_000));
+    assert_eq!((f[0].initiator, f[0].key.server_port), (InitiatorBasis::Protocol, 30_000));
+}
+
+#[test]
+fn a_datagram_to_a_broadcast_address_is_never_turned() {
+    // A BACnet I-Am from the PLC to its subnet's broadcast address and to
+    // 255.255.255.255: only the MAC says the first is a broadcast.
+    let i_am = [0x81, 0x0b, 0x00, 0x08, 0x01, 0x00, 0x10, 0x00];
+    let bcast = Eth::new(PLC, [0xff; 6]);
+    let frames = [
+        Frame::new(T0, eth_ipv4_udp(&bcast, PLC_IP, [192, 168, 10, 255], 47808, 47808, &i_am)),
+        Frame::new(T0, eth_ipv4_udp(&bcast, PLC_IP, [255, 255, 255, 255], 47808, 47808, &i_am)),
+    ];
+    let (mut e, _, _) = engine_with(EngineConfig::default());
+    let f = flows(&run(&mut e, &frames));
+    assert_eq!(f.len(), 2, "{f:?}");
+    for f in f {
+        assert_eq!(f.app_protocol.as_deref(), Some("bacnet"));
+        assert_eq!((f.initiator, f.key.client_ip), (InitiatorBasis::FirstPacket, PLC_IP.into()), "{f:?}");
+    }
+}

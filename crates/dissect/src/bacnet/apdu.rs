@@ -235,6 +235,18 @@ pub mod service {
     pub const WHO_IS: u8 = 8;
     /// Unconfirmed Who-Has.
     pub const WHO_HAS: u8 = 7;
+    /// UnconfirmedCOVNotification.
+    pub const COV_NOTIFICATION: u8 = 2;
+    /// UnconfirmedEventNotification.
+    pub const EVENT_NOTIFICATION: u8 = 3;
+    /// TimeSynchronization.
+    pub const TIME_SYNCHRONIZATION: u8 = 6;
+    /// UTCTimeSynchronization.
+    pub const UTC_TIME_SYNCHRONIZATION: u8 = 9;
+    /// WriteGroup.
+    pub const WRITE_GROUP: u8 = 10;
+    /// UnconfirmedCOVNotificationMultiple.
+    pub const COV_NOTIFICATION_MULTIPLE: u8 = 11;
 }
 
 /// The name of a reject reason (clause 21, BACnetRejectReason).

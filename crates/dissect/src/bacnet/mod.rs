@@ -85,6 +85,59 @@ impl DatagramDissector for Bacnet {
     fn new_session(&self) -> Box<dyn DatagramSession> {
         Box::new(Session::default())
     }
+
+    fn sent_by_client(&self, data: &[u8]) -> Option<bool> {
+        sent_by_client(data)
+    }
+}
+
+/// Who sent a BACnet/IP datagram, where its kind says: confirmed requests and
+/// Who-Is, Who-Has, time synchronisation and WriteGroup come from the client;
+/// acknowledgements, errors, rejects, I-Am, I-Have and change and event
+/// notifications (sent to a subscriber) from the device. A foreign device is
+/// the client of its BBMD: it registers, reads its tables and asks it to
+/// distribute broadcasts; the BBMD answers with BVLC-Result and the tables.
+/// A Forwarded-NPDU (between BBMDs, or to a foreign device), segment
+/// acknowledgements, network messages and the other unconfirmed services
+/// cannot tell.
+fn sent_by_client(data: &[u8]) -> Option<bool> {
+    let b = bvlc::parse(data).ok()?;
+    let Some(n) = b.npdu else {
+        return match b.function {
+            bvlc::Function::REGISTER_FOREIGN_DEVICE
+            | bvlc::Function::READ_BDT
+            | bvlc::Function::READ_FDT
+            | bvlc::Function::WRITE_BDT
+            | bvlc::Function::DELETE_FDT_ENTRY => Some(true),
+            bvlc::Function::RESULT | bvlc::Function::READ_BDT_ACK | bvlc::Function::READ_FDT_ACK => Some(false),
+            _ => None,
+        };
+    };
+    match b.function {
+        bvlc::Function::FORWARDED_NPDU => return None,
+        bvlc::Function::DISTRIBUTE_BROADCAST => return Some(true),
+        _ => {}
+    }
+    let npdu::Payload::Apdu(bytes) = npdu::parse(n).ok()?.payload else { return None };
+    match apdu::parse(bytes)? {
+        Apdu::Confirmed { .. } => Some(true),
+        Apdu::SimpleAck { .. } | Apdu::ComplexAck { .. } | Apdu::Error { .. } | Apdu::Reject { .. } => Some(false),
+        Apdu::Abort { server, .. } => Some(!server),
+        Apdu::Unconfirmed { service, .. } => match service {
+            service::WHO_IS
+            | service::WHO_HAS
+            | service::TIME_SYNCHRONIZATION
+            | service::UTC_TIME_SYNCHRONIZATION
+            | service::WRITE_GROUP => Some(true),
+            service::I_AM
+            | service::I_HAVE
+            | service::COV_NOTIFICATION
+            | service::EVENT_NOTIFICATION
+            | service::COV_NOTIFICATION_MULTIPLE => Some(false),
+            _ => None,
+        },
+        Apdu::SegmentAck { .. } | Apdu::Reserved(_) => None,
+    }
 }
 
 /// Per-flow state: the service of each outstanding confirmed request by

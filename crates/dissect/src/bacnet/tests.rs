@@ -224,3 +224,34 @@ proptest! {
         let _ = params::write_property_multiple(&data);
     }
 }
+
+#[test]
+fn tells_who_sent_a_datagram_for_a_flow_between_two_bacnet_ports() {
+    let by_client = |h: &str| Bacnet.sent_by_client(&hex(h));
+    // Requests and their answers, from the captures above.
+    assert_eq!(by_client(READ_OBJECT_ID), Some(true));
+    assert_eq!(by_client(OBJECT_ID_ACK), Some(false));
+    // SimpleACK, Error, Reject; an Abort says which side sent it.
+    assert_eq!(by_client("810a0009010020010f"), Some(false));
+    assert_eq!(by_client("810a000d010050011191029102"), Some(false));
+    assert_eq!(by_client("810a0009010060010a"), Some(false));
+    assert_eq!(by_client("810a0009010071010a"), Some(false));
+    assert_eq!(by_client("810a0009010070010a"), Some(true));
+    // Who-Is and I-Am, Who-Has, a COV notification, time synchronisation.
+    assert_eq!(by_client("810a000801001008"), Some(true));
+    assert_eq!(by_client("810a0014010010000c020004b12204009100210f"), Some(false));
+    assert_eq!(by_client("810a000801001007"), Some(true));
+    assert_eq!(by_client("810a000801001002"), Some(false));
+    assert_eq!(by_client("810a000801001006"), Some(true));
+    // A foreign device registers with its BBMD, which answers.
+    assert_eq!(by_client("81050006003c"), Some(true));
+    assert_eq!(by_client("810000060000"), Some(false));
+    assert_eq!(by_client("8109000801001008"), Some(true));
+    // Cannot tell: a Forwarded-NPDU, a segment acknowledgement, a network
+    // message, a private transfer, a datagram that is not BACnet/IP.
+    for h in ["8104000ec0a80a14bac001001008", "810a000a010040010203", "810a0007018000", "810a000801001004"] {
+        assert_eq!(Bacnet.probe(&hex(h)), Probe::Match, "{h} is BACnet/IP");
+        assert_eq!(by_client(h), None, "{h}");
+    }
+    assert_eq!(by_client("82"), None);
+}

@@ -121,6 +121,12 @@ impl DatagramDissector for Dnp3Udp {
     fn new_session(&self) -> Box<dyn DatagramSession> {
         Box::new(DatagramState(session::Session::new()))
     }
+
+    /// As over TCP: the DIR bit. Both ends often use port 20000, and an
+    /// outstation with unsolicited reporting speaks first.
+    fn sent_by_client(&self, data: &[u8]) -> Option<bool> {
+        Dnp3.sent_by_client(data)
+    }
 }
 
 /// A TCP flow's session.

@@ -458,4 +458,7 @@ fn tells_the_master_of_a_connection_picked_up_mid_stream() {
     assert_eq!(Dnp3.sent_by_client(&frame(0xc9, 4, 3, &[])), Some(true));
     assert_eq!(Dnp3.sent_by_client(&frame(0x0b, 3, 4, &[])), Some(false));
     assert_eq!(Dnp3.sent_by_client(&[0x05, 0x64, 0x05]), None);
+    // Over UDP likewise: an outstation's unsolicited response is not the client's.
+    assert_eq!(Dnp3Udp.sent_by_client(&response(&[0xf0, 0x82, 0x00, 0x00])), Some(false));
+    assert_eq!(Dnp3Udp.sent_by_client(&request(&READ_CLASSES)), Some(true));
 }

@@ -127,6 +127,12 @@ macro_rules! datagram_flavor {
             fn new_session(&self) -> Box<dyn DatagramSession> {
                 Box::new(DatagramFlow(Handler::new($flavor)))
             }
+            /// The QR bit: a query (or a NOTIFY, a primary telling its
+            /// secondary) comes from the client. Servers forwarding to
+            /// servers use port 53 at both ends.
+            fn sent_by_client(&self, data: &[u8]) -> Option<bool> {
+                Some(!wire::check(data).ok()?.0.qr())
+            }
         }
     };
 }

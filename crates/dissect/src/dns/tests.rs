@@ -326,3 +326,11 @@ proptest! {
         let _ = crate::test_support::run(&DnsTcp, &input);
     }
 }
+
+#[test]
+fn a_query_comes_from_the_client_and_its_answer_from_the_server() {
+    // Servers forwarding to servers use port 53 at both ends.
+    assert_eq!(Dns.sent_by_client(QUERY), Some(true));
+    assert_eq!(Dns.sent_by_client(ANSWER), Some(false));
+    assert_eq!(Dns.sent_by_client(&ANSWER[..20]), None);
+}

@@ -239,6 +239,15 @@ impl DatagramDissector for EnipUdp {
     fn new_session(&self) -> Box<dyn DatagramSession> {
         Box::new(DatagramState(session::Session::new(None)))
     }
+
+    /// A ListIdentity request or reply, or a CIP request or reply, tells;
+    /// implicit I/O runs both ways (originator to target and back) and does not.
+    fn sent_by_client(&self, data: &[u8]) -> Option<bool> {
+        if is_io_datagram(data) {
+            return None;
+        }
+        sent_by_client(data)
+    }
 }
 
 /// A TCP flow's session.

@@ -634,3 +634,15 @@ fn tells_the_originator_of_a_connection_picked_up_mid_stream() {
     failed[8] = 0x69; // status: unsupported protocol revision
     assert_eq!(sent_by_client(&failed), Some(false));
 }
+
+#[test]
+fn tells_who_sent_a_datagram_unless_it_is_implicit_io() {
+    assert_eq!(EnipUdp.sent_by_client(&encap(0x63, 0, &[])), Some(true), "ListIdentity request");
+    assert_eq!(EnipUdp.sent_by_client(&list_identity_reply()), Some(false));
+    // Class 1 I/O: a sequenced address and connected data, either way.
+    let mut io = vec![2, 0];
+    io.extend_from_slice(&item(0x8002, &[1, 0, 0, 0, 5, 0, 0, 0]));
+    io.extend_from_slice(&item(0x00b1, &[5, 0, 1, 2, 3, 4]));
+    assert_eq!(EnipUdp.probe(&io), Probe::Match);
+    assert_eq!(EnipUdp.sent_by_client(&io), None);
+}

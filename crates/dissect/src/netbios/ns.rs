@@ -179,6 +179,11 @@ impl DatagramDissector for Nbns {
     fn new_session(&self) -> Box<dyn DatagramSession> {
         Box::new(Session::default())
     }
+
+    /// The R bit: Windows asks from port 137 to port 137.
+    fn sent_by_client(&self, data: &[u8]) -> Option<bool> {
+        Some(!summary(data).ok()?.response)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -487,5 +492,15 @@ mod tests {
             let r = run(&[&p]);
             prop_assert_eq!(r.messages.len() + r.malformed.len(), 1);
         }
+    }
+
+    #[test]
+    fn a_question_comes_from_the_client_and_an_answer_from_the_server() {
+        // Windows asks from port 137 to port 137.
+        assert_eq!(Nbns.sent_by_client(&registration()), Some(true));
+        let mut answer = registration();
+        answer[2] |= 0x80;
+        assert_eq!(Nbns.sent_by_client(&answer), Some(false));
+        assert_eq!(Nbns.sent_by_client(&answer[..10]), None);
     }
 }

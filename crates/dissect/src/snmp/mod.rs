@@ -83,6 +83,24 @@ impl DatagramDissector for Snmp {
     fn new_session(&self) -> Box<dyn DatagramSession> {
         Box::<SnmpSession>::default()
     }
+
+    /// The PDU type: requests, traps and informs come from the client (a
+    /// manager, or an agent sending a trap from port 161 to port 162);
+    /// responses and reports from the server. An encrypted v3 PDU cannot tell.
+    fn sent_by_client(&self, data: &[u8]) -> Option<bool> {
+        let kind = message::parse(data).ok()?.0.pdu?.kind;
+        match kind {
+            PduType::RESPONSE | PduType::REPORT => Some(false),
+            PduType::GET
+            | PduType::GET_NEXT
+            | PduType::SET
+            | PduType::TRAP_V1
+            | PduType::GET_BULK
+            | PduType::INFORM
+            | PduType::TRAP_V2 => Some(true),
+            _ => None,
+        }
+    }
 }
 
 /// Weaknesses reported on a flow, one bit each.

@@ -364,3 +364,19 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn requests_and_traps_come_from_the_client_and_responses_from_the_agent() {
+    let vb = varbind("1.3.6.1.2.1.1.1.0", tlv(0x05, &[]));
+    let msg = |tag: u8| community_msg(1, b"public", tag, 7, 0, 0, std::slice::from_ref(&vb));
+    for tag in [0xa0, 0xa1, 0xa3, 0xa5, 0xa6, 0xa7] {
+        assert_eq!(Snmp.sent_by_client(&msg(tag)), Some(true), "{tag:#x}");
+    }
+    // A trap from port 161 to a manager's 162: the agent sends it, so it is
+    // the flow's client.
+    assert_eq!(Snmp.sent_by_client(&msg(0xa2)), Some(false));
+    assert_eq!(Snmp.sent_by_client(&msg(0xa8)), Some(false));
+    // Encrypted v3 and a tag SNMP does not define cannot tell.
+    assert_eq!(Snmp.sent_by_client(&v3_msg(0x03, ENGINE, 12, b"admin", None)), None);
+    assert_eq!(Snmp.sent_by_client(&msg(0xaf)), None);
+}
