@@ -4,9 +4,10 @@ finds it (Who-Is/I-Am), reads its device object's identity, reads and writes a
 set point (priority 8), then asks it to stop communicating and to warm-start
 (bacpypes3 implements neither: both are refused).
 
-Usage: bacnet_peer.py PORT. The controller listens on 127.0.0.1:PORT, the
-workstation on 127.0.0.1:PORT+1. Each runs in its own process: two bacpypes3
-applications in one process answer each other's requests without sending them.
+Usage: bacnet_peer.py PORT [WORKSTATION_PORT]. The controller listens on
+127.0.0.1:PORT, the workstation on 127.0.0.1:WORKSTATION_PORT (PORT+1 unless
+given). Each runs in its own process: two bacpypes3 applications in one process
+answer each other's requests without sending them.
 """
 import asyncio
 import subprocess
@@ -21,6 +22,8 @@ from bacpypes3.pdu import Address
 from bacpypes3.primitivedata import ObjectIdentifier, Real
 
 PORT = int(sys.argv[1])
+CONTROLLER = len(sys.argv) > 2 and sys.argv[2] == "controller"
+WORKSTATION_PORT = int(sys.argv[2]) if len(sys.argv) > 2 and not CONTROLLER else PORT + 1
 
 
 async def controller():
@@ -51,7 +54,7 @@ async def controller():
 
 async def workstation():
     device = DeviceObject(objectIdentifier=ObjectIdentifier("device,999"), objectName="workstation", vendorIdentifier=15)
-    app = NormalApplication(device, Address(f"127.0.0.1/32:{PORT + 1}"))
+    app = NormalApplication(device, Address(f"127.0.0.1/32:{WORKSTATION_PORT}"))
     target = Address(f"127.0.0.1:{PORT}")
     found = await app.who_is(1201, 1201, target)
     assert found, "no I-Am"
@@ -74,7 +77,7 @@ async def workstation():
     app.close()
 
 
-if len(sys.argv) > 2 and sys.argv[2] == "controller":
+if CONTROLLER:
     asyncio.run(controller())
 else:
     server = subprocess.Popen([sys.executable, __file__, str(PORT), "controller"])

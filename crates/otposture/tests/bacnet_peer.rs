@@ -11,7 +11,7 @@
 
 use crate::loopback;
 
-use loopback::{analyze, capture_udp_pair, python_peer};
+use loopback::{analyze, capture_udp_pair, python_peer, python_peer_with};
 use serde_json::Value;
 use std::process::Command;
 
@@ -31,6 +31,10 @@ fn names_a_bacpypes3_controller_and_keeps_its_writes_and_controls() {
     let flows = flows["flows"].as_array().unwrap();
     assert_eq!(flows.len(), 1, "{flows:?}");
     assert_eq!(flows[0]["app_protocol"], "bacnet", "found by content on port {port}");
+    // The workstation's port is the higher: the guess was right, and its Who-Is says so.
+    let ends = (flows[0]["client_port"].as_u64(), flows[0]["server_port"].as_u64());
+    assert_eq!(ends, (Some(u64::from(port) + 1), Some(port.into())), "{flows:?}");
+    assert_eq!(flows[0]["initiator"], "protocol");
 
     let ids = json(&["events", "--kind", "identity", "--protocol", "bacnet"]);
     let ids = ids["events"].as_array().unwrap();
@@ -108,4 +112,38 @@ fn names_a_bacpypes3_controller_and_keeps_its_writes_and_controls() {
     } else {
         eprintln!("skipping: the tshark comparison of the bacpypes3 exchange needs tshark");
     }
+}
+
+#[test]
+fn a_workstation_on_a_lower_port_than_its_controller_is_the_client_by_what_it_sends() {
+    if !loopback::available(&["import bacpypes3"], "python3 with bacpypes3 and tcpdump") {
+        return;
+    }
+    // The controller on the higher port: the lower-port guess takes the
+    // workstation for the server, and its Who-Is and requests turn the flow.
+    let dir = tempfile::tempdir().unwrap();
+    let run = capture_udp_pair(dir.path(), |port| python_peer_with("bacnet_peer.py", &[port + 1, port]));
+    let (workstation, controller, db) = (run.port, run.port + 1, dir.path().join("peer.db"));
+    analyze(&db, &run.pcap);
+    let json = |args: &[&str]| loopback::json(&db, args);
+    let flows = json(&["flows", "--port", &controller.to_string()]);
+    let flows = flows["flows"].as_array().unwrap();
+    assert_eq!(flows.len(), 1, "{flows:?}");
+    let f = &flows[0];
+    assert_eq!(f["app_protocol"], "bacnet");
+    assert_eq!(
+        (f["client_port"].as_u64(), f["server_port"].as_u64()),
+        (Some(workstation.into()), Some(controller.into())),
+        "{f}"
+    );
+    assert_eq!(f["initiator"], "protocol", "{f}");
+    // Requests one way, their answers the other: the workstation sent the
+    // Who-Is, seven reads, a write, a read and two controls; the controller
+    // the I-Am and the answers.
+    assert_eq!((f["packets_to_server"].as_u64(), f["packets_to_client"].as_u64()), (Some(12), Some(12)), "{f}");
+    let ops = json(&["events", "--kind", "operation", "--protocol", "bacnet"]);
+    let writes: Vec<&Value> =
+        ops["events"].as_array().unwrap().iter().filter(|e| e["name"] == "write_property").collect();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert_eq!(writes[0]["attributes"]["value"], "23");
 }

@@ -140,3 +140,42 @@ fn sees_every_control_and_the_device_attributes_of_a_stepfunc_outstation() {
     }
     eprintln!("dnp3 peer: captured and checked in {:.1} s", started.elapsed().as_secs_f64());
 }
+
+#[test]
+fn a_dnp3_udp_capture_that_opens_on_the_outstations_unsolicited_response_names_the_master_the_client() {
+    if !loopback::available(&[], "tcpdump") {
+        return;
+    }
+    let peer = peer_binary();
+    let dir = tempfile::tempdir().unwrap();
+    // The same port at both ends: the first datagram's sender, the
+    // outstation, is the guess; its frame's DIR bit says it is not the master.
+    let run = loopback::capture_udp_same_port(dir.path(), |port| {
+        Command::new(&peer).args([&port.to_string(), "udp"]).output().unwrap()
+    });
+    let done: Value = serde_json::from_slice(&run.peer.stdout).unwrap();
+    let (port, db) = (run.port, dir.path().join("peer.db"));
+    let summary = analyze(&db, &run.pcap);
+    assert_eq!(summary["anomalies"]["malformed_messages"], 0, "{summary}");
+    let json = |args: &[&str]| loopback::json(&db, args);
+
+    let flows = json(&["flows", "--port", &port.to_string()]);
+    let flows = flows["flows"].as_array().unwrap();
+    assert_eq!(flows.len(), 1, "{flows:?}");
+    let f = &flows[0];
+    assert_eq!((f["transport"].as_str(), f["app_protocol"].as_str()), (Some("udp"), Some("dnp3")), "{f}");
+    assert_eq!((f["client_ip"].as_str(), f["server_ip"].as_str()), (Some("127.0.0.2"), Some("127.0.0.1")), "{f}");
+    assert_eq!(f["initiator"], "protocol", "{f}");
+
+    // The controls run from the master to the outstation, each kept once.
+    let ops = json(&["events", "--kind", "operation", "--protocol", "dnp3"]);
+    let ops = ops["events"].as_array().unwrap();
+    let requests = |name: &str| -> Vec<&Value> {
+        ops.iter().filter(|e| e["name"] == name && e["attributes"]["message"] == "request").collect()
+    };
+    assert_eq!(requests("direct_operate").len(), done["direct_operates"].as_array().unwrap().len(), "{ops:?}");
+    assert_eq!(requests("warm_restart").len() as u64, done["warm_restarts"].as_u64().unwrap(), "{ops:?}");
+    for e in requests("direct_operate").into_iter().chain(requests("warm_restart")) {
+        assert_eq!((e["src_ip"].as_str(), e["dst_ip"].as_str()), (Some("127.0.0.2"), Some("127.0.0.1")), "{e}");
+    }
+}

@@ -69,13 +69,7 @@ fn a_modbus_connection_picked_up_mid_stream_is_turned_by_its_requests() {
     assert!(client < server);
     let no_syn = ["tcp", "port", &server.to_string(), "and", "(tcp[tcpflags] & tcp-syn) == 0"];
     let run = loopback::capture_filtered(dir.path(), server, &no_syn, |port| {
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/modbus_peer.py");
-        std::process::Command::new("python3")
-            .arg(script)
-            .arg(port.to_string())
-            .arg(client.to_string())
-            .output()
-            .unwrap()
+        loopback::python_peer_with("modbus_peer.py", &[port, client])
     });
     let db = dir.path().join("peer.db");
     analyze(&db, &run.pcap);

@@ -3,7 +3,8 @@
 //! it, and `otposture analyze` must see every control.
 //!
 //! ```text
-//! otposture-peer-dnp3 PORT
+//! otposture-peer-dnp3 PORT        (TCP)
+//! otposture-peer-dnp3 PORT udp    (UDP)
 //! ```
 //!
 //! The outstation (link address 1024) holds binary inputs, analog inputs,
@@ -15,14 +16,21 @@
 //! write g50v3) and a cold restart. It then prints one JSON object saying what
 //! was done and what the outstation answered, and exits.
 //!
-//! Only TCP and a current-thread runtime: no TLS, no serial port, so the crate
-//! builds quickly.
+//! Over UDP the outstation is on 127.0.0.1:PORT and the master on
+//! 127.0.0.2:PORT, the same port at both ends as DNP3/UDP sites configure
+//! (20000 to 20000). The master starts quiet; the outstation then starts with
+//! unsolicited reporting on, so the capture opens on its null unsolicited
+//! response, which the master confirms. The master then polls class 0, 1, 2
+//! and 3, direct-operates a CROB and warm-restarts the outstation.
+//!
+//! Only TCP, UDP and a current-thread runtime: no TLS, no serial port, so the
+//! crate builds quickly.
 
 use dnp3::app::attr::{AllAttributes, AnyAttribute, AttrProp, AttrSet, KnownAttribute, StringAttr};
 use dnp3::app::control::{CommandStatus, Group12Var1, Group41Var2, OpType};
 use dnp3::app::measurement::{AnalogInput, AnalogOutputStatus, BinaryInput, BinaryOutputStatus, Counter, Flags, Time};
-use dnp3::app::{MaybeAsync, NullListener, ResponseHeader, Timestamp};
-use dnp3::link::{EndpointAddress, LinkErrorMode};
+use dnp3::app::{MaybeAsync, NullListener, ResponseHeader, Timeout, Timestamp};
+use dnp3::link::{EndpointAddress, LinkErrorMode, LinkReadMode};
 use dnp3::master::{
     AssociationConfig, AssociationHandler, AssociationInformation, Classes, CommandBuilder, CommandMode,
     CommandSupport, HeaderInfo, MasterChannelConfig, ReadHandler, ReadRequest, ReadType, TimeSyncProcedure,
@@ -32,9 +40,11 @@ use dnp3::outstation::database::{
     EventBufferConfig, EventClass, Update, UpdateOptions,
 };
 use dnp3::outstation::{
-    DefaultControlHandler, OutstationApplication, OutstationConfig, OutstationInformation, RequestError, RestartDelay,
+    DefaultControlHandler, OutstationApplication, OutstationConfig, OutstationHandle, OutstationInformation,
+    RequestError, RestartDelay,
 };
 use dnp3::tcp::{spawn_master_tcp_client, AddressFilter, EndpointList, Server};
+use dnp3::udp::{spawn_master_udp, spawn_outstation_udp, OutstationUdpConfig, UdpSocketMode};
 use std::error::Error;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -150,8 +160,14 @@ async fn outstation(port: u16) -> Result<dnp3::tcp::ServerHandle, Box<dyn Error>
         NullListener::create(),
         AddressFilter::Any,
     )?;
+    fill(&outstation)?;
+    Ok(server.bind().await?)
+}
+
+/// Defines the outstation's points and device attributes.
+fn fill(outstation: &OutstationHandle) -> Result<(), Box<dyn Error>> {
     let mut defined = Ok(());
-    outstation.transaction(|db| {
+    outstation.clone().transaction(|db| {
         let now = Time::synchronized(0);
         let init = UpdateOptions::no_event();
         for i in 0..POINTS {
@@ -172,8 +188,60 @@ async fn outstation(port: u16) -> Result<dnp3::tcp::ServerHandle, Box<dyn Error>
             }
         }
     });
-    defined?;
-    Ok(server.bind().await?)
+    Ok(defined?)
+}
+
+/// The UDP exchange: see the module's documentation.
+async fn run_udp(port: u16) -> Result<String, Box<dyn Error>> {
+    let outstation_at = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let master_at = SocketAddr::from((Ipv4Addr::new(127, 0, 0, 2), port));
+    let retry = Timeout::from_secs(1)?;
+    let mut channel =
+        spawn_master_udp(master_at, LinkReadMode::Datagram, retry, MasterChannelConfig::new(address(MASTER)?));
+    let mut assoc = channel
+        .add_udp_association(
+            address(OUTSTATION)?,
+            outstation_at,
+            AssociationConfig::quiet(),
+            Box::new(Reads::default()),
+            Box::new(Association),
+            Box::new(Association),
+        )
+        .await?;
+    channel.enable().await?;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let udp = OutstationUdpConfig {
+        local_endpoint: outstation_at,
+        remote_endpoint: master_at,
+        socket_mode: UdpSocketMode::OneToOne,
+        link_read_mode: LinkReadMode::Datagram,
+        retry_delay: retry,
+    };
+    let config = OutstationConfig::new(address(OUTSTATION)?, address(MASTER)?, EventBufferConfig::all_types(16));
+    let outstation = spawn_outstation_udp(
+        udp,
+        config,
+        Box::new(Application),
+        Box::new(Information),
+        DefaultControlHandler::with_status(CommandStatus::Success),
+    );
+    fill(&outstation)?;
+    // The null unsolicited response and its confirmation.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assoc.read(ReadRequest::class_scan(Classes::all())).await?;
+    let crob = Group12Var1::from_op_type(OpType::LatchOn);
+    assoc.operate(CommandMode::DirectOperate, CommandBuilder::single_header_u16(crob, 1)).await?;
+    let delay = assoc.warm_restart().await?;
+    channel.disable().await?;
+    Ok(format!(
+        concat!(
+            "{{\"master\":{},\"outstation\":{},\"integrity_polls\":1,",
+            "\"direct_operates\":[{{\"group\":12,\"index\":1}}],\"warm_restarts\":1,\"restart_delay_ms\":{}}}"
+        ),
+        MASTER,
+        OUTSTATION,
+        delay.as_millis()
+    ))
 }
 
 async fn run(port: u16) -> Result<String, Box<dyn Error>> {
@@ -256,8 +324,14 @@ fn json_string(s: &str) -> String {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let port: u16 = std::env::args().nth(1).ok_or("usage: otposture-peer-dnp3 PORT")?.parse()?;
-    let summary = tokio::time::timeout(Duration::from_secs(20), run(port)).await.map_err(|_| "timed out")??;
+    let usage = "usage: otposture-peer-dnp3 PORT [udp]";
+    let port: u16 = std::env::args().nth(1).ok_or(usage)?.parse()?;
+    let exchange = match std::env::args().nth(2).as_deref() {
+        None => tokio::time::timeout(Duration::from_secs(20), run(port)).await,
+        Some("udp") => tokio::time::timeout(Duration::from_secs(20), run_udp(port)).await,
+        Some(_) => return Err(usage.into()),
+    };
+    let summary = exchange.map_err(|_| "timed out")??;
     println!("{summary}");
     Ok(())
 }

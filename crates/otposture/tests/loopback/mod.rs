@@ -102,6 +102,18 @@ pub(crate) fn capture_udp_pair(dir: &Path, peer: impl FnOnce(u16) -> Output) -> 
     capture_filtered(dir, port, &["udp", "portrange", &format!("{port}-{}", port + 1)], peer)
 }
 
+/// As [`capture`], for UDP peers that use the same port on 127.0.0.1 and
+/// 127.0.0.2 (DNP3 from 20000 to 20000, as sites configure it).
+pub(crate) fn capture_udp_same_port(dir: &Path, peer: impl FnOnce(u16) -> Output) -> Captured {
+    let port = loop {
+        let p = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if std::net::UdpSocket::bind(("127.0.0.2", p)).is_ok() {
+            break p;
+        }
+    };
+    capture_filtered(dir, port, &["udp", "port", &port.to_string()], peer)
+}
+
 /// As [`capture`], for peers that use one port over both UDP and TCP (DNS).
 pub(crate) fn capture_udp_tcp(dir: &Path, peer: impl FnOnce(u16) -> Output) -> Captured {
     let port = loop {
@@ -143,8 +155,13 @@ pub(crate) fn capture_filtered(dir: &Path, port: u16, filter: &[&str], peer: imp
 
 /// Runs a Python peer script from tests/peers with the port as its argument.
 pub(crate) fn python_peer(script: &str, port: u16) -> Output {
+    python_peer_with(script, &[port])
+}
+
+/// As [`python_peer`], with more ports after the first (a client's own port).
+pub(crate) fn python_peer_with(script: &str, ports: &[u16]) -> Output {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers").join(script);
-    Command::new("python3").arg(&path).arg(port.to_string()).output().unwrap()
+    Command::new("python3").arg(&path).args(ports.iter().map(u16::to_string)).output().unwrap()
 }
 
 /// Runs a Python peer script from tests/peers that writes its frames straight
