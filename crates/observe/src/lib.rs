@@ -866,9 +866,35 @@ fn choose_and_feed(feed: &mut StreamFeed<'_>, ctx: &PacketCtx<'_>, dir: Directio
                     Probe::NoMatch => {}
                 }
             }
+            // A probe bound to a direction (HTTP takes a request line from the
+            // client, a status line from the server) rejects a flow whose ends
+            // a weak port guess swapped: offered the other way round, what
+            // it takes turns the flow when the protocol agrees who sent it.
+            let mut swapped = false;
+            if chosen.is_none() && weak_guess(ctx.flow, initiator, ext.recorded_at) {
+                let port = ctx.flow.map_or(0, |f| f.key.client_port);
+                let hinted = registry.streams.iter().filter(|x| x.port_hint(port));
+                let others = registry.streams.iter().filter(|x| !x.port_hint(port));
+                let by_client = dir.reverse() == Direction::ToServer;
+                for x in hinted.chain(others) {
+                    match x.probe(dir.reverse(), probe_on) {
+                        Probe::Match if x.sent_by_client(probe_on) == Some(by_client) => {
+                            (chosen, swapped) = (Some(x), true);
+                            break;
+                        }
+                        Probe::NeedMore => need_more = true,
+                        _ => {}
+                    }
+                }
+            }
             if let Some(x) = chosen {
                 let held = [(dir, probe_on), (dir.reverse(), theirs.as_slice())];
-                let turn = orient(x.as_ref(), ctx.flow, initiator, ext.recorded_at, held);
+                let turn = if swapped {
+                    *initiator = InitiatorBasis::Protocol;
+                    true
+                } else {
+                    orient(x.as_ref(), ctx.flow, initiator, ext.recorded_at, held)
+                };
                 let meta = if turn { ctx.flow.map(turned) } else { None };
                 let turned_ctx = turn_ctx(ctx, meta.as_ref());
                 let (ctx, dir) = if turn { (&turned_ctx, dir.reverse()) } else { (ctx, dir) };
@@ -978,9 +1004,7 @@ fn orient(
     recorded_at: Option<Timestamp>,
     held: [(Direction, &[u8]); 2],
 ) -> bool {
-    let Some(key) = flow.map(|f| f.key) else { return false };
-    let by_its_port = well_known(key.server_port) && !well_known(key.client_port);
-    if *initiator != InitiatorBasis::PortHeuristic || recorded_at.is_some() || by_its_port {
+    if !weak_guess(flow, initiator, recorded_at) {
         return false;
     }
     let verdict = held
@@ -994,6 +1018,15 @@ fn orient(
         }
         None => false,
     }
+}
+
+/// True when a TCP flow's ends are a guess the protocol may overrule (see
+/// [`orient`]): picked up mid-stream between two unregistered (or two
+/// registered) ports, and not stored yet.
+fn weak_guess(flow: Option<&FlowMeta>, initiator: &InitiatorBasis, recorded_at: Option<Timestamp>) -> bool {
+    let Some(key) = flow.map(|f| f.key) else { return false };
+    let by_its_port = well_known(key.server_port) && !well_known(key.client_port);
+    *initiator == InitiatorBasis::PortHeuristic && recorded_at.is_none() && !by_its_port
 }
 
 /// For a datagram flow, once dissector `x` took it at datagram `data`: as

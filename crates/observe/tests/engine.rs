@@ -1099,3 +1099,42 @@ fn a_datagram_to_a_broadcast_address_is_never_turned() {
         assert_eq!((f.initiator, f.key.client_ip), (InitiatorBasis::FirstPacket, PLC_IP.into()), "{f:?}");
     }
 }
+
+/// An HTTP connection picked up mid-stream between a browser on
+/// `browser_port` and a device's web server on `server_port`: the end of an
+/// answer whose request came before the capture, then a request and its answer.
+fn http_mid_stream(browser_port: u16, server_port: u16) -> Vec<Observation> {
+    let mut c =
+        TcpConversation::new(Endpoint::new(HMI, HMI_IP, browser_port), Endpoint::new(PLC, PLC_IP, server_port), T0);
+    c.server_sends(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nServer: plc-web/2.1\r\n\r\nok")
+        .client_sends(b"GET /status.html HTTP/1.1\r\nHost: plc\r\nUser-Agent: hmi\r\n\r\n")
+        .server_sends(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nServer: plc-web/2.1\r\n\r\nrun");
+    let (mut e, _, _) = engine_with(EngineConfig::default());
+    run(&mut e, c.frames())
+}
+
+#[test]
+fn a_web_server_above_its_browsers_port_is_named_and_turned_by_its_status_line() {
+    // The browser on an old Windows client port below the server's: the
+    // guess takes the browser for the server, and HTTP's probe takes a
+    // status line only from the server.
+    let obs = http_mid_stream(1500, 40_000);
+    let f = flows(&obs);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].app_protocol.as_deref(), Some("http"), "{f:?}");
+    assert_eq!((f[0].initiator, f[0].key.client_port, f[0].key.server_port), (InitiatorBasis::Protocol, 1500, 40_000));
+    let requests: Vec<_> = obs
+        .iter()
+        .filter_map(|o| match o {
+            Observation::Message(m) if m.protocol == "http" && m.operation == "get" => Some(m.direction),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(requests, [Some(Direction::ToServer)], "{obs:?}");
+    // Guessed right, the request confirms it.
+    let f = flows(&http_mid_stream(50_000, 40_000));
+    assert_eq!(
+        (f[0].initiator, f[0].key.server_port, f[0].app_protocol.as_deref()),
+        (InitiatorBasis::Protocol, 40_000, Some("http"))
+    );
+}

@@ -79,6 +79,17 @@ impl StreamDissector for Http {
     fn new_session(&self) -> Box<dyn StreamSession> {
         Box::new(Session::default())
     }
+
+    /// A request line comes from the client, a status line from the server.
+    fn sent_by_client(&self, data: &[u8]) -> Option<bool> {
+        if probe_request(data) == Probe::Match {
+            Some(true)
+        } else if probe_status(data) == Probe::Match {
+            Some(false)
+        } else {
+            None
+        }
+    }
 }
 
 /// True when `data` and `prefix` agree on their common length.

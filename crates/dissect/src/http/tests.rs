@@ -215,3 +215,11 @@ proptest! {
         let _ = run(&Http, &[(C2S, c), (S2C, s), (C2S, a), (S2C, b)]);
     }
 }
+
+#[test]
+fn a_request_line_comes_from_the_client_and_a_status_line_from_the_server() {
+    assert_eq!(Http.sent_by_client(b"GET /index.html HTTP/1.1\r\nHost: plc\r\n\r\n"), Some(true));
+    assert_eq!(Http.sent_by_client(b"HTTP/1.1 404 Not Found\r\n\r\n"), Some(false));
+    assert_eq!(Http.sent_by_client(b"<html><body>"), None);
+    assert_eq!(Http.sent_by_client(b"HTTP/1."), None);
+}
