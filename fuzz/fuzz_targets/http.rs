@@ -9,5 +9,8 @@ use otposture_dissect::StreamDissector;
 use otposture_fuzz::drive_stream;
 
 fuzz_target!(|data: &[u8]| {
-    drive_stream(&mut *Http.new_session(), data, |_, _| {});
+    drive_stream(&mut *Http.new_session(), data, |direction, chunk| {
+        let _ = Http.probe(direction, chunk);
+        let _ = Http.sent_by_client(chunk);
+    });
 });

@@ -4,7 +4,9 @@ kept-alive connection, HEAD, a POST with a form body, a chunked PUT, a 401
 then a refused and an accepted Basic login, and two requests pipelined in one
 write by a raw socket.
 
-Usage: http_peer.py PORT
+Usage: http_peer.py PORT [CLIENT_PORT]. With CLIENT_PORT the clients connect
+from ports CLIENT_PORT to CLIENT_PORT+59 (below the server's, as old Windows
+clients do from 1025-5000).
 """
 import base64
 import socket
@@ -14,6 +16,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 port = int(sys.argv[1])
+CLIENT_PORT = int(sys.argv[2]) if len(sys.argv) > 2 else None
 USER, PASSWORD = "operator", "plant-secret-42"
 SERVER = "PLC-Web/2.1.7 (PLC-3 CPU 1214C)"
 
@@ -78,7 +81,8 @@ base = f"http://127.0.0.1:{port}"
 
 
 def curl(*args):
-    out = subprocess.run(["curl", "-sS", "-A", "EngTool/3.2 (PLC-3)", *args], capture_output=True, check=True)
+    local = ["--local-port", f"{CLIENT_PORT}-{CLIENT_PORT + 39}"] if CLIENT_PORT else []
+    out = subprocess.run(["curl", "-sS", "-A", "EngTool/3.2 (PLC-3)", *local, *args], capture_output=True, check=True)
     print(out.stdout.decode(errors="replace"))
 
 
@@ -91,7 +95,18 @@ curl("-u", f"{USER}:wrong-guess", f"{base}/secure/config.htm")
 curl("-u", f"{USER}:{PASSWORD}", f"{base}/secure/config.htm")
 
 # Two requests in one write: pipelined.
-with socket.create_connection(("127.0.0.1", port)) as s:
+def pipelined_socket():
+    if not CLIENT_PORT:
+        return socket.create_connection(("127.0.0.1", port))
+    for p in range(CLIENT_PORT + 40, CLIENT_PORT + 60):
+        try:
+            return socket.create_connection(("127.0.0.1", port), source_address=("127.0.0.1", p))
+        except OSError:
+            continue
+    raise SystemExit("no free client port")
+
+
+with pipelined_socket() as s:
     s.sendall(
         b"GET /status HTTP/1.1\r\nHost: plc3\r\nUser-Agent: pipeline-test\r\n\r\n"
         b"GET /trend.csv HTTP/1.1\r\nHost: plc3\r\nUser-Agent: pipeline-test\r\nConnection: close\r\n\r\n"

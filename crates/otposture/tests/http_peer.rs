@@ -16,27 +16,72 @@ use std::process::Command;
 
 const PASSWORD: &str = "plant-secret-42";
 
-#[test]
-fn keeps_logins_writes_and_the_server_identity_of_a_curl_session() {
+/// True when python3, curl and tcpdump are here; else skips with one line
+/// (fails under CI=true).
+fn peers_available() -> bool {
     let curl = Command::new("curl").arg("--version").output().is_ok_and(|o| o.status.success());
     if !loopback::available(&["import http.server"], "python3, curl and tcpdump") {
-        return;
+        return false;
     }
     if !curl {
         assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "curl required in CI (scripts/setup.sh)");
         eprintln!("skipping: needs curl (scripts/setup.sh)");
+        return false;
+    }
+    true
+}
+
+#[test]
+fn keeps_logins_writes_and_the_server_identity_of_a_curl_session() {
+    if !peers_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let run = capture(dir.path(), |port| python_peer("http_peer.py", port));
     let db = dir.path().join("peer.db");
-    let summary = analyze(&db, &run.pcap);
-    let json = |args: &[&str]| loopback::json(&db, args);
+    let flows = check_the_session(&db, &run.pcap, run.port);
+    assert!(flows.iter().all(|f| f["initiator"] == "handshake"), "{flows:?}");
+}
 
-    let flows = json(&["flows", "--port", &run.port.to_string()]);
-    let flows = flows["flows"].as_array().unwrap();
+#[test]
+fn a_web_server_above_its_clients_ports_picked_up_mid_stream_is_named_and_turned() {
+    if !peers_available() {
+        return;
+    }
+    // The clients connect from ports below the server's, and the capture
+    // holds no SYN: the port guess takes each client for the server, and
+    // HTTP's probe takes a request line only from a client. Offered the
+    // other way round, the requests name the flows and turn them.
+    let dir = tempfile::tempdir().unwrap();
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let client = (1500..1940).step_by(60).find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok()).unwrap();
+    assert!(client + 60 < server);
+    let no_syn = ["tcp", "port", &server.to_string(), "and", "(tcp[tcpflags] & tcp-syn) == 0"];
+    let run = loopback::capture_filtered(dir.path(), server, &no_syn, |port| {
+        loopback::python_peer_with("http_peer.py", &[port, client])
+    });
+    let db = dir.path().join("peer.db");
+    let flows = check_the_session(&db, &run.pcap, server);
+    for f in &flows {
+        let port = f["client_port"].as_u64().unwrap();
+        assert!((u64::from(client)..u64::from(client) + 60).contains(&port), "{f}");
+        assert_eq!(
+            (f["server_port"].as_u64(), f["initiator"].as_str()),
+            (Some(server.into()), Some("protocol")),
+            "{f}"
+        );
+    }
+}
+
+/// What both tests check of the peer's session on `port`; returns its flows.
+fn check_the_session(db: &std::path::Path, pcap: &std::path::Path, port: u16) -> Vec<serde_json::Value> {
+    let summary = analyze(db, pcap);
+    let json = |args: &[&str]| loopback::json(db, args);
+
+    let flows = json(&["flows", "--port", &port.to_string()]);
+    let flows = flows["flows"].as_array().unwrap().clone();
     assert_eq!(flows.len(), 8, "seven curl connections and one pipelined: {flows:?}");
-    for f in flows {
+    for f in &flows {
         assert_eq!((f["app_protocol"].as_str(), f["malformed"].as_u64()), (Some("http"), Some(0)), "{f}");
     }
     assert_eq!(summary["anomalies"]["malformed_messages"], 0, "{summary}");
@@ -106,8 +151,9 @@ fn keeps_logins_writes_and_the_server_identity_of_a_curl_session() {
         let out = json(args).to_string();
         assert!(!out.contains(PASSWORD) && !out.contains(basic), "{args:?} holds the password");
     }
-    let stored = std::fs::read(&db).unwrap();
+    let stored = std::fs::read(db).unwrap();
     for secret in [PASSWORD.as_bytes(), basic.as_bytes(), b"wrong-guess"] {
         assert!(!stored.windows(secret.len()).any(|w| w == secret), "the database holds a credential");
     }
+    flows
 }
