@@ -9,5 +9,9 @@ use otposture_dissect::StreamDissector;
 use otposture_fuzz::drive_stream;
 
 fuzz_target!(|data: &[u8]| {
-    drive_stream(&mut *Ftp.new_session(), data, |_, _| {});
+    drive_stream(&mut *Ftp.new_session(), data, |direction, chunk| {
+        let _ = Ftp.probe(direction, chunk);
+        let _ = Ftp.resync(direction, chunk);
+        let _ = Ftp.sent_by_client(chunk);
+    });
 });

@@ -11,7 +11,8 @@
 //! `argument`), RETR `read`, others `session`. Replies are counted as
 //! `reply_<class>` (`reply_2xx`...); a 230 answers a login, a 530 is kept as
 //! a failed login, and a 4xx/5xx to a kept command is kept with its `code`.
-//! Data connections are not read.
+//! Data connections are not read. A control connection picked up after its
+//! banner is taken up at the first line only FTP sends (`resync`).
 
 use crate::{Emit, PacketCtx, Probe, StreamDissector, StreamSession};
 use otposture_model::ToCompactString;
@@ -53,7 +54,87 @@ impl StreamDissector for Ftp {
     fn new_session(&self) -> Box<dyn StreamSession> {
         Box::new(Session::default())
     }
+
+    /// A control connection picked up mid-stream (it lives as long as the
+    /// engineering tool's session, and on a controller that is how firmware
+    /// and programs arrive) is taken up at a chunk that starts with a whole
+    /// line only FTP sends: a command of its own (`STOR`, `RETR`, `PASV`,
+    /// `CWD`... not `USER`, `PASS` or `QUIT`, which POP3 shares) or a reply
+    /// with a code of its own (`150`, `226`, `227`, `230`, `331`... not `220`,
+    /// `250` or `550`, which SMTP shares). Either direction: the engine asks
+    /// `sent_by_client` which way the flow runs.
+    fn resync(&self, _direction: Direction, data: &[u8]) -> Option<Box<dyn StreamSession>> {
+        let line = first_line(data)?;
+        let own = match line_kind(line)? {
+            Line::Command(verb) => !matches!(verb, "USER" | "PASS" | "QUIT" | "NOOP" | "AUTH"),
+            Line::Reply(code) => matches!(
+                code,
+                b"125"
+                    | b"150"
+                    | b"213"
+                    | b"215"
+                    | b"225"
+                    | b"226"
+                    | b"227"
+                    | b"228"
+                    | b"229"
+                    | b"230"
+                    | b"257"
+                    | b"331"
+                    | b"332"
+                    | b"350"
+                    | b"425"
+                    | b"426"
+                    | b"530"
+                    | b"532"
+            ),
+        };
+        own.then(|| self.new_session())
+    }
+
+    /// A command comes from the client, a reply from the server.
+    fn sent_by_client(&self, data: &[u8]) -> Option<bool> {
+        match line_kind(first_line(data)?)? {
+            Line::Command(_) => Some(true),
+            Line::Reply(_) => Some(false),
+        }
+    }
 }
+
+/// The first CRLF-terminated line of `data`, without its CRLF, when it is
+/// whole and printable ASCII.
+fn first_line(data: &[u8]) -> Option<&[u8]> {
+    let end = data.iter().take(MAX_LINE).position(|&b| b == b'\n')?;
+    let line = data.get(..end)?.strip_suffix(b"\r")?;
+    line.iter().all(|b| (0x20..0x7f).contains(b)).then_some(line)
+}
+
+/// What a control connection line is.
+enum Line<'a> {
+    /// A command the session knows, by its verb.
+    Command(&'static str),
+    /// A reply, by its code.
+    Reply(&'a [u8]),
+}
+
+/// A reply (`NNN` and a space or hyphen, the code 100-599) or a known
+/// command (its verb alone or followed by a space, in any case).
+fn line_kind(line: &[u8]) -> Option<Line<'_>> {
+    if let Some((code, [b' ' | b'-', ..])) = line.split_first_chunk::<3>() {
+        if matches!(code[0], b'1'..=b'5') && code[1..].iter().all(u8::is_ascii_digit) {
+            return Some(Line::Reply(code.as_slice()));
+        }
+    }
+    let verb_end = line.iter().position(|&b| b == b' ').unwrap_or(line.len());
+    let verb = line.get(..verb_end)?;
+    COMMANDS.iter().find(|c| c.as_bytes().eq_ignore_ascii_case(verb)).map(|c| Line::Command(c))
+}
+
+/// The commands [`Session::command`] names.
+const COMMANDS: [&str; 26] = [
+    "USER", "PASS", "STOR", "STOU", "APPE", "DELE", "RMD", "MKD", "RNFR", "RNTO", "SITE", "RETR", "LIST", "NLST",
+    "CWD", "PWD", "TYPE", "PASV", "EPSV", "PORT", "EPRT", "SYST", "FEAT", "QUIT", "AUTH", "NOOP",
+];
 
 #[derive(Debug, Default)]
 struct Session {
@@ -290,5 +371,38 @@ mod tests {
             s.extend(b);
             let _ = run(&Ftp, &[(S2C, s), (C2S, a)]);
         }
+    }
+
+    #[test]
+    fn takes_up_a_control_connection_at_a_line_only_ftp_sends() {
+        for line in [
+            &b"STOR firmware.bin\r\n"[..],
+            b"cwd /plc\r\n",
+            b"227 Entering Passive Mode (10,0,0,5,4,1)\r\n",
+            b"150 Opening\r\n",
+        ] {
+            assert!(Ftp.resync(C2S, line).is_some(), "{}", String::from_utf8_lossy(line));
+            assert!(Ftp.resync(S2C, line).is_some(), "either way");
+        }
+        // Lines other protocols send too, cut lines, other text.
+        for line in [
+            &b"USER operator\r\n"[..],
+            b"QUIT\r\n",
+            b"220 mail.plant ESMTP\r\n",
+            b"250 OK\r\n",
+            b"STOR firmware.bin",
+            b"STORE firmware.bin\r\n",
+            b"226\r\n",
+            b"GET / HTTP/1.1\r\n",
+            b"\x00\x01STOR\r\n",
+        ] {
+            assert!(Ftp.resync(C2S, line).is_none(), "{}", String::from_utf8_lossy(line));
+        }
+        assert_eq!(Ftp.sent_by_client(b"RETR prog.st\r\n"), Some(true));
+        assert_eq!(Ftp.sent_by_client(b"user operator\r\n"), Some(true));
+        assert_eq!(Ftp.sent_by_client(b"226 Transfer complete\r\n"), Some(false));
+        assert_eq!(Ftp.sent_by_client(b"220-Welcome\r\n"), Some(false));
+        assert_eq!(Ftp.sent_by_client(b"HELLO\r\n"), None);
+        assert_eq!(Ftp.sent_by_client(b"RETR prog.st"), None);
     }
 }

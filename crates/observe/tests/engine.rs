@@ -1138,3 +1138,45 @@ fn a_web_server_above_its_browsers_port_is_named_and_turned_by_its_status_line()
         (InitiatorBasis::Protocol, 40_000, Some("http"))
     );
 }
+
+/// An engineering tool's FTP session with a controller, picked up after the
+/// login: it changes directory, then puts a firmware image.
+fn ftp_mid_stream(tool_port: u16, controller_port: u16) -> Vec<Observation> {
+    let mut c =
+        TcpConversation::new(Endpoint::new(HMI, HMI_IP, tool_port), Endpoint::new(PLC, PLC_IP, controller_port), T0);
+    c.client_sends(b"CWD /firmware\r\n")
+        .server_sends(b"250 Directory changed\r\n")
+        .client_sends(b"STOR cpu-fw-4.2.bin\r\n")
+        .server_sends(b"150 Ok to send data\r\n")
+        .server_sends(b"226 Transfer complete\r\n");
+    let (mut e, _, _) = engine_with(EngineConfig::default());
+    run(&mut e, c.frames())
+}
+
+fn kept_stor(obs: &[Observation]) -> Vec<(Option<std::net::IpAddr>, String)> {
+    obs.iter()
+        .filter_map(|o| match o {
+            Observation::Event(e) if e.name == "stor" => Some((
+                e.dst_ip,
+                e.attributes.iter().find(|(k, _)| k == "path").map(|(_, v)| v.to_string()).unwrap_or_default(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_ftp_session_picked_up_after_its_login_is_named_and_its_firmware_upload_kept() {
+    // On port 21: taken up at the first line only FTP sends.
+    let obs = ftp_mid_stream(50_000, 21);
+    let f = flows(&obs);
+    assert_eq!(f[0].app_protocol.as_deref(), Some("ftp"), "{f:?}");
+    assert_eq!(kept_stor(&obs), [(Some(PLC_IP.into()), "cpu-fw-4.2.bin".to_string())]);
+    // A controller's FTP server on 2121, the tool on an old Windows port
+    // below it: turned by the command.
+    let obs = ftp_mid_stream(1100, 2121);
+    let f = flows(&obs);
+    assert_eq!((f[0].app_protocol.as_deref(), f[0].initiator), (Some("ftp"), InitiatorBasis::Protocol), "{f:?}");
+    assert_eq!((f[0].key.client_port, f[0].key.server_port), (1100, 2121));
+    assert_eq!(kept_stor(&obs), [(Some(PLC_IP.into()), "cpu-fw-4.2.bin".to_string())]);
+}
