@@ -1025,8 +1025,13 @@ fn orient(
 /// registered) ports, and not stored yet.
 fn weak_guess(flow: Option<&FlowMeta>, initiator: &InitiatorBasis, recorded_at: Option<Timestamp>) -> bool {
     let Some(key) = flow.map(|f| f.key) else { return false };
-    let by_its_port = well_known(key.server_port) && !well_known(key.client_port);
-    *initiator == InitiatorBasis::PortHeuristic && recorded_at.is_none() && !by_its_port
+    *initiator == InitiatorBasis::PortHeuristic && recorded_at.is_none() && !server_by_its_port(&key)
+}
+
+/// True when the port guess put the server on a well-known port and the
+/// client on another: better evidence of who called than who asks.
+fn server_by_its_port(key: &FlowKey) -> bool {
+    well_known(key.server_port) && !well_known(key.client_port)
 }
 
 /// For a datagram flow, once dissector `x` took it at datagram `data`: as
@@ -1046,11 +1051,11 @@ fn orient_datagrams(
     data: &[u8],
 ) -> bool {
     let key = flow.key;
-    let by_its_port = well_known(key.server_port) && !well_known(key.client_port);
     let to_group = dst_mac.is_some_and(otposture_model::MacAddr::is_group)
         || !is_host_address(key.client_ip)
         || !is_host_address(key.server_ip);
-    if flow.initiator != InitiatorBasis::FirstPacket || flow.ext.recorded_at.is_some() || by_its_port || to_group {
+    let settled = flow.initiator != InitiatorBasis::FirstPacket || flow.ext.recorded_at.is_some();
+    if settled || server_by_its_port(&key) || to_group {
         return false;
     }
     match x.sent_by_client(data) {
