@@ -207,17 +207,23 @@ pub(crate) fn messages(summary: &Value, protocol: &str, class: &str) -> u64 {
         .map_or(0, |p| p["messages"].as_u64().unwrap())
 }
 
+/// The one flow on `port` (the peers' whole exchange), once `analyze`
+/// (whose `summary` this is) found no malformed message.
+pub(crate) fn the_one_flow(db: &Path, summary: &Value, port: u16) -> Value {
+    assert_eq!(summary["anomalies"]["malformed_messages"], 0, "{summary}");
+    let flows = json(db, &["flows", "--port", &port.to_string()]);
+    let flows = flows["flows"].as_array().unwrap();
+    assert_eq!(flows.len(), 1, "{flows:?}");
+    flows[0].clone()
+}
+
 /// The peers' exchange is one TCP flow on `port`, recognised as `app_protocol`
 /// by content (the port is random), seen from the handshake, whole, with
 /// nothing malformed and no anomaly event of `protocols`.
 pub(crate) fn assert_one_clean_flow(db: &Path, summary: &Value, port: u16, app_protocol: &str, protocols: &[&str]) {
-    let flows = json(db, &["flows", "--port", &port.to_string()]);
-    let flows = flows["flows"].as_array().unwrap();
-    assert_eq!(flows.len(), 1, "{flows:?}");
-    let f = &flows[0];
+    let f = the_one_flow(db, summary, port);
     assert_eq!((f["app_protocol"].as_str(), f["initiator"].as_str()), (Some(app_protocol), Some("handshake")), "{f}");
     assert_eq!((f["malformed"].as_u64(), f["gaps"].as_u64()), (Some(0), Some(0)), "{f}");
-    assert_eq!(summary["anomalies"]["malformed_messages"], 0, "{summary}");
     for protocol in protocols {
         let anomalies = json(db, &["events", "--kind", "anomaly", "--protocol", protocol]);
         assert_eq!(anomalies["events"].as_array().unwrap().len(), 0, "{anomalies}");
