@@ -64,8 +64,9 @@ impl StreamDissector for Ftp {
     /// `250` or `550`, which SMTP shares). Either direction: the engine asks
     /// `sent_by_client` which way the flow runs.
     fn resync(&self, _direction: Direction, data: &[u8]) -> Option<Box<dyn StreamSession>> {
-        let line = first_line(data)?;
-        let own = match line_kind(line)? {
+        let kind = line_kind(data)?;
+        first_line(data)?;
+        let own = match kind {
             Line::Command(verb) => !matches!(verb, "USER" | "PASS" | "QUIT" | "NOOP" | "AUTH"),
             Line::Reply(code) => matches!(
                 code,
@@ -94,7 +95,9 @@ impl StreamDissector for Ftp {
 
     /// A command comes from the client, a reply from the server.
     fn sent_by_client(&self, data: &[u8]) -> Option<bool> {
-        match line_kind(first_line(data)?)? {
+        let kind = line_kind(data)?;
+        first_line(data)?;
+        match kind {
             Line::Command(_) => Some(true),
             Line::Reply(_) => Some(false),
         }
@@ -117,16 +120,19 @@ enum Line<'a> {
     Reply(&'a [u8]),
 }
 
-/// A reply (`NNN` and a space or hyphen, the code 100-599) or a known
-/// command (its verb alone or followed by a space, in any case).
-fn line_kind(line: &[u8]) -> Option<Line<'_>> {
-    if let Some((code, [b' ' | b'-', ..])) = line.split_first_chunk::<3>() {
+/// What the line at the start of `data` is by its first bytes: a reply
+/// (`NNN` and a space or hyphen, the code 100-599) or a known command (its
+/// verb, in any case, then a space or the line's end). Read before the line
+/// end is looked for: binary chunks of flows no probe took are offered here,
+/// and most fail at their first byte.
+fn line_kind(data: &[u8]) -> Option<Line<'_>> {
+    if let Some((code, [b' ' | b'-', ..])) = data.split_first_chunk::<3>() {
         if matches!(code[0], b'1'..=b'5') && code[1..].iter().all(u8::is_ascii_digit) {
             return Some(Line::Reply(code.as_slice()));
         }
     }
-    let verb_end = line.iter().position(|&b| b == b' ').unwrap_or(line.len());
-    let verb = line.get(..verb_end)?;
+    let verb_end = data.iter().take(5).position(|&b| b == b' ' || b == b'\r')?;
+    let verb = data.get(..verb_end)?;
     COMMANDS.iter().find(|c| c.as_bytes().eq_ignore_ascii_case(verb)).map(|c| Line::Command(c))
 }
 
