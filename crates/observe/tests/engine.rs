@@ -904,14 +904,19 @@ fn modbus_mid_stream(hmi_port: u16, plc_port: u16, checkpoint_first: bool) -> Ve
     obs
 }
 
-/// The requests the Modbus dissector counted, and in which direction.
-fn modbus_requests(obs: &[Observation]) -> Vec<(String, Option<Direction>)> {
+/// The messages `protocol`'s dissector counted: operation and direction.
+fn counted(obs: &[Observation], protocol: &str) -> Vec<(String, Option<Direction>)> {
     obs.iter()
         .filter_map(|o| match o {
-            Observation::Message(m) if m.protocol == "modbus" => Some((m.operation.to_string(), m.direction)),
+            Observation::Message(m) if m.protocol == protocol => Some((m.operation.to_string(), m.direction)),
             _ => None,
         })
         .collect()
+}
+
+/// The directions of the `operation` messages `protocol`'s dissector counted.
+fn directions_of(obs: &[Observation], protocol: &str, operation: &str) -> Vec<Option<Direction>> {
+    counted(obs, protocol).into_iter().filter(|(op, _)| op == operation).map(|(_, d)| d).collect()
 }
 
 #[test]
@@ -928,7 +933,7 @@ fn a_connection_picked_up_mid_stream_is_turned_round_when_its_requests_say_the_p
     // The HMI sent two requests; the PLC three answers.
     assert_eq!((f.packets_to_server, f.packets_to_client), (2, 3));
     assert_eq!((f.payload_to_server, f.payload_to_client), (24, 38));
-    let ops = modbus_requests(&obs);
+    let ops = counted(&obs, "modbus");
     assert!(ops.contains(&("read_holding_registers".into(), Some(Direction::ToServer))), "{ops:?}");
     assert!(ops.contains(&("write_single_register".into(), Some(Direction::ToServer))), "{ops:?}");
     // The kept write runs from the HMI to the PLC.
@@ -1054,14 +1059,7 @@ fn a_datagram_flow_that_opens_on_an_outstations_unsolicited_response_is_turned_r
     assert_eq!(f.initiator, InitiatorBasis::Protocol);
     assert_eq!((f.key.client_ip, f.key.server_ip), (HMI_IP.into(), PLC_IP.into()));
     assert_eq!((f.packets_to_server, f.packets_to_client), (2, 2));
-    let reads: Vec<_> = obs
-        .iter()
-        .filter_map(|o| match o {
-            Observation::Message(m) if m.protocol == "dnp3" && m.operation == "read" => Some(m.direction),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(reads, [Some(Direction::ToServer)], "{obs:?}");
+    assert_eq!(directions_of(&obs, "dnp3", "read"), [Some(Direction::ToServer)], "{obs:?}");
     each_mac_keeps_its_address(&obs);
 }
 
@@ -1119,14 +1117,7 @@ fn a_web_server_above_its_browsers_port_is_named_and_turned_by_its_status_line()
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0].app_protocol.as_deref(), Some("http"), "{f:?}");
     assert_eq!((f[0].initiator, f[0].key.client_port, f[0].key.server_port), (InitiatorBasis::Protocol, 1500, 40_000));
-    let requests: Vec<_> = obs
-        .iter()
-        .filter_map(|o| match o {
-            Observation::Message(m) if m.protocol == "http" && m.operation == "get" => Some(m.direction),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(requests, [Some(Direction::ToServer)], "{obs:?}");
+    assert_eq!(directions_of(&obs, "http", "get"), [Some(Direction::ToServer)], "{obs:?}");
     // Guessed right, the request confirms it.
     let f = flows(&http_mid_stream(50_000, 40_000));
     assert_eq!(

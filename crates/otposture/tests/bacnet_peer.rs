@@ -25,11 +25,9 @@ fn names_a_bacpypes3_controller_and_keeps_its_writes_and_controls() {
     let (port, db) = (run.port, dir.path().join("peer.db"));
     let f = loopback::the_one_flow(&db, &analyze(&db, &run.pcap), port);
     let json = |args: &[&str]| loopback::json(&db, args);
-    assert_eq!(f["app_protocol"], "bacnet", "found by content on port {port}");
-    // The workstation's port is the higher: the guess was right, and its Who-Is says so.
-    let ends = (f["client_port"].as_u64(), f["server_port"].as_u64());
-    assert_eq!(ends, (Some(u64::from(port) + 1), Some(port.into())), "{f}");
-    assert_eq!(f["initiator"], "protocol");
+    // Found by content on its port. The workstation's port is the higher:
+    // the guess was right, and its Who-Is says so.
+    loopback::assert_ends_by_protocol(&f, "bacnet", port + 1, port);
 
     let ids = json(&["events", "--kind", "identity", "--protocol", "bacnet"]);
     let ids = ids["events"].as_array().unwrap();
@@ -121,13 +119,7 @@ fn a_workstation_on_a_lower_port_than_its_controller_is_the_client_by_what_it_se
     let (workstation, controller, db) = (run.port, run.port + 1, dir.path().join("peer.db"));
     let f = loopback::the_one_flow(&db, &analyze(&db, &run.pcap), controller);
     let json = |args: &[&str]| loopback::json(&db, args);
-    assert_eq!(f["app_protocol"], "bacnet");
-    assert_eq!(
-        (f["client_port"].as_u64(), f["server_port"].as_u64()),
-        (Some(workstation.into()), Some(controller.into())),
-        "{f}"
-    );
-    assert_eq!(f["initiator"], "protocol", "{f}");
+    loopback::assert_ends_by_protocol(&f, "bacnet", workstation, controller);
     // Requests one way, their answers the other: the workstation sent the
     // Who-Is, seven reads, a write, a read and two controls; the controller
     // the I-Am and the answers.

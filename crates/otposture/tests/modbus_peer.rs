@@ -78,14 +78,7 @@ fn a_modbus_connection_picked_up_mid_stream_is_turned_by_its_requests() {
     let flows = json(&["flows", "--port", &server.to_string()]);
     let flows = flows["flows"].as_array().unwrap();
     assert_eq!(flows.len(), 1, "{flows:?}");
-    let f = &flows[0];
-    assert_eq!(f["app_protocol"], "modbus");
-    assert_eq!(
-        (f["client_port"].as_u64(), f["server_port"].as_u64()),
-        (Some(client.into()), Some(server.into())),
-        "{f}"
-    );
-    assert_eq!(f["initiator"], "protocol", "{f}");
+    loopback::assert_ends_by_protocol(&flows[0], "modbus", client, server);
 
     // The dissector saw the requests as requests: each write once, paired.
     let ops = json(&["events", "--kind", "operation", "--protocol", "modbus"]);

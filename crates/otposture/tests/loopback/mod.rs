@@ -217,6 +217,18 @@ pub(crate) fn the_one_flow(db: &Path, summary: &Value, port: u16) -> Value {
     flows[0].clone()
 }
 
+/// Flow `f` (JSON) is `app_protocol`, runs from `client` to `server` port, and
+/// its protocol's messages decided which end is which.
+pub(crate) fn assert_ends_by_protocol(f: &Value, app_protocol: &str, client: u16, server: u16) {
+    assert_eq!(f["app_protocol"], app_protocol, "{f}");
+    assert_eq!(
+        (f["client_port"].as_u64(), f["server_port"].as_u64()),
+        (Some(client.into()), Some(server.into())),
+        "{f}"
+    );
+    assert_eq!(f["initiator"], "protocol", "{f}");
+}
+
 /// The peers' exchange is one TCP flow on `port`, recognised as `app_protocol`
 /// by content (the port is random), seen from the handshake, whole, with
 /// nothing malformed and no anomaly event of `protocols`.
