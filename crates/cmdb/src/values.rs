@@ -64,9 +64,9 @@ pub(crate) fn parse_mac(s: &str) -> Result<MacAddr, String> {
     Ok(MacAddr(mac))
 }
 
-/// MACs that name no device: all zeros, or broadcast.
+/// MACs that name no device: all zeros, or a group address (broadcast, multicast).
 pub(crate) fn is_placeholder_mac(mac: MacAddr) -> bool {
-    mac.0 == [0; 6] || mac.0 == [0xff; 6]
+    !mac.names_a_station()
 }
 
 /// Parses one IP address; a prefix length after `/` (NetBox writes

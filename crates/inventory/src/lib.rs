@@ -435,6 +435,13 @@ struct Builder {
     by_addr: HashMap<Addr, Vec<usize>>,
 }
 
+/// A MAC that can name one device (not all zeros: Linux's loopback and some
+/// synthetic captures give every frame that address, and keying by it would
+/// merge every host behind it into one asset owned by Xerox, OUI 00:00:00).
+fn station(mac: Option<MacAddr>) -> Option<MacAddr> {
+    mac.filter(|m| m.names_a_station())
+}
+
 /// Addresses that name no device.
 fn is_device_ip(ip: IpAddr) -> bool {
     match ip {
@@ -462,7 +469,7 @@ impl Builder {
         let mut ips_of: HashMap<MacAddr, BTreeSet<Addr>> = HashMap::default();
         for h in hosts {
             let net = self.networks.id(h.network.as_deref());
-            if let (Some(mac), Some(ip)) = (h.mac, h.ip.filter(|ip| is_device_ip(*ip))) {
+            if let (Some(mac), Some(ip)) = (station(h.mac), h.ip.filter(|ip| is_device_ip(*ip))) {
                 ips_of.entry(mac).or_default().insert((net, ip));
             }
         }
@@ -470,7 +477,7 @@ impl Builder {
         let mut arp_claims: HashMap<MacAddr, BTreeSet<Addr>> = HashMap::default();
         for e in identities.iter().filter(|e| e.name == "arp.sender") {
             let ip = e.attributes.get("ip").and_then(|s| s.parse::<IpAddr>().ok());
-            if let (Some(mac), Some(ip)) = (e.src_mac, ip) {
+            if let (Some(mac), Some(ip)) = (station(e.src_mac), ip) {
                 let net = self.networks.id(e.network.as_deref());
                 arp_claims.entry(mac).or_default().insert((net, ip));
             }
@@ -479,7 +486,7 @@ impl Builder {
         for h in hosts {
             let ip = h.ip.filter(|ip| is_device_ip(*ip));
             let net = self.networks.id(h.network.as_deref());
-            let at = match (h.mac, ip) {
+            let at = match (station(h.mac), ip) {
                 (Some(mac), Some(ip))
                     if routing(&mac) && !arp_claims.get(&mac).is_some_and(|s| s.contains(&(net, ip))) =>
                 {
@@ -573,7 +580,7 @@ impl Builder {
     /// The asset that sent an event: by MAC unless the MAC routes for others,
     /// else by address (in the event's network) when exactly one asset has it.
     fn sender(&self, e: &EventRow) -> Option<usize> {
-        if let Some(&i) = e.src_mac.as_ref().and_then(|m| self.by_mac.get(m)) {
+        if let Some(&i) = station(e.src_mac).and_then(|m| self.by_mac.get(&m)) {
             if self.drafts.get(i).is_some_and(|d| d.routes_for == 0) {
                 return Some(self.resolve(i));
             }

@@ -99,6 +99,27 @@ fn a_router_mac_does_not_make_one_asset_of_the_addresses_behind_it() {
 }
 
 #[test]
+fn the_zero_mac_names_no_asset() {
+    // A loopback capture: every frame carries 00:00:00:00:00:00, the master
+    // on 127.0.0.2 and the outstation on 127.0.0.1.
+    let zero = Some(MacAddr([0; 6]));
+    let hosts = vec![host(zero, "127.0.0.1", None, 0), host(zero, "127.0.0.2", None, 0)];
+    let device = identity(1, "dnp3.device_attributes", zero, "127.0.0.1", 5, &[("manufacturer", "Acme")]);
+    let inv = build(&hosts, &[device], &[]);
+    assert_eq!(inv.assets.len(), 2, "{:#?}", inv.assets);
+    for a in &inv.assets {
+        assert!(a.macs.is_empty(), "{a:#?}");
+        assert_ne!(a.get(Field::Vendor), Some("Xerox"), "OUI 00:00:00 is no vendor of a loopback host");
+    }
+    assert_eq!(
+        asset(&inv, "ip-127.0.0.1").get(Field::Vendor),
+        Some("Acme"),
+        "the identity finds its sender by address"
+    );
+    assert_eq!(asset(&inv, "ip-127.0.0.2").get(Field::Vendor), None);
+}
+
+#[test]
 fn a_dhcp_address_change_is_one_asset_and_vlans_keep_overlapping_addresses_apart() {
     let hosts = vec![
         host(Some(mac(3)), "10.0.0.20", None, 0),

@@ -90,6 +90,14 @@ impl MacAddr {
     pub fn is_group(self) -> bool {
         self.0[0] & 1 == 1
     }
+
+    /// True for an address that can name one device: neither a group address
+    /// nor all zeros. Linux's loopback interface and some anonymised or
+    /// synthetic captures give every frame the zero address; its registered
+    /// owner (Xerox, OUI 00:00:00) says nothing about the host.
+    pub fn names_a_station(self) -> bool {
+        !self.is_group() && self.0 != [0; 6]
+    }
 }
 
 impl MacAddr {
@@ -684,6 +692,9 @@ mod tests {
         assert!("00:11:22:33:44:55:66".parse::<MacAddr>().is_err());
         assert!(!m.is_group());
         assert!(MacAddr([0xff; 6]).is_group());
+        assert!(m.names_a_station());
+        assert!(!MacAddr([0; 6]).names_a_station(), "Linux loopback's zero address");
+        assert!(!MacAddr([0x01, 0x80, 0xc2, 0, 0, 0x0e]).names_a_station(), "LLDP's group address");
     }
 
     #[test]
