@@ -84,6 +84,23 @@ fn sees_every_control_and_the_device_attributes_of_a_stepfunc_outstation() {
     let controls = count("selects") + count("operates") + count("direct_operates");
     assert_eq!(messages("write"), 2 * controls, "{summary}");
     assert_eq!(messages("control"), 2 * count("cold_restarts"), "{summary}");
+    // Each answer is counted under its request's function, towards the
+    // master: one `response` row would merge reads, controls and restarts
+    // into one count of one class.
+    let totals = json(&["operations", "--protocol", "dnp3"]);
+    let totals = totals["operations"].as_array().unwrap();
+    let row =
+        |name: &str| totals.iter().find(|o| o["operation"] == name).unwrap_or_else(|| panic!("{name}: {totals:?}"));
+    assert!(totals.iter().all(|o| o["operation"] != "response"), "{totals:?}");
+    for (name, key) in [
+        ("select", "selects"),
+        ("operate", "operates"),
+        ("direct_operate", "direct_operates"),
+        ("cold_restart", "cold_restarts"),
+    ] {
+        let (r, n) = (row(name), count(key));
+        assert_eq!((r["to_server"].as_u64(), r["to_client"].as_u64()), (Some(n), Some(n)), "{r}");
+    }
     // Every control, individually, with its object group: CROB select and
     // operate, CROB and analog output direct operate. DNP3 controls set
     // outputs: class write.

@@ -198,7 +198,11 @@ impl State {
         // objects (group 120) inside any other fragment (aggressive mode).
         let secure_authentication = groups.contains(&120) || matches!(f.function.0, 32 | 33 | 131);
         let (class, request) = self.pair(&f, &groups);
-        let name = f.function.name();
+        // A solicited response is counted under its request's function, as
+        // the other dissectors count an answer (`to_client`): one name for
+        // every response merged a flow's reads and operates into one count of
+        // one class. Unpaired responses keep `response`.
+        let name = request.map_or_else(|| f.function.name(), FunctionCode::name);
         let refused = control_refused || f.iin.is_some_and(|iin| iin.0 & Iin::ERRORS.0 != 0);
         if request.is_some() && !refused {
             // The request's record stands for the operation; a refusal is kept.
