@@ -38,10 +38,13 @@ const MAX_REMEMBERED_IDENTITIES: usize = 1 << 16;
 const MAX_NAME_IDS: usize = 1 << 16;
 
 type HostKey = (Option<MacAddr>, Option<IpAddr>, Option<u16>);
-/// A count's key: flow, operation (by its number in [`Names`]), direction.
-type MessageKey = (Option<FlowId>, NameId, Option<Direction>);
+/// A count's key: flow, operation (by its number in [`Names`]), direction and
+/// class. One name can be of two classes on one flow (a CIP attribute read of
+/// the Identity object is discovery, of another object a read): each is
+/// counted on its own.
+type MessageKey = (Option<FlowId>, NameId, Option<Direction>, OperationClass);
 /// The same for names past [`MAX_NAME_IDS`].
-type TextKey = (Option<FlowId>, &'static str, Cow<'static, str>, Option<Direction>);
+type TextKey = (Option<FlowId>, &'static str, Cow<'static, str>, Option<Direction>, OperationClass);
 /// A `&'static str` by address and length.
 type Addr = (usize, usize);
 
@@ -299,14 +302,15 @@ impl Aggregator {
                     last_seen: m.last,
                 })
             };
-        for (&(flow, id, direction), &slot) in &self.messages {
+        for (&(flow, id, direction, _), &slot) in &self.messages {
             let Some(m) = self.slots.get_mut(slot).filter(|m| m.dirty) else { continue };
             m.dirty = false;
             if let Some((protocol, operation)) = self.names.name(id) {
                 out.push(stat(flow, protocol, operation, direction, m));
             }
         }
-        for ((flow, protocol, operation, direction), m) in self.messages_by_text.iter_mut().filter(|(_, m)| m.dirty) {
+        for ((flow, protocol, operation, direction, _), m) in self.messages_by_text.iter_mut().filter(|(_, m)| m.dirty)
+        {
             m.dirty = false;
             out.push(stat(*flow, protocol, operation, *direction, m));
         }
@@ -434,23 +438,24 @@ impl Aggregator {
             t.2 += n;
         }
         let Some(id) = self.names.id(protocol, &operation) else {
-            let key = (ctx.flow_id(), protocol, operation, ctx.direction);
+            let key = (ctx.flow_id(), protocol, operation, ctx.direction, class);
             self.messages_by_text.entry(key).or_insert_with(|| MessageAgg::new(class, ctx.ts)).add(ctx.ts, n);
             return;
         };
         let (slots, free) = (&mut self.slots, &mut self.free);
-        let slot = *self.messages.entry((ctx.flow_id(), id, ctx.direction)).or_insert_with(|| match free.pop() {
-            Some(slot) => {
-                if let Some(m) = slots.get_mut(slot) {
-                    *m = MessageAgg::new(class, ctx.ts);
+        let slot =
+            *self.messages.entry((ctx.flow_id(), id, ctx.direction, class)).or_insert_with(|| match free.pop() {
+                Some(slot) => {
+                    if let Some(m) = slots.get_mut(slot) {
+                        *m = MessageAgg::new(class, ctx.ts);
+                    }
+                    slot
                 }
-                slot
-            }
-            None => {
-                slots.push(MessageAgg::new(class, ctx.ts));
-                slots.len() - 1
-            }
-        });
+                None => {
+                    slots.push(MessageAgg::new(class, ctx.ts));
+                    slots.len() - 1
+                }
+            });
         if let Some(m) = self.slots.get_mut(slot) {
             m.add(ctx.ts, n);
         }

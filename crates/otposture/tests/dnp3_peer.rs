@@ -101,6 +101,16 @@ fn sees_every_control_and_the_device_attributes_of_a_stepfunc_outstation() {
         let (r, n) = (row(name), count(key));
         assert_eq!((r["to_server"].as_u64(), r["to_client"].as_u64()), (Some(n), Some(n)), "{r}");
     }
+    // One flow reads the device attributes (group 0: discovery) and polls the
+    // points (read): a row each, not one merged count of one class.
+    let reads = |class: &str| {
+        let r = totals.iter().find(|o| o["operation"] == "read" && o["class"] == class);
+        r.map(|r| (r["to_server"].as_u64().unwrap(), r["to_client"].as_u64().unwrap()))
+    };
+    let attribute_reads = count("attribute_reads");
+    assert_eq!(reads("discovery"), Some((attribute_reads, attribute_reads)), "{totals:?}");
+    let polls = reads("read").unwrap_or_else(|| panic!("{totals:?}"));
+    assert!(polls.0 >= count("integrity_polls") && polls.1 >= count("integrity_polls"), "{totals:?}");
     // Every control, individually, with its object group: CROB select and
     // operate, CROB and analog output direct operate. DNP3 controls set
     // outputs: class write.

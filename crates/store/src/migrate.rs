@@ -44,6 +44,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "messages_without_rowid",
         sql: include_str!("migrations/0014_messages_without_rowid.sql"),
     },
+    Migration { version: 15, name: "message_class_key", sql: include_str!("migrations/0015_message_class_key.sql") },
 ];
 
 /// `PRAGMA application_id` of otposture databases: "OTPS".
@@ -260,6 +261,59 @@ mod tests {
         let without_rowid: String =
             store.conn.query_row("SELECT sql FROM sqlite_schema WHERE name = 'messages'", [], |r| r.get(0)).unwrap();
         assert!(without_rowid.contains("WITHOUT ROWID"), "{without_rowid}");
+    }
+
+    /// A schema 14 file's counts keep their one class; a later count of the
+    /// same operation in another class is a row of its own, one of the same
+    /// class merges.
+    #[test]
+    fn message_counts_are_kept_per_class_from_schema_15() {
+        use otposture_model::{Direction, FlowId, MessageStat, Observation, OperationClass, Timestamp};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v14.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            crate::digest::register(&conn).unwrap();
+            migrate(&mut conn, &path, MIGRATIONS.get(..14).unwrap()).unwrap();
+            conn.execute_batch(
+                "INSERT INTO captures (id, fingerprint, path, size_bytes, status, started_at)
+                     VALUES (1, 'f', 'p', 0, 'complete', 0);
+                 INSERT INTO messages (flow_id, capture_scope, protocol, operation, direction, class,
+                                       count, first_seen, last_seen)
+                     VALUES (42, 0, 'cip', 'get_attribute_list', 'to_server', 'read', 10, 100, 200);",
+            )
+            .unwrap();
+        }
+        let mut store = crate::Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 15);
+        let capture = store.begin_capture("f", Path::new("p"), 0, 1).unwrap();
+        let stat = |class, count, at| {
+            Observation::Message(MessageStat {
+                flow: Some(FlowId(42)),
+                protocol: "cip".into(),
+                operation: "get_attribute_list".into(),
+                class,
+                direction: Some(Direction::ToServer),
+                count,
+                first_seen: Timestamp(at),
+                last_seen: Timestamp(at),
+            })
+        };
+        // The Identity object's attributes (discovery), then more reads.
+        store
+            .write_batch(capture, &[stat(OperationClass::Discovery, 2, 250), stat(OperationClass::Read, 12, 300)])
+            .unwrap();
+        let rows = store.messages(&crate::MessageFilter::default()).unwrap();
+        let got: Vec<(OperationClass, u64, i64, i64)> =
+            rows.iter().map(|m| (m.class, m.count, m.first_seen_ns, m.last_seen_ns)).collect();
+        assert_eq!(got, [(OperationClass::Read, 12, 100, 300), (OperationClass::Discovery, 2, 250, 250)]);
+        let totals = store.operations(&crate::MessageFilter::default()).unwrap();
+        let totals: Vec<(&str, OperationClass, u64)> =
+            totals.iter().map(|t| (t.operation.as_str(), t.class, t.messages)).collect();
+        assert_eq!(
+            totals,
+            [("get_attribute_list", OperationClass::Read, 12), ("get_attribute_list", OperationClass::Discovery, 2)]
+        );
     }
 
     #[test]

@@ -836,11 +836,11 @@ impl Store {
     pub fn messages(&self, filter: &MessageFilter) -> Result<Vec<MessageRow>, StoreError> {
         let (join, w) = message_where(filter);
         let query = format!(
-            "SELECT m.flow_id, m.protocol, m.operation, max(m.class), m.direction, sum(m.count),
+            "SELECT m.flow_id, m.protocol, m.operation, m.class, m.direction, sum(m.count),
                     min(m.first_seen), max(m.last_seen)
              FROM messages AS m{join}{}
-             GROUP BY m.flow_id, m.protocol, m.operation, m.direction
-             ORDER BY min(m.first_seen), m.flow_id, m.protocol, m.operation, m.direction
+             GROUP BY m.flow_id, m.protocol, m.operation, m.direction, m.class
+             ORDER BY min(m.first_seen), m.flow_id, m.protocol, m.operation, m.direction, m.class
              LIMIT ?",
             w.sql()
         );
@@ -865,18 +865,18 @@ impl Store {
         })
     }
 
-    /// Totals per protocol and operation over the messages `filter` selects,
+    /// Totals per protocol, operation and class over the messages `filter` selects,
     /// ordered by protocol, then most messages first.
     pub fn operations(&self, filter: &MessageFilter) -> Result<Vec<OperationTotal>, StoreError> {
         let (join, w) = message_where(filter);
         let query = format!(
-            "SELECT m.protocol, m.operation, max(m.class), sum(m.count),
+            "SELECT m.protocol, m.operation, m.class, sum(m.count),
                     sum(CASE WHEN m.direction = 'to_server' THEN m.count ELSE 0 END),
                     sum(CASE WHEN m.direction = 'to_client' THEN m.count ELSE 0 END),
                     count(DISTINCT NULLIF(m.flow_id, -1)), min(m.first_seen), max(m.last_seen)
              FROM messages AS m{join}{}
-             GROUP BY m.protocol, m.operation
-             ORDER BY m.protocol, sum(m.count) DESC, m.operation
+             GROUP BY m.protocol, m.operation, m.class
+             ORDER BY m.protocol, sum(m.count) DESC, m.operation, m.class
              LIMIT ?",
             w.sql()
         );
@@ -1263,12 +1263,12 @@ impl Store {
         )
     }
 
-    /// Per protocol: messages, flows and events, and counts per operation; by protocol name.
+    /// Per protocol: messages, flows and events, and counts per operation and class; by protocol name.
     pub fn protocol_counts(&self) -> Result<Vec<ProtocolSummary>, StoreError> {
         let operations = self.select(
             "summarising protocols",
-            "SELECT protocol, operation, max(class), sum(count), count(DISTINCT NULLIF(flow_id, -1))
-             FROM messages GROUP BY protocol, operation ORDER BY protocol, operation",
+            "SELECT protocol, operation, class, sum(count), count(DISTINCT NULLIF(flow_id, -1))
+             FROM messages GROUP BY protocol, operation, class ORDER BY protocol, operation, class",
             Vec::new(),
             |row| {
                 Ok((

@@ -99,8 +99,7 @@ const UPSERT_MESSAGE: &str =
     "INSERT INTO messages (flow_id, capture_scope, protocol, operation, direction, class, count,
         first_seen, last_seen)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-     ON CONFLICT (flow_id, capture_scope, protocol, operation, direction) DO UPDATE SET
-        class = excluded.class,
+     ON CONFLICT (flow_id, capture_scope, protocol, operation, direction, class) DO UPDATE SET
         count = MAX(messages.count, excluded.count),
         first_seen = MIN(messages.first_seen, excluded.first_seen),
         last_seen = MAX(messages.last_seen, excluded.last_seen)";
