@@ -48,6 +48,9 @@ async def main(port, client_port=None):
     assert not (await client.read_input_registers(0, count=2, device_id=1)).isError()
     # Read Device Identification, regular category (objects 0..6).
     assert not (await client.read_device_information(read_code=2, object_id=0, device_id=1)).isError()
+    # Report Server ID: pymodbus answers its basic identity objects joined by
+    # '-', then the run indicator.
+    assert not (await client.report_device_id(device_id=1)).isError()
     # An address outside the data block: an exception response.
     await client.read_holding_registers(500, count=10, device_id=1)
     client.close()

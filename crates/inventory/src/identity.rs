@@ -110,6 +110,9 @@ const MAPPINGS: &[(&str, &[(&str, Field)])] = &[
             ("user_application_name", Field::Application),
         ],
     ),
+    // Report Server ID: the additional data after the run indicator, where it
+    // is text (often the vendor or product; its content is device specific).
+    ("modbus.server_id", &[("additional_data", Field::Description)]),
     (
         "dnp3.device_attributes",
         &[

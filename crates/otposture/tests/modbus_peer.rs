@@ -36,6 +36,15 @@ fn names_a_pymodbus_server_and_sees_every_write() {
     assert_eq!(a["product_name"], "pymodbus test server");
     assert_eq!(a["model"], "SIM-1");
     assert_eq!(id["src_ip"], "127.0.0.1");
+    // Report Server ID: the server id and the run indicator given apart.
+    let sid = ids.iter().find(|e| e["name"] == "modbus.server_id").unwrap_or_else(|| panic!("{ids:?}"));
+    let a = &sid["attributes"];
+    assert_eq!(
+        (a["server_id"].as_str(), a["run_indicator"].as_str()),
+        (Some("otposture-peer-PM-316-3.16.1"), Some("on")),
+        "{sid}"
+    );
+    assert_eq!(a["server_id_hex"].as_str().map(|h| h.ends_with("ff")), Some(true), "{sid}");
 
     let ops = json(&["events", "--kind", "operation", "--protocol", "modbus"]);
     let ops = ops["events"].as_array().unwrap();

@@ -328,15 +328,66 @@ fn device_identification(ctx: &PacketCtx<'_>, unit_id: u8, body: &[u8], emit: &m
     }
 }
 
-/// Report Server ID (§6.13): the server id's length is device specific, so the
-/// whole data (server id, run indicator, additional data) is kept as text and hex.
+/// Report Server ID (§6.13): the server id (of a device-specific length), the
+/// run indicator (0x00 off, 0xFF on), then additional data, often the vendor
+/// or product in ASCII. The whole data is kept in hex; the parts are given
+/// apart where [`split_server_id`] finds them, the server id as text when it
+/// is printable and in hex when not.
 fn server_id(ctx: &PacketCtx<'_>, unit_id: u8, data: &[u8], emit: &mut dyn Emit) {
     if data.is_empty() {
         return;
     }
     let mut e = ctx.event(PROTOCOL, EventKind::Identity, "modbus.server_id");
     e.attributes.push((Cow::Borrowed("unit_id"), unit_id.to_compact_string()));
-    e.attributes.push((Cow::Borrowed("server_id"), text(data).into()));
+    match split_server_id(data) {
+        Some(ServerId { id, run, additional }) => {
+            let id = if id.iter().all(|b| (0x20..0x7f).contains(b)) { text(id) } else { hex(id) };
+            e.attributes.push((Cow::Borrowed("server_id"), id.into()));
+            e.attributes.push((Cow::Borrowed("run_indicator"), if run { "on" } else { "off" }.into()));
+            if let Some(additional) = additional {
+                e.attributes.push((Cow::Borrowed("additional_data"), text(additional).into()));
+            }
+        }
+        None => e.attributes.push((Cow::Borrowed("server_id"), text(data).into())),
+    }
     e.attributes.push((Cow::Borrowed("server_id_hex"), hex(data).into()));
     emit.event(e);
+}
+
+/// The parts of a Report Server ID answer.
+#[derive(Debug, PartialEq)]
+pub(crate) struct ServerId<'a> {
+    pub(crate) id: &'a [u8],
+    /// The run indicator: on (0xFF) or off (0x00).
+    pub(crate) run: bool,
+    pub(crate) additional: Option<&'a [u8]>,
+}
+
+/// Splits a Report Server ID answer where its shape shows the parts: additional
+/// data of printable ASCII (at least three characters, a trailing NUL dropped)
+/// after the first run indicator byte that follows a server id of at least one
+/// byte; or, with no additional data, a printable server id and the run
+/// indicator as the last byte (pymodbus answers so). `None` when neither fits.
+/// tshark leaves the data whole.
+pub(crate) fn split_server_id(data: &[u8]) -> Option<ServerId<'_>> {
+    let printable = |b: &u8| (0x20..0x7f).contains(b);
+    let run_byte = |b: u8| matches!(b, 0x00 | 0xff);
+    let with_text = (1..data.len()).find_map(|i| {
+        let (id, rest) = data.split_at(i);
+        let (&run, additional) = rest.split_first()?;
+        let text = additional.strip_suffix(&[0]).unwrap_or(additional);
+        (run_byte(run) && text.len() >= 3 && text.iter().all(printable)).then_some(ServerId {
+            id,
+            run: run == 0xff,
+            additional: Some(text),
+        })
+    });
+    with_text.or_else(|| {
+        let (&run, id) = data.split_last()?;
+        (run_byte(run) && !id.is_empty() && id.iter().all(printable)).then_some(ServerId {
+            id,
+            run: run == 0xff,
+            additional: None,
+        })
+    })
 }

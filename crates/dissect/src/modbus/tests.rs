@@ -499,3 +499,20 @@ fn tells_requests_from_responses_of_a_connection_picked_up_mid_stream() {
     assert_eq!(sent_by_client(&adu(&[6, 0, 101, 1, 144])), None, "a single write is echoed");
     assert_eq!(sent_by_client(&adu(&[1, 3, 0xff, 0xff, 0x0f])), None, "3 bytes of coils have a request's length");
 }
+
+#[test]
+fn report_server_id_is_split_where_its_shape_shows_the_parts() {
+    use super::session::{split_server_id, ServerId};
+    let parts = |id: &'static [u8], run, additional: Option<&'static [u8]>| Some(ServerId { id, run, additional });
+    // Wingpath's Modbus simulator: server id 0x00, run indicator on, its name.
+    assert_eq!(split_server_id(b"\x00\xffWingpath Limited"), parts(b"\x00", true, Some(b"Wingpath Limited")));
+    // A longer id, run indicator off, a trailing NUL.
+    assert_eq!(split_server_id(b"\x01\x02\x00M340\x00"), parts(b"\x01\x02", false, Some(b"M340")));
+    // pymodbus: a printable id, then the run indicator, nothing after.
+    assert_eq!(split_server_id(b"PLC\xff"), parts(b"PLC", true, None));
+    // Neither shape: left whole.
+    assert_eq!(split_server_id(b"\xff"), None);
+    assert_eq!(split_server_id(b""), None);
+    assert_eq!(split_server_id(b"\x00\xffA\x01B"), None);
+    assert_eq!(split_server_id(b"\x01\x02\x03"), None);
+}
