@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     for _ in 0..100_000 {
         match src.next_packet() {
             Ok(Some(p)) => {
-                engine.packet(&RawPacket { ts: p.ts, linktype: p.linktype, data: p.data, orig_len: p.orig_len, record: p.record });
+                engine.packet(&RawPacket { ts: p.ts, linktype: p.linktype, data: p.data, orig_len: p.orig_len, record: p.record, source: 0 });
                 if let Some(c) = p.comment {
                     engine.annotate(p.ts, p.record, "comment", vec![("text".into(), c.into())]);
                 }

@@ -241,6 +241,7 @@ mod tests {
 
     fn ctx() -> PacketCtx<'static> {
         PacketCtx {
+            source: 0,
             ts: Timestamp::from_parts(1_709_280_010, 0),
             packet: 7,
             flow: None,

@@ -560,6 +560,7 @@ mod tests {
 
     fn ctx() -> PacketCtx<'static> {
         PacketCtx {
+            source: 0,
             ts: Timestamp::from_parts(1_709_280_002, 0),
             packet: 4,
             flow: None,

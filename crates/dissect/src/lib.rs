@@ -56,6 +56,8 @@ pub struct PacketCtx<'a> {
     pub ts: Timestamp,
     /// Record number of the packet in its capture (1-based).
     pub packet: u64,
+    /// Which input the packet came from (`otposture_model::Event::source`).
+    pub source: u32,
     /// The flow, for TCP and UDP input.
     pub flow: Option<&'a FlowMeta>,
     /// Direction within the flow.
@@ -79,6 +81,7 @@ impl<'a> PacketCtx<'a> {
         PacketCtx {
             ts,
             packet,
+            source: 0,
             flow: None,
             direction: None,
             src_mac: None,
@@ -122,6 +125,7 @@ impl<'a> PacketCtx<'a> {
         Event {
             ts: self.ts,
             packet: self.packet,
+            source: self.source,
             flow: self.flow_id(),
             protocol: Cow::Borrowed(protocol),
             kind,

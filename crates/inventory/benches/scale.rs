@@ -114,6 +114,7 @@ fn main() {
         let ts = Timestamp(1_000 + i64::try_from(k).unwrap());
         let id = FlowId::derive(&key, ts);
         batch.push(Observation::Flow(FlowRecord {
+            source: 0,
             id,
             key,
             initiator: InitiatorBasis::Handshake,
@@ -132,6 +133,7 @@ fn main() {
         }));
         for direction in [Direction::ToServer, Direction::ToClient] {
             batch.push(Observation::Message(MessageStat {
+                source: 0,
                 flow: Some(id),
                 protocol: "enip".into(),
                 operation: "get_attribute_single".into(),

@@ -535,6 +535,9 @@ pub struct FlowRecord {
     pub anomalies: StreamAnomalies,
     /// Why this record was written.
     pub end: FlowEnd,
+    /// The input of the flow's first packet (see [`Event::source`]).
+    #[serde(default)]
+    pub source: u32,
 }
 
 /// Where a host sighting came from.
@@ -587,6 +590,10 @@ pub struct MessageStat {
     pub first_seen: Timestamp,
     /// Last occurrence.
     pub last_seen: Timestamp,
+    /// For a message outside any flow, the input it came from (see
+    /// [`Event::source`]): such counts are kept per capture. 0 on a flow.
+    #[serde(default)]
+    pub source: u32,
 }
 
 /// What kind of notable event this is.
@@ -617,6 +624,12 @@ pub struct Event {
     pub ts: Timestamp,
     /// Record number of the packet in its capture (1-based), for provenance.
     pub packet: u64,
+    /// Which of the inputs analysed together the packet came from (0 when
+    /// there is one): the store writes it under that input's capture.
+    /// Several files merged in time order share a batch, and the batch's
+    /// capture named every event's packet number in the wrong file.
+    #[serde(default)]
+    pub source: u32,
     /// The flow, when the event belongs to one.
     pub flow: Option<FlowId>,
     /// Protocol name.

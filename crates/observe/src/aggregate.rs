@@ -38,13 +38,14 @@ const MAX_REMEMBERED_IDENTITIES: usize = 1 << 16;
 const MAX_NAME_IDS: usize = 1 << 16;
 
 type HostKey = (Option<MacAddr>, Option<IpAddr>, Option<u16>);
-/// A count's key: flow, operation (by its number in [`Names`]), direction and
-/// class. One name can be of two classes on one flow (a CIP attribute read of
-/// the Identity object is discovery, of another object a read): each is
-/// counted on its own.
-type MessageKey = (Option<FlowId>, NameId, Option<Direction>, OperationClass);
+/// A count's key: flow, operation (by its number in [`Names`]), direction,
+/// class, and for a message outside any flow the input it came from (0 on a
+/// flow: the store keeps those counts per capture). One name can be of two
+/// classes on one flow (a CIP attribute read of the Identity object is
+/// discovery, of another object a read): each is counted on its own.
+type MessageKey = (Option<FlowId>, NameId, Option<Direction>, OperationClass, u32);
 /// The same for names past [`MAX_NAME_IDS`].
-type TextKey = (Option<FlowId>, &'static str, Cow<'static, str>, Option<Direction>, OperationClass);
+type TextKey = (Option<FlowId>, &'static str, Cow<'static, str>, Option<Direction>, OperationClass, u32);
 /// A `&'static str` by address and length.
 type Addr = (usize, usize);
 
@@ -142,7 +143,7 @@ const HOT_ENTRIES: usize = 1024;
 /// What a message is counted under, by address: flow, protocol and operation
 /// names (a `&'static str` each), direction, and its class (which the run
 /// summary's per-protocol totals are kept by).
-type HotKey = (Option<FlowId>, Addr, Addr, Option<Direction>, OperationClass);
+type HotKey = (Option<FlowId>, Addr, Addr, Option<Direction>, OperationClass, u32);
 
 /// The counts most recently used, found without hashing names or looking up
 /// their numbers: a direct-mapped table from a message's [`HotKey`] to its
@@ -160,8 +161,8 @@ impl Default for Hot {
 
 impl Hot {
     fn index(key: &HotKey) -> usize {
-        let (flow, (p, _), (o, _), dir, class) = *key;
-        let flow = flow.map_or(0, |f| f.0 as u64);
+        let (flow, (p, _), (o, _), dir, class, source) = *key;
+        let flow = flow.map_or(u64::from(source), |f| f.0 as u64);
         let dir = dir.map_or(0, |d| d.index() as u64 + 1) | (class as u64) << 2;
         let h =
             (flow ^ (p as u64).rotate_left(17) ^ (o as u64).rotate_left(31) ^ dir).wrapping_mul(0x9e37_79b9_7f4a_7c15);
@@ -289,30 +290,35 @@ impl Aggregator {
                 source: h.source,
             }));
         }
-        let stat =
-            |flow: Option<FlowId>, protocol: &'static str, operation: &Cow<'static, str>, direction, m: &MessageAgg| {
-                Observation::Message(MessageStat {
-                    flow,
-                    protocol: Cow::Borrowed(protocol),
-                    operation: operation.clone(),
-                    class: m.class,
+        let stat = |(flow, source): (Option<FlowId>, u32),
+                    protocol: &'static str,
+                    operation: &Cow<'static, str>,
                     direction,
-                    count: m.count,
-                    first_seen: m.first,
-                    last_seen: m.last,
-                })
-            };
-        for (&(flow, id, direction, _), &slot) in &self.messages {
+                    m: &MessageAgg| {
+            Observation::Message(MessageStat {
+                flow,
+                protocol: Cow::Borrowed(protocol),
+                operation: operation.clone(),
+                class: m.class,
+                direction,
+                count: m.count,
+                first_seen: m.first,
+                last_seen: m.last,
+                source,
+            })
+        };
+        for (&(flow, id, direction, _, source), &slot) in &self.messages {
             let Some(m) = self.slots.get_mut(slot).filter(|m| m.dirty) else { continue };
             m.dirty = false;
             if let Some((protocol, operation)) = self.names.name(id) {
-                out.push(stat(flow, protocol, operation, direction, m));
+                out.push(stat((flow, source), protocol, operation, direction, m));
             }
         }
-        for ((flow, protocol, operation, direction, _), m) in self.messages_by_text.iter_mut().filter(|(_, m)| m.dirty)
+        for ((flow, protocol, operation, direction, _, source), m) in
+            self.messages_by_text.iter_mut().filter(|(_, m)| m.dirty)
         {
             m.dirty = false;
-            out.push(stat(*flow, protocol, operation, *direction, m));
+            out.push(stat((*flow, *source), protocol, operation, *direction, m));
         }
         out.extend(self.events.drain(..).map(Observation::Event));
         self.anomalies_pending = 0;
@@ -418,8 +424,10 @@ impl Aggregator {
             e.attributes = attributes;
             self.push_event(e);
         }
+        // Counts on a flow are the flow's; outside flows, the input's.
+        let source = if ctx.flow.is_some() { 0 } else { ctx.source };
         let hot = match &operation {
-            Cow::Borrowed(op) => Some((ctx.flow_id(), addr(protocol), addr(op), ctx.direction, class)),
+            Cow::Borrowed(op) => Some((ctx.flow_id(), addr(protocol), addr(op), ctx.direction, class, source)),
             Cow::Owned(_) => None,
         };
         if let Some((slot, total)) = hot.and_then(|k| self.hot.get(&k)) {
@@ -438,22 +446,24 @@ impl Aggregator {
             t.2 += n;
         }
         let Some(id) = self.names.id(protocol, &operation) else {
-            let key = (ctx.flow_id(), protocol, operation, ctx.direction, class);
+            let key = (ctx.flow_id(), protocol, operation, ctx.direction, class, source);
             self.messages_by_text.entry(key).or_insert_with(|| MessageAgg::new(class, ctx.ts)).add(ctx.ts, n);
             return;
         };
         let (slots, free) = (&mut self.slots, &mut self.free);
         let slot =
-            *self.messages.entry((ctx.flow_id(), id, ctx.direction, class)).or_insert_with(|| match free.pop() {
-                Some(slot) => {
-                    if let Some(m) = slots.get_mut(slot) {
-                        *m = MessageAgg::new(class, ctx.ts);
+            *self.messages.entry((ctx.flow_id(), id, ctx.direction, class, source)).or_insert_with(|| {
+                match free.pop() {
+                    Some(slot) => {
+                        if let Some(m) = slots.get_mut(slot) {
+                            *m = MessageAgg::new(class, ctx.ts);
+                        }
+                        slot
                     }
-                    slot
-                }
-                None => {
-                    slots.push(MessageAgg::new(class, ctx.ts));
-                    slots.len() - 1
+                    None => {
+                        slots.push(MessageAgg::new(class, ctx.ts));
+                        slots.len() - 1
+                    }
                 }
             });
         if let Some(m) = self.slots.get_mut(slot) {

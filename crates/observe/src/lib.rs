@@ -93,6 +93,8 @@ pub struct FlowExt {
     /// `closed`, and nothing has changed since: when the flow leaves the table
     /// (it lingers for late packets) its record would say the same again.
     closed_recorded: bool,
+    /// The input of its first packet (see [`RawPacket::source`]).
+    source: u32,
     /// The flow's dissector found it backwards (see `orient`): the rest of
     /// this packet is dissected the right way round, and the engine turns
     /// the flow when the packet is done.
@@ -135,6 +137,8 @@ struct Core {
     /// Flows ended since the last checkpoint, whose operation counts can then be forgotten.
     ended_ids: Vec<otposture_model::FlowId>,
     stats: EngineStats,
+    /// The input of the packet being read (see [`RawPacket::source`]).
+    source: u32,
 }
 
 impl std::fmt::Debug for Engine {
@@ -156,6 +160,10 @@ pub struct RawPacket<'a> {
     pub orig_len: u32,
     /// Record number in its capture, for provenance.
     pub record: u64,
+    /// Which of the inputs analysed together it came from (0 for one input):
+    /// events, flows and counts outside flows carry it to the store, which
+    /// writes them under that input's capture.
+    pub source: u32,
 }
 
 /// Per-packet addressing shared by the layers below.
@@ -163,6 +171,7 @@ pub struct RawPacket<'a> {
 struct Addr {
     ts: Timestamp,
     record: u64,
+    source: u32,
     wire_len: u32,
     src_mac: Option<otposture_model::MacAddr>,
     dst_mac: Option<otposture_model::MacAddr>,
@@ -175,6 +184,7 @@ impl Addr {
         PacketCtx {
             ts: self.ts,
             packet: self.record,
+            source: self.source,
             flow: Some(meta),
             direction: Some(dir),
             src_mac: self.src_mac,
@@ -198,6 +208,7 @@ impl Engine {
                 out: Vec::new(),
                 ended_ids: Vec::new(),
                 stats: EngineStats::default(),
+                source: 0,
             },
         }
     }
@@ -220,6 +231,7 @@ impl Engine {
 
     /// Processes one packet.
     pub fn packet(&mut self, p: &RawPacket<'_>) {
+        self.core.source = p.source;
         self.core.stats.packets += 1;
         self.core.stats.bytes += p.data.len() as u64;
         self.core.stats.wire_bytes += u64::from(p.orig_len.max(p.data.len() as u32));
@@ -256,6 +268,7 @@ impl Engine {
         let addr = Addr {
             ts: p.ts,
             record: p.record,
+            source: p.source,
             wire_len: p.orig_len.max(p.data.len() as u32),
             src_mac: frame.src_mac.filter(|m| !m.is_group()),
             dst_mac: frame.dst_mac,
@@ -269,6 +282,7 @@ impl Engine {
                     src_mac: addr.src_mac,
                     dst_mac: addr.dst_mac,
                     vlan: addr.vlan,
+                    source: p.source,
                     ..PacketCtx::at(p.ts, p.record)
                 };
                 let mut handled = false;
@@ -297,6 +311,7 @@ impl Engine {
                     src_mac: addr.src_mac,
                     dst_mac: addr.dst_mac,
                     vlan: addr.vlan,
+                    source: p.source,
                     ..PacketCtx::at(p.ts, p.record)
                 };
                 let selector = match llc.snap {
@@ -603,7 +618,7 @@ impl Engine {
         name: &'static str,
         attributes: Vec<(Cow<'static, str>, otposture_model::AttrValue)>,
     ) {
-        let ctx = PacketCtx::at(ts, record);
+        let ctx = PacketCtx { source: self.core.source, ..PacketCtx::at(ts, record) };
         let mut e = ctx.event("pcapng", EventKind::Annotation, name);
         e.attributes = attributes.into_iter().map(|(k, v)| (k, v.chars().take(4096).collect())).collect();
         self.core.agg.event(e);
@@ -647,6 +662,7 @@ fn flow_for<'t>(
             senders: [Sender::default(); 2],
             recorded_at: None,
             closed_recorded: false,
+            source: addr.source,
             reversed: false,
         };
         let mut flow = Flow::new(key, client_first, basis, addr.ts, ext);
@@ -663,6 +679,7 @@ fn flow_for<'t>(
         flow.ext.senders = [Sender::default(); 2];
         core.stats.max_age_rotations += 1;
         flow.rotate(now);
+        flow.ext.source = addr.source;
     }
     (flow, src_first)
 }
@@ -705,7 +722,13 @@ impl Core {
     /// Ends a flow: flushes its streams, closes its dissector, records it.
     fn end_flow(&mut self, mut f: Flow<FlowExt>, why: FlowEnd, now: Timestamp) {
         let meta = FlowMeta { id: f.id, key: f.key };
-        let ctx = PacketCtx { flow: Some(&meta), vlan: f.key.vlan, ..PacketCtx::at(now.max(f.last_seen), 0) };
+        // No packet of its own: the input being read when it ends.
+        let ctx = PacketCtx {
+            flow: Some(&meta),
+            vlan: f.key.vlan,
+            source: self.source,
+            ..PacketCtx::at(now.max(f.last_seen), 0)
+        };
         // What ending the flow may still change in its record: bytes held
         // behind a hole are flushed (gaps, a protocol named), a dissector closes.
         let recorded = (f.ext.closed_recorded && !f.dirty).then_some((f.anomalies, f.app_protocol));
@@ -976,6 +999,7 @@ fn turn_ctx<'m>(ctx: &PacketCtx<'_>, meta: Option<&'m FlowMeta>) -> PacketCtx<'m
     PacketCtx {
         ts: ctx.ts,
         packet: ctx.packet,
+        source: ctx.source,
         flow: meta,
         direction: ctx.direction.map(Direction::reverse),
         src_mac: ctx.src_mac,
@@ -1238,5 +1262,6 @@ fn record(f: &Flow<FlowExt>, end: FlowEnd) -> FlowRecord {
         app_protocol: f.app_protocol.map(str::to_string),
         anomalies: f.anomalies,
         end,
+        source: f.ext.source,
     }
 }

@@ -335,6 +335,7 @@ fn fed_with_checkpoints(frames: &[Frame], gap_ns: i64) -> Vec<Observation> {
     let start = frames.first().unwrap().ts;
     for (i, f) in frames.iter().enumerate() {
         e.packet(&RawPacket {
+            source: 0,
             ts: Timestamp(start.0 + gap_ns * i as i64),
             linktype: 1,
             data: &f.data,
@@ -381,6 +382,7 @@ fn a_long_running_flow_is_recorded_again_with_cumulative_counts() {
 fn feed(e: &mut Engine, frames: &[Frame], first: u64) {
     for (i, f) in frames.iter().enumerate() {
         e.packet(&RawPacket {
+            source: 0,
             ts: f.ts,
             linktype: 1,
             data: &f.data,
@@ -1169,4 +1171,42 @@ fn an_ftp_session_picked_up_after_its_login_is_named_and_its_firmware_upload_kep
     assert_eq!((f[0].app_protocol.as_deref(), f[0].initiator), (Some("ftp"), InitiatorBasis::Protocol), "{f:?}");
     assert_eq!((f[0].key.client_port, f[0].key.server_port), (1100, 2121));
     assert_eq!(kept_stor(&obs), [(Some(PLC_IP.into()), "cpu-fw-4.2.bin".to_string())]);
+}
+
+#[test]
+fn counts_outside_flows_and_events_keep_the_input_they_came_from() {
+    // Two rotated files read together: the same ARP request in each.
+    let (mut e, _, _) = engine_with(EngineConfig::default());
+    let arp = otposture_fixtures::packet::arp_request(Vlan::None, HMI, HMI_IP, [192, 168, 10, 20]);
+    for (source, record) in [(0, 1), (1, 1), (1, 2)] {
+        e.packet(&RawPacket {
+            ts: Timestamp(T0.0 + i64::from(source) * 1_000_000 + record as i64),
+            linktype: 1,
+            data: &arp,
+            orig_len: arp.len() as u32,
+            record,
+            source,
+        });
+    }
+    let mut obs = Vec::new();
+    e.finish(&mut obs);
+    let mut counts: Vec<(u32, u64)> = obs
+        .iter()
+        .filter_map(|o| match o {
+            Observation::Message(m) if m.protocol == "arp" => Some((m.source, m.count)),
+            _ => None,
+        })
+        .collect();
+    counts.sort();
+    assert_eq!(counts, [(0, 1), (1, 2)], "{obs:?}");
+    let mut events: Vec<(u32, u64)> = obs
+        .iter()
+        .filter_map(|o| match o {
+            Observation::Event(ev) if ev.name == "arp.sender" => Some((ev.source, ev.packet)),
+            _ => None,
+        })
+        .collect();
+    events.sort();
+    assert_eq!(events.first(), Some(&(0, 1)), "{obs:?}");
+    assert!(events.iter().all(|&(s, p)| (s, p) == (0, 1) || s == 1), "{events:?}");
 }

@@ -115,7 +115,14 @@ pub(crate) fn fingerprint(path: &Path) -> std::io::Result<(String, u64)> {
 
 /// The engine's view of a captured packet.
 pub(crate) fn raw<'a>(p: &otposture_capture::Packet<'a>) -> RawPacket<'a> {
-    RawPacket { ts: p.ts, linktype: p.linktype, data: p.data, orig_len: p.orig_len, record: p.record }
+    RawPacket {
+        ts: p.ts,
+        linktype: p.linktype,
+        data: p.data,
+        orig_len: p.orig_len,
+        record: p.record,
+        source: u32::try_from(p.source).unwrap_or(u32::MAX),
+    }
 }
 
 /// The inputs with each directory replaced by the capture files in it (sorted
@@ -266,6 +273,8 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
         source = Box::new(merged);
     }
 
+    // Each observation names its input by index; the writer maps it to its capture.
+    let captures: Arc<[CaptureId]> = Arc::from(capture_ids.as_slice());
     let mut writer = Writer::spawn(store)?;
     let bar = progress_bar(args.quiet, source.progress().total_bytes);
     let t0 = Instant::now();
@@ -322,7 +331,7 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
             since_checkpoint = 0;
             warnings.extend(source.take_warnings());
             annotate_notes(&mut engine, source.take_notes(), last_ts);
-            checkpoint(&mut engine, &mut writer, &capture_ids, current, &per_capture)?;
+            checkpoint(&mut engine, &mut writer, &captures, current, &per_capture)?;
             last_checkpoint = Instant::now();
         }
         if !idle && since_checkpoint % 16_384 == 0 {
@@ -336,9 +345,7 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
     let interrupted = stop.load(Ordering::Relaxed);
     let mut out = Vec::new();
     engine.finish(&mut out);
-    if let Some(id) = capture_ids.get(current) {
-        writer.write(*id, out)?;
-    }
+    writer.write(&captures, out)?;
     let mut store = writer.finish()?;
     bar.finish_and_clear();
     let elapsed = t0.elapsed();
@@ -431,14 +438,14 @@ fn annotate_notes(engine: &mut Engine, notes: Vec<otposture_capture::Note>, ts: 
 fn checkpoint(
     engine: &mut Engine,
     writer: &mut Writer,
-    capture_ids: &[CaptureId],
+    captures: &Arc<[CaptureId]>,
     current: usize,
     per_capture: &[CaptureStats],
 ) -> anyhow::Result<()> {
     let mut batch: Vec<Observation> = Vec::new();
     engine.checkpoint(&mut batch);
-    if let (Some(id), Some(stats)) = (capture_ids.get(current), per_capture.get(current)) {
-        writer.write(*id, batch)?;
+    writer.write(captures, batch)?;
+    if let (Some(id), Some(stats)) = (captures.get(current), per_capture.get(current)) {
         writer.progress(*id, stats.clone())?;
     }
     Ok(())

@@ -172,7 +172,9 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
                 let db = scratch.path().join(format!("pass-{pass}.db"));
                 let mut store = Store::open(&db)?;
                 let capture = store.begin_capture(&format!("bench-{pass}"), &db, 0, 0)?;
-                Some((Writer::spawn(store)?, capture))
+                // Every input's source index past the list takes its last entry.
+                let captures: std::sync::Arc<[otposture_store::CaptureId]> = std::sync::Arc::from([capture]);
+                Some((Writer::spawn(store)?, captures))
             }
             _ => None,
         };
@@ -192,8 +194,8 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
                     out.clear();
                     engine.checkpoint(&mut out);
                     handed.tally(&out);
-                    if let Some((w, capture)) = writer.as_mut() {
-                        w.write(*capture, std::mem::take(&mut out))?;
+                    if let Some((w, captures)) = writer.as_mut() {
+                        w.write(captures, std::mem::take(&mut out))?;
                     }
                 }
             }
@@ -204,8 +206,8 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
             out.clear();
             engine.finish(&mut out);
             handed.tally(&out);
-            if let Some((mut w, capture)) = writer.take() {
-                w.write(capture, std::mem::take(&mut out))?;
+            if let Some((mut w, captures)) = writer.take() {
+                w.write(&captures, std::mem::take(&mut out))?;
                 drop(w.finish()?);
             }
             let s = engine.stats();

@@ -12,6 +12,7 @@ use anyhow::Context;
 use otposture_model::Observation;
 use otposture_store::{CaptureId, CaptureStats, Store};
 use std::sync::mpsc::{sync_channel, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -27,7 +28,8 @@ const QUEUE: usize = 2;
 const COMMIT_EVERY: Duration = Duration::from_secs(1);
 
 enum Job {
-    Batch(CaptureId, Vec<Observation>),
+    /// Observations, and the captures their `source` indices name.
+    Batch(Arc<[CaptureId]>, Vec<Observation>),
     Progress(CaptureId, CaptureStats),
 }
 
@@ -71,7 +73,7 @@ impl Writer {
                         group = Some(Instant::now());
                     }
                     match job {
-                        Job::Batch(capture, observations) => store.write_batch(capture, &observations)?,
+                        Job::Batch(captures, observations) => store.write_batch_of(&captures, &observations)?,
                         Job::Progress(capture, stats) => store.update_capture_progress(capture, &stats)?,
                     }
                     if group.is_some_and(|started| started.elapsed() >= COMMIT_EVERY) {
@@ -86,13 +88,15 @@ impl Writer {
         Ok(Writer { jobs: Some(jobs), thread: Some(thread) })
     }
 
-    /// Queues a batch of observations for `capture` (empty batches are skipped).
-    /// Waits while the queue is full. Fails when the writer has stopped on an error.
-    pub(crate) fn write(&mut self, capture: CaptureId, observations: Vec<Observation>) -> anyhow::Result<()> {
+    /// Queues a batch of observations, each written under the capture its
+    /// `source` names in `captures` (the inputs analysed together, in order;
+    /// empty batches are skipped). Waits while the queue is full. Fails when
+    /// the writer has stopped on an error.
+    pub(crate) fn write(&mut self, captures: &Arc<[CaptureId]>, observations: Vec<Observation>) -> anyhow::Result<()> {
         if observations.is_empty() {
             return Ok(());
         }
-        self.send(Job::Batch(capture, observations))
+        self.send(Job::Batch(Arc::clone(captures), observations))
     }
 
     /// Queues a progress update of `capture`, applied after the batches before it.
@@ -137,6 +141,7 @@ mod tests {
         Observation::Event(Event {
             ts: Timestamp(1_000 + i64::try_from(packet).unwrap()),
             packet,
+            source: 0,
             flow: None,
             protocol: "test".into(),
             kind: EventKind::Annotation,
@@ -153,9 +158,10 @@ mod tests {
     fn everything_queued_is_written_before_finish_returns() {
         let mut store = Store::open_in_memory().unwrap();
         let capture = store.begin_capture("f", std::path::Path::new("p"), 0, 0).unwrap();
+        let captures: Arc<[CaptureId]> = Arc::from([capture]);
         let mut writer = Writer::spawn(store).unwrap();
         for b in 0..10u64 {
-            writer.write(capture, (0..100).map(|i| event(b * 100 + i + 1)).collect()).unwrap();
+            writer.write(&captures, (0..100).map(|i| event(b * 100 + i + 1)).collect()).unwrap();
         }
         let stats = CaptureStats { packets: 1000, ..Default::default() };
         writer.progress(capture, stats).unwrap();
@@ -170,9 +176,10 @@ mod tests {
         let db = dir.path().join("w.db");
         let mut store = Store::open(&db).unwrap();
         let capture = store.begin_capture("f", std::path::Path::new("p"), 0, 0).unwrap();
+        let captures: Arc<[CaptureId]> = Arc::from([capture]);
         let mut writer = Writer::spawn(store).unwrap();
-        writer.write(capture, (1..=100).map(event).collect()).unwrap();
-        writer.write(capture, (101..=200).map(event).collect()).unwrap();
+        writer.write(&captures, (1..=100).map(event).collect()).unwrap();
+        writer.write(&captures, (101..=200).map(event).collect()).unwrap();
         // Another connection sees nothing before the group commits (readers
         // see only committed groups), and everything once the writer has been
         // idle for a group's time, while it still runs.
@@ -185,7 +192,7 @@ mod tests {
             // Read right away (not delayed by a loaded machine): still uncommitted.
             assert_eq!(early, 0, "two batches written in one group");
         }
-        writer.write(capture, (201..=300).map(event).collect()).unwrap();
+        writer.write(&captures, (201..=300).map(event).collect()).unwrap();
         let store = writer.finish().unwrap();
         assert_eq!(store.counts().unwrap().events, 300);
     }
@@ -197,7 +204,7 @@ mod tests {
         // Capture 99 does not exist: the writer stops with an error naming it.
         let mut result = Ok(());
         for _ in 0..(QUEUE + 2) {
-            result = writer.write(CaptureId(99), vec![event(1)]);
+            result = writer.write(&Arc::from([CaptureId(99)]), vec![event(1)]);
             if result.is_err() {
                 break;
             }

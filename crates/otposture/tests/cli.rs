@@ -404,6 +404,41 @@ fn rotated_captures_given_in_any_order_read_as_the_whole() {
     let caps = env.json(&["captures"]);
     let caps = caps["captures"].as_array().unwrap();
     assert_eq!(caps.len(), 15);
+    // Each event names the piece its packet is in, and its record number
+    // there: the whole's packet number less the packets of the pieces
+    // before it. (Every piece read in one batch was written under the
+    // capture read last.)
+    let per_piece = frames.len().div_ceil(15) as u64;
+    let first_of = |id: u64| {
+        let c = caps.iter().find(|c| c["id"].as_u64() == Some(id)).unwrap();
+        let name = Path::new(c["path"].as_str().unwrap()).file_name().unwrap().to_str().unwrap().to_string();
+        let piece: u64 = name["piece-".len()..][..2].parse().unwrap();
+        piece * per_piece
+    };
+    let placed = |e: &Env, first: &dyn Fn(u64) -> u64| {
+        let mut v: Vec<(u64, String, String)> = e.json(&["events", "--limit", "100000"])["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|ev| ev["packet"].as_u64().unwrap() > 0)
+            .map(|ev| {
+                let at = first(ev["capture_id"].as_u64().unwrap()) + ev["packet"].as_u64().unwrap();
+                (at, ev["name"].as_str().unwrap().to_string(), ev["ts"].as_str().unwrap().to_string())
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let whole_events = placed(&whole, &|_| 0);
+    assert!(whole_events.len() >= 10, "{whole_events:?}");
+    assert_eq!(placed(&env, &first_of), whole_events);
+    // Each flow is written under the piece holding its first packet.
+    let flows = env.json(&["flows", "--limit", "100000"]);
+    for f in flows["flows"].as_array().unwrap() {
+        let c = caps.iter().find(|c| c["id"] == f["capture_id"]).unwrap();
+        let (first, from, to) = (f["first_seen_ns"].as_i64(), c["first_ts_ns"].as_i64(), c["last_ts_ns"].as_i64());
+        assert!(from <= first && first <= to, "{f} in {c}");
+    }
     assert!(caps.iter().all(|c| c["status"] == "complete"), "{caps:?}");
     assert_eq!(caps.iter().map(|c| c["packets"].as_u64().unwrap()).sum::<u64>(), frames.len() as u64);
 }

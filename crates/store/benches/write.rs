@@ -34,6 +34,7 @@ fn observation(i: u64) -> Observation {
     let flow = FlowId::derive(&key, ts);
     match i % 10 {
         0..=3 => Observation::Flow(FlowRecord {
+            source: 0,
             id: flow,
             key,
             initiator: InitiatorBasis::Handshake,
@@ -51,6 +52,7 @@ fn observation(i: u64) -> Observation {
             end: FlowEnd::Open,
         }),
         4..=6 => Observation::Message(MessageStat {
+            source: 0,
             flow: Some(flow),
             protocol: "modbus".into(),
             operation: "read_holding_registers".into(),
@@ -61,6 +63,7 @@ fn observation(i: u64) -> Observation {
             last_seen: ts,
         }),
         7..=8 => Observation::Event(Event {
+            source: 0,
             ts,
             packet: i + 1,
             flow: Some(flow),

@@ -242,6 +242,7 @@ mod tests {
         assert_eq!(store.schema_version().unwrap(), crate::SCHEMA_VERSION);
         let capture = store.begin_capture("f", Path::new("p"), 0, 1).unwrap();
         let stat = otposture_model::MessageStat {
+            source: 0,
             flow: Some(otposture_model::FlowId(42)),
             protocol: "modbus".into(),
             operation: "read_holding_registers".into(),
@@ -289,6 +290,7 @@ mod tests {
         let capture = store.begin_capture("f", Path::new("p"), 0, 1).unwrap();
         let stat = |class, count, at| {
             Observation::Message(MessageStat {
+                source: 0,
                 flow: Some(FlowId(42)),
                 protocol: "cip".into(),
                 operation: "get_attribute_list".into(),

@@ -1410,6 +1410,7 @@ mod tests {
             let first = Timestamp(T0 + f.first * SEC);
             let id = FlowId::derive(&key, first);
             let record = FlowRecord {
+                source: 0,
                 id,
                 key,
                 initiator: InitiatorBasis::Handshake,
@@ -1429,6 +1430,7 @@ mod tests {
             let mut batch = vec![Observation::Flow(record)];
             for (j, &(to_server, class, count)) in f.counts.iter().enumerate() {
                 batch.push(Observation::Message(MessageStat {
+                    source: 0,
                     flow: Some(id),
                     protocol: Cow::Borrowed("modbus"),
                     operation: Cow::Owned(format!("op{j}")),

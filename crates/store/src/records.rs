@@ -185,6 +185,8 @@ pub(crate) fn decode(data: &[u8]) -> Result<Vec<Record>, DecodeError> {
 /// What the operations of one row share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct GroupKey<'e> {
+    /// The capture the operation's packet is in.
+    capture: i64,
     flow: i64,
     protocol: &'e str,
     name: &'e str,
@@ -217,14 +219,15 @@ const INSERT_ROW: &str = "INSERT INTO operation_records (capture_id, flow_id, pr
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 
 impl<'e> OperationBatches<'e> {
-    /// Takes `e` when it is an operation of a flow tied to a packet; the others
-    /// stay `events` rows.
-    pub(crate) fn take(&mut self, e: &'e Event) -> bool {
+    /// Takes `e`, of `capture`, when it is an operation of a flow tied to a
+    /// packet; the others stay `events` rows.
+    pub(crate) fn take(&mut self, e: &'e Event, capture: i64) -> bool {
         let Some(flow) = e.flow else { return false };
         if e.kind != EventKind::Operation || e.packet == 0 {
             return false;
         }
         let key = GroupKey {
+            capture,
             flow: flow.0,
             protocol: e.protocol.as_ref(),
             name: e.name.as_ref(),
@@ -246,7 +249,7 @@ impl<'e> OperationBatches<'e> {
 
     /// Writes the groups, leaving out operations already stored (same key, packet
     /// inside a stored row's range).
-    pub(crate) fn write(&self, tx: &Connection, path: &Path, capture: i64) -> Result<(), StoreError> {
+    pub(crate) fn write(&self, tx: &Connection, path: &Path) -> Result<(), StoreError> {
         let fail = || sql(path, "writing kept operations");
         let mut ranges_stmt = tx.prepare_cached(SAME_KEY_RANGES).map_err(fail())?;
         let mut insert = tx.prepare_cached(INSERT_ROW).map_err(fail())?;
@@ -265,7 +268,7 @@ impl<'e> OperationBatches<'e> {
             let hi = events.iter().map(packet).max().unwrap_or(0);
             let stored: Vec<(i64, i64)> = ranges_stmt
                 .query_map(
-                    params![key.flow, key.protocol, key.name, hi, lo, capture, class, src_mac, src_ip, dst_ip],
+                    params![key.flow, key.protocol, key.name, hi, lo, key.capture, class, src_mac, src_ip, dst_ip],
                     |row| Ok((row.get(0)?, row.get(1)?)),
                 )
                 .and_then(|rows| rows.collect())
@@ -300,7 +303,7 @@ impl<'e> OperationBatches<'e> {
                 let last_ts = chunk.iter().map(|e| e.ts.0).max().unwrap_or(0);
                 insert
                     .execute(params![
-                        capture,
+                        key.capture,
                         key.flow,
                         key.protocol,
                         key.name,
@@ -332,6 +335,7 @@ mod tests {
 
     fn op(ts: i64, packet: u64, attributes: &[(&'static str, &str)]) -> Event {
         Event {
+            source: 0,
             ts: Timestamp(ts),
             packet,
             flow: Some(FlowId(7)),

@@ -168,7 +168,8 @@ impl<'a> DhcpIdentity<'a> {
 /// The statements of one batch, prepared (from the cache) once per batch.
 struct BatchWriter<'t> {
     path: &'t Path,
-    capture: i64,
+    /// The captures observations' `source` indices name, in order.
+    captures: Vec<i64>,
     /// The capture's network ('' unnamed): host rows are keyed by it.
     network: &'t str,
     host: CachedStatement<'t>,
@@ -358,11 +359,11 @@ fn text_of<T: std::fmt::Display>(buf: &mut String, value: Option<T>) -> Option<&
 }
 
 impl<'t> BatchWriter<'t> {
-    fn new(conn: &'t Connection, path: &'t Path, capture: i64, network: &'t str) -> Result<Self, StoreError> {
+    fn new(conn: &'t Connection, path: &'t Path, captures: Vec<i64>, network: &'t str) -> Result<Self, StoreError> {
         let prepare = |text| conn.prepare_cached(text).map_err(sql(path, "preparing the write statements"));
         Ok(BatchWriter {
             path,
-            capture,
+            captures,
             network,
             host: prepare(UPSERT_HOST)?,
             flow: prepare(UPSERT_FLOW)?,
@@ -372,12 +373,20 @@ impl<'t> BatchWriter<'t> {
         })
     }
 
+    /// The capture of an observation from input `source`; one past the list
+    /// takes its last (a caller with one capture for every input).
+    fn capture(&self, source: u32) -> i64 {
+        let at = usize::try_from(source).unwrap_or(usize::MAX);
+        self.captures.get(at).or(self.captures.last()).copied().unwrap_or_default()
+    }
+
     fn host(&mut self, h: &HostSighting) -> Result<(), StoreError> {
         upsert_host(&mut self.host, self.network, h).map_err(sql(self.path, "writing a host sighting"))
     }
 
     fn flow(&mut self, f: &FlowRecord) -> Result<(), StoreError> {
-        write_flow(&mut self.flow, self.capture, &mut self.text, f).map_err(sql(self.path, "writing a flow record"))
+        let capture = self.capture(f.source);
+        write_flow(&mut self.flow, capture, &mut self.text, f).map_err(sql(self.path, "writing a flow record"))
     }
 
     fn message(&mut self, m: &MessageStat) -> Result<(), StoreError> {
@@ -385,7 +394,7 @@ impl<'t> BatchWriter<'t> {
         // messages outside flows are scoped by capture so two captures' counts add up.
         let (flow_id, scope) = match m.flow {
             Some(id) => (id.0, 0),
-            None => (-1, self.capture),
+            None => (-1, self.capture(m.source)),
         };
         self.message
             .execute(params![
@@ -404,6 +413,7 @@ impl<'t> BatchWriter<'t> {
     }
 
     fn event(&mut self, e: &Event) -> Result<(), StoreError> {
+        let capture = self.capture(e.source);
         let EventText { src_ip, dst_ip, src_mac, attributes } = &mut self.text;
         let attributes = attributes_json(attributes, e);
         let src_ip_text = ip_text(src_ip, e.src_ip);
@@ -419,7 +429,7 @@ impl<'t> BatchWriter<'t> {
         };
         self.event
             .execute(params![
-                self.capture,
+                capture,
                 e.ts.0,
                 int(e.packet),
                 key.flow_id,
@@ -495,19 +505,32 @@ impl Store {
     /// caller abandons it ([`Store::rollback_group`], or dropping the store),
     /// and earlier groups are untouched.
     pub fn write_batch(&mut self, capture: CaptureId, observations: &[Observation]) -> Result<(), StoreError> {
+        self.write_batch_of(&[capture], observations)
+    }
+
+    /// [`Store::write_batch`] for observations of several captures analysed
+    /// together: each is written under the capture its `source` names in
+    /// `captures` (a source past the list takes the last). The captures share
+    /// one network (an `analyze` run's); host sightings, which name no input,
+    /// are written in the first one's. Nothing is written when `captures` is
+    /// empty.
+    pub fn write_batch_of(&mut self, captures: &[CaptureId], observations: &[Observation]) -> Result<(), StoreError> {
+        if captures.is_empty() {
+            return Ok(());
+        }
         let path = self.path.as_path();
         // Inside a group (`begin_group`) the batch is written in the group's
         // transaction and committed with it. Not as a savepoint: SQLite then
         // journals every page a statement changes to a temporary file (66 MB
         // on the benchmark capture), so that the savepoint could be undone.
         if !self.conn.is_autocommit() {
-            return write_batch_in(&self.conn, path, capture, observations, Some(&mut self.held_flows));
+            return write_batch_in(&self.conn, path, captures, observations, Some(&mut self.held_flows));
         }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql(path, "starting a write transaction"))?;
-        write_batch_in(&tx, path, capture, observations, None)?;
+        write_batch_in(&tx, path, captures, observations, None)?;
         tx.commit().map_err(sql(path, "committing a batch"))
     }
 
@@ -559,25 +582,30 @@ impl Store {
 fn write_batch_in(
     tx: &Connection,
     path: &Path,
-    capture: CaptureId,
+    captures: &[CaptureId],
     observations: &[Observation],
     mut held: Option<&mut HeldFlows>,
 ) -> Result<(), StoreError> {
-    let network = ensure_capture(tx, path, capture)?;
+    let mut network = None;
+    for &capture in captures {
+        let n = ensure_capture(tx, path, capture)?;
+        network.get_or_insert(n);
+    }
+    let network = network.unwrap_or_default();
     let mut identities = Vec::new();
     let mut operations = OperationBatches::default();
     {
-        let mut w = BatchWriter::new(tx, path, capture.0, &network)?;
+        let mut w = BatchWriter::new(tx, path, captures.iter().map(|c| c.0).collect(), &network)?;
         for observation in observations {
             match observation {
                 Observation::Host(h) => w.host(h)?,
-                Observation::Flow(f) => match held.as_deref_mut().map(|h| h.hold(capture.0, f)) {
+                Observation::Flow(f) => match held.as_deref_mut().map(|h| h.hold(w.capture(f.source), f)) {
                     Some(Hold::Kept) => {}
                     Some(Hold::WriteMerged(merged)) => w.flow(&merged)?,
                     Some(Hold::Write) | None => w.flow(f)?,
                 },
                 Observation::Message(m) => w.message(m)?,
-                Observation::Event(e) if operations.take(e) => {}
+                Observation::Event(e) if operations.take(e, w.capture(e.source)) => {}
                 Observation::Event(e) => {
                     w.event(e)?;
                     identities.extend(DhcpIdentity::from_event(e));
@@ -585,7 +613,7 @@ fn write_batch_in(
             }
         }
     }
-    operations.write(tx, path, capture.0)?;
+    operations.write(tx, path)?;
     for identity in &identities {
         apply_dhcp_identity(tx, path, &network, identity)?;
     }
@@ -820,6 +848,7 @@ mod tests {
 
     fn event(address: &str) -> Event {
         Event {
+            source: 0,
             ts: Timestamp(1_700_000_000_000_000_000),
             packet: 10,
             flow: Some(FlowId(7)),
@@ -832,6 +861,53 @@ mod tests {
             dst_ip: Some("10.0.0.2".parse().unwrap()),
             attributes: vec![(Cow::Borrowed("address"), address.to_string().into())],
         }
+    }
+
+    /// Observations of several inputs in one batch land under their own
+    /// captures: events, kept operations and counts outside flows; a source
+    /// past the list takes the last capture.
+    #[test]
+    fn a_batch_of_several_captures_writes_each_observation_under_its_own() {
+        use otposture_model::{MessageStat, OperationClass};
+        let mut store = Store::open_in_memory().unwrap();
+        let a = store.begin_capture("a", Path::new("a.pcap"), 0, 0).unwrap();
+        let b = store.begin_capture("b", Path::new("b.pcap"), 0, 0).unwrap();
+        let identity = |source, packet| {
+            let mut e = event("1");
+            (e.source, e.packet, e.kind, e.name) = (source, packet, EventKind::Identity, "arp.sender".into());
+            Observation::Event(e)
+        };
+        let operation = |source, packet| {
+            let mut e = event("2");
+            (e.source, e.packet) = (source, packet);
+            Observation::Event(e)
+        };
+        let arp = |source, count| {
+            Observation::Message(MessageStat {
+                source,
+                flow: None,
+                protocol: "arp".into(),
+                operation: "request".into(),
+                class: OperationClass::Discovery,
+                direction: None,
+                count,
+                first_seen: Timestamp(1),
+                last_seen: Timestamp(2),
+            })
+        };
+        let batch = [identity(0, 3), identity(1, 4), identity(7, 5), operation(1, 6), arp(0, 2), arp(1, 5)];
+        store.write_batch_of(&[a, b], &batch).unwrap();
+        let rows = |sql: &str| -> Vec<(i64, i64)> {
+            let mut stmt = store.conn.prepare(sql).unwrap();
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+            rows.collect::<Result<_, _>>().unwrap()
+        };
+        assert_eq!(rows("SELECT capture_id, packet FROM events ORDER BY packet"), [(a.0, 3), (b.0, 4), (b.0, 5)]);
+        assert_eq!(rows("SELECT capture_id, first_packet FROM operation_records"), [(b.0, 6)]);
+        assert_eq!(
+            rows("SELECT capture_scope, count FROM messages WHERE flow_id = -1 ORDER BY capture_scope"),
+            [(a.0, 2), (b.0, 5)]
+        );
     }
 
     /// Batches written in a group are seen by other connections only once the

@@ -33,6 +33,7 @@ fn key(vlan: Option<u16>, client: &str, cport: u16, server: &str, sport: u16) ->
 /// packets, 100 bytes each.
 fn flow(key: FlowKey, first: i64, last: i64, to_server: u64, to_client: u64) -> FlowRecord {
     FlowRecord {
+        source: 0,
         id: FlowId::derive(&key, Timestamp(first)),
         key,
         initiator: InitiatorBasis::Handshake,
@@ -59,6 +60,7 @@ fn message(
     count: u64,
 ) -> Observation {
     Observation::Message(MessageStat {
+        source: 0,
         flow,
         protocol: "modbus".into(),
         operation: operation.into(),

@@ -22,6 +22,7 @@ fn batch(n: u64) -> Vec<Observation> {
     (0..PER_BATCH)
         .map(|i| {
             Observation::Event(Event {
+                source: 0,
                 ts: Timestamp(i64::try_from(n * PER_BATCH + i).unwrap()),
                 packet: n * PER_BATCH + i + 1,
                 flow: None,

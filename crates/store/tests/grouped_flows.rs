@@ -61,6 +61,7 @@ fn step() -> impl Strategy<Value = Step> {
 fn records(n: u16, steps: &[Step], ended: bool) -> Vec<FlowRecord> {
     let k = key(n);
     let mut r = FlowRecord {
+        source: 0,
         id: FlowId::derive(&k, Timestamp(T0)),
         key: k,
         initiator: InitiatorBasis::PortHeuristic,
@@ -181,6 +182,7 @@ fn arbitrary_record() -> impl Strategy<Value = FlowRecord> {
             |((first, last, ps, pc, bs, bc), (ls, lc, anomalies, gap_bytes), (state, end, initiator, app))| {
                 let k = key(0);
                 FlowRecord {
+                    source: 0,
                     id: FlowId::derive(&k, Timestamp(T0)),
                     key: k,
                     initiator,

@@ -23,6 +23,7 @@ fn ip(s: &str) -> IpAddr {
 
 fn flow(id: i64, client: &str, server: &str) -> FlowRecord {
     FlowRecord {
+        source: 0,
         id: FlowId(id),
         key: FlowKey {
             vlan: None,
@@ -55,6 +56,7 @@ fn operation(i: u64) -> Event {
     let answer = i % 5 == 4;
     let (src, dst) = if answer { (server, client) } else { (client, server) };
     Event {
+        source: 0,
         ts: Timestamp(T0 + (i as i64 % 7) * SEC + i as i64),
         packet: if i == 31 { 30 } else { i },
         flow: Some(FlowId(flow)),
@@ -74,6 +76,7 @@ fn operation(i: u64) -> Event {
 
 fn identity(ts: i64, packet: u64) -> Event {
     Event {
+        source: 0,
         ts: Timestamp(ts),
         packet,
         flow: Some(FlowId(1)),

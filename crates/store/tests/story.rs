@@ -59,6 +59,7 @@ fn key(client: &str, cport: u16, server: &str, sport: u16) -> FlowKey {
 /// A Modbus/TCP flow record with `packets` each way, 100 bytes per packet.
 fn flow(key: FlowKey, first: i64, last: i64, packets: u64, end: FlowEnd, state: TcpState) -> FlowRecord {
     FlowRecord {
+        source: 0,
         id: FlowId::derive(&key, Timestamp(first)),
         key,
         initiator: InitiatorBasis::Handshake,
@@ -79,6 +80,7 @@ fn flow(key: FlowKey, first: i64, last: i64, packets: u64, end: FlowEnd, state: 
 
 fn message(flow: Option<FlowId>, operation: &'static str, class: OperationClass, count: u64, last: i64) -> Observation {
     Observation::Message(MessageStat {
+        source: 0,
         flow,
         protocol: "modbus".into(),
         operation: operation.into(),
@@ -99,6 +101,7 @@ fn event(
     attrs: &[(&'static str, &str)],
 ) -> Event {
     Event {
+        source: 0,
         ts: Timestamp(ts),
         packet,
         flow: None,

@@ -333,6 +333,7 @@ struct Side {
 struct PendingRequest {
     ts: otposture_model::Timestamp,
     packet: u64,
+    source: u32,
     attributes: Attrs,
 }
 
@@ -475,7 +476,7 @@ impl Session {
             // No RDP_NEG_REQ: the client knows standard RDP security only.
             push(&mut a, "requested_protocols", "rdp".to_string());
         }
-        self.request = Some(PendingRequest { ts: ctx.ts, packet: ctx.packet, attributes: a });
+        self.request = Some(PendingRequest { ts: ctx.ts, packet: ctx.packet, source: ctx.source, attributes: a });
     }
 
     /// Records the pending connection request, dated at its own packet; `ctx`
@@ -493,6 +494,7 @@ impl Session {
         let at = PacketCtx {
             ts: r.ts,
             packet: r.packet,
+            source: r.source,
             direction: Some(Direction::ToServer),
             src_ip,
             dst_ip,

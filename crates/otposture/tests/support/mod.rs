@@ -90,6 +90,7 @@ pub fn run_engine(path: &Path, registry: Registry) -> Vec<Observation> {
             data: p.data,
             orig_len: p.orig_len,
             record: p.record,
+            source: 0,
         });
     }
     engine.finish(&mut out);
