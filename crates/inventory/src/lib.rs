@@ -433,13 +433,8 @@ struct Builder {
     by_ip: HashMap<(u32, IpAddr, Option<u16>), usize>,
     /// Address -> the drafts holding it on any VLAN (made after the hosts).
     by_addr: HashMap<Addr, Vec<usize>>,
-}
-
-/// A MAC that can name one device (not all zeros: Linux's loopback and some
-/// synthetic captures give every frame that address, and keying by it would
-/// merge every host behind it into one asset owned by Xerox, OUI 00:00:00).
-fn station(mac: Option<MacAddr>) -> Option<MacAddr> {
-    mac.filter(|m| m.names_a_station())
+    /// The all-zero MAC sent only frames without an IP address (see [`Builder::station`]).
+    zero_mac_is_layer2_only: bool,
 }
 
 /// Addresses that name no device.
@@ -451,6 +446,16 @@ fn is_device_ip(ip: IpAddr) -> bool {
 }
 
 impl Builder {
+    /// A MAC that names one device. Not all zeros, where an IP address was
+    /// sent from it: Linux's loopback and some synthetic captures give every
+    /// frame that address, and keying by it merged every host behind it into
+    /// one asset owned by Xerox (OUI 00:00:00); those hosts are known by
+    /// address. A publisher of layer-2 frames only (GOOSE on loopback) has no
+    /// other name, and keeps it.
+    fn station(&self, mac: Option<MacAddr>) -> Option<MacAddr> {
+        mac.filter(|m| m.names_a_station() || (m.0 == [0; 6] && self.zero_mac_is_layer2_only))
+    }
+
     fn new_draft(&mut self) -> usize {
         self.drafts.push(Draft::default());
         self.drafts.len() - 1
@@ -465,11 +470,13 @@ impl Builder {
     }
 
     fn hosts(&mut self, hosts: &[HostRow], identities: &[EventRow]) {
+        let zero = Some(MacAddr([0; 6]));
+        self.zero_mac_is_layer2_only = !hosts.iter().any(|h| h.mac == zero && h.ip.is_some_and(is_device_ip));
         // Addresses each MAC sent for, in their networks.
         let mut ips_of: HashMap<MacAddr, BTreeSet<Addr>> = HashMap::default();
         for h in hosts {
             let net = self.networks.id(h.network.as_deref());
-            if let (Some(mac), Some(ip)) = (station(h.mac), h.ip.filter(|ip| is_device_ip(*ip))) {
+            if let (Some(mac), Some(ip)) = (self.station(h.mac), h.ip.filter(|ip| is_device_ip(*ip))) {
                 ips_of.entry(mac).or_default().insert((net, ip));
             }
         }
@@ -477,7 +484,7 @@ impl Builder {
         let mut arp_claims: HashMap<MacAddr, BTreeSet<Addr>> = HashMap::default();
         for e in identities.iter().filter(|e| e.name == "arp.sender") {
             let ip = e.attributes.get("ip").and_then(|s| s.parse::<IpAddr>().ok());
-            if let (Some(mac), Some(ip)) = (station(e.src_mac), ip) {
+            if let (Some(mac), Some(ip)) = (self.station(e.src_mac), ip) {
                 let net = self.networks.id(e.network.as_deref());
                 arp_claims.entry(mac).or_default().insert((net, ip));
             }
@@ -486,7 +493,7 @@ impl Builder {
         for h in hosts {
             let ip = h.ip.filter(|ip| is_device_ip(*ip));
             let net = self.networks.id(h.network.as_deref());
-            let at = match (station(h.mac), ip) {
+            let at = match (self.station(h.mac), ip) {
                 (Some(mac), Some(ip))
                     if routing(&mac) && !arp_claims.get(&mac).is_some_and(|s| s.contains(&(net, ip))) =>
                 {
@@ -538,7 +545,7 @@ impl Builder {
         // MAC prefixes: the registered owner of each MAC, with low confidence.
         for d in &mut self.drafts {
             let macs: Vec<MacAddr> = d.macs.iter().copied().collect();
-            for mac in macs {
+            for mac in macs.into_iter().filter(|m| m.names_a_station()) {
                 if let Some(org) = vendor::mac_vendor(mac) {
                     let p = Provenance::outside_packets("mac_prefix", d.first.unwrap_or_default());
                     let value = vendor::normalise(org).unwrap_or_else(|| org.to_string());
@@ -580,7 +587,7 @@ impl Builder {
     /// The asset that sent an event: by MAC unless the MAC routes for others,
     /// else by address (in the event's network) when exactly one asset has it.
     fn sender(&self, e: &EventRow) -> Option<usize> {
-        if let Some(&i) = station(e.src_mac).and_then(|m| self.by_mac.get(&m)) {
+        if let Some(&i) = self.station(e.src_mac).and_then(|m| self.by_mac.get(&m)) {
             if self.drafts.get(i).is_some_and(|d| d.routes_for == 0) {
                 return Some(self.resolve(i));
             }

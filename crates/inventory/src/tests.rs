@@ -117,6 +117,13 @@ fn the_zero_mac_names_no_asset() {
         "the identity finds its sender by address"
     );
     assert_eq!(asset(&inv, "ip-127.0.0.2").get(Field::Vendor), None);
+    // A GOOSE publisher on loopback sends no IP: the zero MAC is its only
+    // name, and stays one, with no vendor from it.
+    let mut l2 = host(zero, "127.0.0.1", None, 0);
+    l2.ip = None;
+    let inv = build(&[l2], &[], &[]);
+    let a = asset(&inv, "mac-00:00:00:00:00:00");
+    assert_eq!(a.get(Field::Vendor), None, "{a:#?}");
 }
 
 #[test]

@@ -286,12 +286,22 @@ fn a_baseline_of_a_real_s7_cell_reports_the_download_the_readdressing_and_the_ne
     assert_eq!(cpu["identity"]["order_number"]["value"], "6ES7 315-2EH14-0AB0", "{cpu:#}");
 
     // The download: one new operation class, program; the CPU did not state
-    // its identity this time, which is no change.
+    // its identity this time, which is no change. (Going online, TIA read the
+    // module identification SZL, discovery, besides diagnostic SZLs: counted
+    // apart since message counts are kept per class.)
     analyze(&db, &s7.join("tia_s300_downloadOb1.pcapng"));
     let report = json(&db, &["baseline", "diff"]);
     assert_eq!(
         summary(&report),
-        [row("new_operation", "-", TIA, CPU, "program", "diagnostic session", "diagnostic program session")],
+        [row(
+            "new_operation",
+            "-",
+            TIA,
+            CPU,
+            "program",
+            "diagnostic discovery session",
+            "diagnostic discovery program session"
+        )],
         "{report:#}"
     );
 
@@ -305,7 +315,15 @@ fn a_baseline_of_a_real_s7_cell_reports_the_download_the_readdressing_and_the_ne
             row("new_asset", STEP7, "-", "-", "-", "-", "-"),
             row("address_change", CPU, "-", "-", "ips", "134.217.61.211", "134.217.61.211 134.249.61.182"),
             row("new_conversation", "-", STEP7, CPU, "-", "-", "diagnostic"),
-            row("new_operation", "-", TIA, CPU, "program", "diagnostic session", "diagnostic program session"),
+            row(
+                "new_operation",
+                "-",
+                TIA,
+                CPU,
+                "program",
+                "diagnostic discovery session",
+                "diagnostic discovery program session"
+            ),
         ],
         "{report:#}"
     );
