@@ -134,8 +134,6 @@ impl Store {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use crate::migrate::{migrate, MIGRATIONS};
-    use rusqlite::Connection;
 
     #[test]
     fn an_accepted_baseline_is_in_force_listed_and_logged() {
@@ -186,9 +184,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v7.db");
         {
-            let mut conn = Connection::open(&path).unwrap();
-            crate::digest::register(&conn).unwrap();
-            migrate(&mut conn, &path, MIGRATIONS.get(..7).unwrap()).unwrap();
+            let conn = crate::migrate::file_at(&path, 7);
             conn.execute(
                 "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (8, 'me', 'set_role', 'mac-a', '{}')",
                 [],

@@ -548,13 +548,10 @@ mod tests {
     /// A schema 8 file holding a baseline migrates, keeps it and takes findings.
     #[test]
     fn a_schema_8_file_migrates_to_the_findings_schema() {
-        use crate::migrate::{migrate, MIGRATIONS};
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v8.db");
         {
-            let mut conn = rusqlite::Connection::open(&path).unwrap();
-            crate::digest::register(&conn).unwrap();
-            migrate(&mut conn, &path, MIGRATIONS.get(..8).unwrap()).unwrap();
+            let conn = crate::migrate::file_at(&path, 8);
             conn.execute(
                 "INSERT INTO baselines (accepted_at, actor, note, assets, conversations, doc)
                  VALUES (9, 'me', 'before findings', 0, 0, '{}')",

@@ -1058,9 +1058,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v5.db");
         {
-            let mut conn = rusqlite::Connection::open(&path).unwrap();
-            crate::digest::register(&conn).unwrap();
-            crate::migrate::migrate(&mut conn, &path, crate::migrate::MIGRATIONS.get(..5).unwrap()).unwrap();
+            let conn = crate::migrate::file_at(&path, 5);
             conn.execute_batch(
                 "INSERT INTO register_imports (file, format, mapping, imported_at, rows, skipped)
                      VALUES ('r.csv', 'csv', '{}', 1, 0, 0);",

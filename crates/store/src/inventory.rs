@@ -421,8 +421,6 @@ pub(crate) fn log(
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use crate::migrate::{migrate, MIGRATIONS};
-    use rusqlite::Connection;
 
     /// A schema 3 file (with data) opens, migrates to the current schema
     /// (through 4 and 5) keeping its rows, and takes an inventory, an override
@@ -432,9 +430,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v3.db");
         {
-            let mut conn = Connection::open(&path).unwrap();
-            crate::digest::register(&conn).unwrap();
-            migrate(&mut conn, &path, MIGRATIONS.get(..3).unwrap()).unwrap();
+            let conn = crate::migrate::file_at(&path, 3);
             conn.execute(
                 "INSERT INTO captures (id, fingerprint, path, size_bytes, status, started_at)
                  VALUES (1, 'f', 'p', 0, 'complete', 0)",

@@ -118,6 +118,17 @@ fn check_ownership(conn: &Connection, path: &Path, known: i64) -> Result<(), Sto
     Ok(())
 }
 
+/// A database file at `path` brought to schema `version` only, for tests of
+/// what a later migration does to an older file.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn file_at(path: &Path, version: usize) -> Connection {
+    let mut conn = Connection::open(path).unwrap();
+    crate::digest::register(&conn).unwrap();
+    migrate(&mut conn, path, MIGRATIONS.get(..version).unwrap()).unwrap();
+    conn
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
@@ -176,9 +187,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v12.db");
         {
-            let mut conn = Connection::open(&path).unwrap();
-            crate::digest::register(&conn).unwrap();
-            migrate(&mut conn, &path, MIGRATIONS.get(..12).unwrap()).unwrap();
+            let conn = crate::migrate::file_at(&path, 12);
             conn.execute_batch(
                 "INSERT INTO captures (id, fingerprint, path, size_bytes, status, started_at)
                      VALUES (1, 'f', 'p', 0, 'complete', 0);
@@ -225,9 +234,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v13.db");
         {
-            let mut conn = Connection::open(&path).unwrap();
-            crate::digest::register(&conn).unwrap();
-            migrate(&mut conn, &path, MIGRATIONS.get(..13).unwrap()).unwrap();
+            let conn = crate::migrate::file_at(&path, 13);
             conn.execute_batch(
                 "INSERT INTO captures (id, fingerprint, path, size_bytes, status, started_at)
                      VALUES (1, 'f', 'p', 0, 'complete', 0);
@@ -273,9 +280,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v14.db");
         {
-            let mut conn = Connection::open(&path).unwrap();
-            crate::digest::register(&conn).unwrap();
-            migrate(&mut conn, &path, MIGRATIONS.get(..14).unwrap()).unwrap();
+            let conn = crate::migrate::file_at(&path, 14);
             conn.execute_batch(
                 "INSERT INTO captures (id, fingerprint, path, size_bytes, status, started_at)
                      VALUES (1, 'f', 'p', 0, 'complete', 0);

@@ -205,8 +205,6 @@ impl Store {
 mod tests {
     use super::*;
     use crate::inventory::AssetFilter;
-    use crate::migrate::{migrate, MIGRATIONS};
-    use rusqlite::Connection;
 
     /// A schema 4 file holding an inventory, an override and an audit entry
     /// migrates to 5 keeping them all, and takes a register.
@@ -215,9 +213,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v4.db");
         {
-            let mut conn = Connection::open(&path).unwrap();
-            crate::digest::register(&conn).unwrap();
-            migrate(&mut conn, &path, MIGRATIONS.get(..4).unwrap()).unwrap();
+            let conn = crate::migrate::file_at(&path, 4);
             conn.execute_batch(
                 "INSERT INTO assets (id, role, level, rule, first_seen, last_seen, doc)
                      VALUES ('mac-a', 'controller', 1, 'r', 0, 0, '{}');
