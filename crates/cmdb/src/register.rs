@@ -577,7 +577,8 @@ fn entry(r: &RawRow, lookup: &HashMap<String, Vec<(Field, usize)>>, file: &str) 
     let mut seen = HashSet::new();
     for (col, v) in fields.many(Field::Mac) {
         match values::parse_mac(&v) {
-            Ok(m) if values::is_placeholder_mac(m) => flags.push(flag("placeholder_mac", col, &v)),
+            // All zeros or a group address: a placeholder, not a device's MAC.
+            Ok(m) if !m.names_a_station() => flags.push(flag("placeholder_mac", col, &v)),
             Ok(m) => {
                 let text = m.to_string();
                 if seen.insert(text.clone()) {

@@ -64,11 +64,6 @@ pub(crate) fn parse_mac(s: &str) -> Result<MacAddr, String> {
     Ok(MacAddr(mac))
 }
 
-/// MACs that name no device: all zeros, or a group address (broadcast, multicast).
-pub(crate) fn is_placeholder_mac(mac: MacAddr) -> bool {
-    !mac.names_a_station()
-}
-
 /// Parses one IP address; a prefix length after `/` (NetBox writes
 /// `10.0.0.5/24`) is checked and dropped.
 pub(crate) fn parse_ip(s: &str) -> Result<IpAddr, String> {

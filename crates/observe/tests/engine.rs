@@ -1190,23 +1190,19 @@ fn counts_outside_flows_and_events_keep_the_input_they_came_from() {
     }
     let mut obs = Vec::new();
     e.finish(&mut obs);
-    let mut counts: Vec<(u32, u64)> = obs
-        .iter()
-        .filter_map(|o| match o {
-            Observation::Message(m) if m.protocol == "arp" => Some((m.source, m.count)),
-            _ => None,
-        })
-        .collect();
+    // (input, count) of the ARP counts and (input, packet) of the ARP senders, sorted.
+    let mut counts = Vec::new();
+    let mut events = Vec::new();
+    for o in &obs {
+        match o {
+            Observation::Message(m) if m.protocol == "arp" => counts.push((m.source, m.count)),
+            Observation::Event(ev) if ev.name == "arp.sender" => events.push((ev.source, ev.packet)),
+            _ => {}
+        }
+    }
     counts.sort();
-    assert_eq!(counts, [(0, 1), (1, 2)], "{obs:?}");
-    let mut events: Vec<(u32, u64)> = obs
-        .iter()
-        .filter_map(|o| match o {
-            Observation::Event(ev) if ev.name == "arp.sender" => Some((ev.source, ev.packet)),
-            _ => None,
-        })
-        .collect();
     events.sort();
+    assert_eq!(counts, [(0, 1), (1, 2)], "{obs:?}");
     assert_eq!(events.first(), Some(&(0, 1)), "{obs:?}");
     assert!(events.iter().all(|&(s, p)| (s, p) == (0, 1) || s == 1), "{events:?}");
 }

@@ -11,8 +11,9 @@ use otposture_capture::{FileSource, MergedSource, PacketSource};
 use otposture_dissect::Registry;
 use otposture_model::{EventKind, FlowEnd, Observation};
 use otposture_observe::Engine;
-use otposture_store::Store;
+use otposture_store::{CaptureId, Store};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -173,7 +174,7 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
                 let mut store = Store::open(&db)?;
                 let capture = store.begin_capture(&format!("bench-{pass}"), &db, 0, 0)?;
                 // Every input's source index past the list takes its last entry.
-                let captures: std::sync::Arc<[otposture_store::CaptureId]> = std::sync::Arc::from([capture]);
+                let captures: Arc<[CaptureId]> = Arc::from([capture]);
                 Some((Writer::spawn(store)?, captures))
             }
             _ => None,
