@@ -320,3 +320,64 @@ fn other_protocols_on_the_modbus_port_are_reported_and_assessed() {
     let f = |found: &str, n: u64| (found.to_string(), "high".to_string(), n);
     assert_eq!(got, vec![f("http", 1), f("rdp", 1), f("tls", 1), f("unidentified", 3)], "{findings:#}");
 }
+
+/// ControlFLASH writing firmware to a ControlLogix rack through Rockwell's
+/// Non-Volatile Storage object (CIP class 0xA1): `EIP-FirmwareChange.pcap`
+/// succeeds, `EIP-FirmwareChangeFailure.pcap` ends with six Transfers answered
+/// "Connection failure". tshark 4.0.17 (`cip.class == 0xa1 && cip.rr == 0`,
+/// by `cip.sc`) counts one Update (0x4B) and 5,243 Transfers (0x4D) in the
+/// first, one and 5,248 in the second, each after one request for service
+/// 0x51 that the module does not support; both end with an Identity Reset.
+/// Every one is a firmware operation from 192.168.10.105 to 192.168.10.120,
+/// and the pair is a firmware-update finding (T0857).
+#[test]
+fn firmware_written_to_non_volatile_storage_is_seen_and_found() {
+    let Some(pcaps) = otposture_fixtures::shared_pcaps() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let files = ["EIP-FirmwareChange.pcap", "EIP-FirmwareChangeFailure.pcap"].map(|f| pcaps.join("enip_cip").join(f));
+    let out = otposture(&db, &["analyze", "--quiet", files[0].to_str().unwrap(), files[1].to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let captures = json(&db, &["captures"]);
+    let id_of = |file: &Path| {
+        captures["captures"].as_array().unwrap().iter().find(|c| c["path"] == file.to_str().unwrap()).unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let events = json(&db, &["events", "--class", "firmware"]);
+    let events = events["events"].as_array().unwrap();
+    let count = |file: &Path, name: &str, message: &str| {
+        events
+            .iter()
+            .filter(|e| e["capture_id"] == id_of(file) && e["name"] == name && e["attributes"]["message"] == message)
+            .count()
+    };
+    assert_eq!(count(&files[0], "nvs_update", "request"), 1);
+    assert_eq!(count(&files[0], "nvs_transfer", "request"), 5_243);
+    assert_eq!(count(&files[1], "nvs_update", "request"), 1);
+    assert_eq!(count(&files[1], "nvs_transfer", "request"), 5_248);
+    // Answers that succeed are counted, not kept; the failed ones are kept.
+    assert_eq!(count(&files[0], "nvs_transfer", "response"), 0);
+    let failed: Vec<_> = events.iter().filter(|e| e["attributes"]["message"] == "response").collect();
+    assert_eq!(failed.len(), 6, "{failed:#?}");
+    assert!(failed
+        .iter()
+        .all(|e| e["capture_id"] == id_of(&files[1]) && e["attributes"]["status_text"] == "Connection failure"));
+    assert!(events.iter().all(|e| e["src_ip"] == "192.168.10.105" || e["attributes"]["message"] == "response"));
+
+    // The conversation map says who may write firmware to whom.
+    let map = json(&db, &["map"]);
+    let edge = map["edges"].as_array().unwrap().iter().find(|e| e["protocol"] == "enip").unwrap();
+    assert!(edge["trust"].as_array().unwrap().contains(&serde_json::json!("updates_firmware")), "{edge:#}");
+    assert_eq!(edge["operations"]["firmware"], 5_244 + 5_249, "{edge:#}");
+
+    let out = otposture(&db, &["assess"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let findings = json(&db, &["findings", "--check", "operations.firmware_update"]);
+    let findings = findings["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0]["severity"], "high");
+    assert_eq!(findings[0]["attack"], serde_json::json!(["T0857"]));
+    assert!(findings[0]["title"].as_str().unwrap().contains("192.168.10.105 updated firmware of 192.168.10.120"));
+}

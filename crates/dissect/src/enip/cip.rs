@@ -3,7 +3,8 @@
 //! with bit 7 set, general status, additional status words, data); padded
 //! EPATHs (Appendix C-1: port, logical, network, symbolic and data
 //! segments); the service codes (Appendix A, and the class-specific codes of
-//! the Connection Manager, File, PCCC and Logix symbol objects); and the
+//! the Connection Manager, File, PCCC, Logix symbol and Rockwell
+//! Non-Volatile Storage objects); and the
 //! operation class of every service.
 //!
 //! Multiple_Service_Packet bodies are walked lazily by [`multiple`]; the
@@ -34,6 +35,9 @@ pub const CLASS_PCCC: u32 = 0x67;
 pub const CLASS_SYMBOL: u32 = 0x6b;
 /// Logix Template object class (structure definitions).
 pub const CLASS_TEMPLATE: u32 = 0x6c;
+/// Rockwell Non-Volatile Storage object class: the flash memory a module's
+/// firmware is written to, by ControlFLASH among others.
+pub const CLASS_NVS: u32 = 0xa1;
 
 /// A service code without the response bit; open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -541,6 +545,12 @@ fn specific(service: Service, target: &Target<'_>) -> Option<(&'static str, Oper
         (_, 0x52) if target.is_logix() => ("read_tag_fragmented", Read),
         (_, 0x53) if target.is_logix() => ("write_tag_fragmented", Write),
         (Some(CLASS_SYMBOL), 0x55) => ("get_instance_attribute_list", Read),
+        // Rockwell Non-Volatile Storage object, a vendor class that module
+        // manuals document (1203-CN1 appendix D, 1444-UM001 appendix A):
+        // Update starts writing a firmware image to an instance (boot code,
+        // application code...), Transfer carries it piece by piece.
+        (Some(CLASS_NVS), 0x4b) => ("nvs_update", Firmware),
+        (Some(CLASS_NVS), 0x4d) => ("nvs_transfer", Firmware),
         _ => return None,
     })
 }
@@ -663,6 +673,19 @@ mod tests {
             classify(Service(0x4c), &vendor),
             (Cow::Borrowed("class_0x8e_service_0x4c"), OperationClass::Unknown)
         );
+    }
+
+    #[test]
+    fn classifies_firmware_written_to_rockwell_non_volatile_storage() {
+        let nvs = Target::of(&[0x20, 0xa1, 0x24, 0x01]);
+        assert_eq!(classify(Service(0x4b), &nvs), (Cow::Borrowed("nvs_update"), OperationClass::Firmware));
+        assert_eq!(classify(Service(0x4d), &nvs), (Cow::Borrowed("nvs_transfer"), OperationClass::Firmware));
+        // Reading it is reading; its other codes stay unknown, by number.
+        assert_eq!(classify(Service::GET_ATTRIBUTE_SINGLE, &nvs).1, OperationClass::Read);
+        assert_eq!(classify(Service(0x51), &nvs), (Cow::Borrowed("class_0xa1_service_0x51"), OperationClass::Unknown));
+        // The same codes elsewhere are that class's own.
+        let other = Target::of(&[0x20, 0xa2, 0x24, 0x01]);
+        assert_eq!(classify(Service(0x4d), &other).1, OperationClass::Unknown);
     }
 
     #[test]
