@@ -428,6 +428,14 @@ fn server_hello(body: &[u8]) -> Option<(u16, u16)> {
     Some((version, cipher))
 }
 
+/// A certificate's subject or issuer as text, without control characters:
+/// Windows ends the serialNumber of some RDP server certificates with CR LF,
+/// and names are printed in tables and on terminals, where a control
+/// character from the wire must not act.
+pub(crate) fn name_text(name: &x509_parser::x509::X509Name<'_>) -> String {
+    name.to_string().chars().filter(|c| !c.is_control()).collect()
+}
+
 /// Subject, issuer and validity of the first certificate of a Certificate message.
 fn certificate(body: &[u8]) -> Option<Vec<(Cow<'static, str>, otposture_model::AttrValue)>> {
     let mut c = Cursor::new(body);
@@ -438,8 +446,8 @@ fn certificate(body: &[u8]) -> Option<Vec<(Cow<'static, str>, otposture_model::A
     let der = l.take(usize::from(a) << 16 | usize::from(b) << 8 | usize::from(d))?;
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     let mut out = Vec::new();
-    let subject = cert.subject().to_string();
-    let issuer = cert.issuer().to_string();
+    let subject = name_text(cert.subject());
+    let issuer = name_text(cert.issuer());
     push(&mut out, "subject", subject.clone());
     push(&mut out, "issuer", issuer.clone());
     let when = |t: x509_parser::time::ASN1Time| otposture_model::Timestamp::from_parts(t.timestamp(), 0).to_rfc3339();

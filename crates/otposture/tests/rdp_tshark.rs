@@ -167,3 +167,25 @@ fn rdp_agrees_with_tshark_on_every_shared_capture() {
         t.check(&format!("rdp {field}"), "values");
     }
 }
+
+/// `rdp-x509.pcap`: the server's X.509 chain (server
+/// security data, certificate type 2) ends with a certificate whose
+/// serialNumber attribute is the text `1BcKefYSF97EvkaiCqahPY8uPd0=` followed
+/// by CR LF (the DER's IA5String holds both bytes; tshark does not decode
+/// this chain). The names are given without the control characters.
+#[test]
+fn a_certificate_name_comes_without_control_characters() {
+    let Some(pcaps) = support::shared_pcaps() else { return };
+    let path = pcaps.join("it_remote/rdp-x509.pcap");
+    let observations = support::run_engine(&path, Registry { streams: vec![Box::new(Rdp)], ..Registry::default() });
+    let subjects: Vec<String> = observations
+        .iter()
+        .filter_map(|o| match o {
+            Observation::Event(e) if e.name == "rdp.server" => {
+                e.attributes.iter().find(|(n, _)| n == "certificate_subject").map(|(_, v)| v.to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(subjects, ["CN=ncalrpc:SERVR + L=ncalrpc:SERVR + serialNumber=1BcKefYSF97EvkaiCqahPY8uPd0="]);
+}

@@ -860,8 +860,8 @@ fn server_certificate(a: &mut Attrs, cert: &[u8]) {
                 last = Some(der);
             }
             if let Some((_, x)) = last.and_then(|d| x509_parser::parse_x509_certificate(d).ok()) {
-                push(a, "certificate_subject", x.subject().to_string());
-                push(a, "certificate_issuer", x.issuer().to_string());
+                push(a, "certificate_subject", crate::tls::name_text(x.subject()));
+                push(a, "certificate_issuer", crate::tls::name_text(x.issuer()));
             }
         }
         v => push(a, "certificate_type", format!("{v:#x}")),
