@@ -3,7 +3,6 @@
 
 use foldhash::fast::RandomState;
 use otposture_dissect::{Emit, PacketCtx};
-use otposture_model::ToCompactString;
 use otposture_model::{
     Direction, Event, EventKind, FlowId, HostSighting, HostSource, MacAddr, MessageStat, Observation, OperationClass,
     Timestamp,
@@ -545,7 +544,7 @@ impl Emit for Aggregator {
             return;
         }
         let mut e = ctx.event(protocol, EventKind::Anomaly, "malformed");
-        e.attributes.push((Cow::Borrowed("what"), what.to_compact_string()));
+        e.attributes.push((Cow::Borrowed("what"), otposture_model::AttrValue::const_new(what)));
         self.push_event(e);
     }
 }

@@ -21,7 +21,7 @@ use super::cip::{self, Classes, Message, Request, Response, Service, Target};
 use super::encap::{self, Command, Framed, Framer, Header, ItemType};
 use super::{cm, identity, names, pccc, Tap, PROTOCOL_CIP, PROTOCOL_ENIP};
 use crate::cursor::Cursor;
-use crate::text::{dec, hex};
+use crate::text::{dec, fixed, hex};
 use crate::{Emit, PacketCtx};
 use otposture_model::ToCompactString;
 use otposture_model::{Direction, EventKind, OperationClass};
@@ -698,7 +698,7 @@ impl State {
                                 a.push((Cow::Borrowed("pccc_function"), hex(u64::from(f), 2)));
                             }
                             if let Some(m) = pccc::cpu_mode(&p) {
-                                a.push((Cow::Borrowed("cpu_mode"), m.to_compact_string()));
+                                a.push((Cow::Borrowed("cpu_mode"), fixed(m)));
                             }
                             a
                         });
@@ -859,7 +859,7 @@ fn unpaired_class(service: Service) -> (Cow<'static, str>, OperationClass) {
 fn push_class(a: &mut Attributes, class: u32) {
     a.push((Cow::Borrowed("class"), hex(u64::from(class), 2)));
     if let Some(name) = names::class(class) {
-        a.push((Cow::Borrowed("class_name"), name.to_compact_string()));
+        a.push((Cow::Borrowed("class_name"), fixed(name)));
     }
 }
 
@@ -867,14 +867,14 @@ fn push_class(a: &mut Attributes, class: u32) {
 fn push_status(a: &mut Attributes, status: u8) {
     a.push((Cow::Borrowed("status"), hex(u64::from(status), 2)));
     if let Some(text) = names::general_status(status) {
-        a.push((Cow::Borrowed("status_text"), text.to_compact_string()));
+        a.push((Cow::Borrowed("status_text"), fixed(text)));
     }
 }
 
 /// The attributes of a notable request's record.
 fn request_attributes(t: &Target<'_>, service: Service, via: Via, route: &[u8], conn: Option<u32>) -> Attributes {
     let mut a: Attributes = Vec::with_capacity(8);
-    a.push((Cow::Borrowed("message"), "request".to_compact_string()));
+    a.push((Cow::Borrowed("message"), fixed("request")));
     a.push((Cow::Borrowed("service"), hex(u64::from(service.0), 2)));
     if let Some(c) = t.class {
         push_class(&mut a, c);
@@ -892,7 +892,7 @@ fn request_attributes(t: &Target<'_>, service: Service, via: Via, route: &[u8], 
         a.push((Cow::Borrowed("tag"), cip::symbol_text(s).into()));
     }
     if let Some(v) = via.name() {
-        a.push((Cow::Borrowed("via"), v.to_compact_string()));
+        a.push((Cow::Borrowed("via"), fixed(v)));
     }
     if !route.is_empty() {
         a.push((Cow::Borrowed("route"), cm::route_text(route).into()));
@@ -906,7 +906,7 @@ fn request_attributes(t: &Target<'_>, service: Service, via: Via, route: &[u8], 
 /// The attributes of a notable response's record.
 fn response_attributes(asked: &Asked, r: &Response<'_>, conn: Option<u32>) -> Attributes {
     let mut a: Attributes = Vec::with_capacity(8);
-    a.push((Cow::Borrowed("message"), "response".to_compact_string()));
+    a.push((Cow::Borrowed("message"), fixed("response")));
     a.push((Cow::Borrowed("service"), hex(u64::from(asked.service.0), 2)));
     if let Some(c) = asked.class {
         push_class(&mut a, c);
@@ -918,7 +918,7 @@ fn response_attributes(asked: &Asked, r: &Response<'_>, conn: Option<u32>) -> At
         a.push((Cow::Borrowed("attribute"), dec(x)));
     }
     if let Some(v) = asked.via.name() {
-        a.push((Cow::Borrowed("via"), v.to_compact_string()));
+        a.push((Cow::Borrowed("via"), fixed(v)));
     }
     push_status(&mut a, r.status);
     if let Some(x) = r.extended {
@@ -933,7 +933,7 @@ fn response_attributes(asked: &Asked, r: &Response<'_>, conn: Option<u32>) -> At
 /// The attributes of a notable response without its request.
 fn unpaired_attributes(r: &Response<'_>, conn: Option<u32>) -> Attributes {
     let mut a: Attributes = Vec::with_capacity(4);
-    a.push((Cow::Borrowed("message"), "response".to_compact_string()));
+    a.push((Cow::Borrowed("message"), fixed("response")));
     a.push((Cow::Borrowed("service"), hex(u64::from(r.service.0), 2)));
     push_status(&mut a, r.status);
     if let Some(c) = conn {

@@ -13,7 +13,7 @@
 use super::mbap::{Adu, Framed, Framer};
 use super::pdu::{self, FunctionCode, MeiType, Pdu, PduKind};
 use super::{mei, umas, PROTOCOL};
-use crate::text::dec;
+use crate::text::{dec, fixed};
 use crate::{Emit, PacketCtx, StreamSession};
 use otposture_model::{format_compact, ToCompactString};
 use otposture_model::{Direction, EventKind};
@@ -233,7 +233,7 @@ fn attributes(
         PduKind::Response => "response",
         PduKind::Exception(_) => "exception",
     };
-    a.push((Cow::Borrowed("message"), kind.to_compact_string()));
+    a.push((Cow::Borrowed("message"), fixed(kind)));
     a.push((Cow::Borrowed("unit_id"), dec(h.unit_id)));
     a.push((Cow::Borrowed("transaction_id"), dec(h.transaction_id)));
     a.push((Cow::Borrowed("function"), dec(p.function.0)));
@@ -304,7 +304,7 @@ fn device_identification(ctx: &PacketCtx<'_>, unit_id: u8, body: &[u8], emit: &m
     e.attributes.push((Cow::Borrowed("unit_id"), unit_id.to_compact_string()));
     e.attributes.push((Cow::Borrowed("conformity_level"), format_compact!("{:#04x}", r.conformity_level)));
     if r.more() {
-        e.attributes.push((Cow::Borrowed("more_follows"), "true".to_compact_string()));
+        e.attributes.push((Cow::Borrowed("more_follows"), fixed("true")));
         e.attributes.push((Cow::Borrowed("next_object_id"), format_compact!("{:#04x}", r.next_object_id)));
     }
     let mut objects = 0;
