@@ -586,8 +586,27 @@ fn write_batch_in(
     observations: &[Observation],
     mut held: Option<&mut HeldFlows>,
 ) -> Result<(), StoreError> {
+    // Checked are the first capture (its network is the batch's, and host
+    // sightings are written in it) and those the observations name: a run
+    // over thousands of rotated files writes each batch under a few of them.
+    let mut named = vec![false; captures.len()];
+    if let Some(first) = named.first_mut() {
+        *first = true;
+    }
+    for o in observations {
+        let source = match o {
+            Observation::Host(_) => continue,
+            Observation::Flow(f) => f.source,
+            Observation::Message(m) => m.source,
+            Observation::Event(e) => e.source,
+        };
+        let at = usize::try_from(source).unwrap_or(usize::MAX).min(captures.len().saturating_sub(1));
+        if let Some(n) = named.get_mut(at) {
+            *n = true;
+        }
+    }
     let mut network = None;
-    for &capture in captures {
+    for (&capture, _) in captures.iter().zip(&named).filter(|(_, &n)| n) {
         let n = ensure_capture(tx, path, capture)?;
         network.get_or_insert(n);
     }
@@ -908,6 +927,25 @@ mod tests {
             rows("SELECT capture_scope, count FROM messages WHERE flow_id = -1 ORDER BY capture_scope"),
             [(a.0, 2), (b.0, 5)]
         );
+    }
+
+    /// A batch checks the captures it writes under, not every capture of the
+    /// run: a capture no observation names is not looked up, one that is
+    /// named and unknown fails the batch, and nothing of it is written.
+    #[test]
+    fn a_batch_checks_the_captures_its_observations_name() {
+        let mut store = Store::open_in_memory().unwrap();
+        let a = store.begin_capture("a", Path::new("a.pcap"), 0, 0).unwrap();
+        let unknown = CaptureId(a.0 + 40);
+        let mut e = event("1");
+        (e.source, e.kind, e.name) = (0, EventKind::Identity, "arp.sender".into());
+        store.write_batch_of(&[a, unknown], &[Observation::Event(e.clone())]).unwrap();
+        e.source = 1;
+        e.packet += 1;
+        let err = store.write_batch_of(&[a, unknown], &[Observation::Event(e)]).expect_err("names the unknown one");
+        assert!(matches!(err, StoreError::UnknownCapture { id, .. } if id == unknown.0), "{err:?}");
+        let events: i64 = store.conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap();
+        assert_eq!(events, 1);
     }
 
     /// Batches written in a group are seen by other connections only once the
