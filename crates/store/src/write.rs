@@ -858,7 +858,7 @@ fn ensure_capture(conn: &Connection, path: &Path, capture: CaptureId) -> Result<
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::migrate::{migrate, MIGRATIONS};
