@@ -405,8 +405,11 @@ fn operations(edge: &Edge, ops: &OperationIndex<'_>, placing: &Placing<'_>, out:
                 if restart { &["T0816", "T0858"] } else { &["T0858", "T0816"] },
                 "Confirm the stop, start or restart was planned; restrict run-state commands to engineering workstations and protect them with the controller's access protection.",
             ),
+            // A host writing to its own server (a soft PLC and its HMI on one
+            // machine) crosses no network between devices.
             OperationClass::Write
                 if is_controller(server_role)
+                    && edge.client.id != edge.server.id
                     && !matches!(client_role, Role::Hmi | Role::ScadaServer | Role::EngineeringWorkstation) =>
             (
                 "operations.unexpected_writer",

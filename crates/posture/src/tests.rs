@@ -439,6 +439,21 @@ fn risky_operations_and_unexpected_writers() {
     assert!(writer.title.contains("it_host"), "{}", writer.title);
 }
 
+/// `modbus/modbusSmall.pcap`: 118.189.96.132 writes coils to its own Modbus
+/// server (client and server the same address): no other device writes to the
+/// controller, so no unexpected writer.
+#[test]
+fn a_controller_writing_to_itself_is_no_unexpected_writer() {
+    let mut p = Plant::new();
+    p.host("192.168.1.20", "controller");
+    p.talk("192.168.1.20", "192.168.1.20", "modbus", 502, &[(OperationClass::Write, 8)]);
+    assert!(p.assess(None).iter().all(|f| f.check != "operations.unexpected_writer"));
+    // Another device writing to it still is one.
+    p.host("192.168.1.21", "controller");
+    p.talk("192.168.1.21", "192.168.1.20", "modbus", 502, &[(OperationClass::Write, 8)]);
+    assert_eq!(one(&p.assess(None), "operations.unexpected_writer").evidence[0].count, 8);
+}
+
 #[test]
 fn assets_in_no_zone_are_listed_when_a_site_file_is_applied() {
     let mut p = Plant::new();
