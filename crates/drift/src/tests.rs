@@ -378,6 +378,7 @@ mod of_inventory {
         };
         let conversation = ConversationRow {
             network: None,
+            to_group: false,
             client_ip: "10.0.0.1".parse().unwrap(),
             server_ip: "10.0.0.2".parse().unwrap(),
             vlan: None,

@@ -130,6 +130,7 @@ fn main() {
             app_protocol: Some("enip".into()),
             anomalies: StreamAnomalies::default(),
             end: FlowEnd::Closed,
+            to_group: false,
         }));
         for direction in [Direction::ToServer, Direction::ToClient] {
             batch.push(Observation::Message(MessageStat {

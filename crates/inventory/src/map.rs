@@ -149,8 +149,9 @@ pub(crate) struct EdgeSums {
 impl EdgeSums {
     /// Adds one conversation of network `net` between the drafts `client` and `server`.
     pub(crate) fn add(&mut self, c: &ConversationRow, net: u32, client: Option<usize>, server: Option<usize>) {
-        // Broadcast, multicast and unspecified addresses are no device.
-        if !crate::is_device_ip(c.client_ip) || !crate::is_device_ip(c.server_ip) {
+        // Broadcast, multicast and unspecified addresses are no device, nor an
+        // end the frames to which went to a group MAC (a subnet's broadcast).
+        if c.to_group || !crate::is_device_ip(c.client_ip) || !crate::is_device_ip(c.server_ip) {
             return;
         }
         let protocol = c.app_protocol.as_deref().unwrap_or(&c.transport);

@@ -58,6 +58,7 @@ fn identity(id: i64, name: &str, mac: Option<MacAddr>, ip: &str, ts: i64, attrs:
 fn conversation(client: &str, server: &str, protocol: &str, requests: &[(OperationClass, u64)]) -> ConversationRow {
     ConversationRow {
         network: None,
+        to_group: false,
         client_ip: ip(client),
         server_ip: ip(server),
         vlan: None,
@@ -359,6 +360,28 @@ fn edges_carry_operations_and_the_trust_they_imply() {
     assert!(http.trust.is_empty());
 }
 
+/// NetBIOS datagrams to a subnet's broadcast address (10.0.0.255, a group
+/// end by the frames' MAC) are no edge to a device called 10.0.0.255; the
+/// sender still uses the protocol. The same address answering would be a device.
+#[test]
+fn a_subnets_broadcast_address_is_no_end_of_an_edge() {
+    let hosts = vec![host(Some(mac(10)), "10.0.0.10", None, 0)];
+    let broadcast = ConversationRow {
+        to_group: true,
+        transport: "udp".into(),
+        server_port: 138,
+        ..conversation("10.0.0.10", "10.0.0.255", "nbdgm", &[(OperationClass::Discovery, 3)])
+    };
+    let inv = build(&hosts, &[], std::slice::from_ref(&broadcast));
+    assert!(inv.edges.is_empty(), "{:#?}", inv.edges);
+    assert_eq!(inv.assets.len(), 1);
+    assert_eq!(inv.assets[0].uses, ["nbdgm"]);
+    let answered = ConversationRow { to_group: false, ..broadcast };
+    let inv = build(&hosts, &[], &[answered]);
+    assert_eq!(inv.edges.len(), 1);
+    assert_eq!(inv.edges.iter().next().unwrap().server.id, "ip-10.0.0.255");
+}
+
 #[test]
 fn a_goose_publisher_is_an_ied_named_by_its_logical_device() {
     let relay = mac(0x30);
@@ -496,6 +519,7 @@ fn historian_and_opc_ua_servers_are_told_from_the_ports_they_answer() {
     let hosts: Vec<HostRow> = (1..=4).map(|i| host(Some(mac(i)), &format!("10.0.0.{i}"), None, 0)).collect();
     let port = |client: &str, server: &str, port: u16, packets: u64| ConversationRow {
         network: None,
+        to_group: false,
         server_port: port,
         app_protocol: None,
         packets,

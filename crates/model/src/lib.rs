@@ -538,6 +538,11 @@ pub struct FlowRecord {
     /// The input of the flow's first packet (see [`Event::source`]).
     #[serde(default)]
     pub source: u32,
+    /// One end is a group address: every frame to it went to a broadcast or
+    /// multicast MAC, and it sent nothing (a subnet's broadcast address such
+    /// as 10.0.0.255, which the IP address alone does not tell).
+    #[serde(default)]
+    pub to_group: bool,
 }
 
 /// Where a host sighting came from.

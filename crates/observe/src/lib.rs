@@ -95,6 +95,9 @@ pub struct FlowExt {
     closed_recorded: bool,
     /// The input of its first packet (see [`RawPacket::source`]).
     source: u32,
+    /// Per direction: a frame went to a broadcast or multicast MAC (see
+    /// [`FlowRecord::to_group`]).
+    to_group: [bool; 2],
     /// The flow's dissector found it backwards (see `orient`): the rest of
     /// this packet is dissected the right way round, and the engine turns
     /// the flow when the packet is done.
@@ -663,6 +666,7 @@ fn flow_for<'t>(
             recorded_at: None,
             closed_recorded: false,
             source: addr.source,
+            to_group: [false; 2],
             reversed: false,
         };
         let mut flow = Flow::new(key, client_first, basis, addr.ts, ext);
@@ -689,6 +693,7 @@ fn flow_for<'t>(
 fn turn_round(f: &mut Flow<FlowExt>) {
     f.reverse();
     f.ext.senders.swap(0, 1);
+    f.ext.to_group.swap(0, 1);
     f.ext.reversed = false;
 }
 
@@ -707,6 +712,11 @@ fn count(f: &mut Flow<FlowExt>, dir: Direction, addr: &Addr, payload: usize, agg
             if is_host_address(ip) {
                 agg.host(addr.src_mac, Some(ip), addr.vlan, addr.ts, HostSource::Ip);
             }
+        }
+    }
+    if addr.dst_mac.is_some_and(otposture_model::MacAddr::is_group) {
+        if let Some(g) = f.ext.to_group.get_mut(i) {
+            *g = true;
         }
     }
     if let (Some(p), Some(b), Some(pl)) = (f.packets.get_mut(i), f.bytes.get_mut(i), f.payload.get_mut(i)) {
@@ -1263,5 +1273,7 @@ fn record(f: &Flow<FlowExt>, end: FlowEnd) -> FlowRecord {
         anomalies: f.anomalies,
         end,
         source: f.ext.source,
+        // The end the group frames went to sent nothing back.
+        to_group: (f.ext.to_group[0] && f.packets[1] == 0) || (f.ext.to_group[1] && f.packets[0] == 0),
     }
 }

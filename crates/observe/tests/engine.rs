@@ -1206,3 +1206,31 @@ fn counts_outside_flows_and_events_keep_the_input_they_came_from() {
     assert_eq!(events.first(), Some(&(0, 1)), "{obs:?}");
     assert!(events.iter().all(|&(s, p)| (s, p) == (0, 1) || s == 1), "{events:?}");
 }
+
+/// A subnet's broadcast address is told by the MAC its frames go to: 10.0.0.255
+/// is a plain address to the IP layer. A flow one of whose ends received only
+/// group-addressed frames and sent nothing says so; a unicast exchange does not,
+/// nor does a group address that answers (it is a device behind a multicast MAC).
+#[test]
+fn a_flow_to_a_subnets_broadcast_address_is_to_a_group() {
+    let unicast = Eth::new(HMI, PLC);
+    let broadcast = Eth::new(HMI, otposture_fixtures::packet::BROADCAST);
+    let ts = |i: i64| Timestamp(T0.0 + i * 1_000_000);
+    let frames = [
+        // NetBIOS datagrams to the subnet's broadcast address.
+        Frame::new(ts(0), eth_ipv4_udp(&broadcast, [10, 0, 0, 1], [10, 0, 0, 255], 138, 138, b"browse")),
+        Frame::new(ts(1), eth_ipv4_udp(&broadcast, [10, 0, 0, 1], [10, 0, 0, 255], 138, 138, b"browse")),
+        // A unicast exchange.
+        Frame::new(ts(2), eth_ipv4_udp(&unicast, [10, 0, 0, 1], [10, 0, 0, 2], 40000, 7777, b"DG")),
+        Frame::new(ts(3), eth_ipv4_udp(&unicast.reply(), [10, 0, 0, 2], [10, 0, 0, 1], 7777, 40000, b"DG")),
+        // To a group MAC, and answered from the address it went to.
+        Frame::new(ts(4), eth_ipv4_udp(&broadcast, [10, 0, 0, 1], [10, 0, 0, 9], 40001, 7778, b"DG")),
+        Frame::new(ts(5), eth_ipv4_udp(&unicast.reply(), [10, 0, 0, 9], [10, 0, 0, 1], 7778, 40001, b"DG")),
+    ];
+    let (mut e, _, _) = engine_with(EngineConfig::default());
+    let mut got: Vec<(std::net::IpAddr, std::net::IpAddr, bool)> =
+        flows(&run(&mut e, &frames)).iter().map(|f| (f.key.client_ip, f.key.server_ip, f.to_group)).collect();
+    got.sort();
+    let ip = |d: u8| std::net::IpAddr::from([10, 0, 0, d]);
+    assert_eq!(got, [(ip(1), ip(2), false), (ip(1), ip(9), false), (ip(1), ip(255), true)]);
+}

@@ -126,6 +126,7 @@ fn main() {
         };
         builder.conversation(&ConversationRow {
             network: None,
+            to_group: false,
             client_ip: ip(client),
             server_ip: if protocol == "rdp" { ip(client + 1 - (client % 3)) } else { ip(server) },
             vlan: None,

@@ -67,6 +67,7 @@ impl Plant {
     fn talk(&mut self, client: &str, server: &str, protocol: &str, port: u16, requests: &[(OperationClass, u64)]) {
         self.conversations.push(ConversationRow {
             network: None,
+            to_group: false,
             client_ip: client.parse().unwrap(),
             server_ip: server.parse().unwrap(),
             vlan: None,

@@ -50,6 +50,7 @@ fn observation(i: u64) -> Observation {
             app_protocol: Some("modbus".into()),
             anomalies: StreamAnomalies::default(),
             end: FlowEnd::Open,
+            to_group: false,
         }),
         4..=6 => Observation::Message(MessageStat {
             source: 0,

@@ -91,7 +91,7 @@ const WAL_CHECKPOINT_BYTES: i64 = 64 * 1024 * 1024;
 const STATEMENT_CACHE: usize = 64;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 15;
+pub const SCHEMA_VERSION: i64 = 16;
 
 /// A handle on one otposture database.
 #[derive(Debug)]

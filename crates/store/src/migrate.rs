@@ -45,6 +45,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0014_messages_without_rowid.sql"),
     },
     Migration { version: 15, name: "message_class_key", sql: include_str!("migrations/0015_message_class_key.sql") },
+    Migration { version: 16, name: "flow_to_group", sql: include_str!("migrations/0016_flow_to_group.sql") },
 ];
 
 /// `PRAGMA application_id` of otposture databases: "OTPS".
@@ -291,7 +292,7 @@ mod tests {
             .unwrap();
         }
         let mut store = crate::Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 15);
+        assert_eq!(store.schema_version().unwrap(), crate::SCHEMA_VERSION);
         let capture = store.begin_capture("f", Path::new("p"), 0, 1).unwrap();
         let stat = |class, count, at| {
             Observation::Message(MessageStat {
@@ -321,6 +322,69 @@ mod tests {
             totals,
             [("get_attribute_list", OperationClass::Read, 12), ("get_attribute_list", OperationClass::Discovery, 2)]
         );
+    }
+
+    /// A schema 15 file's flows have no group end; a flow written after the
+    /// migration keeps what its record says, and a later record of a stored
+    /// flow replaces it (the group end answered: a device after all).
+    #[test]
+    fn flows_say_whether_an_end_is_a_group_address_from_schema_16() {
+        use otposture_model::{
+            FlowEnd, FlowId, FlowKey, FlowRecord, InitiatorBasis, Observation, StreamAnomalies, Timestamp, Transport,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v15.db");
+        {
+            let conn = crate::migrate::file_at(&path, 15);
+            conn.execute_batch(
+                "INSERT INTO captures (id, fingerprint, path, size_bytes, status, started_at)
+                     VALUES (1, 'f', 'p', 0, 'complete', 0);
+                 INSERT INTO flows (flow_id, capture_id, transport, client_ip, client_ip_key, client_port,
+                     server_ip, server_ip_key, server_port, initiator, first_seen, last_seen,
+                     packets_to_server, bytes_to_server, packets_to_client, bytes_to_client,
+                     payload_to_server, payload_to_client, gap_bytes, gaps, retransmissions, overlaps,
+                     conflicting_overlaps, out_of_order, buffer_cap_hits, malformed, end_reason)
+                     VALUES (7, 1, 'udp', '10.0.0.1', x'040a000001', 138, '10.0.0.255', x'040a0000ff', 138,
+                     'first_packet', 100, 200, 2, 200, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'idle_timeout');",
+            )
+            .unwrap();
+        }
+        let mut store = crate::Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), crate::SCHEMA_VERSION);
+        assert!(!store.flow(FlowId(7)).unwrap().unwrap().to_group, "stored before: unknown, so no");
+        let capture = store.begin_capture("f", Path::new("p"), 0, 1).unwrap();
+        let record = |packets_to_client, to_group| {
+            Observation::Flow(FlowRecord {
+                id: FlowId(8),
+                key: FlowKey {
+                    vlan: None,
+                    transport: Transport::Udp,
+                    client_ip: "10.0.0.1".parse().unwrap(),
+                    client_port: 40_000,
+                    server_ip: "10.0.0.9".parse().unwrap(),
+                    server_port: 7778,
+                },
+                initiator: InitiatorBasis::FirstPacket,
+                first_seen: Timestamp(300),
+                last_seen: Timestamp(300 + i64::try_from(packets_to_client).unwrap()),
+                packets_to_server: 1,
+                bytes_to_server: 60,
+                packets_to_client,
+                bytes_to_client: 60 * packets_to_client,
+                payload_to_server: 2,
+                payload_to_client: 2 * packets_to_client,
+                tcp_state: None,
+                app_protocol: None,
+                anomalies: StreamAnomalies::default(),
+                end: FlowEnd::Open,
+                source: 0,
+                to_group,
+            })
+        };
+        store.write_batch(capture, &[record(0, true)]).unwrap();
+        assert!(store.flow(FlowId(8)).unwrap().unwrap().to_group);
+        store.write_batch(capture, &[record(1, false)]).unwrap();
+        assert!(!store.flow(FlowId(8)).unwrap().unwrap().to_group, "it answered");
     }
 
     #[test]

@@ -307,6 +307,8 @@ struct SummedKey {
 /// A conversation's sums, as SQLite would sum them (64-bit signed).
 #[derive(Debug, Default)]
 struct Summed {
+    /// Every flow so far had a group end ([`ConversationRow::to_group`]).
+    to_group: bool,
     flows: i64,
     packets: i64,
     bytes: i64,
@@ -433,7 +435,7 @@ fn network(stored: String) -> Option<String> {
 const FLOW_COLUMNS: &str = "flow_id, capture_id, vlan, transport, client_ip, client_port, server_ip, server_port,
     initiator, first_seen, last_seen, packets_to_server, bytes_to_server, packets_to_client, bytes_to_client,
     payload_to_server, payload_to_client, tcp_state, app_protocol, gap_bytes, gaps, retransmissions, overlaps,
-    conflicting_overlaps, out_of_order, buffer_cap_hits, malformed, end_reason";
+    conflicting_overlaps, out_of_order, buffer_cap_hits, malformed, end_reason, to_group";
 
 fn flow_row(row: &Row<'_>) -> rusqlite::Result<FlowRow> {
     let n = |i: usize| row.get::<_, i64>(i).map(uint);
@@ -470,6 +472,7 @@ fn flow_row(row: &Row<'_>) -> rusqlite::Result<FlowRow> {
         buffer_cap_hits: n(25)?,
         malformed: n(26)?,
         end_reason: parsed(row, 27, ("flows", "end_reason"), codes::parse_flow_end)?,
+        to_group: row.get(28)?,
     })
 }
 
@@ -992,7 +995,7 @@ impl Store {
         flows.window("f.first_seen", "f.last_seen", filter.since, filter.until);
         let query = format!(
             "SELECT {CONVERSATION_KEY}, f.packets_to_server + f.packets_to_client,
-                    f.bytes_to_server + f.bytes_to_client, f.first_seen, f.last_seen
+                    f.bytes_to_server + f.bytes_to_client, f.first_seen, f.last_seen, f.to_group
              FROM {FLOWS_WITH_CAPTURE}{}",
             flows.sql()
         );
@@ -1004,12 +1007,13 @@ impl Store {
                 (row.get(AFTER_KEY).map_err(err())?, row.get(AFTER_KEY + 1).map_err(err())?);
             let (first, last): (i64, i64) =
                 (row.get(AFTER_KEY + 2).map_err(err())?, row.get(AFTER_KEY + 3).map_err(err())?);
+            let to_group: bool = row.get(AFTER_KEY + 4).map_err(err())?;
             let i = match index.get(&key) {
                 Some(&i) => i,
                 None if sums.len() >= held => return Ok(None),
                 None => {
                     index.insert(key, sums.len());
-                    sums.push((key, Summed { first_seen: first, last_seen: last, ..Summed::default() }));
+                    sums.push((key, Summed { first_seen: first, last_seen: last, to_group, ..Summed::default() }));
                     sums.len() - 1
                 }
             };
@@ -1022,6 +1026,7 @@ impl Store {
             (s.flows, s.packets, s.bytes) = (flows, packets, bytes);
             s.first_seen = s.first_seen.min(first);
             s.last_seen = s.last_seen.max(last);
+            s.to_group &= to_group;
         }
         drop(rows);
         drop(stmt);
@@ -1104,6 +1109,7 @@ impl Store {
                 requests: classes(s.requests),
                 responses: classes(s.responses),
                 network: network(text(k.network).to_string()),
+                to_group: s.to_group,
             });
         }
         Ok(Some(all))
@@ -1122,7 +1128,8 @@ impl Store {
         flows.window("f.first_seen", "f.last_seen", filter.since, filter.until);
         let query = format!(
             "SELECT {CONVERSATION_KEY}, count(*), sum(f.packets_to_server + f.packets_to_client),
-                    sum(f.bytes_to_server + f.bytes_to_client), min(f.first_seen), max(f.last_seen)
+                    sum(f.bytes_to_server + f.bytes_to_client), min(f.first_seen), max(f.last_seen),
+                    min(f.to_group)
              FROM {FLOWS_WITH_CAPTURE}{}
              GROUP BY {CONVERSATION_KEY}
              ORDER BY {CONVERSATION_KEY}",
@@ -1172,6 +1179,7 @@ impl Store {
                 requests: Vec::new(),
                 responses: Vec::new(),
                 network: network(key.6.clone()),
+                to_group: row.get(AFTER_KEY + 5).map_err(err())?,
             };
             while let Some((_, direction, class, messages)) = next_count.take_if(|(k, ..)| *k == key) {
                 let list = match direction.as_str() {
@@ -1426,6 +1434,8 @@ mod tests {
                 app_protocol: f.app.map(str::to_string),
                 anomalies: StreamAnomalies::default(),
                 end: FlowEnd::Closed,
+                // Some flows of a conversation with a group end, some without.
+                to_group: f.first % 4 == 0 || f.packets % 3 == 0,
             };
             let mut batch = vec![Observation::Flow(record)];
             for (j, &(to_server, class, count)) in f.counts.iter().enumerate() {

@@ -243,6 +243,9 @@ pub struct FlowRow {
     pub malformed: u64,
     /// Why the latest record was written; `open` if no end was seen.
     pub end_reason: FlowEnd,
+    /// One end is a group address: every frame to it went to a broadcast or
+    /// multicast MAC, and it sent nothing (a subnet's broadcast address).
+    pub to_group: bool,
 }
 
 /// Counts of one protocol operation on one flow and direction, summed over captures.
@@ -330,6 +333,11 @@ pub struct ConversationRow {
     /// The network of the flows' captures; `None` (left out of JSON) for the unnamed network.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
+    /// Every flow of it had a group end (see `FlowRow::to_group`): the
+    /// responder or the initiator is a broadcast or multicast address, not a
+    /// device.
+    #[serde(default)]
+    pub to_group: bool,
 }
 
 /// Messages of one operation class.

@@ -46,13 +46,16 @@ const UPSERT_FLOW: &str = concat!(
         packets_to_server, bytes_to_server, packets_to_client, bytes_to_client,
         payload_to_server, payload_to_client, tcp_state, app_protocol,
         gap_bytes, gaps, retransmissions, overlaps, conflicting_overlaps, out_of_order,
-        buffer_cap_hits, malformed, end_reason)
+        buffer_cap_hits, malformed, end_reason, to_group)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-        ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)
+        ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)
      ON CONFLICT (flow_id) DO UPDATE SET
         initiator = CASE WHEN ",
     newer_flow!(),
     " THEN excluded.initiator ELSE flows.initiator END,
+        to_group = CASE WHEN ",
+    newer_flow!(),
+    " THEN excluded.to_group ELSE flows.to_group END,
         tcp_state = CASE WHEN excluded.tcp_state IS NOT NULL AND (flows.tcp_state IS NULL OR ",
     newer_flow!(),
     ") THEN excluded.tcp_state ELSE flows.tcp_state END,
@@ -243,6 +246,7 @@ fn write_flow(
         a.buffer_cap_hits,
         a.malformed,
         f.end.name(),
+        f.to_group,
     ])
     .map(drop)
 }
@@ -328,6 +332,7 @@ fn merge_flow(stored: &mut FlowRecord, incoming: &FlowRecord) {
     let newer = newer_flow(stored, incoming);
     if newer {
         stored.initiator = incoming.initiator;
+        stored.to_group = incoming.to_group;
     }
     if incoming.tcp_state.is_some() && (stored.tcp_state.is_none() || newer) {
         stored.tcp_state = incoming.tcp_state;

@@ -49,6 +49,7 @@ fn flow(key: FlowKey, first: i64, last: i64, to_server: u64, to_client: u64) -> 
         app_protocol: Some("modbus".into()),
         anomalies: StreamAnomalies::default(),
         end: FlowEnd::Closed,
+        to_group: false,
     }
 }
 
@@ -129,6 +130,7 @@ fn two_flows_on_one_service_are_one_conversation_with_summed_traffic_and_classes
         c,
         &ConversationRow {
             network: None,
+            to_group: false,
             client_ip: ip("10.0.0.10"),
             server_ip: ip("10.0.0.20"),
             vlan: None,

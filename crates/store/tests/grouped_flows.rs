@@ -77,6 +77,7 @@ fn records(n: u16, steps: &[Step], ended: bool) -> Vec<FlowRecord> {
         app_protocol: None,
         anomalies: StreamAnomalies::default(),
         end: FlowEnd::Open,
+        to_group: false,
     };
     let mut out = Vec::new();
     for (i, s) in steps.iter().enumerate() {
@@ -207,6 +208,7 @@ fn arbitrary_record() -> impl Strategy<Value = FlowRecord> {
                         malformed: anomalies[6],
                     },
                     end,
+                    to_group: false,
                 }
             },
         )

@@ -46,6 +46,7 @@ fn flow(id: i64, client: &str, server: &str) -> FlowRecord {
         app_protocol: Some("modbus".into()),
         anomalies: StreamAnomalies::default(),
         end: FlowEnd::Open,
+        to_group: false,
     }
 }
 

@@ -75,6 +75,7 @@ fn flow(key: FlowKey, first: i64, last: i64, packets: u64, end: FlowEnd, state: 
         app_protocol: Some("modbus".into()),
         anomalies: StreamAnomalies { retransmissions: u32::try_from(packets / 10).unwrap(), ..Default::default() },
         end,
+        to_group: false,
     }
 }
 
