@@ -380,4 +380,12 @@ fn firmware_written_to_non_volatile_storage_is_seen_and_found() {
     assert_eq!(findings[0]["severity"], "high");
     assert_eq!(findings[0]["attack"], serde_json::json!(["T0857"]));
     assert!(findings[0]["title"].as_str().unwrap().contains("192.168.10.105 updated firmware of 192.168.10.120"));
+    // The evidence names the operations and points at the first: the Update
+    // at packet 29 of the first capture.
+    let evidence = &findings[0]["evidence"][0];
+    assert!(
+        evidence["what"].as_str().unwrap().ends_with("10493 firmware requests (nvs_transfer x10491, nvs_update x2)"),
+        "{evidence:#}"
+    );
+    assert_eq!((evidence["capture_id"].as_i64().unwrap(), evidence["packet"].as_u64()), (id_of(&files[0]), Some(29)));
 }

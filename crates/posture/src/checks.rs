@@ -328,8 +328,21 @@ fn remote_access(edge: &Edge, cp: &Place, sp: &Place, placing: &Placing<'_>, out
     );
 }
 
-/// Kept operations by (client asset, server asset, protocol, class): how many,
-/// their names, and the first.
+/// The protocol the flows carrying a dissector's operations are named by,
+/// which is the edge's: CIP travels in EtherNet/IP encapsulation (flows
+/// `enip`), S7comm-plus on S7comm's TPKT/COTP connections (flows `s7comm`).
+/// Looked up by the event's own protocol, a CIP firmware update or write found
+/// none of its operations: the finding named no operation and no packet.
+fn flow_protocol(event_protocol: &str) -> &str {
+    match event_protocol {
+        "cip" => "enip",
+        "s7comm-plus" => "s7comm",
+        other => other,
+    }
+}
+
+/// Kept operations by (client asset, server asset, protocol of their flows,
+/// class): how many, their names, and the first.
 struct OperationIndex<'e> {
     by_key: HashMap<(String, String, String, OperationClass), OpSummary<'e>>,
 }
@@ -355,7 +368,8 @@ impl<'e> OperationIndex<'e> {
                 continue;
             }
             let net = e.network.as_deref();
-            let key = (placing.id_of_ip(net, src), placing.id_of_ip(net, dst), e.protocol.clone(), class);
+            let key =
+                (placing.id_of_ip(net, src), placing.id_of_ip(net, dst), flow_protocol(&e.protocol).to_string(), class);
             let s = by_key.entry(key).or_insert(OpSummary { names: BTreeMap::new(), first: e, last_ns: e.ts_ns });
             *s.names.entry(e.name.as_str()).or_default() += 1;
             if e.ts_ns < s.first.ts_ns {

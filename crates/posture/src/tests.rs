@@ -440,6 +440,50 @@ fn risky_operations_and_unexpected_writers() {
     assert!(writer.title.contains("it_host"), "{}", writer.title);
 }
 
+/// CIP operations travel in EtherNet/IP flows (edges `enip`), S7comm-plus in
+/// S7comm's (edges `s7comm`): the finding names them and links the first.
+#[test]
+fn operations_carried_in_another_protocols_flows_are_the_findings_evidence() {
+    let mut p = Plant::new();
+    p.host("192.168.10.105", "engineering_workstation");
+    p.host("192.168.10.120", "controller");
+    p.host("192.168.10.121", "controller");
+    p.host("192.168.10.22", "it_host");
+    p.talk("192.168.10.105", "192.168.10.120", "enip", 44818, &[(OperationClass::Firmware, 3)]);
+    p.talk("192.168.10.22", "192.168.10.121", "s7comm", 102, &[(OperationClass::Write, 1)]);
+    for name in ["nvs_update", "nvs_transfer", "nvs_transfer"] {
+        p.event(
+            "192.168.10.105",
+            "192.168.10.120",
+            "cip",
+            EventKind::Operation,
+            name,
+            Some(OperationClass::Firmware),
+            &[],
+        );
+    }
+    p.event(
+        "192.168.10.22",
+        "192.168.10.121",
+        "s7comm-plus",
+        EventKind::Operation,
+        "s7comm_plus_set_variable",
+        Some(OperationClass::Write),
+        &[],
+    );
+    let f = p.assess(None);
+    let firmware = one(&f, "operations.firmware_update");
+    assert!(
+        firmware.evidence[0].what.ends_with("3 firmware requests (nvs_transfer x2, nvs_update x1)"),
+        "{}",
+        firmware.evidence[0].what
+    );
+    assert_eq!(firmware.evidence[0].event_id, Some(1));
+    let writer = one(&f, "operations.unexpected_writer");
+    assert!(writer.evidence[0].what.ends_with("(s7comm_plus_set_variable x1)"), "{}", writer.evidence[0].what);
+    assert_eq!(writer.evidence[0].event_id, Some(4));
+}
+
 /// `modbus/modbusSmall.pcap`: 118.189.96.132 writes coils to its own Modbus
 /// server (client and server the same address): no other device writes to the
 /// controller, so no unexpected writer.
