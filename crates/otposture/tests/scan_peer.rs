@@ -47,3 +47,37 @@ fn an_nmap_connect_scan_is_one_scan_finding() {
     assert!((290..=330).contains(&tried), "{what}");
     assert!(what.contains("ports of 127.0.0.1: ports 1, 2, 3, 4, 5, 6, 7, 8, ..."), "{what}");
 }
+
+/// nmap's UDP scan of 300 ports of 127.0.0.1: every closed port answers with
+/// an ICMP port unreachable, which is no UDP answer, so each probe is a UDP
+/// flow nothing answered. One scan finding, its evidence UDP.
+#[test]
+fn an_nmap_udp_scan_is_one_scan_finding() {
+    let nmap = Command::new("nmap").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !loopback::require(nmap && loopback::available(&[], "tcpdump"), "nmap and tcpdump") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let run = capture_filtered(dir.path(), 0, &["udp", "portrange", "1-300"], |_| {
+        Command::new("nmap")
+            .args(["-sU", "-Pn", "-n", "--max-retries", "0", "--max-rate", "300", "-p", "1-300", "127.0.0.1"])
+            .output()
+            .unwrap()
+    });
+    let db = dir.path().join("udp-scan.db");
+    analyze(&db, &run.pcap);
+    let out = otposture(&db, &["assess"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let findings = json(&db, &["findings"]);
+    let scans: Vec<_> =
+        findings["findings"].as_array().unwrap().iter().filter(|f| f["check"] == "traffic.scan").collect();
+    assert_eq!(scans.len(), 1, "{findings}");
+    let evidence = &scans[0]["evidence"][0];
+    let what = evidence["what"].as_str().unwrap();
+    assert_eq!(evidence["protocol"], "udp", "{evidence}");
+    // A port something listens on may answer; the rest are closed.
+    let tried = evidence["count"].as_u64().unwrap();
+    assert!((280..=300).contains(&tried), "{what}");
+    assert!(what.contains("UDP datagrams nothing answered"), "{what}");
+    assert!(what.contains("ports of 127.0.0.1: ports 1, 2, 3, 4, 5, 6, 7, 8, ..."), "{what}");
+}

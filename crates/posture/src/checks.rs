@@ -894,9 +894,10 @@ fn port_misuse(e: &EventRow, placing: &Placing<'_>, out: &mut Collector) {
     );
 }
 
-/// A client calling many hosts or ports within an hour on connections that
-/// carried nothing: a port scan or a host sweep (nmap, a vulnerability
-/// scanner, malware looking for its next target), ATT&CK for ICS T0846.
+/// A client calling many hosts or ports within an hour on TCP connections
+/// that carried nothing or with UDP datagrams nothing answered: a port scan or
+/// a host sweep (nmap, a vulnerability scanner, malware looking for its next
+/// target), ATT&CK for ICS T0846.
 fn scan(a: &otposture_store::EmptyAttempts, placing: &Placing<'_>, out: &mut Collector) {
     let Ok(ip) = a.client_ip.parse::<std::net::IpAddr>() else { return };
     let net = Some(a.network.as_str()).filter(|n| !n.is_empty());
@@ -910,11 +911,21 @@ fn scan(a: &otposture_store::EmptyAttempts, placing: &Placing<'_>, out: &mut Col
         format!("{} ports on {} hosts", a.ports, a.hosts)
     };
     let more = |n: u64, shown: usize| if n > shown as u64 { ", ..." } else { "" };
+    let tcp = a.attempts.saturating_sub(a.udp);
+    let (tried, protocol) = match (tcp, a.udp) {
+        (_, 0) => ("connections with no data".to_string(), "tcp"),
+        (0, _) => ("UDP datagrams nothing answered".to_string(), "udp"),
+        (tcp, udp) => (
+            format!("attempts that got nothing ({tcp} TCP connections with no data, {udp} unanswered UDP flows)"),
+            "tcp, udp",
+        ),
+    };
+    let title_tried = if a.udp == 0 { "connections with no data" } else { "attempts nothing answered" };
     out.add(
         Draft {
             check: "traffic.scan",
             key: client.clone(),
-            title: format!("{} scanned the network: connections with no data to many hosts or ports ({})", placing.label(&client), where_is(&cp)),
+            title: format!("{} scanned the network: {title_tried} to many hosts or ports ({})", placing.label(&client), where_is(&cp)),
             severity: Severity::High,
             attack: &["T0846"],
             remediation: "Find out who ran the scan and with what. An approved scan (an asset owner's vulnerability scanner, an inventory tool) belongs in a change record; anything else means someone is mapping the control network: isolate the host and investigate it. Controllers can fault when scanned: check the ones it reached.".into(),
@@ -923,7 +934,7 @@ fn scan(a: &otposture_store::EmptyAttempts, placing: &Placing<'_>, out: &mut Col
         &[],
         Evidence {
             what: format!(
-                "{} connections with no data to {} targets, {shape}: ports {}{}; hosts {}{}",
+                "{} {tried} to {} targets, {shape}: ports {}{}; hosts {}{}",
                 a.attempts,
                 a.targets,
                 list(a.sample_ports.iter()),
@@ -932,7 +943,7 @@ fn scan(a: &otposture_store::EmptyAttempts, placing: &Placing<'_>, out: &mut Col
                 more(a.hosts, a.sample_hosts.len()),
             ),
             client: Some(client.clone()),
-            protocol: Some("tcp".into()),
+            protocol: Some(protocol.into()),
             count: a.attempts,
             first_seen_ns: a.first_seen_ns,
             last_seen_ns: a.last_seen_ns,

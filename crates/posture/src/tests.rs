@@ -757,7 +757,7 @@ fn a_scan_is_one_finding_per_scanner_with_each_hour_as_evidence() {
     let ews = p.host("192.168.10.50", "engineering_workstation");
     p.host("192.168.10.20", "controller");
     p.talk("192.168.10.50", "192.168.10.20", "modbus", 502, &[(OperationClass::Read, 10)]);
-    let hour = |h: i64, hosts: u64, ports: u64, sample_ports: Vec<u16>| otposture_store::EmptyAttempts {
+    let hour = |h: i64, hosts: u64, ports: u64, sample_ports: Vec<u16>, udp: u64| otposture_store::EmptyAttempts {
         network: String::new(),
         client_ip: "192.168.10.50".into(),
         first_seen_ns: h * 3_600_000_000_000,
@@ -766,20 +766,42 @@ fn a_scan_is_one_finding_per_scanner_with_each_hour_as_evidence() {
         targets: hosts * ports,
         ports,
         attempts: hosts * ports + 3,
+        udp,
         sample_ports,
         sample_hosts: vec!["192.168.10.20".into(), "192.168.10.21".into()],
     };
-    p.attempts = vec![hour(1, 254, 1, vec![502]), hour(2, 1, 1000, vec![1, 7, 9, 13, 21, 22, 23, 25])];
+    p.attempts = vec![
+        hour(1, 254, 1, vec![502], 0),
+        hour(2, 1, 1000, vec![1, 7, 9, 13, 21, 22, 23, 25], 0),
+        // A UDP scan, then both at once.
+        hour(3, 1, 300, vec![7, 9, 53, 67, 69, 123, 137, 161], 303),
+        hour(4, 1, 300, vec![7, 9, 53, 67, 69, 123, 137, 161], 103),
+    ];
     let f = p.assess(None);
     let scans: Vec<&Finding> = f.iter().filter(|f| f.check == "traffic.scan").collect();
     assert_eq!(scans.len(), 1, "{f:#?}");
     let s = scans[0];
     assert_eq!((s.key.as_str(), s.severity, s.attack.as_slice()), (ews.as_str(), Severity::High, &["T0846"][..]));
     assert_eq!(s.assets, std::slice::from_ref(&ews));
-    assert_eq!(s.evidence_total, 2);
+    assert_eq!(s.evidence_total, 4);
     assert_eq!(s.evidence[0].what, "257 connections with no data to 254 targets, port 502 on 254 hosts: ports 502; hosts 192.168.10.20, 192.168.10.21, ...");
     assert_eq!(s.evidence[1].what, "1003 connections with no data to 1000 targets, 1000 ports of 192.168.10.20: ports 1, 7, 9, 13, 21, 22, 23, 25, ...; hosts 192.168.10.20, 192.168.10.21");
     assert_eq!(s.evidence[1].count, 1003);
+    assert_eq!(s.evidence[1].protocol.as_deref(), Some("tcp"));
+    assert!(
+        s.evidence[2].what.starts_with("303 UDP datagrams nothing answered to 300 targets, 300 ports of"),
+        "{}",
+        s.evidence[2].what
+    );
+    assert_eq!(s.evidence[2].protocol.as_deref(), Some("udp"));
+    assert!(
+        s.evidence[3].what.starts_with(
+            "303 attempts that got nothing (200 TCP connections with no data, 103 unanswered UDP flows) to 300 targets"
+        ),
+        "{}",
+        s.evidence[3].what
+    );
+    assert_eq!(s.evidence[3].protocol.as_deref(), Some("tcp, udp"));
     assert!(s.title.starts_with("192.168.10.50 scanned the network"), "{}", s.title);
     // No attempts, no finding.
     p.attempts.clear();

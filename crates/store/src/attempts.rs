@@ -1,12 +1,15 @@
-//! Connection attempts that carried nothing, per client and hour: what a port
-//! scan or a host sweep leaves in the flows table.
+//! Connection attempts that carried nothing or got no answer, per client and
+//! hour: what a port scan or a host sweep leaves in the flows table.
 
 use crate::query::{read_err, FLOWS_WITH_CAPTURE};
 use crate::{Store, StoreError};
 
-/// One client's TCP connections that carried no data within one hour of
-/// capture time: each opened by a handshake seen from its start (so the
-/// client is known to have called), none with a byte of payload either way.
+/// One client's attempts that got nothing within one hour of capture time:
+/// TCP connections opened by a handshake seen from its start (so the client is
+/// known to have called), none with a byte of payload either way; and UDP
+/// flows to a device (not to a broadcast or multicast address) that never
+/// answered, which is what a UDP scan or a sweep of unicast discovery requests
+/// leaves.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EmptyAttempts {
     /// The network of the captures they were seen in.
@@ -19,12 +22,14 @@ pub struct EmptyAttempts {
     pub last_seen_ns: i64,
     /// Distinct servers called.
     pub hosts: u64,
-    /// Distinct (server, port) pairs called.
+    /// Distinct (transport, server, port) triples called.
     pub targets: u64,
     /// Distinct ports called.
     pub ports: u64,
-    /// Connections (a target called twice counts twice).
+    /// Attempts (a target called twice counts twice).
     pub attempts: u64,
+    /// Of `attempts`, the unanswered UDP flows.
+    pub udp: u64,
     /// The lowest ports called (at most eight).
     pub sample_ports: Vec<u16>,
     /// The lowest addresses called (at most eight).
@@ -46,13 +51,14 @@ impl Store {
     pub fn empty_attempts(&self, min_targets: u64) -> Result<Vec<EmptyAttempts>, StoreError> {
         const OP: &str = "listing empty connection attempts";
         let err = || read_err(&self.path, OP);
-        let empty = "f.transport = 'tcp' AND f.initiator = 'handshake' AND f.payload_to_server = 0 \
-                     AND f.payload_to_client = 0";
+        let empty = "((f.transport = 'tcp' AND f.initiator = 'handshake' AND f.payload_to_server = 0 \
+                     AND f.payload_to_client = 0) \
+                     OR (f.transport = 'udp' AND f.packets_to_client = 0 AND f.to_group = 0))";
         let query = format!(
             "SELECT cap.network, f.client_ip_key, min(f.client_ip), f.first_seen / {HOUR_NS} AS hour,
                     min(f.first_seen), max(f.last_seen), count(DISTINCT f.server_ip_key),
-                    count(DISTINCT f.server_ip || ' ' || f.server_port) AS targets, count(DISTINCT f.server_port),
-                    count(*)
+                    count(DISTINCT f.transport || ' ' || f.server_ip || ' ' || f.server_port) AS targets,
+                    count(DISTINCT f.server_port), count(*), sum(f.transport = 'udp')
              FROM {FLOWS_WITH_CAPTURE} WHERE {empty}
              GROUP BY cap.network, f.client_ip_key, hour
              HAVING targets >= ?1
@@ -75,6 +81,7 @@ impl Store {
                         targets: n(7)?,
                         ports: n(8)?,
                         attempts: n(9)?,
+                        udp: n(10)?,
                         sample_ports: Vec::new(),
                         sample_hosts: Vec::new(),
                     },
@@ -110,5 +117,72 @@ impl Store {
             })
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(err())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use crate::{CaptureId, Store};
+    use otposture_model::{
+        FlowEnd, FlowId, FlowKey, FlowRecord, InitiatorBasis, Observation, StreamAnomalies, Timestamp, Transport,
+    };
+
+    /// A UDP flow from 10.0.0.50 to `server`:`port`, `answers` datagrams back.
+    fn udp(server: &str, port: u16, answers: u64, to_group: bool) -> Observation {
+        let key = FlowKey {
+            vlan: None,
+            transport: Transport::Udp,
+            client_ip: "10.0.0.50".parse().unwrap(),
+            client_port: 40_000,
+            server_ip: server.parse().unwrap(),
+            server_port: port,
+        };
+        Observation::Flow(FlowRecord {
+            id: FlowId::derive(&key, Timestamp(1_000)),
+            key,
+            initiator: InitiatorBasis::FirstPacket,
+            first_seen: Timestamp(1_000),
+            last_seen: Timestamp(2_000),
+            packets_to_server: 1,
+            bytes_to_server: 60,
+            packets_to_client: answers,
+            bytes_to_client: 60 * answers,
+            payload_to_server: 8,
+            payload_to_client: 8 * answers,
+            tcp_state: None,
+            app_protocol: None,
+            anomalies: StreamAnomalies::default(),
+            end: FlowEnd::IdleTimeout,
+            source: 0,
+            to_group,
+        })
+    }
+
+    fn store(flows: &[Observation]) -> Store {
+        let mut store = Store::open_in_memory().unwrap();
+        let capture: CaptureId = store.begin_capture("f", std::path::Path::new("p"), 0, 0).unwrap();
+        store.write_batch(capture, flows).unwrap();
+        store
+    }
+
+    /// Unanswered UDP datagrams to 25 ports of one device are 25 empty
+    /// attempts; answered ones, and those to a subnet's broadcast address, are
+    /// none.
+    #[test]
+    fn unanswered_udp_to_a_device_is_an_empty_attempt() {
+        let scan: Vec<Observation> = (1..=25).map(|port| udp("10.0.0.9", port, 0, false)).collect();
+        let found = store(&scan).empty_attempts(20).unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        let a = &found[0];
+        assert_eq!(
+            (a.client_ip.as_str(), a.attempts, a.udp, a.targets, a.hosts, a.ports),
+            ("10.0.0.50", 25, 25, 25, 1, 25)
+        );
+        assert_eq!(a.sample_ports, [1, 2, 3, 4, 5, 6, 7, 8]);
+        let answered: Vec<Observation> = (1..=25).map(|port| udp("10.0.0.9", port, 1, false)).collect();
+        assert!(store(&answered).empty_attempts(20).unwrap().is_empty());
+        let broadcast: Vec<Observation> = (1..=25).map(|port| udp("10.0.0.255", port, 0, true)).collect();
+        assert!(store(&broadcast).empty_attempts(20).unwrap().is_empty());
     }
 }
