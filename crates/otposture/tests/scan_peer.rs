@@ -50,7 +50,8 @@ fn an_nmap_connect_scan_is_one_scan_finding() {
 
 /// nmap's UDP scan of 300 ports of 127.0.0.1: every closed port answers with
 /// an ICMP port unreachable, which is no UDP answer, so each probe is a UDP
-/// flow nothing answered. One scan finding, its evidence UDP.
+/// flow nothing answered, from a client seen receiving (the unreachables).
+/// One scan finding, its evidence UDP.
 #[test]
 fn an_nmap_udp_scan_is_one_scan_finding() {
     let nmap = Command::new("nmap").arg("--version").output().is_ok_and(|o| o.status.success());
@@ -58,7 +59,7 @@ fn an_nmap_udp_scan_is_one_scan_finding() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let run = capture_filtered(dir.path(), 0, &["udp", "portrange", "1-300"], |_| {
+    let run = capture_filtered(dir.path(), 0, &["udp", "portrange", "1-300", "or", "icmp"], |_| {
         Command::new("nmap")
             .args(["-sU", "-Pn", "-n", "--max-retries", "0", "--max-rate", "300", "-p", "1-300", "127.0.0.1"])
             .output()

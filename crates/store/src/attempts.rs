@@ -51,9 +51,16 @@ impl Store {
     pub fn empty_attempts(&self, min_targets: u64) -> Result<Vec<EmptyAttempts>, StoreError> {
         const OP: &str = "listing empty connection attempts";
         let err = || read_err(&self.path, OP);
+        // A UDP flow without an answer counts only from a client that received
+        // something in the capture (an answer elsewhere, an ICMP port
+        // unreachable): a capture of one direction only (a SPAN port set to
+        // one way) leaves every UDP flow unanswered.
         let empty = "((f.transport = 'tcp' AND f.initiator = 'handshake' AND f.payload_to_server = 0 \
                      AND f.payload_to_client = 0) \
-                     OR (f.transport = 'udp' AND f.packets_to_client = 0 AND f.to_group = 0))";
+                     OR (f.transport = 'udp' AND f.packets_to_client = 0 AND f.to_group = 0 \
+                         AND EXISTS (SELECT 1 FROM flows AS g WHERE g.capture_id = f.capture_id \
+                             AND ((g.client_ip_key = f.client_ip_key AND g.packets_to_client > 0) \
+                               OR (g.server_ip_key = f.client_ip_key AND g.packets_to_server > 0)))))";
         let query = format!(
             "SELECT cap.network, f.client_ip_key, min(f.client_ip), f.first_seen / {HOUR_NS} AS hour,
                     min(f.first_seen), max(f.last_seen), count(DISTINCT f.server_ip_key),
@@ -167,11 +174,15 @@ mod tests {
     }
 
     /// Unanswered UDP datagrams to 25 ports of one device are 25 empty
-    /// attempts; answered ones, and those to a subnet's broadcast address, are
-    /// none.
+    /// attempts from a client that received something (here an answer from
+    /// another device); answered ones, those to a subnet's broadcast address,
+    /// and those of a client nothing was seen reaching (a capture of one
+    /// direction) are none.
     #[test]
     fn unanswered_udp_to_a_device_is_an_empty_attempt() {
-        let scan: Vec<Observation> = (1..=25).map(|port| udp("10.0.0.9", port, 0, false)).collect();
+        let mut scan: Vec<Observation> = (1..=25).map(|port| udp("10.0.0.9", port, 0, false)).collect();
+        assert!(store(&scan).empty_attempts(20).unwrap().is_empty(), "one direction only");
+        scan.push(udp("10.0.0.53", 53, 1, false));
         let found = store(&scan).empty_attempts(20).unwrap();
         assert_eq!(found.len(), 1, "{found:?}");
         let a = &found[0];
@@ -182,7 +193,8 @@ mod tests {
         assert_eq!(a.sample_ports, [1, 2, 3, 4, 5, 6, 7, 8]);
         let answered: Vec<Observation> = (1..=25).map(|port| udp("10.0.0.9", port, 1, false)).collect();
         assert!(store(&answered).empty_attempts(20).unwrap().is_empty());
-        let broadcast: Vec<Observation> = (1..=25).map(|port| udp("10.0.0.255", port, 0, true)).collect();
+        let mut broadcast: Vec<Observation> = (1..=25).map(|port| udp("10.0.0.255", port, 0, true)).collect();
+        broadcast.push(udp("10.0.0.53", 53, 1, false));
         assert!(store(&broadcast).empty_attempts(20).unwrap().is_empty());
     }
 }
