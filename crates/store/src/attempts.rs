@@ -54,13 +54,16 @@ impl Store {
         // A UDP flow without an answer counts only from a client that received
         // something in the capture (an answer elsewhere, an ICMP port
         // unreachable): a capture of one direction only (a SPAN port set to
-        // one way) leaves every UDP flow unanswered.
+        // one way) leaves every UDP flow unanswered. The receivers are one
+        // uncorrelated set, built once: looked up per flow (`EXISTS` over
+        // either address index) it took `assess` on the benchmark's database
+        // from 1.4 s to 22 s.
         let empty = "((f.transport = 'tcp' AND f.initiator = 'handshake' AND f.payload_to_server = 0 \
                      AND f.payload_to_client = 0) \
                      OR (f.transport = 'udp' AND f.packets_to_client = 0 AND f.to_group = 0 \
-                         AND EXISTS (SELECT 1 FROM flows AS g WHERE g.capture_id = f.capture_id \
-                             AND ((g.client_ip_key = f.client_ip_key AND g.packets_to_client > 0) \
-                               OR (g.server_ip_key = f.client_ip_key AND g.packets_to_server > 0)))))";
+                         AND (f.client_ip_key, f.capture_id) IN \
+                             (SELECT client_ip_key, capture_id FROM flows WHERE packets_to_client > 0 \
+                              UNION SELECT server_ip_key, capture_id FROM flows WHERE packets_to_server > 0)))";
         let query = format!(
             "SELECT cap.network, f.client_ip_key, min(f.client_ip), f.first_seen / {HOUR_NS} AS hour,
                     min(f.first_seen), max(f.last_seen), count(DISTINCT f.server_ip_key),
