@@ -10,32 +10,41 @@ use crate::loopback;
 use loopback::{analyze, capture_filtered, json, otposture};
 use std::process::Command;
 
-#[test]
-fn an_nmap_connect_scan_is_one_scan_finding() {
+/// Runs nmap with `scan` (`-sT`, `-sU`) over ports 1-300 of 127.0.0.1 while
+/// tcpdump captures `filter`, analyses the capture and assesses it. Returns
+/// the analysis summary and the scan findings; `None` when nmap or tcpdump is
+/// missing (the test then skips). At most 300 probes a second: unthrottled,
+/// nmap outran tcpdump's ring on lo (1,056 of 1,200 dropped).
+fn nmap_scan(scan: &str, filter: &[&str]) -> Option<(serde_json::Value, Vec<serde_json::Value>)> {
     let nmap = Command::new("nmap").arg("--version").output().is_ok_and(|o| o.status.success());
     if !loopback::require(nmap && loopback::available(&[], "tcpdump"), "nmap and tcpdump") {
-        return;
+        return None;
     }
     let dir = tempfile::tempdir().unwrap();
-    // Ports 1-300, where no other test's peer listens: each is refused, or
-    // accepted and closed by nmap without a byte. At most 300 a second:
-    // unthrottled, nmap outran tcpdump's ring on lo (1,056 of 1,200 dropped).
-    let run = capture_filtered(dir.path(), 0, &["tcp", "portrange", "1-300"], |_| {
+    let run = capture_filtered(dir.path(), 0, filter, |_| {
         Command::new("nmap")
-            .args(["-sT", "-Pn", "-n", "--max-retries", "0", "--max-rate", "300", "-p", "1-300", "127.0.0.1"])
+            .args([scan, "-Pn", "-n", "--max-retries", "0", "--max-rate", "300", "-p", "1-300", "127.0.0.1"])
             .output()
             .unwrap()
     });
     let db = dir.path().join("scan.db");
     let summary = analyze(&db, &run.pcap);
-    assert!(summary["flows"].as_u64().unwrap() >= 300, "{summary}");
     let out = otposture(&db, &["assess"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let findings = json(&db, &["findings"]);
-    let scans: Vec<_> =
-        findings["findings"].as_array().unwrap().iter().filter(|f| f["check"] == "traffic.scan").collect();
-    assert_eq!(scans.len(), 1, "{findings}");
-    let s = scans[0];
+    let scans =
+        findings["findings"].as_array().unwrap().iter().filter(|f| f["check"] == "traffic.scan").cloned().collect();
+    Some((summary, scans))
+}
+
+#[test]
+fn an_nmap_connect_scan_is_one_scan_finding() {
+    // Ports 1-300, where no other test's peer listens: each is refused, or
+    // accepted and closed by nmap without a byte.
+    let Some((summary, scans)) = nmap_scan("-sT", &["tcp", "portrange", "1-300"]) else { return };
+    assert!(summary["flows"].as_u64().unwrap() >= 300, "{summary}");
+    assert_eq!(scans.len(), 1, "{scans:?}");
+    let s = &scans[0];
     // The scanner's asset (on lo, the all-zero MAC holds 127.0.0.1).
     assert!(s["title"].as_str().unwrap().starts_with("127.0.0.1 scanned the network"), "{s}");
     assert_eq!(s["severity"], "high");
@@ -54,25 +63,8 @@ fn an_nmap_connect_scan_is_one_scan_finding() {
 /// One scan finding, its evidence UDP.
 #[test]
 fn an_nmap_udp_scan_is_one_scan_finding() {
-    let nmap = Command::new("nmap").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !loopback::require(nmap && loopback::available(&[], "tcpdump"), "nmap and tcpdump") {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let run = capture_filtered(dir.path(), 0, &["udp", "portrange", "1-300", "or", "icmp"], |_| {
-        Command::new("nmap")
-            .args(["-sU", "-Pn", "-n", "--max-retries", "0", "--max-rate", "300", "-p", "1-300", "127.0.0.1"])
-            .output()
-            .unwrap()
-    });
-    let db = dir.path().join("udp-scan.db");
-    analyze(&db, &run.pcap);
-    let out = otposture(&db, &["assess"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let findings = json(&db, &["findings"]);
-    let scans: Vec<_> =
-        findings["findings"].as_array().unwrap().iter().filter(|f| f["check"] == "traffic.scan").collect();
-    assert_eq!(scans.len(), 1, "{findings}");
+    let Some((_, scans)) = nmap_scan("-sU", &["udp", "portrange", "1-300", "or", "icmp"]) else { return };
+    assert_eq!(scans.len(), 1, "{scans:?}");
     let evidence = &scans[0]["evidence"][0];
     let what = evidence["what"].as_str().unwrap();
     assert_eq!(evidence["protocol"], "udp", "{evidence}");
