@@ -73,3 +73,8 @@ fi
 if ! python3 -c "import importlib.metadata as m; assert m.version('telnetlib3') == '2.0.8'" >/dev/null 2>&1; then
   PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check --only-binary=:all: "telnetlib3==2.0.8"
 fi
+# ja4plus: an independent JA4 implementation (pure Python, with a wheel; it
+# reads captures with the scapy above), the reference of the JA4 test.
+if ! python3 -c "import importlib.metadata as m; assert m.version('ja4plus') == '1.4.0'" >/dev/null 2>&1; then
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check --only-binary=:all: "ja4plus==1.4.0"
+fi

@@ -295,6 +295,28 @@ fn ja4_version(v: u16) -> &'static str {
     }
 }
 
+/// JA4's two ALPN characters, by the specification's text (FoxIO,
+/// technical_details/JA4.md): `00` for no value; the first and last bytes of
+/// the first value when both are ASCII letters or digits (one byte counts as
+/// both); otherwise the first and last digits of the value's hex, from its
+/// bytes as sent. FoxIO's own Python and Rust tools, and the ja4plus library,
+/// still write such values otherwise (`9` for a byte past ASCII, the bytes
+/// themselves for punctuation); real clients' ALPN values (`h2`, `http/1.1`)
+/// read the same under every rule.
+fn ja4_alpn(value: Option<&[u8]>) -> String {
+    match value {
+        None | Some([]) => "00".to_string(),
+        Some(v) => {
+            let (first, last) = (v.first().copied().unwrap_or(0), v.last().copied().unwrap_or(0));
+            if first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() {
+                format!("{}{}", char::from(first), char::from(last))
+            } else {
+                format!("{:x}{:x}", first >> 4, last & 0x0f)
+            }
+        }
+    }
+}
+
 fn hash12(text: &str) -> String {
     if text.is_empty() {
         return "000000000000".to_string();
@@ -346,8 +368,7 @@ fn client_hello(body: &[u8]) -> Option<Vec<(Cow<'static, str>, otposture_model::
                 0x0010 => {
                     let list = vec16(&mut d).unwrap_or_default();
                     let mut l = Cursor::new(list);
-                    let first = l.u8().and_then(|n| l.take(usize::from(n)));
-                    alpn = first.map(|p| String::from_utf8_lossy(p).into_owned());
+                    alpn = l.u8().and_then(|n| l.take(usize::from(n)));
                 }
                 0x002b => {
                     let n = d.u8().unwrap_or(0);
@@ -360,21 +381,14 @@ fn client_hello(body: &[u8]) -> Option<Vec<(Cow<'static, str>, otposture_model::
         }
     }
     let top = versions.iter().copied().max().unwrap_or(legacy);
-    let alpn_code = match alpn.as_deref().map(str::as_bytes) {
-        Some([first, .., last]) if first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() => {
-            format!("{}{}", char::from(*first), char::from(*last))
-        }
-        Some([only]) if only.is_ascii_alphanumeric() => format!("{0}{0}", char::from(*only)),
-        Some([first, .., last]) => format!("{:x}{:x}", first >> 4, last & 0x0f),
-        _ => "00".to_string(),
-    };
     let a = format!(
         "t{}{}{:02}{:02}{}",
         ja4_version(top),
-        if sni.is_some() { "d" } else { "i" },
+        // The extension's presence decides, whatever name it holds.
+        if exts.contains(&0x0000) { "d" } else { "i" },
         ciphers.len().min(99),
         exts.len().min(99),
-        alpn_code
+        ja4_alpn(alpn)
     );
     let mut sorted_ciphers: Vec<String> = ciphers.iter().map(|v| format!("{v:04x}")).collect();
     sorted_ciphers.sort();
@@ -396,7 +410,7 @@ fn client_hello(body: &[u8]) -> Option<Vec<(Cow<'static, str>, otposture_model::
         push(&mut out, "sni", s);
     }
     if let Some(p) = alpn {
-        push(&mut out, "alpn", p);
+        push(&mut out, "alpn", String::from_utf8_lossy(p).into_owned());
     }
     push(&mut out, "versions", version_name(top).to_string());
     push(&mut out, "ja4", ja4);
@@ -524,6 +538,30 @@ mod tests {
         assert_eq!(&ja4[11..23], &hash12("1301,c02f"));
         // c: SHA-256 of "000d,002b_0403,0804" (SNI and ALPN left out).
         assert_eq!(&ja4[24..], &hash12("000d,002b_0403,0804"));
+    }
+
+    #[test]
+    fn ja4_alpn_characters_follow_the_specifications_examples() {
+        // technical_details/JA4.md, "ALPN Extension Value", every example given there.
+        let cases: [(&[u8], &str); 7] = [
+            (&[0xab], "ab"),
+            (&[0x20], "20"),
+            (&[0xab, 0xcd], "ad"),
+            (&[0x20, 0x61], "21"),
+            (&[0x30, 0xab], "3b"),
+            (&[0x61, 0x20], "60"),
+            (&[0x30, 0x31, 0xab, 0xcd], "3d"),
+        ];
+        for (value, code) in cases {
+            assert_eq!(ja4_alpn(Some(value)), code, "{value:02x?}");
+        }
+        assert_eq!(ja4_alpn(Some(b"h2")), "h2");
+        assert_eq!(ja4_alpn(Some(b"http/1.1")), "h1");
+        assert_eq!(ja4_alpn(Some(b"a")), "aa", "one character is both ends");
+        assert_eq!(ja4_alpn(Some(b"")), "00");
+        assert_eq!(ja4_alpn(None), "00");
+        // Bytes that are not UTF-8 are read as sent, not as replacement characters.
+        assert_eq!(ja4_alpn(Some(&[0xab, 0xcd, 0x01])), "a1");
     }
 
     #[test]

@@ -202,3 +202,103 @@ fn takes_up_openssl_sessions_picked_up_after_their_handshake() {
         theirs.iter().filter(|(_, f)| f[1] == port).map(|(_, f)| f[0].clone()).collect();
     assert_eq!(client_ports.len(), 2, "{theirs:?}");
 }
+
+/// JA4 against an independent implementation: ja4plus 1.4.0 (PyPI), on the
+/// ClientHellos of OpenSSL's `s_client` (TLS 1.2 and 1.3, two ALPN lists),
+/// curl by address (no SNI), CPython's `ssl` (no ALPN), and five hellos no
+/// library here writes (tests/peers/tls_hellos.py: GREASE everywhere a
+/// browser puts it, 120 ciphers, no signature algorithms, no extensions,
+/// ALPN values that are not letters and digits). Every fingerprint must be
+/// ja4plus's, except the two characters of an ALPN value whose first or last
+/// byte is not an ASCII letter or digit: there ja4plus writes the bytes
+/// themselves (or `9`), where FoxIO's specification, which we follow, writes
+/// the first and last hex digits of the value.
+#[test]
+fn ja4_is_the_one_an_independent_implementation_computes() {
+    let tools = ["openssl", "curl"].iter().all(|t| Command::new(t).arg("--version").output().is_ok());
+    if !loopback::require(tools, "openssl and curl")
+        || !loopback::available(&["import ja4plus"], "tcpdump and ja4plus (PyPI)")
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = loopback::self_signed(dir.path());
+    let run = capture(dir.path(), |port| {
+        let mut server = s_server(port, &cert, &key, &[], Stdio::null());
+        loopback::wait_for_port(port, "openssl s_server");
+        let at = format!("127.0.0.1:{port}");
+        let quiet = |mut c: Command| {
+            c.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null());
+            let mut child = c.spawn().unwrap();
+            child.stdin.take().unwrap().write_all(b"Q\n").ok();
+            std::thread::sleep(Duration::from_millis(400));
+            child.kill().ok();
+            child.wait().ok();
+        };
+        for args in [["-tls1_2", "-alpn", "h2"], ["-tls1_3", "-alpn", "http/1.1,h2"]] {
+            let mut c = Command::new("openssl");
+            c.args(["s_client", "-connect", &at, "-servername", "historian.plant"]).args(args);
+            quiet(c);
+        }
+        let mut c = Command::new("curl");
+        c.args(["-sk", "--max-time", "2", &format!("https://{at}/")]);
+        quiet(c);
+        let mut c = Command::new("python3");
+        c.args([
+            "-c",
+            "import socket, ssl, sys\n\
+             c = ssl.create_default_context(); c.check_hostname = False; c.verify_mode = ssl.CERT_NONE\n\
+             c.wrap_socket(socket.create_connection(('127.0.0.1', int(sys.argv[1]))), server_hostname='hmi.plant').close()",
+            &port.to_string(),
+        ]);
+        quiet(c);
+        let out = loopback::python_peer("tls_hellos.py", port);
+        server.kill().ok();
+        server.wait().ok();
+        out
+    });
+    let db = dir.path().join("ja4.db");
+    analyze(&db, &run.pcap);
+    let ids = loopback::json(&db, &["events", "--kind", "identity", "--protocol", "tls"]);
+    let ours: Vec<(String, String)> = ids["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"] == "tls.client_hello")
+        .map(|e| (e["ts"].as_str().unwrap().to_string(), e["attributes"]["ja4"].as_str().unwrap().to_string()))
+        .collect();
+
+    let out = Command::new("python3")
+        .args(["-m", "ja4plus.cli", "analyze", "--types", "ja4", "--format", "json"])
+        .arg(&run.pcap)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ja4plus: {}", String::from_utf8_lossy(&out.stderr));
+    let theirs: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|v| (v["timestamp"].as_str().unwrap().to_string(), v["fingerprint"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(ours.len(), 9, "four clients and five written hellos: {ours:?}");
+    assert_eq!(ours.iter().map(|o| &o.0).collect::<Vec<_>>(), theirs.iter().map(|t| &t.0).collect::<Vec<_>>());
+
+    let mut alpn_rule = Vec::new();
+    for ((ts, mine), (_, reference)) in ours.iter().zip(&theirs) {
+        if mine == reference {
+            continue;
+        }
+        // Only the ALPN characters (the last two of part a) may differ, and
+        // only where the specification's hex rule applies.
+        let (a, rest) = mine.split_once('_').unwrap();
+        assert!(reference.ends_with(rest), "{ts}: ours {mine}, ja4plus {reference}");
+        let code = &a[a.len() - 2..];
+        assert!(code.chars().all(|c| c.is_ascii_hexdigit()), "{ts}: ours {mine}, ja4plus {reference}");
+        alpn_rule.push(code.to_string());
+    }
+    // `_x!` (5f 78 21) and `ab cd 01`: the first and last hex digits.
+    assert_eq!(alpn_rule, ["51", "a1"], "ours {ours:?}\nja4plus {theirs:?}");
+    // The browser-shaped hello: GREASE left out of every count and list.
+    assert!(ours.iter().any(|o| o.1 == "t13d1214h2_4f4da23df665_bc9a4605e104"), "{ours:?}");
+    // More than 99 ciphers count 99.
+    assert!(ours.iter().any(|o| o.1.starts_with("t12i990351_")), "{ours:?}");
+}
