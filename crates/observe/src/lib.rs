@@ -23,6 +23,7 @@ use otposture_model::{
     Direction, EventKind, FlowEnd, FlowKey, FlowRecord, HostSource, InitiatorBasis, Observation, TcpState, Timestamp,
     Transport,
 };
+use otposture_wire::tunnel::{IP_PROTO_GRE, VXLAN_PORT};
 use otposture_wire::{tcp_flags, Frame, IpPacket, LinkType, Net, L4};
 use std::borrow::Cow;
 
@@ -142,7 +143,26 @@ struct Core {
     stats: EngineStats,
     /// The input of the packet being read (see [`RawPacket::source`]).
     source: u32,
+    /// A frame found mirrored in the packet being read, analysed once the
+    /// packet is ([`Core::keep_mirror`]).
+    mirror: Option<Mirror>,
+    /// Mirrors within one another being read now.
+    mirror_depth: u8,
+    /// The last mirrored frame's buffer, kept for the next one.
+    mirror_buffer: Vec<u8>,
 }
+
+/// A frame taken out of a remote SPAN packet.
+struct Mirror {
+    link: LinkType,
+    /// The VLAN its ERSPAN header names (0: none).
+    vlan: u16,
+    bytes: Vec<u8>,
+}
+
+/// Mirrors within one another that are opened, at most: ERSPAN carrying a
+/// VXLAN mirror is two; past that a packet is taken as it comes.
+const MAX_TUNNEL_DEPTH: u8 = 2;
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -212,6 +232,9 @@ impl Engine {
                 ended_ids: Vec::new(),
                 stats: EngineStats::default(),
                 source: 0,
+                mirror: None,
+                mirror_depth: 0,
+                mirror_buffer: Vec::new(),
             },
         }
     }
@@ -264,10 +287,6 @@ impl Engine {
         if (p.data.len() as u32) < p.orig_len {
             self.core.stats.snapped += 1;
         }
-        self.frame(p, frame);
-    }
-
-    fn frame(&mut self, p: &RawPacket<'_>, frame: &Frame<'_>) {
         let addr = Addr {
             ts: p.ts,
             record: p.record,
@@ -277,16 +296,56 @@ impl Engine {
             dst_mac: frame.dst_mac,
             vlan: frame.vlan,
         };
+        self.frame(&addr, frame);
+        if self.core.mirror.is_some() {
+            self.mirrored(p);
+        }
+    }
+
+    /// The frames [`Core::keep_mirror`] took out of the packet just analysed
+    /// (remote SPAN), analysed as if captured at the switch.
+    #[cold]
+    #[inline(never)]
+    fn mirrored(&mut self, p: &RawPacket<'_>) {
+        // `decode`, `frame` and `ip` are always inlined, here too: called from
+        // two places, LLVM stopped inlining them into `packet`, where every
+        // captured packet goes (1.4% more instructions on the benchmark).
+        while let Some(m) = self.core.mirror.take() {
+            self.core.mirror_depth += 1;
+            match otposture_wire::decode(m.link, &m.bytes) {
+                Ok(frame) => {
+                    let addr = Addr {
+                        ts: p.ts,
+                        record: p.record,
+                        source: p.source,
+                        wire_len: u32::try_from(m.bytes.len()).unwrap_or(u32::MAX),
+                        src_mac: frame.src_mac.filter(|m| !m.is_group()),
+                        dst_mac: frame.dst_mac,
+                        // A frame mirrored without its tag: ERSPAN names the VLAN.
+                        vlan: frame.vlan.or((m.vlan != 0).then_some(m.vlan)),
+                    };
+                    self.frame(&addr, &frame);
+                }
+                Err(e) => self.core.stats.count_error(e.kind()),
+            }
+            // The buffer serves the next mirrored frame.
+            self.core.mirror_buffer = m.bytes;
+        }
+        self.core.mirror_depth = 0;
+    }
+
+    #[inline(always)]
+    fn frame(&mut self, addr: &Addr, frame: &Frame<'_>) {
         match &frame.net {
-            Net::Ip(ip) => self.ip(&addr, ip),
+            Net::Ip(ip) => self.ip(addr, ip),
             &Net::L2 { ethertype, payload } => {
                 self.core.stats.l2_frames += 1;
                 let ctx = PacketCtx {
                     src_mac: addr.src_mac,
                     dst_mac: addr.dst_mac,
                     vlan: addr.vlan,
-                    source: p.source,
-                    ..PacketCtx::at(p.ts, p.record)
+                    source: addr.source,
+                    ..PacketCtx::at(addr.ts, addr.record)
                 };
                 let mut handled = false;
                 let selector = FrameSelector::EtherType(ethertype);
@@ -298,10 +357,10 @@ impl Engine {
                     // The ARP dissector's sender identity names the host; record it
                     // here from the same bytes so hosts exist without a dissector too.
                     if let Some((mac, ip)) = arp_sender(payload) {
-                        self.core.agg.host(Some(mac), Some(ip), addr.vlan, p.ts, HostSource::Arp);
+                        self.core.agg.host(Some(mac), Some(ip), addr.vlan, addr.ts, HostSource::Arp);
                     }
                 } else if let Some(mac) = addr.src_mac {
-                    self.core.agg.host(Some(mac), None, addr.vlan, p.ts, HostSource::L2);
+                    self.core.agg.host(Some(mac), None, addr.vlan, addr.ts, HostSource::L2);
                 }
                 if !handled {
                     *self.core.stats.ethertypes.entry(ethertype).or_insert(0) += 1;
@@ -314,8 +373,8 @@ impl Engine {
                     src_mac: addr.src_mac,
                     dst_mac: addr.dst_mac,
                     vlan: addr.vlan,
-                    source: p.source,
-                    ..PacketCtx::at(p.ts, p.record)
+                    source: addr.source,
+                    ..PacketCtx::at(addr.ts, addr.record)
                 };
                 let selector = match llc.snap {
                     Some(s) => FrameSelector::Snap { oui: s.oui, pid: s.pid },
@@ -327,7 +386,7 @@ impl Engine {
                 // Switches send spanning tree, CDP and VTP from their port MACs:
                 // the sender exists as a host whether or not a dissector took it.
                 if let Some(mac) = addr.src_mac {
-                    self.core.agg.host(Some(mac), None, addr.vlan, p.ts, HostSource::L2);
+                    self.core.agg.host(Some(mac), None, addr.vlan, addr.ts, HostSource::L2);
                 }
             }
             Net::None => self.core.stats.l2_frames += 1,
@@ -338,10 +397,14 @@ impl Engine {
         self.core.stats.anomalies.malformed = self.core.stats.anomalies.malformed.saturating_add(malformed);
     }
 
+    #[inline(always)]
     fn ip(&mut self, addr: &Addr, ip: &IpPacket<'_>) {
         // Senders of packets that reach a flow are recorded through the flow;
-        // fragments and undecodable transports are recorded here.
-        if is_host_address(ip.src) && (ip.fragment.is_some() || matches!(ip.l4, L4::Malformed(_))) {
+        // fragments and undecodable transports are recorded here. GRE
+        // fragments wait for their packet: a mirror's carrier is no traffic
+        // of the plant, and a tunnel's is recorded by its flow.
+        let fragment = ip.fragment.is_some() && ip.proto != IP_PROTO_GRE;
+        if is_host_address(ip.src) && (fragment || matches!(ip.l4, L4::Malformed(_))) {
             self.core.agg.host(addr.src_mac, Some(ip.src), addr.vlan, addr.ts, HostSource::Ip);
         }
         if ip.truncated {
@@ -351,9 +414,15 @@ impl Engine {
             let key = FragKey { src: ip.src, dst: ip.dst, id: frag.id, proto: ip.proto, vlan: addr.vlan };
             let whole = self.defrag.add(key, addr.ts, frag.offset, frag.more, ip.payload);
             if let Some(whole) = whole {
+                if ip.proto == IP_PROTO_GRE && self.core.keep_mirror(otposture_wire::tunnel::gre(&whole)) {
+                    return;
+                }
                 let l4 = otposture_wire::parse_transport(ip.proto, &whole);
                 self.transport(addr, ip, &l4);
             }
+            return;
+        }
+        if ip.proto == IP_PROTO_GRE && self.core.keep_mirror(otposture_wire::tunnel::gre(ip.payload)) {
             return;
         }
         self.transport(addr, ip, &ip.l4);
@@ -366,6 +435,9 @@ impl Engine {
                 self.tcp(addr, ip, seg);
             }
             L4::Udp(d) => {
+                if d.dst_port == VXLAN_PORT && self.core.keep_mirror(otposture_wire::tunnel::vxlan(d.payload)) {
+                    return;
+                }
                 self.core.stats.udp += 1;
                 self.udp(addr, ip, d);
             }
@@ -729,6 +801,29 @@ fn count(f: &mut Flow<FlowExt>, dir: Direction, addr: &Addr, payload: usize, agg
 }
 
 impl Core {
+    /// Keeps the frame a remote SPAN packet carries (ERSPAN, Ethernet over
+    /// GRE, VXLAN) to be analysed once the packet is, as if captured at the
+    /// switch; the packet itself then makes no flow. False, and nothing kept,
+    /// when there is none, or past [`MAX_TUNNEL_DEPTH`] mirrors within one
+    /// another.
+    #[cold]
+    fn keep_mirror(&mut self, inner: Option<otposture_wire::tunnel::Inner<'_>>) -> bool {
+        let Some(inner) = inner else { return false };
+        if self.mirror_depth >= MAX_TUNNEL_DEPTH || self.mirror.is_some() {
+            return false;
+        }
+        *self.stats.decapsulated.entry(inner.encapsulation.name()).or_insert(0) += 1;
+        let link = match inner.link {
+            otposture_wire::tunnel::InnerLink::Ethernet => LinkType::Ethernet,
+            otposture_wire::tunnel::InnerLink::Ip => LinkType::RawIp,
+        };
+        let mut bytes = std::mem::take(&mut self.mirror_buffer);
+        bytes.clear();
+        bytes.extend_from_slice(inner.data);
+        self.mirror = Some(Mirror { link, vlan: inner.vlan, bytes });
+        true
+    }
+
     /// Ends a flow: flushes its streams, closes its dissector, records it.
     fn end_flow(&mut self, mut f: Flow<FlowExt>, why: FlowEnd, now: Timestamp) {
         let meta = FlowMeta { id: f.id, key: f.key };

@@ -1234,3 +1234,56 @@ fn a_flow_to_a_subnets_broadcast_address_is_to_a_group() {
     let ip = |d: u8| std::net::IpAddr::from([10, 0, 0, d]);
     assert_eq!(got, [(ip(1), ip(2), false), (ip(1), ip(9), false), (ip(1), ip(255), true)]);
 }
+
+/// `frame` as a switch at 10.99.0.1 mirrors it to a sensor at 10.99.0.2:
+/// ERSPAN type I (GRE 0x88BE, no header of its own).
+fn in_erspan(frame: &[u8]) -> Vec<u8> {
+    let mut gre = vec![0, 0, 0x88, 0xbe];
+    gre.extend_from_slice(frame);
+    let len = u16::try_from(20 + gre.len()).unwrap();
+    let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 47, 0, 0, 10, 99, 0, 1, 10, 99, 0, 2];
+    ip[2..4].copy_from_slice(&len.to_be_bytes());
+    ip.extend(gre);
+    Eth::new([0x00, 0x1e, 0xf6, 0, 0, 1], [0x00, 0x1e, 0xf6, 0, 0, 2]).frame(0x0800, &ip)
+}
+
+/// `frame` in VXLAN (network identifier 100) from 10.99.0.3 to the sensor.
+fn in_vxlan(frame: &[u8]) -> Vec<u8> {
+    let mut v = vec![0x08, 0, 0, 0, 0, 0, 100, 0];
+    v.extend_from_slice(frame);
+    let eth = Eth::new([0x00, 0x1e, 0xf6, 0, 0, 3], [0x00, 0x1e, 0xf6, 0, 0, 2]);
+    eth_ipv4_udp(&eth, [10, 99, 0, 3], [10, 99, 0, 2], 40_000, 4789, &v)
+}
+
+#[test]
+fn a_mirror_inside_a_mirror_is_opened_and_no_deeper() {
+    let mut c = conversation();
+    c.handshake().client_sends(REQUEST).server_sends(RESPONSE).close();
+    let wrap = |f: &dyn Fn(&[u8]) -> Vec<u8>| -> Vec<Frame> {
+        c.frames().iter().map(|fr| Frame::new(fr.ts, f(&fr.data))).collect()
+    };
+    let n = c.frames().len() as u64;
+
+    // ERSPAN carrying VXLAN carrying the conversation: as if captured at the switch.
+    let (mut e, seen, _) = engine_with(EngineConfig::default());
+    let obs = run(&mut e, &wrap(&|d| in_erspan(&in_vxlan(d))));
+    assert_eq!(seen.lock().unwrap()[0], REQUEST);
+    assert_eq!(seen.lock().unwrap()[1], RESPONSE);
+    let f = flows(&obs);
+    assert_eq!(f.len(), 1, "no flow of the carrying packets: {f:?}");
+    assert_eq!((f[0].app_protocol.as_deref(), f[0].key.server_port), (Some("rec"), 9999));
+    let stats = e.stats();
+    assert_eq!(stats.decapsulated.get("erspan1"), Some(&n));
+    assert_eq!(stats.decapsulated.get("vxlan"), Some(&n));
+    assert_eq!((stats.packets, stats.udp), (n, 0), "each captured packet counted once");
+
+    // Three deep: the third is taken as it comes, a VXLAN datagram.
+    let (mut e, seen, _) = engine_with(EngineConfig::default());
+    let obs = run(&mut e, &wrap(&|d| in_erspan(&in_erspan(&in_vxlan(d)))));
+    assert!(seen.lock().unwrap()[0].is_empty());
+    let f = flows(&obs);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].key.server_port, 4789);
+    assert_eq!(e.stats().decapsulated.get("erspan1"), Some(&(2 * n)));
+    assert_eq!(e.stats().decapsulated.get("vxlan"), None);
+}

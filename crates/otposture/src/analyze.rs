@@ -502,6 +502,7 @@ fn summary_json(
         "hosts": s.hosts,
         "flows": s.flows,
         "transport": { "tcp": s.tcp, "udp": s.udp, "icmp": s.icmp, "other_ip": s.other_ip, "non_ip": s.l2_frames, "llc": s.llc_frames },
+        "decapsulated": s.decapsulated,
         "protocols": s.messages.iter().map(|(p, c, n)| serde_json::json!({"protocol": p, "class": c, "messages": n})).collect::<Vec<_>>(),
         "flow_ends": s.flow_ends,
         "identities_repeated": s.identities_repeated,
@@ -563,6 +564,10 @@ fn print_summary(
         "  flows         {} (tcp {} / udp {} / icmp {} / other {} packets; {} non-IP frames)",
         s.flows, s.tcp, s.udp, s.icmp, s.other_ip, s.l2_frames
     );
+    if !s.decapsulated.is_empty() {
+        let line: Vec<String> = s.decapsulated.iter().map(|(e, n)| format!("{e} {n}")).collect();
+        println!("  mirrored      frames taken out of remote SPAN packets: {}", line.join(", "));
+    }
     if !s.messages.is_empty() {
         let mut line = String::new();
         for (p, c, n) in &s.messages {

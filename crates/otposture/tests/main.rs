@@ -51,6 +51,7 @@ mod profinet_peer;
 mod profinet_tshark;
 mod rdp_peer;
 mod rdp_tshark;
+mod remote_span;
 mod rfb_peer;
 mod rfb_tshark;
 mod s7_peer;

@@ -18,7 +18,8 @@ fn be32(d: &[u8], at: usize) -> Option<u32> {
 }
 
 /// Decodes an Ethernet frame, or declines.
-#[inline]
+// Always: inlined into `decode` wherever that is (see there).
+#[inline(always)]
 pub(crate) fn ethernet(d: &[u8]) -> Option<Frame<'_>> {
     let dst: [u8; 6] = d.get(0..6)?.try_into().ok()?;
     let src: [u8; 6] = d.get(6..12)?.try_into().ok()?;

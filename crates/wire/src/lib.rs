@@ -25,6 +25,7 @@
 //! answers.
 
 pub(crate) mod fast;
+pub mod tunnel;
 
 use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, LinkSlice, TcpSlice, TransportSlice, UdpSlice};
 use otposture_model::MacAddr;
@@ -350,6 +351,11 @@ pub struct UdpDatagram<'a> {
 }
 
 /// Decodes one frame of the given link type.
+// Always inlined, as is the Ethernet path below it: the engine calls it for
+// every captured packet and, apart, for frames mirrored inside one; called
+// from two places, LLVM stopped inlining it into the first, and the frame
+// moved out of its result cost 1.5% of the flows stage.
+#[inline(always)]
 pub fn decode(link: LinkType, data: &[u8]) -> Result<Frame<'_>, DecodeError> {
     match link {
         LinkType::Ethernet => match fast::ethernet(data) {

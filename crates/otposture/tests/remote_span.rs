@@ -1,0 +1,142 @@
+//! Remote SPAN: the bundled sample capture as a sensor away from the switch
+//! receives it, every frame wrapped by scapy (tests/peers/mirror_encapsulate.py)
+//! in ERSPAN type I, II (tags moved into the header) and III (with its
+//! platform subheader, every packet cut into IP fragments), Ethernet over GRE
+//! and VXLAN. Each must give what the sample gives analysed as captured: the
+//! same flows (VLAN, ends, ports, protocol, packets and payload each way),
+//! hosts, message counts per protocol and class, and events; none from the
+//! switch-to-sensor packets that carried them. tshark, an independent
+//! decoder, must find a mirrored frame in as many packets as we took one from.
+//!
+//! Needs python3 with scapy (scripts/setup.sh installs it) and tshark;
+//! without them the test skips with one line, unless CI=true.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use crate::loopback;
+use crate::support;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/plant-cell.pcap")
+}
+
+/// What one analysed database holds, without ids that differ between runs.
+#[derive(Debug, PartialEq)]
+struct Seen {
+    flows: Vec<String>,
+    bytes: Vec<(u64, u64)>,
+    hosts: Vec<String>,
+    protocols: Vec<String>,
+    events: Vec<String>,
+    /// Each event's record number, in the order of `events`.
+    packets: Vec<u64>,
+}
+
+fn seen(db: &Path, summary: &Value) -> Seen {
+    let json = |args: &[&str]| loopback::json(db, args);
+    let field = |v: &Value, keys: &[&str]| keys.iter().map(|k| v[*k].to_string()).collect::<Vec<_>>().join(" ");
+    let flows = json(&["flows"]);
+    let flows = flows["flows"].as_array().unwrap();
+    let mut keyed: Vec<(String, (u64, u64))> = flows
+        .iter()
+        .map(|f| {
+            let key = field(
+                f,
+                &[
+                    "vlan",
+                    "transport",
+                    "client_ip",
+                    "client_port",
+                    "server_ip",
+                    "server_port",
+                    "app_protocol",
+                    "packets_to_server",
+                    "packets_to_client",
+                    "payload_to_server",
+                    "payload_to_client",
+                    "tcp_state",
+                    "end_reason",
+                ],
+            );
+            (key, (f["bytes_to_server"].as_u64().unwrap(), f["bytes_to_client"].as_u64().unwrap()))
+        })
+        .collect();
+    keyed.sort();
+    let hosts = json(&["hosts"]);
+    let mut hosts: Vec<String> =
+        hosts["hosts"].as_array().unwrap().iter().map(|h| field(h, &["mac", "ip", "vlan", "host_name"])).collect();
+    hosts.sort();
+    let mut protocols: Vec<String> =
+        summary["protocols"].as_array().unwrap().iter().map(|p| field(p, &["protocol", "class", "messages"])).collect();
+    protocols.sort();
+    let events = json(&["events"]);
+    let mut events: Vec<(String, u64)> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let key = field(e, &["ts", "protocol", "kind", "name", "class", "src_ip", "dst_ip", "attributes"]);
+            (key, e["packet"].as_u64().unwrap())
+        })
+        .collect();
+    events.sort();
+    Seen {
+        flows: keyed.iter().map(|k| k.0.clone()).collect(),
+        bytes: keyed.iter().map(|k| k.1).collect(),
+        hosts,
+        protocols,
+        packets: events.iter().map(|e| e.1).collect(),
+        events: events.into_iter().map(|e| e.0).collect(),
+    }
+}
+
+#[test]
+fn mirrored_frames_are_analysed_as_if_captured_at_the_switch() {
+    if !loopback::require(
+        Command::new("python3").args(["-c", "import scapy.contrib.erspan"]).output().is_ok_and(|o| o.status.success()),
+        "python3 with scapy",
+    ) || !support::tshark_available()
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plain_db = dir.path().join("plain.db");
+    let plain = seen(&plain_db, &loopback::analyze(&plain_db, &sample()));
+    assert!(plain.flows.len() >= 8 && plain.events.len() > 10, "{plain:?}");
+    let frames = 332;
+
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/mirror_encapsulate.py");
+    for kind in ["erspan1", "erspan2", "erspan3", "gre_ethernet", "vxlan"] {
+        let pcap = dir.path().join(format!("{kind}.pcap"));
+        let out = Command::new("python3").arg(&script).arg(sample()).arg(&pcap).arg(kind).output().unwrap();
+        assert!(out.status.success(), "{kind}: {}", String::from_utf8_lossy(&out.stderr));
+
+        let db = dir.path().join(format!("{kind}.db"));
+        let summary = loopback::analyze(&db, &pcap);
+        assert_eq!(summary["decapsulated"][kind], frames, "{kind}: {summary}");
+        let got = seen(&db, &summary);
+        assert_eq!(got.flows, plain.flows, "{kind}: flows");
+        assert_eq!(got.hosts, plain.hosts, "{kind}: hosts (none for the switch or the sensor)");
+        assert_eq!(got.protocols, plain.protocols, "{kind}: messages");
+        assert_eq!(got.events, plain.events, "{kind}: events");
+        if kind == "erspan3" {
+            // A fragmented packet's events point at its last fragment's record.
+            assert!(got.packets.iter().zip(&plain.packets).all(|(g, p)| g > p), "{kind}: {:?}", got.packets);
+        } else {
+            assert_eq!(got.packets, plain.packets, "{kind}: events' packets");
+        }
+        if kind == "erspan2" {
+            // Tags moved into the ERSPAN header: 4 bytes fewer a tagged frame.
+            assert_ne!(got.bytes, plain.bytes, "the sample has tagged frames");
+        } else {
+            assert_eq!(got.bytes, plain.bytes, "{kind}: bytes");
+        }
+
+        // tshark finds a mirrored Ethernet frame in as many (reassembled) packets.
+        let theirs = support::tshark_fields(&pcap, &["-d", "udp.port==4789,vxlan"], "gre || vxlan", &["eth.type"]);
+        assert_eq!(theirs.len(), frames as usize, "{kind}: tshark");
+    }
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Writes a capture as a remote sensor would receive it: every frame of the
+input wrapped, by scapy, in the mirror encapsulation named, from a switch
+(10.99.0.1) to the sensor (10.99.0.2).
+
+  erspan1       GRE 0x88BE, no sequence number, no ERSPAN header
+  erspan2       GRE 0x88BE with sequence numbers and ERSPAN II headers; a
+                tagged frame's tag is taken off and its VLAN named in the
+                header instead (an access port's session)
+  erspan3       GRE 0x22EB, ERSPAN III headers with the platform-specific
+                subheader, every outer packet cut into 48-byte IP fragments
+  gre_ethernet  GRE 0x6558 (transparent Ethernet bridging), with a key
+  vxlan         UDP to 4789, VNI 100
+
+Usage: mirror_encapsulate.py IN.pcap OUT.pcap ENCAPSULATION
+"""
+import sys
+
+from scapy.all import IP, UDP, Dot1Q, Ether, PcapReader, PcapWriter, fragment
+from scapy.contrib.erspan import ERSPAN_I, ERSPAN_II, ERSPAN_III, ERSPAN_PlatformSpecific
+from scapy.layers.l2 import GRE
+from scapy.layers.vxlan import VXLAN
+
+SWITCH = Ether(src="00:1e:f6:00:00:01", dst="00:1e:f6:00:00:02") / IP(src="10.99.0.1", dst="10.99.0.2")
+
+
+def untag(frame):
+    """The frame without its 802.1Q tag, as an ERSPAN II session of an access port sends it."""
+    if Dot1Q in frame:
+        inner = frame[Dot1Q].payload
+        return Ether(src=frame.src, dst=frame.dst, type=frame[Dot1Q].type) / inner
+    return frame
+
+
+def wrap(kind, frame, n):
+    if kind == "erspan1":
+        return [SWITCH / GRE(proto=0x88BE) / ERSPAN_I() / frame]
+    if kind == "erspan2":
+        vlan = frame[Dot1Q].vlan if Dot1Q in frame else 0
+        return [
+            SWITCH
+            / GRE(proto=0x88BE, seqnum_present=1, seqence_number=n)
+            / ERSPAN_II(vlan=vlan, session_id=7, index=n)
+            / untag(frame)
+        ]
+    if kind == "erspan3":
+        outer = (
+            SWITCH
+            / GRE(proto=0x22EB, seqnum_present=1, seqence_number=n)
+            / ERSPAN_III(session_id=7, timestamp=n, o=1)
+            / ERSPAN_PlatformSpecific(platf_id=3, info1=1, info2=2)
+            / frame
+        )
+        return fragment(outer, fragsize=48)
+    if kind == "gre_ethernet":
+        return [SWITCH / GRE(proto=0x6558, key_present=1, key=42) / frame]
+    if kind == "vxlan":
+        return [SWITCH / UDP(sport=49152 + n % 1000, dport=4789) / VXLAN(vni=100, flags=0x08) / frame]
+    raise SystemExit(f"unknown encapsulation {kind}")
+
+
+def main():
+    src, dst, kind = sys.argv[1], sys.argv[2], sys.argv[3]
+    out = PcapWriter(dst, linktype=1, sync=True)
+    for n, frame in enumerate(PcapReader(src)):
+        for p in wrap(kind, Ether(bytes(frame)), n):
+            p.time = frame.time
+            out.write(p)
+    out.close()
+
+
+if __name__ == "__main__":
+    main()
