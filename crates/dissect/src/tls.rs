@@ -362,7 +362,7 @@ fn client_hello(body: &[u8]) -> Option<Vec<(Cow<'static, str>, otposture_model::
                     let list = vec16(&mut d).unwrap_or_default();
                     let mut l = Cursor::new(list);
                     if l.u8() == Some(0) {
-                        sni = vec16(&mut l).map(|n| String::from_utf8_lossy(n).into_owned());
+                        sni = vec16(&mut l).map(wire_text);
                     }
                 }
                 0x0010 => {
@@ -410,7 +410,7 @@ fn client_hello(body: &[u8]) -> Option<Vec<(Cow<'static, str>, otposture_model::
         push(&mut out, "sni", s);
     }
     if let Some(p) = alpn {
-        push(&mut out, "alpn", String::from_utf8_lossy(p).into_owned());
+        push(&mut out, "alpn", wire_text(p));
     }
     push(&mut out, "versions", version_name(top).to_string());
     push(&mut out, "ja4", ja4);
@@ -440,6 +440,13 @@ fn server_hello(body: &[u8]) -> Option<(u16, u16)> {
         }
     }
     Some((version, cipher))
+}
+
+/// A name a client sent (server name, ALPN protocol) as text: invalid UTF-8
+/// replaced, control characters left out, as [`name_text`] does for
+/// certificates.
+fn wire_text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).chars().filter(|c| !c.is_control()).collect()
 }
 
 /// A certificate's subject or issuer as text, without control characters:
@@ -562,6 +569,12 @@ mod tests {
         assert_eq!(ja4_alpn(None), "00");
         // Bytes that are not UTF-8 are read as sent, not as replacement characters.
         assert_eq!(ja4_alpn(Some(&[0xab, 0xcd, 0x01])), "a1");
+    }
+
+    #[test]
+    fn names_a_client_sends_come_without_control_characters() {
+        assert_eq!(wire_text(b"plc\x1b[2J.example\r\n"), "plc[2J.example");
+        assert_eq!(wire_text(&[b'h', 0xff, b'2']), "h\u{fffd}2");
     }
 
     #[test]
