@@ -11,12 +11,14 @@ input wrapped, by scapy, in the mirror encapsulation named, from a switch
                 subheader, every outer packet cut into 48-byte IP fragments
   gre_ethernet  GRE 0x6558 (transparent Ethernet bridging), with a key
   vxlan         UDP to 4789, VNI 100
+  gre_ip        not a mirror: the IP packets alone (ARP left out), routed
+                through a GRE tunnel between the two
 
 Usage: mirror_encapsulate.py IN.pcap OUT.pcap ENCAPSULATION
 """
 import sys
 
-from scapy.all import IP, UDP, Dot1Q, Ether, PcapReader, PcapWriter, fragment
+from scapy.all import IP, UDP, Dot1Q, Ether, IPv6, PcapReader, PcapWriter, fragment
 from scapy.contrib.erspan import ERSPAN_I, ERSPAN_II, ERSPAN_III, ERSPAN_PlatformSpecific
 from scapy.layers.l2 import GRE
 from scapy.layers.vxlan import VXLAN
@@ -54,6 +56,12 @@ def wrap(kind, frame, n):
         return fragment(outer, fragsize=48)
     if kind == "gre_ethernet":
         return [SWITCH / GRE(proto=0x6558, key_present=1, key=42) / frame]
+    if kind == "gre_ip":
+        if IP in frame:
+            return [SWITCH / GRE(proto=0x0800) / frame[IP]]
+        if IPv6 in frame:
+            return [SWITCH / GRE(proto=0x86DD) / frame[IPv6]]
+        return []
     if kind == "vxlan":
         return [SWITCH / UDP(sport=49152 + n % 1000, dport=4789) / VXLAN(vni=100, flags=0x08) / frame]
     raise SystemExit(f"unknown encapsulation {kind}")

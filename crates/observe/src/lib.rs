@@ -152,7 +152,7 @@ struct Core {
     mirror_buffer: Vec<u8>,
 }
 
-/// A frame taken out of a remote SPAN packet.
+/// A frame taken out of a remote SPAN packet, or a tunnel's IP packet.
 struct Mirror {
     link: LinkType,
     /// The VLAN its ERSPAN header names (0: none).
@@ -303,7 +303,7 @@ impl Engine {
     }
 
     /// The frames [`Core::keep_mirror`] took out of the packet just analysed
-    /// (remote SPAN), analysed as if captured at the switch.
+    /// (remote SPAN, as if captured at the switch; a GRE tunnel's packets).
     #[cold]
     #[inline(never)]
     fn mirrored(&mut self, p: &RawPacket<'_>) {
@@ -318,6 +318,7 @@ impl Engine {
                         ts: p.ts,
                         record: p.record,
                         source: p.source,
+                        // As captured: a snap length cut the frame with its packet.
                         wire_len: u32::try_from(m.bytes.len()).unwrap_or(u32::MAX),
                         src_mac: frame.src_mac.filter(|m| !m.is_group()),
                         dst_mac: frame.dst_mac,
@@ -801,17 +802,19 @@ fn count(f: &mut Flow<FlowExt>, dir: Direction, addr: &Addr, payload: usize, agg
 }
 
 impl Core {
-    /// Keeps the frame a remote SPAN packet carries (ERSPAN, Ethernet over
-    /// GRE, VXLAN) to be analysed once the packet is, as if captured at the
-    /// switch; the packet itself then makes no flow. False, and nothing kept,
-    /// when there is none, or past [`MAX_TUNNEL_DEPTH`] mirrors within one
-    /// another.
+    /// Keeps the frame a packet carries to be analysed once the packet is:
+    /// a remote SPAN packet's (ERSPAN, Ethernet over GRE, VXLAN), as if
+    /// captured at the switch, or a routed GRE tunnel's IP packet. True when
+    /// the carrying packet is a mirror's and makes no flow; a tunnel's packet
+    /// is a flow of its own. False, and nothing kept, when there is none, or
+    /// past [`MAX_TUNNEL_DEPTH`] within one another.
     #[cold]
     fn keep_mirror(&mut self, inner: Option<otposture_wire::tunnel::Inner<'_>>) -> bool {
         let Some(inner) = inner else { return false };
         if self.mirror_depth >= MAX_TUNNEL_DEPTH || self.mirror.is_some() {
             return false;
         }
+        let mirror = inner.encapsulation.is_mirror();
         *self.stats.decapsulated.entry(inner.encapsulation.name()).or_insert(0) += 1;
         let link = match inner.link {
             otposture_wire::tunnel::InnerLink::Ethernet => LinkType::Ethernet,
@@ -821,7 +824,7 @@ impl Core {
         bytes.clear();
         bytes.extend_from_slice(inner.data);
         self.mirror = Some(Mirror { link, vlan: inner.vlan, bytes });
-        true
+        mirror
     }
 
     /// Ends a flow: flushes its streams, closes its dissector, records it.

@@ -36,8 +36,9 @@ pub struct EngineStats {
     /// IEEE 802.3 frames with an 802.2 LLC header, per kind (`stp`, `cdp`,
     /// `vtp`, `dtp`, `pvst`, other `snap`, other `llc`).
     pub llc_frames: BTreeMap<&'static str, u64>,
-    /// Mirrored frames taken out of the packets that carried them, per
-    /// encapsulation (`erspan1`, `erspan2`, `erspan3`, `gre_ethernet`, `vxlan`).
+    /// Mirrored frames taken out of the packets that carried them, and
+    /// packets out of routed GRE tunnels, per encapsulation (`erspan1`,
+    /// `erspan2`, `erspan3`, `gre_ethernet`, `vxlan`, `gre_ip`).
     pub decapsulated: BTreeMap<&'static str, u64>,
     /// Packets on interfaces with an unsupported link type, per LINKTYPE_.
     pub unsupported_link_types: BTreeMap<u32, u64>,

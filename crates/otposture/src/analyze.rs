@@ -566,7 +566,7 @@ fn print_summary(
     );
     if !s.decapsulated.is_empty() {
         let line: Vec<String> = s.decapsulated.iter().map(|(e, n)| format!("{e} {n}")).collect();
-        println!("  mirrored      frames taken out of remote SPAN packets: {}", line.join(", "));
+        println!("  carried       frames taken out of remote SPAN and GRE tunnel packets: {}", line.join(", "));
     }
     if !s.messages.is_empty() {
         let mut line = String::new();

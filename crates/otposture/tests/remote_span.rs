@@ -140,3 +140,51 @@ fn mirrored_frames_are_analysed_as_if_captured_at_the_switch() {
         assert_eq!(theirs.len(), frames as usize, "{kind}: tshark");
     }
 }
+
+/// GRE that carries IP is a routed tunnel, not a mirror: the sample's IP
+/// packets (its ARP left out) routed through one. The tunnel is a flow of its
+/// own between its two ends, and the packets inside give the sample's flows
+/// (no VLAN: the tunnel's packets carry none), messages and events.
+#[test]
+fn a_routed_gre_tunnel_is_a_flow_and_so_is_what_it_carries() {
+    if !loopback::require(
+        Command::new("python3").args(["-c", "import scapy.all"]).output().is_ok_and(|o| o.status.success()),
+        "python3 with scapy",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plain_db = dir.path().join("plain.db");
+    let summary = loopback::analyze(&plain_db, &sample());
+    let plain = seen(&plain_db, &summary);
+    let t = &summary["transport"];
+    let ip_packets = ["tcp", "udp", "icmp", "other_ip"].iter().map(|k| t[*k].as_u64().unwrap()).sum::<u64>();
+
+    let pcap = dir.path().join("gre_ip.pcap");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/mirror_encapsulate.py");
+    let out = Command::new("python3").arg(&script).arg(sample()).arg(&pcap).arg("gre_ip").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let db = dir.path().join("gre_ip.db");
+    let summary = loopback::analyze(&db, &pcap);
+    assert_eq!(summary["decapsulated"]["gre_ip"], ip_packets, "{summary}");
+    assert_eq!(summary["transport"]["other_ip"], ip_packets, "the tunnel's own packets: {summary}");
+    let got = seen(&db, &summary);
+
+    let without_vlan = |flows: &[String]| -> Vec<String> {
+        let mut v: Vec<String> = flows.iter().map(|f| f.split_once(' ').unwrap().1.to_string()).collect();
+        v.sort();
+        v
+    };
+    let (tunnel, carried): (Vec<String>, Vec<String>) =
+        without_vlan(&got.flows).into_iter().partition(|f| f.starts_with("\"ip-47\""));
+    assert_eq!(carried, without_vlan(&plain.flows), "the flows inside the tunnel");
+    assert_eq!(tunnel.len(), 1, "{tunnel:?}");
+    assert!(
+        tunnel[0].starts_with(&format!("\"ip-47\" \"10.99.0.1\" 0 \"10.99.0.2\" 0 null {ip_packets} 0")),
+        "{tunnel:?}"
+    );
+
+    let not_arp = |v: &[String]| v.iter().filter(|s| !s.contains("\"arp\"")).cloned().collect::<Vec<_>>();
+    assert_eq!(got.protocols, not_arp(&plain.protocols));
+    assert_eq!(got.events, not_arp(&plain.events));
+}

@@ -7,8 +7,8 @@
 //! a few fixed fields (draft-foschiano-erspan-03, RFC 2784/2890 for GRE, RFC
 //! 7348 for VXLAN), and no crate decodes them without a packet model of its own.
 //!
-//! GRE that carries IP (a routed tunnel between sites) is not a mirror: its
-//! packets are traffic of their own and stay a GRE flow.
+//! GRE that carries IP is a routed tunnel between sites, not a mirror: the
+//! tunnel is traffic of its own, and so are the packets inside it.
 
 /// The UDP port VXLAN is sent to (RFC 7348).
 pub const VXLAN_PORT: u16 = 4789;
@@ -30,6 +30,8 @@ pub enum Encapsulation {
     GreEthernet,
     /// VXLAN over UDP port 4789.
     Vxlan,
+    /// IPv4 or IPv6 over GRE: a routed tunnel, not a mirror.
+    GreIp,
 }
 
 impl Encapsulation {
@@ -41,7 +43,14 @@ impl Encapsulation {
             Encapsulation::ErspanIII => "erspan3",
             Encapsulation::GreEthernet => "gre_ethernet",
             Encapsulation::Vxlan => "vxlan",
+            Encapsulation::GreIp => "gre_ip",
         }
+    }
+
+    /// True for the encapsulations a switch mirrors frames in: the packets
+    /// that carry them are the mirror's, not the plant's.
+    pub fn is_mirror(self) -> bool {
+        self != Encapsulation::GreIp
     }
 }
 
@@ -77,10 +86,12 @@ const GRE_VERSION: u16 = 0x0007;
 const PROTO_ERSPAN_I_II: u16 = 0x88be;
 const PROTO_ERSPAN_III: u16 = 0x22eb;
 const PROTO_TEB: u16 = 0x6558;
+const PROTO_IPV4: u16 = 0x0800;
+const PROTO_IPV6: u16 = 0x86dd;
 
-/// The mirrored frame in a GRE packet (the IP payload of protocol 47), or
-/// `None` when it is not a mirror encapsulation this reads, or is cut short
-/// before the mirrored frame starts.
+/// The frame a GRE packet (the IP payload of protocol 47) carries: mirrored,
+/// or an IP packet in a routed tunnel. `None` when it carries something else,
+/// or is cut short before the frame starts.
 pub fn gre(payload: &[u8]) -> Option<Inner<'_>> {
     let (&[f0, f1, p0, p1], rest) = payload.split_first_chunk::<4>()?;
     let flags = u16::from_be_bytes([f0, f1]);
@@ -115,6 +126,7 @@ pub fn gre(payload: &[u8]) -> Option<Inner<'_>> {
             inner(Encapsulation::ErspanIII, link, data, u16::from_be_bytes([v0 & 0x0f, v1]))
         }
         PROTO_TEB => inner(Encapsulation::GreEthernet, InnerLink::Ethernet, rest, 0),
+        PROTO_IPV4 | PROTO_IPV6 => inner(Encapsulation::GreIp, InnerLink::Ip, rest, 0),
         _ => None,
     }
 }
@@ -188,9 +200,14 @@ mod tests {
     }
 
     #[test]
-    fn leaves_routed_tunnels_other_versions_and_short_headers() {
-        // IPv4 over GRE is a routed tunnel, not a mirror.
-        assert_eq!(gre(&gre_header(0, 0x0800, 0)), None);
+    fn reads_routed_tunnels_and_leaves_other_versions_and_short_headers() {
+        // IP over GRE is a routed tunnel: its packet, not a mirror's frame.
+        let mut ip = gre_header(GRE_KEY, 0x0800, 4);
+        ip.extend(FRAME);
+        let i = gre(&ip).unwrap();
+        assert_eq!((i.encapsulation, i.link, i.data), (Encapsulation::GreIp, InnerLink::Ip, FRAME));
+        assert!(!i.encapsulation.is_mirror() && Encapsulation::ErspanII.is_mirror());
+        assert_eq!(gre(&gre_header(0, 0x880b, 0)), None, "PPP is neither");
         // PPTP's GRE (version 1), a routing field.
         assert_eq!(gre(&gre_header(0x0001, 0x6558, 0)), None);
         assert_eq!(gre(&gre_header(GRE_ROUTING, 0x6558, 8)), None);
