@@ -143,25 +143,25 @@ struct Core {
     stats: EngineStats,
     /// The input of the packet being read (see [`RawPacket::source`]).
     source: u32,
-    /// A frame found mirrored in the packet being read, analysed once the
-    /// packet is ([`Core::keep_mirror`]).
-    mirror: Option<Mirror>,
-    /// Mirrors within one another being read now.
-    mirror_depth: u8,
-    /// The last mirrored frame's buffer, kept for the next one.
-    mirror_buffer: Vec<u8>,
+    /// A frame the packet being read carries (mirrored, or in a GRE tunnel),
+    /// analysed once the packet is ([`Core::keep_carried`]).
+    carried: Option<Carried>,
+    /// Carried frames within one another being read now.
+    carried_depth: u8,
+    /// The last carried frame's buffer, kept for the next one.
+    carried_buffer: Vec<u8>,
 }
 
 /// A frame taken out of a remote SPAN packet, or a tunnel's IP packet.
-struct Mirror {
+struct Carried {
     link: LinkType,
     /// The VLAN its ERSPAN header names (0: none).
     vlan: u16,
     bytes: Vec<u8>,
 }
 
-/// Mirrors within one another that are opened, at most: ERSPAN carrying a
-/// VXLAN mirror is two; past that a packet is taken as it comes.
+/// Carried frames within one another that are opened, at most: ERSPAN
+/// carrying a VXLAN mirror is two; past that a packet is taken as it comes.
 const MAX_TUNNEL_DEPTH: u8 = 2;
 
 impl std::fmt::Debug for Engine {
@@ -232,9 +232,9 @@ impl Engine {
                 ended_ids: Vec::new(),
                 stats: EngineStats::default(),
                 source: 0,
-                mirror: None,
-                mirror_depth: 0,
-                mirror_buffer: Vec::new(),
+                carried: None,
+                carried_depth: 0,
+                carried_buffer: Vec::new(),
             },
         }
     }
@@ -297,21 +297,21 @@ impl Engine {
             vlan: frame.vlan,
         };
         self.frame(&addr, frame);
-        if self.core.mirror.is_some() {
-            self.mirrored(p);
+        if self.core.carried.is_some() {
+            self.carried(p);
         }
     }
 
-    /// The frames [`Core::keep_mirror`] took out of the packet just analysed
+    /// The frames [`Core::keep_carried`] took out of the packet just analysed
     /// (remote SPAN, as if captured at the switch; a GRE tunnel's packets).
     #[cold]
     #[inline(never)]
-    fn mirrored(&mut self, p: &RawPacket<'_>) {
+    fn carried(&mut self, p: &RawPacket<'_>) {
         // `decode`, `frame` and `ip` are always inlined, here too: called from
         // two places, LLVM stopped inlining them into `packet`, where every
         // captured packet goes (1.4% more instructions on the benchmark).
-        while let Some(m) = self.core.mirror.take() {
-            self.core.mirror_depth += 1;
+        while let Some(m) = self.core.carried.take() {
+            self.core.carried_depth += 1;
             match otposture_wire::decode(m.link, &m.bytes) {
                 Ok(frame) => {
                     let addr = Addr {
@@ -329,10 +329,10 @@ impl Engine {
                 }
                 Err(e) => self.core.stats.count_error(e.kind()),
             }
-            // The buffer serves the next mirrored frame.
-            self.core.mirror_buffer = m.bytes;
+            // The buffer serves the next carried frame.
+            self.core.carried_buffer = m.bytes;
         }
-        self.core.mirror_depth = 0;
+        self.core.carried_depth = 0;
     }
 
     #[inline(always)]
@@ -415,7 +415,7 @@ impl Engine {
             let key = FragKey { src: ip.src, dst: ip.dst, id: frag.id, proto: ip.proto, vlan: addr.vlan };
             let whole = self.defrag.add(key, addr.ts, frag.offset, frag.more, ip.payload);
             if let Some(whole) = whole {
-                if ip.proto == IP_PROTO_GRE && self.core.keep_mirror(otposture_wire::tunnel::gre(&whole)) {
+                if ip.proto == IP_PROTO_GRE && self.core.keep_carried(otposture_wire::tunnel::gre(&whole)) {
                     return;
                 }
                 let l4 = otposture_wire::parse_transport(ip.proto, &whole);
@@ -423,7 +423,7 @@ impl Engine {
             }
             return;
         }
-        if ip.proto == IP_PROTO_GRE && self.core.keep_mirror(otposture_wire::tunnel::gre(ip.payload)) {
+        if ip.proto == IP_PROTO_GRE && self.core.keep_carried(otposture_wire::tunnel::gre(ip.payload)) {
             return;
         }
         self.transport(addr, ip, &ip.l4);
@@ -436,7 +436,7 @@ impl Engine {
                 self.tcp(addr, ip, seg);
             }
             L4::Udp(d) => {
-                if d.dst_port == VXLAN_PORT && self.core.keep_mirror(otposture_wire::tunnel::vxlan(d.payload)) {
+                if d.dst_port == VXLAN_PORT && self.core.keep_carried(otposture_wire::tunnel::vxlan(d.payload)) {
                     return;
                 }
                 self.core.stats.udp += 1;
@@ -809,9 +809,9 @@ impl Core {
     /// is a flow of its own. False, and nothing kept, when there is none, or
     /// past [`MAX_TUNNEL_DEPTH`] within one another.
     #[cold]
-    fn keep_mirror(&mut self, inner: Option<otposture_wire::tunnel::Inner<'_>>) -> bool {
+    fn keep_carried(&mut self, inner: Option<otposture_wire::tunnel::Inner<'_>>) -> bool {
         let Some(inner) = inner else { return false };
-        if self.mirror_depth >= MAX_TUNNEL_DEPTH || self.mirror.is_some() {
+        if self.carried_depth >= MAX_TUNNEL_DEPTH || self.carried.is_some() {
             return false;
         }
         let mirror = inner.encapsulation.is_mirror();
@@ -820,10 +820,10 @@ impl Core {
             otposture_wire::tunnel::InnerLink::Ethernet => LinkType::Ethernet,
             otposture_wire::tunnel::InnerLink::Ip => LinkType::RawIp,
         };
-        let mut bytes = std::mem::take(&mut self.mirror_buffer);
+        let mut bytes = std::mem::take(&mut self.carried_buffer);
         bytes.clear();
         bytes.extend_from_slice(inner.data);
-        self.mirror = Some(Mirror { link, vlan: inner.vlan, bytes });
+        self.carried = Some(Carried { link, vlan: inner.vlan, bytes });
         mirror
     }
 
