@@ -23,6 +23,15 @@ fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/plant-cell.pcap")
 }
 
+/// The sample as tests/peers/mirror_encapsulate.py wraps it in `kind`, in `dir`.
+fn encapsulated(dir: &Path, kind: &str) -> PathBuf {
+    let pcap = dir.join(format!("{kind}.pcap"));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/mirror_encapsulate.py");
+    let out = Command::new("python3").arg(&script).arg(sample()).arg(&pcap).arg(kind).output().unwrap();
+    assert!(out.status.success(), "{kind}: {}", String::from_utf8_lossy(&out.stderr));
+    pcap
+}
+
 /// What one analysed database holds, without ids that differ between runs.
 #[derive(Debug, PartialEq)]
 struct Seen {
@@ -108,11 +117,8 @@ fn mirrored_frames_are_analysed_as_if_captured_at_the_switch() {
     assert!(plain.flows.len() >= 8 && plain.events.len() > 10, "{plain:?}");
     let frames = 332;
 
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/mirror_encapsulate.py");
     for kind in ["erspan1", "erspan2", "erspan3", "gre_ethernet", "vxlan"] {
-        let pcap = dir.path().join(format!("{kind}.pcap"));
-        let out = Command::new("python3").arg(&script).arg(sample()).arg(&pcap).arg(kind).output().unwrap();
-        assert!(out.status.success(), "{kind}: {}", String::from_utf8_lossy(&out.stderr));
+        let pcap = encapsulated(dir.path(), kind);
 
         let db = dir.path().join(format!("{kind}.db"));
         let summary = loopback::analyze(&db, &pcap);
@@ -160,10 +166,7 @@ fn a_routed_gre_tunnel_is_a_flow_and_so_is_what_it_carries() {
     let t = &summary["transport"];
     let ip_packets = ["tcp", "udp", "icmp", "other_ip"].iter().map(|k| t[*k].as_u64().unwrap()).sum::<u64>();
 
-    let pcap = dir.path().join("gre_ip.pcap");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/mirror_encapsulate.py");
-    let out = Command::new("python3").arg(&script).arg(sample()).arg(&pcap).arg("gre_ip").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pcap = encapsulated(dir.path(), "gre_ip");
     let db = dir.path().join("gre_ip.db");
     let summary = loopback::analyze(&db, &pcap);
     assert_eq!(summary["decapsulated"]["gre_ip"], ip_packets, "{summary}");
