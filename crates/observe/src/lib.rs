@@ -816,14 +816,10 @@ impl Core {
         }
         let mirror = inner.encapsulation.is_mirror();
         *self.stats.decapsulated.entry(inner.encapsulation.name()).or_insert(0) += 1;
-        let link = match inner.link {
-            otposture_wire::tunnel::InnerLink::Ethernet => LinkType::Ethernet,
-            otposture_wire::tunnel::InnerLink::Ip => LinkType::RawIp,
-        };
         let mut bytes = std::mem::take(&mut self.carried_buffer);
         bytes.clear();
         bytes.extend_from_slice(inner.data);
-        self.carried = Some(Carried { link, vlan: inner.vlan, bytes });
+        self.carried = Some(Carried { link: inner.link, vlan: inner.vlan, bytes });
         mirror
     }
 

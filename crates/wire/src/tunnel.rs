@@ -10,6 +10,8 @@
 //! GRE that carries IP is a routed tunnel between sites, not a mirror: the
 //! tunnel is traffic of its own, and so are the packets inside it.
 
+use crate::LinkType;
+
 /// The UDP port VXLAN is sent to (RFC 7348).
 pub const VXLAN_PORT: u16 = 4789;
 
@@ -54,22 +56,15 @@ impl Encapsulation {
     }
 }
 
-/// What the mirrored bytes start with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InnerLink {
-    /// An Ethernet header.
-    Ethernet,
-    /// An IPv4 or IPv6 header (ERSPAN III frame type 2).
-    Ip,
-}
-
 /// A mirrored frame found inside a packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Inner<'a> {
     /// The encapsulation it came in.
     pub encapsulation: Encapsulation,
-    /// What `data` starts with.
-    pub link: InnerLink,
+    /// What `data` starts with: an Ethernet header, or an IPv4 or IPv6
+    /// header (a routed tunnel's packet, ERSPAN III frame type 2), decoded as
+    /// [`LinkType::RawIp`] decodes it.
+    pub link: LinkType,
     /// The mirrored frame, as far as the capture holds it.
     pub data: &'a [u8],
     /// The VLAN the ERSPAN header names (0 when none), for a frame mirrored
@@ -103,13 +98,13 @@ pub fn gre(payload: &[u8]) -> Option<Inner<'_>> {
     let rest = rest.get(optional..)?;
     let inner = |encapsulation, link, data, vlan| Some(Inner { encapsulation, link, data, vlan });
     match u16::from_be_bytes([p0, p1]) {
-        PROTO_ERSPAN_I_II if flags & GRE_SEQUENCE == 0 => inner(Encapsulation::ErspanI, InnerLink::Ethernet, rest, 0),
+        PROTO_ERSPAN_I_II if flags & GRE_SEQUENCE == 0 => inner(Encapsulation::ErspanI, LinkType::Ethernet, rest, 0),
         PROTO_ERSPAN_I_II => {
             let (&[v0, v1, ..], data) = rest.split_first_chunk::<8>()?;
             if v0 >> 4 != 1 {
                 return None;
             }
-            inner(Encapsulation::ErspanII, InnerLink::Ethernet, data, u16::from_be_bytes([v0 & 0x0f, v1]))
+            inner(Encapsulation::ErspanII, LinkType::Ethernet, data, u16::from_be_bytes([v0 & 0x0f, v1]))
         }
         PROTO_ERSPAN_III => {
             let (&[v0, v1, _, _, _, _, _, _, _, _, w2, w3], data) = rest.split_first_chunk::<12>()?;
@@ -119,14 +114,14 @@ pub fn gre(payload: &[u8]) -> Option<Inner<'_>> {
             // The O bit: an 8-byte platform-specific subheader follows.
             let data = if w3 & 0x01 != 0 { data.get(8..)? } else { data };
             let link = match (w2 >> 2) & 0x1f {
-                0 => InnerLink::Ethernet,
-                2 => InnerLink::Ip,
+                0 => LinkType::Ethernet,
+                2 => LinkType::RawIp,
                 _ => return None,
             };
             inner(Encapsulation::ErspanIII, link, data, u16::from_be_bytes([v0 & 0x0f, v1]))
         }
-        PROTO_TEB => inner(Encapsulation::GreEthernet, InnerLink::Ethernet, rest, 0),
-        PROTO_IPV4 | PROTO_IPV6 => inner(Encapsulation::GreIp, InnerLink::Ip, rest, 0),
+        PROTO_TEB => inner(Encapsulation::GreEthernet, LinkType::Ethernet, rest, 0),
+        PROTO_IPV4 | PROTO_IPV6 => inner(Encapsulation::GreIp, LinkType::RawIp, rest, 0),
         _ => None,
     }
 }
@@ -139,7 +134,7 @@ pub fn vxlan(payload: &[u8]) -> Option<Inner<'_>> {
     if flags & 0x08 == 0 {
         return None;
     }
-    Some(Inner { encapsulation: Encapsulation::Vxlan, link: InnerLink::Ethernet, data, vlan: 0 })
+    Some(Inner { encapsulation: Encapsulation::Vxlan, link: LinkType::Ethernet, data, vlan: 0 })
 }
 
 #[cfg(test)]
@@ -163,7 +158,7 @@ mod tests {
         one.extend(FRAME);
         assert_eq!(
             gre(&one).unwrap(),
-            Inner { encapsulation: Encapsulation::ErspanI, link: InnerLink::Ethernet, data: FRAME, vlan: 0 }
+            Inner { encapsulation: Encapsulation::ErspanI, link: LinkType::Ethernet, data: FRAME, vlan: 0 }
         );
 
         // Type II: sequence number, then version 1, VLAN 0x123, the rest.
@@ -181,7 +176,7 @@ mod tests {
         let i = gre(&three).unwrap();
         assert_eq!(
             (i.encapsulation, i.link, i.vlan, i.data),
-            (Encapsulation::ErspanIII, InnerLink::Ethernet, 10, FRAME)
+            (Encapsulation::ErspanIII, LinkType::Ethernet, 10, FRAME)
         );
         let mut sub = gre_header(0, 0x22eb, 0);
         sub.extend([0x20, 0, 0, 1, 9, 9, 9, 9, 0, 0, 0, 1]);
@@ -191,7 +186,7 @@ mod tests {
         let mut ip = gre_header(0, 0x22eb, 0);
         ip.extend([0x20, 0, 0, 1, 9, 9, 9, 9, 0, 0, 2 << 2, 0]);
         ip.extend(FRAME);
-        assert_eq!(gre(&ip).unwrap().link, InnerLink::Ip);
+        assert_eq!(gre(&ip).unwrap().link, LinkType::RawIp);
 
         let mut teb = gre_header(GRE_CHECKSUM, 0x6558, 4);
         teb.extend(FRAME);
@@ -205,7 +200,7 @@ mod tests {
         let mut ip = gre_header(GRE_KEY, 0x0800, 4);
         ip.extend(FRAME);
         let i = gre(&ip).unwrap();
-        assert_eq!((i.encapsulation, i.link, i.data), (Encapsulation::GreIp, InnerLink::Ip, FRAME));
+        assert_eq!((i.encapsulation, i.link, i.data), (Encapsulation::GreIp, LinkType::RawIp, FRAME));
         assert!(!i.encapsulation.is_mirror() && Encapsulation::ErspanII.is_mirror());
         assert_eq!(gre(&gre_header(0, 0x880b, 0)), None, "PPP is neither");
         // PPTP's GRE (version 1), a routing field.
