@@ -15,11 +15,16 @@
 //! time, and closed at its end. A day of hourly rotated captures holds one or
 //! two open at once. The first file, pipes and standard input (which cannot be
 //! opened again) stay open until their end.
+//!
+//! A file that fails (cut short, corrupt, gone) is closed where it fails, and
+//! its error is returned by one read; the next read goes on with the other
+//! files. One broken file in a directory of rotated captures costs its own
+//! rest, not everything after it.
 
 use crate::{CaptureError, FileSource, Note, Packet, PacketSource, Polled, Progress, Warning};
 use otposture_model::Timestamp;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::path::PathBuf;
 
 /// Files merged by timestamp.
@@ -38,8 +43,8 @@ pub struct MergedSource {
     /// The file whose packet was handed out last: its next record is read on
     /// the next call, after the caller is done with the packet.
     last: Option<usize>,
-    /// An error met while a file was added, returned by the first read.
-    failed: Option<CaptureError>,
+    /// Errors of files that failed and were closed, returned one per read.
+    failed: VecDeque<CaptureError>,
     /// Bytes and packets of the files read to their end and closed.
     ended: Progress,
     /// Every input's size, when all are known.
@@ -70,7 +75,7 @@ impl MergedSource {
             parked: Vec::new(),
             parked_sorted: true,
             last: None,
-            failed: None,
+            failed: VecDeque::new(),
             ended: Progress::default(),
             total_bytes: Some(0),
             warnings: Vec::new(),
@@ -86,12 +91,12 @@ impl MergedSource {
 
     /// Adds the next input. A regular file other than the first is read up to
     /// its first packet and closed until the merge reaches that packet; an
-    /// error on the way is returned by the first read of the merge, as a
-    /// later one would be.
+    /// error on the way is returned by a read of the merge, as a later one
+    /// would be.
     pub fn add(&mut self, mut file: FileSource) {
         let position = self.open.len();
         self.total_bytes = self.total_bytes.zip(file.progress().total_bytes).map(|(a, b)| a + b);
-        if position == 0 || !file.reopenable() || self.failed.is_some() {
+        if position == 0 || !file.reopenable() {
             self.open.push(Some(file));
             self.unread.push(position);
             self.opened();
@@ -105,7 +110,10 @@ impl MergedSource {
                 self.parked_sorted = false;
             }
             Ok(None) => self.ended(file),
-            Err(e) => self.failed = Some(e),
+            Err(e) => {
+                self.ended(file);
+                self.failed.push_back(e);
+            }
         }
     }
 
@@ -188,13 +196,15 @@ impl PacketSource for MergedSource {
                 _ => Ok(None),
             };
         }
-        if let Some(e) = self.failed.take() {
-            return Err(e);
-        }
         if !self.unread.is_empty() {
             for position in std::mem::take(&mut self.unread) {
-                self.queue(position)?;
+                if let Err(e) = self.queue(position) {
+                    self.failed.push_back(e);
+                }
             }
+        }
+        if let Some(e) = self.failed.pop_front() {
+            return Err(e);
         }
         if !self.parked_sorted {
             self.parked.sort_unstable_by_key(|p| Reverse((p.first, p.position)));
@@ -327,14 +337,34 @@ mod tests {
         assert_eq!(got, [(1, 3), (5, 1), (10, 1), (10, 1), (10, 2), (10, 2), (10, 3), (15, 2), (20, 1)]);
     }
 
+    /// Cuts the last `n` bytes off a file.
+    fn cut(path: &std::path::Path, n: u64) {
+        let len = std::fs::metadata(path).unwrap().len();
+        std::fs::OpenOptions::new().write(true).open(path).unwrap().set_len(len - n).unwrap();
+    }
+
+    /// Every packet and every error, in the order the merge gives them.
+    fn read_through(m: &mut MergedSource) -> (Vec<(i64, u8)>, Vec<String>) {
+        let (mut packets, mut errors) = (Vec::new(), Vec::new());
+        loop {
+            match m.next_packet() {
+                Ok(Some(p)) => packets.push((p.ts.0 / 1_000, *p.data.last().unwrap())),
+                Ok(None) => return (packets, errors),
+                Err(e) => {
+                    errors.push(e.to_string());
+                    assert!(errors.len() <= 10, "errors without end: {errors:?}");
+                }
+            }
+        }
+    }
+
     #[test]
-    fn a_broken_file_is_an_error_naming_it_after_what_came_before() {
+    fn a_broken_file_is_an_error_naming_it_after_what_came_before_and_the_others_go_on() {
         let dir = tempfile::tempdir().unwrap();
         let a = write(dir.path(), "a.pcap", 1, &[1, 2, 3, 4]);
         let b = write(dir.path(), "b.pcap", 2, &[2, 3]);
         // Cut b's second record short.
-        let len = std::fs::metadata(&b).unwrap().len();
-        std::fs::OpenOptions::new().write(true).open(&b).unwrap().set_len(len - 3).unwrap();
+        cut(&b, 3);
         let mut m = merged(&[a, b.clone()]);
         let mut seen = 0;
         let err = loop {
@@ -346,6 +376,46 @@ mod tests {
         };
         assert_eq!(seen, 3, "a's 1 and 2, then b's 2 before b's cut record");
         assert!(err.to_string().contains(&b.display().to_string()), "{err}");
+        // The next reads go on with a, and b is not read again.
+        let (rest, errors) = read_through(&mut m);
+        assert_eq!(rest, [(3, 1), (4, 1)]);
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
+    fn broken_files_anywhere_in_a_merge_cost_only_their_own_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = write(dir.path(), "a.pcap", 1, &[1, 5, 9]);
+        // Broken before its first packet (found while the inputs are given).
+        let b = write(dir.path(), "b.pcap", 2, &[2]);
+        cut(&b, 5);
+        let b2 = write(dir.path(), "b2.pcap", 7, &[2]);
+        cut(&b2, 1);
+        // Broken after two packets (found when the merge reaches it again).
+        let c = write(dir.path(), "c.pcap", 3, &[3, 4, 6]);
+        cut(&c, 1);
+        // Not a capture at all past its header: a bad record length.
+        let d = write(dir.path(), "d.pcap", 4, &[7, 8]);
+        {
+            use std::io::{Seek, Write};
+            let mut f = std::fs::OpenOptions::new().write(true).open(&d).unwrap();
+            // The second record's captured length (24-byte file header,
+            // 16-byte record header, 15-byte frame, then 8 bytes in).
+            f.seek(std::io::SeekFrom::Start(24 + 16 + 15 + 8)).unwrap();
+            f.write_all(&u32::MAX.to_le_bytes()).unwrap();
+        }
+        let e = write(dir.path(), "e.pcap", 5, &[10]);
+        // The first file given breaks too, and the merge goes on without it.
+        let f = write(dir.path(), "f.pcap", 6, &[0, 11]);
+        cut(&f, 2);
+        let (packets, errors) =
+            read_through(&mut merged(&[f.clone(), a, b.clone(), c.clone(), b2.clone(), d.clone(), e]));
+        assert_eq!(packets, [(0, 6), (1, 1), (3, 3), (4, 3), (5, 1), (7, 4), (9, 1), (10, 5)]);
+        assert_eq!(errors.len(), 5, "{errors:?}");
+        for broken in [&f, &b, &b2, &c, &d] {
+            let name = broken.display().to_string();
+            assert_eq!(errors.iter().filter(|e| e.contains(&name)).count(), 1, "{name}: {errors:?}");
+        }
     }
 
     #[test]

@@ -203,6 +203,10 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
     let mut source: Box<dyn PacketSource>;
     let mut capture_ids: Vec<CaptureId> = Vec::new();
     let mut inputs: Vec<String> = Vec::new();
+    // Every input that failed, in the order met: one broken file among many
+    // stops only its own read (exit 3 at the end), not the others'.
+    let mut failures: Vec<CaptureError> = Vec::new();
+    let mut unopened = 0usize;
     if let Some(iface) = &args.iface {
         #[cfg(feature = "live")]
         {
@@ -244,14 +248,9 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
             let file = match FileSource::open(path, capture_ids.len()) {
                 Ok(f) => f,
                 Err(e) => {
-                    eprintln!("error: {e}");
-                    store.finish_run(
-                        run_id,
-                        RunStatus::Failed,
-                        now_secs(),
-                        &serde_json::json!({ "error": e.to_string() }),
-                    )?;
-                    return Ok(exit::BAD_INPUT);
+                    failures.push(e);
+                    unopened += 1;
+                    continue;
                 }
             };
             let (fp, size) = fingerprint(path).with_context(|| format!("reading {}", path.display()))?;
@@ -270,6 +269,20 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
             inputs.push(path.display().to_string());
             merged.add(file);
         }
+        if capture_ids.is_empty() && !failures.is_empty() {
+            // Nothing could be opened: nothing to analyse or summarise.
+            for e in &failures {
+                eprintln!("error: {e}");
+            }
+            let errors: Vec<String> = failures.iter().map(ToString::to_string).collect();
+            store.finish_run(
+                run_id,
+                RunStatus::Failed,
+                now_secs(),
+                &serde_json::json!({ "error": errors.first(), "errors": errors }),
+            )?;
+            return Ok(exit::BAD_INPUT);
+        }
         source = Box::new(merged);
     }
 
@@ -282,7 +295,6 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
     let mut link_types_seen: Vec<Vec<u32>> = vec![Vec::new(); capture_ids.len()];
     let mut current = 0usize;
     let mut since_checkpoint = 0u64;
-    let mut failure: Option<CaptureError> = None;
     let mut warnings = Vec::new();
     let mut last_ts = otposture_model::Timestamp::default();
     let mut last_checkpoint = Instant::now();
@@ -315,8 +327,13 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
             Ok(Polled::Idle) => true,
             Ok(Polled::End) => break,
             Err(e) => {
-                failure = Some(e);
-                break;
+                failures.push(e);
+                // A file that fails is closed where it failed and the merge
+                // goes on with the others; a live interface that fails ends.
+                if args.iface.is_some() {
+                    break;
+                }
+                continue;
             }
         };
         // A quiet live network: what came since the last checkpoint is stored.
@@ -350,19 +367,19 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
     bar.finish_and_clear();
     let elapsed = t0.elapsed();
 
-    let status = if failure.is_some() {
+    let status = if !failures.is_empty() {
         RunStatus::Failed
     } else if interrupted {
         RunStatus::Interrupted
     } else {
         RunStatus::Complete
     };
-    let failed_source = failure.as_ref().and_then(|e| e.path().map(Path::to_path_buf));
     for (i, id) in capture_ids.iter().enumerate() {
         let stats = per_capture.get(i).cloned().unwrap_or_default();
-        let this_failed = failed_source.as_deref().is_some_and(|f| inputs.get(i).is_some_and(|p| Path::new(p) == f));
-        let (st, err) = if this_failed {
-            (RunStatus::Failed, failure.as_ref().map(|e| e.to_string()))
+        let failed =
+            failures.iter().find(|e| e.path().is_some_and(|f| inputs.get(i).is_some_and(|p| Path::new(p) == f)));
+        let (st, err) = if let Some(e) = failed {
+            (RunStatus::Failed, Some(e.to_string()))
         } else if interrupted {
             (RunStatus::Interrupted, None)
         } else {
@@ -371,7 +388,7 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
         store.finish_capture(*id, st, err.as_deref(), &stats, now_secs())?;
     }
     let stats = engine.stats();
-    let summary = summary_json(&stats, &inputs, network, elapsed, &warnings, failure.as_ref());
+    let summary = summary_json(&stats, &inputs, network, elapsed, &warnings, &failures);
     store.finish_run(run_id, status, now_secs(), &summary)?;
     // The inventory is rebuilt from everything stored; if that fails, what
     // was analysed stays stored and `otposture assets rebuild` retries.
@@ -395,9 +412,20 @@ pub(crate) fn run(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<u8> 
     if warnings.len() > 20 {
         eprintln!("warning: ... and {} more warnings", warnings.len() - 20);
     }
-    if let Some(e) = &failure {
-        eprintln!("error: {e}");
-        eprintln!("note: everything decoded before the error is stored in {}", db.display());
+    if !failures.is_empty() {
+        for e in &failures {
+            eprintln!("error: {e}");
+        }
+        let given = inputs.len() + unopened;
+        if given > 1 {
+            eprintln!(
+                "note: {} of {given} inputs failed; everything decoded before each error, and every other input, is stored in {}",
+                failures.len(),
+                db.display()
+            );
+        } else {
+            eprintln!("note: everything decoded before the error is stored in {}", db.display());
+        }
         return Ok(exit::BAD_INPUT);
     }
     if interrupted {
@@ -487,7 +515,7 @@ fn summary_json(
     network: Option<&str>,
     elapsed: Duration,
     warnings: &[otposture_capture::Warning],
-    failure: Option<&CaptureError>,
+    failures: &[CaptureError],
 ) -> serde_json::Value {
     let secs = elapsed.as_secs_f64().max(1e-9);
     let mut summary = serde_json::json!({
@@ -531,7 +559,8 @@ fn summary_json(
             "peak_flows": s.flow_table.peak_flows,
         },
         "fragments": { "received": s.defrag.fragments, "reassembled": s.defrag.reassembled, "overlaps": s.defrag.overlaps, "invalid": s.defrag.invalid },
-        "error": failure.map(|e| e.to_string()),
+        "error": failures.first().map(ToString::to_string),
+        "errors": failures.iter().map(ToString::to_string).collect::<Vec<_>>(),
     });
     // Named networks only, as elsewhere: the unnamed network's output is as it was.
     if let (Some(network), Some(map)) = (network, summary.as_object_mut()) {

@@ -444,6 +444,76 @@ fn rotated_captures_given_in_any_order_read_as_the_whole() {
 }
 
 #[test]
+fn a_broken_capture_among_rotated_ones_costs_only_its_own_rest() {
+    // The sample in six rotated pieces. The third was cut off inside its last
+    // record (a sensor that lost power), and the directory also holds an empty
+    // file and one that is not a capture. Every other piece is analysed as if
+    // the broken one had ended a record earlier; the run still exits 3 and
+    // names each broken input.
+    let frames = sample_frames();
+    let env = Env::new();
+    let per = frames.len().div_ceil(6);
+    let mut pieces = Vec::new();
+    let mut lost = None;
+    for (i, chunk) in frames.chunks(per).enumerate() {
+        let bytes = pcap_bytes(LinkType::ETHERNET, chunk);
+        let bytes = if i == 2 {
+            lost = Some(i * per + chunk.len() - 1);
+            bytes[..bytes.len() - 7].to_vec()
+        } else {
+            bytes
+        };
+        pieces.push(env.file(&format!("piece-{i}.pcap"), &bytes));
+    }
+    let empty = env.file("piece-3a.pcap", b"");
+    let text = env.file("piece-3b.pcap", b"this is not a capture at all");
+    let cut = pieces[2].clone();
+    let mut given: Vec<&Path> = pieces.iter().map(|p| p.as_path()).collect();
+    given.insert(3, &empty);
+    given.insert(1, &text);
+    let out = env.analyze(&given, &["--summary", "json"]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let err = stderr(&out);
+    for broken in [&cut, &empty, &text] {
+        assert!(err.contains(&format!("error: {}", broken.display())), "{broken:?}: {err}");
+    }
+    assert!(err.contains("3 of 8 inputs failed"), "{err}");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors = summary["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 3, "{summary}");
+    assert_eq!(summary["error"], errors[0]);
+    assert!(errors.iter().any(|e| e.as_str().unwrap().contains("piece-2.pcap: truncated")), "{errors:?}");
+    assert_eq!(summary["packets"].as_u64(), Some(frames.len() as u64 - 1));
+
+    // Every piece is a capture: the broken one failed, with the records before
+    // its cut; the others are complete. The two non-captures are not captures.
+    let caps = env.json(&["captures"]);
+    let caps = caps["captures"].as_array().unwrap();
+    assert_eq!(caps.len(), 6, "{caps:?}");
+    for c in caps {
+        let broken = c["path"].as_str().unwrap().ends_with("piece-2.pcap");
+        assert_eq!(c["status"], if broken { "failed" } else { "complete" }, "{c}");
+        assert_eq!(c["error"].is_string(), broken, "{c}");
+    }
+    assert_eq!(caps.iter().map(|c| c["packets"].as_u64().unwrap()).sum::<u64>(), frames.len() as u64 - 1);
+
+    // What is stored is what the same packets give in one file.
+    let lost = lost.unwrap();
+    let kept: Vec<_> = frames.iter().enumerate().filter(|(i, _)| *i != lost).map(|(_, f)| f.clone()).collect();
+    let whole = Env::new();
+    let w = whole.file("whole.pcap", &pcap_bytes(LinkType::ETHERNET, &kept));
+    assert_eq!(code(&whole.analyze(&[&w], &[])), 0);
+    assert_eq!(flows_but_capture(&env), flows_but_capture(&whole));
+    // Host ids follow the order hosts were written in, which the pieces change.
+    let hosts = |e: &Env| {
+        let mut h = e.json(&["hosts"])["hosts"].clone();
+        h.as_array_mut().unwrap().iter_mut().for_each(|h| drop(h.as_object_mut().unwrap().remove("id")));
+        h
+    };
+    assert_eq!(hosts(&env), hosts(&whole));
+}
+
+#[test]
 fn more_rotated_captures_than_open_files_allowed_are_analysed() {
     // 166 pieces under a limit of 40 open files: a merge that held every
     // input open could not even open them (EMFILE).
