@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let mut ts = 1_700_000_000_000_000_000i64;
     for (i, frame) in rest.split(|b| *b == 0xA5).enumerate() {
         let _ = otposture_wire::decode(otposture_wire::LinkType::from_linktype(link).unwrap_or(otposture_wire::LinkType::Ethernet), frame);
-        let _ = (otposture_wire::tunnel::gre(frame), otposture_wire::tunnel::vxlan(frame));
+        let _ = (otposture_wire::tunnel::gre(frame), otposture_wire::tunnel::vxlan(frame), otposture_wire::tunnel::mpls(frame));
         ts += i64::from(sel >> 3) * 1_000_000_000;
         engine.packet(&RawPacket { ts: Timestamp(ts), linktype: link, data: frame, orig_len: frame.len() as u32, record: i as u64 + 1, source: 0 });
     }

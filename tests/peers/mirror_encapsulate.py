@@ -13,6 +13,12 @@ input wrapped, by scapy, in the mirror encapsulation named, from a switch
   vxlan         UDP to 4789, VNI 100
   gre_ip        not a mirror: the IP packets alone (ARP left out), routed
                 through a GRE tunnel between the two
+  mpls_ip       not a mirror either: the IP packets alone (ARP left out),
+                each behind a two-label MPLS stack (a layer-3 VPN on a
+                provider link), from one router to the next
+  mpls_pw       every frame behind two labels and a control word (an
+                Ethernet pseudowire, RFC 4448), router to router
+  mpls_pw_nocw  the same without the control word (label 299777)
 
 Usage: mirror_encapsulate.py IN.pcap OUT.pcap ENCAPSULATION
 """
@@ -20,10 +26,12 @@ import sys
 
 from scapy.all import IP, UDP, Dot1Q, Ether, IPv6, PcapReader, PcapWriter, fragment
 from scapy.contrib.erspan import ERSPAN_I, ERSPAN_II, ERSPAN_III, ERSPAN_PlatformSpecific
+from scapy.contrib.mpls import MPLS, EoMCW
 from scapy.layers.l2 import GRE
 from scapy.layers.vxlan import VXLAN
 
 SWITCH = Ether(src="00:1e:f6:00:00:01", dst="00:1e:f6:00:00:02") / IP(src="10.99.0.1", dst="10.99.0.2")
+ROUTER = Ether(src="00:1e:f6:00:00:01", dst="00:1e:f6:00:00:02", type=0x8847)
 
 
 def untag(frame):
@@ -62,6 +70,15 @@ def wrap(kind, frame, n):
         if IPv6 in frame:
             return [SWITCH / GRE(proto=0x86DD) / frame[IPv6]]
         return []
+    if kind == "mpls_ip":
+        if IP in frame or IPv6 in frame:
+            inner = frame[IP] if IP in frame else frame[IPv6]
+            return [ROUTER / MPLS(label=16001, s=0, ttl=64) / MPLS(label=24, s=1, ttl=63) / inner]
+        return []
+    if kind == "mpls_pw":
+        return [ROUTER / MPLS(label=16001, s=0, ttl=64) / MPLS(label=299776, s=1, ttl=255) / EoMCW(seq=n % 65536) / frame]
+    if kind == "mpls_pw_nocw":
+        return [ROUTER / MPLS(label=16001, s=0, ttl=64) / MPLS(label=299777, s=1, ttl=255) / frame]
     if kind == "vxlan":
         return [SWITCH / UDP(sport=49152 + n % 1000, dport=4789) / VXLAN(vni=100, flags=0x08) / frame]
     raise SystemExit(f"unknown encapsulation {kind}")

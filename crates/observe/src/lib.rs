@@ -23,7 +23,7 @@ use otposture_model::{
     Direction, EventKind, FlowEnd, FlowKey, FlowRecord, HostSource, InitiatorBasis, Observation, TcpState, Timestamp,
     Transport,
 };
-use otposture_wire::tunnel::{IP_PROTO_GRE, VXLAN_PORT};
+use otposture_wire::tunnel::{ETHERTYPE_MPLS, ETHERTYPE_MPLS_MULTICAST, IP_PROTO_GRE, VXLAN_PORT};
 use otposture_wire::{tcp_flags, Frame, IpPacket, LinkType, Net, L4};
 use std::borrow::Cow;
 
@@ -340,6 +340,11 @@ impl Engine {
         match &frame.net {
             Net::Ip(ip) => self.ip(addr, ip),
             &Net::L2 { ethertype, payload } => {
+                if matches!(ethertype, ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST)
+                    && self.core.keep_labelled(addr, payload)
+                {
+                    return;
+                }
                 self.core.stats.l2_frames += 1;
                 let ctx = PacketCtx {
                     src_mac: addr.src_mac,
@@ -821,6 +826,23 @@ impl Core {
         bytes.extend_from_slice(inner.data);
         self.carried = Some(Carried { link: inner.link, vlan: inner.vlan, bytes });
         mirror
+    }
+
+    /// Keeps what an MPLS label stack carries (an IP packet, a pseudowire's
+    /// Ethernet frame) to be analysed once the packet is; true when it did.
+    /// The labels are the link's own: the router that sent the frame is a
+    /// host on the link, and the frame counts as decapsulated, not as layer 2.
+    #[cold]
+    #[inline(never)]
+    fn keep_labelled(&mut self, addr: &Addr, payload: &[u8]) -> bool {
+        self.keep_carried(otposture_wire::tunnel::mpls(payload));
+        if self.carried.is_none() {
+            return false;
+        }
+        if let Some(mac) = addr.src_mac {
+            self.agg.host(Some(mac), None, addr.vlan, addr.ts, HostSource::L2);
+        }
+        true
     }
 
     /// Ends a flow: flushes its streams, closes its dissector, records it.

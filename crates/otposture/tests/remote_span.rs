@@ -191,3 +191,76 @@ fn a_routed_gre_tunnel_is_a_flow_and_so_is_what_it_carries() {
     assert_eq!(got.protocols, not_arp(&plain.protocols));
     assert_eq!(got.events, not_arp(&plain.events));
 }
+
+/// MPLS on a provider or core link, as utilities carry substation traffic
+/// between sites: the sample's IP packets behind a two-label stack (a layer-3
+/// VPN), and its whole frames behind two labels and a control word (an
+/// Ethernet pseudowire). What the labels carry gives the sample's flows,
+/// messages and events; the router that sent the frames is a host on the
+/// link; the labels make no flow. tshark finds the same packets inside.
+#[test]
+fn mpls_label_stacks_carry_the_plants_traffic() {
+    if !loopback::require(
+        Command::new("python3").args(["-c", "import scapy.contrib.mpls"]).output().is_ok_and(|o| o.status.success()),
+        "python3 with scapy",
+    ) || !support::tshark_available()
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plain_db = dir.path().join("plain.db");
+    let plain_summary = loopback::analyze(&plain_db, &sample());
+    let plain = seen(&plain_db, &plain_summary);
+    let t = &plain_summary["transport"];
+    let ip_packets = ["tcp", "udp", "icmp", "other_ip"].iter().map(|k| t[*k].as_u64().unwrap()).sum::<u64>();
+    let router = "\"00:1e:f6:00:00:01\" null null null".to_string();
+
+    // The pseudowire, with and without its control word: every frame, tags
+    // and all, as captured at the site. Told to read the label as the
+    // pseudowire it is, tshark finds every frame inside (left to guess, it
+    // read the word as a MAC address in one frame with it).
+    for (kind, decode_as) in
+        [("mpls_pw", "mpls.label==299776,pwethcw"), ("mpls_pw_nocw", "mpls.label==299777,pwethnocw")]
+    {
+        let pcap = encapsulated(dir.path(), kind);
+        let db = dir.path().join(format!("{kind}.db"));
+        let summary = loopback::analyze(&db, &pcap);
+        assert_eq!(summary["decapsulated"]["mpls"], 332, "{kind}: {summary}");
+        assert_eq!(summary["transport"], plain_summary["transport"], "{kind}: {summary}");
+        let got = seen(&db, &summary);
+        assert_eq!(got.flows, plain.flows, "{kind}: flows");
+        assert_eq!(got.bytes, plain.bytes, "{kind}: bytes");
+        let mut hosts = plain.hosts.clone();
+        hosts.push(router.clone());
+        hosts.sort();
+        assert_eq!(got.hosts, hosts, "{kind}: the sample's hosts and the router");
+        assert_eq!(got.protocols, plain.protocols, "{kind}: messages");
+        assert_eq!(got.events, plain.events, "{kind}: events");
+        assert_eq!(got.packets, plain.packets, "{kind}: events' packets");
+        let theirs = support::tshark_fields(&pcap, &["-d", decode_as], "mpls && eth.type", &["eth.type"]);
+        assert_eq!(theirs.len(), 332, "{kind}: tshark");
+    }
+
+    // The layer-3 VPN: IP packets only, so flows without the site's VLAN.
+    let pcap = encapsulated(dir.path(), "mpls_ip");
+    let db = dir.path().join("mpls_ip.db");
+    let summary = loopback::analyze(&db, &pcap);
+    assert_eq!(summary["decapsulated"]["mpls"], ip_packets, "{summary}");
+    assert_eq!(summary["transport"]["non_ip"], 0, "{summary}");
+    let got = seen(&db, &summary);
+    let without_vlan = |flows: &[String]| -> Vec<String> {
+        let mut v: Vec<String> = flows.iter().map(|f| f.split_once(' ').unwrap().1.to_string()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(without_vlan(&got.flows), without_vlan(&plain.flows), "layer-3 VPN: flows");
+    let not_arp = |v: &[String]| v.iter().filter(|s| !s.contains("\"arp\"")).cloned().collect::<Vec<_>>();
+    assert_eq!(got.protocols, not_arp(&plain.protocols), "layer-3 VPN: messages");
+    assert_eq!(got.events, not_arp(&plain.events), "layer-3 VPN: events");
+    assert!(got.hosts.contains(&router), "{:?}", got.hosts);
+    assert_eq!(
+        support::tshark_fields(&pcap, &[], "mpls && (ip || ipv6)", &["mpls.label"]).len() as u64,
+        ip_packets,
+        "tshark"
+    );
+}

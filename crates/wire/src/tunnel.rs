@@ -9,6 +9,13 @@
 //!
 //! GRE that carries IP is a routed tunnel between sites, not a mirror: the
 //! tunnel is traffic of its own, and so are the packets inside it.
+//!
+//! MPLS is how utilities and pipelines carry substation and station traffic
+//! between sites: a sensor on a provider or core link sees a label stack
+//! (RFC 3032) before each IP packet (a layer-3 VPN) or before each site's
+//! whole Ethernet frame (a pseudowire, RFC 4448). [`mpls`] finds what the
+//! labels carry; the labels themselves are the link's, so nothing is a flow
+//! of its own.
 
 use crate::LinkType;
 
@@ -34,6 +41,9 @@ pub enum Encapsulation {
     Vxlan,
     /// IPv4 or IPv6 over GRE: a routed tunnel, not a mirror.
     GreIp,
+    /// An MPLS label stack before an IP packet or a pseudowire's Ethernet
+    /// frame: how the link carries it, not a mirror.
+    Mpls,
 }
 
 impl Encapsulation {
@@ -46,13 +56,14 @@ impl Encapsulation {
             Encapsulation::GreEthernet => "gre_ethernet",
             Encapsulation::Vxlan => "vxlan",
             Encapsulation::GreIp => "gre_ip",
+            Encapsulation::Mpls => "mpls",
         }
     }
 
     /// True for the encapsulations a switch mirrors frames in: the packets
     /// that carry them are the mirror's, not the plant's.
     pub fn is_mirror(self) -> bool {
-        self != Encapsulation::GreIp
+        !matches!(self, Encapsulation::GreIp | Encapsulation::Mpls)
     }
 }
 
@@ -124,6 +135,127 @@ pub fn gre(payload: &[u8]) -> Option<Inner<'_>> {
         PROTO_IPV4 | PROTO_IPV6 => inner(Encapsulation::GreIp, LinkType::RawIp, rest, 0),
         _ => None,
     }
+}
+
+/// EtherType of MPLS unicast.
+pub const ETHERTYPE_MPLS: u16 = 0x8847;
+/// EtherType of MPLS multicast (upstream-assigned labels, RFC 5332).
+pub const ETHERTYPE_MPLS_MULTICAST: u16 = 0x8848;
+
+/// Label stack entries read before giving up: real stacks hold two to four
+/// (transport, VPN or pseudowire, entropy, fast reroute).
+const MAX_LABELS: usize = 8;
+
+/// What an MPLS label stack (the payload of EtherType 0x8847 or 0x8848)
+/// carries. The stack has no field naming it: the routers at a pseudowire's
+/// ends know from signalling, and a sensor must guess from the bytes after
+/// the bottom of the stack, as tshark and Suricata do.
+///
+/// - A first nibble of 4 or 6 with a sound IP header is an IP packet.
+/// - Nibble 1 is the associated channel (OAM, RFC 5586): `None`.
+/// - Anything else is an Ethernet pseudowire (RFC 4448), with or without its
+///   optional control word (RFC 4385: a first nibble of 0, and fragment bits
+///   that Ethernet leaves 0). Most controller and switch MACs also start with
+///   a 0 nibble (00-1B-1B, 00-00-BC, 00-80-F4, ...), so both readings are
+///   weighed by how well the frame's type fields fit ([`ethernet_fit`]); the
+///   better one wins, and a tie goes to the word, as RFC 4448 recommends it
+///   be sent.
+/// - Where neither reading fits, a 4 or 6 is taken for IP cut short by the
+///   capture, and anything else gives `None`.
+///
+/// `None` too for a stack whose bottom is not within [`MAX_LABELS`] or the
+/// captured bytes.
+pub fn mpls(payload: &[u8]) -> Option<Inner<'_>> {
+    let mut rest = payload;
+    for _ in 0..MAX_LABELS {
+        let (&[_, _, tc_s, _], after) = rest.split_first_chunk::<4>()?;
+        rest = after;
+        if tc_s & 0x01 == 0 {
+            continue;
+        }
+        let inner = |link, data| Some(Inner { encapsulation: Encapsulation::Mpls, link, data, vlan: 0 });
+        let &[b0, b1, ..] = rest else { return None };
+        let version = b0 >> 4;
+        if (version == 4 && sound_ipv4(rest)) || (version == 6 && sound_ipv6(rest)) {
+            return inner(LinkType::RawIp, rest);
+        }
+        if version == 1 {
+            return None;
+        }
+        let plain = ethernet_fit(rest);
+        let word = (version == 0 && b1 & 0xc0 == 0).then(|| ethernet_fit(rest.get(4..).unwrap_or_default()));
+        return match word {
+            Some(w) if w >= plain => inner(LinkType::Ethernet, rest.get(4..)?),
+            _ if plain > 0 => inner(LinkType::Ethernet, rest),
+            _ if version == 4 || version == 6 => inner(LinkType::RawIp, rest),
+            _ => None,
+        };
+    }
+    None
+}
+
+/// An IPv4 header whose header and total lengths fit each other.
+fn sound_ipv4(p: &[u8]) -> bool {
+    let ihl = p.first().map_or(0, |b| usize::from(b & 0x0f) * 4);
+    let total = match p.get(2..4) {
+        Some(&[t0, t1]) => usize::from(u16::from_be_bytes([t0, t1])),
+        _ => 0,
+    };
+    ihl >= 20 && total >= ihl && total <= p.len()
+}
+
+/// An IPv6 header whose payload the bytes hold.
+fn sound_ipv6(p: &[u8]) -> bool {
+    match p.get(4..6) {
+        Some(&[l0, l1]) => p.len() >= 40 && 40 + usize::from(u16::from_be_bytes([l0, l1])) <= p.len(),
+        _ => false,
+    }
+}
+
+/// How well bytes read as an Ethernet frame a plant sends: 0 when the type
+/// field (after the two addresses, and after up to two VLAN tags) is none a
+/// plant's network carries; one point for each tag and for the type; one
+/// more when the bytes after an IP or ARP type start as that header does.
+fn ethernet_fit(frame: &[u8]) -> u8 {
+    let mut fit = 0;
+    let mut at = 12;
+    for _ in 0..3 {
+        let Some(&[t0, t1]) = frame.get(at..at + 2) else { return 0 };
+        let next = frame.get(at + 2).copied().unwrap_or(0xff);
+        let body = match u16::from_be_bytes([t0, t1]) {
+            0x8100 | 0x88a8 | 0x9100 => {
+                fit += 1;
+                at += 4;
+                continue;
+            }
+            0x0800 => 1 + u8::from(next >> 4 == 4),
+            0x86dd => 1 + u8::from(next >> 4 == 6),
+            // Hardware type 1 (Ethernet).
+            0x0806 => 1 + u8::from(next == 0),
+            // An 802.3 length the frame holds.
+            len @ 0..=0x05dc => u8::from(usize::from(len) + at + 2 <= frame.len()),
+            // MPLS, Profinet, GOOSE, GSE, sampled values, EtherCAT, POWERLINK,
+            // LLDP, MRP, PTP, PRP, HSR, 802.1X, slow protocols (LACP).
+            ETHERTYPE_MPLS
+            | ETHERTYPE_MPLS_MULTICAST
+            | 0x8892
+            | 0x88b8
+            | 0x88b9
+            | 0x88ba
+            | 0x88a4
+            | 0x88ab
+            | 0x88cc
+            | 0x88e3
+            | 0x88f7
+            | 0x88fb
+            | 0x892f
+            | 0x888e
+            | 0x8809 => 1,
+            _ => 0,
+        };
+        return if body == 0 { 0 } else { fit + body };
+    }
+    0
 }
 
 /// The mirrored frame in a VXLAN datagram (the UDP payload), or `None` when
@@ -229,10 +361,83 @@ mod tests {
         assert_eq!(vxlan(&[0x08, 0, 0]), None);
     }
 
+    /// A label stack entry: label, traffic class 0, bottom-of-stack bit, TTL 64.
+    fn label(label: u32, bottom: bool) -> [u8; 4] {
+        (label << 12 | u32::from(bottom) << 8 | 64).to_be_bytes()
+    }
+
+    #[test]
+    fn reads_what_an_mpls_label_stack_carries() {
+        let ipv4 = [0x45, 0, 0, 20];
+        let ipv6 = [0x60, 0, 0, 0];
+        // A layer-3 VPN: transport and VPN labels, then the IP packet.
+        for ip in [&ipv4[..], &ipv6[..]] {
+            let stack = [&label(16_001, false)[..], &label(24, true), ip].concat();
+            let i = mpls(&stack).unwrap();
+            assert_eq!((i.encapsulation, i.link, i.data, i.vlan), (Encapsulation::Mpls, LinkType::RawIp, ip, 0));
+            assert!(!i.encapsulation.is_mirror());
+        }
+        // One label (penultimate hop popping left the VPN label alone).
+        assert_eq!(mpls(&[&label(3_000, true)[..], &ipv4].concat()).unwrap().data, ipv4);
+        // A pseudowire: a control word (first nibble 0), then the site's
+        // frame; and the same frame without the word. Its destination is a
+        // Siemens MAC, whose first nibble is 0 too.
+        let frame = [&[0x00, 0x1b, 0x1b, 1, 2, 3][..], &[0x3c, 0x52, 0x82, 4, 5, 6], &[0x08, 0x00], &ipv4].concat();
+        let pw = [&label(16_001, false)[..], &label(299_776, true), &[0, 0, 0, 7], &frame].concat();
+        let i = mpls(&pw).unwrap();
+        assert_eq!((i.link, i.data), (LinkType::Ethernet, &frame[..]));
+        let no_word = [&label(299_777, true)[..], &frame].concat();
+        assert_eq!(mpls(&no_word).unwrap().data, frame);
+        // A frame from a MAC starting 4 (no sound IPv4 header there), and one
+        // tagged, without the word.
+        let mut four = frame.clone();
+        four[0] = 0x40;
+        assert_eq!(mpls(&[&label(299_777, true)[..], &four].concat()).unwrap().data, four);
+        let tagged = [&frame[..12], &[0x81, 0x00, 0x00, 0x0a], &frame[12..]].concat();
+        assert_eq!(mpls(&[&label(299_777, true)[..], &tagged].concat()).unwrap().link, LinkType::Ethernet);
+        // A Rockwell controller's MAC (00-00-BC) starts like a control word:
+        // a tagged frame from it reads as tagged, with the word or without.
+        let rockwell =
+            [&[0x00, 0x00, 0xbc, 1, 2, 3][..], &[0x00, 0x1b, 0x1b, 4, 5, 6], &[0x81, 0, 0, 0x0a, 0x08, 0x00], &ipv4]
+                .concat();
+        assert_eq!(mpls(&[&label(299_777, true)[..], &rockwell].concat()).unwrap().data, rockwell);
+        let with_word = [&label(299_776, true)[..], &[0, 0, 0, 9], &rockwell].concat();
+        assert_eq!(mpls(&with_word).unwrap().data, rockwell);
+        // An IPv4 packet the capture cut short: no Ethernet reading fits it.
+        let cut = [&label(24, true)[..], &[0x45, 0, 0x05, 0xdc, 0, 0, 0x40, 0, 64, 6, 0, 0]].concat();
+        assert_eq!(mpls(&cut).unwrap().link, LinkType::RawIp);
+        // Bytes that fit neither reading with the word's shape: the word.
+        let odd = [&[0u8, 0, 0, 1][..], &[0x77; 20]].concat();
+        assert_eq!(mpls(&[&label(5, true)[..], &odd].concat()).unwrap().data, &odd[4..]);
+        // Eight labels are read; a ninth is past what any real stack holds.
+        let deep = |n: usize| {
+            let mut v: Vec<u8> = (0..n - 1).flat_map(|i| label(100 + i as u32, false)).collect();
+            v.extend(label(999, true));
+            v.extend(ipv4);
+            v
+        };
+        assert_eq!(mpls(&deep(8)).unwrap().data, ipv4);
+        assert_eq!(mpls(&deep(9)), None);
+    }
+
+    #[test]
+    fn leaves_what_an_mpls_stack_does_not_say() {
+        // The associated channel (OAM), a pseudowire without a control word
+        // (a MAC address first), no bottom of stack, cut short.
+        assert_eq!(mpls(&[&label(13, true)[..], &[0x10, 0, 0, 1]].concat()), None);
+        assert_eq!(mpls(&[&label(24, true)[..], &[0x00, 0x1b, 0x1b]].concat()), None, "control word cut short");
+        assert_eq!(mpls(&[&label(24, true)[..], &[0xa4, 0x1b, 0x1b, 0, 0, 1]].concat()), None, "no frame");
+        assert_eq!(mpls(&[&label(24, true)[..], &[0x45]].concat()), None);
+        assert_eq!(mpls(&label(24, false)), None);
+        assert_eq!(mpls(&label(24, true)), None, "nothing after the stack");
+        assert_eq!(mpls(&[0x00, 0x18]), None);
+        assert_eq!(mpls(&[]), None);
+    }
+
     proptest! {
         #[test]
         fn any_bytes_give_an_answer_inside_them(data in prop::collection::vec(any::<u8>(), 0..64)) {
-            for inner in [gre(&data), vxlan(&data)].into_iter().flatten() {
+            for inner in [gre(&data), vxlan(&data), mpls(&data)].into_iter().flatten() {
                 let start = inner.data.as_ptr() as usize - data.as_ptr() as usize;
                 prop_assert!(start + inner.data.len() == data.len());
             }
