@@ -155,15 +155,29 @@ fn peak_rss() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// Prints an input's error on the first pass (each pass meets it again);
+/// true when it did.
+fn report(pass: u32, e: &otposture_capture::CaptureError) -> bool {
+    if pass == 0 {
+        eprintln!("error: {e} (the other inputs are read on)");
+    }
+    pass == 0
+}
+
 pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
     let captures = crate::analyze::capture_files(&a.captures, false).map_err(anyhow::Error::msg)?;
     let mut best: Option<Pass> = None;
+    // As `analyze`: an input that fails stops its own read, not the others'.
+    let mut failed = 0usize;
     let scratch = tempfile::tempdir().context("creating a directory for the benchmark database")?;
     for pass in 0..a.passes.max(1) {
         // Added one at a time: the merge closes each file until it is reached.
         let mut src = MergedSource::new(Vec::new());
         for (i, p) in captures.iter().enumerate() {
-            src.add(FileSource::open(p, i)?);
+            match FileSource::open(p, i) {
+                Ok(f) => src.add(f),
+                Err(e) => failed += usize::from(report(pass, &e)),
+            }
         }
         let mut engine = Engine::new(engine_config(a.flow_memory, 600, 120), registry_without(&a.without)?);
         let dissect = a.stage != Stage::Read;
@@ -185,7 +199,15 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
         let cpu0 = cpu_seconds();
         let main0 = thread_cpu_seconds();
         let t0 = Instant::now();
-        while let Some(p) = src.next_packet()? {
+        loop {
+            let p = match src.next_packet() {
+                Ok(Some(p)) => p,
+                Ok(None) => break,
+                Err(e) => {
+                    failed += usize::from(report(pass, &e));
+                    continue;
+                }
+            };
             packets += 1;
             bytes += p.data.len() as u64 + 16;
             if dissect {
@@ -298,6 +320,10 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
         if captures.len() > 1 {
             println!("{} files merged, at most {} open at once", captures.len(), best.files_open);
         }
+    }
+    if failed > 0 {
+        eprintln!("error: {failed} of {} inputs failed; the figures are for what was read", captures.len());
+        return Ok(crate::exit::BAD_INPUT);
     }
     Ok(crate::exit::OK)
 }

@@ -511,6 +511,17 @@ fn a_broken_capture_among_rotated_ones_costs_only_its_own_rest() {
         h
     };
     assert_eq!(hosts(&env), hosts(&whole));
+
+    // `bench` reads the same inputs the same way.
+    let mut args =
+        vec!["bench".to_string(), "--stage".into(), "flows".into(), "--passes".into(), "2".into(), "--json".into()];
+    args.extend(given.iter().map(|p| p.display().to_string()));
+    let out = env.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let bench: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(bench["packets"].as_u64(), Some(frames.len() as u64 - 1), "{bench}");
+    assert!(stderr(&out).contains("3 of 8 inputs failed"), "{}", stderr(&out));
+    assert_eq!(stderr(&out).matches("error: ").count(), 4, "each error once: {}", stderr(&out));
 }
 
 #[test]
