@@ -19,6 +19,10 @@ input wrapped, by scapy, in the mirror encapsulation named, from a switch
   mpls_pw       every frame behind two labels and a control word (an
                 Ethernet pseudowire, RFC 4448), router to router
   mpls_pw_nocw  the same without the control word (label 299777)
+  hsr           every frame as an HSR ring (IEC 62439-3) carries it: an HSR
+                tag after the MAC addresses (and after the VLAN tag, if any)
+                with the sender's sequence number, written twice, once per
+                direction round the ring (path 0, then path 1)
 
 Usage: mirror_encapsulate.py IN.pcap OUT.pcap ENCAPSULATION
 """
@@ -40,6 +44,24 @@ def untag(frame):
         inner = frame[Dot1Q].payload
         return Ether(src=frame.src, dst=frame.dst, type=frame[Dot1Q].type) / inner
     return frame
+
+
+HSR_SEQUENCE = {}
+
+
+def hsr(frame):
+    """The frame's two HSR copies (scapy has no HSR layer: the tag is six bytes)."""
+    raw = bytes(frame)
+    at = 16 if raw[12:14] == b"\x81\x00" else 12
+    src = raw[6:12]
+    seq = HSR_SEQUENCE.get(src, 0)
+    HSR_SEQUENCE[src] = (seq + 1) % 65536
+    lsdu = len(raw) - at - 2 + 6
+    copies = []
+    for path in (0, 1):
+        tag = (0x892F).to_bytes(2, "big") + ((path << 12) | lsdu).to_bytes(2, "big") + seq.to_bytes(2, "big")
+        copies.append(Ether(raw[:at] + tag + raw[at:]))
+    return copies
 
 
 def wrap(kind, frame, n):
@@ -79,6 +101,8 @@ def wrap(kind, frame, n):
         return [ROUTER / MPLS(label=16001, s=0, ttl=64) / MPLS(label=299776, s=1, ttl=255) / EoMCW(seq=n % 65536) / frame]
     if kind == "mpls_pw_nocw":
         return [ROUTER / MPLS(label=16001, s=0, ttl=64) / MPLS(label=299777, s=1, ttl=255) / frame]
+    if kind == "hsr":
+        return hsr(frame)
     if kind == "vxlan":
         return [SWITCH / UDP(sport=49152 + n % 1000, dport=4789) / VXLAN(vni=100, flags=0x08) / frame]
     raise SystemExit(f"unknown encapsulation {kind}")

@@ -23,7 +23,7 @@ use otposture_model::{
     Direction, EventKind, FlowEnd, FlowKey, FlowRecord, HostSource, InitiatorBasis, Observation, TcpState, Timestamp,
     Transport,
 };
-use otposture_wire::tunnel::{ETHERTYPE_MPLS, ETHERTYPE_MPLS_MULTICAST, IP_PROTO_GRE, VXLAN_PORT};
+use otposture_wire::tunnel::{ETHERTYPE_HSR, ETHERTYPE_MPLS, ETHERTYPE_MPLS_MULTICAST, IP_PROTO_GRE, VXLAN_PORT};
 use otposture_wire::{tcp_flags, Frame, IpPacket, LinkType, Net, L4};
 use std::borrow::Cow;
 
@@ -150,6 +150,50 @@ struct Core {
     carried_depth: u8,
     /// The last carried frame's buffer, kept for the next one.
     carried_buffer: Vec<u8>,
+    /// The HSR sequence numbers each sender's frames were last seen with,
+    /// so a ring's second copy of a frame is not analysed again.
+    hsr_seen: std::collections::HashMap<otposture_model::MacAddr, SequenceWindow, foldhash::fast::RandomState>,
+}
+
+/// HSR senders remembered at most; past it the memory is cleared (a copy
+/// may then be analysed twice), so a flood of source MACs cannot grow it.
+const MAX_HSR_SENDERS: usize = 1 << 16;
+
+/// The sequence numbers a sender's frames came with, for the newest and the
+/// 127 before it: a ring's two copies of a frame arrive within a few frames
+/// of each other. A number from further back is taken for a new frame (the
+/// sender restarted), as the duplicate discard of IEC 62439-3 forgets too.
+#[derive(Clone, Copy, Debug)]
+struct SequenceWindow {
+    newest: u16,
+    /// Bit `i`: `newest - i` was seen.
+    seen: u128,
+}
+
+impl SequenceWindow {
+    fn new(sequence: u16) -> Self {
+        SequenceWindow { newest: sequence, seen: 1 }
+    }
+
+    /// True the first time `sequence` comes, false for its copy.
+    fn first(&mut self, sequence: u16) -> bool {
+        let behind = self.newest.wrapping_sub(sequence);
+        if behind < 128 {
+            let bit = 1u128 << behind;
+            let first = self.seen & bit == 0;
+            self.seen |= bit;
+            return first;
+        }
+        let ahead = sequence.wrapping_sub(self.newest);
+        if ahead < 0x8000 {
+            self.seen = if ahead >= 128 { 0 } else { self.seen << ahead };
+        } else {
+            self.seen = 0;
+        }
+        self.seen |= 1;
+        self.newest = sequence;
+        true
+    }
 }
 
 /// A frame taken out of a remote SPAN packet, or a tunnel's IP packet.
@@ -235,6 +279,7 @@ impl Engine {
                 carried: None,
                 carried_depth: 0,
                 carried_buffer: Vec::new(),
+                hsr_seen: std::collections::HashMap::default(),
             },
         }
     }
@@ -340,8 +385,8 @@ impl Engine {
         match &frame.net {
             Net::Ip(ip) => self.ip(addr, ip),
             &Net::L2 { ethertype, payload } => {
-                if matches!(ethertype, ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST)
-                    && self.core.keep_labelled(addr, payload)
+                if matches!(ethertype, ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST | ETHERTYPE_HSR)
+                    && self.core.keep_link_carried(addr, ethertype, payload)
                 {
                     return;
                 }
@@ -828,20 +873,62 @@ impl Core {
         mirror
     }
 
-    /// Keeps what an MPLS label stack carries (an IP packet, a pseudowire's
-    /// Ethernet frame) to be analysed once the packet is; true when it did.
-    /// The labels are the link's own: the router that sent the frame is a
-    /// host on the link, and the frame counts as decapsulated, not as layer 2.
+    /// What a layer-2 header that is not the frame's own carries, kept to be
+    /// analysed once the packet is; true when it was (or the frame is an HSR
+    /// ring's second copy, counted and passed over).
+    ///
+    /// - MPLS: an IP packet or a pseudowire's Ethernet frame. The labels are
+    ///   the link's own: the router that sent the frame is a host on the link.
+    /// - HSR: the frame without its tag (with its VLAN tag, if it had one),
+    ///   once per sender and sequence number.
+    ///
+    /// Such a frame counts as decapsulated, not as layer 2.
     #[cold]
     #[inline(never)]
-    fn keep_labelled(&mut self, addr: &Addr, payload: &[u8]) -> bool {
-        self.keep_carried(otposture_wire::tunnel::mpls(payload));
-        if self.carried.is_none() {
+    fn keep_link_carried(&mut self, addr: &Addr, ethertype: u16, payload: &[u8]) -> bool {
+        if ethertype != ETHERTYPE_HSR {
+            self.keep_carried(otposture_wire::tunnel::mpls(payload));
+            if self.carried.is_none() {
+                return false;
+            }
+            if let Some(mac) = addr.src_mac {
+                self.agg.host(Some(mac), None, addr.vlan, addr.ts, HostSource::L2);
+            }
+            return true;
+        }
+        let (Some(tag), Some(src), Some(dst)) = (otposture_wire::tunnel::hsr(payload), addr.src_mac, addr.dst_mac)
+        else {
+            return false;
+        };
+        if self.carried_depth >= MAX_TUNNEL_DEPTH || self.carried.is_some() {
             return false;
         }
-        if let Some(mac) = addr.src_mac {
-            self.agg.host(Some(mac), None, addr.vlan, addr.ts, HostSource::L2);
+        if self.hsr_seen.len() >= MAX_HSR_SENDERS && !self.hsr_seen.contains_key(&src) {
+            self.hsr_seen.clear();
         }
+        let first = match self.hsr_seen.entry(src) {
+            std::collections::hash_map::Entry::Occupied(mut w) => w.get_mut().first(tag.sequence),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(SequenceWindow::new(tag.sequence));
+                true
+            }
+        };
+        if !first {
+            self.stats.hsr_duplicates += 1;
+            return true;
+        }
+        *self.stats.decapsulated.entry("hsr").or_insert(0) += 1;
+        let mut bytes = std::mem::take(&mut self.carried_buffer);
+        bytes.clear();
+        bytes.extend_from_slice(&dst.0);
+        bytes.extend_from_slice(&src.0);
+        if let Some(vlan) = addr.vlan {
+            bytes.extend_from_slice(&[0x81, 0x00]);
+            bytes.extend_from_slice(&vlan.to_be_bytes());
+        }
+        bytes.extend_from_slice(&tag.ethertype.to_be_bytes());
+        bytes.extend_from_slice(tag.payload);
+        self.carried = Some(Carried { link: LinkType::Ethernet, vlan: 0, bytes });
         true
     }
 

@@ -36,10 +36,13 @@ pub struct EngineStats {
     /// IEEE 802.3 frames with an 802.2 LLC header, per kind (`stp`, `cdp`,
     /// `vtp`, `dtp`, `pvst`, other `snap`, other `llc`).
     pub llc_frames: BTreeMap<&'static str, u64>,
-    /// Mirrored frames taken out of the packets that carried them, and
-    /// packets out of routed GRE tunnels, per encapsulation (`erspan1`,
-    /// `erspan2`, `erspan3`, `gre_ethernet`, `vxlan`, `gre_ip`).
+    /// Mirrored frames taken out of the packets that carried them, packets
+    /// out of routed GRE tunnels, what MPLS label stacks carried, and frames
+    /// without their HSR tag, per encapsulation (`erspan1`, `erspan2`,
+    /// `erspan3`, `gre_ethernet`, `vxlan`, `gre_ip`, `mpls`, `hsr`).
     pub decapsulated: BTreeMap<&'static str, u64>,
+    /// HSR ring copies of a frame already analysed, passed over.
+    pub hsr_duplicates: u64,
     /// Packets on interfaces with an unsupported link type, per LINKTYPE_.
     pub unsupported_link_types: BTreeMap<u32, u64>,
     /// Frames that did not decode, per error kind.

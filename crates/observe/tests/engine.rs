@@ -1287,3 +1287,58 @@ fn a_mirror_inside_a_mirror_is_opened_and_no_deeper() {
     assert_eq!(e.stats().decapsulated.get("erspan1"), Some(&(2 * n)));
     assert_eq!(e.stats().decapsulated.get("vxlan"), None);
 }
+
+/// `frame` with an HSR tag (path, sequence number) after its MAC addresses.
+fn in_hsr(frame: &[u8], path: u8, sequence: u16) -> Vec<u8> {
+    let lsdu = u16::try_from(frame.len() - 12 + 4).unwrap();
+    let mut v = frame[..12].to_vec();
+    v.extend(0x892fu16.to_be_bytes());
+    v.extend((u16::from(path) << 12 | lsdu).to_be_bytes());
+    v.extend(sequence.to_be_bytes());
+    v.extend_from_slice(&frame[12..]);
+    v
+}
+
+#[test]
+fn an_hsr_rings_second_copy_of_a_frame_is_passed_over() {
+    let mut c = conversation();
+    c.handshake().client_sends(REQUEST).server_sends(RESPONSE).close();
+    let n = c.frames().len();
+    // Both senders' numbers run across the 16-bit wrap.
+    let sequence = |i: usize| (65_533 + i as u32) as u16;
+    let copy = |i: usize, path: u8| Frame::new(c.frames()[i].ts, in_hsr(&c.frames()[i].data, path, sequence(i)));
+
+    // Each frame's copies one after the other, and all of one direction round
+    // the ring before the other's.
+    let orders: [Vec<Frame>; 2] = [
+        (0..n).flat_map(|i| [copy(i, 0), copy(i, 1)]).collect(),
+        (0..n).map(|i| copy(i, 0)).chain((0..n).map(|i| copy(i, 1))).collect(),
+    ];
+    for frames in &orders {
+        let (mut e, seen, _) = engine_with(EngineConfig::default());
+        let obs = run(&mut e, frames);
+        assert_eq!(seen.lock().unwrap()[0], REQUEST);
+        assert_eq!(seen.lock().unwrap()[1], RESPONSE);
+        let f = flows(&obs);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].packets_to_server + f[0].packets_to_client, n as u64, "each frame once");
+        assert_eq!(f[0].anomalies.retransmissions, 0, "no copy is taken for a retransmission");
+        let stats = e.stats();
+        assert_eq!(stats.decapsulated.get("hsr"), Some(&(n as u64)));
+        assert_eq!(stats.hsr_duplicates, n as u64);
+        assert_eq!(stats.l2_frames, 0);
+    }
+
+    // A copy 200 frames behind its sender's newest (the client's: its SYN,
+    // then its ACK numbered 200 on) is past what is remembered: taken for a
+    // new frame, as after the sender restarted its numbers.
+    let (mut e, _, _) = engine_with(EngineConfig::default());
+    let late: Vec<Frame> = vec![
+        copy(0, 0),
+        Frame::new(c.frames()[2].ts, in_hsr(&c.frames()[2].data, 0, sequence(0).wrapping_add(200))),
+        copy(0, 1),
+    ];
+    run(&mut e, &late);
+    assert_eq!(e.stats().hsr_duplicates, 0);
+    assert_eq!(e.stats().decapsulated.get("hsr"), Some(&3));
+}

@@ -531,6 +531,7 @@ fn summary_json(
         "flows": s.flows,
         "transport": { "tcp": s.tcp, "udp": s.udp, "icmp": s.icmp, "other_ip": s.other_ip, "non_ip": s.l2_frames, "llc": s.llc_frames },
         "decapsulated": s.decapsulated,
+        "hsr_duplicates": s.hsr_duplicates,
         "protocols": s.messages.iter().map(|(p, c, n)| serde_json::json!({"protocol": p, "class": c, "messages": n})).collect::<Vec<_>>(),
         "flow_ends": s.flow_ends,
         "identities_repeated": s.identities_repeated,
@@ -595,7 +596,14 @@ fn print_summary(
     );
     if !s.decapsulated.is_empty() {
         let line: Vec<String> = s.decapsulated.iter().map(|(e, n)| format!("{e} {n}")).collect();
-        println!("  carried       frames taken out of remote SPAN and GRE tunnel packets: {}", line.join(", "));
+        println!(
+            "  carried       frames taken out of remote SPAN, tunnel, MPLS and HSR packets: {}{}",
+            line.join(", "),
+            match s.hsr_duplicates {
+                0 => String::new(),
+                n => format!(" ({n} HSR ring copies passed over)"),
+            }
+        );
     }
     if !s.messages.is_empty() {
         let mut line = String::new();

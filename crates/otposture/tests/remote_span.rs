@@ -264,3 +264,41 @@ fn mpls_label_stacks_carry_the_plants_traffic() {
         "tshark"
     );
 }
+
+/// An HSR ring (IEC 62439-3, substation networks): every frame of the sample
+/// tagged with its sender's sequence number and sent both ways round, so the
+/// sensor receives it twice. Each frame is analysed once, as captured without
+/// the ring: the sample's flows (bytes included: the tag is not the frame's),
+/// hosts, messages and events; the second copies are counted and passed over.
+/// tshark reads an HSR tag in every packet.
+#[test]
+fn an_hsr_rings_two_copies_of_a_frame_are_one_frame() {
+    if !loopback::require(
+        Command::new("python3").args(["-c", "import scapy.all"]).output().is_ok_and(|o| o.status.success()),
+        "python3 with scapy",
+    ) || !support::tshark_available()
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plain_db = dir.path().join("plain.db");
+    let plain_summary = loopback::analyze(&plain_db, &sample());
+    let plain = seen(&plain_db, &plain_summary);
+
+    let pcap = encapsulated(dir.path(), "hsr");
+    let db = dir.path().join("hsr.db");
+    let summary = loopback::analyze(&db, &pcap);
+    assert_eq!(summary["packets"], 664, "{summary}");
+    assert_eq!(summary["decapsulated"]["hsr"], 332, "{summary}");
+    assert_eq!(summary["hsr_duplicates"], 332, "{summary}");
+    assert_eq!(summary["transport"], plain_summary["transport"], "{summary}");
+    let got = seen(&db, &summary);
+    assert_eq!(got.flows, plain.flows, "flows");
+    assert_eq!(got.bytes, plain.bytes, "bytes");
+    assert_eq!(got.hosts, plain.hosts, "hosts");
+    assert_eq!(got.protocols, plain.protocols, "messages");
+    assert_eq!(got.events, plain.events, "events");
+    // Each event is at its frame's first copy.
+    assert_eq!(got.packets, plain.packets.iter().map(|p| 2 * p - 1).collect::<Vec<_>>(), "events' packets");
+    assert_eq!(support::tshark_fields(&pcap, &[], "hsr", &["hsr.sequence_nr"]).len(), 664, "tshark");
+}

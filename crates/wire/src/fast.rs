@@ -1,7 +1,8 @@
 //! The direct decode path for the frames that make up nearly all traffic:
 //! Ethernet II, up to two VLAN tags, IPv4 (RFC 791) or IPv6 without extension
 //! headers (RFC 8200), and TCP, UDP or ICMP; IEEE 802.3 frames with an
-//! 802.2 LLC header (spanning tree, CDP); and MPLS label stacks, handed on. Returns `None` for anything else,
+//! 802.2 LLC header (spanning tree, CDP); and MPLS label stacks and HSR
+//! tags, handed on. Returns `None` for anything else,
 //! and for anything odd (bad lengths, extension headers), so that the etherparse
 //! path decides those cases and names their errors.
 
@@ -46,7 +47,9 @@ pub(crate) fn ethernet(d: &[u8]) -> Option<Frame<'_>> {
         0..=MAX_8023_LENGTH => net_8023(et, payload),
         // MPLS: the engine reads the label stack (`tunnel::mpls`); etherparse
         // would only hand the same payload back, at its cost.
-        crate::tunnel::ETHERTYPE_MPLS | crate::tunnel::ETHERTYPE_MPLS_MULTICAST => Net::L2 { ethertype: et, payload },
+        crate::tunnel::ETHERTYPE_MPLS | crate::tunnel::ETHERTYPE_MPLS_MULTICAST | crate::tunnel::ETHERTYPE_HSR => {
+            Net::L2 { ethertype: et, payload }
+        }
         _ => return None,
     };
     Some(Frame { src_mac: Some(MacAddr(src)), dst_mac: Some(MacAddr(dst)), vlan, net })

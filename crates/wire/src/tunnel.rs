@@ -137,6 +137,36 @@ pub fn gre(payload: &[u8]) -> Option<Inner<'_>> {
     }
 }
 
+/// EtherType of the HSR tag (IEC 62439-3 High-availability Seamless
+/// Redundancy): substation rings send every frame both ways round, each copy
+/// tagged with its sender's sequence number.
+pub const ETHERTYPE_HSR: u16 = 0x892f;
+
+/// A frame's HSR tag (what follows its EtherType 0x892F) and the frame's own
+/// EtherType and payload after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HsrTag<'a> {
+    /// The ring direction (path identifier, 4 bits).
+    pub path: u8,
+    /// The sender's sequence number: both copies of a frame carry the same.
+    pub sequence: u16,
+    /// The frame's own EtherType.
+    pub ethertype: u16,
+    /// What follows it.
+    pub payload: &'a [u8],
+}
+
+/// Reads an HSR tag; `None` when the bytes are too short for it.
+pub fn hsr(payload: &[u8]) -> Option<HsrTag<'_>> {
+    let (&[p0, _, s0, s1, e0, e1], payload) = payload.split_first_chunk::<6>()?;
+    Some(HsrTag {
+        path: p0 >> 4,
+        sequence: u16::from_be_bytes([s0, s1]),
+        ethertype: u16::from_be_bytes([e0, e1]),
+        payload,
+    })
+}
+
 /// EtherType of MPLS unicast.
 pub const ETHERTYPE_MPLS: u16 = 0x8847;
 /// EtherType of MPLS multicast (upstream-assigned labels, RFC 5332).
@@ -367,6 +397,13 @@ mod tests {
     }
 
     #[test]
+    fn reads_an_hsr_tag() {
+        let tagged = [&[0x10, 0x48, 0x12, 0x34, 0x08, 0x00][..], FRAME].concat();
+        assert_eq!(hsr(&tagged), Some(HsrTag { path: 1, sequence: 0x1234, ethertype: 0x0800, payload: FRAME }));
+        assert_eq!(hsr(&tagged[..5]), None);
+    }
+
+    #[test]
     fn reads_what_an_mpls_label_stack_carries() {
         let ipv4 = [0x45, 0, 0, 20];
         let ipv6 = [0x60, 0, 0, 0];
@@ -437,6 +474,9 @@ mod tests {
     proptest! {
         #[test]
         fn any_bytes_give_an_answer_inside_them(data in prop::collection::vec(any::<u8>(), 0..64)) {
+            if let Some(t) = hsr(&data) {
+                prop_assert_eq!(t.payload.len() + 6, data.len());
+            }
             for inner in [gre(&data), vxlan(&data), mpls(&data)].into_iter().flatten() {
                 let start = inner.data.as_ptr() as usize - data.as_ptr() as usize;
                 prop_assert!(start + inner.data.len() == data.len());
