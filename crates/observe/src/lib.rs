@@ -363,8 +363,12 @@ impl Engine {
                         ts: p.ts,
                         record: p.record,
                         source: p.source,
-                        // As captured: a snap length cut the frame with its packet.
-                        wire_len: u32::try_from(m.bytes.len()).unwrap_or(u32::MAX),
+                        // Every carried frame runs to its packet's end, so
+                        // what a snap length cut off the packet it cut off
+                        // the frame: its length on the wire is the rest.
+                        wire_len: u32::try_from(m.bytes.len())
+                            .unwrap_or(u32::MAX)
+                            .saturating_add(p.orig_len.saturating_sub(u32::try_from(p.data.len()).unwrap_or(u32::MAX))),
                         src_mac: frame.src_mac.filter(|m| !m.is_group()),
                         dst_mac: frame.dst_mac,
                         // A frame mirrored without its tag: ERSPAN names the VLAN.
@@ -386,7 +390,7 @@ impl Engine {
             Net::Ip(ip) => self.ip(addr, ip),
             &Net::L2 { ethertype, payload } => {
                 if matches!(ethertype, ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST | ETHERTYPE_HSR)
-                    && self.core.keep_link_carried(addr, ethertype, payload)
+                    && self.core.keep_link_carried(addr, frame, ethertype, payload)
                 {
                     return;
                 }
@@ -885,7 +889,7 @@ impl Core {
     /// Such a frame counts as decapsulated, not as layer 2.
     #[cold]
     #[inline(never)]
-    fn keep_link_carried(&mut self, addr: &Addr, ethertype: u16, payload: &[u8]) -> bool {
+    fn keep_link_carried(&mut self, addr: &Addr, frame: &Frame<'_>, ethertype: u16, payload: &[u8]) -> bool {
         if ethertype != ETHERTYPE_HSR {
             self.keep_carried(otposture_wire::tunnel::mpls(payload));
             if self.carried.is_none() {
@@ -896,7 +900,9 @@ impl Core {
             }
             return true;
         }
-        let (Some(tag), Some(src), Some(dst)) = (otposture_wire::tunnel::hsr(payload), addr.src_mac, addr.dst_mac)
+        // The addresses as they came: a sender MAC with the group bit set is
+        // no host's, but still tells its frames' copies apart.
+        let (Some(tag), Some(src), Some(dst)) = (otposture_wire::tunnel::hsr(payload), frame.src_mac, frame.dst_mac)
         else {
             return false;
         };

@@ -1329,6 +1329,19 @@ fn an_hsr_rings_second_copy_of_a_frame_is_passed_over() {
         assert_eq!(stats.l2_frames, 0);
     }
 
+    // A sender whose MAC has the group bit set (a loopback capture's made-up
+    // addresses, 01:02:03:04:05:06) is no host, but its copies are still told
+    // apart by it.
+    let group = |i: usize, path: u8| {
+        let mut d = c.frames()[i].data.clone();
+        d[6] |= 0x01;
+        Frame::new(c.frames()[i].ts, in_hsr(&d, path, sequence(i)))
+    };
+    let (mut e, seen, _) = engine_with(EngineConfig::default());
+    run(&mut e, &(0..n).flat_map(|i| [group(i, 0), group(i, 1)]).collect::<Vec<_>>());
+    assert_eq!(seen.lock().unwrap()[0], REQUEST);
+    assert_eq!((e.stats().hsr_duplicates, e.stats().l2_frames), (n as u64, 0));
+
     // A copy 200 frames behind its sender's newest (the client's: its SYN,
     // then its ACK numbered 200 on) is past what is remembered: taken for a
     // new frame, as after the sender restarted its numbers.
@@ -1341,4 +1354,39 @@ fn an_hsr_rings_second_copy_of_a_frame_is_passed_over() {
     run(&mut e, &late);
     assert_eq!(e.stats().hsr_duplicates, 0);
     assert_eq!(e.stats().decapsulated.get("hsr"), Some(&3));
+}
+
+#[test]
+fn a_carried_frame_cut_by_the_snap_length_counts_its_length_on_the_wire() {
+    // The conversation's packets cut 6 bytes short by the capture, as they
+    // come, in an HSR tag and behind MPLS labels: each flow counts the bytes
+    // the frames had on the wire, whatever carried them.
+    let mut c = conversation();
+    c.handshake().client_sends(REQUEST).server_sends(RESPONSE).close();
+    let bytes_of = |wrap: &dyn Fn(usize, &[u8]) -> Vec<u8>| {
+        let (mut e, _, _) = engine_with(EngineConfig::default());
+        for (i, f) in c.frames().iter().enumerate() {
+            let whole = wrap(i, &f.data);
+            // Only what carries data: a bare segment cut short has no TCP header.
+            let cut = if f.data.len() > 60 { 6 } else { 0 };
+            let data = &whole[..whole.len() - cut];
+            let orig_len = u32::try_from(whole.len()).unwrap();
+            e.packet(&RawPacket { ts: f.ts, linktype: 1, data, orig_len, record: i as u64 + 1, source: 0 });
+        }
+        let mut out = Vec::new();
+        e.finish(&mut out);
+        let f = flows(&out);
+        assert_eq!(f.len(), 1, "{f:?}");
+        (f[0].bytes_to_server, f[0].bytes_to_client)
+    };
+    let plain = bytes_of(&|_, d| d.to_vec());
+    assert!(plain.0 > 0 && plain.1 > 0);
+    assert_eq!(bytes_of(&|i, d| in_hsr(d, 0, i as u16)), plain, "HSR");
+    let mpls = |_, d: &[u8]| {
+        let mut v = d[..12].to_vec();
+        v.extend([0x88, 0x47, 0x00, 0x01, 0x81, 0x40, 0, 0, 0, 0]);
+        v.extend_from_slice(d);
+        v
+    };
+    assert_eq!(bytes_of(&mpls), plain, "an MPLS pseudowire");
 }
