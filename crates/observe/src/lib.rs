@@ -143,8 +143,9 @@ struct Core {
     stats: EngineStats,
     /// The input of the packet being read (see [`RawPacket::source`]).
     source: u32,
-    /// A frame the packet being read carries (mirrored, or in a GRE tunnel),
-    /// analysed once the packet is ([`Core::keep_carried`]).
+    /// A frame the packet being read carries (mirrored, in a GRE tunnel,
+    /// behind MPLS labels or an HSR tag), analysed once the packet is
+    /// ([`Core::keep_carried`], [`Core::keep_link_carried`]).
     carried: Option<Carried>,
     /// Carried frames within one another being read now.
     carried_depth: u8,
@@ -196,7 +197,8 @@ impl SequenceWindow {
     }
 }
 
-/// A frame taken out of a remote SPAN packet, or a tunnel's IP packet.
+/// A frame taken out of a remote SPAN packet, a tunnel's or an MPLS label
+/// stack's IP packet, a pseudowire's frame, or a frame out of its HSR tag.
 struct Carried {
     link: LinkType,
     /// The VLAN its ERSPAN header names (0: none).
@@ -347,8 +349,10 @@ impl Engine {
         }
     }
 
-    /// The frames [`Core::keep_carried`] took out of the packet just analysed
-    /// (remote SPAN, as if captured at the switch; a GRE tunnel's packets).
+    /// The frames [`Core::keep_carried`] and [`Core::keep_link_carried`] took
+    /// out of the packet just analysed (remote SPAN, as if captured at the
+    /// switch; a GRE tunnel's or MPLS label stack's packets; a pseudowire's
+    /// frames; an HSR ring's frames once each).
     #[cold]
     #[inline(never)]
     fn carried(&mut self, p: &RawPacket<'_>) {

@@ -45,8 +45,9 @@ pub(crate) fn ethernet(d: &[u8]) -> Option<Frame<'_>> {
         // IEEE 802.3 with 802.2 LLC: spanning tree BPDUs every two seconds per
         // switch port, CDP, VTP, DTP.
         0..=MAX_8023_LENGTH => net_8023(et, payload),
-        // MPLS: the engine reads the label stack (`tunnel::mpls`); etherparse
-        // would only hand the same payload back, at its cost.
+        // MPLS and HSR: the engine reads the label stack or the tag
+        // (`tunnel::mpls`, `tunnel::hsr`); etherparse would only hand the
+        // same payload back, at its cost.
         crate::tunnel::ETHERTYPE_MPLS | crate::tunnel::ETHERTYPE_MPLS_MULTICAST | crate::tunnel::ETHERTYPE_HSR => {
             Net::L2 { ethertype: et, payload }
         }

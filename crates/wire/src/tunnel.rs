@@ -16,6 +16,10 @@
 //! whole Ethernet frame (a pseudowire, RFC 4448). [`mpls`] finds what the
 //! labels carry; the labels themselves are the link's, so nothing is a flow
 //! of its own.
+//!
+//! An HSR ring (IEC 62439-3, in substations) tags every frame after its MAC
+//! addresses with the sender's sequence number and sends it both ways round:
+//! [`hsr`] reads the tag, and the engine analyses each frame once.
 
 use crate::LinkType;
 
