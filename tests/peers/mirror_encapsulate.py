@@ -23,6 +23,10 @@ input wrapped, by scapy, in the mirror encapsulation named, from a switch
                 tag after the MAC addresses (and after the VLAN tag, if any)
                 with the sender's sequence number, written twice, once per
                 direction round the ring (path 0, then path 1)
+  prp_a, prp_b  every frame as a PRP node (IEC 62439-3) sends it on LAN A or
+                on LAN B: with a redundancy control trailer (the sender's
+                sequence number, the LAN, the size) after it, the frame padded
+                to 60 bytes first
 
 Usage: mirror_encapsulate.py IN.pcap OUT.pcap ENCAPSULATION
 """
@@ -64,6 +68,23 @@ def hsr(frame):
     return copies
 
 
+PRP_SEQUENCE = {}
+
+
+def prp(frame, lan):
+    """The frame with its PRP trailer; the sequence numbers are each sender's
+    count of its frames, so LAN A's and LAN B's copies of a frame agree."""
+    raw = bytes(frame)
+    src = raw[6:12]
+    seq = PRP_SEQUENCE.get(src, 0)
+    PRP_SEQUENCE[src] = (seq + 1) % 65536
+    raw = raw + b"\x00" * max(0, 60 - len(raw))
+    header = 18 if raw[12:14] == b"\x81\x00" else 14
+    size = len(raw) - header + 6
+    trailer = seq.to_bytes(2, "big") + ((lan << 12) | size).to_bytes(2, "big") + b"\x88\xfb"
+    return [Ether(raw + trailer)]
+
+
 def wrap(kind, frame, n):
     if kind == "erspan1":
         return [SWITCH / GRE(proto=0x88BE) / ERSPAN_I() / frame]
@@ -103,6 +124,8 @@ def wrap(kind, frame, n):
         return [ROUTER / MPLS(label=16001, s=0, ttl=64) / MPLS(label=299777, s=1, ttl=255) / frame]
     if kind == "hsr":
         return hsr(frame)
+    if kind in ("prp_a", "prp_b"):
+        return prp(frame, 0xA if kind == "prp_a" else 0xB)
     if kind == "vxlan":
         return [SWITCH / UDP(sport=49152 + n % 1000, dport=4789) / VXLAN(vni=100, flags=0x08) / frame]
     raise SystemExit(f"unknown encapsulation {kind}")

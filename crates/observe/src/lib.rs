@@ -23,7 +23,9 @@ use otposture_model::{
     Direction, EventKind, FlowEnd, FlowKey, FlowRecord, HostSource, InitiatorBasis, Observation, TcpState, Timestamp,
     Transport,
 };
-use otposture_wire::tunnel::{ETHERTYPE_HSR, ETHERTYPE_MPLS, ETHERTYPE_MPLS_MULTICAST, IP_PROTO_GRE, VXLAN_PORT};
+use otposture_wire::tunnel::{
+    ETHERTYPE_HSR, ETHERTYPE_MPLS, ETHERTYPE_MPLS_MULTICAST, IP_PROTO_GRE, PRP_SUFFIX, VXLAN_PORT,
+};
 use otposture_wire::{tcp_flags, Frame, IpPacket, LinkType, Net, L4};
 use std::borrow::Cow;
 
@@ -154,11 +156,32 @@ struct Core {
     /// The HSR sequence numbers each sender's frames were last seen with,
     /// so a ring's second copy of a frame is not analysed again.
     hsr_seen: std::collections::HashMap<otposture_model::MacAddr, SequenceWindow, foldhash::fast::RandomState>,
+    /// The same for PRP senders' frames, seen on both LANs.
+    prp_seen: std::collections::HashMap<otposture_model::MacAddr, SequenceWindow, foldhash::fast::RandomState>,
 }
 
-/// HSR senders remembered at most; past it the memory is cleared (a copy
-/// may then be analysed twice), so a flood of source MACs cannot grow it.
-const MAX_HSR_SENDERS: usize = 1 << 16;
+/// HSR or PRP senders remembered at most; past it the memory is cleared (a
+/// copy may then be analysed twice), so a flood of source MACs cannot grow it.
+const MAX_REDUNDANT_SENDERS: usize = 1 << 16;
+
+/// Whether a redundant sender's frame numbered `sequence` comes for the
+/// first time (false: it is the copy of one already analysed).
+fn first_copy(
+    seen: &mut std::collections::HashMap<otposture_model::MacAddr, SequenceWindow, foldhash::fast::RandomState>,
+    sender: otposture_model::MacAddr,
+    sequence: u16,
+) -> bool {
+    if seen.len() >= MAX_REDUNDANT_SENDERS && !seen.contains_key(&sender) {
+        seen.clear();
+    }
+    match seen.entry(sender) {
+        std::collections::hash_map::Entry::Occupied(mut w) => w.get_mut().first(sequence),
+        std::collections::hash_map::Entry::Vacant(v) => {
+            v.insert(SequenceWindow::new(sequence));
+            true
+        }
+    }
+}
 
 /// The sequence numbers a sender's frames came with, for the newest and the
 /// 127 before it: a ring's two copies of a frame arrive within a few frames
@@ -282,6 +305,7 @@ impl Engine {
                 carried_depth: 0,
                 carried_buffer: Vec::new(),
                 hsr_seen: std::collections::HashMap::default(),
+                prp_seen: std::collections::HashMap::default(),
             },
         }
     }
@@ -343,6 +367,11 @@ impl Engine {
             dst_mac: frame.dst_mac,
             vlan: frame.vlan,
         };
+        // A PRP sender's frames end in its trailer: the copy from its other
+        // LAN (a sensor on both, or their captures merged) is passed over.
+        if p.data.ends_with(&PRP_SUFFIX) && link == LinkType::Ethernet && self.core.prp_copy(p.data, frame) {
+            return;
+        }
         self.frame(&addr, frame);
         if self.core.carried.is_some() {
             self.carried(p);
@@ -913,17 +942,7 @@ impl Core {
         if self.carried_depth >= MAX_TUNNEL_DEPTH || self.carried.is_some() {
             return false;
         }
-        if self.hsr_seen.len() >= MAX_HSR_SENDERS && !self.hsr_seen.contains_key(&src) {
-            self.hsr_seen.clear();
-        }
-        let first = match self.hsr_seen.entry(src) {
-            std::collections::hash_map::Entry::Occupied(mut w) => w.get_mut().first(tag.sequence),
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(SequenceWindow::new(tag.sequence));
-                true
-            }
-        };
-        if !first {
+        if !first_copy(&mut self.hsr_seen, src, tag.sequence) {
             self.stats.hsr_duplicates += 1;
             return true;
         }
@@ -939,6 +958,25 @@ impl Core {
         bytes.extend_from_slice(&tag.ethertype.to_be_bytes());
         bytes.extend_from_slice(tag.payload);
         self.carried = Some(Carried { link: LinkType::Ethernet, vlan: 0, bytes });
+        true
+    }
+
+    /// True when a frame with a PRP trailer is the copy, from the sender's
+    /// other LAN, of a frame already analysed: counted and passed over. The
+    /// trailer itself stays: it follows the frame's own bytes, which every
+    /// layer reads by its own lengths.
+    #[cold]
+    #[inline(never)]
+    fn prp_copy(&mut self, data: &[u8], frame: &Frame<'_>) -> bool {
+        let (Some(trailer), Some(src)) = (otposture_wire::tunnel::prp(data, frame.vlan.is_some()), frame.src_mac)
+        else {
+            return false;
+        };
+        if first_copy(&mut self.prp_seen, src, trailer.sequence) {
+            *self.stats.prp_frames.entry(if trailer.lan == 0xa { "lan_a" } else { "lan_b" }).or_insert(0) += 1;
+            return false;
+        }
+        self.stats.prp_duplicates += 1;
         true
     }
 

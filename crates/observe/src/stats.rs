@@ -43,6 +43,12 @@ pub struct EngineStats {
     pub decapsulated: BTreeMap<&'static str, u64>,
     /// HSR ring copies of a frame already analysed, passed over.
     pub hsr_duplicates: u64,
+    /// Frames with a PRP trailer analysed, per LAN they were sent on
+    /// (`lan_a`, `lan_b`).
+    pub prp_frames: BTreeMap<&'static str, u64>,
+    /// PRP copies (from the sender's other LAN) of a frame already analysed,
+    /// passed over.
+    pub prp_duplicates: u64,
     /// Packets on interfaces with an unsupported link type, per LINKTYPE_.
     pub unsupported_link_types: BTreeMap<u32, u64>,
     /// Frames that did not decode, per error kind.

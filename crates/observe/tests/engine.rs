@@ -1390,3 +1390,43 @@ fn a_carried_frame_cut_by_the_snap_length_counts_its_length_on_the_wire() {
     };
     assert_eq!(bytes_of(&mpls), plain, "an MPLS pseudowire");
 }
+
+/// `frame` with a PRP trailer for LAN `lan` (0xA or 0xB).
+fn with_prp(frame: &[u8], lan: u8, sequence: u16) -> Vec<u8> {
+    let mut v = frame.to_vec();
+    v.resize(v.len().max(60), 0);
+    let size = u16::try_from(v.len() - 14 + 6).unwrap();
+    v.extend(sequence.to_be_bytes());
+    v.extend((u16::from(lan) << 12 | size).to_be_bytes());
+    v.extend([0x88, 0xfb]);
+    v
+}
+
+#[test]
+fn a_prp_senders_copy_from_its_other_lan_is_passed_over() {
+    let mut c = conversation();
+    c.handshake().client_sends(REQUEST).server_sends(RESPONSE).close();
+    let n = c.frames().len();
+    let copy = |i: usize, lan: u8| Frame::new(c.frames()[i].ts, with_prp(&c.frames()[i].data, lan, i as u16));
+    let (mut e, seen, _) = engine_with(EngineConfig::default());
+    let obs = run(&mut e, &(0..n).flat_map(|i| [copy(i, 0xa), copy(i, 0xb)]).collect::<Vec<_>>());
+    assert_eq!(seen.lock().unwrap()[0], REQUEST);
+    assert_eq!(seen.lock().unwrap()[1], RESPONSE);
+    let f = flows(&obs);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].packets_to_server + f[0].packets_to_client, n as u64, "each frame once");
+    assert_eq!(f[0].anomalies.retransmissions, 0);
+    let stats = e.stats();
+    assert_eq!((stats.prp_frames.get("lan_a"), stats.prp_duplicates), (Some(&(n as u64)), n as u64));
+
+    // Frames that end in 0x88FB without a trailer's size are not PRP's: a
+    // repeat of one is a retransmission, as it always was.
+    let fake = |i: usize| {
+        let mut d = c.frames()[i].data.clone();
+        d.extend([0, 1, 0xa0, 0x01, 0x88, 0xfb]);
+        Frame::new(c.frames()[i].ts, d)
+    };
+    let (mut e, _, _) = engine_with(EngineConfig::default());
+    run(&mut e, &(0..n).flat_map(|i| [fake(i), fake(i)]).collect::<Vec<_>>());
+    assert_eq!((e.stats().prp_duplicates, e.stats().prp_frames.len()), (0, 0));
+}

@@ -532,6 +532,8 @@ fn summary_json(
         "transport": { "tcp": s.tcp, "udp": s.udp, "icmp": s.icmp, "other_ip": s.other_ip, "non_ip": s.l2_frames, "llc": s.llc_frames },
         "decapsulated": s.decapsulated,
         "hsr_duplicates": s.hsr_duplicates,
+        "prp_frames": s.prp_frames,
+        "prp_duplicates": s.prp_duplicates,
         "protocols": s.messages.iter().map(|(p, c, n)| serde_json::json!({"protocol": p, "class": c, "messages": n})).collect::<Vec<_>>(),
         "flow_ends": s.flow_ends,
         "identities_repeated": s.identities_repeated,
@@ -603,6 +605,14 @@ fn print_summary(
                 0 => String::new(),
                 n => format!(" ({n} HSR ring copies passed over)"),
             }
+        );
+    }
+    if !s.prp_frames.is_empty() {
+        let line: Vec<String> = s.prp_frames.iter().map(|(l, n)| format!("{l} {n}")).collect();
+        println!(
+            "  prp           frames with a PRP trailer: {} ({} copies from the other LAN passed over)",
+            line.join(", "),
+            s.prp_duplicates
         );
     }
     if !s.messages.is_empty() {

@@ -302,3 +302,54 @@ fn an_hsr_rings_two_copies_of_a_frame_are_one_frame() {
     assert_eq!(got.packets, plain.packets.iter().map(|p| 2 * p - 1).collect::<Vec<_>>(), "events' packets");
     assert_eq!(support::tshark_fields(&pcap, &[], "hsr", &["hsr.sequence_nr"]).len(), 664, "tshark");
 }
+
+/// PRP (IEC 62439-3): every frame of the sample with its redundancy control
+/// trailer as a node sends it on LAN A, and again as it sends it on LAN B;
+/// the sensor's captures of the two LANs are analysed together. Each frame is
+/// analysed once: the sample's flows (but bytes, which now hold the trailers),
+/// hosts, messages and events, and the LAN B copies are counted and passed
+/// over. tshark, told to look for PRP trailers, finds one in every frame.
+/// Either LAN alone gives the same, with nothing passed over.
+#[test]
+fn prp_copies_from_both_lans_are_one_frame() {
+    if !loopback::require(
+        Command::new("python3").args(["-c", "import scapy.all"]).output().is_ok_and(|o| o.status.success()),
+        "python3 with scapy",
+    ) || !support::tshark_available()
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plain_db = dir.path().join("plain.db");
+    let plain_summary = loopback::analyze(&plain_db, &sample());
+    let plain = seen(&plain_db, &plain_summary);
+    let (lan_a, lan_b) = (encapsulated(dir.path(), "prp_a"), encapsulated(dir.path(), "prp_b"));
+
+    let db = dir.path().join("both.db");
+    let out = loopback::otposture(
+        &db,
+        &["analyze", "--quiet", "--summary", "json", lan_a.to_str().unwrap(), lan_b.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["packets"], 664, "{summary}");
+    assert_eq!(summary["prp_frames"], serde_json::json!({"lan_a": 332}), "{summary}");
+    assert_eq!(summary["prp_duplicates"], 332, "{summary}");
+    assert_eq!(summary["transport"], plain_summary["transport"], "{summary}");
+    let got = seen(&db, &summary);
+    assert_eq!(got.flows, plain.flows, "flows");
+    assert_eq!(got.hosts, plain.hosts, "hosts");
+    assert_eq!(got.protocols, plain.protocols, "messages");
+    assert_eq!(got.events, plain.events, "events");
+    assert_eq!(got.packets, plain.packets, "events' packets: LAN A's, read first at each time");
+
+    let db = dir.path().join("b.db");
+    let summary = loopback::analyze(&db, &lan_b);
+    assert_eq!((summary["prp_frames"]["lan_b"].as_u64(), summary["prp_duplicates"].as_u64()), (Some(332), Some(0)));
+    assert_eq!(seen(&db, &summary).flows, plain.flows, "LAN B alone");
+
+    for pcap in [&lan_a, &lan_b] {
+        let theirs = support::tshark_fields(pcap, &["-o", "prp.enable:TRUE"], "prp", &["prp.trailer.prp_sequence_nr"]);
+        assert_eq!(theirs.len(), 332, "tshark: {pcap:?}");
+    }
+}

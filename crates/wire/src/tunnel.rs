@@ -171,6 +171,36 @@ pub fn hsr(payload: &[u8]) -> Option<HsrTag<'_>> {
     })
 }
 
+/// The last two bytes of a frame with a PRP redundancy control trailer.
+pub const PRP_SUFFIX: [u8; 2] = [0x88, 0xfb];
+
+/// A PRP redundancy control trailer (IEC 62439-3 Parallel Redundancy
+/// Protocol): the sender's sequence number, the same in the copy sent on
+/// LAN A and the copy sent on LAN B.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PrpTrailer {
+    /// The sender's sequence number.
+    pub sequence: u16,
+    /// The LAN the copy was sent on: 0xA or 0xB.
+    pub lan: u8,
+}
+
+/// Reads the PRP trailer at the end of an Ethernet frame (`frame`, as
+/// captured, whole): the suffix 0x88FB, a LAN identifier of A or B, and a
+/// size that is the frame's after its addresses and type (and VLAN tag)
+/// with the trailer. `None` when any is not so: a frame that merely ends
+/// in 0x88FB has the odds of a 12-bit size and a 4-bit LAN against it.
+pub fn prp(frame: &[u8], tagged: bool) -> Option<PrpTrailer> {
+    let (_, &[s0, s1, l0, l1, x0, x1]) = frame.split_last_chunk::<6>()?;
+    let lan = l0 >> 4;
+    let size = usize::from(u16::from_be_bytes([l0 & 0x0f, l1]));
+    let header = if tagged { 18 } else { 14 };
+    if [x0, x1] != PRP_SUFFIX || !matches!(lan, 0xa | 0xb) || frame.len().checked_sub(header) != Some(size) {
+        return None;
+    }
+    Some(PrpTrailer { sequence: u16::from_be_bytes([s0, s1]), lan })
+}
+
 /// EtherType of MPLS unicast.
 pub const ETHERTYPE_MPLS: u16 = 0x8847;
 /// EtherType of MPLS multicast (upstream-assigned labels, RFC 5332).
@@ -398,6 +428,27 @@ mod tests {
     /// A label stack entry: label, traffic class 0, bottom-of-stack bit, TTL 64.
     fn label(label: u32, bottom: bool) -> [u8; 4] {
         (label << 12 | u32::from(bottom) << 8 | 64).to_be_bytes()
+    }
+
+    #[test]
+    fn reads_a_prp_trailer_only_where_its_size_fits() {
+        let frame = |payload: usize, lan: u8, tagged: bool| {
+            let mut f = vec![0u8; if tagged { 18 } else { 14 }];
+            f.extend(vec![0x55; payload]);
+            let size = u16::try_from(payload + 6).unwrap();
+            f.extend(0x0102u16.to_be_bytes());
+            f.extend((u16::from(lan) << 12 | size).to_be_bytes());
+            f.extend(PRP_SUFFIX);
+            f
+        };
+        assert_eq!(prp(&frame(46, 0xa, false), false), Some(PrpTrailer { sequence: 0x0102, lan: 0xa }));
+        assert_eq!(prp(&frame(100, 0xb, true), true), Some(PrpTrailer { sequence: 0x0102, lan: 0xb }));
+        assert_eq!(prp(&frame(100, 0xb, true), false), None, "the size counts the tag");
+        assert_eq!(prp(&frame(46, 0xc, false), false), None, "LAN C");
+        let mut short = frame(46, 0xa, false);
+        short.remove(20);
+        assert_eq!(prp(&short, false), None, "size off by one");
+        assert_eq!(prp(&PRP_SUFFIX, false), None);
     }
 
     #[test]
