@@ -183,40 +183,63 @@ fn first_copy(
     }
 }
 
+/// Sequence numbers remembered per redundant sender, back from its newest.
+const SEQUENCE_WINDOW: u16 = 1024;
+
 /// The sequence numbers a sender's frames came with, for the newest and the
-/// 127 before it: a ring's two copies of a frame arrive within a few frames
-/// of each other. A number from further back is taken for a new frame (the
+/// [`SEQUENCE_WINDOW`] - 1 before it, a bit each at the number's place
+/// modulo the window. A ring's two copies of a frame, or a PRP node's two
+/// LANs' copies, arrive within a few frames of each other; the window leaves
+/// room for a busy sender (sampled values at several thousand frames a
+/// second) and for two LANs' captures whose clocks differ by some
+/// milliseconds. A number from further back is taken for a new frame (the
 /// sender restarted), as the duplicate discard of IEC 62439-3 forgets too.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct SequenceWindow {
     newest: u16,
-    /// Bit `i`: `newest - i` was seen.
-    seen: u128,
+    seen: [u64; SEQUENCE_WINDOW as usize / 64],
 }
 
 impl SequenceWindow {
     fn new(sequence: u16) -> Self {
-        SequenceWindow { newest: sequence, seen: 1 }
+        let mut w = SequenceWindow { newest: sequence, seen: [0; SEQUENCE_WINDOW as usize / 64] };
+        w.mark(sequence);
+        w
+    }
+
+    /// Sets `sequence`'s bit; true when it was clear.
+    fn mark(&mut self, sequence: u16) -> bool {
+        let at = usize::from(sequence % SEQUENCE_WINDOW);
+        let (word, bit) = (at / 64, 1u64 << (at % 64));
+        match self.seen.get_mut(word) {
+            Some(w) => {
+                let first = *w & bit == 0;
+                *w |= bit;
+                first
+            }
+            None => true,
+        }
     }
 
     /// True the first time `sequence` comes, false for its copy.
     fn first(&mut self, sequence: u16) -> bool {
-        let behind = self.newest.wrapping_sub(sequence);
-        if behind < 128 {
-            let bit = 1u128 << behind;
-            let first = self.seen & bit == 0;
-            self.seen |= bit;
-            return first;
+        if self.newest.wrapping_sub(sequence) < SEQUENCE_WINDOW {
+            return self.mark(sequence);
         }
         let ahead = sequence.wrapping_sub(self.newest);
-        if ahead < 0x8000 {
-            self.seen = if ahead >= 128 { 0 } else { self.seen << ahead };
+        if ahead < 0x8000 && ahead < SEQUENCE_WINDOW {
+            // The numbers passed over now stand for frames not seen yet.
+            for n in 1..=ahead {
+                let at = usize::from(self.newest.wrapping_add(n) % SEQUENCE_WINDOW);
+                if let Some(w) = self.seen.get_mut(at / 64) {
+                    *w &= !(1u64 << (at % 64));
+                }
+            }
         } else {
-            self.seen = 0;
+            self.seen = [0; SEQUENCE_WINDOW as usize / 64];
         }
-        self.seen |= 1;
         self.newest = sequence;
-        true
+        self.mark(sequence)
     }
 }
 

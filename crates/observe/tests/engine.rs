@@ -1342,18 +1342,21 @@ fn an_hsr_rings_second_copy_of_a_frame_is_passed_over() {
     assert_eq!(seen.lock().unwrap()[0], REQUEST);
     assert_eq!((e.stats().hsr_duplicates, e.stats().l2_frames), (n as u64, 0));
 
-    // A copy 200 frames behind its sender's newest (the client's: its SYN,
-    // then its ACK numbered 200 on) is past what is remembered: taken for a
-    // new frame, as after the sender restarted its numbers.
-    let (mut e, _, _) = engine_with(EngineConfig::default());
-    let late: Vec<Frame> = vec![
-        copy(0, 0),
-        Frame::new(c.frames()[2].ts, in_hsr(&c.frames()[2].data, 0, sequence(0).wrapping_add(200))),
-        copy(0, 1),
-    ];
-    run(&mut e, &late);
-    assert_eq!(e.stats().hsr_duplicates, 0);
-    assert_eq!(e.stats().decapsulated.get("hsr"), Some(&3));
+    // The client's SYN, then its ACK numbered `gap` on, then the SYN's copy:
+    // 1,000 numbers back is still within what is remembered (a busy sender,
+    // or two LANs' clocks apart); 2,000 back is taken for a new frame, as
+    // after the sender restarted its numbers.
+    for (gap, copies) in [(1_000u16, 1u64), (2_000, 0)] {
+        let (mut e, _, _) = engine_with(EngineConfig::default());
+        let late: Vec<Frame> = vec![
+            copy(0, 0),
+            Frame::new(c.frames()[2].ts, in_hsr(&c.frames()[2].data, 0, sequence(0).wrapping_add(gap))),
+            copy(0, 1),
+        ];
+        run(&mut e, &late);
+        assert_eq!(e.stats().hsr_duplicates, copies, "{gap} back");
+        assert_eq!(e.stats().decapsulated.get("hsr"), Some(&(3 - copies)), "{gap} back");
+    }
 }
 
 #[test]
