@@ -227,7 +227,7 @@ impl SequenceWindow {
             return self.mark(sequence);
         }
         let ahead = sequence.wrapping_sub(self.newest);
-        if ahead < 0x8000 && ahead < SEQUENCE_WINDOW {
+        if ahead < SEQUENCE_WINDOW {
             // The numbers passed over now stand for frames not seen yet.
             for n in 1..=ahead {
                 let at = usize::from(self.newest.wrapping_add(n) % SEQUENCE_WINDOW);
