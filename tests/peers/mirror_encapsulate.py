@@ -19,6 +19,8 @@ input wrapped, by scapy, in the mirror encapsulation named, from a switch
   mpls_pw       every frame behind two labels and a control word (an
                 Ethernet pseudowire, RFC 4448), router to router
   mpls_pw_nocw  the same without the control word (label 299777)
+  mpls_gre      the IP packets alone behind one label, in GRE (MPLS over
+                GRE, RFC 4023) between the two
   hsr           every frame as an HSR ring (IEC 62439-3) carries it: an HSR
                 tag after the MAC addresses (and after the VLAN tag, if any)
                 with the sender's sequence number, written twice, once per
@@ -120,6 +122,11 @@ def wrap(kind, frame, n):
         return []
     if kind == "mpls_pw":
         return [ROUTER / MPLS(label=16001, s=0, ttl=64) / MPLS(label=299776, s=1, ttl=255) / EoMCW(seq=n % 65536) / frame]
+    if kind == "mpls_gre":
+        if IP in frame or IPv6 in frame:
+            inner = frame[IP] if IP in frame else frame[IPv6]
+            return [SWITCH / GRE(proto=0x8847) / MPLS(label=24, s=1, ttl=63) / inner]
+        return []
     if kind == "mpls_pw_nocw":
         return [ROUTER / MPLS(label=16001, s=0, ttl=64) / MPLS(label=299777, s=1, ttl=255) / frame]
     if kind == "hsr":

@@ -263,6 +263,19 @@ fn mpls_label_stacks_carry_the_plants_traffic() {
         ip_packets,
         "tshark"
     );
+
+    // MPLS over GRE: the tunnel is a flow of its own, as a routed GRE
+    // tunnel is, and what its labels carry gives the sample's flows.
+    let pcap = encapsulated(dir.path(), "mpls_gre");
+    let db = dir.path().join("mpls_gre.db");
+    let summary = loopback::analyze(&db, &pcap);
+    assert_eq!(summary["decapsulated"]["mpls"], ip_packets, "{summary}");
+    let got = seen(&db, &summary);
+    let (tunnel, carried): (Vec<String>, Vec<String>) =
+        without_vlan(&got.flows).into_iter().partition(|f| f.starts_with("\"ip-47\""));
+    assert_eq!(carried, without_vlan(&plain.flows), "MPLS over GRE: flows");
+    assert_eq!(tunnel.len(), 1, "{tunnel:?}");
+    assert_eq!(got.events, not_arp(&plain.events), "MPLS over GRE: events");
 }
 
 /// An HSR ring (IEC 62439-3, substation networks): every frame of the sample

@@ -137,6 +137,9 @@ pub fn gre(payload: &[u8]) -> Option<Inner<'_>> {
         }
         PROTO_TEB => inner(Encapsulation::GreEthernet, LinkType::Ethernet, rest, 0),
         PROTO_IPV4 | PROTO_IPV6 => inner(Encapsulation::GreIp, LinkType::RawIp, rest, 0),
+        // MPLS over GRE (RFC 4023): a provider's labelled packets between
+        // sites; what the labels carry, as on a core link.
+        ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => mpls(rest),
         _ => None,
     }
 }
@@ -399,6 +402,13 @@ mod tests {
         assert_eq!((i.encapsulation, i.link, i.data), (Encapsulation::GreIp, LinkType::RawIp, FRAME));
         assert!(!i.encapsulation.is_mirror() && Encapsulation::ErspanII.is_mirror());
         assert_eq!(gre(&gre_header(0, 0x880b, 0)), None, "PPP is neither");
+        // MPLS over GRE: what the labels carry.
+        let mut labelled = gre_header(0, 0x8847, 0);
+        labelled.extend((24u32 << 12 | 1 << 8 | 64).to_be_bytes());
+        labelled.extend([0x45, 0, 0, 20]);
+        labelled.extend([0; 16]);
+        let i = gre(&labelled).unwrap();
+        assert_eq!((i.encapsulation, i.link, i.data.len()), (Encapsulation::Mpls, LinkType::RawIp, 20));
         // PPTP's GRE (version 1), a routing field.
         assert_eq!(gre(&gre_header(0x0001, 0x6558, 0)), None);
         assert_eq!(gre(&gre_header(GRE_ROUTING, 0x6558, 8)), None);
