@@ -100,8 +100,9 @@ const PROTO_IPV4: u16 = 0x0800;
 const PROTO_IPV6: u16 = 0x86dd;
 
 /// The frame a GRE packet (the IP payload of protocol 47) carries: mirrored,
-/// or an IP packet in a routed tunnel. `None` when it carries something else,
-/// or is cut short before the frame starts.
+/// an IP packet in a routed tunnel, or what MPLS labels in it carry ([`mpls`]).
+/// `None` when it carries something else, or is cut short before the frame
+/// starts.
 pub fn gre(payload: &[u8]) -> Option<Inner<'_>> {
     let (&[f0, f1, p0, p1], rest) = payload.split_first_chunk::<4>()?;
     let flags = u16::from_be_bytes([f0, f1]);
