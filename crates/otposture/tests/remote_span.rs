@@ -102,18 +102,50 @@ fn seen(db: &Path, summary: &Value) -> Seen {
     }
 }
 
+/// Whether python3 can import scapy's `module` (and tshark runs, when
+/// `tshark`); otherwise the test skips with one line, unless CI=true.
+fn ready(module: &str, tshark: bool) -> bool {
+    loopback::require(
+        Command::new("python3").args(["-c", &format!("import {module}")]).output().is_ok_and(|o| o.status.success()),
+        "python3 with scapy",
+    ) && (!tshark || support::tshark_available())
+}
+
+/// The sample analysed as captured, in `dir`.
+struct Plain {
+    seen: Seen,
+    summary: Value,
+    /// Its IP packets (a tunnel or label stack carries these alone).
+    ip_packets: u64,
+}
+
+fn plain(dir: &Path) -> Plain {
+    let db = dir.join("plain.db");
+    let summary = loopback::analyze(&db, &sample());
+    let t = &summary["transport"];
+    let ip_packets = ["tcp", "udp", "icmp", "other_ip"].iter().map(|k| t[*k].as_u64().unwrap()).sum::<u64>();
+    Plain { seen: seen(&db, &summary), summary, ip_packets }
+}
+
+/// Flow keys without their leading VLAN, sorted.
+fn without_vlan(flows: &[String]) -> Vec<String> {
+    let mut v: Vec<String> = flows.iter().map(|f| f.split_once(' ').unwrap().1.to_string()).collect();
+    v.sort();
+    v
+}
+
+/// Lines that are not ARP's (a tunnel or label stack carries IP alone).
+fn not_arp(v: &[String]) -> Vec<String> {
+    v.iter().filter(|s| !s.contains("\"arp\"")).cloned().collect()
+}
+
 #[test]
 fn mirrored_frames_are_analysed_as_if_captured_at_the_switch() {
-    if !loopback::require(
-        Command::new("python3").args(["-c", "import scapy.contrib.erspan"]).output().is_ok_and(|o| o.status.success()),
-        "python3 with scapy",
-    ) || !support::tshark_available()
-    {
+    if !ready("scapy.contrib.erspan", true) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let plain_db = dir.path().join("plain.db");
-    let plain = seen(&plain_db, &loopback::analyze(&plain_db, &sample()));
+    let plain = plain(dir.path()).seen;
     assert!(plain.flows.len() >= 8 && plain.events.len() > 10, "{plain:?}");
     let frames = 332;
 
@@ -153,18 +185,11 @@ fn mirrored_frames_are_analysed_as_if_captured_at_the_switch() {
 /// (no VLAN: the tunnel's packets carry none), messages and events.
 #[test]
 fn a_routed_gre_tunnel_is_a_flow_and_so_is_what_it_carries() {
-    if !loopback::require(
-        Command::new("python3").args(["-c", "import scapy.all"]).output().is_ok_and(|o| o.status.success()),
-        "python3 with scapy",
-    ) {
+    if !ready("scapy.all", false) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let plain_db = dir.path().join("plain.db");
-    let summary = loopback::analyze(&plain_db, &sample());
-    let plain = seen(&plain_db, &summary);
-    let t = &summary["transport"];
-    let ip_packets = ["tcp", "udp", "icmp", "other_ip"].iter().map(|k| t[*k].as_u64().unwrap()).sum::<u64>();
+    let Plain { seen: plain, ip_packets, .. } = plain(dir.path());
 
     let pcap = encapsulated(dir.path(), "gre_ip");
     let db = dir.path().join("gre_ip.db");
@@ -173,11 +198,6 @@ fn a_routed_gre_tunnel_is_a_flow_and_so_is_what_it_carries() {
     assert_eq!(summary["transport"]["other_ip"], ip_packets, "the tunnel's own packets: {summary}");
     let got = seen(&db, &summary);
 
-    let without_vlan = |flows: &[String]| -> Vec<String> {
-        let mut v: Vec<String> = flows.iter().map(|f| f.split_once(' ').unwrap().1.to_string()).collect();
-        v.sort();
-        v
-    };
     let (tunnel, carried): (Vec<String>, Vec<String>) =
         without_vlan(&got.flows).into_iter().partition(|f| f.starts_with("\"ip-47\""));
     assert_eq!(carried, without_vlan(&plain.flows), "the flows inside the tunnel");
@@ -187,7 +207,6 @@ fn a_routed_gre_tunnel_is_a_flow_and_so_is_what_it_carries() {
         "{tunnel:?}"
     );
 
-    let not_arp = |v: &[String]| v.iter().filter(|s| !s.contains("\"arp\"")).cloned().collect::<Vec<_>>();
     assert_eq!(got.protocols, not_arp(&plain.protocols));
     assert_eq!(got.events, not_arp(&plain.events));
 }
@@ -200,19 +219,11 @@ fn a_routed_gre_tunnel_is_a_flow_and_so_is_what_it_carries() {
 /// link; the labels make no flow. tshark finds the same packets inside.
 #[test]
 fn mpls_label_stacks_carry_the_plants_traffic() {
-    if !loopback::require(
-        Command::new("python3").args(["-c", "import scapy.contrib.mpls"]).output().is_ok_and(|o| o.status.success()),
-        "python3 with scapy",
-    ) || !support::tshark_available()
-    {
+    if !ready("scapy.contrib.mpls", true) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let plain_db = dir.path().join("plain.db");
-    let plain_summary = loopback::analyze(&plain_db, &sample());
-    let plain = seen(&plain_db, &plain_summary);
-    let t = &plain_summary["transport"];
-    let ip_packets = ["tcp", "udp", "icmp", "other_ip"].iter().map(|k| t[*k].as_u64().unwrap()).sum::<u64>();
+    let Plain { seen: plain, summary: plain_summary, ip_packets } = plain(dir.path());
     let router = "\"00:1e:f6:00:00:01\" null null null".to_string();
 
     // The pseudowire, with and without its control word: every frame, tags
@@ -248,13 +259,7 @@ fn mpls_label_stacks_carry_the_plants_traffic() {
     assert_eq!(summary["decapsulated"]["mpls"], ip_packets, "{summary}");
     assert_eq!(summary["transport"]["non_ip"], 0, "{summary}");
     let got = seen(&db, &summary);
-    let without_vlan = |flows: &[String]| -> Vec<String> {
-        let mut v: Vec<String> = flows.iter().map(|f| f.split_once(' ').unwrap().1.to_string()).collect();
-        v.sort();
-        v
-    };
     assert_eq!(without_vlan(&got.flows), without_vlan(&plain.flows), "layer-3 VPN: flows");
-    let not_arp = |v: &[String]| v.iter().filter(|s| !s.contains("\"arp\"")).cloned().collect::<Vec<_>>();
     assert_eq!(got.protocols, not_arp(&plain.protocols), "layer-3 VPN: messages");
     assert_eq!(got.events, not_arp(&plain.events), "layer-3 VPN: events");
     assert!(got.hosts.contains(&router), "{:?}", got.hosts);
@@ -286,17 +291,11 @@ fn mpls_label_stacks_carry_the_plants_traffic() {
 /// tshark reads an HSR tag in every packet.
 #[test]
 fn an_hsr_rings_two_copies_of_a_frame_are_one_frame() {
-    if !loopback::require(
-        Command::new("python3").args(["-c", "import scapy.all"]).output().is_ok_and(|o| o.status.success()),
-        "python3 with scapy",
-    ) || !support::tshark_available()
-    {
+    if !ready("scapy.all", true) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let plain_db = dir.path().join("plain.db");
-    let plain_summary = loopback::analyze(&plain_db, &sample());
-    let plain = seen(&plain_db, &plain_summary);
+    let Plain { seen: plain, summary: plain_summary, .. } = plain(dir.path());
 
     let pcap = encapsulated(dir.path(), "hsr");
     let db = dir.path().join("hsr.db");
@@ -325,17 +324,11 @@ fn an_hsr_rings_two_copies_of_a_frame_are_one_frame() {
 /// Either LAN alone gives the same, with nothing passed over.
 #[test]
 fn prp_copies_from_both_lans_are_one_frame() {
-    if !loopback::require(
-        Command::new("python3").args(["-c", "import scapy.all"]).output().is_ok_and(|o| o.status.success()),
-        "python3 with scapy",
-    ) || !support::tshark_available()
-    {
+    if !ready("scapy.all", true) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let plain_db = dir.path().join("plain.db");
-    let plain_summary = loopback::analyze(&plain_db, &sample());
-    let plain = seen(&plain_db, &plain_summary);
+    let Plain { seen: plain, summary: plain_summary, .. } = plain(dir.path());
     let (lan_a, lan_b) = (encapsulated(dir.path(), "prp_a"), encapsulated(dir.path(), "prp_b"));
 
     let db = dir.path().join("both.db");
