@@ -921,16 +921,27 @@ impl Core {
     #[cold]
     fn keep_carried(&mut self, inner: Option<otposture_wire::tunnel::Inner<'_>>) -> bool {
         let Some(inner) = inner else { return false };
-        if self.carried_depth >= MAX_TUNNEL_DEPTH || self.carried.is_some() {
+        if !self.can_carry() {
             return false;
         }
-        let mirror = inner.encapsulation.is_mirror();
-        *self.stats.decapsulated.entry(inner.encapsulation.name()).or_insert(0) += 1;
+        self.carry(inner.encapsulation.name(), inner.link, inner.vlan, |b| b.extend_from_slice(inner.data));
+        inner.encapsulation.is_mirror()
+    }
+
+    /// Whether a frame may be kept to be carried: none is kept yet, and
+    /// carried frames within one another are not past [`MAX_TUNNEL_DEPTH`].
+    fn can_carry(&self) -> bool {
+        self.carried_depth < MAX_TUNNEL_DEPTH && self.carried.is_none()
+    }
+
+    /// Keeps the frame `fill` writes (into the last carried frame's buffer),
+    /// counted as decapsulated from `encapsulation`.
+    fn carry(&mut self, encapsulation: &'static str, link: LinkType, vlan: u16, fill: impl FnOnce(&mut Vec<u8>)) {
+        *self.stats.decapsulated.entry(encapsulation).or_insert(0) += 1;
         let mut bytes = std::mem::take(&mut self.carried_buffer);
         bytes.clear();
-        bytes.extend_from_slice(inner.data);
-        self.carried = Some(Carried { link: inner.link, vlan: inner.vlan, bytes });
-        mirror
+        fill(&mut bytes);
+        self.carried = Some(Carried { link, vlan, bytes });
     }
 
     /// What a layer-2 header that is not the frame's own carries, kept to be
@@ -962,25 +973,23 @@ impl Core {
         else {
             return false;
         };
-        if self.carried_depth >= MAX_TUNNEL_DEPTH || self.carried.is_some() {
+        if !self.can_carry() {
             return false;
         }
         if !first_copy(&mut self.hsr_seen, src, tag.sequence) {
             self.stats.hsr_duplicates += 1;
             return true;
         }
-        *self.stats.decapsulated.entry("hsr").or_insert(0) += 1;
-        let mut bytes = std::mem::take(&mut self.carried_buffer);
-        bytes.clear();
-        bytes.extend_from_slice(&dst.0);
-        bytes.extend_from_slice(&src.0);
-        if let Some(vlan) = addr.vlan {
-            bytes.extend_from_slice(&[0x81, 0x00]);
-            bytes.extend_from_slice(&vlan.to_be_bytes());
-        }
-        bytes.extend_from_slice(&tag.ethertype.to_be_bytes());
-        bytes.extend_from_slice(tag.payload);
-        self.carried = Some(Carried { link: LinkType::Ethernet, vlan: 0, bytes });
+        self.carry("hsr", LinkType::Ethernet, 0, |b| {
+            b.extend_from_slice(&dst.0);
+            b.extend_from_slice(&src.0);
+            if let Some(vlan) = addr.vlan {
+                b.extend_from_slice(&[0x81, 0x00]);
+                b.extend_from_slice(&vlan.to_be_bytes());
+            }
+            b.extend_from_slice(&tag.ethertype.to_be_bytes());
+            b.extend_from_slice(tag.payload);
+        });
         true
     }
 
