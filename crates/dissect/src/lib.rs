@@ -16,6 +16,7 @@ use otposture_model::{Direction, Event, FlowId, FlowKey, MacAddr, OperationClass
 use std::borrow::Cow;
 use std::net::IpAddr;
 
+pub mod ads;
 pub mod arp;
 pub mod bacnet;
 pub mod cdp;
@@ -396,6 +397,7 @@ impl Registry {
                 Box::new(rdp::Rdp),
                 Box::new(smb::Smb),
                 Box::new(enip::Enip),
+                Box::new(ads::Ads),
                 Box::new(iec104::Iec104),
                 Box::new(opcua::Opcua),
                 Box::new(ssh::Ssh),
@@ -411,6 +413,7 @@ impl Registry {
                 Box::new(dhcp::Dhcp),
                 Box::new(dnp3::Dnp3Udp),
                 Box::new(enip::EnipUdp),
+                Box::new(ads::AdsRouter),
                 Box::new(bacnet::Bacnet),
                 Box::new(snmp::Snmp),
                 // The name services share DNS's format: NetBIOS (names that
