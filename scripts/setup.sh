@@ -60,6 +60,11 @@ fi
 if ! python3 -c "import importlib.metadata as m; assert m.version('c104') == '2.2.1'" >/dev/null 2>&1; then
   PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check --only-binary=:all: "c104==2.2.1"
 fi
+# pyads: Beckhoff's ADS library (AdsLib) built into the wheel as the client,
+# and its pure-Python ADS test server, for the ADS peer test.
+if ! python3 -c "import importlib.metadata as m; assert m.version('pyads') == '3.6.0'" >/dev/null 2>&1; then
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check --only-binary=:all: "pyads==3.6.0"
+fi
 # asyncua (OPC UA server and client) is pure Python, with a wheel.
 if ! python3 -c "import importlib.metadata as m; assert m.version('asyncua') == '2.1.0'" >/dev/null 2>&1; then
   PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check --only-binary=:all: "asyncua==2.1.0"

@@ -125,9 +125,10 @@ impl Decision {
 }
 
 /// Application protocols that controllers and RTUs answer (BACnet: building
-/// automation controllers; MMS: IEC 61850 IEDs, protection and bay controllers).
+/// automation controllers; MMS: IEC 61850 IEDs, protection and bay
+/// controllers; ADS: Beckhoff TwinCAT PLCs).
 const CONTROL_PROTOCOLS: &[&str] =
-    &["modbus", "s7comm", "s7comm-plus", "enip", "cip", "dnp3", "iec104", "bacnet", "mms"];
+    &["modbus", "s7comm", "s7comm-plus", "enip", "cip", "dnp3", "iec104", "bacnet", "mms", "ads"];
 
 /// Telecontrol protocols: the server is an outstation (DNP3) or controlled
 /// station (IEC 60870-5-104: the controlled station listens, the

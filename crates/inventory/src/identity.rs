@@ -140,6 +140,15 @@ const MAPPINGS: &[(&str, &[(&str, Field)])] = &[
     // A module status record names a rack position (its `route`) and the type
     // code plugged there; the inventory files it as a module of the CPU.
     ("s7comm.module_status", &[("type_code", Field::DeviceType)]),
+    // ADS: a Read Device Info answer names the ADS device on the AMS port
+    // that answered (`TwinCAT System` on 10000, `PLC Server` or `Plc30 App`
+    // on a PLC runtime's, `I/O Server` on 300) and its version. Only the
+    // system service's is the controller's: TwinCAT's own build, which the
+    // advisories name; the others are components' and stay in the event.
+    // The router's discovery answer names the controller's host, its
+    // operating system and TwinCAT version.
+    ("ads.device_info", &[("twincat_version", Field::Firmware)]),
+    ("ads.router", &[("host_name", Field::HostName), ("os", Field::Os), ("twincat_version", Field::Firmware)]),
     // BACnet: the device object's properties, and the vendor identifier's
     // registered name (an I-Am states only that).
     (

@@ -12,6 +12,8 @@ mod opcua_cross;
 mod support;
 mod telnet_cross;
 
+mod ads_peer;
+mod ads_tshark;
 mod bacnet_peer;
 mod bacnet_tshark;
 mod cdp_peer;

@@ -528,6 +528,19 @@ fn insecure(e: &EventRow, placing: &Placing<'_>, out: &mut Collector) {
                 &["T0842", "T0859"],
                 "Serve the device's web interface over HTTPS only (or disable it); change the passwords sent in the clear.",
             ),
+            // The TwinCAT router's add-route request carries a Windows
+            // account's user name and password in clear over UDP 48899, and
+            // the route it adds lets that host send the controller any ADS
+            // command.
+            ("ads", "add_route") if a("password") == Some("given") => (
+                "insecure.cleartext_login",
+                &dst,
+                &src,
+                format!("ADS route added with a password in clear text on {}", placing.label(&dst)),
+                Severity::High,
+                &["T0842", "T0859"],
+                "Add ADS routes from the engineering tool on a trusted management network only, change the controller's Windows password, and use Secure ADS (TwinCAT 3.1.4024 and later) or block UDP 48899 from other zones.",
+            ),
             ("snmp", "snmp.weak_security") => {
                 let v1v2 = a("weakness") == Some("cleartext_community");
                 // The sender may be the manager or the agent: the pair is the key.

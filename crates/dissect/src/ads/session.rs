@@ -342,7 +342,7 @@ fn response_attributes(h: &Header, result: Option<u32>) -> Attributes {
 const DEVICE_NAME_LEN: usize = 16;
 
 /// A Read Device Info response: result, version (major, minor, build) and
-/// the device's name, 16 bytes padded with NULs. One identity event naming
+/// the device's name, 16 bytes padded with NULs (or shorter, NUL-ended). One identity event naming
 /// the AMS Net Id and port that answered.
 fn device_info(ctx: &PacketCtx<'_>, h: &Header, body: &[u8], emit: &mut dyn Emit) {
     let mut c = Cursor::new(body);
@@ -351,8 +351,10 @@ fn device_info(ctx: &PacketCtx<'_>, h: &Header, body: &[u8], emit: &mut dyn Emit
         let major = c.u8()?;
         let minor = c.u8()?;
         let build = c.le_u16()?;
-        let name = c.take(DEVICE_NAME_LEN)?;
-        Some((major, minor, build, name))
+        // Sixteen bytes from TwinCAT; other servers (pyads' test server)
+        // send the name with one NUL only: read what there is.
+        let rest = c.rest();
+        Some((major, minor, build, rest.get(..DEVICE_NAME_LEN).unwrap_or(rest)))
     })();
     let Some((major, minor, build, name)) = fields else {
         emit.malformed(ctx, PROTOCOL, "truncated_device_info");
@@ -363,6 +365,12 @@ fn device_info(ctx: &PacketCtx<'_>, h: &Header, body: &[u8], emit: &mut dyn Emit
     e.attributes.push((Cow::Borrowed("ams_net_id"), h.source.text()));
     e.attributes.push((Cow::Borrowed("ams_port"), dec(h.source_port)));
     e.attributes.push((Cow::Borrowed("device_name"), String::from_utf8_lossy(name).trim().into()));
-    e.attributes.push((Cow::Borrowed("version"), otposture_model::format_compact!("{major}.{minor}.{build}")));
+    let version = otposture_model::format_compact!("{major}.{minor}.{build}");
+    // The system service's version is TwinCAT's own, the one advisories
+    // name; a runtime's (PLC, I/O) is its component's.
+    if h.source_port == command::SYSTEM_SERVICE_PORT {
+        e.attributes.push((Cow::Borrowed("twincat_version"), version.clone()));
+    }
+    e.attributes.push((Cow::Borrowed("version"), version));
     emit.event(e);
 }

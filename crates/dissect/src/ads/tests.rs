@@ -356,3 +356,26 @@ proptest! {
         prop_assert!(ops(&r).contains(&("write_control_stop", OperationClass::Control)), "{:?}", ops(&r));
     }
 }
+
+#[test]
+fn a_device_name_shorter_than_sixteen_bytes_is_read() {
+    // pyads' test server: the name and one NUL (19 bytes of ADS data).
+    let mut body = le(&[0]);
+    body.extend_from_slice(&[1, 2, 3, 0]);
+    body.extend_from_slice(b"TestServer\0");
+    let r = run(&[
+        (C2S, msg(id::READ_DEVICE_INFO, false, 851, 1, &[])),
+        (S2C, msg(id::READ_DEVICE_INFO, true, 851, 1, &body)),
+    ]);
+    assert!(r.malformed.is_empty(), "{:?}", r.malformed);
+    let id = r.events.iter().find(|e| e.name == "ads.device_info").unwrap();
+    assert_eq!(event_attr(id, "device_name"), Some("TestServer"));
+    assert_eq!(event_attr(id, "version"), Some("1.2.3"));
+    // Cut inside the version: malformed, no identity.
+    let r = run(&[
+        (C2S, msg(id::READ_DEVICE_INFO, false, 851, 1, &[])),
+        (S2C, msg(id::READ_DEVICE_INFO, true, 851, 1, &body[..6])),
+    ]);
+    assert_eq!(r.malformed, ["truncated_device_info"]);
+    assert!(r.events.iter().all(|e| e.name != "ads.device_info"));
+}
