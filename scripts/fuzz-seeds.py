@@ -71,6 +71,22 @@ out = os.path.join(root, "fuzz", "corpus")
 LINKS = [1, 0, 101, 108, 113, 228, 229, 276]
 
 
+def as_classic_pcap(path):
+    """The file's bytes; a pcapng file with one link type as classic pcap
+    (editcap, when it is installed), so its frames seed the targets too."""
+    data = open(path, "rb").read()
+    if not data.startswith(b"\x0a\x0d\x0d\x0a"):
+        return data
+    import shutil
+    import subprocess
+    import tempfile
+    if not shutil.which("editcap"):
+        return data
+    with tempfile.NamedTemporaryFile(suffix=".pcap") as t:
+        done = subprocess.run(["editcap", "-F", "pcap", path, t.name], capture_output=True)
+        return open(t.name, "rb").read() if done.returncode == 0 else data
+
+
 def frames_of_pcap(data):
     """Frames of a classic pcap (either byte order); pcapng files are skipped."""
     if len(data) < 24:
@@ -474,7 +490,7 @@ def main():
     n_ads = 0
     n_cap = n_pkt = n_enip = n_61850 = n_104 = n_pn = n_bacnet = n_lldp = n_cdp = n_remote = 0
     for f in sorted(files):
-        data = open(f, "rb").read()
+        data = as_classic_pcap(f)
         name = os.path.basename(f)
         if len(data) <= 256 * 1024:
             open(os.path.join(out, "capture_file", name), "wb").write(data)
@@ -537,7 +553,7 @@ def main():
             n_ads += 1
         grams = udp_payloads(link, frames_of_pcap_all(data), 48899)
         if grams:
-            open(os.path.join(out, "ads", f"{name}.udp.seed"), "wb").write(enip_seed(grams))
+            open(os.path.join(out, "ads", f"{name}.udp.seed"), "wb").write(enip_seed([(False, g) for g in grams]))
             n_ads += 1
     n_ctl = controller_seeds(sorted(files))
     n_opcua = opcua_seeds(sorted(files) + sys.argv[1:])
