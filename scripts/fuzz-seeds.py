@@ -11,6 +11,7 @@ payloads in the target's chunk format (a control byte, bit 7 = to client, low
 iec104: the same for IEC 60870-5-104 (port 2404), one seed per 64 payloads.
 ads: the same for ADS over AMS/TCP (port 48898), up to 8 seeds per capture, and
 one more of the TwinCAT router service's datagrams (UDP 48899).
+c37118: the same for IEEE C37.118 over TCP (port 4712).
 modbus, s7comm, mms: the same for Modbus/TCP (port 502), S7comm and MMS (port 102), one
 seed per 64 payloads, up to 8 seeds per capture.
 dnp3: the same for DNP3 over TCP (port 20000) in the target's wide chunks
@@ -482,12 +483,13 @@ def main():
         os.makedirs(os.path.join(out, t), exist_ok=True)
     os.makedirs(os.path.join(out, "iec104"), exist_ok=True)
     os.makedirs(os.path.join(out, "ads"), exist_ok=True)
+    os.makedirs(os.path.join(out, "c37118"), exist_ok=True)
     os.makedirs(os.path.join(out, "dns"), exist_ok=True)
     os.makedirs(os.path.join(out, "netbios"), exist_ok=True)
     os.makedirs(os.path.join(out, "dhcp"), exist_ok=True)
     os.makedirs(os.path.join(out, "arp"), exist_ok=True)
     n_dns = n_nb = n_dhcp = n_arp = 0
-    n_ads = 0
+    n_ads = n_c37118 = 0
     n_cap = n_pkt = n_enip = n_61850 = n_104 = n_pn = n_bacnet = n_lldp = n_cdp = n_remote = 0
     for f in sorted(files):
         data = as_classic_pcap(f)
@@ -551,6 +553,11 @@ def main():
         for i in range(0, min(len(payloads), 8 * 64), 64):
             open(os.path.join(out, "ads", f"{name}.{i // 64}.seed"), "wb").write(enip_seed(payloads[i:]))
             n_ads += 1
+        # IEEE C37.118 (port 4712): one seed per 64 payloads, up to 8 per capture.
+        payloads = tcp_payloads(link, frames_of_pcap_all(data), 4712)
+        for i in range(0, min(len(payloads), 8 * 64), 64):
+            open(os.path.join(out, "c37118", f"{name}.{i // 64}.seed"), "wb").write(enip_seed(payloads[i:]))
+            n_c37118 += 1
         grams = udp_payloads(link, frames_of_pcap_all(data), 48899)
         if grams:
             open(os.path.join(out, "ads", f"{name}.udp.seed"), "wb").write(enip_seed([(False, g) for g in grams]))
@@ -572,7 +579,7 @@ def main():
     sample = open(os.path.join(root, "samples", "plant-cell.pcap"), "rb").read()
     open(os.path.join(out, "capture_file", "plant-cell.pcap.gz"), "wb").write(gzip.compress(sample))
     print(
-        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; ads: {n_ads} seeds; modbus: {n_ctl['modbus']} seeds; s7comm: {n_ctl['s7comm']} seeds; mms: {n_ctl['mms']} seeds; dnp3: {n_ctl['dnp3']} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; cdp: {n_cdp} seeds; snmp: {n_snmp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; dns: {n_dns} seeds; netbios: {n_nb} seeds; dhcp: {n_dhcp} seeds; arp: {n_arp} seeds; http: {n_http} seeds; telnet: {n_telnet} seeds; rdp: {n_rdp} seeds; smb: {n_smb} seeds; cmdb_register: {n_cmdb} seeds; version_range: {n_vr} seeds; csaf_document: {n_csaf} seeds",
+        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; ads: {n_ads} seeds; c37118: {n_c37118} seeds; modbus: {n_ctl['modbus']} seeds; s7comm: {n_ctl['s7comm']} seeds; mms: {n_ctl['mms']} seeds; dnp3: {n_ctl['dnp3']} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; cdp: {n_cdp} seeds; snmp: {n_snmp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; dns: {n_dns} seeds; netbios: {n_nb} seeds; dhcp: {n_dhcp} seeds; arp: {n_arp} seeds; http: {n_http} seeds; telnet: {n_telnet} seeds; rdp: {n_rdp} seeds; smb: {n_smb} seeds; cmdb_register: {n_cmdb} seeds; version_range: {n_vr} seeds; csaf_document: {n_csaf} seeds",
         file=sys.stderr,
     )
 

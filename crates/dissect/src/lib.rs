@@ -19,6 +19,7 @@ use std::net::IpAddr;
 pub mod ads;
 pub mod arp;
 pub mod bacnet;
+pub mod c37118;
 pub mod cdp;
 mod cursor;
 pub mod dhcp;
@@ -399,6 +400,7 @@ impl Registry {
                 Box::new(enip::Enip),
                 Box::new(ads::Ads),
                 Box::new(iec104::Iec104),
+                Box::new(c37118::C37118),
                 Box::new(opcua::Opcua),
                 Box::new(ssh::Ssh),
                 Box::new(rfb::Rfb),
@@ -415,6 +417,7 @@ impl Registry {
                 Box::new(enip::EnipUdp),
                 Box::new(ads::AdsRouter),
                 Box::new(bacnet::Bacnet),
+                Box::new(c37118::C37118Udp),
                 Box::new(snmp::Snmp),
                 // The name services share DNS's format: NetBIOS (names that
                 // must decode) before DNS, and DNS last, its three flavours
