@@ -65,6 +65,11 @@ fi
 if ! python3 -c "import importlib.metadata as m; assert m.version('pyads') == '3.6.0'" >/dev/null 2>&1; then
   PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check --only-binary=:all: "pyads==3.6.0"
 fi
+# pypmu (PyPI `synchrophasor`): a C37.118.2 PMU and PDC in pure Python, for
+# the C37.118 peer test (an sdist; nothing to compile).
+if ! python3 -c "import importlib.metadata as m; assert m.version('synchrophasor') == '1.0.0a0'" >/dev/null 2>&1; then
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check "synchrophasor==1.0.0a0"
+fi
 # asyncua (OPC UA server and client) is pure Python, with a wheel.
 if ! python3 -c "import importlib.metadata as m; assert m.version('asyncua') == '2.1.0'" >/dev/null 2>&1; then
   PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check --only-binary=:all: "asyncua==2.1.0"

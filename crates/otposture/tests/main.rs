@@ -16,6 +16,8 @@ mod ads_peer;
 mod ads_tshark;
 mod bacnet_peer;
 mod bacnet_tshark;
+mod c37118_peer;
+mod c37118_tshark;
 mod cdp_peer;
 mod cdp_tshark;
 mod cip_peer;
