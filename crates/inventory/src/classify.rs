@@ -130,6 +130,10 @@ impl Decision {
 const CONTROL_PROTOCOLS: &[&str] =
     &["modbus", "s7comm", "s7comm-plus", "enip", "cip", "dnp3", "iec104", "bacnet", "mms", "ads"];
 
+/// Synchrophasor measurements (IEEE C37.118): OT traffic, but no control
+/// protocol (a PDC turning a PMU's stream on and off is routine).
+const GRID_DATA_PROTOCOL: &str = "c37118";
+
 /// Telecontrol protocols: the server is an outstation (DNP3) or controlled
 /// station (IEC 60870-5-104: the controlled station listens, the
 /// controlling station connects), and the client synchronises its clock,
@@ -509,6 +513,18 @@ pub(crate) fn decide(attributes: &[Attribute], modules: &[Module], b: &Behaviour
         out.push(Decision::new(Role::OpcServer, "serves_opc_ua", Confidence::Medium, opc));
     }
 
+    // Behaviour: streams synchrophasor measurements. A PMU is a TCP server of
+    // IEEE C37.118 (PDCs and control centres connect to it); so is a PDC that
+    // serves its combined stream onwards: both are substation IEDs.
+    if b.serves.contains(GRID_DATA_PROTOCOL) {
+        out.push(Decision::new(
+            Role::Ied,
+            "serves_synchrophasor_data",
+            Confidence::Medium,
+            vec!["streams IEEE C37.118 synchrophasor data (a PMU, or a PDC serving its combined stream)".to_string()],
+        ));
+    }
+
     // LLDP and CDP: the device says it forwards frames or routes packets. After the
     // controller rules: PLCs with a built-in switch announce a bridge too.
     // CDP likewise: its capabilities are the ones in use (a Cisco switch
@@ -548,7 +564,7 @@ pub(crate) fn decide(attributes: &[Attribute], modules: &[Module], b: &Behaviour
         out.push(Decision::new(Role::ItHost, "announces_domain_controller", Confidence::Medium, domain));
     }
 
-    let ot = b.serves.iter().chain(&b.uses).any(|p| CONTROL_PROTOCOLS.contains(&p.as_str()));
+    let ot = b.serves.iter().chain(&b.uses).any(|p| CONTROL_PROTOCOLS.contains(&p.as_str()) || p == GRID_DATA_PROTOCOL);
     if out.is_empty() && !ot && !(b.serves.is_empty() && b.uses.is_empty()) {
         let protocols: Vec<&str> = b.serves.iter().chain(&b.uses).map(String::as_str).collect();
         out.push(Decision::new(

@@ -149,6 +149,11 @@ const MAPPINGS: &[(&str, &[(&str, Field)])] = &[
     // operating system and TwinCAT version.
     ("ads.device_info", &[("twincat_version", Field::Firmware)]),
     ("ads.router", &[("host_name", Field::HostName), ("os", Field::Os), ("twincat_version", Field::Firmware)]),
+    // IEEE C37.118: the station name of a stream's one PMU (a PDC's combined
+    // stream names the PMUs behind it, and gives no `name`), and the text of
+    // a header frame.
+    ("c37118.pmu", &[("name", Field::Name)]),
+    ("c37118.header", &[("description", Field::Description)]),
     // BACnet: the device object's properties, and the vendor identifier's
     // registered name (an I-Am states only that).
     (

@@ -806,3 +806,18 @@ fn services_are_a_set_not_a_conflict() {
     let a = asset(&inv, "mac-02:00:00:00:00:40");
     assert!(a.attributes.iter().find(|x| x.field == Field::Firmware).unwrap().conflict);
 }
+
+#[test]
+fn a_pmu_streaming_synchrophasors_is_an_ied_and_its_pdc_no_it_host() {
+    let hosts: Vec<HostRow> = (1..=2).map(|i| host(Some(mac(i)), &format!("10.0.0.{i}"), None, 0)).collect();
+    let events =
+        vec![identity(1, "c37118.pmu", Some(mac(1)), "10.0.0.1", 5, &[("station", "Blue PMU"), ("name", "Blue PMU")])];
+    let convs = vec![conversation("10.0.0.2", "10.0.0.1", "c37118", &[(OperationClass::Control, 2)])];
+    let inv = build(&hosts, &events, &convs);
+    let pmu = asset(&inv, "mac-02:00:00:00:00:01");
+    assert_eq!((pmu.role.role, pmu.role.rule, pmu.role.level), (Role::Ied, "serves_synchrophasor_data", Some(1)));
+    assert_eq!(pmu.get(Field::Name), Some("Blue PMU"));
+    let pdc = asset(&inv, "mac-02:00:00:00:00:02");
+    assert_ne!(pdc.role.role, Role::ItHost, "a PDC polling PMUs is no IT host");
+    assert_ne!(pdc.role.role, Role::EngineeringWorkstation, "turning a stream on and off is routine");
+}
