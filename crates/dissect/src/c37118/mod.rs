@@ -49,8 +49,8 @@ fn probe(data: &[u8]) -> Probe {
         Plausible::No => Probe::NoMatch,
         Plausible::NeedMore => Probe::NeedMore,
         Plausible::Yes => match frame::parse_header(data) {
-            Ok(Some(h)) => match data.get(frame::HEADER_LEN..usize::from(h.size)) {
-                Some(rest) if frame::check_ok(&h, rest) => Probe::Match,
+            Ok(Some(h)) => match data.get(..usize::from(h.size)) {
+                Some(whole) if frame::check_ok(whole) => Probe::Match,
                 Some(_) => Probe::NoMatch,
                 None => Probe::NeedMore,
             },

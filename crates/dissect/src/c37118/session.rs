@@ -84,8 +84,9 @@ impl DatagramSession for Datagrams {
     fn datagram(&mut self, ctx: &PacketCtx<'_>, _direction: Direction, data: &[u8], emit: &mut dyn Emit) {
         match frame::parse_header(data) {
             Ok(Some(h)) if usize::from(h.size) <= data.len() => {
-                let rest = data.get(frame::HEADER_LEN..usize::from(h.size)).unwrap_or_default();
-                if frame::check_ok(&h, rest) {
+                let whole = data.get(..usize::from(h.size)).unwrap_or_default();
+                if frame::check_ok(whole) {
+                    let rest = whole.get(frame::HEADER_LEN..).unwrap_or_default();
                     self.frames.frame(ctx, &h, rest, emit);
                 } else {
                     self.frames.counters.bad_checks += 1;
