@@ -1472,7 +1472,8 @@ fn src_is_client_by_port(sport: u16, dport: u16) -> bool {
 /// A port servers listen on: the system ports, the registered ports of the
 /// industrial protocols (FF HSE 1089-1091, EtherNet/IP, IEC 104, OPC UA,
 /// DNP3, BACnet, PROFINET, Niagara Fox 1911, OMRON FINS 9600, GE SRTP
-/// 18245-18246, MELSOFT 5007, Beckhoff ADS 48898-48899), and those of the remote access, database and
+/// 18245-18246, MELSOFT 5007, Beckhoff ADS 48898-48899, IEEE C37.118
+/// 4712-4713), and those of the remote access, database and
 /// messaging servers found in plants (RDP 3389, VNC 5900-5910, WinRM
 /// 5985-5986, SQL Server 1433, MySQL 3306, PostgreSQL 5432, MQTT 1883 and
 /// 8883, HTTP 8080 and 8443). Windows before Vista, still common on HMIs,
@@ -1489,6 +1490,8 @@ fn well_known(port: u16) -> bool {
                 | 2404
                 | 3306
                 | 3389
+                | 4712
+                | 4713
                 | 4840
                 | 5007
                 | 5432
