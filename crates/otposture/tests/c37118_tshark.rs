@@ -16,6 +16,10 @@
 //! (`Station #N: "..."` in its packet details) is the `station` of one of
 //! our `c37118.pmu` events.
 //!
+//! Status: a capture has a `c37118.pmu_status` event saying a PMU is not
+//! synchronised exactly when tshark flags a data frame's PMU sync bit
+//! (`synphasor.data.sync`) in it.
+//!
 //! Every disagreement is printed. Last run (tshark 4.0.17): three captures,
 //! 7,173 frames, every field 100%; all 6 station names recovered.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -98,6 +102,18 @@ impl StreamSession for RecordingSession {
     fn close(&mut self, ctx: &PacketCtx<'_>, emit: &mut dyn Emit) {
         self.inner.close(ctx, emit);
     }
+}
+
+/// Whether any PMU of the capture reported lost synchronisation: ours (an
+/// event) and tshark's (a data frame's sync bit).
+fn sync_lost(path: &Path) -> (bool, bool) {
+    let ours = support::run_engine(path, Registry::with_defaults()).iter().any(|o| {
+        matches!(o, Observation::Event(e) if e.name == "c37118.pmu_status"
+            && e.attributes.iter().any(|(k, v)| k == "synchronised" && v == "false"))
+    });
+    let rows = support::tshark_fields(path, &[], "synphasor.frtype == 0", &["synphasor.data.sync"]);
+    let theirs = rows.iter().any(|(_, v)| v[0].split(',').any(|x| x == "1" || x == "True"));
+    (ours, theirs)
 }
 
 fn ours(path: &Path) -> (PerPacket, BTreeSet<String>) {
@@ -186,6 +202,9 @@ fn c37118_frames_match_tshark_per_packet_and_field_on_every_shared_capture() {
         let (found, shown) = support::identity_recovered(&c.dest, &their_names, &our_names);
         assert_eq!(found, shown, "{}: every station name tshark shows is recovered", c.dest);
         stations += shown;
+        let (our_sync, their_sync) = sync_lost(&c.path);
+        println!("{}: a PMU not synchronised: ours {our_sync}, tshark {their_sync}", c.dest);
+        assert_eq!(our_sync, their_sync, "{}: lost synchronisation reported as tshark flags it", c.dest);
     }
     println!("c37118: {frames} frames compared, {stations} station names recovered");
     assert!(frames > 0 && stations > 0);

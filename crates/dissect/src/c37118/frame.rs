@@ -309,6 +309,23 @@ pub struct PmuConfig {
     pub config_count: u16,
 }
 
+impl PmuConfig {
+    /// The length of this PMU's block in a data frame: STAT, its phasors
+    /// (two 16-bit integers or two floats each), FREQ and DFREQ, analog
+    /// values and digital status words (C37.118.2-2011 Table 5), by the
+    /// FORMAT bits (1: phasors as floats, 2: analogs as floats, 3: FREQ and
+    /// DFREQ as floats).
+    pub fn data_block_len(&self) -> usize {
+        let phasor = if self.format & 0x0002 != 0 { 8 } else { 4 };
+        let analog = if self.format & 0x0004 != 0 { 4 } else { 2 };
+        let freq = if self.format & 0x0008 != 0 { 8 } else { 4 };
+        2 + phasor * usize::from(self.phasors)
+            + freq
+            + analog * usize::from(self.analogs)
+            + 2 * usize::from(self.digitals)
+    }
+}
+
 /// A configuration 1 or 2 frame's data.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {

@@ -21,6 +21,10 @@ const MAX_TEXT: usize = 255;
 struct Counters {
     bad_checks: u64,
     truncated_configs: u64,
+    /// Data frames whose length is not what the configuration says.
+    data_size_mismatches: u64,
+    /// Changes of a PMU to an error, test mode or lost synchronisation.
+    pmu_status_reports: u64,
 }
 
 /// The frames of a flow: its counters, and the configuration change count
@@ -30,7 +34,24 @@ struct Frames {
     counters: Counters,
     /// (PMU id, configuration change count, station) already reported.
     reported: Vec<(u16, u16, String)>,
+    /// The data frame layout the last whole configuration 2 gave: each PMU's
+    /// id, station, block length, and the status it last reported.
+    layout: Vec<PmuStatus>,
 }
+
+/// A PMU of the stream, as its data frames report on it.
+#[derive(Debug)]
+struct PmuStatus {
+    idcode: u16,
+    station: String,
+    block_len: usize,
+    /// STAT's data error (bits 15-14) and sync (bit 13) last seen; good and
+    /// synchronised until a data frame says otherwise.
+    flags: u16,
+}
+
+/// STAT's data error bits and PMU sync bit (C37.118.2-2011 Table 7).
+const STAT_WATCHED: u16 = 0xe000;
 
 /// Configurations remembered per flow for reporting once.
 const MAX_REPORTED: usize = 256;
@@ -109,7 +130,10 @@ impl Frames {
     fn frame(&mut self, ctx: &PacketCtx<'_>, h: &Header, rest: &[u8], emit: &mut dyn Emit) {
         let body = rest.get(..rest.len().saturating_sub(frame::CHK_LEN)).unwrap_or_default();
         match h.kind {
-            FrameType::Data => emit.message(ctx, PROTOCOL, Cow::Borrowed("data"), OperationClass::Read),
+            FrameType::Data => {
+                emit.message(ctx, PROTOCOL, Cow::Borrowed("data"), OperationClass::Read);
+                self.data(ctx, body, emit);
+            }
             FrameType::Header => {
                 emit.message(ctx, PROTOCOL, Cow::Borrowed("header"), OperationClass::Discovery);
                 let text = body.get(..MAX_TEXT.min(body.len())).unwrap_or_default();
@@ -126,7 +150,12 @@ impl Frames {
                 let name = if h.kind == FrameType::Config1 { "config_1" } else { "config_2" };
                 emit.message(ctx, PROTOCOL, Cow::Borrowed(name), OperationClass::Discovery);
                 match frame::parse_config(body) {
-                    Some(c) => self.config(ctx, h, &c, emit),
+                    Some(c) => {
+                        if h.kind == FrameType::Config2 {
+                            self.learn_layout(&c);
+                        }
+                        self.config(ctx, h, &c, emit)
+                    }
                     None => {
                         self.counters.truncated_configs += 1;
                         emit.malformed(ctx, PROTOCOL, "truncated_config");
@@ -158,6 +187,69 @@ impl Frames {
                     emit.message(ctx, PROTOCOL, Cow::Borrowed(name), class);
                 }
             }
+        }
+    }
+
+    /// The data frame layout of a whole configuration 2; a configuration cut
+    /// short leaves none (data frames are then counted, not read).
+    fn learn_layout(&mut self, c: &Config) {
+        if c.pmus.len() != usize::from(c.num_pmu) || c.data_rate.is_none() {
+            self.layout.clear();
+            return;
+        }
+        let old = std::mem::take(&mut self.layout);
+        self.layout = c
+            .pmus
+            .iter()
+            .map(|p| PmuStatus {
+                idcode: p.idcode,
+                station: p.station.clone(),
+                block_len: p.data_block_len(),
+                // A PMU the stream already had keeps what it last reported.
+                flags: old.iter().find(|o| o.idcode == p.idcode).map_or(0, |o| o.flags),
+            })
+            .collect();
+    }
+
+    /// A data frame: each PMU's STAT, by the layout. A change of its data
+    /// error or synchronisation is reported once, as it happens (a PMU that
+    /// loses its time source, a spoofed or jammed GPS, stamps every phasor
+    /// wrongly from then on).
+    fn data(&mut self, ctx: &PacketCtx<'_>, body: &[u8], emit: &mut dyn Emit) {
+        if self.layout.is_empty() {
+            return;
+        }
+        let expected: usize = self.layout.iter().map(|p| p.block_len).sum();
+        if body.len() != expected {
+            self.counters.data_size_mismatches += 1;
+            return;
+        }
+        let mut at = 0;
+        for p in &mut self.layout {
+            let stat = body.get(at..at + 2).and_then(|b| b.first_chunk::<2>()).map_or(0, |b| u16::from_be_bytes(*b));
+            at += p.block_len;
+            let flags = stat & STAT_WATCHED;
+            if flags == p.flags {
+                continue;
+            }
+            p.flags = flags;
+            if flags != 0 {
+                self.counters.pmu_status_reports += 1;
+            }
+            let mut e = ctx.event(PROTOCOL, EventKind::Anomaly, "c37118.pmu_status");
+            e.attributes.push((Cow::Borrowed("pmu_id"), dec(p.idcode)));
+            e.attributes.push((Cow::Borrowed("station"), p.station.as_str().into()));
+            let error = match flags >> 14 {
+                0 => "none",
+                1 => "pmu_error_no_information",
+                2 => "test_mode",
+                _ => "pmu_error",
+            };
+            e.attributes.push((Cow::Borrowed("data_error"), fixed(error)));
+            e.attributes
+                .push((Cow::Borrowed("synchronised"), fixed(if flags & 0x2000 == 0 { "true" } else { "false" })));
+            e.attributes.push((Cow::Borrowed("stat"), crate::text::hex(u64::from(stat), 4)));
+            emit.event(e);
         }
     }
 
@@ -216,6 +308,8 @@ impl Frames {
         let counts = [
             ("bad_checks", c.bad_checks),
             ("truncated_configs", c.truncated_configs),
+            ("data_size_mismatches", c.data_size_mismatches),
+            ("pmu_status_reports", c.pmu_status_reports),
             ("resync_skipped_bytes", skipped),
         ];
         if let Some(e) = ctx.counts_event(PROTOCOL, "c37118.session_anomalies", &counts) {

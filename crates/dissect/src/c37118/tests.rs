@@ -207,3 +207,35 @@ proptest! {
         prop_assert!(ops(&r).contains(&("data", OperationClass::Read)), "{:?}", ops(&r));
     }
 }
+
+#[test]
+fn a_pmu_losing_and_regaining_its_time_source_is_reported_as_it_happens() {
+    // The real configuration 2 (one PMU, four float phasors, 16-bit FREQ and
+    // DFREQ, no analog or digital channel): a data block of 2 + 4 * 8 + 4 bytes.
+    let block = |stat: u16| {
+        let mut b = stat.to_be_bytes().to_vec();
+        b.extend_from_slice(&[0; 36]);
+        b
+    };
+    let data = |stat: u16| framed(0, 241, &block(stat));
+    let r = run(&[
+        (S2C, hex(CFG2)),
+        (S2C, data(0x0800)),
+        (S2C, data(0x2000)),
+        (S2C, data(0x2000)),
+        (S2C, data(0x0000)),
+        (S2C, data(0xc000)),
+        // Not what the configuration says: counted, not read.
+        (S2C, framed(0, 241, &[0x20, 0, 1, 2])),
+    ]);
+    let status: Vec<_> = r.events.iter().filter(|e| e.name == "c37118.pmu_status").collect();
+    let seen: Vec<_> =
+        status.iter().map(|e| (event_attr(e, "synchronised").unwrap(), event_attr(e, "data_error").unwrap())).collect();
+    assert_eq!(seen, [("false", "none"), ("true", "none"), ("true", "pmu_error")], "{status:?}");
+    assert!(status.iter().all(|e| e.kind == EventKind::Anomaly && event_attr(e, "station") == Some("Blue PMU")));
+    assert_eq!(event_attr(status[0], "stat"), Some("0x2000"));
+    let counts = r.events.iter().find(|e| e.name == "c37118.session_anomalies").unwrap();
+    assert_eq!(event_attr(counts, "pmu_status_reports"), Some("2"));
+    assert_eq!(event_attr(counts, "data_size_mismatches"), Some("1"));
+    assert_eq!(ops(&r).iter().filter(|(n, _)| *n == "data").count(), 6);
+}
