@@ -53,6 +53,8 @@ impl NetId {
 /// An AMS/TCP header with the AMS header after it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
+    /// The AMS/TCP header's reserved bytes (zero in an ADS message).
+    pub reserved: u16,
     /// Length after the AMS/TCP header: AMS header and ADS data.
     pub length: u32,
     /// Where the message goes.
@@ -119,7 +121,7 @@ impl AmsError {
 /// [`HEADER_LEN`] bytes are there.
 pub fn parse_header(data: &[u8]) -> Option<Header> {
     let mut c = Cursor::new(data);
-    let _reserved = c.le_u16()?;
+    let reserved = c.le_u16()?;
     let length = c.le_u32()?;
     let target = NetId(c.array()?);
     let target_port = c.le_u16()?;
@@ -130,15 +132,25 @@ pub fn parse_header(data: &[u8]) -> Option<Header> {
     let data_length = c.le_u32()?;
     let error = c.le_u32()?;
     let invoke_id = c.le_u32()?;
-    Some(Header { length, target, target_port, source, source_port, command, state, data_length, error, invoke_id })
+    Some(Header {
+        reserved,
+        length,
+        target,
+        target_port,
+        source,
+        source_port,
+        command,
+        state,
+        data_length,
+        error,
+        invoke_id,
+    })
 }
 
-/// What is wrong with the headers at the start of `data`, if anything
-/// (needs [`HEADER_LEN`] bytes).
-fn check(data: &[u8], h: &Header) -> Result<(), AmsError> {
-    let reserved = data.first_chunk::<2>().map_or(0, |r| u16::from_le_bytes(*r));
-    if reserved != 0 {
-        return Err(AmsError::BadReserved(reserved));
+/// What is wrong with the headers, if anything.
+fn check(h: &Header) -> Result<(), AmsError> {
+    if h.reserved != 0 {
+        return Err(AmsError::BadReserved(h.reserved));
     }
     if (h.length as usize) < AMS_HEADER_LEN {
         return Err(AmsError::TooShort(h.length));
@@ -160,7 +172,7 @@ pub fn plausible(data: &[u8]) -> Plausible {
         // Judge what is there: the reserved bytes must be zero.
         return if data.iter().take(2).any(|&b| b != 0) { Plausible::No } else { Plausible::NeedMore };
     };
-    let sound = check(data, &h).is_ok()
+    let sound = check(&h).is_ok()
         && h.state & STATE_ADS_COMMAND != 0
         && h.state & !0x81ff == 0
         && h.command <= super::command::MAX_COMMAND;
@@ -183,7 +195,7 @@ impl FrameFormat for AmsTcp {
     type Error = AmsError;
     fn header(data: &[u8]) -> Result<Option<Header>, AmsError> {
         let Some(h) = parse_header(data) else { return Ok(None) };
-        check(data, &h)?;
+        check(&h)?;
         Ok(Some(h))
     }
     fn frame_len(header: &Header) -> usize {

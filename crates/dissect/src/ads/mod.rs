@@ -48,6 +48,9 @@ pub(crate) const PROTOCOL: &str = "ads";
 /// The AMS/TCP port.
 pub const PORT: u16 = 48898;
 
+/// The attributes of a kept record.
+type Attributes = Vec<(std::borrow::Cow<'static, str>, otposture_model::AttrValue)>;
+
 /// The ADS stream dissector (AMS/TCP).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Ads;

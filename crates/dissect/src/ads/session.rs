@@ -12,7 +12,7 @@
 
 use super::ams::{Framed, Framer, Header};
 use super::command::{self, id};
-use super::PROTOCOL;
+use super::{Attributes, PROTOCOL};
 use crate::cursor::Cursor;
 use crate::text::{dec, fixed, hex};
 use crate::{Emit, PacketCtx, StreamSession};
@@ -22,8 +22,6 @@ use std::collections::VecDeque;
 
 /// Requests remembered per flow while waiting for their responses.
 pub(crate) const MAX_PENDING: usize = 64;
-
-type Attributes = Vec<(Cow<'static, str>, otposture_model::AttrValue)>;
 
 /// What a request leaves for its response.
 #[derive(Clone, Copy, Debug)]

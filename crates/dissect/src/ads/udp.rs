@@ -20,7 +20,7 @@
 //! TwinCAT version) as an identity event.
 
 use super::ams::NetId;
-use super::PROTOCOL;
+use super::{Attributes, PROTOCOL};
 use crate::cursor::Cursor;
 use crate::text::{dec, fixed, hex};
 use crate::{DatagramSession, Emit, PacketCtx};
@@ -135,7 +135,7 @@ impl DatagramSession for Session {
                 discovered(ctx, &d, emit);
             }
             (SERVICE_ADD_ROUTE, false) => {
-                let mut a: Vec<(Cow<'static, str>, otposture_model::AttrValue)> = Vec::with_capacity(8);
+                let mut a: Attributes = Vec::with_capacity(8);
                 a.push((Cow::Borrowed("message"), fixed("request")));
                 a.push((Cow::Borrowed("source_net_id"), d.net_id.text()));
                 a.push((Cow::Borrowed("invoke_id"), dec(d.invoke_id)));
@@ -162,7 +162,7 @@ impl DatagramSession for Session {
                 match status {
                     Some(0) => emit.answer(ctx, PROTOCOL, Cow::Borrowed("add_route"), OperationClass::Authentication),
                     _ => {
-                        let mut a: Vec<(Cow<'static, str>, otposture_model::AttrValue)> = Vec::with_capacity(4);
+                        let mut a: Attributes = Vec::with_capacity(4);
                         a.push((Cow::Borrowed("message"), fixed("response")));
                         a.push((Cow::Borrowed("source_net_id"), d.net_id.text()));
                         if let Some(s) = status {

@@ -7,7 +7,6 @@
 //! only once its check passes.
 
 use crate::cursor::Cursor;
-use crate::framing::Plausible;
 
 /// The first byte of every frame.
 pub const SYNC: u8 = 0xaa;
@@ -131,20 +130,11 @@ pub fn parse_header(data: &[u8]) -> Result<Option<Header>, FrameError> {
     Ok(Some(Header { sync, kind, version: sync & 0x0f, size, idcode, soc, fracsec }))
 }
 
-/// Whether `data` plausibly starts a frame: a sound header of a known
-/// version (1 to 3), and for a command frame a size of 18 or more.
-pub fn plausible(data: &[u8]) -> Plausible {
-    match parse_header(data) {
-        Err(_) => Plausible::No,
-        Ok(None) => Plausible::NeedMore,
-        Ok(Some(h)) => {
-            let sound = (1..=3).contains(&h.version) && (h.kind != FrameType::Command || h.size >= 18);
-            if sound {
-                Plausible::Yes
-            } else {
-                Plausible::No
-            }
-        }
+impl Header {
+    /// A header of a known version (1 to 3), and for a command frame a size
+    /// of 18 or more: what the search for a frame takes as a start.
+    pub fn sound(&self) -> bool {
+        (1..=3).contains(&self.version) && (self.kind != FrameType::Command || self.size >= 18)
     }
 }
 
@@ -206,7 +196,7 @@ impl Scanner {
             at += start;
             let rest = bytes.get(at..).unwrap_or_default();
             let h = match parse_header(rest) {
-                Ok(Some(h)) if plausible(rest) == Plausible::Yes => h,
+                Ok(Some(h)) if h.sound() => h,
                 Ok(None) => return at,
                 // Not a header: the search goes on after this byte.
                 _ => {
@@ -273,7 +263,7 @@ fn whole_frame_after(bytes: &[u8]) -> bool {
     for i in starts {
         let Some(rest) = bytes.get(i..) else { break };
         let Ok(Some(h)) = parse_header(rest) else { continue };
-        if plausible(rest) != Plausible::Yes {
+        if !h.sound() {
             continue;
         }
         if rest.get(..usize::from(h.size)).is_some_and(check_ok) {

@@ -30,7 +30,6 @@
 pub mod frame;
 mod session;
 
-use crate::framing::Plausible;
 use crate::{DatagramDissector, DatagramSession, Probe, StreamDissector, StreamSession};
 use frame::FrameType;
 use otposture_model::Direction;
@@ -45,16 +44,14 @@ pub const UDP_PORT: u16 = 4713;
 /// A frame at the start of `data`: `Match` when it is whole and passes its
 /// check, `NeedMore` while it may still be.
 fn probe(data: &[u8]) -> Probe {
-    match frame::plausible(data) {
-        Plausible::No => Probe::NoMatch,
-        Plausible::NeedMore => Probe::NeedMore,
-        Plausible::Yes => match frame::parse_header(data) {
-            Ok(Some(h)) => match data.get(..usize::from(h.size)) {
-                Some(whole) if frame::check_ok(whole) => Probe::Match,
-                Some(_) => Probe::NoMatch,
-                None => Probe::NeedMore,
-            },
-            _ => Probe::NoMatch,
+    match frame::parse_header(data) {
+        Err(_) => Probe::NoMatch,
+        Ok(None) => Probe::NeedMore,
+        Ok(Some(h)) if !h.sound() => Probe::NoMatch,
+        Ok(Some(h)) => match data.get(..usize::from(h.size)) {
+            Some(whole) if frame::check_ok(whole) => Probe::Match,
+            Some(_) => Probe::NoMatch,
+            None => Probe::NeedMore,
         },
     }
 }

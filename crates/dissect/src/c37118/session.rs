@@ -226,7 +226,7 @@ impl Frames {
         }
         let mut at = 0;
         for p in &mut self.layout {
-            let stat = body.get(at..at + 2).and_then(|b| b.first_chunk::<2>()).map_or(0, |b| u16::from_be_bytes(*b));
+            let stat = body.get(at..).and_then(<[u8]>::first_chunk::<2>).map_or(0, |b| u16::from_be_bytes(*b));
             at += p.block_len;
             let flags = stat & STAT_WATCHED;
             if flags == p.flags {
