@@ -6,6 +6,8 @@
 //! (inventory, assess, report) reads these types, so changes here are schema
 //! changes and are versioned with the store's migrations.
 
+pub mod runs;
+
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::fmt;
@@ -666,6 +668,21 @@ pub enum Observation {
     Message(MessageStat),
     /// A notable event.
     Event(Event),
+    /// Kept operations of one flow, protocol, name, class and addressing,
+    /// encoded as the store keeps them (see [`runs`]).
+    Operations(runs::OperationRun),
+}
+
+impl Observation {
+    /// The notable events this observation stands for: an event itself, each
+    /// operation of a run; none for the others.
+    pub fn events(&self) -> Result<Vec<Event>, runs::DecodeError> {
+        match self {
+            Observation::Event(e) => Ok(vec![e.clone()]),
+            Observation::Operations(run) => run.events(),
+            Observation::Host(_) | Observation::Flow(_) | Observation::Message(_) => Ok(Vec::new()),
+        }
+    }
 }
 
 #[cfg(test)]

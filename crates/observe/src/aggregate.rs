@@ -3,6 +3,7 @@
 
 use foldhash::fast::RandomState;
 use otposture_dissect::{Emit, PacketCtx};
+use otposture_model::runs::{OperationRun, RunKey};
 use otposture_model::{
     Direction, Event, EventKind, FlowId, HostSighting, HostSource, MacAddr, MessageStat, Observation, OperationClass,
     Timestamp,
@@ -200,6 +201,11 @@ pub(crate) struct Aggregator {
     /// Counts of names without a number.
     messages_by_text: HashMap<TextKey, MessageAgg, RandomState>,
     events: Vec<Event>,
+    /// Kept operations of flows, in runs (see [`otposture_model::runs`]),
+    /// found by their key; their count.
+    runs: Vec<OperationRun>,
+    run_index: HashMap<RunKey, usize, RandomState>,
+    run_records: usize,
     /// Malformed messages reported during the current dissector call.
     pub(crate) malformed_now: u32,
     /// Events not kept because the pending buffer was full.
@@ -269,10 +275,60 @@ impl Aggregator {
     }
 
     pub(crate) fn push_event(&mut self, e: Event) {
-        if self.events.len() < MAX_PENDING_EVENTS {
+        if self.pending_events() < MAX_PENDING_EVENTS {
             self.events.push(e);
         } else {
             self.events_dropped += 1;
+        }
+    }
+
+    /// Keeps a notable operation individually: in its run when it is of a
+    /// flow and tied to a packet (as the store keeps it), otherwise as an event.
+    // The name is cloned into the run's key: a borrowed `Cow` stays unallocated.
+    #[allow(clippy::ptr_arg)]
+    fn keep_operation(
+        &mut self,
+        ctx: &PacketCtx<'_>,
+        protocol: &'static str,
+        operation: &Cow<'static, str>,
+        class: OperationClass,
+        attributes: Vec<(Cow<'static, str>, otposture_model::AttrValue)>,
+    ) {
+        let Some(flow) = ctx.flow_id().filter(|_| ctx.packet != 0) else {
+            let mut e = ctx.event(protocol, EventKind::Operation, operation.clone());
+            e.class = Some(class);
+            e.attributes = attributes;
+            self.push_event(e);
+            return;
+        };
+        if self.pending_events() >= MAX_PENDING_EVENTS {
+            self.events_dropped += 1;
+            return;
+        }
+        let key = RunKey {
+            source: ctx.source,
+            flow,
+            protocol: Cow::Borrowed(protocol),
+            name: operation.clone(),
+            class: Some(class),
+            src_mac: ctx.src_mac,
+            src_ip: ctx.src_ip,
+            dst_ip: ctx.dst_ip,
+        };
+        let runs = &mut self.runs;
+        let slot = self.run_index.entry(key).or_insert_with_key(|key| {
+            runs.push(OperationRun::new(key.clone()));
+            runs.len() - 1
+        });
+        if let Some(full) = runs.get(*slot).filter(|r| r.is_full()) {
+            // Written as it is; the key's next operations start another run.
+            let key = full.key.clone();
+            runs.push(OperationRun::new(key));
+            *slot = runs.len() - 1;
+        }
+        if let Some(run) = runs.get_mut(*slot) {
+            run.push(ctx.ts, ctx.packet, &attributes);
+            self.run_records += 1;
         }
     }
 
@@ -320,6 +376,9 @@ impl Aggregator {
             out.push(stat((*flow, *source), protocol, operation, *direction, m));
         }
         out.extend(self.events.drain(..).map(Observation::Event));
+        out.extend(self.runs.drain(..).map(Observation::Operations));
+        self.run_index.clear();
+        self.run_records = 0;
         self.anomalies_pending = 0;
     }
 
@@ -364,9 +423,9 @@ impl Aggregator {
         merged.into_iter().map(|((p, c), n)| (p.to_string(), c.to_string(), n)).collect()
     }
 
-    /// Events waiting for the next checkpoint.
+    /// Events and kept operations waiting for the next checkpoint.
     pub(crate) fn pending_events(&self) -> usize {
-        self.events.len()
+        self.events.len() + self.run_records
     }
 
     /// Whether to keep an anomaly event of this kind on `flow` (counting it):
@@ -418,10 +477,7 @@ impl Aggregator {
         n: u64,
     ) {
         if let Some(attributes) = attributes.filter(|_| class.is_notable()) {
-            let mut e = ctx.event(protocol, EventKind::Operation, operation.clone());
-            e.class = Some(class);
-            e.attributes = attributes;
-            self.push_event(e);
+            self.keep_operation(ctx, protocol, &operation, class, attributes);
         }
         // Counts on a flow are the flow's; outside flows, the input's.
         let source = if ctx.flow.is_some() { 0 } else { ctx.source };
@@ -615,8 +671,7 @@ mod tests {
                 Observation::Message(m) => {
                     counts.push((m.operation.to_string(), m.count, m.first_seen.0, m.last_seen.0));
                 }
-                Observation::Event(e) => events.push(e.name.to_string()),
-                _ => {}
+                o => events.extend(o.events().unwrap().iter().map(|e| e.name.to_string())),
             }
         }
         counts.sort();
@@ -718,8 +773,7 @@ mod tests {
         agg.message(&on(first), "s7comm", Cow::Borrowed("plc_stop"), OperationClass::Control);
         let mut out = Vec::new();
         agg.checkpoint(&mut out);
-        let events: Vec<_> =
-            out.iter().filter_map(|o| if let Observation::Event(e) = o { Some(e) } else { None }).collect();
+        let events: Vec<Event> = out.iter().flat_map(|o| o.events().unwrap()).collect();
         assert_eq!(events.len(), MAX_PENDING_ANOMALIES + 1);
         assert!(events.iter().any(|e| e.name == "plc_stop"), "the stop is kept");
     }

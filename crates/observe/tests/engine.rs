@@ -941,10 +941,8 @@ fn a_connection_picked_up_mid_stream_is_turned_round_when_its_requests_say_the_p
     // The kept write runs from the HMI to the PLC.
     let write = obs
         .iter()
-        .find_map(|o| match o {
-            Observation::Event(e) if e.name == "write_single_register" => Some(e),
-            _ => None,
-        })
+        .flat_map(|o| o.events().unwrap())
+        .find(|e| e.name == "write_single_register")
         .unwrap_or_else(|| panic!("{obs:?}"));
     assert_eq!((write.src_ip, write.dst_ip), (Some(HMI_IP.into()), Some(PLC_IP.into())));
     each_mac_keeps_its_address(&obs);
@@ -1147,12 +1145,10 @@ fn ftp_mid_stream(tool_port: u16, controller_port: u16) -> Vec<Observation> {
 
 fn kept_stor(obs: &[Observation]) -> Vec<(Option<std::net::IpAddr>, String)> {
     obs.iter()
-        .filter_map(|o| match o {
-            Observation::Event(e) if e.name == "stor" => Some((
-                e.dst_ip,
-                e.attributes.iter().find(|(k, _)| k == "path").map(|(_, v)| v.to_string()).unwrap_or_default(),
-            )),
-            _ => None,
+        .flat_map(|o| o.events().unwrap())
+        .filter(|e| e.name == "stor")
+        .map(|e| {
+            (e.dst_ip, e.attributes.iter().find(|(k, _)| k == "path").map(|(_, v)| v.to_string()).unwrap_or_default())
         })
         .collect()
 }

@@ -100,8 +100,9 @@ struct Handed {
     hosts: u64,
     message_counts: u64,
     message_counts_outside_flows: u64,
-    /// Operations of a flow tied to a packet: stored in per-flow batches.
+    /// Operations of a flow tied to a packet: handed over in runs, a row each.
     kept_operations: u64,
+    operation_runs: u64,
     other_events: u64,
 }
 
@@ -117,6 +118,10 @@ impl Handed {
                 Observation::Message(m) => {
                     self.message_counts += 1;
                     self.message_counts_outside_flows += u64::from(m.flow.is_none());
+                }
+                Observation::Operations(run) => {
+                    self.kept_operations += run.len() as u64;
+                    self.operation_runs += 1;
                 }
                 Observation::Event(e) if e.kind == EventKind::Operation && e.flow.is_some() && e.packet != 0 => {
                     self.kept_operations += 1;
@@ -314,8 +319,8 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<u8> {
         );
         let h = &best.handed;
         println!(
-            "records for the store: {} flows ({} open), {} host sightings, {} message counts ({} outside flows), {} kept operations, {} other events",
-            h.flows, h.open_flows, h.hosts, h.message_counts, h.message_counts_outside_flows, h.kept_operations, h.other_events
+            "records for the store: {} flows ({} open), {} host sightings, {} message counts ({} outside flows), {} kept operations (in {} runs), {} other events",
+            h.flows, h.open_flows, h.hosts, h.message_counts, h.message_counts_outside_flows, h.kept_operations, h.operation_runs, h.other_events
         );
         if captures.len() > 1 {
             println!("{} files merged, at most {} open at once", captures.len(), best.files_open);

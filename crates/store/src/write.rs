@@ -604,6 +604,7 @@ fn write_batch_in(
             Observation::Flow(f) => f.source,
             Observation::Message(m) => m.source,
             Observation::Event(e) => e.source,
+            Observation::Operations(run) => run.key.source,
         };
         let at = usize::try_from(source).unwrap_or(usize::MAX).min(captures.len().saturating_sub(1));
         if let Some(n) = named.get_mut(at) {
@@ -629,6 +630,7 @@ fn write_batch_in(
                     Some(Hold::Write) | None => w.flow(f)?,
                 },
                 Observation::Message(m) => w.message(m)?,
+                Observation::Operations(run) => operations.take_run(run, w.capture(run.key.source)),
                 Observation::Event(e) if operations.take(e, w.capture(e.source)) => {}
                 Observation::Event(e) => {
                     w.event(e)?;

@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+use otposture_model::runs::{OperationRun, RunKey};
 use otposture_model::{
     Event, EventKind, FlowEnd, FlowId, FlowKey, FlowRecord, InitiatorBasis, Observation, OperationClass,
     StreamAnomalies, TcpState, Timestamp, Transport,
@@ -156,6 +157,53 @@ fn every_operation_is_listed_once_in_time_order_however_it_was_batched() {
     let ids: std::collections::BTreeSet<i64> =
         split.events(&EventFilter::default()).unwrap().iter().map(|r| r.id).collect();
     assert_eq!(ids.len(), 62, "ids are unique");
+}
+
+/// Operations `range` in runs, as the engine hands them over: grouped by
+/// flow, name and addressing in the order they came.
+fn runs(range: std::ops::Range<u64>) -> Vec<Observation> {
+    let mut runs: Vec<OperationRun> = Vec::new();
+    for e in range.map(operation) {
+        let key = RunKey::of(&e).unwrap();
+        let run = match runs.iter_mut().position(|r| r.key == key) {
+            Some(i) => &mut runs[i],
+            None => {
+                runs.push(OperationRun::new(key));
+                runs.last_mut().unwrap()
+            }
+        };
+        assert!(run.push(e.ts, e.packet, &e.attributes));
+    }
+    runs.into_iter().map(Observation::Operations).collect()
+}
+
+#[test]
+fn operations_handed_in_runs_are_stored_as_when_handed_one_by_one() {
+    let (by_event, _) = store_with(std::slice::from_ref(&(1..60)));
+    let mut by_run = Store::open_in_memory().unwrap();
+    let capture = by_run.begin_capture("sha256:ops", Path::new("/c.pcap"), 1, 1).unwrap();
+    by_run.write_batch(capture, &[Observation::Flow(flow(1, "10.0.0.1", "10.0.1.1"))]).unwrap();
+    by_run.write_batch(capture, &[Observation::Flow(flow(2, "10.0.0.2", "10.0.1.2"))]).unwrap();
+    let mut batch = runs(1..60);
+    batch.push(Observation::Event(identity(T0 + 3 * SEC, 501)));
+    by_run.write_batch(capture, &batch).unwrap();
+    let all = EventFilter::default();
+    assert_eq!(shown(&by_run.events(&all).unwrap()), shown(&by_event.events(&all).unwrap()));
+    let rows = |s: &Store| s.counts().unwrap().events;
+    assert_eq!(rows(&by_run), 60);
+
+    // Written again, as runs of other splits or one by one, nothing is added;
+    // a later operation still gets in.
+    by_run.write_batch(capture, &runs(10..40)).unwrap();
+    by_run.write_batch(capture, &runs(1..60)).unwrap();
+    let again: Vec<Observation> = (50..60).map(|i| Observation::Event(operation(i))).collect();
+    by_run.write_batch(capture, &again).unwrap();
+    assert_eq!(shown(&by_run.events(&all).unwrap()), shown(&by_event.events(&all).unwrap()));
+    by_run.write_batch(capture, &runs(55..61)).unwrap();
+    let ops = by_run.events(&EventFilter { kind: Some(EventKind::Operation), ..Default::default() }).unwrap();
+    let mut ops = shown(&ops);
+    ops.sort_by_key(|r| (r.0, r.1));
+    assert_eq!(ops, expected(1..61));
 }
 
 #[test]

@@ -78,7 +78,8 @@ pub fn captures_with(dir: &Path, tag: &str) -> Vec<Capture> {
         .collect()
 }
 
-/// Runs the engine with `registry` over a capture to its end.
+/// Runs the engine with `registry` over a capture to its end. Kept
+/// operations, which the engine hands over in runs, come back as events.
 pub fn run_engine(path: &Path, registry: Registry) -> Vec<Observation> {
     let mut src = FileSource::open(path, 0).unwrap();
     let mut engine = Engine::new(EngineConfig::default(), registry);
@@ -94,7 +95,12 @@ pub fn run_engine(path: &Path, registry: Registry) -> Vec<Observation> {
         });
     }
     engine.finish(&mut out);
-    out
+    out.into_iter()
+        .flat_map(|o| match o {
+            Observation::Operations(_) => o.events().unwrap().into_iter().map(Observation::Event).collect(),
+            o => vec![o],
+        })
+        .collect()
 }
 
 /// Runs the engine over `path` with the registry's `protocol` stream
