@@ -120,11 +120,9 @@ impl OperationRun {
         self.previous = (ts.0, p);
         put_varint(out, attributes.len() as u64);
         for (k, v) in attributes {
-            match self
-                .keys
-                .iter()
-                .position(|known| known.as_ptr() == k.as_ptr() && known.len() == k.len() || known == k)
-            {
+            // Keys are nearly always the same static strings: by address first.
+            let at = |known: &Cow<'static, str>| known.as_ptr() == k.as_ptr() && known.len() == k.len();
+            match self.keys.iter().position(at).or_else(|| self.keys.iter().position(|known| known == k)) {
                 Some(i) => put_varint(out, i as u64 + 1),
                 None => {
                     put_varint(out, 0);
@@ -219,14 +217,29 @@ pub struct DecodeError {
     pub what: &'static str,
 }
 
+/// Inlined: called for every number of every kept operation, and the call
+/// was most of the encoding's cost.
+#[inline(always)]
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
+    if v < 0x80 {
+        out.push(v as u8);
+        return;
+    }
+    let mut buf = [0u8; 10];
+    let mut n = 0;
+    for b in buf.iter_mut() {
+        n += 1;
+        if v < 0x80 {
+            *b = v as u8;
+            break;
+        }
+        *b = (v as u8) | 0x80;
         v >>= 7;
     }
-    out.push(v as u8);
+    out.extend_from_slice(buf.get(..n).unwrap_or(&buf));
 }
 
+#[inline]
 fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
@@ -235,6 +248,7 @@ fn unzigzag(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
+#[inline(always)]
 fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     put_varint(out, b.len() as u64);
     out.extend_from_slice(b);

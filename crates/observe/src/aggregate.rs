@@ -206,6 +206,8 @@ pub(crate) struct Aggregator {
     runs: Vec<OperationRun>,
     run_index: HashMap<RunKey, usize, RandomState>,
     run_records: usize,
+    /// The run the last kept operation went to.
+    last_run: Option<usize>,
     /// Malformed messages reported during the current dissector call.
     pub(crate) malformed_now: u32,
     /// Events not kept because the pending buffer was full.
@@ -305,30 +307,53 @@ impl Aggregator {
             self.events_dropped += 1;
             return;
         }
-        let key = RunKey {
-            source: ctx.source,
-            flow,
-            protocol: Cow::Borrowed(protocol),
-            name: operation.clone(),
-            class: Some(class),
-            src_mac: ctx.src_mac,
-            src_ip: ctx.src_ip,
-            dst_ip: ctx.dst_ip,
-        };
-        let runs = &mut self.runs;
-        let slot = self.run_index.entry(key).or_insert_with_key(|key| {
-            runs.push(OperationRun::new(key.clone()));
-            runs.len() - 1
+        // Operations come in bursts on one flow (a firmware image sent block
+        // by block): the last run used is checked before the key is hashed.
+        let last = self.last_run.filter(|&i| {
+            self.runs.get(i).is_some_and(|r| {
+                let k = &r.key;
+                k.flow == flow
+                    && k.source == ctx.source
+                    && k.class == Some(class)
+                    && k.src_ip == ctx.src_ip
+                    && k.dst_ip == ctx.dst_ip
+                    && k.src_mac == ctx.src_mac
+                    && k.protocol == protocol
+                    && k.name == *operation
+                    && !r.is_full()
+            })
         });
-        if let Some(full) = runs.get(*slot).filter(|r| r.is_full()) {
-            // Written as it is; the key's next operations start another run.
-            let key = full.key.clone();
-            runs.push(OperationRun::new(key));
-            *slot = runs.len() - 1;
-        }
-        if let Some(run) = runs.get_mut(*slot) {
+        let slot = match last {
+            Some(slot) => slot,
+            None => {
+                let key = RunKey {
+                    source: ctx.source,
+                    flow,
+                    protocol: Cow::Borrowed(protocol),
+                    name: operation.clone(),
+                    class: Some(class),
+                    src_mac: ctx.src_mac,
+                    src_ip: ctx.src_ip,
+                    dst_ip: ctx.dst_ip,
+                };
+                let runs = &mut self.runs;
+                let slot = self.run_index.entry(key).or_insert_with_key(|key| {
+                    runs.push(OperationRun::new(key.clone()));
+                    runs.len() - 1
+                });
+                if let Some(full) = runs.get(*slot).filter(|r| r.is_full()) {
+                    // Written as it is; the key's next operations start another run.
+                    let key = full.key.clone();
+                    runs.push(OperationRun::new(key));
+                    *slot = runs.len() - 1;
+                }
+                *slot
+            }
+        };
+        if let Some(run) = self.runs.get_mut(slot) {
             run.push(ctx.ts, ctx.packet, &attributes);
             self.run_records += 1;
+            self.last_run = Some(slot);
         }
     }
 
@@ -379,6 +404,7 @@ impl Aggregator {
         out.extend(self.runs.drain(..).map(Observation::Operations));
         self.run_index.clear();
         self.run_records = 0;
+        self.last_run = None;
         self.anomalies_pending = 0;
     }
 
