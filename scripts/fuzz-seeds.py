@@ -62,6 +62,8 @@ test's (crates/otposture/tests/data).
 version_range: every distinct product_version / product_version_range name of
 the CISA CSAF corpus (../shared/intel/csaf/csaf_files), a zero byte, and an
 observed version taken from the text (the target's input format).
+run_records: runs of kept operations in both blob formats (the model's
+byte-exact test blobs, and a run of firmware-transfer blocks).
 """
 import gzip, os, struct, sys
 
@@ -445,6 +447,21 @@ def site_seeds():
     return len(picked)
 
 
+def run_records_seeds():
+    d = os.path.join(out, "run_records")
+    os.makedirs(d, exist_ok=True)
+    unit, address = b"\x07unit_id", b"\x07address"
+    v1 = b"\x01\xd0\x0f\x0a\x02\x00" + unit + b"\x011\x00" + address + b"\x0240\xc7\x01\x04\x01\x02\x0241"
+    v2 = b"\x02\xd0\x0f\x0a\x02\x00" + unit + b"\x011\x00" + address + b"\x0240\xc7\x01\x04\x01\x04\x0241\x64\x02\x02\x03\x05"
+    # A firmware image's blocks: the first names its four values, the rest repeat them.
+    keys = [(b"message", b"request"), (b"service", b"0x4d"), (b"class", b"0xa1"), (b"instance", b"1")]
+    nvs = b"\x02\x80\x94\xeb\xdc\x03\x02\x04" + b"".join(b"\x00" + bytes([len(k)]) + k + bytes([len(v)]) + v for k, v in keys)
+    nvs += b"\xa0\x1f\x04\x04\x03\x05\x07\x09" * 40
+    for name, blob in (("format1", v1), ("format2", v2), ("nvs", nvs)):
+        open(os.path.join(d, f"{name}.seed"), "wb").write(blob)
+    return 3
+
+
 def controller_seeds(files):
     """Modbus/TCP, S7comm, MMS and DNP3 stream seeds: {target: count}. S7comm
     and MMS share port 102, so each target starts from both protocols."""
@@ -576,10 +593,11 @@ def main():
     n_rdp = content_seeds(sorted(files) + sys.argv[1:], "rdp", (3389,), rdp_start)
     n_smb = content_seeds(sorted(files) + sys.argv[1:], "smb", (139, 445), smb_start)
     n_vr = version_range_seeds()
+    n_runs = run_records_seeds()
     sample = open(os.path.join(root, "samples", "plant-cell.pcap"), "rb").read()
     open(os.path.join(out, "capture_file", "plant-cell.pcap.gz"), "wb").write(gzip.compress(sample))
     print(
-        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; ads: {n_ads} seeds; c37118: {n_c37118} seeds; modbus: {n_ctl['modbus']} seeds; s7comm: {n_ctl['s7comm']} seeds; mms: {n_ctl['mms']} seeds; dnp3: {n_ctl['dnp3']} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; cdp: {n_cdp} seeds; snmp: {n_snmp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; dns: {n_dns} seeds; netbios: {n_nb} seeds; dhcp: {n_dhcp} seeds; arp: {n_arp} seeds; http: {n_http} seeds; telnet: {n_telnet} seeds; rdp: {n_rdp} seeds; smb: {n_smb} seeds; cmdb_register: {n_cmdb} seeds; version_range: {n_vr} seeds; csaf_document: {n_csaf} seeds",
+        f"capture_file: {n_cap + 1} seeds; packet_decode: {n_pkt} seeds; enip: {n_enip} seeds; iec104: {n_104} seeds; ads: {n_ads} seeds; c37118: {n_c37118} seeds; modbus: {n_ctl['modbus']} seeds; s7comm: {n_ctl['s7comm']} seeds; mms: {n_ctl['mms']} seeds; dnp3: {n_ctl['dnp3']} seeds; iec61850: {n_61850} seeds; opcua: {n_opcua} seeds; profinet: {n_pn} seeds; bacnet: {n_bacnet} seeds; lldp: {n_lldp} seeds; cdp: {n_cdp} seeds; snmp: {n_snmp} seeds; ssh/rfb/tls/ftp: {n_remote} seeds; dns: {n_dns} seeds; netbios: {n_nb} seeds; dhcp: {n_dhcp} seeds; arp: {n_arp} seeds; http: {n_http} seeds; telnet: {n_telnet} seeds; rdp: {n_rdp} seeds; smb: {n_smb} seeds; cmdb_register: {n_cmdb} seeds; version_range: {n_vr} seeds; csaf_document: {n_csaf} seeds; run_records: {n_runs} seeds",
         file=sys.stderr,
     )
 

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(capture_file packet_decode modbus dnp3 s7comm mms enip ads iec104 c37118 iec61850 opcua profinet bacnet lldp cdp arp dhcp snmp ssh rfb tls ftp rdp smb dns netbios http telnet cmdb_register version_range csaf_document site_file)
+[ ${#targets[@]} -gt 0 ] || targets=(capture_file packet_decode modbus dnp3 s7comm mms enip ads iec104 c37118 iec61850 opcua profinet bacnet lldp cdp arp dhcp snmp ssh rfb tls ftp rdp smb dns netbios http telnet cmdb_register version_range csaf_document site_file run_records)
 python3 scripts/fuzz-seeds.py ${FUZZ_SEED_PCAPS:-}
 # -detect_leaks=0 and ASAN_OPTIONS=detect_leaks=0: crates/dissect/src/intern.rs
 # leaks the names of unknown service codes on purpose (bounded, one per code, for

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -94,13 +94,31 @@ action(type="omfile" file="{d}/received.log" template="fields")
         .unwrap();
     let rsyslog = Rsyslog { child };
     let started = Instant::now();
-    // The plain TCP port only: a bare connection to the TLS one makes gnutls complain. Both
-    // inputs start together, and a target that finds its receiver not yet up retries.
-    while TcpStream::connect(("127.0.0.1", ports.tcp)).is_err() {
+    // Every input bound, as the kernel lists them: a probe connection to the
+    // TLS one makes gnutls complain, and under load the TLS input came up
+    // after the others had and after the targets had spent their retries.
+    let bound = || {
+        listed("/proc/net/tcp", ports.tcp, "0A")
+            && listed("/proc/net/tcp", ports.tls, "0A")
+            && listed("/proc/net/udp", ports.udp, "07")
+    };
+    while !bound() {
         assert!(started.elapsed() < Duration::from_secs(10), "rsyslogd did not listen within 10 s");
         std::thread::sleep(Duration::from_millis(50));
     }
     rsyslog
+}
+
+/// Whether `table` (`/proc/net/tcp` or `/proc/net/udp`) lists a socket bound
+/// to 127.0.0.1:`port` in state `state` (`0A` listening, `07` a bound datagram socket).
+fn listed(table: &str, port: u16, state: &str) -> bool {
+    let local = format!("0100007F:{port:04X}");
+    std::fs::read_to_string(table).is_ok_and(|t| {
+        t.lines().skip(1).any(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.get(1) == Some(&local.as_str()) && fields.get(3) == Some(&state)
+        })
+    })
 }
 
 fn target(name: &str, transport: Transport, port: u16, dir: &Path) -> SyslogTarget {
