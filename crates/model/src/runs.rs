@@ -32,6 +32,7 @@
 
 use crate::{AttrValue, Event, EventKind, FlowId, MacAddr, OperationClass, Timestamp};
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// Blob format written by this build.
@@ -84,6 +85,22 @@ impl RunKey {
             src_ip: e.src_ip,
             dst_ip: e.dst_ip,
         })
+    }
+}
+
+impl RunKey {
+    /// Equality, with names compared by address first: they are nearly
+    /// always the same static strings.
+    fn same_as(&self, other: &RunKey) -> bool {
+        let same = |a: &str, b: &str| (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b;
+        self.flow == other.flow
+            && self.source == other.source
+            && self.class == other.class
+            && self.src_ip == other.src_ip
+            && self.dst_ip == other.dst_ip
+            && self.src_mac == other.src_mac
+            && same(&self.protocol, &other.protocol)
+            && same(&self.name, &other.name)
     }
 }
 
@@ -211,6 +228,70 @@ impl OperationRun {
                 attributes: r.attributes.into_iter().map(|(k, v)| (Cow::Owned(k), AttrValue::from(v))).collect(),
             })
             .collect())
+    }
+}
+
+/// Operations gathered into runs by key, the runs in the order their keys
+/// first came: the engine's between two checkpoints, a write batch's from
+/// operation events.
+#[derive(Debug, Default)]
+pub struct Runs {
+    runs: Vec<OperationRun>,
+    /// Each key's open run. foldhash: the key is hashed for most operations
+    /// the last run does not take, and SipHash was most of that.
+    index: HashMap<RunKey, usize, foldhash::fast::RandomState>,
+    /// The run the last operation went to.
+    last: Option<usize>,
+    operations: usize,
+}
+
+impl Runs {
+    /// Appends an operation to its key's run; a key whose run is full starts
+    /// another.
+    pub fn push(&mut self, key: RunKey, ts: Timestamp, packet: u64, attributes: &[(Cow<'static, str>, AttrValue)]) {
+        // Operations come in bursts on one flow (a firmware image sent block
+        // by block): the last run is tried before the key is hashed.
+        let last = self.last.filter(|&i| self.runs.get(i).is_some_and(|r| !r.is_full() && r.key.same_as(&key)));
+        let slot = match last {
+            Some(slot) => slot,
+            None => {
+                let runs = &mut self.runs;
+                let slot = self.index.entry(key).or_insert_with_key(|key| {
+                    runs.push(OperationRun::new(key.clone()));
+                    runs.len() - 1
+                });
+                if let Some(full) = runs.get(*slot).filter(|r| r.is_full()) {
+                    // Handed over as it is; the key's next operations go to another.
+                    let key = full.key.clone();
+                    runs.push(OperationRun::new(key));
+                    *slot = runs.len() - 1;
+                }
+                *slot
+            }
+        };
+        if let Some(run) = self.runs.get_mut(slot) {
+            run.push(ts, packet, attributes);
+            self.operations += 1;
+            self.last = Some(slot);
+        }
+    }
+
+    /// Operations held.
+    pub fn operations(&self) -> usize {
+        self.operations
+    }
+
+    /// The runs, in the order their keys first came.
+    pub fn iter(&self) -> impl Iterator<Item = &OperationRun> {
+        self.runs.iter()
+    }
+
+    /// Takes the runs out, leaving the set empty (its room kept for the next).
+    pub fn drain(&mut self) -> std::vec::Drain<'_, OperationRun> {
+        self.index.clear();
+        self.last = None;
+        self.operations = 0;
+        self.runs.drain(..)
     }
 }
 
@@ -457,6 +538,26 @@ mod tests {
         let before = run.records().len();
         assert!(!run.push(Timestamp(0), 1, &[]));
         assert_eq!((run.len(), run.records().len()), (MAX_RUN_RECORDS, before));
+    }
+
+    #[test]
+    fn runs_gather_operations_by_key_in_the_order_keys_first_came() {
+        let mut runs = Runs::default();
+        let other = RunKey { name: Cow::Borrowed("write_multiple_coils"), ..key() };
+        let moved = RunKey { dst_ip: Some("10.0.0.9".parse().unwrap()), ..key() };
+        for (i, k) in [key(), key(), other.clone(), key(), moved.clone(), other.clone()].into_iter().enumerate() {
+            runs.push(k, Timestamp(i as i64), i as u64 + 1, &[]);
+        }
+        assert_eq!(runs.operations(), 6);
+        let got: Vec<(RunKey, Vec<i64>)> = runs
+            .iter()
+            .map(|r| (r.key.clone(), decode(r.records()).unwrap().iter().map(|x| x.packet).collect()))
+            .collect();
+        assert_eq!(got, [(key(), vec![1, 2, 4]), (other, vec![3, 6]), (moved, vec![5])]);
+        assert_eq!(runs.drain().count(), 3);
+        assert_eq!((runs.operations(), runs.iter().count()), (0, 0));
+        runs.push(key(), Timestamp(9), 9, &[]);
+        assert_eq!(runs.iter().map(|r| r.len()).collect::<Vec<_>>(), [1], "a drained set starts afresh");
     }
 
     #[test]

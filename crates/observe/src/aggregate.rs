@@ -3,7 +3,7 @@
 
 use foldhash::fast::RandomState;
 use otposture_dissect::{Emit, PacketCtx};
-use otposture_model::runs::{OperationRun, RunKey};
+use otposture_model::runs::{RunKey, Runs};
 use otposture_model::{
     Direction, Event, EventKind, FlowId, HostSighting, HostSource, MacAddr, MessageStat, Observation, OperationClass,
     Timestamp,
@@ -201,13 +201,8 @@ pub(crate) struct Aggregator {
     /// Counts of names without a number.
     messages_by_text: HashMap<TextKey, MessageAgg, RandomState>,
     events: Vec<Event>,
-    /// Kept operations of flows, in runs (see [`otposture_model::runs`]),
-    /// found by their key; their count.
-    runs: Vec<OperationRun>,
-    run_index: HashMap<RunKey, usize, RandomState>,
-    run_records: usize,
-    /// The run the last kept operation went to.
-    last_run: Option<usize>,
+    /// Kept operations of flows, in runs (see [`otposture_model::runs`]).
+    runs: Runs,
     /// Malformed messages reported during the current dissector call.
     pub(crate) malformed_now: u32,
     /// Events not kept because the pending buffer was full.
@@ -307,54 +302,17 @@ impl Aggregator {
             self.events_dropped += 1;
             return;
         }
-        // Operations come in bursts on one flow (a firmware image sent block
-        // by block): the last run used is checked before the key is hashed.
-        let last = self.last_run.filter(|&i| {
-            self.runs.get(i).is_some_and(|r| {
-                let k = &r.key;
-                k.flow == flow
-                    && k.source == ctx.source
-                    && k.class == Some(class)
-                    && k.src_ip == ctx.src_ip
-                    && k.dst_ip == ctx.dst_ip
-                    && k.src_mac == ctx.src_mac
-                    && k.protocol == protocol
-                    && k.name == *operation
-                    && !r.is_full()
-            })
-        });
-        let slot = match last {
-            Some(slot) => slot,
-            None => {
-                let key = RunKey {
-                    source: ctx.source,
-                    flow,
-                    protocol: Cow::Borrowed(protocol),
-                    name: operation.clone(),
-                    class: Some(class),
-                    src_mac: ctx.src_mac,
-                    src_ip: ctx.src_ip,
-                    dst_ip: ctx.dst_ip,
-                };
-                let runs = &mut self.runs;
-                let slot = self.run_index.entry(key).or_insert_with_key(|key| {
-                    runs.push(OperationRun::new(key.clone()));
-                    runs.len() - 1
-                });
-                if let Some(full) = runs.get(*slot).filter(|r| r.is_full()) {
-                    // Written as it is; the key's next operations start another run.
-                    let key = full.key.clone();
-                    runs.push(OperationRun::new(key));
-                    *slot = runs.len() - 1;
-                }
-                *slot
-            }
+        let key = RunKey {
+            source: ctx.source,
+            flow,
+            protocol: Cow::Borrowed(protocol),
+            name: operation.clone(),
+            class: Some(class),
+            src_mac: ctx.src_mac,
+            src_ip: ctx.src_ip,
+            dst_ip: ctx.dst_ip,
         };
-        if let Some(run) = self.runs.get_mut(slot) {
-            run.push(ctx.ts, ctx.packet, &attributes);
-            self.run_records += 1;
-            self.last_run = Some(slot);
-        }
+        self.runs.push(key, ctx.ts, ctx.packet, &attributes);
     }
 
     /// Moves everything changed since the last call to `out`.
@@ -401,10 +359,7 @@ impl Aggregator {
             out.push(stat((*flow, *source), protocol, operation, *direction, m));
         }
         out.extend(self.events.drain(..).map(Observation::Event));
-        out.extend(self.runs.drain(..).map(Observation::Operations));
-        self.run_index.clear();
-        self.run_records = 0;
-        self.last_run = None;
+        out.extend(self.runs.drain().map(Observation::Operations));
         self.anomalies_pending = 0;
     }
 
@@ -451,7 +406,7 @@ impl Aggregator {
 
     /// Events and kept operations waiting for the next checkpoint.
     pub(crate) fn pending_events(&self) -> usize {
-        self.events.len() + self.run_records
+        self.events.len() + self.runs.operations()
     }
 
     /// Whether to keep an anomaly event of this kind on `flow` (counting it):

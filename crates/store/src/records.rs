@@ -14,10 +14,9 @@ use crate::codes::int;
 use crate::digest::EventKey;
 use crate::error::{sql, StoreError};
 use crate::text::ip_string;
-use otposture_model::runs::{OperationRun, RunKey};
+use otposture_model::runs::{OperationRun, RunKey, Runs};
 use otposture_model::Event;
 use rusqlite::{params, Connection};
-use std::collections::HashMap;
 use std::path::Path;
 
 pub(crate) use otposture_model::runs::decode;
@@ -31,10 +30,8 @@ pub(crate) const RECORD_ID_BASE: i64 = 1 << 40;
 /// and those grouped here from operation events.
 #[derive(Debug, Default)]
 pub(crate) struct OperationBatches<'e> {
-    given: Vec<(i64, &'e OperationRun)>,
-    /// foldhash: the key is hashed once per operation event.
-    index: HashMap<(i64, RunKey), usize, foldhash::fast::RandomState>,
-    grouped: Vec<(i64, OperationRun)>,
+    given: Vec<&'e OperationRun>,
+    grouped: Runs,
 }
 
 const SAME_KEY_RANGES: &str = "SELECT first_packet, last_packet FROM operation_records
@@ -51,36 +48,24 @@ const INSERT_ROW: &str = "INSERT INTO operation_records (capture_id, flow_id, pr
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 
 impl<'e> OperationBatches<'e> {
-    /// Takes `e`, of `capture`, when it is an operation of a flow tied to a
-    /// packet; the others stay `events` rows.
-    pub(crate) fn take(&mut self, e: &'e Event, capture: i64) -> bool {
+    /// Takes `e` when it is an operation of a flow tied to a packet; the
+    /// others stay `events` rows.
+    pub(crate) fn take(&mut self, e: &Event) -> bool {
         let Some(key) = RunKey::of(e) else { return false };
-        let grouped = &mut self.grouped;
-        let slot = self.index.entry((capture, key)).or_insert_with_key(|(capture, key)| {
-            grouped.push((*capture, OperationRun::new(key.clone())));
-            grouped.len() - 1
-        });
-        if grouped.get(*slot).is_some_and(|(_, run)| run.is_full()) {
-            // A full run is written as it is; the key's next operations start another.
-            grouped.extend(RunKey::of(e).map(|key| (capture, OperationRun::new(key))));
-            *slot = grouped.len() - 1;
-        }
-        if let Some((_, run)) = grouped.get_mut(*slot) {
-            run.push(e.ts, e.packet, &e.attributes);
-        }
+        self.grouped.push(key, e.ts, e.packet, &e.attributes);
         true
     }
 
-    /// Takes a run the engine built, of `capture`.
-    pub(crate) fn take_run(&mut self, run: &'e OperationRun, capture: i64) {
+    /// Takes a run the engine built.
+    pub(crate) fn take_run(&mut self, run: &'e OperationRun) {
         if !run.is_empty() {
-            self.given.push((capture, run));
+            self.given.push(run);
         }
     }
 
-    /// Writes the runs, leaving out operations already stored (same key, packet
-    /// inside a stored row's range).
-    pub(crate) fn write(&self, tx: &Connection, path: &Path) -> Result<(), StoreError> {
+    /// Writes the runs, each under the capture its source names, leaving out
+    /// operations already stored (same key, packet inside a stored row's range).
+    pub(crate) fn write(&self, tx: &Connection, path: &Path, capture: impl Fn(u32) -> i64) -> Result<(), StoreError> {
         let fail = || sql(path, "writing kept operations");
         let mut w = RowWriter {
             ranges: tx.prepare_cached(SAME_KEY_RANGES).map_err(fail())?,
@@ -90,8 +75,8 @@ impl<'e> OperationBatches<'e> {
             attributes: Vec::new(),
             path,
         };
-        for (capture, run) in self.given.iter().copied().chain(self.grouped.iter().map(|(c, r)| (*c, r))) {
-            w.run(capture, run)?;
+        for run in self.given.iter().copied().chain(self.grouped.iter()) {
+            w.run(capture(run.key.source), run)?;
         }
         Ok(())
     }
@@ -245,12 +230,12 @@ mod tests {
         let events: Vec<Event> = (1..=MAX_RUN_RECORDS as u64 + 2).map(op).collect();
         let mut batches = OperationBatches::default();
         for e in &events {
-            assert!(batches.take(e, 1));
+            assert!(batches.take(e));
         }
-        let lens: Vec<usize> = batches.grouped.iter().map(|(_, r)| r.len()).collect();
-        assert_eq!(lens, [MAX_RUN_RECORDS, 2]);
-        assert_eq!(batches.grouped[1].1.packet_range(), (MAX_RUN_RECORDS as u64 + 1, MAX_RUN_RECORDS as u64 + 2));
+        let runs: Vec<&OperationRun> = batches.grouped.iter().collect();
+        assert_eq!(runs.iter().map(|r| r.len()).collect::<Vec<_>>(), [MAX_RUN_RECORDS, 2]);
+        assert_eq!(runs[1].packet_range(), (MAX_RUN_RECORDS as u64 + 1, MAX_RUN_RECORDS as u64 + 2));
         let identity = Event { kind: EventKind::Identity, ..op(1) };
-        assert!(!batches.take(&identity, 1), "an identity stays an events row");
+        assert!(!batches.take(&identity), "an identity stays an events row");
     }
 }

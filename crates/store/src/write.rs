@@ -168,11 +168,17 @@ impl<'a> DhcpIdentity<'a> {
     }
 }
 
+/// The capture a source index names among `captures` (past the list, its last).
+fn capture_of(captures: &[i64], source: u32) -> i64 {
+    let at = usize::try_from(source).unwrap_or(usize::MAX);
+    captures.get(at).or(captures.last()).copied().unwrap_or_default()
+}
+
 /// The statements of one batch, prepared (from the cache) once per batch.
 struct BatchWriter<'t> {
     path: &'t Path,
     /// The captures observations' `source` indices name, in order.
-    captures: Vec<i64>,
+    captures: &'t [i64],
     /// The capture's network ('' unnamed): host rows are keyed by it.
     network: &'t str,
     host: CachedStatement<'t>,
@@ -364,7 +370,7 @@ fn text_of<T: std::fmt::Display>(buf: &mut String, value: Option<T>) -> Option<&
 }
 
 impl<'t> BatchWriter<'t> {
-    fn new(conn: &'t Connection, path: &'t Path, captures: Vec<i64>, network: &'t str) -> Result<Self, StoreError> {
+    fn new(conn: &'t Connection, path: &'t Path, captures: &'t [i64], network: &'t str) -> Result<Self, StoreError> {
         let prepare = |text| conn.prepare_cached(text).map_err(sql(path, "preparing the write statements"));
         Ok(BatchWriter {
             path,
@@ -381,8 +387,7 @@ impl<'t> BatchWriter<'t> {
     /// The capture of an observation from input `source`; one past the list
     /// takes its last (a caller with one capture for every input).
     fn capture(&self, source: u32) -> i64 {
-        let at = usize::try_from(source).unwrap_or(usize::MAX);
-        self.captures.get(at).or(self.captures.last()).copied().unwrap_or_default()
+        capture_of(self.captures, source)
     }
 
     fn host(&mut self, h: &HostSighting) -> Result<(), StoreError> {
@@ -619,8 +624,9 @@ fn write_batch_in(
     let network = network.unwrap_or_default();
     let mut identities = Vec::new();
     let mut operations = OperationBatches::default();
+    let ids: Vec<i64> = captures.iter().map(|c| c.0).collect();
     {
-        let mut w = BatchWriter::new(tx, path, captures.iter().map(|c| c.0).collect(), &network)?;
+        let mut w = BatchWriter::new(tx, path, &ids, &network)?;
         for observation in observations {
             match observation {
                 Observation::Host(h) => w.host(h)?,
@@ -630,8 +636,8 @@ fn write_batch_in(
                     Some(Hold::Write) | None => w.flow(f)?,
                 },
                 Observation::Message(m) => w.message(m)?,
-                Observation::Operations(run) => operations.take_run(run, w.capture(run.key.source)),
-                Observation::Event(e) if operations.take(e, w.capture(e.source)) => {}
+                Observation::Operations(run) => operations.take_run(run),
+                Observation::Event(e) if operations.take(e) => {}
                 Observation::Event(e) => {
                     w.event(e)?;
                     identities.extend(DhcpIdentity::from_event(e));
@@ -639,7 +645,7 @@ fn write_batch_in(
             }
         }
     }
-    operations.write(tx, path)?;
+    operations.write(tx, path, |source| capture_of(&ids, source))?;
     for identity in &identities {
         apply_dhcp_identity(tx, path, &network, identity)?;
     }
