@@ -33,8 +33,8 @@ use crate::support;
 
 use otposture_dissect::ads::ams::{self, Framed};
 use otposture_dissect::ads::Ads;
-use otposture_dissect::{Emit, PacketCtx, Probe, Registry, StreamDissector, StreamSession};
-use otposture_model::{Direction, Observation};
+use otposture_dissect::{PacketCtx, Registry};
+use otposture_model::Observation;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -72,43 +72,18 @@ fn message_values(h: &ams::Header, body: &[u8]) -> [Vec<String>; 8] {
     v
 }
 
-struct Recording {
-    sink: Arc<Mutex<PerPacket>>,
-}
+/// AMS messages as the dissector's own framer cuts them, per packet.
+struct Recording(ams::Framer);
 
-struct RecordingSession {
-    inner: Box<dyn StreamSession>,
-    framers: [ams::Framer; 2],
-    sink: Arc<Mutex<PerPacket>>,
-}
-
-impl StreamDissector for Recording {
-    fn protocol(&self) -> &'static str {
-        Ads.protocol()
-    }
-    fn port_hint(&self, server_port: u16) -> bool {
-        Ads.port_hint(server_port)
-    }
-    fn probe(&self, direction: Direction, data: &[u8]) -> Probe {
-        Ads.probe(direction, data)
-    }
-    fn new_session(&self) -> Box<dyn StreamSession> {
-        Box::new(RecordingSession {
-            inner: Ads.new_session(),
-            framers: [ams::Framer::new(), ams::Framer::new()],
-            sink: self.sink.clone(),
-        })
-    }
-    fn sent_by_client(&self, data: &[u8]) -> Option<bool> {
-        Ads.sent_by_client(data)
+impl Default for Recording {
+    fn default() -> Self {
+        Recording(ams::Framer::new())
     }
 }
 
-impl StreamSession for RecordingSession {
-    fn data(&mut self, ctx: &PacketCtx<'_>, direction: Direction, data: &[u8], emit: &mut dyn Emit) {
-        self.inner.data(ctx, direction, data, emit);
-        let mut sink = self.sink.lock().unwrap();
-        self.framers[direction.index()].push(data, &mut |f| {
+impl support::SideTap<PerPacket> for Recording {
+    fn data(&mut self, ctx: &PacketCtx<'_>, data: &[u8], sink: &mut PerPacket) {
+        self.0.push(data, &mut |f| {
             if let Framed::Frame(h, body) = f {
                 let e = sink.entry(ctx.packet).or_default();
                 for (all, one) in e.iter_mut().zip(message_values(&h, body)) {
@@ -117,12 +92,8 @@ impl StreamSession for RecordingSession {
             }
         });
     }
-    fn gap(&mut self, ctx: &PacketCtx<'_>, direction: Direction, len: u64, emit: &mut dyn Emit) {
-        self.inner.gap(ctx, direction, len, emit);
-        self.framers[direction.index()].gap(len);
-    }
-    fn close(&mut self, ctx: &PacketCtx<'_>, emit: &mut dyn Emit) {
-        self.inner.close(ctx, emit);
+    fn gap(&mut self, len: u64) {
+        self.0.gap(len);
     }
 }
 
@@ -132,7 +103,7 @@ fn ours(path: &Path) -> (PerPacket, BTreeSet<(String, String)>) {
     let sink = Arc::new(Mutex::new(PerPacket::new()));
     let mut registry = Registry::with_defaults();
     let at = registry.streams.iter().position(|d| d.protocol() == "ads").unwrap();
-    registry.streams[at] = Box::new(Recording { sink: sink.clone() });
+    registry.streams[at] = Box::new(support::Tapped::<_, Recording, _>::new(Ads, sink.clone()));
     let identities = support::run_engine(path, registry)
         .iter()
         .filter_map(|o| match o {

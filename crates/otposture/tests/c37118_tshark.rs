@@ -27,8 +27,8 @@
 use crate::support;
 
 use otposture_dissect::c37118::{frame, C37118};
-use otposture_dissect::{Emit, PacketCtx, Probe, Registry, StreamDissector, StreamSession};
-use otposture_model::{Direction, Observation};
+use otposture_dissect::{PacketCtx, Registry};
+use otposture_model::Observation;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
@@ -44,43 +44,13 @@ const FIELDS: [(&str, &str); 4] = [
 
 type PerPacket = BTreeMap<u64, [Vec<u64>; 4]>;
 
-struct Recording {
-    sink: Arc<Mutex<PerPacket>>,
-}
+/// Checked frames as the dissector's own scanner cuts them, per packet.
+#[derive(Default)]
+struct Recording(frame::Scanner);
 
-struct RecordingSession {
-    inner: Box<dyn StreamSession>,
-    scanners: [frame::Scanner; 2],
-    sink: Arc<Mutex<PerPacket>>,
-}
-
-impl StreamDissector for Recording {
-    fn protocol(&self) -> &'static str {
-        C37118.protocol()
-    }
-    fn port_hint(&self, server_port: u16) -> bool {
-        C37118.port_hint(server_port)
-    }
-    fn probe(&self, direction: Direction, data: &[u8]) -> Probe {
-        C37118.probe(direction, data)
-    }
-    fn new_session(&self) -> Box<dyn StreamSession> {
-        Box::new(RecordingSession {
-            inner: C37118.new_session(),
-            scanners: Default::default(),
-            sink: self.sink.clone(),
-        })
-    }
-    fn sent_by_client(&self, data: &[u8]) -> Option<bool> {
-        C37118.sent_by_client(data)
-    }
-}
-
-impl StreamSession for RecordingSession {
-    fn data(&mut self, ctx: &PacketCtx<'_>, direction: Direction, data: &[u8], emit: &mut dyn Emit) {
-        self.inner.data(ctx, direction, data, emit);
-        let mut sink = self.sink.lock().unwrap();
-        self.scanners[direction.index()].push(data, &mut |h, body, ok| {
+impl support::SideTap<PerPacket> for Recording {
+    fn data(&mut self, ctx: &PacketCtx<'_>, data: &[u8], sink: &mut PerPacket) {
+        self.0.push(data, &mut |h, body, ok| {
             if !ok {
                 return;
             }
@@ -95,12 +65,8 @@ impl StreamSession for RecordingSession {
             }
         });
     }
-    fn gap(&mut self, ctx: &PacketCtx<'_>, direction: Direction, len: u64, emit: &mut dyn Emit) {
-        self.inner.gap(ctx, direction, len, emit);
-        self.scanners[direction.index()].gap();
-    }
-    fn close(&mut self, ctx: &PacketCtx<'_>, emit: &mut dyn Emit) {
-        self.inner.close(ctx, emit);
+    fn gap(&mut self, _len: u64) {
+        self.0.gap();
     }
 }
 
@@ -120,7 +86,7 @@ fn ours(path: &Path) -> (PerPacket, BTreeSet<String>) {
     let sink = Arc::new(Mutex::new(PerPacket::new()));
     let mut registry = Registry::with_defaults();
     let at = registry.streams.iter().position(|d| d.protocol() == "c37118").unwrap();
-    registry.streams[at] = Box::new(Recording { sink: sink.clone() });
+    registry.streams[at] = Box::new(support::Tapped::<_, Recording, _>::new(C37118, sink.clone()));
     let stations = support::run_engine(path, registry)
         .iter()
         .filter_map(|o| match o {

@@ -241,3 +241,84 @@ impl FieldTally {
         }
     }
 }
+
+/// What a tshark cross-check records beside the real dissector, for one
+/// direction of a stream: it reads the same bytes and adds what it finds to
+/// the shared `S`.
+pub trait SideTap<S>: Default + Send + 'static {
+    fn data(&mut self, ctx: &otposture_dissect::PacketCtx<'_>, data: &[u8], sink: &mut S);
+    fn gap(&mut self, len: u64);
+}
+
+/// The real stream dissector `inner`, with a `T` per direction of each
+/// session recording into `sink`.
+pub struct Tapped<D, T, S> {
+    pub inner: D,
+    pub sink: std::sync::Arc<std::sync::Mutex<S>>,
+    tap: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<D, T, S> Tapped<D, T, S> {
+    pub fn new(inner: D, sink: std::sync::Arc<std::sync::Mutex<S>>) -> Self {
+        Tapped { inner, sink, tap: std::marker::PhantomData }
+    }
+}
+
+struct TappedSession<T, S> {
+    inner: Box<dyn otposture_dissect::StreamSession>,
+    taps: [T; 2],
+    sink: std::sync::Arc<std::sync::Mutex<S>>,
+}
+
+impl<D, T, S> otposture_dissect::StreamDissector for Tapped<D, T, S>
+where
+    D: otposture_dissect::StreamDissector,
+    T: SideTap<S>,
+    S: Send + 'static,
+{
+    fn protocol(&self) -> &'static str {
+        self.inner.protocol()
+    }
+    fn port_hint(&self, server_port: u16) -> bool {
+        self.inner.port_hint(server_port)
+    }
+    fn probe(&self, direction: otposture_model::Direction, data: &[u8]) -> otposture_dissect::Probe {
+        self.inner.probe(direction, data)
+    }
+    fn new_session(&self) -> Box<dyn otposture_dissect::StreamSession> {
+        Box::new(TappedSession::<T, S> {
+            inner: self.inner.new_session(),
+            taps: Default::default(),
+            sink: self.sink.clone(),
+        })
+    }
+    fn sent_by_client(&self, data: &[u8]) -> Option<bool> {
+        self.inner.sent_by_client(data)
+    }
+}
+
+impl<T: SideTap<S>, S: Send + 'static> otposture_dissect::StreamSession for TappedSession<T, S> {
+    fn data(
+        &mut self,
+        ctx: &otposture_dissect::PacketCtx<'_>,
+        direction: otposture_model::Direction,
+        data: &[u8],
+        emit: &mut dyn otposture_dissect::Emit,
+    ) {
+        self.inner.data(ctx, direction, data, emit);
+        self.taps[direction.index()].data(ctx, data, &mut self.sink.lock().unwrap());
+    }
+    fn gap(
+        &mut self,
+        ctx: &otposture_dissect::PacketCtx<'_>,
+        direction: otposture_model::Direction,
+        len: u64,
+        emit: &mut dyn otposture_dissect::Emit,
+    ) {
+        self.inner.gap(ctx, direction, len, emit);
+        self.taps[direction.index()].gap(len);
+    }
+    fn close(&mut self, ctx: &otposture_dissect::PacketCtx<'_>, emit: &mut dyn otposture_dissect::Emit) {
+        self.inner.close(ctx, emit);
+    }
+}
