@@ -23,6 +23,8 @@
 //! timeout); writers take turns. See `docs/store.md` for tables and policies.
 
 mod attempts;
+#[macro_use]
+mod bind;
 mod baseline;
 mod codes;
 mod digest;

@@ -170,25 +170,24 @@ impl RowWriter<'_> {
         let k = &run.key;
         let (first_ts, last_ts) = run.ts_range();
         let (first_packet, last_packet) = run.packet_range();
-        self.insert
-            .execute(params![
-                capture,
-                k.flow.0,
-                k.protocol.as_ref(),
-                k.name.as_ref(),
-                texts.class,
-                texts.src_mac,
-                texts.src_ip,
-                texts.dst_ip,
-                first_ts.0,
-                last_ts.0,
-                int(first_packet),
-                int(last_packet),
-                run.len() as i64,
-                run.records(),
-            ])
-            .map(drop)
-            .map_err(sql(self.path, "writing kept operations"))
+        execute_bound!(self.insert;
+            capture,
+            k.flow.0,
+            k.protocol.as_ref(),
+            k.name.as_ref(),
+            texts.class,
+            texts.src_mac.as_deref(),
+            texts.src_ip.as_deref(),
+            texts.dst_ip.as_deref(),
+            first_ts.0,
+            last_ts.0,
+            int(first_packet),
+            int(last_packet),
+            run.len() as i64,
+            run.records(),
+        )
+        .map(drop)
+        .map_err(sql(self.path, "writing kept operations"))
     }
 }
 

@@ -221,7 +221,7 @@ fn write_flow(
     let a = &f.anomalies;
     let client_ip = ip_text(&mut text.src_ip, Some(k.client_ip));
     let server_ip = ip_text(&mut text.dst_ip, Some(k.server_ip));
-    stmt.execute(params![
+    execute_bound!(stmt;
         f.id.0,
         capture,
         k.vlan,
@@ -253,7 +253,7 @@ fn write_flow(
         a.malformed,
         f.end.name(),
         f.to_group,
-    ])
+    )
     .map(drop)
 }
 
@@ -406,20 +406,19 @@ impl<'t> BatchWriter<'t> {
             Some(id) => (id.0, 0),
             None => (-1, self.capture(m.source)),
         };
-        self.message
-            .execute(params![
-                flow_id,
-                scope,
-                m.protocol.as_ref(),
-                m.operation.as_ref(),
-                m.direction.map_or("", codes::direction),
-                m.class.name(),
-                int(m.count),
-                m.first_seen.0,
-                m.last_seen.0,
-            ])
-            .map(drop)
-            .map_err(sql(self.path, "writing a message count"))
+        execute_bound!(self.message;
+            flow_id,
+            scope,
+            m.protocol.as_ref(),
+            m.operation.as_ref(),
+            m.direction.map_or("", codes::direction),
+            m.class.name(),
+            int(m.count),
+            m.first_seen.0,
+            m.last_seen.0,
+        )
+        .map(drop)
+        .map_err(sql(self.path, "writing a message count"))
     }
 
     fn event(&mut self, e: &Event) -> Result<(), StoreError> {
@@ -437,31 +436,30 @@ impl<'t> BatchWriter<'t> {
             dst_ip: dst_ip_text,
             attributes,
         };
-        self.event
-            .execute(params![
-                capture,
-                e.ts.0,
-                int(e.packet),
-                key.flow_id,
-                key.protocol,
-                key.kind,
-                key.name,
-                e.class.map(|c| c.name()),
-                text_of(src_mac, e.src_mac),
-                key.src_ip,
-                e.src_ip.map(IpKey::new),
-                key.dst_ip,
-                e.dst_ip.map(IpKey::new),
-                key.attributes,
-                key.digest(),
-            ])
-            .map(drop)
-            .map_err(sql(self.path, "writing an event"))
+        execute_bound!(self.event;
+            capture,
+            e.ts.0,
+            int(e.packet),
+            key.flow_id,
+            key.protocol,
+            key.kind,
+            key.name,
+            e.class.map(|c| c.name()),
+            text_of(src_mac, e.src_mac),
+            key.src_ip,
+            e.src_ip.map(IpKey::new),
+            key.dst_ip,
+            e.dst_ip.map(IpKey::new),
+            key.attributes,
+            key.digest(),
+        )
+        .map(drop)
+        .map_err(sql(self.path, "writing an event"))
     }
 }
 
 fn upsert_host(stmt: &mut CachedStatement<'_>, network: &str, h: &HostSighting) -> rusqlite::Result<()> {
-    stmt.execute(params![
+    execute_bound!(stmt;
         h.mac.map(|m| m.to_string()).unwrap_or_default(),
         h.ip.map(ip_string).unwrap_or_default(),
         h.ip.map(IpKey::new),
@@ -470,7 +468,7 @@ fn upsert_host(stmt: &mut CachedStatement<'_>, network: &str, h: &HostSighting) 
         h.last_seen.0,
         codes::host_source(h.source),
         network,
-    ])
+    )
     .map(drop)
 }
 
