@@ -18,6 +18,13 @@ pub(crate) fn dec(n: impl itoa::Integer) -> AttrValue {
 /// written into a buffer on the stack and copied once: pushing them one at a
 /// time into the value cost 300 instructions a number.
 pub(crate) fn hex(n: u64, digits: usize) -> AttrValue {
+    // A byte at the usual width (a service, class, status or function code:
+    // most numbers a kept operation carries) is read from a table.
+    if digits <= 2 {
+        if let Some(text) = usize::try_from(n).ok().and_then(|i| HEX_BYTE.get(i)) {
+            return fixed(text);
+        }
+    }
     const HEX: &[u8; 16] = b"0123456789abcdef";
     // `0x` and the widest number written (a u64 padded to 32 digits).
     const MAX: usize = 2 + 32;
@@ -32,6 +39,38 @@ pub(crate) fn hex(n: u64, digits: usize) -> AttrValue {
         *slot = HEX.get(((n >> (i * 4)) & 0xf) as usize).copied().unwrap_or(b'0');
     }
     std::str::from_utf8(out).map_or_else(|_| AttrValue::default(), AttrValue::from)
+}
+
+/// `0x00` to `0xff`, as [`hex`] writes a byte at two digits.
+static HEX_BYTE: [&str; 256] = hex_byte_texts(&HEX_BYTE_DIGITS);
+static HEX_BYTE_DIGITS: [[u8; 4]; 256] = hex_byte_digits();
+
+// Compile-time tables: an index out of range or a text that is not UTF-8
+// fails the build, not a run.
+#[allow(clippy::indexing_slicing, clippy::panic)]
+const fn hex_byte_digits() -> [[u8; 4]; 256] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [[0u8; 4]; 256];
+    let mut i = 0;
+    while i < 256 {
+        out[i] = [b'0', b'x', HEX[i >> 4], HEX[i & 0xf]];
+        i += 1;
+    }
+    out
+}
+
+#[allow(clippy::indexing_slicing, clippy::panic)]
+const fn hex_byte_texts(digits: &'static [[u8; 4]; 256]) -> [&'static str; 256] {
+    let mut out = [""; 256];
+    let mut i = 0;
+    while i < 256 {
+        out[i] = match std::str::from_utf8(&digits[i]) {
+            Ok(text) => text,
+            Err(_) => panic!("hex digits are ASCII"),
+        };
+        i += 1;
+    }
+    out
 }
 
 /// A fixed text as an attribute value, without a copy. `to_compact_string`

@@ -146,13 +146,18 @@ impl OperationRun {
         put_varint(out, zigzag(p.wrapping_sub(self.previous.1)));
         self.previous = (ts.0, p);
         put_varint(out, attributes.len() as u64);
-        for (k, v) in attributes {
-            // Keys are nearly always the same static strings: by address first.
+        for (n, (k, v)) in attributes.iter().enumerate() {
+            // Keys are nearly always the same static strings in the same
+            // order: the key at the attribute's own place is tried first, then
+            // every key by address, then by text.
             let at =
                 |(known, _): &(Cow<'static, str>, AttrValue)| known.as_ptr() == k.as_ptr() && known.len() == k.len();
-            let i = self.keys.iter().position(at).or_else(|| self.keys.iter().position(|(known, _)| known == k));
+            let i = match self.keys.get(n) {
+                Some(known) if at(known) => Some(n),
+                _ => self.keys.iter().position(at).or_else(|| self.keys.iter().position(|(known, _)| known == k)),
+            };
             match i.and_then(|i| Some((i, self.keys.get_mut(i)?))) {
-                Some((i, (_, last))) if last == v => put_varint(out, ((i as u64 + 1) << 1) | 1),
+                Some((i, (_, last))) if last.as_bytes() == v.as_bytes() => put_varint(out, ((i as u64 + 1) << 1) | 1),
                 Some((i, (_, last))) => {
                     put_varint(out, (i as u64 + 1) << 1);
                     put_bytes(out, v.as_bytes());

@@ -873,7 +873,9 @@ fn push_status(a: &mut Attributes, status: u8) {
 
 /// The attributes of a notable request's record.
 fn request_attributes(t: &Target<'_>, service: Service, via: Via, route: &[u8], conn: Option<u32>) -> Attributes {
-    let mut a: Attributes = Vec::with_capacity(8);
+    // Room for a PCCC command's too (nine on a connected one): at eight, the
+    // list was reallocated on every one of them.
+    let mut a: Attributes = Vec::with_capacity(12);
     a.push((Cow::Borrowed("message"), fixed("request")));
     a.push((Cow::Borrowed("service"), hex(u64::from(service.0), 2)));
     if let Some(c) = t.class {
