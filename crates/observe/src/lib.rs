@@ -18,11 +18,11 @@ use otposture_dissect::{
     StreamSession,
 };
 use otposture_flow::{Chunk, DefragLimits, Defragmenter, Flow, FlowLimits, FlowTable, FlowTuple, FragKey};
-use otposture_model::ToCompactString;
 use otposture_model::{
     Direction, EventKind, FlowEnd, FlowKey, FlowRecord, HostSource, InitiatorBasis, Observation, TcpState, Timestamp,
     Transport,
 };
+use otposture_model::{MaybeMac, ToCompactString};
 use otposture_wire::tunnel::{
     ETHERTYPE_HSR, ETHERTYPE_MPLS, ETHERTYPE_MPLS_MULTICAST, IP_PROTO_GRE, PRP_SUFFIX, VXLAN_PORT,
 };
@@ -80,7 +80,7 @@ enum DatagramDissection {
 #[derive(Clone, Copy, Debug, Default)]
 struct Sender {
     seen: bool,
-    mac: Option<otposture_model::MacAddr>,
+    mac: MaybeMac,
     first: Timestamp,
     last: Timestamp,
 }
@@ -288,8 +288,9 @@ struct Addr {
     record: u64,
     source: u32,
     wire_len: u32,
-    src_mac: Option<otposture_model::MacAddr>,
-    dst_mac: Option<otposture_model::MacAddr>,
+    // Words, not `Option`s: see `MaybeMac`.
+    src_mac: MaybeMac,
+    dst_mac: MaybeMac,
     vlan: Option<u16>,
 }
 
@@ -302,8 +303,8 @@ impl Addr {
             source: self.source,
             flow: Some(meta),
             direction: Some(dir),
-            src_mac: self.src_mac,
-            dst_mac: self.dst_mac,
+            src_mac: self.src_mac.get(),
+            dst_mac: self.dst_mac.get(),
             vlan: self.vlan,
             src_ip: Some(ip.src),
             dst_ip: Some(ip.dst),
@@ -386,7 +387,7 @@ impl Engine {
             record: p.record,
             source: p.source,
             wire_len: p.orig_len.max(p.data.len() as u32),
-            src_mac: frame.src_mac.filter(|m| !m.is_group()),
+            src_mac: frame.src_mac.unicast(),
             dst_mac: frame.dst_mac,
             vlan: frame.vlan,
         };
@@ -425,7 +426,7 @@ impl Engine {
                         wire_len: u32::try_from(m.bytes.len())
                             .unwrap_or(u32::MAX)
                             .saturating_add(p.orig_len.saturating_sub(u32::try_from(p.data.len()).unwrap_or(u32::MAX))),
-                        src_mac: frame.src_mac.filter(|m| !m.is_group()),
+                        src_mac: frame.src_mac.unicast(),
                         dst_mac: frame.dst_mac,
                         // A frame mirrored without its tag: ERSPAN names the VLAN.
                         vlan: frame.vlan.or((m.vlan != 0).then_some(m.vlan)),
@@ -452,8 +453,8 @@ impl Engine {
                 }
                 self.core.stats.l2_frames += 1;
                 let ctx = PacketCtx {
-                    src_mac: addr.src_mac,
-                    dst_mac: addr.dst_mac,
+                    src_mac: addr.src_mac.get(),
+                    dst_mac: addr.dst_mac.get(),
                     vlan: addr.vlan,
                     source: addr.source,
                     ..PacketCtx::at(addr.ts, addr.record)
@@ -470,7 +471,7 @@ impl Engine {
                     if let Some((mac, ip)) = arp_sender(payload) {
                         self.core.agg.host(Some(mac), Some(ip), addr.vlan, addr.ts, HostSource::Arp);
                     }
-                } else if let Some(mac) = addr.src_mac {
+                } else if let Some(mac) = addr.src_mac.get() {
                     self.core.agg.host(Some(mac), None, addr.vlan, addr.ts, HostSource::L2);
                 }
                 if !handled {
@@ -481,8 +482,8 @@ impl Engine {
                 self.core.stats.l2_frames += 1;
                 *self.core.stats.llc_frames.entry(llc.kind()).or_insert(0) += 1;
                 let ctx = PacketCtx {
-                    src_mac: addr.src_mac,
-                    dst_mac: addr.dst_mac,
+                    src_mac: addr.src_mac.get(),
+                    dst_mac: addr.dst_mac.get(),
                     vlan: addr.vlan,
                     source: addr.source,
                     ..PacketCtx::at(addr.ts, addr.record)
@@ -496,7 +497,7 @@ impl Engine {
                 }
                 // Switches send spanning tree, CDP and VTP from their port MACs:
                 // the sender exists as a host whether or not a dissector took it.
-                if let Some(mac) = addr.src_mac {
+                if let Some(mac) = addr.src_mac.get() {
                     self.core.agg.host(Some(mac), None, addr.vlan, addr.ts, HostSource::L2);
                 }
             }
@@ -516,7 +517,7 @@ impl Engine {
         // of the plant, and a tunnel's is recorded by its flow.
         let fragment = ip.fragment.is_some() && ip.proto != IP_PROTO_GRE;
         if is_host_address(ip.src) && (fragment || matches!(ip.l4, L4::Malformed(_))) {
-            self.core.agg.host(addr.src_mac, Some(ip.src), addr.vlan, addr.ts, HostSource::Ip);
+            self.core.agg.host(addr.src_mac.get(), Some(ip.src), addr.vlan, addr.ts, HostSource::Ip);
         }
         if ip.truncated {
             self.core.stats.truncated_ip += 1;
@@ -716,7 +717,7 @@ impl Engine {
             DatagramDissection::None => None,
         };
         if let Some(x) = chosen {
-            if orient_datagrams(x.as_ref(), flow, dir, addr.dst_mac, d.payload) {
+            if orient_datagrams(x.as_ref(), flow, dir, addr.dst_mac.get(), d.payload) {
                 turn_round(flow);
                 dir = dir.reverse();
             }
@@ -893,11 +894,11 @@ fn count(f: &mut Flow<FlowExt>, dir: Direction, addr: &Addr, payload: usize, agg
             // record that pairing directly.
             let ip = if dir == Direction::ToServer { f.key.client_ip } else { f.key.server_ip };
             if is_host_address(ip) {
-                agg.host(addr.src_mac, Some(ip), addr.vlan, addr.ts, HostSource::Ip);
+                agg.host(addr.src_mac.get(), Some(ip), addr.vlan, addr.ts, HostSource::Ip);
             }
         }
     }
-    if addr.dst_mac.is_some_and(otposture_model::MacAddr::is_group) {
+    if addr.dst_mac.get().is_some_and(otposture_model::MacAddr::is_group) {
         if let Some(g) = f.ext.to_group.get_mut(i) {
             *g = true;
         }
@@ -962,14 +963,15 @@ impl Core {
             if self.carried.is_none() {
                 return false;
             }
-            if let Some(mac) = addr.src_mac {
+            if let Some(mac) = addr.src_mac.get() {
                 self.agg.host(Some(mac), None, addr.vlan, addr.ts, HostSource::L2);
             }
             return true;
         }
         // The addresses as they came: a sender MAC with the group bit set is
         // no host's, but still tells its frames' copies apart.
-        let (Some(tag), Some(src), Some(dst)) = (otposture_wire::tunnel::hsr(payload), frame.src_mac, frame.dst_mac)
+        let (Some(tag), Some(src), Some(dst)) =
+            (otposture_wire::tunnel::hsr(payload), frame.src_mac.get(), frame.dst_mac.get())
         else {
             return false;
         };
@@ -1000,7 +1002,7 @@ impl Core {
     #[cold]
     #[inline(never)]
     fn prp_copy(&mut self, data: &[u8], frame: &Frame<'_>) -> bool {
-        let (Some(trailer), Some(src)) = (otposture_wire::tunnel::prp(data, frame.vlan.is_some()), frame.src_mac)
+        let (Some(trailer), Some(src)) = (otposture_wire::tunnel::prp(data, frame.vlan.is_some()), frame.src_mac.get())
         else {
             return false;
         };
@@ -1538,7 +1540,7 @@ fn arp_sender(p: &[u8]) -> Option<(otposture_model::MacAddr, std::net::IpAddr)> 
 fn flush_senders(f: &Flow<FlowExt>, agg: &mut Aggregator) {
     for (s, ip) in f.ext.senders.iter().zip([f.key.client_ip, f.key.server_ip]) {
         if s.seen && is_host_address(ip) {
-            agg.host_span(s.mac, Some(ip), f.key.vlan, s.first, s.last, HostSource::Ip);
+            agg.host_span(s.mac.get(), Some(ip), f.key.vlan, s.first, s.last, HostSource::Ip);
         }
     }
 }

@@ -28,7 +28,7 @@ pub(crate) mod fast;
 pub mod tunnel;
 
 use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, LinkSlice, TcpSlice, TransportSlice, UdpSlice};
-use otposture_model::MacAddr;
+use otposture_model::{MacAddr, MaybeMac};
 use std::net::IpAddr;
 
 /// Link types this engine decodes, by their LINKTYPE_ number (tcpdump.org registry).
@@ -127,9 +127,9 @@ pub const ETHERTYPE_ARP: u16 = 0x0806;
 #[derive(Clone, Debug)]
 pub struct Frame<'a> {
     /// Source MAC, when the link layer has one (Ethernet, SLL with 6-byte address).
-    pub src_mac: Option<MacAddr>,
+    pub src_mac: MaybeMac,
     /// Destination MAC (Ethernet only).
-    pub dst_mac: Option<MacAddr>,
+    pub dst_mac: MaybeMac,
     /// Innermost VLAN id, when tagged.
     pub vlan: Option<u16>,
     /// The network layer.
@@ -448,10 +448,15 @@ fn from_ethertype(proto: u16, payload: &[u8], src_mac: Option<MacAddr>) -> Frame
     // SLL carries small non-EtherType protocol values: 0x0004 is 802.2 LLC
     // (LINUX_SLL_P_802_2); below 0x0600 there is nothing else we decode.
     if proto == 0x0004 {
-        return Frame { src_mac, dst_mac: None, vlan: None, net: net_8023(MAX_8023_LENGTH, payload) };
+        return Frame {
+            src_mac: src_mac.into(),
+            dst_mac: MaybeMac::NONE,
+            vlan: None,
+            net: net_8023(MAX_8023_LENGTH, payload),
+        };
     }
     if proto < 0x0600 {
-        return Frame { src_mac, dst_mac: None, vlan: None, net: Net::None };
+        return Frame { src_mac: src_mac.into(), dst_mac: MaybeMac::NONE, vlan: None, net: Net::None };
     }
     let p = LaxSlicedPacket::from_ether_type(EtherType(proto), payload);
     from_sliced(p, src_mac, None)
@@ -504,7 +509,7 @@ fn from_sliced<'a>(p: LaxSlicedPacket<'a>, src_mac: Option<MacAddr>, dst_mac: Op
             None => Net::None,
         },
     };
-    Frame { src_mac, dst_mac, vlan, net }
+    Frame { src_mac: src_mac.into(), dst_mac: dst_mac.into(), vlan, net }
 }
 
 fn ipv6_fragment(exts: &etherparse::Ipv6ExtensionsSlice<'_>) -> Fragment {

@@ -19,8 +19,8 @@ fn tcp_frame(payload: &[u8]) -> Vec<u8> {
 fn decodes_ethernet_ipv4_tcp() {
     let frame = tcp_frame(b"hello");
     let f = decode(LinkType::Ethernet, &frame).unwrap();
-    assert_eq!(f.src_mac, Some(MacAddr(A)));
-    assert_eq!(f.dst_mac, Some(MacAddr(B)));
+    assert_eq!(f.src_mac.get(), Some(MacAddr(A)));
+    assert_eq!(f.dst_mac.get(), Some(MacAddr(B)));
     let Net::Ip(ip) = f.net else { panic!("not ip") };
     assert_eq!(ip.src, "10.0.0.1".parse::<IpAddr>().unwrap());
     let L4::Tcp(t) = ip.l4 else { panic!("not tcp") };
@@ -65,7 +65,7 @@ fn decodes_linux_cooked_v1_and_v2() {
     sll.extend_from_slice(&[0, 0, 0x08, 0x00]);
     sll.extend_from_slice(ip);
     let f = decode(LinkType::LinuxSll, &sll).unwrap();
-    assert_eq!(f.src_mac, Some(MacAddr(A)));
+    assert_eq!(f.src_mac.get(), Some(MacAddr(A)));
     assert!(matches!(f.net, Net::Ip(IpPacket { l4: L4::Tcp(_), .. })));
     // SLL2: proto 0x0800, reserved, ifindex 3, ARPHRD 1, packet type 4 (outgoing), addr len 6, addr + pad.
     let mut sll2 = vec![0x08, 0x00, 0, 0, 0, 0, 0, 3, 0, 1, 4, 6];
@@ -73,7 +73,7 @@ fn decodes_linux_cooked_v1_and_v2() {
     sll2.extend_from_slice(&[0, 0]);
     sll2.extend_from_slice(ip);
     let f = decode(LinkType::LinuxSll2, &sll2).unwrap();
-    assert_eq!(f.src_mac, Some(MacAddr(A)));
+    assert_eq!(f.src_mac.get(), Some(MacAddr(A)));
     assert!(matches!(f.net, Net::Ip(IpPacket { l4: L4::Tcp(_), .. })));
 }
 
@@ -266,7 +266,7 @@ fn decodes_the_snap_header_of_a_cdp_frame() {
         0x02, 0xb4, 0x12, 0x34, // CDP version 2, TTL 180, checksum
     ]);
     let d = decode(LinkType::Ethernet, &f).unwrap();
-    assert_eq!(d.src_mac, Some(MacAddr(A)));
+    assert_eq!(d.src_mac.get(), Some(MacAddr(A)));
     let Net::Llc(l) = d.net else { panic!("not llc: {:?}", d.net) };
     assert_eq!((l.dsap, l.ssap, l.control), (0xaa, 0xaa, 0x03));
     assert_eq!(l.snap, Some(Snap { oui: OUI_CISCO, pid: PID_CDP }));
