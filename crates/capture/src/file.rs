@@ -57,15 +57,20 @@ pub struct Interface {
 /// Where the current record lies in the buffer (positions, not borrows, so the
 /// merge can hold many sources' heads at once).
 #[derive(Clone, Copy, Debug)]
+// In this order, and kept in it: the fields a packet takes as they are
+// (time, record, offset, lengths) each sit between two it does not, so
+// building the packet cannot copy two of them with one wide load from the
+// two narrow stores that wrote them (a store-forwarding stall on every packet).
+#[repr(C)]
 struct Head {
     ts: Timestamp,
     data_start: usize,
-    data_len: usize,
-    orig_len: u32,
-    interface: u32,
     record: u64,
+    data_len: usize,
     offset: u64,
+    orig_len: u32,
     comment: Option<(usize, usize)>,
+    interface: u32,
 }
 
 /// Counts the bytes read from the underlying file (compressed bytes for gzip).
@@ -247,12 +252,14 @@ impl FileSource {
         if (self.head.is_none() || self.handed) && !self.done {
             self.advance()?;
         }
-        Ok(self.head.map(|h| h.ts))
+        Ok(self.head.as_ref().map(|h| h.ts))
     }
 
     /// Builds the current head's packet view.
     fn head_packet(&self) -> Option<Packet<'_>> {
-        let h = self.head?;
+        // By reference, field by field: a copy of the whole head read it with
+        // wide loads right behind the narrow stores that had just written it.
+        let h = self.head.as_ref()?;
         let data = self.buf.get(h.data_start..h.data_start + h.data_len)?;
         let comment = h.comment.and_then(|(s, e)| self.comment_buf.get(s..e));
         let linktype = self.interfaces.get(h.interface as usize).map_or(0, |i| i.linktype);
@@ -493,8 +500,7 @@ impl FileSource {
         // Nearly every block is an option-less packet block already read into
         // the buffer: taken without filling, copying its first bytes or
         // building a `Result` for each step.
-        if let Some((head, block_len)) = self.buffered_epb() {
-            self.head = Some(head);
+        if let Some(block_len) = self.buffered_epb() {
             self.pending = block_len;
             return Ok(());
         }
@@ -537,8 +543,7 @@ impl FileSource {
             if got < block_len {
                 return Err(self.truncated(block_len, got));
             }
-            if let Some(head) = self.fast_epb(&a, block_len, offset) {
-                self.head = Some(head);
+            if self.fast_epb(&a, block_len, offset).is_some() {
                 self.pending = block_len;
                 return Ok(());
             }
@@ -593,7 +598,7 @@ impl FileSource {
     /// [`Self::fast_epb`] for a block wholly in the buffer, checked as the
     /// general path checks it first (a length within [`MAX_RECORD`]); `None`
     /// sends anything else, or a block not yet read in full, the general way.
-    fn buffered_epb(&mut self) -> Option<(Head, usize)> {
+    fn buffered_epb(&mut self) -> Option<usize> {
         let avail = self.buf.get(self.pos..self.end)?;
         let first: [u8; 12] = avail.get(..12)?.try_into().ok()?;
         let len = [first[4], first[5], first[6], first[7]];
@@ -602,14 +607,17 @@ impl FileSource {
             return None;
         }
         let offset = self.offset();
-        self.fast_epb(&first, block_len, offset).map(|head| (head, block_len))
+        self.fast_epb(&first, block_len, offset).map(|()| block_len)
     }
 
     /// The common enhanced packet block — known interface, no options — read
     /// directly (pcapng §4.3): pcap-parser's general block parser costs more per
     /// packet than everything else in the read stage. Anything else returns `None`
     /// and takes the general path.
-    fn fast_epb(&mut self, first: &[u8; 12], block_len: usize, offset: u64) -> Option<Head> {
+    /// Sets the head in place: built here and moved out, it was copied with
+    /// wide loads right behind the narrow stores that wrote it (a
+    /// store-forwarding stall on every packet).
+    fn fast_epb(&mut self, first: &[u8; 12], block_len: usize, offset: u64) -> Option<()> {
         let epb = if self.big_endian { [0, 0, 0, 6] } else { [6, 0, 0, 0] };
         if first.get(..4)? != epb {
             return None;
@@ -635,7 +643,7 @@ impl FileSource {
         let iface = self.interfaces.get(if_id as usize)?;
         let ts = units_to_ts((u64::from(hi) << 32) | u64::from(lo), iface.ts_units_per_sec, iface.ts_offset_secs);
         self.records += 1;
-        Some(Head {
+        self.head = Some(Head {
             ts,
             data_start: self.pos + 28,
             data_len: caplen as usize,
@@ -644,7 +652,8 @@ impl FileSource {
             record: self.records,
             offset,
             comment: None,
-        })
+        });
+        Some(())
     }
 
     /// Handles one pcapng block; returns the packet head for packet blocks.

@@ -115,10 +115,16 @@ pub(crate) fn fingerprint(path: &Path) -> std::io::Result<(String, u64)> {
 
 /// The engine's view of a captured packet.
 pub(crate) fn raw<'a>(p: &otposture_capture::Packet<'a>) -> RawPacket<'a> {
+    // The bytes' address and length are read one by one (the length through
+    // `black_box`, so the compiler cannot see the slice is the same): copied
+    // whole, the slice was read with one wide load right behind the two
+    // narrow stores that had just written it, and the processor waited for
+    // them (perf: two thirds of this loop's time, 2% of the packet path's).
+    let len = std::hint::black_box(p.data.len());
     RawPacket {
         ts: p.ts,
         linktype: p.linktype,
-        data: p.data,
+        data: p.data.get(..len).unwrap_or_default(),
         orig_len: p.orig_len,
         record: p.record,
         source: u32::try_from(p.source).unwrap_or(u32::MAX),
