@@ -90,6 +90,13 @@ impl Classes {
             self.push(c);
         }
     }
+    /// These classes, then `more`'s, up to [`MAX_CLASSES`].
+    pub fn merged(&self, more: &Classes) -> Classes {
+        let mut c = *self;
+        c.extend(more);
+        c
+    }
+
     /// The classes held.
     pub fn as_slice(&self) -> &[u32] {
         self.ids.get(..usize::from(self.len)).unwrap_or_default()

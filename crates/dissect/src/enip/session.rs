@@ -237,6 +237,11 @@ impl<'a> Out<'a> {
 }
 
 impl Out<'_> {
+    /// True when a tap watches (tests): what only it is shown is built then.
+    fn tapped(&self) -> bool {
+        self.tap.is_some()
+    }
+
     fn cip(&mut self, ctx: &PacketCtx<'_>, service: Service, classes: &Classes) {
         if let Some(t) = self.tap.as_deref_mut() {
             t.cip(ctx, service, classes.as_slice());
@@ -489,7 +494,7 @@ impl State {
         }
         match payload {
             Some((ItemType::UNCONNECTED_DATA, data)) => {
-                self.cip(ctx, out, Key::Context(h.context), Classes::default(), None, data, 0);
+                self.cip(ctx, out, Key::Context(h.context), &Classes::default(), None, data, 0);
             }
             Some((_, data)) => {
                 let known = conn.and_then(|id| self.connections.iter().find(|c| c.o2t == id || c.t2o == id).copied());
@@ -504,7 +509,7 @@ impl State {
                 };
                 let id = known.map(|k| k.o2t).or(conn).unwrap_or(0);
                 let classes = known.map(|k| k.path_classes).unwrap_or_default();
-                self.cip(ctx, out, Key::Connected { conn: id, seq }, classes, conn, c.rest(), 0);
+                self.cip(ctx, out, Key::Connected { conn: id, seq }, &classes, conn, c.rest(), 0);
             }
             None => out.now(ctx).message(ctx, PROTOCOL_ENIP, h.command.name(), OperationClass::Session),
         }
@@ -518,7 +523,7 @@ impl State {
         ctx: &PacketCtx<'_>,
         out: &mut Out<'_>,
         key: Key,
-        extra: Classes,
+        extra: &Classes,
         conn: Option<u32>,
         data: &[u8],
         depth: u8,
@@ -579,14 +584,15 @@ impl State {
         ctx: &PacketCtx<'_>,
         out: &mut Out<'_>,
         r: &Request<'_>,
-        extra: Classes,
+        extra: &Classes,
         conn: Option<u32>,
         (via, route): (Via, &[u8]),
         depth: u8,
     ) -> Asked {
         let (t, name, op) = self.classified.of(r.service, r.path);
-        let mut classes = extra;
-        classes.extend(&t.classes);
+        // What the tap is shown, built only for a tap: read from the caller
+        // and merged on every request, it was work for nothing otherwise.
+        let mut classes = out.tapped().then(|| extra.merged(&t.classes)).unwrap_or_default();
         let mut asked = Asked {
             service: r.service,
             class: t.class,
@@ -613,7 +619,7 @@ impl State {
                     return asked;
                 };
                 let inner =
-                    self.request(ctx, out, &e, Classes::default(), conn, (Via::UnconnectedSend, u.route), depth + 1);
+                    self.request(ctx, out, &e, &Classes::default(), conn, (Via::UnconnectedSend, u.route), depth + 1);
                 asked.kind = AskedKind::UnconnectedSend(Box::new(inner));
                 return asked;
             }
@@ -633,7 +639,7 @@ impl State {
                                         ctx,
                                         out,
                                         &e,
-                                        Classes::default(),
+                                        &Classes::default(),
                                         conn,
                                         (Via::MultipleServicePacket, &[]),
                                         depth + 1,
@@ -734,16 +740,16 @@ impl State {
         out: &mut Out<'_>,
         asked: &Asked,
         r: &Response<'_>,
-        extra: Classes,
+        extra: &Classes,
         conn: Option<u32>,
     ) {
-        let mut classes = extra;
-        classes.extend(&asked.classes);
+        // As in `request`: only for a tap.
+        let classes = out.tapped().then(|| extra.merged(&asked.classes)).unwrap_or_default();
         match &asked.kind {
             // A routed request's reply is the target's own reply, unless
             // routing failed (the Unconnected_Send reply itself).
             AskedKind::UnconnectedSend(inner) if r.service != Service::UNCONNECTED_SEND => {
-                return self.answer(ctx, out, inner, r, classes, conn);
+                return self.answer(ctx, out, inner, r, &classes, conn);
             }
             AskedKind::UnconnectedSend(inner) => {
                 out.cip(ctx, r.service, &classes);
@@ -760,9 +766,9 @@ impl State {
                                 any = true;
                                 match list.get(i) {
                                     Some(a) if a.service == e.service => {
-                                        self.answer(ctx, out, a, &e, Classes::default(), conn);
+                                        self.answer(ctx, out, a, &e, &Classes::default(), conn);
                                     }
-                                    _ => self.unpaired(ctx, out, &e, Classes::default(), conn),
+                                    _ => self.unpaired(ctx, out, &e, &Classes::default(), conn),
                                 }
                             }
                             _ => out.now(ctx).malformed(ctx, PROTOCOL_CIP, "multiple_service_unreadable"),
@@ -812,10 +818,10 @@ impl State {
         ctx: &PacketCtx<'_>,
         out: &mut Out<'_>,
         r: &Response<'_>,
-        extra: Classes,
+        extra: &Classes,
         conn: Option<u32>,
     ) {
-        out.cip(ctx, r.service, &extra);
+        out.cip(ctx, r.service, extra);
         if r.service == Service::MULTIPLE_SERVICE_PACKET {
             if let Some(parts) = cip::multiple(r.data) {
                 let mut any = false;
