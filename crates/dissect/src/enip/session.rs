@@ -592,7 +592,7 @@ impl State {
         let (t, name, op) = self.classified.of(r.service, r.path);
         // What the tap is shown, built only for a tap: read from the caller
         // and merged on every request, it was work for nothing otherwise.
-        let mut classes = out.tapped().then(|| extra.merged(&t.classes)).unwrap_or_default();
+        let mut classes = if out.tapped() { extra.merged(&t.classes) } else { Classes::default() };
         let mut asked = Asked {
             service: r.service,
             class: t.class,
@@ -744,7 +744,7 @@ impl State {
         conn: Option<u32>,
     ) {
         // As in `request`: only for a tap.
-        let classes = out.tapped().then(|| extra.merged(&asked.classes)).unwrap_or_default();
+        let classes = if out.tapped() { extra.merged(&asked.classes) } else { Classes::default() };
         match &asked.kind {
             // A routed request's reply is the target's own reply, unless
             // routing failed (the Unconnected_Send reply itself).
