@@ -264,21 +264,26 @@ impl std::fmt::Debug for Engine {
 
 /// A packet as the engine receives it.
 #[derive(Clone, Copy, Debug)]
+// In this order, and kept in it: the link type and the length on the wire
+// come from a captured packet's neighbouring fields, written one at a time
+// just before. Neighbours here too, they were copied with one wide load that
+// waited for both stores (a store-forwarding stall on every packet).
+#[repr(C)]
 pub struct RawPacket<'a> {
     /// Capture time.
     pub ts: Timestamp,
-    /// LINKTYPE_ value.
-    pub linktype: u32,
     /// Captured bytes.
     pub data: &'a [u8],
-    /// Length on the wire.
-    pub orig_len: u32,
     /// Record number in its capture, for provenance.
     pub record: u64,
+    /// LINKTYPE_ value.
+    pub linktype: u32,
     /// Which of the inputs analysed together it came from (0 for one input):
     /// events, flows and counts outside flows carry it to the store, which
     /// writes them under that input's capture.
     pub source: u32,
+    /// Length on the wire.
+    pub orig_len: u32,
 }
 
 /// Per-packet addressing shared by the layers below.
