@@ -222,17 +222,20 @@ impl<'a> Out<'a> {
 
     /// Counts one plain operation (not kept individually): added to the
     /// waiting run when it is the same operation, else starts a new one.
-    fn count(&mut self, ctx: &PacketCtx<'_>, name: Cow<'static, str>, op: OperationClass, answers: bool) {
+    // The name by reference, cloned only into a new run: a clone made for
+    // the call was read back whole right after its narrow stores (a
+    // store-forwarding stall on most CIP messages).
+    fn count(&mut self, ctx: &PacketCtx<'_>, name: &Cow<'static, str>, op: OperationClass, answers: bool) {
         if let Some(r) = &mut self.run {
             // Names are mostly the same static string: compare addresses first.
             let same = |a: &str, b: &str| (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b;
-            if r.op == op && r.answers == answers && r.n < u32::MAX && same(&r.name, &name) {
+            if r.op == op && r.answers == answers && r.n < u32::MAX && same(&r.name, name) {
                 r.n += 1;
                 return;
             }
         }
         self.flush(ctx);
-        self.run = Some(Run { name, op, answers, n: 1 });
+        self.run = Some(Run { name: name.clone(), op, answers, n: 1 });
     }
 }
 
@@ -252,12 +255,12 @@ impl Out<'_> {
     fn record(
         &mut self,
         ctx: &PacketCtx<'_>,
-        name: Cow<'static, str>,
+        name: &Cow<'static, str>,
         op: OperationClass,
         attributes: impl FnOnce() -> Attributes,
     ) {
         if op.is_notable() {
-            self.now(ctx).operation(ctx, PROTOCOL_CIP, name, op, attributes());
+            self.now(ctx).operation(ctx, PROTOCOL_CIP, name.clone(), op, attributes());
         } else {
             self.count(ctx, name, op, false);
         }
@@ -270,7 +273,7 @@ impl Out<'_> {
     fn reply(
         &mut self,
         ctx: &PacketCtx<'_>,
-        name: Cow<'static, str>,
+        name: &Cow<'static, str>,
         op: OperationClass,
         status: u8,
         attributes: impl FnOnce() -> Attributes,
@@ -654,7 +657,7 @@ impl State {
                     }
                 }
                 if list.is_empty() {
-                    out.record(ctx, asked.name.clone(), asked.op, Vec::new);
+                    out.record(ctx, &asked.name, asked.op, Vec::new);
                 }
                 asked.kind = AskedKind::Multiple(list);
                 return asked;
@@ -697,7 +700,7 @@ impl State {
                         let (name, op) = pccc::classify(p.cmd, p.fnc);
                         asked.name = name;
                         asked.op = op;
-                        out.record(ctx, asked.name.clone(), op, || {
+                        out.record(ctx, &asked.name, op, || {
                             let mut a = request_attributes(&t, r.service, via, route, conn);
                             a.push((Cow::Borrowed("pccc_command"), hex(u64::from(p.cmd), 2)));
                             if let Some(f) = p.fnc {
@@ -711,7 +714,7 @@ impl State {
                     }
                     None => {
                         out.now(ctx).malformed(ctx, PROTOCOL_CIP, "pccc_truncated");
-                        out.record(ctx, asked.name.clone(), asked.op, Vec::new);
+                        out.record(ctx, &asked.name, asked.op, Vec::new);
                     }
                 }
                 return asked;
@@ -719,7 +722,7 @@ impl State {
             _ => {}
         }
         out.cip(ctx, r.service, &classes);
-        out.record(ctx, asked.name.clone(), asked.op, || {
+        out.record(ctx, &asked.name, asked.op, || {
             let mut a = request_attributes(&t, r.service, via, route, conn);
             if r.service == Service::RESET {
                 if let Some(&kind) = r.data.first() {
@@ -753,7 +756,7 @@ impl State {
             }
             AskedKind::UnconnectedSend(inner) => {
                 out.cip(ctx, r.service, &classes);
-                out.record(ctx, inner.name.clone(), inner.op, || response_attributes(inner, r, conn));
+                out.record(ctx, &inner.name, inner.op, || response_attributes(inner, r, conn));
                 return;
             }
             AskedKind::Multiple(list) if r.service == Service::MULTIPLE_SERVICE_PACKET => {
@@ -776,7 +779,7 @@ impl State {
                     }
                 }
                 if !any {
-                    out.record(ctx, asked.name.clone(), asked.op, || response_attributes(asked, r, conn));
+                    out.record(ctx, &asked.name, asked.op, || response_attributes(asked, r, conn));
                 }
                 return;
             }
@@ -808,7 +811,7 @@ impl State {
         if asked.class == Some(cip::CLASS_IDENTITY) && r.status == 0 {
             identity_reply(ctx, asked, r, out);
         }
-        out.reply(ctx, asked.name.clone(), asked.op, r.status, || response_attributes(asked, r, conn));
+        out.reply(ctx, &asked.name, asked.op, r.status, || response_attributes(asked, r, conn));
     }
 
     /// A response whose request was not seen (before the capture, or lost):
@@ -831,7 +834,7 @@ impl State {
                         // Embedded replies name no path either.
                         out.cip(ctx, e.service, &Classes::default());
                         let (name, op) = unpaired_class(e.service);
-                        out.record(ctx, name, op, || unpaired_attributes(&e, conn));
+                        out.record(ctx, &name, op, || unpaired_attributes(&e, conn));
                     }
                 }
                 if any {
@@ -840,7 +843,7 @@ impl State {
             }
         }
         let (name, op) = unpaired_class(r.service);
-        out.record(ctx, name, op, || unpaired_attributes(r, conn));
+        out.record(ctx, &name, op, || unpaired_attributes(r, conn));
     }
 
     /// Records a connection, dropping the oldest past the cap.
