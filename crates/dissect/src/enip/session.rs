@@ -224,7 +224,9 @@ impl<'a> Out<'a> {
     /// waiting run when it is the same operation, else starts a new one.
     // The name by reference, cloned only into a new run: a clone made for
     // the call was read back whole right after its narrow stores (a
-    // store-forwarding stall on most CIP messages).
+    // store-forwarding stall on most CIP messages). A `&Cow`, not a `&str`:
+    // the clone keeps a borrowed name unallocated.
+    #[allow(clippy::ptr_arg)]
     fn count(&mut self, ctx: &PacketCtx<'_>, name: &Cow<'static, str>, op: OperationClass, answers: bool) {
         if let Some(r) = &mut self.run {
             // Names are mostly the same static string: compare addresses first.
@@ -252,6 +254,7 @@ impl Out<'_> {
     }
 
     /// Counts a CIP operation; notable ones get their attributes, built only then.
+    #[allow(clippy::ptr_arg)] // See `count`.
     fn record(
         &mut self,
         ctx: &PacketCtx<'_>,
@@ -270,6 +273,7 @@ impl Out<'_> {
 impl Out<'_> {
     /// A reply to a known request: counted only when it reports success (the
     /// request's record stands for the operation), kept when it reports an error.
+    #[allow(clippy::ptr_arg)] // See `count`.
     fn reply(
         &mut self,
         ctx: &PacketCtx<'_>,
