@@ -25,7 +25,6 @@ pub(crate) fn hex(n: u64, digits: usize) -> AttrValue {
             return fixed(text);
         }
     }
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     // `0x` and the widest number written (a u64 padded to 32 digits).
     const MAX: usize = 2 + 32;
     let needed = ((64 - n.leading_zeros() as usize).div_ceil(4)).max(1);
@@ -41,6 +40,9 @@ pub(crate) fn hex(n: u64, digits: usize) -> AttrValue {
     std::str::from_utf8(out).map_or_else(|_| AttrValue::default(), AttrValue::from)
 }
 
+/// Hex digits, for [`hex`] and its table.
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
 /// `0x00` to `0xff`, as [`hex`] writes a byte at two digits.
 static HEX_BYTE: [&str; 256] = hex_byte_texts(&HEX_BYTE_DIGITS);
 static HEX_BYTE_DIGITS: [[u8; 4]; 256] = hex_byte_digits();
@@ -49,7 +51,6 @@ static HEX_BYTE_DIGITS: [[u8; 4]; 256] = hex_byte_digits();
 // fails the build, not a run.
 #[allow(clippy::indexing_slicing, clippy::panic)]
 const fn hex_byte_digits() -> [[u8; 4]; 256] {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = [[0u8; 4]; 256];
     let mut i = 0;
     while i < 256 {

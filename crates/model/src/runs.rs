@@ -157,7 +157,7 @@ impl OperationRun {
                 _ => self.keys.iter().position(at).or_else(|| self.keys.iter().position(|(known, _)| known == k)),
             };
             match i.and_then(|i| Some((i, self.keys.get_mut(i)?))) {
-                Some((i, (_, last))) if last.as_bytes() == v.as_bytes() => put_varint(out, ((i as u64 + 1) << 1) | 1),
+                Some((i, (_, last))) if last == v => put_varint(out, ((i as u64 + 1) << 1) | 1),
                 Some((i, (_, last))) => {
                     put_varint(out, (i as u64 + 1) << 1);
                     put_bytes(out, v.as_bytes());
